@@ -1,0 +1,397 @@
+"""Inter-annotator agreement on plain records; imports numpy only.
+
+Chance-corrected coefficients (Cohen's kappa, Fleiss' kappa, Krippendorff's
+alpha) on label sequences, span agreement between annotators (pairwise F1,
+label confusion), token projection of spans and a bootstrap interval. Every
+coefficient is a float, higher means more agreement, and is None when its
+formula is undefined for the data (no items, no variation); 0 means agreement
+at chance level, never "could not compute". Spans are ``(start, end, label)``
+with ``end`` exclusive, or ``SpanRecord``-like objects.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from .span_metrics import Span, as_span, overlaps, span_scores
+
+__all__ = [
+    "bootstrap_ci",
+    "cohen_kappa",
+    "confusion",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "pairwise_span_f1",
+    "span_scores",
+    "token_labels",
+]
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def cohen_kappa(
+    labels_a: Sequence[Hashable], labels_b: Sequence[Hashable], weights: str | None = None
+) -> float | None:
+    """Cohen's kappa between two raters' labels for the same items, in order.
+
+    ``weights``: None (any disagreement counts 1), "linear" or "quadratic"
+    (disagreement grows with the distance between the labels' ranks in the
+    sorted union of observed labels, as sklearn's ``cohen_kappa_score``; use
+    for ordered labels). Returns a value in [-1, 1], 1 = perfect agreement,
+    0 = chance; None for no items or when chance disagreement is 0 (both
+    raters used one and the same label). Raises ValueError for unequal
+    lengths or an unknown ``weights``.
+    """
+    a, b = list(labels_a), list(labels_b)
+    if len(a) != len(b):
+        raise ValueError(f"cohen_kappa needs one label per item from each rater; got {len(a)} and {len(b)} labels")
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f'weights must be None, "linear" or "quadratic", not {weights!r}')
+    if not a:
+        return None
+    index = {label: i for i, label in enumerate(sorted(set(a) | set(b)))}
+    k = len(index)
+    codes_a = np.fromiter((index[x] for x in a), dtype=np.intp, count=len(a))
+    codes_b = np.fromiter((index[x] for x in b), dtype=np.intp, count=len(b))
+    observed = np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k) / len(a)
+    expected = np.outer(np.bincount(codes_a, minlength=k), np.bincount(codes_b, minlength=k)) / len(a) ** 2
+    distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(float)
+    weight = {None: distance > 0, "linear": distance, "quadratic": distance**2}[weights]
+    chance = float((weight * expected).sum())
+    if chance == 0:
+        return None
+    return float(1 - (weight * observed).sum() / chance)
+
+
+def fleiss_kappa(table: Sequence[Sequence[int]]) -> float | None:
+    """Fleiss' kappa from ``table[item][category]`` = raters who chose it.
+
+    Every item must have the same number of raters. Returns a value at most 1,
+    1 = perfect agreement, 0 = chance; None for no items, fewer than 2 raters
+    per item, or when all ratings fall in one category (chance agreement 1).
+    Raises ValueError for ragged rows, negative or fractional counts, or
+    items with different numbers of raters.
+    """
+    try:
+        rows = [list(row) for row in table]
+    except TypeError:
+        raise ValueError("fleiss_kappa needs a table with one row of category counts per item") from None
+    if not rows:
+        return None
+    widths = sorted({len(row) for row in rows})
+    if len(widths) > 1 or widths[0] == 0:
+        raise ValueError(
+            f"fleiss_kappa needs the same number of categories in every row; found rows of length {widths}"
+        )
+    counts = np.asarray(rows, dtype=float)
+    if (counts < 0).any() or (counts != np.round(counts)).any():
+        raise ValueError("fleiss_kappa counts must be non-negative whole numbers of raters")
+    raters = counts.sum(axis=1)
+    uneven = np.flatnonzero(raters != raters[0])
+    if uneven.size:
+        i = int(uneven[0])
+        raise ValueError(
+            f"fleiss_kappa needs the same number of raters for every item; "
+            f"item 0 has {raters[0]:g} ratings but item {i} has {raters[i]:g}"
+        )
+    n = raters[0]
+    if n < 2:
+        return None
+    shares = counts.sum(axis=0) / counts.sum()
+    per_item = ((counts**2).sum(axis=1) - n) / (n * (n - 1))
+    chance = float((shares**2).sum())
+    if chance >= 1 - 1e-12:
+        return None
+    return float((per_item.mean() - chance) / (1 - chance))
+
+
+def _reliability_matrix(data: Any, level: str) -> np.ndarray:
+    """coders x units float array, NaN = missing; nominal labels become codes."""
+    try:
+        values = np.asarray(data, dtype=float)  # None becomes NaN
+    except (TypeError, ValueError):
+        values = None
+    if values is None:
+        rows = [list(row) for row in data]
+        if len({len(row) for row in rows}) > 1:
+            raise ValueError(
+                "krippendorff_alpha needs one value (or None) per unit for every coder; rows differ in length"
+            )
+        if level != "nominal":
+            raise ValueError(f"{level} alpha needs numeric values; use level='nominal' for category labels")
+        codes: dict[Any, int] = {}  # label -> arbitrary code; nominal ignores order
+
+        def code(v: Any) -> float:
+            missing = v is None or (isinstance(v, float) and np.isnan(v))
+            return np.nan if missing else codes.setdefault(v, len(codes))
+
+        values = np.array([[code(v) for v in row] for row in rows], dtype=float).reshape(len(rows), -1)
+    if values.size == 0:
+        return values.reshape(0, 0)
+    if values.ndim != 2:
+        raise ValueError(f"krippendorff_alpha needs a coders x units table, got {values.ndim} dimension(s)")
+    if np.isinf(values).any():
+        raise ValueError("krippendorff_alpha values must be finite; mark missing values with None or NaN")
+    return values
+
+
+def _difference(level: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Krippendorff's squared difference function for a level (ordinal uses ranks)."""
+    if level == "nominal":
+        return lambda a, b: (a != b).astype(float)
+    if level == "ratio":
+
+        def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            total = a + b
+            out = np.zeros(np.broadcast(a, b).shape)
+            np.divide(a - b, total, out=out, where=total != 0)  # 0/0: both values 0, no difference
+            return out**2
+
+        return ratio
+    return lambda a, b: (a - b) ** 2
+
+
+def krippendorff_alpha(data: Any, level: str = "nominal") -> float | None:
+    """Krippendorff's alpha for a coders x units table with missing values.
+
+    ``data`` is a list of lists or an array, one row per coder, one column per
+    unit; None or NaN marks a missing value. ``level`` is "nominal",
+    "ordinal", "interval" or "ratio" (ratio needs non-negative values).
+    Units with fewer than 2 values are not pairable and are dropped. Returns a
+    value at most 1, 1 = perfect reliability, 0 = chance; None when no unit is
+    pairable or the pairable values do not vary (expected disagreement 0).
+    Vectorised: time grows with coders^2 x units (ratio also with distinct
+    values^2). Raises ValueError for ragged rows, an unknown level, or
+    non-numeric values at a non-nominal level.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    values = _reliability_matrix(data, level)
+    if values.size == 0:
+        return None
+    present = ~np.isnan(values)
+    pairable = present.sum(axis=0) >= 2
+    values, present = values[:, pairable], present[:, pairable]
+    if values.shape[1] == 0:
+        return None
+    per_unit = present.sum(axis=0)
+    n = int(per_unit.sum())
+    observed = values[present]
+    if level == "ratio" and (observed < 0).any():
+        raise ValueError("ratio alpha needs non-negative values (a ratio scale has an absolute zero)")
+    distinct, counts = np.unique(observed, return_counts=True)
+    if level == "ordinal":
+        # Krippendorff's ordinal difference is the squared distance between
+        # mid-ranks of the values in the pooled pairable data.
+        midranks = np.cumsum(counts) - counts / 2
+        values = values.copy()
+        values[present] = midranks[np.searchsorted(distinct, observed)]
+        distinct = midranks
+    diff = _difference(level)
+
+    # Observed: sum over units of 1/(m_u - 1) * sum of differences over ordered
+    # value pairs within the unit, one vectorised pass per pair of coders.
+    within = 0.0
+    for a, b in combinations(range(values.shape[0]), 2):
+        both = present[a] & present[b]
+        if both.any():
+            within += 2 * float((diff(values[a, both], values[b, both]) / (per_unit[both] - 1)).sum())
+
+    # Expected: sum over ordered pairs of values in the pooled pairable data.
+    if level == "nominal":
+        between = float(n * n - (counts.astype(float) ** 2).sum())
+    elif level in ("interval", "ordinal"):
+        centred = distinct - (counts * distinct).sum() / n
+        between = float(2 * n * (counts * centred**2).sum() - 2 * (counts * centred).sum() ** 2)
+    else:
+        between = 0.0
+        step = max(1, 2**22 // distinct.size)
+        for start in range(0, distinct.size, step):
+            block = diff(distinct[start : start + step, None], distinct[None, :])
+            between += float(counts[start : start + step] @ block @ counts)
+    if between <= 0:
+        return None
+    return float(1 - (n - 1) * within / between)
+
+
+def bootstrap_ci(
+    items: Iterable[Any],
+    statistic: Callable[[list[Any]], float | None],
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``statistic`` over resampled ``items``.
+
+    Items (e.g. sentences) are drawn with replacement, as many as given, with
+    ``numpy.random.default_rng(seed)``, so a seed gives the same interval.
+    Returns ``(low, high)`` in the statistic's units, or None when there are no
+    items, the statistic is None on the full sample, or it is undefined (None
+    or NaN) on more than half of the resamples; undefined resamples are
+    otherwise skipped.
+    """
+    pool = list(items)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if not pool or statistic(pool) is None:
+        return None
+    rng = np.random.default_rng(seed)
+    estimates = []
+    for _ in range(n_resamples):
+        value = statistic([pool[i] for i in rng.integers(0, len(pool), size=len(pool))])
+        if value is not None and not np.isnan(value):
+            estimates.append(value)
+    if 2 * len(estimates) < n_resamples:
+        return None
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(estimates, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def token_labels(tokens: int | Sequence[tuple[int, int]], spans: Iterable[Any]) -> list[str]:
+    """Project spans onto tokens: one label per token, "O" where none.
+
+    ``tokens`` is the token (start, end) offsets (end exclusive, same units as
+    the spans), or a token count when the spans are in token indices. A token
+    takes a span's label when it lies wholly within the span; a token only
+    partly covered takes none, so a misaligned span shows up as disagreement.
+    Where spans overlap, the first span listed wins.
+    """
+    offsets = [(i, i + 1) for i in range(tokens)] if isinstance(tokens, int) else list(tokens)
+    labels = ["O"] * len(offsets)
+    for start, end, label in map(as_span, spans):
+        for i, (token_start, token_end) in enumerate(offsets):
+            if labels[i] == "O" and start <= token_start and token_end <= end:
+                labels[i] = label
+    return labels
+
+
+def _by_annotator(annotations: Iterable[Any]) -> dict[Any, dict[Any, list[Span]]]:
+    """{annotator: {sentence_id: spans}} from (annotator, sentence_id, spans) records."""
+    table: dict[Any, dict[Any, list[Span]]] = {}
+    for record in annotations:
+        if hasattr(record, "annotator"):
+            annotator, sentence_id, spans = record.annotator, record.sentence_id, record.spans
+        else:
+            annotator, sentence_id, spans = record
+        done = table.setdefault(annotator, {})
+        if sentence_id in done:
+            raise ValueError(
+                f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
+            )
+        done[sentence_id] = sorted(as_span(s) for s in spans)
+    return table
+
+
+def _matched(spans_a: list[Span], spans_b: list[Span], match: str) -> int:
+    """Size of the largest one-to-one matching of same-label spans."""
+    if match == "strict":
+        return sum((Counter(spans_a) & Counter(spans_b)).values())
+    owner: dict[int, int] = {}  # index in spans_b -> index in spans_a
+
+    def augment(i: int, seen: set[int]) -> bool:  # Kuhn's augmenting path
+        for j, span in enumerate(spans_b):
+            if j not in seen and span[2] == spans_a[i][2] and overlaps(span, spans_a[i]):
+                seen.add(j)
+                if j not in owner or augment(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    return sum(augment(i, set()) for i in range(len(spans_a)))
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    defined = [v for v in values if v is not None]
+    return sum(defined) / len(defined) if defined else None
+
+
+def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[str, Any]:
+    """Span F1 between every pair of annotators, pooled over shared sentences.
+
+    ``annotations``: (annotator, sentence_id, spans) triples or
+    ``AnnotationRecord``-like objects, one per annotator and sentence; a
+    sentence done with no spans counts. ``match``: "strict" (same start, end
+    and label) or "partial" (same label and overlapping; each span matched at
+    most once, maximum matching, full credit). For a pair, F1 =
+    2 * matched / (spans_a + spans_b) over the sentences both did: this equals
+    the F1 of either annotator scored against the other, is 0 when they share
+    no span, and None only when neither marked any span.
+
+    Returns ``{"pairs": {"A|B": {"overall", "by_label", "sentences"}},
+    "overall": mean over pairs, "by_label": {label: mean over pairs}}``;
+    names are sorted within a pair, means skip None and are None with no
+    pairs. Pairs that share no sentence are left out.
+    """
+    if match not in ("strict", "partial"):
+        raise ValueError(f'match must be "strict" or "partial", not {match!r}')
+    table = _by_annotator(annotations)
+    pairs: dict[str, dict[str, Any]] = {}
+    for first, second in combinations(sorted(table), 2):
+        shared = table[first].keys() & table[second].keys()
+        if not shared:
+            continue
+        matched: Counter[str] = Counter()
+        marked: Counter[str] = Counter()
+        for sentence_id in shared:
+            spans_a, spans_b = table[first][sentence_id], table[second][sentence_id]
+            marked.update(s[2] for s in spans_a + spans_b)
+            for label in {s[2] for s in spans_a} & {s[2] for s in spans_b}:
+                matched[label] += _matched(
+                    [s for s in spans_a if s[2] == label], [s for s in spans_b if s[2] == label], match
+                )
+        total = sum(marked.values())
+        pairs[f"{first}|{second}"] = {
+            "overall": 2 * sum(matched.values()) / total if total else None,
+            "by_label": {label: 2 * matched[label] / marked[label] for label in sorted(marked)},
+            "sentences": len(shared),
+        }
+    labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
+    return {
+        "pairs": pairs,
+        "overall": _mean(pair["overall"] for pair in pairs.values()),
+        "by_label": {label: _mean(pair["by_label"].get(label) for pair in pairs.values()) for label in labels},
+    }
+
+
+def confusion(
+    annotations: Iterable[Any], tokens: Mapping[Any, int | Sequence[tuple[int, int]]] | None = None
+) -> dict[tuple[str | None, str | None], int]:
+    """Label confusion counts between annotators: {(label_a, label_b): count}.
+
+    For every pair of annotators (a = the name that sorts first) and every
+    sentence both did, each unit counts once under the labels the two gave
+    it, None meaning "no span there". Without ``tokens`` the units are the
+    extents (start, end) that either annotator marked, so a boundary
+    disagreement counts as (label, None) plus (None, label) and (None, None)
+    never occurs; several labels on one extent pair up in sorted order.
+    With ``tokens`` ({sentence_id: token offsets or count}) the units are the
+    tokens, labelled by ``token_labels``, and (None, None) counts unlabelled
+    tokens. The result is not symmetric: add (a, b) and (b, a) to pool.
+    """
+    table = _by_annotator(annotations)
+    counts: Counter[tuple[str | None, str | None]] = Counter()
+    for first, second in combinations(sorted(table), 2):
+        for sentence_id in table[first].keys() & table[second].keys():
+            spans_a, spans_b = table[first][sentence_id], table[second][sentence_id]
+            if tokens is not None:
+                if sentence_id not in tokens:
+                    raise ValueError(f"confusion has no token offsets for sentence {sentence_id!r}")
+                labels_a = token_labels(tokens[sentence_id], spans_a)
+                labels_b = token_labels(tokens[sentence_id], spans_b)
+                counts.update((a if a != "O" else None, b if b != "O" else None) for a, b in zip(labels_a, labels_b))
+                continue
+            for extent in {s[:2] for s in spans_a + spans_b}:
+                at_a = sorted(s[2] for s in spans_a if s[:2] == extent)
+                at_b = sorted(s[2] for s in spans_b if s[:2] == extent)
+                width = max(len(at_a), len(at_b))
+                at_a += [None] * (width - len(at_a))
+                at_b += [None] * (width - len(at_b))
+                counts.update(zip(at_a, at_b))
+    return dict(counts)

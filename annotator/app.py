@@ -1,0 +1,98 @@
+"""The application factory."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from . import db as database
+from .extensions import csrf, login_manager
+
+PACKAGE = Path(__file__).parent
+
+
+def _asset_folder(name: str) -> str:
+    """Top-level ``templates``/``static`` in a checkout, ``annotator/<name>`` when installed."""
+    checkout = PACKAGE.parent / name
+    return str(checkout if checkout.is_dir() else PACKAGE / name)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``ANNOTATOR_*`` environment, then ``test_config``."""
+    app = Flask(
+        __name__,
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+        instance_path=os.environ.get("ANNOTATOR_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        EXPORTS_DIR=str(PACKAGE.parent / "exports") if (PACKAGE.parent / "exports").is_dir() else None,
+        LEASE_SECONDS=15 * 60,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in a before_request hook, skipped for API tokens
+        WTF_CSRF_TIME_LIMIT=None,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_LOCKOUT_SECONDS=300,
+        RULE_SUGGESTIONS=True,
+    )
+    app.config.from_prefixed_env("ANNOTATOR")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'annotator.db'}"
+    if not app.config["EXPORTS_DIR"]:
+        app.config["EXPORTS_DIR"] = str(Path(app.instance_path) / "exports")
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE", False))
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+
+    engine = database.make_engine(app.config["DATABASE_URL"])
+    app.extensions["annotator.engine"] = engine
+    app.extensions["annotator.sessionmaker"] = database.make_sessionmaker(engine)
+    app.teardown_appcontext(_close_session)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .web import register
+
+    register(app)
+    return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key generated once into the instance folder (never a built-in default)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Written aside, then linked into place: workers starting together agree on one key.
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()

@@ -1,0 +1,121 @@
+"""``annotator init``, ``import``, ``status`` and ``demo``."""
+from __future__ import annotations
+
+import json
+import secrets
+from importlib.resources import files
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from .. import db as database
+from ..corpus import CorpusError, parse_file
+from ..services.corpus import ImportSummary, import_reports
+from ..services.projects import get_or_create_project, project_status
+from ..services.users import UserError, create_user, get_user, set_password
+from .common import ensure_schema, fail, session
+
+DEMO_PROJECT = "incidents"
+DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator"), ("bob", "annotator"), ("chen", "annotator"))
+
+
+@click.command("init")
+def init() -> None:
+    """Create the database schema, or upgrade it to the latest version."""
+    engine = current_app.extensions["annotator.engine"]
+    before = database.current_revision(engine)
+    database.upgrade(engine)
+    after = database.current_revision(engine)
+    state = "up to date" if before == after else f"upgraded from {before or 'empty'}"
+    click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {after}, {state}.")
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "project_name", required=True, help="Project to import into; created with the default scheme if new.")
+@click.option("--lang", default="en", show_default=True, help="spaCy language code of a new project's tokenizer.")
+@click.option("--as-annotator", help="Spans in the files become this annotator's annotations.")
+@click.option("--as-suggestions", is_flag=True, help="Spans in the files become suggestions, not annotations.")
+def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool) -> None:
+    """Import reports from .txt, .jsonl or .csv files.
+
+    A .txt file is one report, or several separated by blank lines; .jsonl has
+    one object per line with "text" and optional "id", "source", "meta", and
+    spans in Prodigy's or doccano's shape; .csv needs a "text" column, other
+    columns become metadata. A text already in the project is skipped. If any
+    file is bad, nothing is imported.
+    """
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append((path.name, parse_file(path.name, path.read_bytes())))
+        except CorpusError as exc:
+            raise fail(f"{exc}. Nothing was imported.") from None
+    summary = run_import(project_name, parsed, lang=lang, as_annotator=as_annotator, as_suggestions=as_suggestions)
+    click.echo(str(summary))
+
+
+def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False) -> ImportSummary:
+    """Import parsed files in one transaction: all of them, or none."""
+    db = session()
+    summary = ImportSummary()
+    try:
+        project, _ = get_or_create_project(db, project_name, lang=lang)
+        total = sum(len(reports) for _, reports in parsed)
+        with click.progressbar(length=total, label="Importing reports", file=click.get_text_stream("stderr")) as bar:
+            for name, reports in parsed:
+                summary.add(import_reports(db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update))
+        db.commit()
+    except (CorpusError, UserError) as exc:
+        db.rollback()
+        raise fail(f"{exc}. Nothing was imported.") from None
+    except BaseException:
+        db.rollback()
+        raise
+    return summary
+
+
+@click.command("status")
+@click.option("--project", "project_name", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def status(project_name: str, as_json: bool) -> None:
+    """Counts for a project: reports, sentences, done annotations, complete sentences, gold."""
+    counts = project_status(session(), project_name)
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo data and accounts, then exit.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
+    db = session()
+    data = files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
+    reports = parse_file("demo_reports.jsonl", data)
+    summary = run_import(DEMO_PROJECT, [("demo_reports.jsonl", reports)])
+    logins = []
+    for name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        try:
+            user = get_user(db, name)
+            set_password(user, password)
+        except LookupError:
+            create_user(db, name, role, password)
+        logins.append((name, role, password))
+    db.commit()
+    click.echo(f"Demo project {DEMO_PROJECT!r}: {summary}.")
+    click.echo("Accounts (passwords are new on every run):")
+    for name, role, password in logins:
+        click.echo(f"  {name:<9} {role:<10} {password}")
+    if no_serve:
+        return
+    click.echo(f"Open http://{host}:{port}/ and log in.")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+COMMANDS = [init, import_command, status, demo]

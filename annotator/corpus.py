@@ -1,0 +1,211 @@
+"""Parse report files: plain text, JSON lines and CSV, with or without spans.
+
+Every parser takes the file's name and raw bytes and returns
+:class:`~annotator.records.ReportRecord` s, or raises :class:`CorpusError`
+naming the file and line. Texts are kept exactly as written (line ends
+included) once decoded from UTF-8 and stripped of a byte-order mark, so that
+offsets into them stay exact.
+
+JSON lines may carry spans in Prodigy's shape (``"spans": [{"start", "end",
+"label"}]``, the annotator in ``_annotator_id`` or ``_session_id``) or in
+doccano's (``"label": [[start, end, "LABEL"], ...]``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from .records import ImportedAnnotation, ReportRecord, SpanRecord
+
+FORMATS = (".txt", ".jsonl", ".csv")
+
+
+@dataclass
+class CorpusError(Exception):
+    """A file that cannot be imported, with where and why."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_file(name: str, data: bytes) -> list[ReportRecord]:
+    """Parse one file by its extension; raises CorpusError."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise CorpusError(name, None, f"unsupported file type {suffix or '(none)'}; use {', '.join(FORMATS)}")
+    text = decode(name, data)
+    if not text.strip():
+        raise CorpusError(name, None, "the file is empty")
+    parser = {".txt": parse_txt, ".jsonl": parse_jsonl, ".csv": parse_csv}[suffix]
+    reports = parser(name, text)
+    if not reports:
+        raise CorpusError(name, None, "the file holds no reports")
+    return reports
+
+
+def decode(name: str, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(name, line, f"not UTF-8: undecodable byte 0x{data[exc.start]:02x}") from None
+    return text.removeprefix("\ufeff")
+
+
+def parse_txt(name: str, text: str) -> list[ReportRecord]:
+    """One report per blank-line separated block (a file without blank lines is one report)."""
+    reports, block, block_line = [], [], None
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        if line.strip():
+            if not block:
+                block_line = number
+            block.append(line)
+        elif block:
+            reports.append(_txt_report(name, block, block_line))
+            block = []
+    if block:
+        reports.append(_txt_report(name, block, block_line))
+    return reports
+
+
+def _txt_report(name: str, lines: list[str], line: int) -> ReportRecord:
+    body = "".join(lines)
+    # Drop the final line end only: everything inside stays as written.
+    for ending in ("\r\n", "\n", "\r"):
+        if body.endswith(ending):
+            body = body[: -len(ending)]
+            break
+    return ReportRecord(text=body, source=name, line=line)
+
+
+def parse_jsonl(name: str, text: str) -> list[ReportRecord]:
+    reports = []
+    for number, line in enumerate(_lines(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(name, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise CorpusError(name, number, "each line must be a JSON object with a \"text\" field")
+        reports.append(_json_report(name, number, record))
+    return reports
+
+
+def _lines(text: str) -> list[str]:
+    # JSON strings cannot hold a raw CR or LF, so splitting on them is safe; they
+    # may hold U+2028 and friends, which str.splitlines would also split on.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _json_report(name: str, number: int, record: dict) -> ReportRecord:
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise CorpusError(name, number, "missing \"text\" (a string)")
+    if not text.strip():
+        raise CorpusError(name, number, "\"text\" is empty")
+    meta = record.get("meta", {})
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise CorpusError(name, number, "\"meta\" must be an object")
+    external_id = record.get("id", meta.get("id"))
+    source = record.get("source", meta.get("source"))
+    annotations = _json_annotations(name, number, record, text)
+    return ReportRecord(
+        text=text,
+        external_id=None if external_id is None else str(external_id),
+        source=None if source is None else str(source),
+        meta={k: v for k, v in meta.items() if k not in ("id", "source")},
+        line=number,
+        annotations=annotations,
+    )
+
+
+def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[ImportedAnnotation, ...]:
+    if "spans" in record:
+        raw = record["spans"]
+        if not isinstance(raw, list):
+            raise CorpusError(name, number, "\"spans\" must be a list")
+        spans = [_prodigy_span(name, number, span, text) for span in raw]
+    elif isinstance(record.get("label"), list):
+        spans = [_doccano_span(name, number, span, text) for span in record["label"]]
+    else:
+        return ()
+    answer = record.get("answer", "accept")
+    if answer not in ("accept", "reject", "ignore"):
+        raise CorpusError(name, number, f"\"answer\" must be accept, reject or ignore, not {answer!r}")
+    annotator = record.get("_annotator_id") or record.get("_session_id") or record.get("annotator")
+    status = "done" if answer == "accept" else "skipped"
+    return (ImportedAnnotation(None if annotator is None else str(annotator), tuple(spans), status),)
+
+
+def _prodigy_span(name: str, number: int, span, text: str) -> SpanRecord:
+    if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
+        raise CorpusError(name, number, "each span needs \"start\", \"end\" and \"label\"")
+    return _span(name, number, span["start"], span["end"], span["label"], text)
+
+
+def _doccano_span(name: str, number: int, span, text: str) -> SpanRecord:
+    if not isinstance(span, list) or len(span) != 3:
+        raise CorpusError(name, number, "each doccano label must be [start, end, \"LABEL\"]")
+    return _span(name, number, *span, text)
+
+
+def _span(name: str, number: int, start, end, label, text: str) -> SpanRecord:
+    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
+        raise CorpusError(name, number, f"span offsets must be integers, not {start!r}, {end!r}")
+    if not isinstance(label, str) or not label:
+        raise CorpusError(name, number, f"span label must be a non-empty string, not {label!r}")
+    if start >= end:
+        raise CorpusError(name, number, f"span [{start}, {end}) {label} is empty: start must be before end")
+    if start < 0 or end > len(text):
+        raise CorpusError(name, number, f"span [{start}, {end}) {label} is outside the text (length {len(text)})")
+    return SpanRecord(start, end, label)
+
+
+def parse_csv(name: str, text: str) -> list[ReportRecord]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or "text" not in reader.fieldnames:
+        raise CorpusError(name, 1, "the header has no \"text\" column")
+    reports = []
+    line = reader.line_num + 1
+    try:
+        for row in reader:
+            if None in row:
+                raise CorpusError(name, line, "the row has more fields than the header")
+            body = row.pop("text") or ""
+            if body.strip():
+                external_id, source = row.pop("id", None), row.pop("source", None)
+                meta = {k: v for k, v in row.items() if v not in (None, "")}
+                reports.append(ReportRecord(text=body, external_id=external_id or None, source=source or None, meta=meta, line=line))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise CorpusError(name, reader.line_num, f"malformed CSV: {exc}") from None
+    return reports
+
+
+def parse_files(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, list[ReportRecord]], list[CorpusError]]:
+    """Parse several files; returns the reports of each good file and every error."""
+    parsed, errors = {}, []
+    for name, data in files:
+        try:
+            parsed[name] = parse_file(name, data)
+        except CorpusError as exc:
+            errors.append(exc)
+    return parsed, errors

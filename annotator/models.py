@@ -1,0 +1,301 @@
+"""The database schema. Invariants live here, as constraints.
+
+Span offsets are code points relative to the sentence text, ``end_char``
+exclusive. Timestamps are naive UTC.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "reviewer", "annotator")
+STATUSES = ("done", "skipped", "flagged")
+PROVENANCES = ("unanimous", "majority", "adjudicated")
+ROUTINGS = ("none", "extra_annotator", "review")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'reviewer', 'annotator')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="annotator")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Rotated on logout and password change: old session cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # The Flask-Login interface; the session token is the id, so rotating it logs out everywhere.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return self.session_token
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint("annotators_per_sentence >= 1", name="annotators_per_sentence"),
+        CheckConstraint("routing IN ('none', 'extra_annotator', 'review')", name="routing"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    labels: Mapped[list[Any]] = mapped_column(JSON)  # [{name, description, colour, key}]
+    outcomes: Mapped[list[Any] | None] = mapped_column(JSON)  # None: the shipped vocabulary
+    annotators_per_sentence: Mapped[int] = mapped_column(Integer, default=2)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # members only
+    routing: Mapped[str] = mapped_column(String(24), default="none")
+    model_path: Mapped[str | None] = mapped_column(String(1024))  # trained pipeline for suggestions
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    reports: Mapped[list[Report]] = relationship(back_populates="project")
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Guideline(Base):
+    """One version of a project's annotation guidelines (Markdown)."""
+
+    __tablename__ = "guidelines"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GazetteerEntry(Base):
+    """A project's own region, added to the shipped gazetteer."""
+
+    __tablename__ = "gazetteer_entries"
+    __table_args__ = (UniqueConstraint("project_id", "canonical"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    canonical: Mapped[str] = mapped_column(String(200))
+    aliases: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("project_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(1024))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the text
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="reports")
+    sentences: Mapped[list[Sentence]] = relationship(back_populates="report", order_by="Sentence.position")
+
+
+class Sentence(Base):
+    __tablename__ = "sentences"
+    __table_args__ = (
+        UniqueConstraint("report_id", "position"),
+        CheckConstraint("start_char >= 0", name="start_char"),
+        CheckConstraint("extra_annotators >= 0", name="extra_annotators"),
+        Index("ix_sentences_project_order", "project_id", "report_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    start_char: Mapped[int] = mapped_column(Integer)  # offset in the report text
+    text: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[list[Any]] = mapped_column(JSON)  # [[start_char, end_char], ...], non-space tokens
+    # Disagreement routing adds annotators beyond the project's quota.
+    extra_annotators: Mapped[int] = mapped_column(Integer, default=0)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    report: Mapped[Report] = relationship(back_populates="sentences")
+
+
+class Lease(Base):
+    """A sentence handed to an annotator, reserved until it expires."""
+
+    __tablename__ = "leases"
+
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class Annotation(Base):
+    """One annotator's annotation of one sentence."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("sentence_id", "user_id"),
+        CheckConstraint("status IN ('done', 'skipped', 'flagged')", name="status"),
+        CheckConstraint("seconds_spent >= 0", name="seconds_spent"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_annotations_user_updated", "user_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    seconds_spent: Mapped[float] = mapped_column(Float, default=0.0)
+    guideline_version: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on each save; stale saves get 409
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    spans: Mapped[list[Span]] = relationship(
+        back_populates="annotation", cascade="all, delete-orphan", order_by="Span.start_char"
+    )
+
+
+class Span(Base):
+    __tablename__ = "spans"
+    __table_args__ = (
+        CheckConstraint("start_char >= 0", name="start_char"),
+        CheckConstraint("start_char < end_char", name="start_before_end"),
+        UniqueConstraint("annotation_id", "start_char", "end_char", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), index=True)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(255))
+    suggested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    annotation: Mapped[Annotation] = relationship(back_populates="spans")
+
+
+class Suggestion(Base):
+    """A span proposed to annotators: imported, from rules or from a model."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        CheckConstraint("start_char >= 0", name="start_char"),
+        CheckConstraint("start_char < end_char", name="start_before_end"),
+        UniqueConstraint("sentence_id", "start_char", "end_char", "label", "source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(32), default="import")
+
+
+class GoldAnnotation(Base):
+    """The adjudicated version of a sentence."""
+
+    __tablename__ = "gold_annotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), unique=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    spans: Mapped[list[GoldSpan]] = relationship(
+        back_populates="gold", cascade="all, delete-orphan", order_by="GoldSpan.start_char"
+    )
+
+
+class GoldSpan(Base):
+    __tablename__ = "gold_spans"
+    __table_args__ = (
+        CheckConstraint("start_char >= 0", name="start_char"),
+        CheckConstraint("start_char < end_char", name="start_before_end"),
+        CheckConstraint("provenance IN ('unanimous', 'majority', 'adjudicated')", name="provenance"),
+        UniqueConstraint("gold_id", "start_char", "end_char", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gold_id: Mapped[int] = mapped_column(ForeignKey("gold_annotations.id", ondelete="CASCADE"), index=True)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(255))
+    provenance: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(String(64))  # reviewer's reason code
+
+    gold: Mapped[GoldAnnotation] = relationship(back_populates="spans")
+
+
+class AuditEvent(Base):
+    """Who changed which annotation, gold span or user, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

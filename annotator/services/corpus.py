@@ -1,0 +1,182 @@
+"""Store parsed reports: sentences, tokens and any annotations they came with."""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..corpus import CorpusError, content_hash
+from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
+from ..records import ImportedAnnotation, ReportRecord
+from ..text import make_nlp, split_reports
+from .users import get_or_create_annotator
+
+
+@dataclass
+class ImportSummary:
+    reports: int = 0
+    sentences: int = 0
+    duplicates: int = 0
+    annotations: int = 0
+    suggestions: int = 0
+
+    def add(self, other: ImportSummary) -> None:
+        for field in ("reports", "sentences", "duplicates", "annotations", "suggestions"):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+
+    def __str__(self) -> str:
+        text = f"{self.reports} reports added, {self.sentences} sentences added, {self.duplicates} duplicates skipped"
+        if self.annotations:
+            text += f", {self.annotations} annotations added"
+        if self.suggestions:
+            text += f", {self.suggestions} suggestions added"
+        return text
+
+
+def import_reports(
+    session: Session,
+    project: Project,
+    file: str,
+    reports: Iterable[ReportRecord],
+    *,
+    as_annotator: str | None = None,
+    as_suggestions: bool = False,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 500,
+) -> ImportSummary:
+    """Add ``reports`` to ``project``; a text already there is a duplicate.
+
+    Annotations that came with a report become done annotations of their
+    annotator (``as_annotator`` names one for records that do not), or
+    suggestions with ``as_suggestions``; they also attach to a duplicate, so
+    several annotators' files of the same texts make one report. Raises
+    CorpusError (naming ``file``) for a span that crosses a sentence boundary
+    or an annotation with no annotator; the caller rolls back.
+    """
+    nlp = make_nlp(project.lang)
+    summary = ImportSummary()
+    batch: list[ReportRecord] = []
+    for record in reports:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            summary.add(_import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions))
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        summary.add(_import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions))
+        if progress:
+            progress(len(batch))
+    return summary
+
+
+def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions) -> ImportSummary:
+    summary = ImportSummary()
+    hashes = [content_hash(r.text) for r in batch]
+    existing = dict(
+        session.execute(
+            select(Report.content_hash, Report.id).where(Report.project_id == project.id, Report.content_hash.in_(set(hashes)))
+        ).all()
+    )
+    new: dict[str, ReportRecord] = {}
+    for record, digest in zip(batch, hashes, strict=True):
+        if digest in existing or digest in new:
+            summary.duplicates += 1
+        else:
+            new[digest] = record
+    if new:
+        records = list(new.values())
+        report_ids = session.scalars(
+            insert(Report).returning(Report.id, sort_by_parameter_order=True),
+            [
+                {
+                    "project_id": project.id,
+                    "external_id": r.external_id,
+                    "source": r.source,
+                    "meta": r.meta,
+                    "text": r.text,
+                    "content_hash": digest,
+                    "created_at": utcnow(),
+                }
+                for digest, r in new.items()
+            ],
+        ).all()
+        rows = []
+        for report_id, sentences in zip(report_ids, split_reports(nlp, [r.text for r in records]), strict=True):
+            rows.extend(
+                {
+                    "project_id": project.id,
+                    "report_id": report_id,
+                    "position": position,
+                    "start_char": s.start_char,
+                    "text": s.text,
+                    "tokens": [list(t) for t in s.tokens],
+                    "extra_annotators": 0,
+                    "needs_review": False,
+                }
+                for position, s in enumerate(sentences)
+            )
+        if rows:
+            session.execute(insert(Sentence), rows)
+        summary.reports += len(records)
+        summary.sentences += len(rows)
+        existing.update(zip(new.keys(), report_ids, strict=True))
+    for record, digest in zip(batch, hashes, strict=True):
+        if record.annotations:
+            _attach(session, file, record, existing[digest], as_annotator, as_suggestions, summary)
+    return summary
+
+
+def _attach(session, file, record, report_id, as_annotator, as_suggestions, summary) -> None:
+    sentences = session.scalars(select(Sentence).where(Sentence.report_id == report_id).order_by(Sentence.position)).all()
+    starts = [s.start_char for s in sentences]
+    for imported in record.annotations:
+        placed = _place_spans(file, record, imported, sentences, starts)
+        if as_suggestions:
+            summary.suggestions += _add_suggestions(session, placed)
+            continue
+        name = imported.annotator or as_annotator
+        if name is None:
+            raise CorpusError(file, record.line, "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions")
+        user = get_or_create_annotator(session, name)
+        done = set(session.scalars(select(Annotation.sentence_id).where(Annotation.user_id == user.id, Annotation.sentence_id.in_([s.id for s in sentences]))))
+        for sentence in sentences:
+            if sentence.id in done:
+                continue
+            annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=imported.status)
+            annotation.spans = [
+                Span(start_char=start, end_char=end, label=span.label, value=span.value) for start, end, span in placed[sentence.id]
+            ]
+            session.add(annotation)
+            summary.annotations += 1
+    session.flush()
+
+
+def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):
+    """Spans moved from report offsets to the offsets of the sentence holding them."""
+    placed = {s.id: [] for s in sentences}
+    for span in imported.spans:
+        index = bisect.bisect_right(starts, span.start_char) - 1
+        sentence = sentences[index] if index >= 0 else None
+        if sentence is None or span.end_char > sentence.start_char + len(sentence.text):
+            text = record.text[span.start_char : span.end_char]
+            raise CorpusError(file, record.line, f"span [{span.start_char}, {span.end_char}) {span.label} {text!r} does not lie within one sentence")
+        placed[sentence.id].append((span.start_char - sentence.start_char, span.end_char - sentence.start_char, span))
+    return placed
+
+
+def _add_suggestions(session, placed) -> int:
+    added = 0
+    for sentence_id, spans in placed.items():
+        have = set(session.execute(
+            select(Suggestion.start_char, Suggestion.end_char, Suggestion.label).where(Suggestion.sentence_id == sentence_id, Suggestion.source == "import")
+        ).all())
+        for start, end, span in spans:
+            if (start, end, span.label) not in have:
+                session.add(Suggestion(sentence_id=sentence_id, start_char=start, end_char=end, label=span.label, value=span.value, source="import"))
+                have.add((start, end, span.label))
+                added += 1
+    return added

@@ -1,0 +1,106 @@
+"""Projects: creation with the default scheme, guidelines and counts."""
+from __future__ import annotations
+
+from importlib.resources import files
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..labels import default_scheme
+from ..models import Annotation, GoldAnnotation, Guideline, Project, ProjectMember, Report, Sentence, User
+
+
+class NotFound(LookupError):
+    """A named thing that does not exist."""
+
+
+def default_guidelines() -> str:
+    return files("annotator.data").joinpath("guidelines.md").read_text(encoding="utf-8")
+
+
+def get_project(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFound(f"no project named {name!r}")
+    return project
+
+
+def get_or_create_project(
+    session: Session, name: str, *, lang: str = "en", annotators_per_sentence: int = 2
+) -> tuple[Project, bool]:
+    """The project called ``name``, created with the default scheme if new."""
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is not None:
+        return project, False
+    project = Project(name=name, lang=lang, labels=default_scheme(), annotators_per_sentence=annotators_per_sentence)
+    session.add(project)
+    session.flush()
+    session.add(Guideline(project_id=project.id, version=1, text=default_guidelines()))
+    session.flush()
+    return project, True
+
+
+def current_guideline(session: Session, project: Project) -> Guideline | None:
+    return session.scalar(
+        select(Guideline).where(Guideline.project_id == project.id).order_by(Guideline.version.desc()).limit(1)
+    )
+
+
+def add_guideline_version(session: Session, project: Project, text: str, author: User | None) -> Guideline:
+    latest = current_guideline(session, project)
+    guideline = Guideline(
+        project_id=project.id,
+        version=(latest.version + 1) if latest else 1,
+        text=text,
+        author_id=author.id if author else None,
+    )
+    session.add(guideline)
+    session.flush()
+    return guideline
+
+
+def can_work_on(session: Session, user: User, project: Project) -> bool:
+    """Admins and reviewers see every project; annotators unless it is restricted to members."""
+    if user.role in ("admin", "reviewer") or not project.restricted:
+        return True
+    return session.get(ProjectMember, (project.id, user.id)) is not None
+
+
+def required_annotations(project: Project, sentence: Sentence) -> int:
+    return project.annotators_per_sentence + sentence.extra_annotators
+
+
+def project_status(session: Session, name: str) -> dict[str, int]:
+    """Counts for ``annotator status``; all zeros for a project that does not exist."""
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        return {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+    reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))
+    sentences = session.scalar(select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id))
+    done = (
+        select(Annotation.sentence_id, func.count().label("n"))
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id, Annotation.status.in_(("done", "flagged")))
+        .group_by(Annotation.sentence_id)
+        .subquery()
+    )
+    annotations = session.scalar(
+        select(func.count())
+        .select_from(Annotation)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id, Annotation.status == "done")
+    )
+    complete = session.scalar(
+        select(func.count())
+        .select_from(Sentence)
+        .join(done, done.c.sentence_id == Sentence.id)
+        .where(Sentence.project_id == project.id)
+        .where(done.c.n >= project.annotators_per_sentence + Sentence.extra_annotators)
+    )
+    gold = session.scalar(
+        select(func.count())
+        .select_from(GoldAnnotation)
+        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
+        .where(Sentence.project_id == project.id)
+    )
+    return {"reports": reports, "sentences": sentences, "annotations": annotations, "complete": complete, "gold": gold}

@@ -1,0 +1,62 @@
+"""Edges: one blueprint per area, wired here."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_login import current_user
+
+from ..extensions import csrf, get_session, login_manager
+from ..models import User
+
+# Scripts and styles come only from our own static folder.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register(app: Flask) -> None:
+    from . import admin, annotate, api, auth, errors, exports, main, review
+
+    for module in (auth, main, annotate, api, review, exports, admin, errors):
+        app.register_blueprint(module.bp)
+
+    @login_manager.user_loader
+    def load_user(session_token: str) -> User | None:
+        from sqlalchemy import select
+
+        user = get_session().scalar(select(User).where(User.session_token == session_token))
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def load_user_from_token(req) -> User | None:
+        token = bearer_token(req)
+        if token is None:
+            return None
+        from ..services.users import user_for_token
+
+        return user_for_token(get_session(), token)
+
+    @app.before_request
+    def check_csrf() -> None:
+        # Browser writes carry a CSRF token; API-token requests carry no cookie to forge.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and bearer_token(request) is None:
+            csrf.protect()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.context_processor
+    def inject_globals():
+        # Templates link only to pages that exist.
+        return {"current_user": current_user, "url_endpoints": app.view_functions.keys()}
+
+
+def bearer_token(req) -> str | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -1,0 +1,42 @@
+"""Error pages: JSON for API clients, HTML for people; roll back on 500."""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+bp = Blueprint("errors", __name__)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, title: str, message: str):
+    if wants_json():
+        return jsonify(error=title, message=message), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(exc: CSRFError):
+    return error_response(400, "CSRF token missing or invalid", f"{exc.description} Reload the page and try again.")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+
+
+@bp.app_errorhandler(Exception)
+def server_error(exc: Exception):
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error")
+    return error_response(500, "Internal Server Error", "Something went wrong on our side; nothing was saved. Try again.")

@@ -1,0 +1,179 @@
+"""Fixtures: an app on a fresh database per test, on SQLite and PostgreSQL.
+
+Every test that uses ``database_url`` (or ``app``, ``db``, ``client``) runs once
+per backend: SQLite always, PostgreSQL when ANNOTATOR_TEST_DATABASE_URL names a
+server database (for example ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+Each test gets its own database, copied from a migrated template and dropped
+afterwards.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import spacy
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from annotator import db as database
+
+PG_URL = os.environ.get("ANNOTATOR_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return spacy.blank("en")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = database.make_engine(f"sqlite:///{path}")
+    database.upgrade(engine)
+    engine.dispose()  # closing the last connection folds the WAL back into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def _pg_admin_engine():
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    if not PG_URL:
+        return None
+    name = f"annotator_tpl_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = database.make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    database.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A URL to a fresh, migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "annotator.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = "annotator_t_" + re.sub(r"\W", "", uuid.uuid4().hex[:12])
+    admin = _pg_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from annotator import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+            "EXPORTS_DIR": str(tmp_path / "exports"),
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    app.extensions["annotator.engine"].dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test database (outside any request)."""
+    session = app.extensions["annotator.sessionmaker"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def runner(app):
+    """Invokes the ``annotator`` command against the test app."""
+    from annotator.cli import main
+
+    class Runner:
+        def __init__(self):
+            self.inner = app.test_cli_runner()
+
+        def invoke(self, args, **kwargs):
+            return self.inner.invoke(main, args=args, **kwargs)
+
+    return Runner()
+
+
+class Browserless:
+    """A test client logged in through the real login form, sending CSRF tokens like the page does."""
+
+    def __init__(self, app, username: str, password: str):
+        self.client = app.test_client()
+        page = self.client.get("/login").get_data(as_text=True)
+        token = _csrf_from(page)
+        response = self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, f"login as {username} failed: {response.status_code}"
+        self.csrf = _csrf_from(self.client.get("/").get_data(as_text=True))
+
+    def _headers(self, headers=None):
+        return {"X-CSRFToken": self.csrf, **(headers or {})}
+
+    def get(self, *args, **kwargs):
+        return self.client.get(*args, **kwargs)
+
+    def post(self, *args, headers=None, **kwargs):
+        return self.client.post(*args, headers=self._headers(headers), **kwargs)
+
+    def put(self, *args, headers=None, **kwargs):
+        return self.client.put(*args, headers=self._headers(headers), **kwargs)
+
+    def delete(self, *args, headers=None, **kwargs):
+        return self.client.delete(*args, headers=self._headers(headers), **kwargs)
+
+
+def _csrf_from(page: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user with a password; returns the username."""
+    from annotator.services.users import create_user
+
+    def make(username: str, role: str = "annotator", password: str = "correct horse battery") -> str:
+        create_user(db, username, role, password)
+        db.commit()
+        return username
+
+    return make
+
+
+@pytest.fixture
+def login(app, make_user):
+    """login(name, role) -> a logged-in client for a new user."""
+
+    def do(username: str, role: str = "annotator") -> Browserless:
+        make_user(username, role)
+        return Browserless(app, username, "correct horse battery")
+
+    return do

@@ -1,0 +1,95 @@
+"""Parsing report files: formats, encodings, exact offsets, bad input."""
+import json
+
+import pytest
+
+from annotator.corpus import CorpusError, parse_file
+
+
+def test_corpus_txt_one_report_per_blank_line_block():
+    reports = parse_file("r.txt", "First report.\nStill first.\n\nSecond report.\n".encode())
+    assert [r.text for r in reports] == ["First report.\nStill first.", "Second report."]
+    assert [r.line for r in reports] == [1, 4]
+    assert reports[0].source == "r.txt"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"\xef\xbb\xbfBOM first.", ["BOM first."]),
+        (b"One.\r\nTwo.\r\n\r\nThree.\r\n", ["One.\r\nTwo.", "Three."]),
+        (b"Old Mac.\rLine two.\r\rNext.", ["Old Mac.\rLine two.", "Next."]),
+        ("Дроны над Белгородом  🚀\u00a0сбиты.".encode(), ["Дроны над Белгородом  🚀\u00a0сбиты."]),
+    ],
+    ids=["bom", "crlf", "cr", "unicode"],
+)
+def test_corpus_txt_keeps_text_exactly(raw, expected):
+    assert [r.text for r in parse_file("r.txt", raw)] == expected
+
+
+def test_corpus_jsonl_fields_and_meta():
+    lines = [
+        {"id": 7, "text": "Forty drones were destroyed.", "source": "wire", "meta": {"date": "2026-01-02"}},
+        {"text": "No source here."},
+    ]
+    reports = parse_file("r.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode())
+    assert reports[0].external_id == "7" and reports[0].source == "wire" and reports[0].meta == {"date": "2026-01-02"}
+    assert reports[1].external_id is None and reports[1].meta == {}
+    assert [r.line for r in reports] == [1, 2]
+
+
+def test_corpus_jsonl_keeps_line_separator_inside_strings():
+    text = "A\u2028B and C."
+    reports = parse_file("r.jsonl", json.dumps({"text": text}, ensure_ascii=False).encode())
+    assert reports[0].text == text
+
+
+def test_corpus_csv_text_column_and_metadata():
+    raw = 'id,text,outlet\r\n1,"Two drones, shot down.\nNext line.",Wire\r\n2,Second,\r\n'.encode()
+    reports = parse_file("r.csv", raw)
+    assert reports[0].text == "Two drones, shot down.\nNext line."
+    assert reports[0].external_id == "1" and reports[0].meta == {"outlet": "Wire"}
+    assert reports[1].meta == {}
+    assert [r.line for r in reports] == [2, 4]
+
+
+def test_corpus_prodigy_spans_with_annotator():
+    record = {"text": "Kaluga Oblast: 40 UAVs destroyed.", "spans": [{"start": 0, "end": 13, "label": "REGION"}], "_annotator_id": "ds-alice", "answer": "accept"}
+    report = parse_file("p.jsonl", json.dumps(record).encode())[0]
+    (annotation,) = report.annotations
+    assert annotation.annotator == "ds-alice" and annotation.status == "done"
+    assert [(s.start_char, s.end_char, s.label) for s in annotation.spans] == [(0, 13, "REGION")]
+
+
+def test_corpus_doccano_labels():
+    record = {"text": "Forty drones over Kursk.", "label": [[0, 5, "COUNT"], [18, 23, "REGION"]]}
+    (annotation,) = parse_file("d.jsonl", json.dumps(record).encode())[0].annotations
+    assert annotation.annotator is None
+    assert [(s.start_char, s.end_char, s.label) for s in annotation.spans] == [(0, 5, "COUNT"), (18, 23, "REGION")]
+
+
+@pytest.mark.parametrize(
+    "name, raw, line, message",
+    [
+        ("bad.jsonl", b'{"text": "ok"}\n' * 6 + b"{not json}\n", 7, "invalid JSON"),
+        ("bad.jsonl", b'{"text": "ok"}\n{"title": "no text"}\n', 2, 'missing "text"'),
+        ("bad.jsonl", b'{"text": "ok"}\n[1, 2]\n', 2, "JSON object"),
+        ("bad.jsonl", b'{"text": "   "}\n', 1, '"text" is empty'),
+        ("bad.jsonl", b'{"text": "abc", "spans": [{"start": 2, "end": 9, "label": "X"}]}\n', 1, "outside the text"),
+        ("bad.jsonl", b'{"text": "abc", "spans": [{"start": 2, "end": 2, "label": "X"}]}\n', 1, "start must be before end"),
+        ("bad.jsonl", b'{"text": "abc", "label": [[0, 1]]}\n', 1, "doccano"),
+        ("bad.txt", b"fine line\nsecond \xff\xfe line\n", 2, "not UTF-8"),
+        ("bad.csv", b"title,body\nx,y\n", 1, 'no "text" column'),
+        ("bad.csv", b'text,a\nok,1\nbad,1,2\n', 3, "more fields"),
+        ("empty.txt", b"", None, "empty"),
+        ("blank.jsonl", b"\n  \n", None, "empty"),
+        ("report.pdf", b"%PDF", None, "unsupported file type"),
+    ],
+)
+def test_corpus_bad_input_names_file_and_line(name, raw, line, message):
+    with pytest.raises(CorpusError) as info:
+        parse_file(name, raw)
+    assert info.value.file == name
+    assert info.value.line == line
+    assert message in str(info.value)
+    assert str(info.value).startswith(name)

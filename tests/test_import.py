@@ -1,0 +1,137 @@
+"""Importing reports into a project: the service and the CLI, on each backend."""
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator.models import Annotation, Report, Sentence, Suggestion, User
+from annotator.services.projects import project_status
+
+TRICKY_REPORT = "Last night  40 UAVs 🚀 were destroyed over Kaluga Oblast.\r\nНад Белгородом сбили два дрона.\r\n\r\nTwo dozen\u00a0drones were shot down."
+
+
+def _status(runner, project="p"):
+    result = runner.invoke(args=["status", "--project", project, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_import_each_format(runner, tmp_path):
+    (tmp_path / "a.txt").write_text("First report. Two sentences.\n\nSecond report.\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x1", "text": "A jsonl report."}) + "\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text('text,outlet\n"A csv report, with a comma.",Wire\n', encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl"), str(tmp_path / "c.csv"), "--project", "p"])
+    assert result.exit_code == 0, result.output
+    assert "4 reports added, 5 sentences added, 0 duplicates skipped" in result.output
+    assert _status(runner) == {"reports": 4, "sentences": 5, "annotations": 0, "complete": 0, "gold": 0}
+
+
+def test_import_offsets_exact_for_tricky_text(runner, tmp_path, db):
+    (tmp_path / "t.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": TRICKY_REPORT}, ensure_ascii=False).encode() + b"\n")
+    assert runner.invoke(args=["import", str(tmp_path / "t.jsonl"), "--project", "p"]).exit_code == 0
+    report = db.scalar(select(Report))
+    assert report.text == TRICKY_REPORT
+    sentences = db.scalars(select(Sentence).order_by(Sentence.position)).all()
+    assert [s.text for s in sentences] == [
+        "Last night  40 UAVs 🚀 were destroyed over Kaluga Oblast.",
+        "Над Белгородом сбили два дрона.",
+        "Two dozen\u00a0drones were shot down.",
+    ]
+    for sentence in sentences:
+        assert report.text[sentence.start_char : sentence.start_char + len(sentence.text)] == sentence.text
+        assert all(sentence.text[a:b].strip() for a, b in sentence.tokens)
+    assert sentences[0].text[slice(*sentences[0].tokens[4])] == "🚀"
+
+
+def test_import_reimport_adds_nothing(runner, tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("One report.\n\nAnother report.\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
+    again = runner.invoke(args=["import", str(path), "--project", "p"])
+    assert again.exit_code == 0
+    assert "0 reports added, 0 sentences added, 2 duplicates skipped" in again.output
+    assert _status(runner)["reports"] == 2
+
+
+@pytest.mark.parametrize(
+    "name, raw, expected",
+    [
+        ("bad.jsonl", b'{"text": "ok"}\n' * 6 + b"{oops\n", "bad.jsonl, line 7: invalid JSON"),
+        ("bad.jsonl", b'{"text": "ok"}\n{"body": "x"}\n', 'bad.jsonl, line 2: missing "text"'),
+        ("bad.txt", b"good\n\xc3\x28 bad\n", "bad.txt, line 2: not UTF-8"),
+        ("bad.txt", b"", "bad.txt: the file is empty"),
+    ],
+)
+def test_import_bad_file_imports_nothing(runner, tmp_path, name, raw, expected):
+    good = tmp_path / "good.txt"
+    good.write_text("A good report.\n", encoding="utf-8")
+    (tmp_path / name).write_bytes(raw)
+    result = runner.invoke(args=["import", str(good), str(tmp_path / name), "--project", "p"])
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "Nothing was imported" in result.output
+    assert _status(runner) == {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+
+
+def test_import_status_of_missing_project_is_all_zeros(runner):
+    assert _status(runner, "nope") == {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+
+
+def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runner, tmp_path, db):
+    text = "Forty drones were destroyed over Kursk Oblast."
+    prodigy = {"text": text, "spans": [{"start": 0, "end": 5, "label": "COUNT"}, {"start": 33, "end": 45, "label": "REGION"}], "_annotator_id": "alice"}
+    doccano = {"text": text, "label": [[0, 5, "COUNT"]]}
+    (tmp_path / "p.jsonl").write_text(json.dumps(prodigy) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(json.dumps(doccano) + "\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(tmp_path / "p.jsonl"), "--project", "p"]).exit_code == 0
+    result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "bob"])
+    assert result.exit_code == 0, result.output
+    assert "1 duplicates skipped" in result.output
+    assert db.scalar(select(func.count()).select_from(Report)) == 1
+    by_user = {
+        db.get(User, a.user_id).username: [(s.start_char, s.end_char, s.label) for s in a.spans]
+        for a in db.scalars(select(Annotation))
+    }
+    assert by_user == {"alice": [(0, 5, "COUNT"), (33, 45, "REGION")], "bob": [(0, 5, "COUNT")]}
+    assert _status(runner)["annotations"] == 2
+    assert _status(runner)["complete"] == 1
+
+
+def test_import_spans_without_annotator_need_a_name(runner, tmp_path):
+    (tmp_path / "d.jsonl").write_text(json.dumps({"text": "Kursk.", "label": [[0, 5, "REGION"]]}) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p"])
+    assert result.exit_code == 1
+    assert "--as-annotator" in result.output
+    assert _status(runner)["reports"] == 0
+
+
+def test_import_as_suggestions(runner, tmp_path, db):
+    text = "Two drones fell. Kursk Oblast was hit."
+    (tmp_path / "d.jsonl").write_text(json.dumps({"text": text, "label": [[0, 3, "COUNT"], [17, 29, "REGION"]]}) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-suggestions"])
+    assert result.exit_code == 0, result.output
+    rows = db.execute(select(Sentence.text, Suggestion.start_char, Suggestion.end_char, Suggestion.label).join(Suggestion, Suggestion.sentence_id == Sentence.id).order_by(Sentence.position)).all()
+    assert [(t[a:b], label) for t, a, b, label in rows] == [("Two", "COUNT"), ("Kursk Oblast", "REGION")]
+    assert db.scalar(select(func.count()).select_from(Annotation)) == 0
+
+
+def test_import_span_across_sentences_is_refused(runner, tmp_path):
+    text = "Two drones fell. Kursk Oblast was hit."
+    (tmp_path / "d.jsonl").write_text(json.dumps({"text": text, "label": [[4, 25, "OUTCOME"]]}) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
+    assert result.exit_code == 1
+    assert "d.jsonl, line 1" in result.output and "does not lie within one sentence" in result.output
+    assert _status(runner)["reports"] == 0
+
+
+def test_import_service_counts(app, db):
+    from annotator.records import ReportRecord
+    from annotator.services.corpus import import_reports
+    from annotator.services.projects import get_or_create_project
+
+    project, created = get_or_create_project(db, "svc")
+    assert created
+    summary = import_reports(db, project, "x", [ReportRecord("One. Two."), ReportRecord("One. Two."), ReportRecord("Three.")], batch_size=1)
+    db.commit()
+    assert (summary.reports, summary.sentences, summary.duplicates) == (2, 3, 1)
+    assert project_status(db, "svc")["sentences"] == 3
