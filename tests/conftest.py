@@ -177,3 +177,94 @@ def login(app, make_user):
         return Browserless(app, username, "correct horse battery")
 
     return do
+
+
+# --- Browser tier: a real server on a free port, real Chromium --------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_app(tmp_path, sqlite_template):
+    """An app on its own SQLite file, served by a real HTTP server in a thread.
+
+    Yields the app; its ``base_url`` attribute is where the server listens.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from annotator import create_app
+
+    path = tmp_path / "live.db"
+    shutil.copy(sqlite_template, path)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{path}",
+            "SECRET_KEY": "live-" + uuid.uuid4().hex,
+            "EXPORTS_DIR": str(tmp_path / "exports"),
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.base_url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+    app.extensions["annotator.engine"].dispose()
+
+
+@pytest.fixture
+def live_db(live_app):
+    session = live_app.extensions["annotator.sessionmaker"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; missing Chromium is an error, not a skip."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (./run-tests does it as root)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def browser_login(live_app, live_db):
+    """browser_login(page, name, role): create the user and log in through the form."""
+    from annotator.services.users import create_user
+
+    def do(page, username: str, role: str = "annotator", password: str = "correct horse battery"):
+        create_user(live_db, username, role, password)
+        live_db.commit()
+        page.goto(f"{live_app.base_url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_app.base_url}/")
+        return page
+
+    return do

@@ -1,0 +1,343 @@
+"""Export: grouped split, Doc building, manifest, Prodigy JSONL and atomic writes."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from thinc.api import Config
+
+from annotator.export import ExportError, build_export, grouped_split, write_export
+from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from annotator.spacy_config import make_config
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return spacy.blank("en")
+
+
+def span(text: str, part: str, label: str, value: str | None = None, nth: int = 0) -> SpanRecord:
+    """The span of the ``nth`` occurrence of ``part`` in ``text`` (code points)."""
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(part, start + 1)
+    return SpanRecord(start, start + len(part), label, value)
+
+
+def done(sentence: SentenceRecord, *spans: SpanRecord, names=("ana", "bo")) -> list[AnnotationRecord]:
+    """Every named annotator marked exactly ``spans``."""
+    return [AnnotationRecord(sentence.id, name, "done", spans) for name in names]
+
+
+# Texts that trip offset arithmetic: astral emoji, Cyrillic, a CRLF inside
+# the sentence, double spaces and a non-breaking space.
+TRICKY = [
+    ("🚀 Three drones hit Белгород overnight.", [("Белгород", "REGION", "Belgorod Oblast"), ("Three", "COUNT", "3")]),
+    ("Two\r\ndrones fell near Kyiv\r\nregion today.", [("Two", "COUNT", "2"), ("Kyiv\r\nregion", "REGION", "Kyiv Oblast")]),
+    ("Five  missiles were  intercepted over  Odesa.", [("Five", "COUNT", "5"), ("intercepted", "OUTCOME", None), ("Odesa", "REGION", "Odesa Oblast")]),
+    ("Shahed drones over\xa0Kharkiv were destroyed.", [("Kharkiv", "REGION", "Kharkiv Oblast"), ("destroyed", "OUTCOME", None)]),
+    ("🚀🚀 12 drones launched at Sumy 🚀 in total.", [("12", "COUNT", "12"), ("Sumy", "REGION", "Sumy Oblast")]),
+    ("Nothing was reported in Lviv\xa0\xa0today.", [("Lviv", "REGION", "Lviv Oblast")]),
+]
+
+
+def tricky_corpus():
+    sentences, annotations, expected = [], [], {}
+    for i, (text, parts) in enumerate(TRICKY):
+        sentence = SentenceRecord(id=100 + i, report_id=i, position=0, text=text)
+        spans = tuple(span(text, part, label, value) for part, label, value in parts)
+        sentences.append(sentence)
+        annotations += done(sentence, *spans)
+        expected[sentence.id] = sorted((part, label) for part, label, _ in parts)
+    return sentences, annotations, expected
+
+
+def read_docbin(path: Path):
+    return list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 17, 2024])
+def test_export_grouped_split_keeps_reports_whole_and_is_deterministic(seed):
+    by_report = {r: [r * 100 + i for i in range(1 + (r * 7) % 5)] for r in range(20)}
+    train, dev = grouped_split(by_report, 0.25, seed)
+    assert (train, dev) == grouped_split(by_report, 0.25, seed)
+    assert sorted(train + dev) == sorted(i for ids in by_report.values() for i in ids)
+    report_of = {i: r for r, ids in by_report.items() for i in ids}
+    assert not {report_of[i] for i in train} & {report_of[i] for i in dev}
+    total = len(train) + len(dev)
+    largest = max(len(ids) for ids in by_report.values())
+    assert abs(len(dev) - 0.25 * total) <= largest
+
+
+def test_export_grouped_split_seed_changes_the_split():
+    by_report = {r: [r * 10, r * 10 + 1] for r in range(30)}
+    splits = {tuple(grouped_split(by_report, 0.2, seed)[1]) for seed in range(5)}
+    assert len(splits) > 1
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.5, 0.99])
+def test_export_grouped_split_two_reports_fill_both_sides(fraction):
+    train, dev = grouped_split({1: [1, 2, 3], 2: [4, 5, 6, 7]}, fraction, seed=0)
+    assert train and dev
+
+
+def test_export_grouped_split_edge_cases():
+    assert grouped_split({1: [1, 2], 2: [3]}, 0.0, 0) == ([1, 2, 3], [])
+    assert grouped_split({1: [1, 2]}, 0.5, 0) == ([1, 2], [])
+    assert grouped_split({}, 0.2, 0) == ([], [])
+    with pytest.raises(ValueError):
+        grouped_split({1: [1]}, 1.0, 0)
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+def test_export_round_trip_keeps_span_texts_of_tricky_sentences(nlp, tmp_path, task):
+    sentences, annotations, expected = tricky_corpus()
+    result = build_export(nlp, sentences, annotations, [], project="p", task=task, dev_fraction=0.3, seed=1)
+    assert result.manifest["misaligned"] == [] and result.manifest["conflicts"] == []
+    out = write_export(result, tmp_path / "export")
+
+    docs = read_docbin(out / "train.spacy") + read_docbin(out / "dev.spacy")
+    assert len(read_docbin(out / "dev.spacy")) > 0
+    assert sorted(doc.user_data["sentence_id"] for doc in docs) == sorted(expected)
+    text_of = {s.id: s.text for s in sentences}
+    for doc in docs:
+        sentence_id = doc.user_data["sentence_id"]
+        assert doc.text == text_of[sentence_id]
+        spans = doc.ents if task == "ner" else doc.spans["sc"]
+        assert sorted((s.text, s.label_) for s in spans) == expected[sentence_id]
+        assert doc.user_data["project"] == "p"
+        assert doc.user_data["report_id"] == sentence_id - 100
+        assert doc.user_data["gold_source"] == "unanimous"
+        for s in spans:
+            assert doc.user_data["values"].get(f"{s.start_char}:{s.end_char}:{s.label_}") == (
+                dict((p, v) for p, _, v in TRICKY[sentence_id - 100][1])[s.text]
+            )
+            assert s.kb_id_ == (doc.user_data["values"][f"{s.start_char}:{s.end_char}:REGION"] if s.label_ == "REGION" else "")
+
+
+def test_export_ner_tokens_outside_spans_are_o_not_missing(nlp):
+    sentences, annotations, _ = tricky_corpus()
+    result = build_export(nlp, sentences, annotations, [], project="p", dev_fraction=0.0)
+    for doc in result.train.get_docs(spacy.blank("en").vocab):
+        assert all(token.ent_iob_ in ("B", "I", "O") for token in doc)
+
+
+def test_export_negative_sentence_is_exported_with_no_spans(nlp):
+    sentence = SentenceRecord(1, 1, 0, "All quiet in the night.")
+    result = build_export(nlp, [sentence], done(sentence), [], project="p", dev_fraction=0.0, labels=["REGION"])
+    (doc,) = result.train.get_docs(spacy.blank("en").vocab)
+    assert list(doc.ents) == [] and {t.ent_iob_ for t in doc} == {"O"}
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+def test_export_misaligned_span_is_listed_and_sentence_excluded(nlp, task):
+    good = SentenceRecord(1, 1, 0, "Drones over Kyiv.")
+    cut = SentenceRecord(2, 2, 0, "Drones over Kharkiv.")
+    edge = SentenceRecord(3, 3, 0, "Drones over  Sumy.")
+    annotations = (
+        done(good, span(good.text, "Kyiv", "REGION"))
+        + done(cut, span(cut.text, "Kharkiv", "REGION"), SpanRecord(12, 17, "REGION"))  # "Khark"
+        + done(edge, SpanRecord(11, 17, "REGION"))  # "  Sumy": starts with white space
+    )
+    result = build_export(nlp, [good, cut, edge], annotations, [], project="p", task=task, dev_fraction=0.0)
+    manifest = result.manifest
+    assert [(m["sentence_id"], m["text"], m["problem"]) for m in manifest["misaligned"]] == [
+        (2, "Khark", "not on token boundaries"),
+        (3, "  Sumy", "white space at the edge of the span"),
+    ]
+    assert manifest["misaligned"][0]["span"] == {"start_char": 12, "end_char": 17, "label": "REGION"}
+    assert manifest["misaligned"][0]["tokens"] == ["Kharkiv"]
+    assert manifest["sentences"]["excluded"] == {"misaligned span": 2}
+    assert [d.user_data["sentence_id"] for d in result.train.get_docs(nlp.vocab)] == [1]
+    answers = {r["meta"]["sentence_id"]: r["answer"] for r in result.prodigy_records}
+    assert answers == {1: "accept", 2: "ignore", 3: "ignore"}
+
+
+def test_export_span_outside_sentence_is_misaligned(nlp):
+    sentence = SentenceRecord(1, 1, 0, "Drones over Kyiv.")
+    result = build_export(nlp, [sentence], done(sentence, SpanRecord(12, 40, "REGION")), [], project="p")
+    assert result.manifest["misaligned"][0]["problem"] == "offsets outside the sentence"
+    assert result.n_docs == 0
+
+
+def test_export_ner_overlap_is_a_conflict_but_spancat_keeps_it(nlp):
+    text = "Drones hit Kharkiv region at night."
+    sentence = SentenceRecord(5, 1, 0, text)
+    spans = (span(text, "Kharkiv", "REGION"), span(text, "Kharkiv region", "REGION"))
+    annotations = done(sentence, *spans)
+
+    ner = build_export(nlp, [sentence], annotations, [], project="p", task="ner", dev_fraction=0.0)
+    assert ner.n_docs == 0
+    (conflict,) = ner.manifest["conflicts"]
+    assert conflict["sentence_id"] == 5
+    assert [s["text"] for s in conflict["spans"]] == ["Kharkiv", "Kharkiv region"]
+    assert ner.manifest["sentences"]["excluded"] == {"overlapping spans": 1}
+
+    spancat = build_export(nlp, [sentence], annotations, [], project="p", task="spancat", dev_fraction=0.0)
+    (doc,) = spancat.train.get_docs(spacy.blank("en").vocab)
+    assert sorted(s.text for s in doc.spans["sc"]) == ["Kharkiv", "Kharkiv region"]
+    assert spancat.manifest["conflicts"] == []
+
+
+def test_export_manifest_counts(nlp, tmp_path):
+    texts = [f"Report {r} says {n} drones hit Odesa." for r in range(4) for n in ("two", "three")]
+    sentences = [SentenceRecord(i, i // 2, i % 2, t) for i, t in enumerate(texts)]
+    annotations, gold = [], []
+    for s in sentences[:5]:  # 0-4 voted unanimously, with a COUNT and a REGION
+        annotations += done(s, span(s.text, s.text.split()[3], "COUNT"), span(s.text, "Odesa", "REGION"))
+    odesa = span(texts[5], "Odesa", "REGION")
+    gold.append(GoldRecord(5, (GoldSpanRecord(odesa.start_char, odesa.end_char, "REGION"),)))
+    annotations += [  # 6: a 2-1 majority; 7: skipped by all
+        AnnotationRecord(6, "ana", "done", (span(texts[6], "Odesa", "REGION"),)),
+        AnnotationRecord(6, "bo", "done", (span(texts[6], "Odesa", "REGION"),)),
+        AnnotationRecord(6, "cy", "done"),
+        AnnotationRecord(7, "ana", "skipped"),
+    ]
+    sentences.append(SentenceRecord(99, 9, 0, "Never annotated."))
+    agreement = {"alpha": 0.8, "n_items": 7}
+    result = build_export(
+        nlp, sentences, annotations, gold, project="demo", task="ner", dev_fraction=0.25, seed=3, agreement=agreement
+    )
+    manifest = result.manifest
+    train, dev = manifest["counts"]["train"], manifest["counts"]["dev"]
+    assert train["docs"] + dev["docs"] == 7 and dev["docs"] == 2
+    assert train["spans"] + dev["spans"] == 12
+    assert train["labels"]["REGION"] + dev["labels"]["REGION"] == 7
+    assert train["labels"]["COUNT"] + dev["labels"]["COUNT"] == 5
+    assert manifest["sentences"] == {
+        "total": 9,
+        "exported": 7,
+        "by_gold_source": {"adjudicated": 1, "unanimous": 5, "majority": 1, "annotator": 0},
+        "excluded": {"no annotations": 1, "skipped by all": 1},
+    }
+    assert manifest["labels"] == ["COUNT", "REGION"]
+    assert manifest["agreement"] == agreement
+    assert manifest["spacy_version"] == spacy.__version__
+    assert (manifest["project"], manifest["task"], manifest["policy"], manifest["seed"]) == ("demo", "ner", "majority", 3)
+    assert manifest["dev_fraction"] == 0.25 and manifest["created_at"]
+
+    out = write_export(result, tmp_path / "out")
+    written = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256((out / "train.spacy").read_bytes() + (out / "dev.spacy").read_bytes())
+    assert written["content_sha256"] == digest.hexdigest() == manifest["content_sha256"]
+    rebuilt = build_export(
+        nlp, sentences, annotations, gold, project="demo", task="ner", dev_fraction=0.25, seed=3, agreement=agreement
+    )
+    assert rebuilt.manifest["content_sha256"] == manifest["content_sha256"]
+
+
+def test_export_labels_filter_counts_dropped_spans(nlp):
+    text = "Two drones over Kyiv."
+    sentence = SentenceRecord(1, 1, 0, text)
+    annotations = done(sentence, span(text, "Two", "COUNT"), span(text, "Kyiv", "REGION"))
+    result = build_export(nlp, [sentence], annotations, [], project="p", labels=["REGION"], dev_fraction=0.0)
+    (doc,) = result.train.get_docs(nlp.vocab)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Kyiv", "REGION")]
+    assert result.manifest["dropped_by_label"] == {"COUNT": 1}
+    assert result.manifest["labels"] == ["REGION"]
+
+
+def test_export_progress_is_called_per_sentence(nlp):
+    sentences, annotations, _ = tricky_corpus()
+    seen = []
+    build_export(nlp, sentences, annotations, [], project="p", progress=seen.append)
+    assert seen == list(range(1, len(sentences) + 1))
+
+
+def test_export_prodigy_jsonl_shape(nlp, tmp_path):
+    sentences, annotations, _ = tricky_corpus()
+    crlf = sentences[1]
+    annotations = [a for a in annotations if a.sentence_id != crlf.id] + [
+        AnnotationRecord(crlf.id, "ana", "done", (span(crlf.text, "Two", "COUNT", "2"), span(crlf.text, "Kyiv\r\nregion", "REGION"))),
+        AnnotationRecord(crlf.id, "bo", "done", (span(crlf.text, "Two", "COUNT", "2"),)),
+        AnnotationRecord(crlf.id, "cy", "done", (span(crlf.text, "Two", "COUNT", "2"),)),
+        AnnotationRecord(crlf.id, "di", "skipped"),
+    ]
+    sentences.append(SentenceRecord(999, 50, 0, "Not annotated at all."))
+    out = write_export(build_export(nlp, sentences, annotations, [], project="p"), tmp_path / "x")
+    lines = (out / "annotations.jsonl").read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == ""
+    records = {r["meta"]["sentence_id"]: r for r in map(json.loads, lines[:-1])}
+    assert sorted(records) == [s.id for s in sentences[:-1]]
+
+    record = records[crlf.id]
+    assert set(record) == {"text", "tokens", "spans", "meta", "answer", "_annotators"}
+    assert record["text"] == crlf.text
+    assert record["meta"] == {"sentence_id": crlf.id, "report_id": crlf.report_id, "gold_source": "majority"}
+    assert record["answer"] == "accept"
+    tokens = record["tokens"]
+    assert [t["id"] for t in tokens] == list(range(len(tokens)))
+    assert "".join(t["text"] + (" " if t["ws"] else "") for t in tokens) == crlf.text
+    assert all(crlf.text[t["start"]:t["end"]] == t["text"] for t in tokens)
+    (gold_span,) = record["spans"]
+    assert gold_span == {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "COUNT", "value": "2"}
+    assert set(record["_annotators"]) == {"ana", "bo", "cy", "di"}
+    assert record["_annotators"]["di"] == {"status": "skipped", "spans": []}
+    region = record["_annotators"]["ana"]["spans"][1]
+    # token_end is inclusive, as in Prodigy: "Kyiv", "\r\n", "region".
+    assert [t["text"] for t in tokens[region["token_start"]:region["token_end"] + 1]] == ["Kyiv", "\r\n", "region"]
+
+
+def test_export_spancat_suggester_covers_longest_span(nlp):
+    text = "Drones hit the Kharkiv oblast border area today."
+    sentence = SentenceRecord(1, 1, 0, text)
+    longest = span(text, "Kharkiv oblast border area", "REGION")
+    result = build_export(nlp, [sentence], done(sentence, longest), [], project="p", task="spancat")
+    config = Config().from_str(result.config)
+    assert config["components"]["spancat"]["suggester"]["sizes"] == [1, 2, 3, 4]
+    assert result.manifest["max_span_tokens"] == 4
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+def test_export_config_is_a_complete_cpu_config(task):
+    config = Config().from_str(make_config(task, ["REGION"], lang="en", max_span_tokens=2))
+    assert config["paths"]["train"] is None and config["paths"]["dev"] is None
+    assert config["nlp"]["lang"] == "en"
+    assert config["nlp"]["pipeline"] == ["tok2vec", task]
+    assert config["paths"]["vectors"] is None
+    assert config["system"]["gpu_allocator"] is None
+    with pytest.raises(ValueError):
+        make_config(task, [], lang="en")
+
+
+def test_export_write_refuses_non_empty_dir_and_leaves_it_alone(nlp, tmp_path):
+    sentences, annotations, _ = tricky_corpus()
+    result = build_export(nlp, sentences, annotations, [], project="p")
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="exists and is not empty; use --force"):
+        write_export(result, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+    write_export(result, out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(result.manifest["files"])
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+def test_export_write_into_empty_existing_dir(nlp, tmp_path):
+    sentences, annotations, _ = tricky_corpus()
+    (tmp_path / "export").mkdir()
+    out = write_export(build_export(nlp, sentences, annotations, [], project="p"), tmp_path / "export")
+    assert (out / "train.spacy").is_file()
+
+
+def test_export_write_refuses_empty_export_and_writes_nothing(nlp, tmp_path):
+    sentence = SentenceRecord(1, 1, 0, "Drones over Kyiv.")
+    skipped = [AnnotationRecord(1, "ana", "skipped")]
+    result = build_export(nlp, [sentence], skipped, [], project="p")
+    with pytest.raises(ExportError, match="nothing to export"):
+        write_export(result, tmp_path / "deep" / "export")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_rejects_unknown_task_and_policy(nlp):
+    with pytest.raises(ValueError, match="unknown task"):
+        build_export(nlp, [], [], [], project="p", task="textcat")
+    with pytest.raises(ValueError, match="unknown gold policy"):
+        build_export(nlp, [], [], [], project="p", policy="best")

@@ -1,0 +1,121 @@
+"""Training from an export: spaCy's own CLI, and annotator.training's API.
+
+Small generated corpora and 30 steps keep each run to seconds; the tests
+check that training runs and reports, not how well it learns.
+"""
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+import spacy
+
+from annotator.export import build_export, write_export
+from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
+from annotator.training import TrainingError, load_pipeline, predict_spans, read_scores, train
+
+TASKS = ["ner", "spancat"]
+COUNTS = ["Two", "Three", "Five", "12", "Seven", "40"]
+REGIONS = ["Kyiv", "Odesa", "Kharkiv region", "Sumy", "Lviv", "Белгород"]
+OUTCOMES = ["shot down", "intercepted", "destroyed"]
+TEMPLATES = [
+    "{count} drones were {outcome} over {region}.",
+    "Over {region}, {count} missiles were {outcome} at night.",
+    "Air defence: {count} Shaheds {outcome} near {region} 🚀",
+]
+STEPS = ["--training.max_steps", "30", "--training.eval_frequency", "10"]
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return spacy.blank("en")
+
+
+def corpus(n_reports: int = 8, per_report: int = 5):
+    """Sentences with COUNT, REGION and OUTCOME spans, two agreeing annotators."""
+    sentences, annotations = [], []
+    rng = random.Random(0)
+    for i in range(n_reports * per_report):
+        template, count, outcome, region = (rng.choice(c) for c in (TEMPLATES, COUNTS, OUTCOMES, REGIONS))
+        text = template.format(count=count, outcome=outcome, region=region)
+        spans = tuple(
+            SpanRecord(text.index(part), text.index(part) + len(part), label)
+            for part, label in ((count, "COUNT"), (region, "REGION"), (outcome, "OUTCOME"))
+        )
+        sentence = SentenceRecord(id=i, report_id=i // per_report, position=i % per_report, text=text)
+        sentences.append(sentence)
+        annotations += [AnnotationRecord(i, name, "done", spans) for name in ("ana", "bo")]
+    return sentences, annotations
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def export_dir(request, nlp, tmp_path_factory):
+    sentences, annotations = corpus()
+    result = build_export(nlp, sentences, annotations, [], project="t", task=request.param, dev_fraction=0.25)
+    assert result.manifest["counts"]["dev"]["docs"] > 0
+    return write_export(result, tmp_path_factory.mktemp(request.param) / "export")
+
+
+@pytest.fixture(scope="module")
+def trained(export_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("model")
+    return train(export_dir, output, max_steps=30, eval_frequency=10), output
+
+
+def spacy_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "spacy", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def test_training_spacy_train_cli_runs_on_export(export_dir, tmp_path):
+    run = spacy_cli(
+        "train", str(export_dir / "config.cfg"),
+        "--paths.train", str(export_dir / "train.spacy"),
+        "--paths.dev", str(export_dir / "dev.spacy"),
+        "--output", str(tmp_path / "out"), *STEPS,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "out" / "model-best" / "meta.json").is_file()
+
+
+def test_training_spacy_debug_data_passes_on_export(export_dir):
+    run = spacy_cli(
+        "debug", "data", str(export_dir / "config.cfg"),
+        "--paths.train", str(export_dir / "train.spacy"),
+        "--paths.dev", str(export_dir / "dev.spacy"),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_training_train_returns_per_label_scores(trained):
+    scores, output = trained
+    assert scores["model"] == str(output / "model-best")
+    assert set(scores["overall"]) == {"p", "r", "f"}
+    assert scores["per_label"], scores
+    assert set(scores["per_label"]) <= {"COUNT", "REGION", "OUTCOME"}
+    for label_scores in scores["per_label"].values():
+        assert set(label_scores) == {"p", "r", "f"}
+        assert all(0.0 <= value <= 1.0 for value in label_scores.values())
+    assert read_scores(output / "model-best") == scores
+
+
+def test_training_predict_spans_returns_suggestions(trained):
+    _, output = trained
+    model = load_pipeline(output / "model-best")
+    text = "Three drones were destroyed over Odesa."
+    spans = predict_spans(model, text)
+    assert isinstance(spans, list)
+    for span in spans:
+        assert span.suggested and span.label in {"COUNT", "REGION", "OUTCOME"}
+        assert 0 <= span.start_char < span.end_char <= len(text)
+    assert spans == sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
+
+
+def test_training_train_refuses_a_directory_that_is_not_an_export(tmp_path):
+    with pytest.raises(TrainingError, match="config.cfg, train.spacy, dev.spacy missing"):
+        train(tmp_path, tmp_path / "out")
+    with pytest.raises(TrainingError, match="meta.json missing"):
+        read_scores(tmp_path)
