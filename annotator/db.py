@@ -1,7 +1,9 @@
 """Engine, sessions and schema migrations.
 
-SQLite runs in WAL mode with foreign keys on, and every transaction starts
-with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
+SQLite runs in WAL mode with foreign keys on. Reads begin deferred, so they
+never block a writer; a transaction that will write starts with ``BEGIN
+IMMEDIATE`` (see :func:`write_transaction`), so two writers queue for the lock
+instead of failing on a lock upgrade.
 PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``).
 """
 from __future__ import annotations
@@ -42,7 +44,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_write") else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def write_transaction(session: Session) -> None:
+    """Start a transaction that will write: it takes SQLite's write lock up front.
+
+    Any transaction already open on ``session`` is committed first (it is
+    expected to hold only reads). On PostgreSQL this is an ordinary BEGIN.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_write": True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

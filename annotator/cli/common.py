@@ -8,10 +8,16 @@ from .. import db as database
 from ..extensions import get_session
 
 
-def session():
-    """The command's database session, on a schema brought up to date."""
+def session(write: bool = False):
+    """The command's database session, on a schema brought up to date.
+
+    ``write``: the command writes, so its transaction takes the write lock first.
+    """
     ensure_schema()
-    return get_session()
+    db = get_session()
+    if write:
+        database.write_transaction(db)
+    return db
 
 
 def ensure_schema() -> None:

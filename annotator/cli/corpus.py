@@ -58,7 +58,7 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
 
 def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False) -> ImportSummary:
     """Import parsed files in one transaction: all of them, or none."""
-    db = session()
+    db = session(write=True)
     summary = ImportSummary()
     try:
         project, _ = get_or_create_project(db, project_name, lang=lang)
@@ -94,7 +94,7 @@ def status(project_name: str, as_json: bool) -> None:
 @click.option("--no-serve", is_flag=True, help="Load the demo data and accounts, then exit.")
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
-    db = session()
+    db = session(write=True)
     data = files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
     reports = parse_file("demo_reports.jsonl", data)
     summary = run_import(DEMO_PROJECT, [("demo_reports.jsonl", reports)])

@@ -25,7 +25,7 @@ def add(name: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    db = session()
+    db = session(write=True)
     try:
         create_user(db, name, role, password)
     except UserError as exc:
@@ -41,7 +41,7 @@ def token(name: str) -> None:
 
     Send it as 'Authorization: Bearer TOKEN'.
     """
-    db = session()
+    db = session(write=True)
     try:
         user = get_user(db, name)
     except NotFound as exc:

@@ -1,0 +1,381 @@
+"""Normalised values for labelled spans: counts, canonical regions, outcome categories.
+
+Pure core: no Flask, no ORM. The region gazetteer and the outcome vocabulary
+ship as JSON in ``annotator/data``; projects extend them by building their own
+``Gazetteer`` / ``OutcomeVocabulary`` from plain dicts.
+
+Matching is case-insensitive and ignores accents, hyphens, dots and runs of
+whitespace (including non-breaking spaces), so "Rostov-on-Don", "rostov on don"
+and "ROSTOV ON DON" are one key.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "Gazetteer",
+    "GazetteerEntry",
+    "NUMBER_WORDS",
+    "OutcomeCategory",
+    "OutcomeVocabulary",
+    "VocabularyError",
+    "count_prefix",
+    "normalise",
+    "parse_count",
+]
+
+
+class VocabularyError(ValueError):
+    """A gazetteer or outcome entry is malformed, or claims an alias another entry owns."""
+
+
+# ---------------------------------------------------------------------------
+# Counts
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}
+NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "hundred", "thousand", "dozen"})
+# hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
+_HYPHENS = frozenset("-\u2010\u2011\u2012\u2013")
+_HYPHEN_CLASS = r"\-\u2010\u2011\u2012\u2013"  # the same, inside a regex character class
+# Whole integers only: "40", "1200", "1,200". "3.5" and "1,20" are not counts.
+_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+# Hedges before a number that do not change which number is meant.
+_QUALIFIERS = re.compile(
+    r"^(?:(?:about|around|approximately|roughly|some|nearly|almost|over|the|"
+    r"more than|at least|up to|as many as|an estimated|a total of)\s+)+"
+)
+_WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
+
+
+def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
+    """Parse the number at the start of ``words`` (lower-cased tokens).
+
+    Returns ``(value, consumed)``: the integer and how many words it took, so
+    that ``["forty", "drones"]`` gives ``(40, 1)`` and ``["twenty", "-",
+    "three"]`` gives ``(23, 3)``. Returns ``None`` when the words do not start
+    with an exact number: vague quantities ("dozens", "several", "a couple")
+    have no value. Hyphens join only tens and units; "and" only follows
+    "hundred" or "thousand"; "a"/"an" counts as one only before "single",
+    "dozen", "hundred" or "thousand".
+    """
+    if not words:
+        return None
+    first = words[0]
+    if _DIGITS.fullmatch(first):
+        return int(first.replace(",", "")), 1
+    if list(words[:3]) == ["half", "a", "dozen"]:
+        return 6, 3
+    if first == "single" or list(words[:2]) in (["a", "single"], ["an", "single"]):
+        return 1, 1 if first == "single" else 2
+
+    total = current = 0
+    last: str | None = None  # kind of the previous word, None at the start
+    consumed = 0  # words that make up a complete number so far
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else None
+        if i == 0 and word in ("a", "an"):
+            if following not in ("dozen", "hundred", "thousand"):
+                return None
+            current, last = 1, "a"
+            continue  # "a" is one only together with what follows
+        elif word in _UNITS and last in (None, "tens", "hyphen", "hundred", "thousand", "and"):
+            current += _UNITS[word]
+            last = "unit"
+        elif word in _TEENS and last in (None, "hundred", "thousand", "and"):
+            current += _TEENS[word]
+            last = "teen"
+        elif word in _TENS and last in (None, "hundred", "thousand", "and"):
+            current += _TENS[word]
+            last = "tens"
+        elif word in _HYPHENS and last == "tens" and following in _UNITS:
+            last = "hyphen"
+            continue  # a joiner never ends a number
+        elif word == "and" and last in ("hundred", "thousand") and (
+            following in _UNITS or following in _TEENS or following in _TENS
+        ):
+            last = "and"
+            continue
+        elif word == "hundred" and last in ("a", "unit", "teen") and 0 < current < 100:
+            current *= 100
+            last = "hundred"
+        elif word == "thousand" and last in ("a", "unit", "teen", "tens", "hundred") and total == 0:
+            total, current = (current or 1) * 1000, 0
+            last = "thousand"
+        elif word == "dozen" and last in ("a", "unit", "teen", "tens"):
+            current *= 12
+            consumed = i + 1
+            break  # nothing continues a dozen ("two dozen and five" is not said)
+        else:
+            break
+        consumed = i + 1
+    if consumed == 0:
+        return None
+    return total + current, consumed
+
+
+def parse_count(text: str) -> int | None:
+    """The integer a COUNT span states, or ``None`` if it states no exact number.
+
+    Digits ("40", "1,200") and English number words ("forty", "twenty-three",
+    "one hundred and five", "two dozen", "a single") are read; a trailing noun
+    and a leading hedge ("about", "up to") are ignored. "dozens", "several"
+    and decimals ("3.5") give ``None``.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).casefold().strip()
+    cleaned = _QUALIFIERS.sub("", cleaned)
+    parsed = count_prefix(_WORD_SPLIT.findall(cleaned))
+    return None if parsed is None else parsed[0]
+
+
+# ---------------------------------------------------------------------------
+# Keys shared by the gazetteer and the outcome vocabulary
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_SEPARATORS = re.compile(rf"[\s{_HYPHEN_CLASS}\u2014_./]+")
+_EDGE_PUNCT = " \"'\u201c\u201d\u00ab\u00bb,;:!?()[]{}"
+_POSSESSIVE = re.compile(r"'s?$")
+
+
+def _key(text: str) -> str:
+    """Case-, accent-, hyphen- and whitespace-insensitive matching key."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = stripped.translate(_APOSTROPHES).casefold()
+    return _SEPARATORS.sub(" ", folded).strip(_EDGE_PUNCT)
+
+
+def _place_key(text: str) -> str:
+    """Like ``_key``, also dropping a leading "the" and a possessive "'s"."""
+    key = _POSSESSIVE.sub("", _key(text)).strip(_EDGE_PUNCT)
+    if key.startswith("the "):
+        key = key[4:]
+    return key
+
+
+def _read_json(name: str) -> Any:
+    source = resources.files("annotator.data").joinpath(name)
+    return json.loads(source.read_text(encoding="utf-8"))
+
+
+def _require(data: Mapping[str, Any], field: str, kind: type, where: str) -> Any:
+    value = data.get(field)
+    if not isinstance(value, kind) or not value:
+        raise VocabularyError(f"{where}: {field!r} must be a non-empty {kind.__name__}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Regions
+
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    """One region: its canonical name, the ways reports write it, and its kind."""
+
+    canonical: str
+    aliases: tuple[str, ...]
+    kind: str  # "oblast" | "krai" | "republic" | "city" | ...
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "gazetteer entry") -> GazetteerEntry:
+        if not isinstance(data, Mapping):
+            raise VocabularyError(f"{where}: expected an object, got {type(data).__name__}")
+        canonical = _require(data, "canonical", str, where)
+        aliases = data.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise VocabularyError(f"{where}: 'aliases' must be a list of non-empty strings")
+        return cls(canonical, tuple(aliases), _require(data, "kind", str, where))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "aliases": list(self.aliases)}
+
+
+class Gazetteer:
+    """Maps the ways a place is written to one canonical region name.
+
+    City names map to the first-level region they lie in ("Novorossiysk" ->
+    "Krasnodar Krai"), except cities that are regions of their own (Moscow,
+    Saint Petersburg, Sevastopol, Kyiv). The canonical name is always an alias.
+    """
+
+    def __init__(self, entries: Iterable[GazetteerEntry | Mapping[str, Any]]):
+        self._entries: list[GazetteerEntry] = []
+        self._by_key: dict[str, str] = {}
+        for index, raw in enumerate(entries):
+            entry = raw if isinstance(raw, GazetteerEntry) else GazetteerEntry.from_dict(
+                raw, f"gazetteer entry {index}"
+            )
+            self._entries.append(entry)
+            for alias in (entry.canonical, *entry.aliases):
+                key = _place_key(alias)
+                owner = self._by_key.setdefault(key, entry.canonical)
+                if owner != entry.canonical:
+                    raise VocabularyError(
+                        f"gazetteer entry {index}: alias {alias!r} already names {owner!r}"
+                    )
+
+    @classmethod
+    @cache
+    def default(cls) -> Gazetteer:
+        """The gazetteer shipped in ``annotator/data/gazetteer.json`` (built once)."""
+        return cls(_read_json("gazetteer.json"))
+
+    @property
+    def entries(self) -> tuple[GazetteerEntry, ...]:
+        return tuple(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, text: str) -> str | None:
+        """Canonical name for ``text`` ("the Kiev region's" -> "Kyiv Oblast"), or ``None``."""
+        return self._by_key.get(_place_key(text))
+
+    def patterns(self, label: str = "REGION") -> list[dict[str, str]]:
+        """EntityRuler-style phrase patterns, one per alias, with the canonical as ``id``."""
+        return [
+            {"label": label, "pattern": alias, "id": entry.canonical}
+            for entry in self._entries
+            for alias in dict.fromkeys((entry.canonical, *entry.aliases))
+        ]
+
+
+# ---------------------------------------------------------------------------
+# Outcomes
+
+
+@dataclass(frozen=True)
+class OutcomeCategory:
+    """One OUTCOME category and the phrases that trigger it."""
+
+    category: str
+    description: str
+    phrases: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "outcome entry") -> OutcomeCategory:
+        if not isinstance(data, Mapping):
+            raise VocabularyError(f"{where}: expected an object, got {type(data).__name__}")
+        phrases = _require(data, "phrases", list, where)
+        if not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise VocabularyError(f"{where}: 'phrases' must be non-empty strings")
+        return cls(
+            _require(data, "category", str, where),
+            str(data.get("description", "")),
+            tuple(phrases),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "phrases": list(self.phrases)}
+
+
+class OutcomeVocabulary:
+    """The controlled OUTCOME categories and the wording that maps to each.
+
+    A phrase belongs to one category. Negated phrases ("no casualties", "no
+    damage") are their own categories and win over the words inside them
+    because the longest phrase found wins.
+    """
+
+    def __init__(self, entries: Iterable[OutcomeCategory | Mapping[str, Any]]):
+        self._entries: list[OutcomeCategory] = []
+        self._by_key: dict[str, str] = {}
+        for index, raw in enumerate(entries):
+            entry = raw if isinstance(raw, OutcomeCategory) else OutcomeCategory.from_dict(
+                raw, f"outcome entry {index}"
+            )
+            if any(e.category == entry.category for e in self._entries):
+                raise VocabularyError(f"outcome entry {index}: category {entry.category!r} repeated")
+            self._entries.append(entry)
+            for phrase in entry.phrases:
+                owner = self._by_key.setdefault(_key(phrase), entry.category)
+                if owner != entry.category:
+                    raise VocabularyError(
+                        f"outcome entry {index}: phrase {phrase!r} already belongs to {owner!r}"
+                    )
+        # Longest first, so that "no injuries" is tried before "injuries".
+        self._searches = [
+            (re.compile(rf"(?<!\w){re.escape(key)}(?!\w)"), category)
+            for key, category in sorted(self._by_key.items(), key=lambda kv: -len(kv[0]))
+        ]
+
+    @classmethod
+    @cache
+    def default(cls) -> OutcomeVocabulary:
+        """The vocabulary shipped in ``annotator/data/outcomes.json`` (built once)."""
+        return cls(_read_json("outcomes.json"))
+
+    @property
+    def entries(self) -> tuple[OutcomeCategory, ...]:
+        return tuple(self._entries)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(entry.category for entry in self._entries)
+
+    def categorise(self, text: str) -> str | None:
+        """The category of the outcome ``text`` states, or ``None``.
+
+        An exact phrase wins; otherwise the longest phrase found inside the
+        text at word boundaries ("two people were injured" -> "injuries").
+        """
+        key = _key(text)
+        if key in self._by_key:
+            return self._by_key[key]
+        for search, category in self._searches:
+            if search.search(key):
+                return category
+        return None
+
+    def patterns(self, label: str = "OUTCOME") -> list[dict[str, str]]:
+        """EntityRuler-style phrase patterns, one per phrase, with the category as ``id``."""
+        return [
+            {"label": label, "pattern": phrase, "id": entry.category}
+            for entry in self._entries
+            for phrase in entry.phrases
+        ]
+
+
+# ---------------------------------------------------------------------------
+
+
+def normalise(
+    label: str,
+    text: str,
+    gazetteer: Gazetteer | None = None,
+    outcomes: OutcomeVocabulary | None = None,
+) -> str | None:
+    """The normalised value of a span of ``label`` covering ``text``.
+
+    COUNT -> the integer as a string ("forty" -> "40"); REGION -> the canonical
+    region; OUTCOME -> the category. ``None`` when the text has no value (a vague
+    count, an unknown place) or the label has no normalisation. The shipped
+    gazetteer and vocabulary are used when none is given.
+    """
+    label = label.upper()
+    if label == "COUNT":
+        count = parse_count(text)
+        return None if count is None else str(count)
+    if label == "REGION":
+        return (gazetteer or Gazetteer.default()).lookup(text)
+    if label == "OUTCOME":
+        return (outcomes or OutcomeVocabulary.default()).categorise(text)
+    return None

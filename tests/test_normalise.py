@@ -1,0 +1,318 @@
+"""Counts, the region gazetteer, the outcome vocabulary and span normalisation."""
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from annotator.normalise import (
+    Gazetteer,
+    GazetteerEntry,
+    OutcomeVocabulary,
+    VocabularyError,
+    count_prefix,
+    normalise,
+    parse_count,
+)
+
+
+@pytest.fixture(scope="session")
+def gazetteer() -> Gazetteer:
+    return Gazetteer.default()
+
+
+@pytest.fixture(scope="session")
+def outcomes() -> OutcomeVocabulary:
+    return OutcomeVocabulary.default()
+
+
+# --- counts
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("40", 40),
+        ("3", 3),
+        ("forty", 40),
+        ("Forty", 40),
+        ("32 drones", 32),
+        ("two dozen", 24),
+        ("a dozen", 12),
+        ("half a dozen", 6),
+        ("1,200", 1200),
+        ("12,000 rounds", 12000),
+        ("twenty-three", 23),
+        ("Twenty\u2011three", 23),  # non-breaking hyphen
+        ("twenty three", 23),
+        ("one hundred and five", 105),
+        ("a hundred", 100),
+        ("fifteen hundred", 1500),
+        ("two thousand five hundred", 2500),
+        ("a single drone", 1),
+        ("single", 1),
+        ("zero", 0),
+        ("thirteen\u00a0drones", 13),
+        ("  eleven ", 11),
+        ("about 40", 40),
+        ("up to 12 missiles", 12),
+        ("40-odd drones", 40),
+        ("one hundred and", 100),  # a dangling "and" is not part of the number
+    ],
+)
+def test_normalise_parse_count_reads_numbers(text, expected):
+    assert parse_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["dozens", "dozens of drones", "several", "hundreds", "a couple of drones", "a drone",
+     "3.5", "1,20", "", "   ", "drones", "hundred", "and five", "a"],
+)
+def test_normalise_parse_count_rejects_vague_or_non_numbers(text):
+    assert parse_count(text) is None
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["forty", "drones"], (40, 1)),
+        (["twenty", "-", "three", "uavs"], (23, 3)),
+        (["a", "single", "drone"], (1, 2)),
+        (["two", "dozen", "and"], (24, 2)),
+        (["one", "hundred", "and", "five"], (105, 4)),
+        (["one", "hundred", "and", "drones"], (100, 2)),
+        (["twenty", "-", "drones"], (20, 1)),
+        (["three", "twenty"], (3, 1)),
+        (["1,200", "drones"], (1200, 1)),
+        (["a", "drone"], None),
+        (["several"], None),
+        ([], None),
+    ],
+)
+def test_normalise_count_prefix_reports_words_consumed(words, expected):
+    assert count_prefix(words) == expected
+
+
+# --- gazetteer
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("Kaluga Oblast", "Kaluga Oblast"),
+        ("Kaluga region", "Kaluga Oblast"),
+        ("Kaluzhskaya oblast", "Kaluga Oblast"),
+        ("Kaluga", "Kaluga Oblast"),
+        ("KALUGA   OBLAST", "Kaluga Oblast"),
+        ("kaluga\u00a0oblast", "Kaluga Oblast"),
+        ("the Kursk region", "Kursk Oblast"),
+        ("The Kursk region’s", "Kursk Oblast"),
+        ("Moscow's", "Moscow"),
+        ("Moscow’s", "Moscow"),
+        ("Moscow", "Moscow"),
+        ("Moscow region", "Moscow Oblast"),
+        ("St. Petersburg", "Saint Petersburg"),
+        ("Kiev", "Kyiv"),
+        ("Kyiv", "Kyiv"),
+        ("Kiev region", "Kyiv Oblast"),
+        ("Kyivska oblast", "Kyiv Oblast"),
+        ("Odessa", "Odesa Oblast"),
+        ("Dnipro", "Dnipropetrovsk Oblast"),
+        ("Zaporozhye", "Zaporizhzhia Oblast"),
+        ("Kharkov", "Kharkiv Oblast"),
+        ("Lwów", "Lviv Oblast"),
+        ("Lwow", "Lviv Oblast"),
+        ("Белгород", "Belgorod Oblast"),
+        ("Орел", "Oryol Oblast"),
+        ("Орёл", "Oryol Oblast"),
+        ("Rostov on Don", "Rostov Oblast"),
+        ("Rostov-on-Don", "Rostov Oblast"),
+        ("Nizhny Novgorod", "Nizhny Novgorod Oblast"),
+        ("Novgorod", "Novgorod Oblast"),
+        ("Novorossiysk", "Krasnodar Krai"),
+        ("Krasnodarsky krai", "Krasnodar Krai"),
+        ("Kazan", "Republic of Tatarstan"),
+        ("Tatarstan", "Republic of Tatarstan"),
+        ("Crimea", "Crimea"),
+        ("Sevastopol", "Sevastopol"),
+        ("“Sumy”", "Sumy Oblast"),
+    ],
+)
+def test_normalise_gazetteer_lookup_finds_canonical(gazetteer, text, canonical):
+    assert gazetteer.lookup(text) == canonical
+
+
+@pytest.mark.parametrize(
+    "text", ["Russia", "Ukraine", "the region", "the capital", "Vladimir", "perm hair", "", "the"]
+)
+def test_normalise_gazetteer_lookup_unknown_is_none(gazetteer, text):
+    assert gazetteer.lookup(text) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Moscow", "Moscow Oblast", "Kaluga", "Bryansk", "Kursk", "Belgorod", "Voronezh", "Rostov",
+        "Krasnodar Krai", "Crimea", "Tula", "Oryol", "Smolensk", "Lipetsk", "Tambov", "Ryazan",
+        "Saratov", "Tatarstan", "Bashkortostan", "Leningrad Oblast", "Saint Petersburg",
+        "Novgorod", "Pskov", "Tver", "Yaroslavl", "Nizhny Novgorod", "Volgograd", "Astrakhan",
+        "Samara", "Penza", "Kaliningrad", "Kyiv", "Kharkiv", "Odesa", "Dnipropetrovsk",
+        "Zaporizhzhia", "Lviv", "Sumy", "Chernihiv", "Poltava", "Mykolaiv", "Kherson",
+    ],
+)
+def test_normalise_gazetteer_covers_regions_in_reports(gazetteer, name):
+    assert gazetteer.lookup(name) is not None
+
+
+def test_normalise_gazetteer_shipped_entries_are_well_formed(gazetteer):
+    raw = json.loads(resources.files("annotator.data").joinpath("gazetteer.json").read_text("utf-8"))
+    assert len(raw) == len(gazetteer) > 60
+    assert {entry.kind for entry in gazetteer.entries} <= {"oblast", "krai", "republic", "city"}
+    canonicals = [entry.canonical for entry in gazetteer.entries]
+    assert len(canonicals) == len(set(canonicals))
+    for entry in gazetteer.entries:
+        assert entry.canonical in entry.aliases
+        assert all(gazetteer.lookup(alias) == entry.canonical for alias in entry.aliases)
+
+
+def test_normalise_gazetteer_patterns_cover_every_alias(gazetteer):
+    patterns = gazetteer.patterns()
+    assert {"label": "REGION", "pattern": "Kaluga Oblast", "id": "Kaluga Oblast"} in patterns
+    assert {"label": "REGION", "pattern": "Kaluga", "id": "Kaluga Oblast"} in patterns
+    assert len(patterns) == sum(len(set(e.aliases) | {e.canonical}) for e in gazetteer.entries)
+    assert {p["label"] for p in gazetteer.patterns("PLACE")} == {"PLACE"}
+
+
+def test_normalise_gazetteer_builds_from_plain_dicts(gazetteer):
+    extra = {"canonical": "Tiraspol", "aliases": ["Tiraspol city"], "kind": "city"}
+    extended = Gazetteer([*gazetteer.entries, extra])
+    assert extended.lookup("tiraspol city") == "Tiraspol"
+    assert extended.lookup("Tiraspol") == "Tiraspol"  # the canonical is always an alias
+    assert extended.lookup("Kaluga") == "Kaluga Oblast"
+    assert GazetteerEntry.from_dict(extra).to_dict() == extra
+
+
+def test_normalise_gazetteer_rejects_an_alias_owned_by_another_region():
+    entries = [
+        {"canonical": "Kursk Oblast", "aliases": ["Kursk"], "kind": "oblast"},
+        {"canonical": "Kursk City", "aliases": ["the Kursk"], "kind": "city"},
+    ]
+    with pytest.raises(VocabularyError, match="entry 1.*'the Kursk'.*Kursk Oblast"):
+        Gazetteer(entries)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"aliases": ["X"], "kind": "city"},
+        {"canonical": "X", "aliases": "X", "kind": "city"},
+        {"canonical": "X", "aliases": [""], "kind": "city"},
+        {"canonical": "X", "aliases": []},
+        "X",
+    ],
+)
+def test_normalise_gazetteer_rejects_malformed_entries(entry):
+    with pytest.raises(VocabularyError, match="gazetteer entry 0"):
+        Gazetteer([entry])
+
+
+# --- outcomes
+
+
+def test_normalise_outcomes_default_is_a_small_clean_set(outcomes):
+    assert 8 <= len(outcomes.categories) <= 10
+    assert {"destroyed", "shot down", "intercepted", "damage", "no damage", "fire",
+            "disruption", "injuries", "casualties", "no casualties"} == set(outcomes.categories)
+    for entry in outcomes.entries:
+        assert entry.description and entry.phrases
+        assert all(outcomes.categorise(phrase) == entry.category for phrase in entry.phrases)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("destroyed", "destroyed"),
+        ("Destroyed", "destroyed"),
+        ("shot down", "shot down"),
+        ("were shot down", "shot down"),
+        ("downed", "shot down"),
+        ("intercepted", "intercepted"),
+        ("neutralised", "intercepted"),
+        ("neutralized", "intercepted"),
+        ("no casualties", "no casualties"),
+        ("no casualties were recorded", "no casualties"),
+        ("no injuries were reported", "no casualties"),
+        ("No one was injured.", "no casualties"),
+        ("were injured", "injuries"),
+        ("two people were injured", "injuries"),
+        ("killed", "casualties"),
+        ("fire broke out", "fire"),
+        ("A fire broke out", "fire"),
+        ("power supply was disrupted", "disruption"),
+        ("Power supply was also disrupted", "disruption"),
+        ("damage to", "damage"),
+        ("shattered", "damage"),
+        ("partially destroyed", "damage"),
+        ("no structural damage", "no damage"),
+        ("burned down", "destroyed"),
+    ],
+)
+def test_normalise_outcomes_categorise(outcomes, text, category):
+    assert outcomes.categorise(text) == category
+
+
+@pytest.mark.parametrize("text", ["explosions", "attacked", "the governor said", "", "firefighters"])
+def test_normalise_outcomes_categorise_unknown_is_none(outcomes, text):
+    assert outcomes.categorise(text) is None
+
+
+def test_normalise_outcomes_rejects_a_phrase_in_two_categories():
+    entries = [
+        {"category": "destroyed", "phrases": ["destroyed"]},
+        {"category": "gone", "phrases": ["Destroyed"]},
+    ]
+    with pytest.raises(VocabularyError, match="'Destroyed' already belongs to 'destroyed'"):
+        OutcomeVocabulary(entries)
+
+
+def test_normalise_outcomes_builds_from_plain_dicts():
+    vocabulary = OutcomeVocabulary(
+        [{"category": "jammed", "description": "Lost to electronic warfare.", "phrases": ["jammed"]}]
+    )
+    assert vocabulary.categories == ("jammed",)
+    assert vocabulary.categorise("were jammed") == "jammed"
+    assert vocabulary.patterns() == [{"label": "OUTCOME", "pattern": "jammed", "id": "jammed"}]
+
+
+# --- normalise
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "value"),
+    [
+        ("COUNT", "forty", "40"),
+        ("COUNT", "two dozen", "24"),
+        ("COUNT", "dozens", None),
+        ("REGION", "the Kaluga region", "Kaluga Oblast"),
+        ("REGION", "Atlantis", None),
+        ("OUTCOME", "shot down", "shot down"),
+        ("OUTCOME", "no casualties", "no casualties"),
+        ("outcome", "destroyed", "destroyed"),
+        ("PERSON", "Alexander Gusev", None),
+    ],
+)
+def test_normalise_normalise_by_label(gazetteer, outcomes, label, text, value):
+    assert normalise(label, text, gazetteer, outcomes) == value
+
+
+def test_normalise_normalise_uses_shipped_vocabularies_by_default():
+    assert normalise("REGION", "Kiev") == "Kyiv"
+    assert normalise("OUTCOME", "intercepted") == "intercepted"
+
+
+def test_normalise_normalise_uses_the_vocabularies_given():
+    places = Gazetteer([{"canonical": "Atlantis", "aliases": ["Atlantida"], "kind": "city"}])
+    assert normalise("REGION", "Atlantida", places) == "Atlantis"
+    assert normalise("REGION", "Kaluga", places) is None

@@ -1,0 +1,204 @@
+"""Rule-based suggestions, and the demo corpus they are shown on."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import spacy
+
+from annotator.normalise import Gazetteer, OutcomeVocabulary, normalise
+from annotator.records import SpanRecord
+from annotator.suggest import RuleSuggester
+
+REPO = Path(__file__).resolve().parents[1]
+FIRST_SENTENCE = (
+    "Last night, anti-aircraft defenses destroyed 40 UAVs over the territory of Kaluga Oblast, "
+    "according to a statement from local authorities."
+)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return spacy.blank("en")
+
+
+@pytest.fixture(scope="session")
+def suggester(nlp) -> RuleSuggester:
+    return RuleSuggester(nlp, Gazetteer.default(), OutcomeVocabulary.default())
+
+
+@pytest.fixture(scope="session")
+def demo_lines() -> list[str]:
+    source = resources.files("annotator.data").joinpath("demo_reports.jsonl")
+    return source.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="session")
+def demo_reports(demo_lines) -> list[dict]:
+    return [json.loads(line) for line in demo_lines]
+
+
+def spans_of(suggester: RuleSuggester, text: str) -> list[tuple[str, str, str | None]]:
+    return [(s.label, text[s.start_char : s.end_char], s.value) for s in suggester.suggest(text)]
+
+
+def assert_well_formed(nlp, text: str, suggestions: list[SpanRecord]) -> None:
+    """Sorted, non-overlapping, strictly token-aligned, flagged, values as normalise gives them."""
+    doc = nlp.make_doc(text)
+    end = 0
+    for s in suggestions:
+        assert s.start_char >= end, f"overlap or disorder at {s}"
+        end = s.end_char
+        span = doc.char_span(s.start_char, s.end_char, alignment_mode="strict")
+        assert span is not None, f"{s} is not on token boundaries of {text!r}"
+        assert span.text == text[s.start_char : s.end_char]
+        assert s.suggested is True
+        assert s.value is not None
+        assert normalise(s.label, span.text) == s.value
+
+
+# --- what the suggester finds
+
+
+def test_suggest_first_sentence_of_example_report(suggester):
+    assert spans_of(suggester, FIRST_SENTENCE) == [
+        ("OUTCOME", "destroyed", "destroyed"),
+        ("COUNT", "40", "40"),
+        ("REGION", "Kaluga Oblast", "Kaluga Oblast"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # REGION: the longest alias wins; "the" and "'s" stay outside
+        ("Drones were destroyed over Kaluga Oblast.",
+         [("OUTCOME", "destroyed", "destroyed"), ("REGION", "Kaluga Oblast", "Kaluga Oblast")]),
+        ("Sirens sounded in the Kiev region’s north.", [("REGION", "Kiev region", "Kyiv Oblast")]),
+        ("Flights left Moscow’s airports.", [("REGION", "Moscow", "Moscow")]),
+        ("Debris hit Moscow region and Moscow.",
+         [("REGION", "Moscow region", "Moscow Oblast"), ("REGION", "Moscow", "Moscow")]),
+        ("Rostov-on-Don was calm.", [("REGION", "Rostov-on-Don", "Rostov Oblast")]),
+        ("Белгород was attacked again.", [("REGION", "Белгород", "Belgorod Oblast")]),
+        ("The regional perm was cancelled in Perm.",
+         [("OUTCOME", "cancelled", "disruption"), ("REGION", "Perm", "Perm Krai")]),
+        ("Russia said the region was calm.", []),
+        # COUNT: the number alone, only before a drone or missile noun
+        ("Air defence shot down 27 drones.",
+         [("OUTCOME", "shot down", "shot down"), ("COUNT", "27", "27")]),
+        ("Twenty-three UAVs were intercepted.",
+         [("COUNT", "Twenty-three", "23"), ("OUTCOME", "intercepted", "intercepted")]),
+        ("A single drone struck a depot.", [("COUNT", "A single", "1")]),
+        ("Two dozen unmanned aerial vehicles flew in.", [("COUNT", "Two dozen", "24")]),
+        ("Half a dozen Shahed drones flew in.", [("COUNT", "Half a dozen", "6")]),
+        ("In total, thirteen\u00a0drones flew in.", [("COUNT", "thirteen", "13")]),
+        ("Some 1,200 attack drones were launched.", [("COUNT", "1,200", "1200")]),
+        ("Nine of the 14 UAVs were downed.",
+         [("COUNT", "Nine", "9"), ("COUNT", "14", "14"), ("OUTCOME", "downed", "shot down")]),
+        ("Dozens of drones and several missiles flew in.", []),
+        ("Three people were injured in 2026.", [("OUTCOME", "injured", "injuries")]),
+        ("It was one of the most significant attacks.", []),
+        ("A drone flew in.", []),
+        # OUTCOME: the longest phrase wins, negation inside the span
+        ("There were no casualties.", [("OUTCOME", "no casualties", "no casualties")]),
+        ("No one was injured.", [("OUTCOME", "No one was injured", "no casualties")]),
+        ("A fire broke out at a depot.", [("OUTCOME", "fire broke out", "fire")]),
+        ("The house was partially destroyed.", [("OUTCOME", "partially destroyed", "damage")]),
+        ("Power supply was also disrupted.", [("OUTCOME", "disrupted", "disruption")]),
+        ("Two people were killed and nine were wounded.",
+         [("OUTCOME", "killed", "casualties"), ("OUTCOME", "wounded", "injuries")]),
+        # tricky text
+        ("A post read: “We are fine 🙏 12 drones shot down over Kursk.”",
+         [("COUNT", "12", "12"), ("OUTCOME", "shot down", "shot down"), ("REGION", "Kursk", "Kursk Oblast")]),
+        ("Five  drones were destroyed — over Sumy.",
+         [("COUNT", "Five", "5"), ("OUTCOME", "destroyed", "destroyed"), ("REGION", "Sumy", "Sumy Oblast")]),
+        ("", []),
+    ],
+)
+def test_suggest_spans(nlp, suggester, text, expected):
+    assert spans_of(suggester, text) == expected
+    assert_well_formed(nlp, text, suggester.suggest(text))
+
+
+def test_suggest_count_nouns_none_proposes_every_exact_number(nlp):
+    text = "It was one of 2 attacks on 3 March; dozens fled."
+    suggester = RuleSuggester(nlp, count_nouns=None)
+    assert spans_of(suggester, text) == [("COUNT", "one", "1"), ("COUNT", "2", "2"), ("COUNT", "3", "3")]
+
+
+def test_suggest_uses_the_vocabularies_given(nlp):
+    places = Gazetteer([{"canonical": "Atlantis", "aliases": ["Atlantida"], "kind": "city"}])
+    results = OutcomeVocabulary([{"category": "sunk", "description": "", "phrases": ["sank"]}])
+    suggester = RuleSuggester(nlp, places, results)
+    assert spans_of(suggester, "Two drones sank over Atlantida, not Kursk.") == [
+        ("COUNT", "Two", "2"),
+        ("OUTCOME", "sank", "sunk"),
+        ("REGION", "Atlantida", "Atlantis"),
+    ]
+
+
+def test_suggest_doc_offsets_match_suggest(nlp, suggester):
+    doc = nlp.make_doc(FIRST_SENTENCE)
+    assert suggester.suggest_doc(doc) == suggester.suggest(FIRST_SENTENCE)
+
+
+@pytest.mark.slow
+def test_suggest_imports_neither_flask_nor_sqlalchemy():
+    code = (
+        "import sys, annotator.normalise, annotator.suggest; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'flask_sqlalchemy'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# --- the demo corpus
+
+
+def test_suggest_demo_reports_are_valid(demo_lines, demo_reports):
+    assert len(demo_reports) >= 30
+    assert all(line.strip() for line in demo_lines), "blank line in the demo corpus"
+    ids = [report["id"] for report in demo_reports]
+    assert len(ids) == len(set(ids))
+    for report in demo_reports:
+        assert set(report) == {"id", "text", "source", "meta"}
+        assert re.fullmatch(r"demo-\d{3}", report["id"])
+        assert isinstance(report["source"], str) and report["source"]
+        assert date.fromisoformat(report["meta"]["date"]).year == 2026
+        text = report["text"]
+        assert text == text.strip() and "\n" not in text
+        sentences = re.split(r"[.!?][”\"]?\s+(?=[A-ZА-Я“])", text)
+        assert 3 <= len(sentences) <= 8, report["id"]
+
+
+@pytest.mark.parametrize(
+    ("what", "needle"),
+    [
+        ("curly quotes", "“"),
+        ("a curly apostrophe", "’"),
+        ("an em dash", "\u2014"),
+        ("a non-breaking space", "\u00a0"),
+        ("a Cyrillic place name", "Белгород"),
+        ("an emoji", "🙏"),
+        ("a double space", "  "),
+    ],
+)
+def test_suggest_demo_reports_keep_tricky_strings(demo_reports, what, needle):
+    assert any(needle in report["text"] for report in demo_reports), f"no {what} in the demo corpus"
+
+
+def test_suggest_demo_reports_give_every_label_aligned(nlp, suggester, demo_reports):
+    labels: Counter[str] = Counter()
+    for report in demo_reports:
+        suggestions = suggester.suggest(report["text"])
+        assert_well_formed(nlp, report["text"], suggestions)
+        labels.update(s.label for s in suggestions)
+    assert set(labels) == {"REGION", "COUNT", "OUTCOME"}
+    assert min(labels.values()) >= 20
