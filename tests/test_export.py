@@ -73,6 +73,13 @@ def test_export_grouped_split_keeps_reports_whole_and_is_deterministic(seed):
     assert abs(len(dev) - 0.25 * total) <= largest
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_export_grouped_split_finds_the_closest_grouping(seed):
+    by_report = {1: list(range(10)), 2: list(range(10, 13)), 3: list(range(13, 15)), 4: list(range(15, 20))}
+    train, dev = grouped_split(by_report, 0.25, seed)  # 5 of 20: report 4, or reports 2 and 3
+    assert len(dev) == 5 and len(train) == 15
+
+
 def test_export_grouped_split_seed_changes_the_split():
     by_report = {r: [r * 10, r * 10 + 1] for r in range(30)}
     splits = {tuple(grouped_split(by_report, 0.2, seed)[1]) for seed in range(5)}
@@ -333,6 +340,15 @@ def test_export_write_refuses_empty_export_and_writes_nothing(nlp, tmp_path):
     result = build_export(nlp, [sentence], skipped, [], project="p")
     with pytest.raises(ExportError, match="nothing to export"):
         write_export(result, tmp_path / "deep" / "export")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_write_refuses_export_without_spans(nlp, tmp_path):
+    sentence = SentenceRecord(1, 1, 0, "All quiet.")
+    result = build_export(nlp, [sentence], done(sentence), [], project="p", labels=["REGION"])
+    assert result.n_docs == 1
+    with pytest.raises(ExportError, match="no spans"):
+        write_export(result, tmp_path / "export")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,216 @@
+"""Gold policy resolution: which spans of a sentence count as the truth.
+
+A *policy* turns one sentence's annotations (one ``AnnotationRecord`` per
+annotator) and its optional adjudication (``GoldRecord``) into a
+``Resolution``: either the sentence's gold spans and where they came from, or
+the reason the sentence is left out of an export.
+
+Policies
+--------
+``"adjudicated"``
+    Only reviewed sentences: the ``GoldRecord``'s spans, else excluded with
+    ``"no adjudication"``.
+``"majority"`` (the default)
+    The adjudication where one exists; otherwise a vote (see below).
+``"unanimous"``
+    The adjudication where one exists (a reviewer's word outranks any vote);
+    otherwise the span set on which *all* voters agree exactly, else excluded
+    with ``"not unanimous"``.
+``"annotator:NAME"``
+    One annotator's own spans, ignoring adjudication and the others (for
+    comparing a person against the rest), else excluded with
+    ``"not annotated by NAME"`` or ``"skipped by NAME"``.
+
+Votes
+-----
+A *voter* is an annotator whose status is ``"done"`` or ``"flagged"``;
+``"skipped"`` (or any other status) never votes. A span is identified by its
+exact ``(start_char, end_char, label)``: ``(0, 5, REGION)`` and
+``(0, 6, REGION)`` are different spans, and a vote for one is not a vote for
+the other. With ``n`` voters, a span is
+
+* **in** when more than ``n / 2`` voters have it exactly,
+* **out** when fewer than ``n / 2`` have it (the majority left it out),
+* **tied** when exactly ``n / 2`` have it.
+
+Under the majority vote a sentence with at least one voter is included with
+its *in* spans, unless some span is tied: then no majority decides whether
+that text is a span or not, and exporting the sentence would teach either a
+false positive or a false negative, so it is excluded with ``"no majority"``.
+(Two voters who disagree in any way therefore exclude the sentence.) A voter
+who marks no spans votes for a negative: a sentence all voters finished
+without spans is included with zero spans.
+
+The ``source`` of a voted sentence is ``"unanimous"`` when every voter's span
+set is identical and ``"majority"`` otherwise; each span's ``provenance`` is
+``"unanimous"`` when every voter has it and ``"majority"`` otherwise.
+Adjudicated spans get provenance ``"adjudicated"``, one annotator's spans
+``"annotator"``.
+
+Values
+------
+A span's normalised ``value`` comes from the annotators who have that exact
+span: among their non-``None`` values, the one held by more than half of
+them; ``None`` when none is, or when nobody gave one.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
+
+POLICIES = ("adjudicated", "majority", "unanimous")
+ANNOTATOR_PREFIX = "annotator:"
+VOTING_STATUSES = frozenset({"done", "flagged"})
+
+SpanKey = tuple[int, int, str]  # (start_char, end_char, label)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The gold of one sentence under one policy, or why there is none.
+
+    Exactly one of ``source`` and ``excluded`` is set. ``source`` is the gold
+    source written to the export: ``"adjudicated"``, ``"unanimous"``,
+    ``"majority"`` or ``"annotator:NAME"``. An included sentence may have
+    zero spans: it is then a negative example.
+    """
+
+    sentence_id: int
+    spans: tuple[GoldSpanRecord, ...] = ()
+    source: str | None = None
+    excluded: str | None = None
+
+    @property
+    def included(self) -> bool:
+        return self.excluded is None
+
+
+def check_policy(policy: str) -> str:
+    """Return ``policy`` if it is known, else raise ``ValueError``."""
+    if policy in POLICIES:
+        return policy
+    if policy.startswith(ANNOTATOR_PREFIX) and policy[len(ANNOTATOR_PREFIX):].strip():
+        return policy
+    raise ValueError(
+        f"unknown gold policy {policy!r}: use one of {', '.join(POLICIES)} or annotator:NAME"
+    )
+
+
+def resolve_gold(
+    sentence: SentenceRecord,
+    annotations: Iterable[AnnotationRecord],
+    gold: GoldRecord | None = None,
+    policy: str = "majority",
+) -> Resolution:
+    """Resolve one sentence's gold spans under ``policy`` (see the module doc).
+
+    ``annotations`` are this sentence's annotations, at most one per
+    annotator. Raises ``ValueError`` for an unknown policy, a record that
+    belongs to another sentence, or two annotations by the same annotator.
+    """
+    check_policy(policy)
+    by_annotator = _by_annotator(sentence, annotations)
+    if gold is not None and gold.sentence_id != sentence.id:
+        raise ValueError(f"gold of sentence {gold.sentence_id} given for sentence {sentence.id}")
+
+    if policy.startswith(ANNOTATOR_PREFIX):
+        return _resolve_annotator(sentence.id, by_annotator, policy[len(ANNOTATOR_PREFIX):])
+    if gold is not None:
+        spans = tuple(
+            GoldSpanRecord(s.start_char, s.end_char, s.label, s.value, provenance="adjudicated")
+            for s in sorted(gold.spans, key=_gold_key)
+        )
+        return Resolution(sentence.id, spans, source="adjudicated")
+    if policy == "adjudicated":
+        return Resolution(sentence.id, excluded="no adjudication")
+    return _resolve_vote(sentence.id, by_annotator, unanimous_only=policy == "unanimous")
+
+
+def _by_annotator(
+    sentence: SentenceRecord, annotations: Iterable[AnnotationRecord]
+) -> dict[str, AnnotationRecord]:
+    by_annotator: dict[str, AnnotationRecord] = {}
+    for annotation in annotations:
+        if annotation.sentence_id != sentence.id:
+            raise ValueError(
+                f"annotation of sentence {annotation.sentence_id} given for sentence {sentence.id}"
+            )
+        if annotation.annotator in by_annotator:
+            raise ValueError(
+                f"sentence {sentence.id} has two annotations by {annotation.annotator!r}"
+            )
+        by_annotator[annotation.annotator] = annotation
+    return by_annotator
+
+
+def _resolve_annotator(
+    sentence_id: int, by_annotator: dict[str, AnnotationRecord], name: str
+) -> Resolution:
+    annotation = by_annotator.get(name)
+    if annotation is None:
+        return Resolution(sentence_id, excluded=f"not annotated by {name}")
+    if annotation.status not in VOTING_STATUSES:
+        return Resolution(sentence_id, excluded=f"{annotation.status} by {name}")
+    votes = _span_values(annotation)
+    spans = tuple(
+        GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator")
+        for key in sorted(votes)
+    )
+    return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}")
+
+
+def _resolve_vote(
+    sentence_id: int, by_annotator: dict[str, AnnotationRecord], *, unanimous_only: bool
+) -> Resolution:
+    if not by_annotator:
+        return Resolution(sentence_id, excluded="no annotations")
+    voters = [a for a in by_annotator.values() if a.status in VOTING_STATUSES]
+    if not voters:
+        return Resolution(sentence_id, excluded="skipped by all")
+
+    span_sets = [_span_values(a) for a in voters]
+    unanimous = all(set(s) == set(span_sets[0]) for s in span_sets)
+    if unanimous_only and not unanimous:
+        return Resolution(sentence_id, excluded="not unanimous")
+
+    n_voters = len(voters)
+    counts = Counter(key for span_set in span_sets for key in span_set)
+    if any(2 * n == n_voters for n in counts.values()):
+        return Resolution(sentence_id, excluded="no majority")
+    spans = []
+    for key in sorted(k for k, n in counts.items() if 2 * n > n_voters):
+        values = [v for span_set in span_sets for v in span_set.get(key, ())]
+        provenance = "unanimous" if counts[key] == n_voters else "majority"
+        spans.append(
+            GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance)
+        )
+    return Resolution(
+        sentence_id, tuple(spans), source="unanimous" if unanimous else "majority"
+    )
+
+
+def _span_values(annotation: AnnotationRecord) -> dict[SpanKey, list[str | None]]:
+    """One annotator's spans as a set of keys, each with the value(s) given.
+
+    A span the annotator entered twice still counts as one vote.
+    """
+    values: dict[SpanKey, list[str | None]] = {}
+    for span in annotation.spans:
+        values.setdefault((span.start_char, span.end_char, span.label), []).append(span.value)
+    return values
+
+
+def _consensus_value(values: Iterable[str | None]) -> str | None:
+    """The non-None value held by more than half of those who gave one."""
+    given = Counter(v for v in values if v is not None)
+    if not given:
+        return None
+    value, n = given.most_common(1)[0]
+    return value if 2 * n > sum(given.values()) else None
+
+
+def _gold_key(span: GoldSpanRecord) -> SpanKey:
+    return (span.start_char, span.end_char, span.label)

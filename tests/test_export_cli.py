@@ -1,0 +1,81 @@
+"""``annotator export`` and ``annotator train`` end to end, on each backend."""
+import json
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from sqlalchemy import select
+
+from annotator.models import Project
+
+SENTENCES = [
+    ("Forty drones were destroyed over Kursk Oblast.", [(0, 5, "COUNT"), (18, 27, "OUTCOME"), (33, 45, "REGION")]),
+    ("Над Белгородом  сбили 🚀 12 дронов.", [(4, 14, "REGION"), (24, 26, "COUNT")]),
+    ("Nothing happened in the capital.", []),
+]
+
+
+def _write_annotations(path, annotator, rows):
+    with path.open("w", encoding="utf-8") as fh:
+        for i, (text, spans) in enumerate(rows):
+            record = {"id": f"r{i}", "text": text, "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans], "_annotator_id": annotator}
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture
+def annotated(runner, tmp_path):
+    for name in ("alice", "bob"):
+        _write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
+        result = runner.invoke(args=["import", str(tmp_path / f"{name}.jsonl"), "--project", "p"])
+        assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
+    out = annotated / "out"
+    result = runner.invoke(args=["export", "--project", "p", "--out", str(out), "--dev-fraction", "0.34", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Exported to" in result.output and "excluded 0" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy"]
+    vocab = spacy.blank("en").vocab
+    docs = [d for name in ("train.spacy", "dev.spacy") for d in DocBin().from_disk(out / name).get_docs(vocab)]
+    assert len(docs) == 3
+    by_text = {d.text: sorted((e.start_char, e.end_char, e.label_) for e in d.ents) for d in docs}
+    for text, spans in SENTENCES:
+        assert by_text[text] == sorted(spans)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "annotator": 0}
+    assert manifest["agreement"]["span_f1"]["overall"] == 1.0
+    assert {d.user_data["gold_source"] for d in docs} == {"unanimous"}
+
+
+def test_export_cli_refuses_and_writes_nothing(runner, annotated):
+    missing = runner.invoke(args=["export", "--project", "nope", "--out", str(annotated / "x")])
+    assert missing.exit_code == 1 and "no project named 'nope'" in missing.output
+    assert not (annotated / "x").exists()
+    busy = annotated / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    refused = runner.invoke(args=["export", "--project", "p", "--out", str(busy)])
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert [p.name for p in busy.iterdir()] == ["keep.txt"]
+    bad_policy = runner.invoke(args=["export", "--project", "p", "--policy", "loudest"])
+    assert bad_policy.exit_code == 2 and "unknown gold policy" in bad_policy.output
+
+
+def test_export_cli_empty_export_is_an_error(runner, tmp_path):
+    (tmp_path / "r.txt").write_text("No annotations yet.\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0
+    result = runner.invoke(args=["export", "--project", "p", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Nothing was written" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
+    result = runner.invoke(args=["train", "--project", "p", "--max-steps", "20", "--dev-fraction", "0.34"])
+    assert result.exit_code == 0, result.output
+    assert "COUNT" in result.output and "overall" in result.output
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    nlp = spacy.load(project.model_path)
+    assert "ner" in nlp.pipe_names
