@@ -1,6 +1,118 @@
-"""Exports pages and endpoints."""
+"""Export pages: build a dataset and download it (reviewers and admins)."""
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_wtf import FlaskForm
+from werkzeug.utils import safe_join
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from ..export import FILES, ExportError
+from ..extensions import get_session
+from ..gold import POLICIES, check_policy
+from ..services.exports import default_export_dir, export_project, safe_name
+from ..services.projects import NotFound, get_project
+from .auth import roles_required
 
 bp = Blueprint("exports", __name__)
+
+
+class ExportForm(FlaskForm):
+    task = SelectField("Task", choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")])
+    policy = SelectField("Gold policy", choices=[(p, p) for p in ("majority", "adjudicated", "unanimous")] + [("annotator", "one annotator's spans")])
+    annotator = StringField("Annotator (for that policy)", validators=[Optional()])
+    dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
+    seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])
+
+
+def _project(name: str):
+    try:
+        return get_project(get_session(), name)
+    except NotFound:
+        abort(404)
+
+
+def _exports_dir() -> Path:
+    return Path(current_app.config["EXPORTS_DIR"])
+
+
+def project_exports(project) -> list[dict]:
+    """Finished exports of ``project`` in the exports folder, newest first."""
+    root = _exports_dir()
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.glob(f"{safe_name(project.name)}-*"):
+        manifest_path = path / "manifest.json"
+        if path.name.startswith(".") or not manifest_path.is_file():
+            continue
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("project") == project.name:
+            found.append({"name": path.name, "manifest": manifest})
+    return sorted(found, key=lambda e: e["manifest"].get("created_at", ""), reverse=True)
+
+
+def _export_path(project, name: str) -> Path:
+    """The export folder ``name`` of ``project``, or 404: never a path outside the exports folder."""
+    joined = safe_join(str(_exports_dir()), name)
+    if joined is None or "/" in name or name.startswith("."):
+        abort(404)
+    path = Path(joined)
+    if not (path / "manifest.json").is_file():
+        abort(404)
+    if json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("project") != project.name:
+        abort(404)
+    return path
+
+
+@bp.route("/projects/<project>/export", methods=["GET", "POST"])
+@roles_required("admin", "reviewer")
+def index(project):
+    project = _project(project)
+    form = ExportForm()
+    if form.validate_on_submit():
+        policy = form.policy.data
+        if policy == "annotator":
+            policy = f"annotator:{(form.annotator.data or '').strip()}"
+        try:
+            check_policy(policy)
+            out = default_export_dir(_exports_dir(), project)
+            path, manifest = export_project(
+                get_session(), project, out, task=form.task.data, policy=policy,
+                dev_fraction=float(form.dev_fraction.data), seed=form.seed.data,
+            )
+        except (ExportError, ValueError) as exc:
+            flash(f"Export failed: {exc}. Nothing was written.", "error")
+        else:
+            counts = manifest["counts"]
+            flash(f"Exported {counts['train']['docs']} train and {counts['dev']['docs']} dev documents to {path.name}.", "success")
+            return redirect(url_for("exports.index", project=project.name))
+    return render_template("exports.html", project=project, form=form, exports=project_exports(project), policies=POLICIES)
+
+
+@bp.route("/projects/<project>/exports/<name>.zip")
+@roles_required("admin", "reviewer")
+def download(project, name):
+    project = _project(project)
+    path = _export_path(project, name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in FILES:
+            archive.write(path / file, f"{name}/{file}")
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=f"{name}.zip")
+
+
+@bp.route("/projects/<project>/exports/<name>/<file>")
+@roles_required("admin", "reviewer")
+def download_file(project, name, file):
+    project = _project(project)
+    if file not in FILES:
+        abort(404)
+    path = _export_path(project, name)
+    return send_file(path / file, as_attachment=True, download_name=file)

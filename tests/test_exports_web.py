@@ -1,0 +1,47 @@
+"""Export and download in the browser's HTTP terms, on each backend."""
+import io
+import json
+import zipfile
+
+import pytest
+
+from tests.test_export_cli import SENTENCES, _write_annotations
+
+
+@pytest.fixture
+def annotated(runner, tmp_path):
+    for name in ("alice", "bob"):
+        _write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
+        assert runner.invoke(args=["import", str(tmp_path / f"{name}.jsonl"), "--project", "p"]).exit_code == 0
+
+
+def test_exports_web_reviewer_exports_and_downloads_a_zip(login, annotated):
+    reviewer = login("rita", "reviewer")
+    response = reviewer.post("/projects/p/export", data={"task": "spancat", "policy": "majority", "dev_fraction": "0.34", "seed": "3", "csrf_token": reviewer.csrf})
+    assert response.status_code == 302
+    page = reviewer.get("/projects/p/export").get_data(as_text=True)
+    assert "Exported 2 train and 1 dev documents" in page
+    name = page.split("/projects/p/exports/")[1].split(".zip")[0]
+    archive = zipfile.ZipFile(io.BytesIO(reviewer.get(f"/projects/p/exports/{name}.zip").data))
+    assert sorted(n.split("/")[1] for n in archive.namelist()) == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy"]
+    manifest = json.loads(archive.read(f"{name}/manifest.json"))
+    assert manifest["task"] == "spancat" and manifest["seed"] == 3
+
+
+def test_exports_web_roles_and_paths(login, annotated):
+    annotator = login("ann", "annotator")
+    assert annotator.get("/projects/p/export").status_code == 403
+    reviewer = login("rita", "reviewer")
+    assert reviewer.get("/projects/nope/export").status_code == 404
+    for name in ("..", "../..", ".hidden", "p-x"):
+        assert reviewer.get(f"/projects/p/exports/{name}.zip").status_code == 404
+    assert reviewer.get("/projects/p/exports/p-x/passwd").status_code == 404
+
+
+def test_exports_web_empty_export_says_why(login, runner, tmp_path):
+    (tmp_path / "r.txt").write_text("Nothing here.\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0
+    reviewer = login("rita", "reviewer")
+    response = reviewer.post("/projects/p/export", data={"task": "ner", "policy": "majority", "dev_fraction": "0.2", "seed": "0", "csrf_token": reviewer.csrf})
+    assert response.status_code == 200
+    assert "Export failed" in response.get_data(as_text=True)
