@@ -114,8 +114,11 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {name:<9} {role:<10} {password}")
     if no_serve:
         return
-    click.echo(f"Open http://{host}:{port}/ and log in.")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    click.echo(f"Open http://{host}:{port}/ and log in. Stop with Ctrl+C.")
+    from werkzeug.serving import run_simple
+
+    # Flask's app.run() refuses to start inside a CLI command; serve the app directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 COMMANDS = [init, import_command, status, demo]
