@@ -1,6 +1,131 @@
-"""Annotate pages and endpoints."""
+"""The labelling page: a server-rendered shell; static/label.js loads sentences through the JSON API.
+
+The page carries everything the script needs as ``data-*`` attributes (API
+URLs, labels, the user), so no inline script is needed under the CSP.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from urllib.parse import quote
+
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask_login import current_user, login_required
+from markdown_it import MarkdownIt
+from sqlalchemy import func, select
+
+from ..extensions import get_session
+from ..models import Annotation, Project, Sentence
+from ..normalise import normalise
+from ..services.projects import NotFound, can_work_on, current_guideline, get_project, project_status
+from ..services.suggestions import project_gazetteer, project_outcomes
 
 bp = Blueprint("annotate", __name__)
+
+# Guidelines are written by project leads, but raw HTML in them is shown as text, never run.
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def render_guideline(text: str | None) -> str:
+    """Guideline Markdown as HTML; raw HTML in the source is escaped."""
+    return _markdown.render(text or "")
+
+
+def _project_or_abort(name: str) -> Project:
+    session = get_session()
+    try:
+        project = get_project(session, name)
+    except NotFound:
+        abort(404, description=f"There is no project called {name!r}.")
+    if not can_work_on(session, current_user, project):
+        abort(403, description="This project is open to its members only. Ask an admin to add you.")
+    return project
+
+
+def _outcomes(project: Project) -> list[str]:
+    return list(project_outcomes(project).categories)
+
+
+def _mine_done(session, project: Project) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Annotation)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id, Annotation.user_id == current_user.id)
+    ) or 0
+
+
+def _render_page(project: Project, sentence_id: int | None):
+    session = get_session()
+    guideline = current_guideline(session, project)
+    status = project_status(session, project.name)
+    quoted = quote(project.name, safe="")
+    return render_template(
+        "label.html",
+        project=project,
+        labels=project.labels,
+        outcomes=_outcomes(project),
+        guideline_html=render_guideline(guideline.text if guideline else ""),
+        guideline_version=guideline.version if guideline else None,
+        sentence_id=sentence_id,
+        progress={"mine_done": _mine_done(session, project), "project_complete": status["complete"], "project_sentences": status["sentences"]},
+        urls={
+            "next": f"/api/projects/{quoted}/next",
+            "history": f"/api/projects/{quoted}/history",
+            "progress": f"/api/projects/{quoted}/progress",
+            "sentence": "/api/sentences/",
+            "label": url_for("annotate.label", project=project.name),
+            "revisit": url_for("annotate.label", project=project.name) + "/",
+            "normalise": url_for("annotate.normalise_value", project=project.name),
+            "home": url_for("main.index"),
+            "history_page": url_for("annotate.history", project=project.name),
+        },
+    )
+
+
+@bp.route("/projects/<project>/label")
+@login_required
+def label(project: str):
+    return _render_page(_project_or_abort(project), None)
+
+
+@bp.route("/projects/<project>/label/<int:sentence_id>")
+@login_required
+def revisit(project: str, sentence_id: int):
+    """Reopen a sentence the user has annotated, to correct it."""
+    found = _project_or_abort(project)
+    session = get_session()
+    sentence = session.get(Sentence, sentence_id)
+    if sentence is None or sentence.project_id != found.id:
+        abort(404, description="That sentence is not part of this project.")
+    mine = session.scalar(select(Annotation.id).where(Annotation.sentence_id == sentence_id, Annotation.user_id == current_user.id))
+    if mine is None:
+        abort(404, description="You have not annotated that sentence; start labelling to get new sentences.")
+    return _render_page(found, sentence_id)
+
+
+@bp.route("/projects/<project>/history")
+@login_required
+def history(project: str):
+    """The user's own annotations in this project, newest first, with links to revisit them."""
+    found = _project_or_abort(project)
+    session = get_session()
+    rows = session.execute(
+        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
+        .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
+        .limit(500)
+    ).all()
+    return render_template("history.html", project=found, rows=rows)
+
+
+@bp.route("/projects/<project>/label/normalise")
+@login_required
+def normalise_value(project: str):
+    """``?label=COUNT&text=forty`` -> {"value": "40"}: the value the editor prefills; null when unknown."""
+    found = _project_or_abort(project)
+    label_name = request.args.get("label", "")[:64]
+    text = request.args.get("text", "")[:1000]
+    if not text.strip():
+        return jsonify(value=None)
+    session = get_session()
+    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found)))

@@ -1,0 +1,103 @@
+// Draws a sentence as token elements with the gaps between them as plain text nodes,
+// so the container's textContent is exactly the stored sentence. Spans and suggestions
+// wrap their tokens in <mark>; their label tags are CSS ::after content, not text.
+// Everything from the server goes in with textContent / createTextNode, never innerHTML.
+
+/** Indices of the tokens a span [start, end) (code points) touches; null if none. */
+export function tokenRange(tokens, start, end) {
+  let first = -1;
+  let last = -1;
+  tokens.forEach((token, i) => {
+    if (token.start < end && token.end > start) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  });
+  return first < 0 ? null : [first, last];
+}
+
+export function overlaps(a, b) {
+  return a.start_char < b.end_char && b.start_char < a.end_char;
+}
+
+export function spanText(text, u16, span) {
+  return text.slice(u16[span.start_char], u16[span.end_char]);
+}
+
+export function tagOf(span) {
+  return span.value ? `${span.label} · ${span.value}` : span.label;
+}
+
+/**
+ * Render into container. marks: [{kind: "span"|"suggestion", item, index, colour, focused}],
+ * non-overlapping; cursor/selection: token indices (selection = [from, to] or null).
+ */
+export function renderSentence(container, { text, u16, tokens, marks, cursor, selection }) {
+  container.textContent = "";
+  const byFirst = new Map();
+  const lastOf = new Map();
+  for (const mark of marks) {
+    const range = tokenRange(tokens, mark.item.start_char, mark.item.end_char);
+    if (!range) continue;
+    byFirst.set(range[0], mark);
+    lastOf.set(mark, range[1]);
+  }
+  const slice = (from, to) => text.slice(u16[from], u16[to]);
+  const lead = tokens.length ? slice(0, tokens[0].start) : text;
+  if (lead) container.append(document.createTextNode(lead));
+  let parent = container;
+  let open = null;
+  tokens.forEach((token, i) => {
+    const mark = byFirst.get(i);
+    if (mark && !open) {
+      open = mark;
+      parent = document.createElement("mark");
+      parent.className = mark.kind === "span" ? "span" : "suggestion";
+      if (mark.focused) parent.classList.add("focused");
+      parent.dataset.kind = mark.kind;
+      parent.dataset.index = String(mark.index);
+      parent.dataset.label = mark.item.label;
+      parent.dataset.tag = mark.kind === "span" ? tagOf(mark.item) : `${tagOf(mark.item)} ?`;
+      parent.style.setProperty("--c", mark.colour);
+      parent.title = mark.kind === "span" ? `${tagOf(mark.item)} (click to edit)` : `Suggested ${tagOf(mark.item)}: y accepts, n rejects`;
+      container.append(parent);
+    }
+    const el = document.createElement("span");
+    el.className = "tok";
+    el.dataset.i = String(i);
+    if (i === cursor) el.classList.add("cursor");
+    if (selection && i >= selection[0] && i <= selection[1]) el.classList.add("sel");
+    el.textContent = slice(token.start, token.end);
+    parent.append(el);
+    const gapEnd = i + 1 < tokens.length ? tokens[i + 1].start : Array.from(text).length;
+    const gap = slice(token.end, gapEnd);
+    if (open && lastOf.get(open) === i) {
+      open = null;
+      parent = container;
+    }
+    if (gap) parent.append(document.createTextNode(gap));
+  });
+}
+
+/** Dimmed context sentences: plain text, not selectable. */
+export function renderContext(container, sentences) {
+  container.textContent = "";
+  for (const sentence of sentences || []) {
+    const p = document.createElement("p");
+    p.textContent = sentence;
+    container.append(p);
+  }
+  container.hidden = !(sentences && sentences.length);
+}
+
+/** Offset of a DOM boundary point in container's text, in UTF-16 units; clamped to the container. */
+export function boundaryOffset(container, node, offset) {
+  if (!container.contains(node)) {
+    const position = container.compareDocumentPosition(node);
+    return position & Node.DOCUMENT_POSITION_PRECEDING ? 0 : container.textContent.length;
+  }
+  const range = document.createRange();
+  range.selectNodeContents(container);
+  range.setEnd(node, offset);
+  return range.toString().length;
+}

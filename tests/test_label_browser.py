@@ -1,0 +1,519 @@
+"""The labelling page in real Chromium: act as an annotator does, then check what was stored.
+
+Offsets are checked in the database (Span rows, code points), including a
+sentence with an emoji, a double space and Cyrillic letters.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from annotator.models import Annotation, Span, User
+from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
+from annotator.services.corpus import import_reports
+from annotator.services.projects import get_or_create_project
+
+pytestmark = pytest.mark.browser
+
+CYRILLIC = "Над Белгородом  сбили 🚀 два дрона."
+KALUGA = "Forty drones were destroyed over Kaluga Oblast."
+
+
+@pytest.fixture(autouse=True)
+def no_rule_suggestions(live_app):
+    # Tests that want suggestions import them; rule suggestions would make the page depend on the rules.
+    live_app.config["RULE_SUGGESTIONS"] = False
+
+
+def make_project(live_db, texts, *, annotators=1, suggestions=None, name="drones"):
+    """A project whose reports are ``texts`` (one sentence each); suggestions: {text: [(start, end, label, value)]}."""
+    project, _ = get_or_create_project(live_db, name, annotators_per_sentence=annotators)
+    import_reports(live_db, project, "test", [ReportRecord(text=t) for t in texts])
+    if suggestions:
+        records = [
+            ReportRecord(text=t, annotations=(ImportedAnnotation(None, tuple(SpanRecord(*s) for s in spans)),))
+            for t, spans in suggestions.items()
+        ]
+        import_reports(live_db, project, "suggestions", records, as_suggestions=True)
+    live_db.commit()
+    return project
+
+
+def open_label(page, live_app, project="drones"):
+    page.goto(f"{live_app.base_url}/projects/{project}/label")
+    expect(page.locator("#sentence .tok").first).to_be_visible()
+    return page
+
+
+def sentence_text(page) -> str:
+    return page.locator("#sentence").evaluate("el => el.textContent")
+
+
+def expect_sentence(page, text):
+    expect(page.locator("#sentence")).to_have_text(text)
+    assert sentence_text(page) == text
+
+
+def token(page, text):
+    return page.locator("#sentence .tok", has_text=re.compile("^" + re.escape(text) + "$")).first
+
+
+def drag(page, first, last):
+    """Drag from inside token ``first`` to partway into token ``last``, as a person selects."""
+    expect(page.locator("#labeller[data-pending]")).to_have_count(0)  # tags settle before we measure
+    a = token(page, first).bounding_box()
+    b = token(page, last).bounding_box()
+    page.mouse.move(a["x"] + a["width"] * 0.2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] * 0.6, b["y"] + b["height"] / 2, steps=5)
+    page.mouse.up()
+
+
+def stored(live_db, username):
+    """{sentence text: (status, comment, {(start, end, label, value, suggested)})} of username's annotations."""
+    from annotator.models import Sentence
+
+    live_db.expire_all()
+    rows = live_db.scalars(
+        select(Annotation).join(User, User.id == Annotation.user_id).where(User.username == username)
+    ).all()
+    return {
+        live_db.get(Sentence, a.sentence_id).text: (
+            a.status,
+            a.comment,
+            {(s.start_char, s.end_char, s.label, s.value, s.suggested) for s in a.spans},
+        )
+        for a in rows
+    }
+
+
+def offsets(text, part, label, value=None, suggested=False):
+    start = text.index(part)
+    return (start, start + len(part), label, value, suggested)
+
+
+def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_app, live_db, browser_login):
+    make_project(live_db, [CYRILLIC])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect_sentence(page, CYRILLIC)
+    page.screenshot(path="/tmp/label-start.png")
+
+    drag(page, "Белгородом", "Белгородом")
+    page.keyboard.press("r")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Белгородом")
+    drag(page, "🚀", "дрона")  # partly selected tokens are included
+    page.keyboard.press("2")
+    expect(page.locator("mark.span[data-label=COUNT]")).to_have_text("🚀 два дрона")
+    expect_sentence(page, CYRILLIC)  # marks and tags add no text
+    page.screenshot(path="/tmp/label-spans.png")
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    expect(page.locator("#all-done-progress")).to_have_text("You have annotated 1 sentence here; the project has 1 of 1 complete.")
+    expect(page.locator("#mine-done")).to_have_text("1")
+    page.screenshot(path="/tmp/label-all-done.png")
+    page.reload()
+    expect(page.locator("#all-done")).to_be_visible()
+
+    status, comment, spans = stored(live_db, "ann")[CYRILLIC]
+    assert status == "done"
+    assert {s[:3] for s in spans} == {offsets(CYRILLIC, "Белгородом", "REGION")[:3], offsets(CYRILLIC, "🚀 два дрона", "COUNT")[:3]}
+    assert (4, 14, "REGION") in {s[:3] for s in spans}
+    assert (22, 33, "COUNT") in {s[:3] for s in spans}
+
+
+def test_label_browser_keyboard_only_labelling(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("ArrowRight")  # cursor on the first token
+    page.keyboard.press("c")
+    expect(page.locator("mark.span[data-label=COUNT]")).to_have_text("Forty")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator("#sentence .tok.sel")).to_have_text(["Kaluga", "Oblast"])
+    page.keyboard.press("r")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("o")
+    expect(page.locator("mark.span[data-label=OUTCOME]")).to_have_text("destroyed over")
+    expect(page.locator("mark.span[data-label=COUNT]")).to_have_attribute("data-tag", "COUNT · 40")  # value prefilled
+    page.keyboard.press("Delete")  # the cursor is on "over", inside the OUTCOME span
+    expect(page.locator("mark.span[data-label=OUTCOME]")).to_have_count(0)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("3")
+    expect(page.locator("mark.span[data-label=OUTCOME]")).to_have_text("destroyed")
+    page.screenshot(path="/tmp/label-keyboard.png")
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+
+    status, _, spans = stored(live_db, "ann")[KALUGA]
+    assert status == "done"
+    assert spans == {
+        offsets(KALUGA, "Forty", "COUNT", "40"),
+        offsets(KALUGA, "Kaluga Oblast", "REGION", "Kaluga Oblast"),
+        offsets(KALUGA, "destroyed", "OUTCOME", "destroyed"),
+    }
+
+
+def test_label_browser_undo_several_steps(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    drag(page, "Forty", "Forty")
+    page.keyboard.press("c")
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    token(page, "Kaluga").click()
+    expect(page.locator("#editor")).to_be_visible()
+    page.select_option("#editor-label", "OUTCOME")
+    expect(page.locator("mark.span").nth(1)).to_have_attribute("data-label", "OUTCOME")
+    page.keyboard.press("Escape")
+    expect(page.locator("#editor")).to_be_hidden()
+    expect(page.locator("mark.span")).to_have_count(2)
+    page.keyboard.press("z")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
+    page.keyboard.press("Control+z")
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("z")
+    expect(page.locator("mark.span")).to_have_count(0)
+    page.keyboard.press("Shift+Z")  # redo
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "Forty", "COUNT", "40")}
+
+
+def test_label_browser_skip_and_flag_ask_for_a_reason(page, live_app, live_db, browser_login):
+    first, second = "The weather was calm.", "Something was seen over the city."
+    make_project(live_db, [first, second])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    shown = sentence_text(page)
+    page.keyboard.press("s")
+    expect(page.locator("#reason-form")).to_be_visible()
+    page.screenshot(path="/tmp/label-skip.png")
+    page.keyboard.type("not about an incident")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sentence")).not_to_have_text(shown)
+    other = sentence_text(page)
+    page.keyboard.press("f")
+    expect(page.locator("#reason-label")).to_have_text("What should a reviewer look at?")
+    page.keyboard.press("Escape")  # cancel, then ask again
+    expect(page.locator("#reason-form")).to_be_hidden()
+    page.keyboard.press("f")
+    page.fill("#reason-input", "is 'the city' a region?")
+    page.click("#reason-submit")
+    expect(page.locator("#all-done")).to_be_visible()
+    rows = stored(live_db, "ann")
+    assert rows[shown][:2] == ("skipped", "not about an incident")
+    assert rows[other][:2] == ("flagged", "is 'the city' a region?")
+
+
+def test_label_browser_suggestions_accept_reject_accept_all(page, live_app, live_db, browser_login):
+    other = "Two drones hit Kursk."
+    make_project(
+        live_db,
+        [KALUGA, other],
+        suggestions={
+            KALUGA: [(33, 46, "REGION", "Kaluga Oblast"), (0, 5, "COUNT", "40")],
+            other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")],
+        },
+    )
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect_sentence(page, KALUGA)
+    expect(page.locator("mark.suggestion")).to_have_count(2)
+    page.keyboard.press("Tab")
+    expect(page.locator("mark.suggestion.focused")).to_have_count(1)
+    page.screenshot(path="/tmp/label-suggestions.png")
+    focused = page.locator("mark.suggestion.focused").text_content()
+    page.keyboard.press("y")
+    expect(page.locator("mark.span")).to_have_text([focused])
+    page.keyboard.press("n")  # the other one, focused next
+    expect(page.locator("mark.suggestion")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect_sentence(page, other)
+    page.keyboard.press("A")
+    expect(page.locator("mark.span")).to_have_count(2)
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+
+    rows = stored(live_db, "ann")
+    accepted = rows[KALUGA][2]
+    assert len(accepted) == 1
+    (span,) = accepted
+    assert span[4] is True and span[:3] in {(33, 46, "REGION"), (0, 5, "COUNT")}
+    assert rows[other][2] == {(0, 3, "COUNT", "2", True), (15, 20, "REGION", "Kursk Oblast", True)}
+
+
+def test_label_browser_annotation_is_blind(page, browser, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA], annotators=2)
+    browser_login(page, "alice")
+    open_label(page, live_app)
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    sentence_id = live_db.scalar(select(Annotation.sentence_id))
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        bob = context.new_page()
+        browser_login(bob, "bob")
+        open_label(bob, live_app)
+        expect_sentence(bob, KALUGA)
+        expect(bob.locator("mark.span")).to_have_count(0)
+        expect(bob.locator("#span-list li.empty")).to_be_visible()
+        assert "REGION" not in bob.locator("#sentence").inner_text()
+        answer = bob.request.get(f"{live_app.base_url}/api/sentences/{sentence_id}").json()
+        assert answer["annotation"] is None
+        assert bob.goto(f"{live_app.base_url}/projects/drones/label/{sentence_id}").status == 404
+    finally:
+        context.close()
+
+
+def test_label_browser_failed_save_keeps_work_and_retries_without_duplicates(page, live_app, live_db, browser_login):
+    puts = []
+    mode = {"put": "pass"}
+
+    def network(route):
+        if route.request.method != "PUT" or mode["put"] == "pass":
+            return route.continue_()
+        puts.append(mode["put"])
+        if mode["put"] == "fail":
+            return route.abort()  # the request never reaches the server
+        mode["put"] = "pass"
+        puts.append(route.fetch().status)  # the server saves...
+        route.abort()  # ...but the page never hears back
+
+    # Routed from the start: interception switched on mid-page missed requests now and then.
+    page.route("**/annotation", network)
+    make_project(live_db, [KALUGA, CYRILLIC])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    first = sentence_text(page)
+    drag(page, token_text := first.split()[1], token_text)
+    page.keyboard.press("r")
+    mode["put"] = "fail"
+    page.keyboard.press("Enter")
+    expect(page.locator("#save-status")).to_contain_text("Not saved")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text(token_text)
+    expect_sentence(page, first)
+    page.screenshot(path="/tmp/label-not-saved.png")
+    mode["put"] = "pass"
+    expect(page.locator("#retry")).to_be_visible()
+    page.click("#retry")
+    expect(page.locator("#sentence")).not_to_have_text(first)
+    assert puts and set(puts) == {"fail"}
+
+    # The next save lands on the server but its answer is lost: the retry must not duplicate it.
+    second = sentence_text(page)
+    drag(page, second.split()[1], second.split()[1])
+    page.keyboard.press("r")
+    mode["put"] = "lose"
+    puts.clear()
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert puts == ["lose", 200]
+
+    rows = stored(live_db, "ann")
+    assert set(rows) == {KALUGA, CYRILLIC}
+    assert len(rows[first][2]) == 1 and len(rows[second][2]) == 1
+    live_db.expire_all()
+    assert live_db.scalar(select(Annotation.version).join(Annotation.spans).where(Span.label == "REGION").limit(1)) == 1
+    assert len(live_db.scalars(select(Annotation)).all()) == 2
+
+
+def test_label_browser_untrusted_text_is_shown_as_text(page, live_app, live_db, browser_login):
+    evil = 'Reports said <img src=x onerror=alert(1)> and <script>alert(2)</script> near Kursk.'
+    make_project(live_db, [evil], suggestions={evil: [(77, 82, "REGION", "<b>Kursk</b>")]})
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect_sentence(page, evil)
+    expect(page.locator("#sentence img, #sentence script, #suggestion-list b")).to_have_count(0)
+    expect(page.locator("#suggestion-list")).to_contain_text("<b>Kursk</b>")
+    page.screenshot(path="/tmp/label-xss.png")
+    assert dialogs == []
+
+
+def test_label_browser_unsaved_draft_survives_reload(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.reload()
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
+    expect(page.locator("#mode")).to_contain_text("Restored")
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "Kaluga Oblast", "REGION", "Kaluga Oblast")}
+
+
+def test_label_browser_previous_revisits_and_corrects(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA, CYRILLIC])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    first = sentence_text(page)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sentence")).not_to_have_text(first)
+    page.keyboard.press("p")
+    expect_sentence(page, first)
+    expect(page.locator("#mode")).to_contain_text("Revisiting")
+    expect(page).to_have_url(re.compile(r"/projects/drones/label/\d+$"))
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Backspace")
+    expect(page.locator("mark.span")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page.locator("#sentence")).not_to_have_text(first)
+    live_db.expire_all()
+    annotation = live_db.scalar(select(Annotation))
+    assert annotation.version == 2 and annotation.spans == []
+
+
+def test_label_browser_conflict_keep_mine(page, live_app, live_db, browser_login):
+    from annotator.services.annotations import save_annotation
+
+    project = make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    user = live_db.scalar(select(User).where(User.username == "ann"))
+    sentence = project.reports[0].sentences[0]
+    save_annotation(live_db, sentence, user, "done", [])
+    live_db.commit()
+    page.goto(f"{live_app.base_url}/projects/drones/label/{sentence.id}")
+    expect(page.locator("#sentence .tok").first).to_be_visible()
+    # Meanwhile, in another tab, the same annotator saves a different version.
+    save_annotation(live_db, sentence, user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}], base_version=1)
+    live_db.commit()
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    page.keyboard.press("Enter")
+    expect(page.locator("#conflict")).to_be_visible()
+    expect(page.locator("#conflict-stored")).to_contain_text("Forty")
+    expect(page.locator("#conflict-mine")).to_contain_text("Kaluga Oblast")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
+    page.screenshot(path="/tmp/label-conflict.png")
+    page.click("text=Keep mine")
+    expect(page.locator("#all-done")).to_be_visible()
+    status, _, spans = stored(live_db, "ann")[KALUGA]
+    assert {s[:3] for s in spans} == {(33, 46, "REGION")}
+
+
+def test_label_browser_help_overlay_lists_every_key(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("?")
+    help_box = page.locator("#help")
+    expect(help_box).to_be_visible()
+    for key in ("Enter", "Tab", "Esc", "Del", "Shift", "?"):
+        expect(help_box.locator("kbd", has_text=key).first).to_be_visible()
+    for key in ("s", "f", "z", "p", "y", "n", "A", "e", "g", "r", "c", "o", "1", "2", "3"):
+        assert help_box.locator("kbd").filter(has_text=re.compile(f"^{re.escape(key)}$")).count() >= 1, key
+    expect(help_box).to_contain_text("Annotation guidelines")
+    page.screenshot(path="/tmp/label-help.png")
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+    page.keyboard.press("g")
+    expect(page.locator("#guidelines")).not_to_have_attribute("open", "")
+
+
+def test_label_browser_span_editor_label_value_boundaries_delete(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    drag(page, "were", "destroyed")
+    page.keyboard.press("o")
+    mark = page.locator("mark.span[data-label=OUTCOME]")
+    expect(mark).to_have_text("were destroyed")
+    mark.click()
+    editor = page.locator("#editor")
+    expect(editor).to_be_visible()
+    expect(page.locator("#editor-outcome")).to_be_visible()  # OUTCOME values come from the vocabulary
+    editor.locator("[data-edge=shrink-left]").click()
+    expect(mark).to_have_text("destroyed")
+    editor.locator("[data-edge=extend-right]").click()
+    expect(mark).to_have_text("destroyed over")
+    editor.locator("[data-edge=shrink-right]").click()
+    page.select_option("#editor-outcome", "shot down")
+    expect(mark).to_have_attribute("data-tag", "OUTCOME · shot down")
+    page.screenshot(path="/tmp/label-editor.png")
+    page.keyboard.press("Escape")
+    expect(editor).to_be_hidden()
+
+    drag(page, "Kaluga", "Kaluga")
+    page.keyboard.press("r")
+    page.locator("mark.span[data-label=REGION]").click()
+    page.select_option("#editor-label", "COUNT")
+    page.fill("#editor-value", "7")
+    page.keyboard.press("Enter")  # closes the editor, does not accept the sentence
+    expect(editor).to_be_hidden()
+    expect(page.locator("mark.span[data-label=COUNT]")).to_have_attribute("data-tag", "COUNT · 7")
+    page.locator("mark.span[data-label=COUNT]").click()
+    editor.locator("[data-action=delete-span]").click()
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "destroyed", "OUTCOME", "shot down")}
+
+
+def test_label_browser_context_is_shown_dimmed_and_not_labellable(page, live_app, live_db, browser_login):
+    from pathlib import Path
+
+    live_app.config["RULE_SUGGESTIONS"] = True  # as annotators see it
+    report = Path(__file__).parents[2].joinpath("shared/examples/incident-report.txt")
+    text = report.read_text(encoding="utf-8") if report.exists() else f"{KALUGA} Nothing else happened. Moscow was quiet."
+    project, _ = get_or_create_project(live_db, "drones", annotators_per_sentence=1)
+    import_reports(live_db, project, "test", [ReportRecord(text=text, source="https://example.org/report?id=1")])
+    live_db.commit()
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("Enter")  # on to the second sentence, which has context on both sides
+    expect(page.locator("#context-before p").first).to_be_visible()
+    expect(page.locator("#context-after p").first).to_be_visible()
+    expect(page.locator("#source a")).to_have_attribute("href", "https://example.org/report?id=1")
+    page.screenshot(path="/tmp/label-context.png")
+    shown = sentence_text(page)
+    # Dragging over the context selects nothing to label.
+    box = page.locator("#context-after p").first.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + box["height"] / 2, steps=4)
+    page.mouse.up()
+    expect(page.locator("#sentence .tok.sel")).to_have_count(0)
+    assert page.evaluate("getSelection().toString()") == ""
+    assert sentence_text(page) == shown
+
+
+def test_label_browser_zwj_emoji_offsets(page, live_app, live_db, browser_login):
+    family = "Семья 👩‍👩‍👧 видела  три дрона над Курском."
+    make_project(live_db, [family])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect_sentence(page, family)
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")  # "Курском", before the final full stop
+    page.keyboard.press("r")
+    drag(page, "три", "три")
+    page.keyboard.press("c")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Курском")
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    spans = {s[:3] for s in stored(live_db, "ann")[family][2]}
+    assert spans == {offsets(family, "Курском", "REGION")[:3], offsets(family, "три", "COUNT")[:3]}
+    # 👩‍👩‍👧 is 5 code points but 8 UTF-16 units: the stored offsets are the code-point ones.
+    assert offsets(family, "Курском", "REGION")[0] == len("Семья 👩‍👩‍👧 видела  три дрона над ")
