@@ -1,6 +1,401 @@
-"""Admin pages and endpoints."""
+"""Admin pages: users, and a project's settings, members, guidelines, vocabularies and uploads.
+
+Admins only (others get 403). Every change writes an AuditEvent and commits
+here; the services do the work.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from pathlib import PurePosixPath
 
-bp = Blueprint("admin", __name__)
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..corpus import FORMATS, CorpusError, parse_files
+from ..db import write_transaction
+from ..extensions import get_session
+from ..models import ROLES, ROUTINGS, AuditEvent, GazetteerEntry, Project, ProjectMember, User
+from ..normalise import OutcomeVocabulary, VocabularyError
+from ..services.corpus import import_reports
+from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project
+from ..services.suggestions import build_gazetteer
+from ..services.users import UserError, create_user, set_password
+from .auth import roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROUTING_CHOICES = [
+    SelectChoice("none", "No routing"),
+    SelectChoice("extra_annotator", "Ask one more annotator when annotators disagree"),
+    SelectChoice("review", "Send disagreements to review"),
+]
+assert {choice.value for choice in ROUTING_CHOICES} == set(ROUTINGS)
+PASSWORD_LENGTH = Length(min=8, max=1024, message="A password is at least 8 characters.")
+
+
+# --- Forms ----------------------------------------------------------------------
+
+
+class CreateUserForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    role = SelectField("Role", choices=list(ROLES), default="annotator")
+    password = PasswordField("Password", validators=[DataRequired(), PASSWORD_LENGTH])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=list(ROLES))
+
+
+class ActiveForm(FlaskForm):
+    active = BooleanField("Active")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), PASSWORD_LENGTH])
+
+
+class SettingsForm(FlaskForm):
+    annotators_per_sentence = IntegerField(
+        "Annotators per sentence", validators=[InputRequired(), NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")]
+    )
+    routing = SelectField("When annotators disagree", choices=ROUTING_CHOICES)
+    restricted = BooleanField("Only members may annotate")
+
+
+class MemberForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+
+
+class GuidelineForm(FlaskForm):
+    text = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=200_000)])
+
+
+class GazetteerForm(FlaskForm):
+    canonical = StringField("Canonical name", validators=[DataRequired(), Length(max=200)])
+    aliases = StringField("Aliases, comma separated", validators=[Optional(), Length(max=4000)])
+
+
+class OutcomesForm(FlaskForm):
+    vocabulary = TextAreaField("Outcome vocabulary (JSON; empty restores the shipped one)", validators=[Length(max=200_000)])
+
+
+class UploadForm(FlaskForm):
+    files = MultipleFileField("Report files (.txt, .jsonl, .csv)")
+
+
+def _audit(action: str, entity: str, entity_id: int | None, **detail) -> None:
+    get_session().add(AuditEvent(user_id=current_user.id, action=action, entity=entity, entity_id=entity_id, detail=detail))
+
+
+# --- Users ----------------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required("admin")
+def users():
+    session = get_session()
+    form = CreateUserForm()
+    if form.validate_on_submit():
+        write_transaction(session)
+        try:
+            user = create_user(session, form.username.data, form.role.data, form.password.data)
+        except UserError as exc:
+            session.rollback()
+            form.username.errors.append(str(exc))
+        else:
+            _audit("user.create", "user", user.id, username=user.username, role=user.role)
+            session.commit()
+            flash(f"Created {user.role} {user.username}.", "success")
+            return redirect(url_for("admin.users"))
+    listed = session.scalars(select(User).order_by(User.username)).all()
+    status = 400 if form.errors else 200
+    return render_template("admin_users.html", form=form, users=listed, roles=ROLES), status
+
+
+def _user_or_404(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404, description=f"There is no user {user_id}.")
+    return user
+
+
+@bp.post("/users/<int:user_id>/role")
+@roles_required("admin")
+def change_role(user_id: int):
+    session = get_session()
+    write_transaction(session)
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Pick one of the roles.", "error")
+    elif user.id == current_user.id and form.role.data != "admin":
+        flash("You cannot take away your own admin role; ask another admin.", "error")
+    elif form.role.data != user.role:
+        _audit("user.role", "user", user.id, old=user.role, new=form.role.data)
+        user.role = form.role.data
+        session.commit()
+        flash(f"{user.username} is now {user.role}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required("admin")
+def set_active(user_id: int):
+    session = get_session()
+    write_transaction(session)
+    user = _user_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if user.id == current_user.id and not form.active.data:
+        flash("You cannot deactivate yourself; ask another admin.", "error")
+    elif user.active != form.active.data:
+        user.active = form.active.data
+        _audit("user.activate" if user.active else "user.deactivate", "user", user.id, username=user.username)
+        session.commit()
+        flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def reset_password(user_id: int):
+    session = get_session()
+    write_transaction(session)
+    user = _user_or_404(user_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        flash("A password is at least 8 characters.", "error")
+        return redirect(url_for("admin.users"))
+    set_password(user, form.password.data)  # also rotates the session token: old logins end
+    user.failed_logins, user.locked_until = 0, None
+    _audit("user.password", "user", user.id, username=user.username)
+    session.commit()
+    flash(f"New password set for {user.username}; their other sessions were logged out.", "success")
+    return redirect(url_for("admin.users"))
+
+
+# --- Project settings -----------------------------------------------------------
+
+
+def _project_or_404(name: str) -> Project:
+    try:
+        return get_project(get_session(), name)
+    except NotFound:
+        abort(404, description=f"There is no project called {name!r}.")
+
+
+def _outcomes_text(project: Project) -> str:
+    entries = project.outcomes or [e.to_dict() for e in OutcomeVocabulary.default().entries]
+    return json.dumps(entries, indent=2, ensure_ascii=False)
+
+
+def _render_project(project: Project, status: int = 200, upload_errors: list[str] | None = None, **forms):
+    session = get_session()
+    guideline = current_guideline(session, project)
+    defaults = {
+        "settings": lambda: SettingsForm(formdata=None, obj=project),
+        "member": lambda: MemberForm(formdata=None),
+        "guideline": lambda: GuidelineForm(formdata=None, text=guideline.text if guideline else ""),
+        "gazetteer": lambda: GazetteerForm(formdata=None),
+        "outcomes": lambda: OutcomesForm(formdata=None, vocabulary=_outcomes_text(project)),
+        "upload": lambda: UploadForm(formdata=None),
+    }
+    built = {name: forms.get(name) or make() for name, make in defaults.items()}
+    members = session.scalars(
+        select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id).order_by(User.username)
+    ).all()
+    context = {
+        "project": project,
+        "guideline": guideline,
+        "members": members,
+        "gazetteer": session.scalars(select(GazetteerEntry).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.canonical)).all(),
+        "upload_errors": upload_errors or [],
+        "formats": ", ".join(FORMATS),
+        "remove_form": MemberForm(formdata=None),
+        **{f"{name}_form": form for name, form in built.items()},
+    }
+    return render_template("admin_project.html", **context), status
+
+
+@bp.get("/projects/<project>")
+@roles_required("admin")
+def project(project: str):
+    return _render_project(_project_or_404(project))
+
+
+@bp.post("/projects/<project>/settings")
+@roles_required("admin")
+def project_settings(project: str):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _render_project(row, 400, settings=form)
+    old = {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
+    row.annotators_per_sentence, row.routing, row.restricted = form.annotators_per_sentence.data, form.routing.data, form.restricted.data
+    new = {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
+    _audit("project.settings", "project", row.id, old=old, new=new)
+    session.commit()
+    flash("Settings saved.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+@bp.post("/projects/<project>/members")
+@roles_required("admin")
+def add_member(project: str):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        return _render_project(row, 400, member=form)
+    user = session.scalar(select(User).where(User.username == form.username.data.strip()))
+    if user is None:
+        form.username.errors.append(f"There is no user {form.username.data.strip()!r}; create the account first.")
+        return _render_project(row, 400, member=form)
+    if session.get(ProjectMember, (row.id, user.id)) is None:
+        session.add(ProjectMember(project_id=row.id, user_id=user.id))
+        _audit("project.member_add", "project", row.id, username=user.username)
+        session.commit()
+    flash(f"{user.username} is a member of {row.name}.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+@bp.post("/projects/<project>/members/<int:user_id>/remove")
+@roles_required("admin")
+def remove_member(project: str, user_id: int):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    member = session.get(ProjectMember, (row.id, user_id))
+    if member is not None:
+        user = session.get(User, user_id)
+        session.delete(member)
+        _audit("project.member_remove", "project", row.id, username=user.username if user else None)
+        session.commit()
+        flash(f"{user.username if user else 'The user'} is no longer a member.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+@bp.post("/projects/<project>/guidelines")
+@roles_required("admin")
+def save_guidelines(project: str):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    form = GuidelineForm()
+    if not form.validate_on_submit():
+        return _render_project(row, 400, guideline=form)
+    latest = current_guideline(session, row)
+    if latest is not None and latest.text == form.text.data:
+        flash(f"No change: the guidelines stay at version {latest.version}.", "info")
+    else:
+        guideline = add_guideline_version(session, row, form.text.data, current_user)
+        _audit("guideline.add", "guideline", guideline.id, project=row.name, version=guideline.version)
+        session.commit()
+        flash(f"Saved guidelines version {guideline.version}.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+@bp.post("/projects/<project>/gazetteer")
+@roles_required("admin")
+def add_gazetteer_entry(project: str):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    form = GazetteerForm()
+    if not form.validate_on_submit():
+        return _render_project(row, 400, gazetteer=form)
+    canonical = form.canonical.data.strip()
+    aliases = list(dict.fromkeys(a.strip() for a in (form.aliases.data or "").split(",") if a.strip()))
+    existing = session.execute(
+        select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == row.id).order_by(GazetteerEntry.id)
+    ).all()
+    if any(c == canonical for c, _ in existing):
+        form.canonical.errors.append(f"{canonical!r} is in this project's gazetteer already.")
+        return _render_project(row, 400, gazetteer=form)
+    try:
+        build_gazetteer((*((c, tuple(a or ())) for c, a in existing), (canonical, tuple(aliases))))
+    except VocabularyError as exc:
+        form.aliases.errors.append(f"{exc}. Use a different name or alias.")
+        return _render_project(row, 400, gazetteer=form)
+    entry = GazetteerEntry(project_id=row.id, canonical=canonical, aliases=aliases)
+    session.add(entry)
+    session.flush()
+    _audit("gazetteer.add", "gazetteer_entry", entry.id, project=row.name, canonical=canonical, aliases=aliases)
+    session.commit()
+    flash(f"Added {canonical} to the gazetteer.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+@bp.post("/projects/<project>/outcomes")
+@roles_required("admin")
+def save_outcomes(project: str):
+    session = get_session()
+    write_transaction(session)
+    row = _project_or_404(project)
+    form = OutcomesForm()
+    if not form.validate_on_submit():
+        return _render_project(row, 400, outcomes=form)
+    text = (form.vocabulary.data or "").strip()
+    if not text:
+        entries = None
+    else:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, list) or not data:
+                raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
+            entries = [e.to_dict() for e in OutcomeVocabulary(data).entries]
+        except json.JSONDecodeError as exc:
+            form.vocabulary.errors.append(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.")
+            return _render_project(row, 400, outcomes=form)
+        except VocabularyError as exc:
+            form.vocabulary.errors.append(f"{exc}.")
+            return _render_project(row, 400, outcomes=form)
+    _audit("outcomes.update", "project", row.id, old=row.outcomes, new=entries)
+    row.outcomes = entries
+    session.commit()
+    flash("Outcome vocabulary saved." if entries else "Outcome vocabulary reset to the shipped one.", "success")
+    return redirect(url_for("admin.project", project=row.name))
+
+
+def _display_name(filename: str | None) -> str:
+    """The base name a browser sent, for messages only: never used as a path."""
+    return PurePosixPath((filename or "").replace("\\", "/")).name or "(unnamed file)"
+
+
+@bp.post("/projects/<project>/upload")
+@roles_required("admin")
+def upload(project: str):
+    session = get_session()
+    row = _project_or_404(project)
+    form = UploadForm()
+    uploads = [f for f in (form.files.data or []) if f and f.filename]
+    if not form.validate_on_submit() or not uploads:
+        return _render_project(row, 400, upload_errors=["Choose at least one .txt, .jsonl or .csv file."])
+    files = [(_display_name(f.filename), f.read()) for f in uploads]
+    parsed, errors = parse_files(files)
+    if errors:
+        return _render_project(row, 400, upload_errors=[f"{e}. Nothing was imported." for e in errors])
+    write_transaction(session)
+    row = _project_or_404(project)
+    try:
+        summaries = [import_reports(session, row, name, reports) for name, reports in parsed.items()]
+    except (CorpusError, UserError) as exc:
+        session.rollback()
+        return _render_project(row, 400, upload_errors=[f"{exc}. Nothing was imported."])
+    total = summaries[0]
+    for summary in summaries[1:]:
+        total.add(summary)
+    _audit("corpus.import", "project", row.id, files=list(parsed), summary=str(total))
+    session.commit()
+    flash(f"Imported {', '.join(parsed)}: {total}.", "success")
+    return redirect(url_for("admin.project", project=row.name))

@@ -1,6 +1,304 @@
-"""Api pages and endpoints."""
+"""The JSON API of labelling sessions, documented in ``annotator.openapi``.
+
+Authentication: the session cookie (writes also need the X-CSRFToken header,
+checked globally) or ``Authorization: Bearer TOKEN``. Unauthenticated calls
+get 401 JSON, never a redirect. Every endpoint checks that the caller may
+work on the project; a caller only ever sees their own annotation.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ..db import write_transaction
+from ..extensions import get_session
+from ..models import Annotation, Project, Report, Sentence, utcnow
+from ..services import queue
+from ..services.annotations import Conflict, InvalidAnnotation, annotation_dict, iso, own_annotation, save_annotation
+from ..services.projects import can_work_on, current_guideline
+from ..services.suggestions import project_outcomes, suggestions_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+CONTEXT_SENTENCES = 2
+HISTORY_TEXT = 120  # characters of sentence text in history entries
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.error, self.message, self.extra = status, error, message, extra
+
+
+@bp.errorhandler(ApiError)
+def api_error(exc: ApiError):
+    """Every API error: {"error", "message"} plus any details, as web.errors shapes them."""
+    get_session().rollback()
+    return jsonify(error=exc.error, message=exc.message, **exc.extra), exc.status
+
+
+@bp.before_request
+def require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return jsonify(error="unauthorized", message="Log in, or send 'Authorization: Bearer TOKEN' (annotator users token NAME)."), 401
+    return None
+
+
+# --- Lookups and shapes ---------------------------------------------------------
+
+
+def _project(name: str) -> Project:
+    session = get_session()
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise ApiError(404, "not_found", f"No project named {name!r}.")
+    if not can_work_on(session, current_user, project):
+        raise ApiError(403, "forbidden", f"You are not a member of project {name!r}; ask an admin to add you.")
+    return project
+
+
+def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
+    session = get_session()
+    sentence = session.get(Sentence, sentence_id)
+    if sentence is None:
+        raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
+    project = session.get(Project, sentence.project_id)
+    if not can_work_on(session, current_user, project):
+        raise ApiError(403, "forbidden", f"You are not a member of project {project.name!r}; ask an admin to add you.")
+    return sentence, project
+
+
+def sentence_dict(sentence: Sentence) -> dict[str, Any]:
+    """The one JSON shape of a sentence, with up to two neighbours either side as context."""
+    session = get_session()
+    neighbours = session.execute(
+        select(Sentence.position, Sentence.text)
+        .where(
+            Sentence.report_id == sentence.report_id,
+            Sentence.position.between(sentence.position - CONTEXT_SENTENCES, sentence.position + CONTEXT_SENTENCES),
+            Sentence.position != sentence.position,
+        )
+        .order_by(Sentence.position)
+    ).all()
+    source = session.scalar(select(Report.source).where(Report.id == sentence.report_id))
+    return {
+        "id": sentence.id,
+        "text": sentence.text,
+        "report_id": sentence.report_id,
+        "position": sentence.position,
+        "source": source,
+        "tokens": [{"start_char": start, "end_char": end} for start, end in sentence.tokens],
+        "context": {
+            "before": [text for position, text in neighbours if position < sentence.position],
+            "after": [text for position, text in neighbours if position > sentence.position],
+        },
+    }
+
+
+def project_dict(project: Project) -> dict[str, Any]:
+    guideline = current_guideline(get_session(), project)
+    return {
+        "name": project.name,
+        "labels": [
+            {"name": label["name"], "description": label.get("description", ""), "colour": label.get("colour"), "key": label.get("key")}
+            for label in project.labels
+        ],
+        "outcomes": list(project_outcomes(project).categories),
+        "guideline_version": guideline.version if guideline else None,
+    }
+
+
+def _suggestions(project: Project, sentence: Sentence) -> list[dict[str, Any]]:
+    return suggestions_for(get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True)))
+
+
+def _own(sentence: Sentence) -> dict[str, Any] | None:
+    annotation = own_annotation(get_session(), sentence, current_user)
+    return annotation_dict(annotation) if annotation is not None else None
+
+
+# --- Endpoints ------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from ..openapi import document
+
+    return jsonify(document())
+
+
+@bp.get("/projects")
+def projects():
+    session = get_session()
+    listed = [p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)]
+    return jsonify([{**project_dict(p), "progress": queue.progress(session, p, current_user)} for p in listed])
+
+
+@bp.get("/projects/<project_name>/next")
+def next_sentence(project_name: str):
+    project = _project(project_name)
+    session = get_session()
+    now = utcnow()
+    lease_seconds = int(current_app.config["LEASE_SECONDS"])
+    sentence = _claim_with_retry(project, now, lease_seconds)
+    if sentence is None:
+        session.commit()
+        return "", 204
+    session.commit()
+    return jsonify(
+        sentence=sentence_dict(sentence),
+        suggestions=_suggestions(project, sentence),
+        annotation=None,
+        project=project_dict(project),
+        progress=queue.progress(session, project, current_user),
+        lease_expires_at=iso(now + timedelta(seconds=lease_seconds)),
+    )
+
+
+def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int = 3):
+    """next_sentence, retried when a concurrent claim of the same user or a deadlock aborts it."""
+    session = get_session()
+    for attempt in range(attempts):
+        try:
+            write_transaction(session)
+            sentence = queue.next_sentence(session, project, current_user, now, lease_seconds)
+            session.flush()
+            return sentence
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+    return None
+
+
+@bp.get("/projects/<project_name>/progress")
+def progress(project_name: str):
+    project = _project(project_name)
+    return jsonify(queue.progress(get_session(), project, current_user))
+
+
+@bp.get("/projects/<project_name>/history")
+def history(project_name: str):
+    project = _project(project_name)
+    limit = _int_arg("limit", 50, 1, 500)
+    offset = _int_arg("offset", 0, 0, None)
+    rows = get_session().execute(
+        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id, Annotation.user_id == current_user.id)
+        .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return jsonify(
+        [
+            {"sentence_id": sid, "status": status, "updated_at": iso(updated), "text": _truncate(text)}
+            for sid, status, updated, text in rows
+        ]
+    )
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= HISTORY_TEXT else text[: HISTORY_TEXT - 1] + "\u2026"
+
+
+def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be an integer, not {raw!r}.") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, "bad_request", f"{name} must be {bound}.")
+    return value
+
+
+@bp.get("/sentences/<int:sentence_id>")
+def sentence(sentence_id: int):
+    sentence, project = _sentence(sentence_id)
+    return jsonify(
+        sentence=sentence_dict(sentence),
+        suggestions=_suggestions(project, sentence),
+        annotation=_own(sentence),
+        project=project_dict(project),
+    )
+
+
+@bp.get("/sentences/<int:sentence_id>/annotation")
+def get_annotation(sentence_id: int):
+    sentence, _ = _sentence(sentence_id)
+    annotation = _own(sentence)
+    if annotation is None:
+        raise ApiError(404, "not_found", f"You have not annotated sentence {sentence_id} yet.")
+    return jsonify(annotation=annotation)
+
+
+@bp.put("/sentences/<int:sentence_id>/annotation")
+def put_annotation(sentence_id: int):
+    sentence, _ = _sentence(sentence_id)
+    body = _annotation_body()
+    session = get_session()
+    for attempt in range(2):
+        try:
+            write_transaction(session)
+            annotation = save_annotation(
+                session,
+                sentence,
+                current_user,
+                body["status"],
+                body["spans"],
+                body.get("comment"),
+                body.get("seconds_spent"),
+                body.get("base_version"),
+            )
+            result = annotation_dict(annotation)
+            session.commit()
+            return jsonify(annotation=result)
+        except InvalidAnnotation as exc:
+            raise ApiError(
+                422, "invalid_annotation", f"The annotation was not saved: {exc}.", details=[p.to_dict() for p in exc.problems]
+            ) from None
+        except Conflict as exc:
+            current = annotation_dict(exc.current) if exc.current is not None else None
+            raise ApiError(
+                409, "conflict", "This annotation was changed elsewhere since you loaded it; reload it, then save again.", current=current
+            ) from None
+        except IntegrityError:
+            # Two first saves of the same annotation at once: the loser retries and sees the winner's.
+            session.rollback()
+            if attempt:
+                raise
+            sentence = session.get(Sentence, sentence_id)
+    raise AssertionError("unreachable")
+
+
+def _annotation_body() -> dict[str, Any]:
+    """The PUT body, its top-level types checked (400); span contents are the service's (422)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json.")
+    if not isinstance(body.get("status"), str):
+        raise ApiError(400, "bad_request", "status is required: one of \"done\", \"skipped\", \"flagged\".")
+    if not isinstance(body.get("spans", []), list):
+        raise ApiError(400, "bad_request", "spans must be a list of span objects.")
+    body.setdefault("spans", [])
+    if body.get("comment") is not None and not isinstance(body["comment"], str):
+        raise ApiError(400, "bad_request", "comment must be a string or null.")
+    seconds = body.get("seconds_spent")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        raise ApiError(400, "bad_request", "seconds_spent must be a number or null.")
+    base = body.get("base_version")
+    if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise ApiError(400, "bad_request", "base_version must be an integer or null.")
+    return body

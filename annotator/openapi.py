@@ -1,0 +1,354 @@
+"""The OpenAPI 3.1 document of the JSON API (``/api``), served at ``GET /api/openapi.json``.
+
+A plain dict, no Flask: tests check that every ``/api`` route appears here
+and that responses validate against these schemas.
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    },
+    "ValidationError": {
+        "type": "object",
+        "required": ["error", "message", "details"],
+        "properties": {
+            "error": {"const": "invalid_annotation"},
+            "message": {"type": "string"},
+            "details": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["span", "problem"],
+                    "properties": {
+                        "span": {**NULLABLE_INT, "description": "index in the submitted spans; null for the annotation itself"},
+                        "problem": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "ConflictError": {
+        "type": "object",
+        "required": ["error", "message", "current"],
+        "properties": {
+            "error": {"const": "conflict"},
+            "message": {"type": "string"},
+            "current": {"oneOf": [_ref("Annotation"), {"type": "null"}], "description": "the stored annotation"},
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["start_char", "end_char"],
+        "properties": {"start_char": {"type": "integer", "minimum": 0}, "end_char": {"type": "integer", "minimum": 1}},
+    },
+    "Sentence": {
+        "type": "object",
+        "description": "Offsets are Unicode code points into text, end exclusive.",
+        "required": ["id", "text", "report_id", "position", "source", "tokens", "context"],
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": "string"},
+            "report_id": {"type": "integer"},
+            "position": {"type": "integer", "minimum": 0},
+            "source": NULLABLE_STRING,
+            "tokens": {"type": "array", "items": _ref("Token")},
+            "context": {
+                "type": "object",
+                "required": ["before", "after"],
+                "properties": {
+                    "before": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+                    "after": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+                },
+            },
+        },
+    },
+    "Suggestion": {
+        "type": "object",
+        "required": ["start_char", "end_char", "label", "value", "source"],
+        "properties": {
+            "start_char": {"type": "integer"},
+            "end_char": {"type": "integer"},
+            "label": {"type": "string"},
+            "value": NULLABLE_STRING,
+            "source": {"enum": ["import", "rules", "model"]},
+        },
+    },
+    "Span": {
+        "type": "object",
+        "required": ["start_char", "end_char", "label", "value", "suggested"],
+        "properties": {
+            "start_char": {"type": "integer"},
+            "end_char": {"type": "integer"},
+            "label": {"type": "string"},
+            "value": {**NULLABLE_STRING, "description": "normalised value: a number, canonical region or outcome category"},
+            "suggested": {"type": "boolean"},
+        },
+    },
+    "SpanInput": {
+        "type": "object",
+        "required": ["start_char", "end_char", "label"],
+        "properties": {
+            "start_char": {"type": "integer", "description": "on a token start"},
+            "end_char": {"type": "integer", "description": "on a token end, exclusive"},
+            "label": {"type": "string"},
+            "value": {**NULLABLE_STRING, "maxLength": 255, "description": "absent or null: computed by the server"},
+            "suggested": {"type": "boolean", "default": False},
+        },
+    },
+    "Annotation": {
+        "type": "object",
+        "required": ["sentence_id", "status", "spans", "comment", "version", "updated_at", "guideline_version"],
+        "properties": {
+            "sentence_id": {"type": "integer"},
+            "status": {"enum": ["done", "skipped", "flagged"]},
+            "spans": {"type": "array", "items": _ref("Span")},
+            "comment": NULLABLE_STRING,
+            "seconds_spent": {"type": "number"},
+            "version": {"type": "integer", "minimum": 1},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "guideline_version": NULLABLE_INT,
+        },
+    },
+    "AnnotationInput": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"enum": ["done", "skipped", "flagged"]},
+            "spans": {"type": "array", "items": _ref("SpanInput"), "default": []},
+            "comment": {**NULLABLE_STRING, "description": "required when flagged; the skip reason when skipped"},
+            "seconds_spent": {"type": ["number", "null"], "minimum": 0, "description": "time of this visit, added to the total"},
+            "base_version": {**NULLABLE_INT, "description": "the version loaded; null for a new annotation"},
+        },
+    },
+    "Label": {
+        "type": "object",
+        "required": ["name", "description", "colour", "key"],
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "colour": NULLABLE_STRING,
+            "key": NULLABLE_STRING,
+        },
+    },
+    "Project": {
+        "type": "object",
+        "required": ["name", "labels", "outcomes", "guideline_version"],
+        "properties": {
+            "name": {"type": "string"},
+            "labels": {"type": "array", "items": _ref("Label")},
+            "outcomes": {"type": "array", "items": {"type": "string"}, "description": "OUTCOME categories"},
+            "guideline_version": NULLABLE_INT,
+        },
+    },
+    "Progress": {
+        "type": "object",
+        "required": ["mine_done", "mine_skipped", "project_complete", "project_sentences"],
+        "properties": {
+            "mine_done": {"type": "integer", "description": "the caller's done or flagged annotations"},
+            "mine_skipped": {"type": "integer"},
+            "project_complete": {"type": "integer", "description": "sentences with all the annotations they need"},
+            "project_sentences": {"type": "integer"},
+        },
+    },
+    "ProjectWithProgress": {"allOf": [_ref("Project"), {"type": "object", "required": ["progress"], "properties": {"progress": _ref("Progress")}}]},
+    "NextSentence": {
+        "type": "object",
+        "required": ["sentence", "suggestions", "annotation", "project", "progress", "lease_expires_at"],
+        "properties": {
+            "sentence": _ref("Sentence"),
+            "suggestions": {"type": "array", "items": _ref("Suggestion")},
+            "annotation": {"type": "null"},
+            "project": _ref("Project"),
+            "progress": _ref("Progress"),
+            "lease_expires_at": {"type": "string", "format": "date-time", "description": "UTC"},
+        },
+    },
+    "SentenceView": {
+        "type": "object",
+        "required": ["sentence", "suggestions", "annotation", "project"],
+        "properties": {
+            "sentence": _ref("Sentence"),
+            "suggestions": {"type": "array", "items": _ref("Suggestion")},
+            "annotation": {"oneOf": [_ref("Annotation"), {"type": "null"}], "description": "the caller's own"},
+            "project": _ref("Project"),
+        },
+    },
+    "AnnotationEnvelope": {"type": "object", "required": ["annotation"], "properties": {"annotation": _ref("Annotation")}},
+    "HistoryItem": {
+        "type": "object",
+        "required": ["sentence_id", "status", "updated_at", "text"],
+        "properties": {
+            "sentence_id": {"type": "integer"},
+            "status": {"enum": ["done", "skipped", "flagged"]},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "text": {"type": "string", "description": "truncated to 120 characters"},
+        },
+    },
+}
+
+UNAUTHORIZED = _error("Not logged in and no valid bearer token.")
+FORBIDDEN = _error("The project is restricted to members and the caller is not one.")
+PROJECT_PARAM = {"name": "project", "in": "path", "required": True, "schema": {"type": "string"}, "description": "project name"}
+SENTENCE_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}, "description": "sentence id"}
+SECURITY = [{"bearer": []}, {"cookie": []}]
+
+PATHS: dict[str, Any] = {
+    "/api/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "operationId": "openapi",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }
+    },
+    "/api/projects": {
+        "get": {
+            "summary": "Projects the caller may work on, with their progress",
+            "operationId": "listProjects",
+            "responses": {
+                "200": _json({"type": "array", "items": _ref("ProjectWithProgress")}, "Projects by name"),
+                "401": UNAUTHORIZED,
+            },
+        }
+    },
+    "/api/projects/{project}/next": {
+        "get": {
+            "summary": "Claim the next sentence to annotate",
+            "description": (
+                "Leases a sentence to the caller until lease_expires_at. Asking again while the lease "
+                "holds returns the same sentence. 204 when nothing is left for the caller."
+            ),
+            "operationId": "nextSentence",
+            "parameters": [PROJECT_PARAM],
+            "responses": {
+                "200": _json(_ref("NextSentence"), "A sentence leased to the caller"),
+                "204": {"description": "Nothing left for the caller in this project"},
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such project"),
+            },
+        }
+    },
+    "/api/projects/{project}/progress": {
+        "get": {
+            "summary": "Progress counts",
+            "operationId": "projectProgress",
+            "parameters": [PROJECT_PARAM],
+            "responses": {"200": _json(_ref("Progress"), "Counts"), "401": UNAUTHORIZED, "403": FORBIDDEN, "404": _error("No such project")},
+        }
+    },
+    "/api/projects/{project}/history": {
+        "get": {
+            "summary": "The caller's annotated sentences, newest first",
+            "operationId": "projectHistory",
+            "parameters": [
+                PROJECT_PARAM,
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            ],
+            "responses": {
+                "200": _json({"type": "array", "items": _ref("HistoryItem")}, "History entries"),
+                "400": _error("limit or offset is not a valid integer"),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such project"),
+            },
+        }
+    },
+    "/api/sentences/{id}": {
+        "get": {
+            "summary": "A sentence with suggestions and the caller's own annotation (to revisit it)",
+            "operationId": "getSentence",
+            "parameters": [SENTENCE_PARAM],
+            "responses": {
+                "200": _json(_ref("SentenceView"), "The sentence"),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such sentence"),
+            },
+        }
+    },
+    "/api/sentences/{id}/annotation": {
+        "get": {
+            "summary": "The caller's own annotation of a sentence",
+            "operationId": "getAnnotation",
+            "parameters": [SENTENCE_PARAM],
+            "responses": {
+                "200": _json(_ref("AnnotationEnvelope"), "The caller's annotation"),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such sentence, or the caller has not annotated it"),
+            },
+        },
+        "put": {
+            "summary": "Save the caller's annotation of a sentence",
+            "description": (
+                "Creates or replaces the caller's annotation. Send base_version = the version loaded "
+                "(null for a new annotation). A retried save whose content is already stored returns 200 "
+                "unchanged. Cookie sessions must send the X-CSRFToken header; bearer tokens need none."
+            ),
+            "operationId": "putAnnotation",
+            "parameters": [SENTENCE_PARAM],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AnnotationInput")}}},
+            "responses": {
+                "200": _json(_ref("AnnotationEnvelope"), "Saved (or already saved)"),
+                "400": _error("Not a JSON object, wrong top-level types, or missing CSRF token"),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such sentence"),
+                "409": _json(_ref("ConflictError"), "Changed since base_version; current holds the stored annotation"),
+                "422": _json(_ref("ValidationError"), "Invalid: details name each span and what is wrong"),
+            },
+        },
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "annotator labelling API",
+        "version": "1.0.0",
+        "description": (
+            "Label sentences of incident reports with REGION, COUNT and OUTCOME spans. Offsets are Unicode "
+            "code points (not UTF-16 units), end exclusive, on the sentence's tokens. Errors are "
+            '{"error", "message"}, plus details or current where stated.'
+        ),
+    },
+    "servers": [{"url": "/"}],
+    "security": SECURITY,
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "a token from `annotator users token NAME`"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "session", "description": "the login session; writes need X-CSRFToken"},
+        },
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """A copy of the OpenAPI document."""
+    return deepcopy(DOCUMENT)

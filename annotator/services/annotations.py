@@ -1,0 +1,286 @@
+"""Saving one annotator's annotation of a sentence, and disagreement routing.
+
+Blind annotation: every function here reads or writes only the given user's
+own annotation. Offsets are code points into the sentence text, end exclusive,
+and must fall on the sentence's stored token boundaries.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import STATUSES, Annotation, AuditEvent, Project, Sentence, Span, User, utcnow
+from ..normalise import normalise
+from .projects import current_guideline, required_annotations
+from .queue import COUNTED_STATUSES, release_lease
+from .suggestions import label_names, project_gazetteer, project_outcomes
+
+MAX_VALUE = 255
+MAX_COMMENT = 10_000
+
+
+class AnnotationError(Exception):
+    """An annotation that cannot be saved as sent."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one field: ``span`` is the index in the submitted list, None for the annotation."""
+
+    span: int | None
+    problem: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"span": self.span, "problem": self.problem}
+
+
+@dataclass
+class InvalidAnnotation(AnnotationError):
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in self.problems)
+
+
+class Conflict(AnnotationError):
+    """The stored annotation changed since the client loaded ``base_version``."""
+
+    def __init__(self, current: Annotation | None):
+        super().__init__("the annotation changed since it was loaded")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class CleanSpan:
+    start_char: int
+    end_char: int
+    label: str
+    value: str | None
+    suggested: bool
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -> tuple[list[dict], list[Problem]]:
+    """Check submitted spans; returns the clean ones (with "value" only when sent) and every problem."""
+    problems: list[Problem] = []
+    clean: list[dict] = []
+    labels = label_names(project)
+    starts = {start for start, _ in sentence.tokens}
+    ends = {end for _, end in sentence.tokens}
+    length = len(sentence.text)
+    seen: dict[tuple[int, int, str], int] = {}
+    for i, span in enumerate(spans):
+        if not isinstance(span, Mapping):
+            problems.append(Problem(i, "a span is an object with start_char, end_char and label"))
+            continue
+        start, end, label = span.get("start_char"), span.get("end_char"), span.get("label")
+        before = len(problems)
+        if not _is_int(start) or not _is_int(end):
+            problems.append(Problem(i, "start_char and end_char must be integers"))
+        elif not 0 <= start < end <= length:
+            problems.append(Problem(i, f"offsets [{start}, {end}) must satisfy 0 <= start_char < end_char <= {length}"))
+        else:
+            if start not in starts:
+                problems.append(Problem(i, f"start_char {start} is not the start of a token"))
+            if end not in ends:
+                problems.append(Problem(i, f"end_char {end} is not the end of a token"))
+        if not isinstance(label, str) or label not in labels:
+            problems.append(Problem(i, f"label {label!r} is not one of {', '.join(labels)}"))
+        value = span.get("value")
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_VALUE):
+            problems.append(Problem(i, f"value must be a string of at most {MAX_VALUE} characters, or null"))
+        suggested = span.get("suggested", False)
+        if not isinstance(suggested, bool):
+            problems.append(Problem(i, "suggested must be true or false"))
+        if len(problems) > before:
+            continue
+        key = (start, end, label)
+        if key in seen:
+            problems.append(Problem(i, f"duplicate of span {seen[key]}"))
+            continue
+        seen[key] = i
+        clean.append({"start_char": start, "end_char": end, "label": label, "value": value, "suggested": suggested})
+    return clean, problems
+
+
+def _content(status: str, comment: str | None, spans) -> tuple:
+    return (status, comment or None, frozenset((s.start_char, s.end_char, s.label, s.value, bool(s.suggested)) for s in spans))
+
+
+def own_annotation(session: Session, sentence: Sentence, user: User, *, lock: bool = False) -> Annotation | None:
+    query = select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.user_id == user.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def save_annotation(
+    session: Session,
+    sentence: Sentence,
+    user: User,
+    status: str,
+    spans: Sequence[Any],
+    comment: str | None = None,
+    seconds_spent: float | None = None,
+    base_version: int | None = None,
+    guideline_version: int | None = None,
+    *,
+    now: datetime | None = None,
+) -> Annotation:
+    """Create or replace ``user``'s annotation of ``sentence``; never commits.
+
+    ``spans`` are mappings with start_char, end_char, label and optional
+    value (kept if given, computed from the project's vocabularies if absent
+    or null) and suggested. ``comment`` is required when flagged, optional
+    (the skip reason) when skipped. ``seconds_spent`` is the time of this
+    visit, added to the stored total. ``base_version`` is the version the
+    client loaded (None for a new annotation); ``guideline_version`` defaults
+    to the project's current guideline.
+
+    Raises InvalidAnnotation listing every problem, or Conflict when the
+    stored version is not ``base_version`` and its content differs. A retried
+    save whose content is already stored returns the stored annotation
+    unchanged. On success: version bumped, the user's lease deleted, an
+    AuditEvent written and disagreement routing applied. On SQLite the caller
+    opens the transaction with ``annotator.db.write_transaction``.
+    """
+    project = session.get(Project, sentence.project_id)
+    problems: list[Problem] = []
+    if status not in STATUSES:
+        problems.append(Problem(None, f"status must be one of {', '.join(STATUSES)}, not {status!r}"))
+    if comment is not None and not isinstance(comment, str):
+        problems.append(Problem(None, "comment must be a string"))
+    elif comment is not None and len(comment) > MAX_COMMENT:
+        problems.append(Problem(None, f"comment is longer than {MAX_COMMENT} characters"))
+    comment = comment.strip() or None if isinstance(comment, str) else None
+    if status == "flagged" and not comment:
+        problems.append(Problem(None, "a flagged sentence needs a comment saying what is wrong"))
+    if seconds_spent is not None and (not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or seconds_spent < 0):
+        problems.append(Problem(None, "seconds_spent must be a number >= 0"))
+    if not isinstance(spans, Sequence) or isinstance(spans, str):
+        problems.append(Problem(None, "spans must be a list"))
+        spans = []
+    clean, span_problems = validate_spans(project, sentence, spans)
+    problems += span_problems
+    if problems:
+        raise InvalidAnnotation(problems)
+
+    gazetteer, outcomes = project_gazetteer(session, project), project_outcomes(project)
+    new_spans = [
+        CleanSpan(
+            s["start_char"],
+            s["end_char"],
+            s["label"],
+            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes),
+            s["suggested"],
+        )
+        for s in clean
+    ]
+    annotation = own_annotation(session, sentence, user, lock=True)
+    stored_version = annotation.version if annotation is not None else None
+    if stored_version != base_version:
+        if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans):
+            return annotation  # a retried save that was applied already
+        raise Conflict(annotation)
+
+    now = now or utcnow()
+    if guideline_version is None:
+        guideline = current_guideline(session, project)
+        guideline_version = guideline.version if guideline else None
+    old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
+    if annotation is None:
+        annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0)
+        session.add(annotation)
+    else:
+        annotation.version += 1
+        annotation.spans.clear()
+        session.flush()  # old spans go before new ones with the same offsets arrive
+    annotation.status = status
+    annotation.comment = comment
+    annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
+    annotation.guideline_version = guideline_version
+    annotation.updated_at = now
+    annotation.spans = [
+        Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested) for s in new_spans
+    ]
+    session.flush()
+    release_lease(session, sentence, user)
+    session.add(
+        AuditEvent(
+            at=now,
+            user_id=user.id,
+            action="annotation.save",
+            entity="annotation",
+            entity_id=annotation.id,
+            detail={
+                "sentence_id": sentence.id,
+                "status": status,
+                "version": annotation.version,
+                "old_spans": old_spans,
+                "new_spans": [_span_dict(s) for s in annotation.spans],
+            },
+        )
+    )
+    route_disagreement(session, sentence, project)
+    session.flush()
+    return annotation
+
+
+def route_disagreement(session: Session, sentence: Sentence, project: Project | None = None) -> str | None:
+    """Apply the project's routing when ``sentence`` has its quota and its done annotations disagree.
+
+    Routing "extra_annotator" asks for one more annotator (once); when the
+    sentence disagrees again after that, or routing is "review", it is marked
+    ``needs_review``. Returns "extra_annotator", "review" or None (nothing
+    changed). Spans are compared as (start_char, end_char, label) sets.
+    Never commits; safe to call again.
+    """
+    project = project or session.get(Project, sentence.project_id)
+    if project.routing not in ("extra_annotator", "review"):
+        return None
+    annotations = session.scalars(
+        select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED_STATUSES))
+    ).all()
+    if len(annotations) < required_annotations(project, sentence):
+        return None
+    span_sets = {frozenset((s.start_char, s.end_char, s.label) for s in a.spans) for a in annotations if a.status == "done"}
+    if len(span_sets) < 2:
+        return None
+    if project.routing == "extra_annotator" and sentence.extra_annotators < 1:
+        sentence.extra_annotators += 1
+        return "extra_annotator"
+    if not sentence.needs_review:
+        sentence.needs_review = True
+        return "review"
+    return None
+
+
+def _span_dict(span: Span) -> dict[str, Any]:
+    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "suggested": bool(span.suggested)}
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A naive UTC timestamp as ISO 8601 with a Z."""
+    return None if moment is None else moment.isoformat() + "Z"
+
+
+def annotation_dict(annotation: Annotation) -> dict[str, Any]:
+    """The JSON shape of an annotation, as the API returns it."""
+    return {
+        "sentence_id": annotation.sentence_id,
+        "status": annotation.status,
+        "spans": [_span_dict(s) for s in sorted(annotation.spans, key=lambda s: (s.start_char, s.end_char, s.label))],
+        "comment": annotation.comment,
+        "seconds_spent": annotation.seconds_spent,
+        "version": annotation.version,
+        "updated_at": iso(annotation.updated_at),
+        "guideline_version": annotation.guideline_version,
+    }

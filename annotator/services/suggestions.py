@@ -1,0 +1,181 @@
+"""Suggested spans for a sentence: imported, rule-based and model-predicted.
+
+Also the project's vocabularies (gazetteer with the project's own entries,
+outcome categories) that normalised values and the rules are computed from.
+Suggesters and loaded models are derived data: cached in process memory,
+keyed by what they are built from, never stored.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import GazetteerEntry, Project, Sentence, Suggestion
+from ..normalise import Gazetteer, OutcomeVocabulary, normalise
+from ..normalise import GazetteerEntry as GazetteerRecord
+
+log = logging.getLogger(__name__)
+SOURCES = ("import", "rules", "model")  # also the order in which duplicates are resolved
+PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a project
+
+
+# --- Vocabularies ---------------------------------------------------------------
+
+
+def _gazetteer_key(session: Session, project: Project) -> tuple:
+    rows = session.execute(
+        select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.id)
+    ).all()
+    return tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows)
+
+
+@lru_cache(maxsize=64)
+def build_gazetteer(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> Gazetteer:
+    """The shipped gazetteer plus ``extra`` (canonical, aliases) entries; raises VocabularyError."""
+    if not extra:
+        return Gazetteer.default()
+    entries = [*Gazetteer.default().entries]
+    for canonical, aliases in extra:
+        entries.append(GazetteerRecord(canonical, tuple(aliases), PROJECT_KIND))
+    return Gazetteer(entries)
+
+
+def project_gazetteer(session: Session, project: Project) -> Gazetteer:
+    """The shipped gazetteer plus the project's GazetteerEntry rows.
+
+    A stored entry that clashes with the shipped ones (admin pages refuse to
+    add those) is ignored rather than breaking every save.
+    """
+    extra = _gazetteer_key(session, project)
+    try:
+        return build_gazetteer(extra)
+    except ValueError:
+        log.warning("project %s: gazetteer entries clash with the shipped gazetteer; using the shipped one", project.name)
+        return Gazetteer.default()
+
+
+def _outcomes_key(project: Project) -> tuple | None:
+    if not project.outcomes:
+        return None
+    return tuple(
+        (e.get("category"), e.get("description", ""), tuple(e.get("phrases") or ())) if isinstance(e, dict) else (None, "", ())
+        for e in project.outcomes
+    )
+
+
+@lru_cache(maxsize=64)
+def build_outcomes(key: tuple | None) -> OutcomeVocabulary:
+    """The vocabulary for ``key`` ((category, description, phrases) entries), shipped if None."""
+    if key is None:
+        return OutcomeVocabulary.default()
+    return OutcomeVocabulary({"category": c, "description": d, "phrases": list(p)} for c, d, p in key)
+
+
+def project_outcomes(project: Project) -> OutcomeVocabulary:
+    """``Project.outcomes`` as a vocabulary, or the shipped one when unset or malformed."""
+    try:
+        return build_outcomes(_outcomes_key(project))
+    except ValueError:
+        log.warning("project %s: malformed outcome vocabulary; using the shipped one", project.name)
+        return OutcomeVocabulary.default()
+
+
+def label_names(project: Project) -> list[str]:
+    return [label["name"] for label in project.labels]
+
+
+# --- Suggesters -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary):
+    from ..suggest import RuleSuggester
+    from ..text import make_nlp
+
+    return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
+
+
+_models: dict[tuple[str, float], Any] = {}
+_models_lock = threading.Lock()
+
+
+def _model_mtime(path: Path) -> float:
+    meta = path / "meta.json"
+    return max(path.stat().st_mtime, meta.stat().st_mtime if meta.exists() else 0.0)
+
+
+def load_model(model_path: str):
+    """The pipeline at ``model_path``, cached by path and modification time; None if it does not load."""
+    from ..training import load_pipeline
+
+    path = Path(model_path)
+    try:
+        key = (str(path.resolve()), _model_mtime(path))
+    except OSError:
+        log.warning("model %s does not exist; no model suggestions", model_path)
+        return None
+    with _models_lock:
+        if key not in _models:
+            for old in [k for k in _models if k[0] == key[0]]:
+                del _models[old]  # a retrained model replaces the old one
+            try:
+                _models[key] = load_pipeline(path)
+            except Exception:  # noqa: BLE001 - any broken model only costs its suggestions
+                log.warning("model %s does not load; no model suggestions", model_path, exc_info=True)
+                _models[key] = None
+        return _models[key]
+
+
+# --- Suggestions ----------------------------------------------------------------
+
+
+def suggestions_for(session: Session, project: Project, sentence: Sentence, *, rules: bool = True) -> list[dict[str, Any]]:
+    """Suggested spans for ``sentence``, sorted by offset.
+
+    Each is ``{"start_char", "end_char", "label", "value", "source"}`` with
+    ``source`` one of "import" (Suggestion rows), "rules" (``RuleSuggester``,
+    when ``rules``) or "model" (``Project.model_path``, when set and it
+    loads). Only spans of the project's labels that start and end on the
+    sentence's stored tokens are kept; a span found by several sources is
+    listed once, under the first source in that order.
+    """
+    gazetteer = project_gazetteer(session, project)
+    outcomes = project_outcomes(project)
+    found: list[tuple[int, int, str, str | None, str]] = []
+    for row in session.scalars(select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)):
+        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes)
+        found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source))
+    if rules:
+        for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
+            found.append((span.start_char, span.end_char, span.label, span.value, "rules"))
+    if project.model_path:
+        nlp = load_model(project.model_path)
+        if nlp is not None:
+            from ..training import predict_spans
+
+            for span in predict_spans(nlp, sentence.text):
+                text = sentence.text[span.start_char : span.end_char]
+                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model"))
+
+    starts = {start for start, _ in sentence.tokens}
+    ends = {end for _, end in sentence.tokens}
+    labels = set(label_names(project))
+    order = {source: i for i, source in enumerate(SOURCES)}
+    best: dict[tuple[int, int, str], tuple] = {}
+    for item in found:
+        start, end, label, _, source = item
+        if label not in labels or start not in starts or end not in ends or not start < end:
+            continue
+        key = (start, end, label)
+        if key not in best or order[source] < order[best[key][4]]:
+            best[key] = item
+    return [
+        {"start_char": s, "end_char": e, "label": label, "value": value, "source": source}
+        for s, e, label, value, source in sorted(best.values(), key=lambda t: (t[0], t[1], t[2]))
+    ]

@@ -1,0 +1,216 @@
+"""The labelling queue: order, quota, leases, and real concurrency on both backends."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator import db as database
+from annotator.models import Annotation, Lease, Project, Sentence, User, utcnow
+from annotator.records import ReportRecord
+from annotator.services.annotations import save_annotation
+from annotator.services.corpus import import_reports
+from annotator.services.projects import get_or_create_project
+from annotator.services.queue import next_sentence, progress
+from annotator.services.users import create_user
+
+LEASE = 600
+REPORTS = (
+    "Forty drones were shot down over Kursk. Debris damaged a house. No one was injured.",
+    "Two missiles were intercepted near Belgorod. A fire broke out.",
+)
+
+
+def make_project(db, name="incidents", reports=REPORTS, quota=2, routing="none", restricted=False) -> Project:
+    """A project with the default scheme and ``reports`` imported (one sentence per period here)."""
+    project, _ = get_or_create_project(db, name, annotators_per_sentence=quota)
+    project.routing = routing
+    project.restricted = restricted
+    import_reports(db, project, "test.txt", [ReportRecord(text=text) for text in reports])
+    db.commit()
+    return project
+
+
+def sentences_of(db, project) -> list[Sentence]:
+    return list(db.scalars(select(Sentence).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)))
+
+
+def users(db, *names, role="annotator") -> list[User]:
+    made = [create_user(db, name, role, None) for name in names]
+    db.commit()
+    return made
+
+
+def claim(db, project, user, now=None):
+    database.write_transaction(db)
+    sentence = next_sentence(db, project, user, now or utcnow(), LEASE)
+    db.commit()
+    return sentence
+
+
+def save(db, sentence, user, status="done", spans=(), **kwargs):
+    database.write_transaction(db)
+    annotation = save_annotation(db, sentence, user, status, list(spans), **kwargs)
+    db.commit()
+    return annotation
+
+
+def test_queue_sentences_split_as_expected(db):
+    project = make_project(db)
+    assert [s.text for s in sentences_of(db, project)][:2] == ["Forty drones were shot down over Kursk.", "Debris damaged a house."]
+    assert len(sentences_of(db, project)) == 5
+
+
+def test_queue_second_annotator_joins_a_started_sentence_then_third_moves_on(db):
+    project = make_project(db, quota=2)
+    s = sentences_of(db, project)
+    ann, bo, cy = users(db, "ann", "bo", "cy")
+    assert claim(db, project, ann).id == s[0].id
+    assert claim(db, project, bo).id == s[0].id  # started by ann: completing it comes first
+    assert claim(db, project, cy).id == s[1].id  # two leases fill the quota of 2
+
+
+def test_queue_prefers_sentences_others_have_annotated(db):
+    project = make_project(db, quota=2)
+    s = sentences_of(db, project)
+    ann, bo = users(db, "ann", "bo")
+    save(db, s[3], ann)
+    assert claim(db, project, bo).id == s[3].id
+    assert claim(db, project, ann).id == s[0].id  # never a sentence ann annotated
+
+
+def test_queue_reload_returns_the_same_sentence_and_refreshes_the_lease(db):
+    project = make_project(db)
+    (ann,) = users(db, "ann")
+    now = utcnow()
+    first = claim(db, project, ann, now)
+    again = claim(db, project, ann, now + timedelta(seconds=60))
+    assert again.id == first.id
+    lease = db.get(Lease, (first.id, ann.id))
+    db.refresh(lease)
+    assert lease.expires_at == now + timedelta(seconds=60 + LEASE)
+    assert db.scalar(select(func.count()).select_from(Lease)) == 1
+
+
+def test_queue_expired_lease_frees_the_slot(db):
+    project = make_project(db, quota=1)
+    s = sentences_of(db, project)
+    ann, bo = users(db, "ann", "bo")
+    now = utcnow()
+    assert claim(db, project, ann, now).id == s[0].id
+    assert claim(db, project, bo, now).id == s[1].id
+    later = now + timedelta(seconds=LEASE + 1)
+    (cy,) = users(db, "cy")
+    assert claim(db, project, cy, later).id == s[0].id  # ann's lease expired; bo's too, but s0 comes first
+
+
+@pytest.mark.parametrize(("status", "taken_by_other"), [("skipped", True), ("done", False), ("flagged", False)])
+def test_queue_skip_does_not_consume_quota(db, status, taken_by_other):
+    project = make_project(db, quota=1)
+    s = sentences_of(db, project)
+    ann, bo = users(db, "ann", "bo")
+    assert claim(db, project, ann).id == s[0].id
+    save(db, s[0], ann, status, comment="unclear" if status == "flagged" else None)
+    assert (claim(db, project, bo).id == s[0].id) is taken_by_other
+    # ann never gets back what ann annotated; with quota 1, bo's lease fills whatever bo took
+    assert claim(db, project, ann).id == (s[1].id if taken_by_other else s[2].id)
+
+
+def test_queue_saving_deletes_the_lease(db):
+    project = make_project(db)
+    (ann,) = users(db, "ann")
+    sentence = claim(db, project, ann)
+    save(db, sentence, ann)
+    assert db.get(Lease, (sentence.id, ann.id)) is None
+
+
+def test_queue_nothing_left_returns_none(db):
+    project = make_project(db, reports=("One drone was shot down.",), quota=1)
+    ann, bo = users(db, "ann", "bo")
+    sentence = claim(db, project, ann)
+    assert claim(db, project, bo) is None  # ann's lease fills the only slot
+    save(db, sentence, ann)
+    assert claim(db, project, ann) is None
+    assert progress(db, project, ann) == {"mine_done": 1, "mine_skipped": 0, "project_complete": 1, "project_sentences": 1}
+
+
+def test_queue_extra_annotators_raise_the_quota(db):
+    project = make_project(db, reports=("One drone was shot down.",), quota=1)
+    ann, bo = users(db, "ann", "bo")
+    sentence = claim(db, project, ann)
+    save(db, sentence, ann)
+    assert claim(db, project, bo) is None
+    sentence.extra_annotators = 1
+    db.commit()
+    assert claim(db, project, bo).id == sentence.id
+
+
+def _run_threads(database_url, project_id, user_ids, work):
+    """Run ``work(session, project, user)`` in one thread per user, each with its own engine, started together."""
+    barrier = threading.Barrier(len(user_ids))
+    results, errors = {}, []
+
+    def run(user_id):
+        engine = database.make_engine(database_url)
+        try:
+            with database.make_sessionmaker(engine)() as session:
+                project, user = session.get(Project, project_id), session.get(User, user_id)
+                session.commit()
+                barrier.wait()
+                results[user_id] = work(session, project, user)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(uid,)) for uid in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def test_queue_concurrent_claims_never_exceed_the_quota(db, database_url):
+    # 6 annotators at once, 2 sentences of quota 2: exactly 4 slots.
+    project = make_project(db, reports=("One drone was shot down.", "Two drones were intercepted."), quota=2)
+    people = users(db, *(f"a{i}" for i in range(6)))
+
+    def work(session, project, user):
+        return sentence.id if (sentence := claim(session, project, user)) else None
+
+    results = _run_threads(database_url, project.id, [u.id for u in people], work)
+    claimed = Counter(sid for sid in results.values() if sid is not None)
+    assert sorted(claimed.values()) == [2, 2]
+    assert list(results.values()).count(None) == 2
+    db.rollback()  # end the read snapshot
+    leases = Counter(db.scalars(select(Lease.sentence_id)))
+    assert leases == claimed
+
+
+def test_queue_concurrent_sessions_annotate_each_sentence_exactly_quota_times(db, database_url):
+    # 6 annotators × quota 2 over 5 sentences, claiming and saving until nothing is left.
+    project = make_project(db, quota=2)
+    people = users(db, *(f"a{i}" for i in range(6)))
+
+    def work(session, project, user):
+        done = []
+        while (sentence := claim(session, project, user)) is not None:
+            taken = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence.id))
+            leases = session.scalar(select(func.count()).select_from(Lease).where(Lease.sentence_id == sentence.id))
+            assert taken + leases <= 2 + 0, f"sentence {sentence.id}: {taken} annotations + {leases} leases"
+            save(session, sentence, user)
+            done.append(sentence.id)
+        session.commit()
+        return done
+
+    results = _run_threads(database_url, project.id, [u.id for u in people], work)
+    per_sentence = Counter(sid for done in results.values() for sid in done)
+    assert per_sentence == Counter({s.id: 2 for s in sentences_of(db, project)})
+    db.rollback()  # end the read snapshot
+    assert db.scalar(select(func.count()).select_from(Annotation)) == 10
+    assert db.scalar(select(func.count()).select_from(Lease)) == 0
