@@ -1,0 +1,71 @@
+"""``annotator agreement``: a project's inter-annotator agreement."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..services.projects import NotFound, get_project
+from ..services.review import project_report
+from .common import fail, session
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _ci(pair) -> str:
+    return "" if not pair else f"[{pair[0]:.2f}, {pair[1]:.2f}]"
+
+
+def format_report(report: dict) -> str:
+    """The report as a plain-text table, one row per label plus "all"."""
+    f1, alpha = report["span_f1"], report["krippendorff_alpha"]
+    kappa, fleiss, values = report["cohen_kappa"], report["fleiss_kappa"], report["value_agreement"]
+    head = ("label", "F1 strict", "95% CI", "F1 partial", "Cohen k", "Fleiss k", "alpha", "95% CI", "same value", "sentences")
+    rows = [
+        ("all", _num(f1["overall"]), _ci(f1["ci"]["overall"]), _num(f1["partial"]["overall"]), _num(kappa["overall"]),
+         _num(fleiss["overall"]), _num(alpha["overall"]), _ci(alpha["ci"]["overall"]), _num(values["overall"]),
+         str(f1["support"]["overall"]["sentences"]))
+    ]
+    for label in report["labels"]:
+        rows.append(
+            (label, _num(f1["by_label"][label]), _ci(f1["ci"]["by_label"][label]), _num(f1["partial"]["by_label"][label]),
+             _num(kappa["by_label"][label]), _num(fleiss["by_label"][label]), _num(alpha["by_label"][label]),
+             _ci(alpha["ci"]["by_label"][label]), _num(values["by_label"][label]), str(f1["support"]["by_label"][label]["sentences"]))
+        )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [f"Project {report['project']}: {report['sentences']} sentences, {report['multi_annotated']} with 2+ annotators, "
+             f"annotators: {', '.join(report['annotators']) or 'none'}"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [head, *rows]]
+    if f1["pairs"]:
+        lines.append("pairs (strict span F1, sentences shared): " + ", ".join(
+            f"{pair} {_num(p['overall'])} ({p['sentences']})" for pair, p in f1["pairs"].items()))
+    if fleiss["annotators_per_sentence"]:
+        lines.append(f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators.")
+    return "\n".join(lines)
+
+
+@click.command("agreement")
+@click.option("--project", "project_name", required=True, help="The project to measure.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(1), help="Bootstrap resamples for the 95% intervals.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the bootstrap.")
+def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> None:
+    """Inter-annotator agreement of a project: span F1, kappa, alpha, with 95% intervals.
+
+    Counts done and flagged annotations; skipped ones are left out. Span F1
+    is strict, pooled over the sentences each pair of annotators shares,
+    then averaged over pairs.
+    """
+    db = session()
+    try:
+        project = get_project(db, project_name)
+    except NotFound:
+        raise fail(f"No project named {project_name!r}. List projects on the web page, or import into a new one with 'annotator import'.") from None
+    report = project_report(db, project, n_resamples=resamples, seed=seed)
+    db.rollback()  # read only
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+COMMANDS = [agreement]

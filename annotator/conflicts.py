@@ -1,0 +1,200 @@
+"""Where annotators disagree, sentence by sentence, from plain records.
+
+The spans of a sentence's annotators fall into *regions*: groups of spans
+linked by overlap (offsets are code points, ``end_char`` exclusive). In a
+region every annotator has a *version*, the spans they marked there (maybe
+none). A region where all versions are the same, values included, is
+agreed; any other region is a *conflict*, of one or more types:
+
+- ``label``: the same extent with another label (or an overlapping span
+  with another label and other extent, which is also ``boundary``);
+- ``presence``: a span some annotators have that overlaps nothing of
+  another annotator's version (including an empty one);
+- ``boundary``: the same label, overlapping, different extents;
+- ``value``: the same span with another normalised value.
+
+A conflict's severity is the sum of its type weights times the share of
+annotators outside the largest group of identical versions; a sentence's is
+the sum over its conflicts. Only annotations with status "done" or
+"flagged" count.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+from typing import Any
+
+from .records import AnnotationRecord, SentenceRecord, SpanRecord
+
+COUNTED = frozenset({"done", "flagged"})
+TYPES = ("label", "presence", "boundary", "value")  # most severe first
+WEIGHTS = {"label": 3.0, "presence": 2.0, "boundary": 1.0, "value": 0.5}
+
+Key = tuple[int, int, str]
+
+
+def span_dict(span: SpanRecord, text: str | None = None) -> dict[str, Any]:
+    out = {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value}
+    if text is not None:
+        out["text"] = text[span.start_char : span.end_char]
+    return out
+
+
+def _key(span: SpanRecord) -> Key:
+    return (span.start_char, span.end_char, span.label)
+
+
+def _overlaps(a: Key, b: Key) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _regions(keys: Iterable[Key]) -> list[list[Key]]:
+    """Distinct keys grouped by chains of overlap, in text order."""
+    regions: list[list[Key]] = []
+    end = -1
+    for key in sorted(set(keys)):
+        if regions and key[0] < end:
+            regions[-1].append(key)
+            end = max(end, key[1])
+        else:
+            regions.append([key])
+            end = key[1]
+    return regions
+
+
+def _pair_types(a: dict[Key, Any], b: dict[Key, Any]) -> set[str]:
+    """Conflict types between two annotators' versions of one region."""
+    found: set[str] = set()
+    for mine, theirs in ((a, b), (b, a)):
+        for key in mine:
+            if key in theirs:
+                if mine[key] != theirs[key]:
+                    found.add("value")
+                continue
+            near = [other for other in theirs if _overlaps(key, other)]
+            if not near:
+                found.add("presence")
+            for other in near:
+                if other[2] != key[2]:
+                    found.add("label")
+                if other[:2] != key[:2]:
+                    found.add("boundary")
+    return found
+
+
+def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> dict[str, Any]:
+    """One sentence: ``{"annotators", "flagged_by", "agreed", "conflicts", "severity"}``.
+
+    ``annotations`` are the sentence's, one per annotator; those not done or
+    flagged are ignored. ``agreed`` are the spans of regions where every
+    annotator's version is the same; each conflict holds its ``types``
+    (most severe first), its ``type`` (the first), ``start_char``/
+    ``end_char`` of the region, ``labels``, every annotator's version
+    (``versions``: name -> spans), the ``pairs`` ("A|B", sorted) whose
+    versions differ, and its ``severity``.
+    """
+    voters = {a.annotator: a for a in annotations if a.status in COUNTED}
+    names = sorted(voters)
+    flagged = [n for n in names if voters[n].status == "flagged"]
+    by_name = {n: {_key(s): s for s in voters[n].spans} for n in names}
+    agreed: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    for region in _regions(k for spans in by_name.values() for k in spans):
+        inside = set(region)
+        versions = {n: {k: s.value for k, s in by_name[n].items() if k in inside} for n in names}
+        frozen = {n: tuple(sorted(v.items())) for n, v in versions.items()}
+        groups = Counter(frozen.values())
+        if len(groups) == 1 and len(names) >= 2:
+            first = by_name[names[0]]
+            agreed.extend(span_dict(first[k], text) for k in sorted(versions[names[0]]))
+            continue
+        if len(names) < 2:
+            continue
+        types: set[str] = set()
+        pairs = []
+        for a, b in combinations(names, 2):
+            if frozen[a] != frozen[b]:
+                types |= _pair_types(versions[a], versions[b])
+                pairs.append(f"{a}|{b}")
+        ordered = [t for t in TYPES if t in types]
+        dissent = 1 - max(groups.values()) / len(names)
+        conflicts.append(
+            {
+                "type": ordered[0],
+                "types": ordered,
+                "start_char": min(k[0] for k in region),
+                "end_char": max(k[1] for k in region),
+                "labels": sorted({k[2] for k in region}),
+                "versions": {n: [span_dict(by_name[n][k], text) for k in sorted(versions[n])] for n in names},
+                "pairs": pairs,
+                "severity": sum(WEIGHTS[t] for t in ordered) * dissent,
+            }
+        )
+    return {
+        "annotators": names,
+        "flagged_by": flagged,
+        "agreed": agreed,
+        "conflicts": conflicts,
+        "severity": sum(c["severity"] for c in conflicts),
+    }
+
+
+def disagreements(
+    sentences: Sequence[SentenceRecord],
+    annotations: Iterable[AnnotationRecord],
+    labels: Iterable[str] | None = None,
+    *,
+    pair: Sequence[str] | None = None,
+    types: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Sentences with conflicts, worst first (then by sentence id).
+
+    Each item: ``sentence_id``, ``text``, ``annotators``, ``flagged_by``,
+    ``severity``, ``types`` and ``conflicts`` (see ``sentence_conflicts``).
+    Filters keep only conflicts that involve one of ``labels``, whose
+    versions differ between the two annotators of ``pair``, or that have one
+    of ``types``; a sentence left with no conflict is dropped and severities
+    are summed over the conflicts kept. Raises ValueError for an unknown
+    type or a ``pair`` that is not two names.
+    """
+    wanted_labels = None if labels is None else set(labels)
+    wanted_types = None if types is None else set(types)
+    if wanted_types is not None and not wanted_types <= set(TYPES):
+        raise ValueError(f"conflict types are {', '.join(TYPES)}; got {', '.join(sorted(wanted_types - set(TYPES)))}")
+    wanted_pair = None
+    if pair is not None:
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise ValueError("pair must name two different annotators")
+        wanted_pair = "|".join(sorted(pair))
+    by_sentence: dict[int, list[AnnotationRecord]] = {}
+    for annotation in annotations:
+        by_sentence.setdefault(annotation.sentence_id, []).append(annotation)
+    found = []
+    for sentence in sentences:
+        held = by_sentence.get(sentence.id)
+        if not held or len(held) < 2:
+            continue
+        result = sentence_conflicts(sentence.text, held)
+        kept = [
+            c
+            for c in result["conflicts"]
+            if (wanted_labels is None or wanted_labels & set(c["labels"]))
+            and (wanted_types is None or wanted_types & set(c["types"]))
+            and (wanted_pair is None or wanted_pair in c["pairs"])
+        ]
+        if not kept:
+            continue
+        found.append(
+            {
+                "sentence_id": sentence.id,
+                "text": sentence.text,
+                "annotators": result["annotators"],
+                "flagged_by": result["flagged_by"],
+                "severity": sum(c["severity"] for c in kept),
+                "types": [t for t in TYPES if any(t in c["types"] for c in kept)],
+                "conflicts": kept,
+            }
+        )
+    found.sort(key=lambda item: (-item["severity"], item["sentence_id"]))
+    return found

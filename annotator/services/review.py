@@ -1,0 +1,321 @@
+"""Review: a project's records for the agreement report, the review queue, and adjudication into gold.
+
+Functions take the session and never commit; the view or command that
+calls them owns the transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..conflicts import COUNTED, disagreements, sentence_conflicts
+from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
+from ..project_agreement import agreement_report
+from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from .projects import project_status
+
+REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
+
+
+class AdjudicationError(ValueError):
+    """A gold decision that cannot be stored as sent (bad span, label or reason)."""
+
+
+class StaleGold(RuntimeError):
+    """The gold changed since the reviewer loaded it; ``current`` is its version now (None: no gold)."""
+
+    def __init__(self, current: int | None):
+        super().__init__(f"the gold of this sentence is at version {current}; reload to see the other reviewer's changes")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class ProjectRecords:
+    sentences: list[SentenceRecord]
+    annotations: list[AnnotationRecord]
+    gold: list[GoldRecord]
+
+
+def project_labels(project: Project) -> list[str]:
+    return [label["name"] for label in project.labels]
+
+
+def load_records(session: Session, project: Project, sentence_ids: Iterable[int] | None = None) -> ProjectRecords:
+    """The project's sentences, annotations (with spans and usernames) and gold, in five queries.
+
+    ``sentence_ids`` limits everything to those sentences. Sentences come in
+    report order.
+    """
+    where = [Sentence.project_id == project.id]
+    if sentence_ids is not None:
+        where.append(Sentence.id.in_(list(sentence_ids)))
+    sentences = [
+        SentenceRecord(row.id, row.report_id, row.position, row.text, row.start_char, tuple(tuple(t) for t in row.tokens))
+        for row in session.execute(
+            select(Sentence.id, Sentence.report_id, Sentence.position, Sentence.text, Sentence.start_char, Sentence.tokens)
+            .where(*where)
+            .order_by(Sentence.report_id, Sentence.position)
+        )
+    ]
+    spans: dict[int, list[SpanRecord]] = {}
+    for row in session.execute(
+        select(Span.annotation_id, Span.start_char, Span.end_char, Span.label, Span.value, Span.suggested)
+        .join(Annotation, Annotation.id == Span.annotation_id)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(*where)
+        .order_by(Span.annotation_id, Span.start_char, Span.end_char, Span.label)
+    ):
+        spans.setdefault(row.annotation_id, []).append(SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested))
+    annotations = [
+        AnnotationRecord(row.sentence_id, row.username, row.status, tuple(spans.get(row.id, ())))
+        for row in session.execute(
+            select(Annotation.id, Annotation.sentence_id, Annotation.status, User.username)
+            .join(User, User.id == Annotation.user_id)
+            .join(Sentence, Sentence.id == Annotation.sentence_id)
+            .where(*where)
+            .order_by(Annotation.sentence_id, User.username)
+        )
+    ]
+    gold_spans: dict[int, list[GoldSpanRecord]] = {}
+    for row in session.execute(
+        select(GoldSpan.gold_id, GoldSpan.start_char, GoldSpan.end_char, GoldSpan.label, GoldSpan.value, GoldSpan.provenance)
+        .join(GoldAnnotation, GoldAnnotation.id == GoldSpan.gold_id)
+        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
+        .where(*where)
+        .order_by(GoldSpan.gold_id, GoldSpan.start_char)
+    ):
+        gold_spans.setdefault(row.gold_id, []).append(GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance))
+    gold = [
+        GoldRecord(row.sentence_id, tuple(gold_spans.get(row.id, ())), row.username)
+        for row in session.execute(
+            select(GoldAnnotation.id, GoldAnnotation.sentence_id, User.username)
+            .outerjoin(User, User.id == GoldAnnotation.reviewer_id)
+            .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
+            .where(*where)
+        )
+    ]
+    return ProjectRecords(sentences, annotations, gold)
+
+
+def project_report(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """``agreement_report`` of the project, plus its counts (``status``) and review-queue length."""
+    records = load_records(session, project)
+    report = agreement_report(records.sentences, records.annotations, records.gold, project_labels(project), n_resamples, seed)
+    report["project"] = project.name
+    report["status"] = project_status(session, project.name)
+    report["annotators_per_sentence"] = project.annotators_per_sentence
+    report["routing"] = project.routing
+    return report
+
+
+def project_disagreements(
+    session: Session, project: Project, labels: Iterable[str] | None = None, pair=None, types: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """``disagreements`` over the project's sentences with two or more counted annotations."""
+    ids = select(Annotation.sentence_id).join(Sentence, Sentence.id == Annotation.sentence_id).where(
+        Sentence.project_id == project.id, Annotation.status.in_(COUNTED)
+    ).group_by(Annotation.sentence_id).having(func.count() >= 2)
+    records = load_records(session, project, session.scalars(ids).all())
+    return disagreements(records.sentences, records.annotations, labels, pair=pair, types=types)
+
+
+def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
+    """Sentences without gold that need a reviewer: flagged first, then worst disagreement first.
+
+    A sentence is queued when its counted annotations conflict, an annotator
+    flagged it, or ``Sentence.needs_review`` is set (by disagreement routing).
+    Items: ``sentence_id``, ``text``, ``severity``, ``types``, ``flagged_by``, ``needs_review``.
+    """
+    several = select(Annotation.sentence_id).where(Annotation.status.in_(COUNTED)).group_by(Annotation.sentence_id).having(func.count() >= 2)
+    flagged = select(Annotation.sentence_id).where(Annotation.status == "flagged")
+    candidates = session.scalars(
+        select(Sentence.id)
+        .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
+        .where(Sentence.project_id == project.id, GoldAnnotation.id.is_(None))
+        .where(or_(Sentence.needs_review.is_(True), Sentence.id.in_(several), Sentence.id.in_(flagged)))
+    ).all()
+    if not candidates:
+        return []
+    flags = dict(session.execute(select(Sentence.id, Sentence.needs_review).where(Sentence.id.in_(candidates))).all())
+    records = load_records(session, project, candidates)
+    by_sentence: dict[int, list[AnnotationRecord]] = {}
+    for a in records.annotations:
+        by_sentence.setdefault(a.sentence_id, []).append(a)
+    queue = []
+    for s in records.sentences:
+        found = sentence_conflicts(s.text, by_sentence.get(s.id, []))
+        if found["conflicts"] or found["flagged_by"] or flags[s.id]:
+            queue.append(
+                {
+                    "sentence_id": s.id,
+                    "text": s.text,
+                    "severity": found["severity"],
+                    "types": sorted({t for c in found["conflicts"] for t in c["types"]}),
+                    "flagged_by": found["flagged_by"],
+                    "needs_review": bool(flags[s.id]),
+                }
+            )
+    queue.sort(key=lambda q: (not q["flagged_by"], -q["severity"], not q["needs_review"], q["sentence_id"]))
+    return queue
+
+
+def next_in_queue(session: Session, project: Project, after: int | None = None) -> int | None:
+    """The first queued sentence other than ``after``; None when the queue is empty."""
+    return next((q["sentence_id"] for q in review_queue(session, project) if q["sentence_id"] != after), None)
+
+
+def adjudication_view(session: Session, project: Project, sentence: Sentence) -> dict[str, Any]:
+    """What the adjudication page shows: the sentence, every annotator's version, conflicts and current gold."""
+    records = load_records(session, project, [sentence.id])
+    found = sentence_conflicts(sentence.text, records.annotations)
+    gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    return {
+        "sentence_id": sentence.id,
+        "text": sentence.text,
+        "tokens": [list(t) for t in sentence.tokens],
+        "annotations": [
+            {"annotator": a.annotator, "status": a.status, "spans": [_span_json(s, sentence.text) for s in a.spans]}
+            for a in records.annotations
+        ],
+        **found,
+        "gold": None
+        if gold is None
+        else {
+            "version": gold.version,
+            "spans": [{**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans],
+        },
+        "labels": project_labels(project),
+        "reasons": list(REASONS),
+    }
+
+
+def _span_json(span, text: str) -> dict[str, Any]:
+    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "text": text[span.start_char : span.end_char]}
+
+
+def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: Mapping[str, Any]) -> GoldAnnotation:
+    """Store the reviewer's gold for ``sentence``, replacing any earlier gold.
+
+    ``decisions``: ``{"version": the gold version the reviewer saw (None or 0
+    for none), "spans": [{start_char, end_char, label, value, reason?}],
+    "reason": default reason code}``. Each span's provenance: "unanimous"
+    when every counted annotator (two or more) has it with that value,
+    "majority" when more than half do, else "adjudicated"; non-unanimous
+    spans record the reviewer (``decided_by``) and reason. One AuditEvent
+    per save lists the spans added, removed and changed; ``needs_review``
+    is cleared. Raises AdjudicationError for invalid spans, labels or reasons
+    and StaleGold when the version is not the current one.
+    """
+    project = session.get(Project, sentence.project_id)
+    wanted = _validate(decisions, sentence.text, project_labels(project))
+    default_reason = _reason(decisions.get("reason"))
+    expected = decisions.get("version") or 0
+    voters = {
+        a.user_id: {(s.start_char, s.end_char, s.label): s.value for s in a.spans}
+        for a in session.scalars(select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED)))
+    }
+    gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    now = utcnow()
+    if gold is None:
+        if expected:
+            raise StaleGold(None)
+        gold = GoldAnnotation(sentence_id=sentence.id, reviewer_id=reviewer.id, version=1, created_at=now, updated_at=now)
+        session.add(gold)
+        session.flush()  # a concurrent first save fails here on the unique sentence_id
+        action = "gold.create"
+    else:
+        if expected != gold.version:
+            raise StaleGold(gold.version)
+        # Compare-and-set: of two reviewers saving the same version, only one moves it on.
+        moved = session.execute(
+            update(GoldAnnotation)
+            .where(and_(GoldAnnotation.id == gold.id, GoldAnnotation.version == expected))
+            .values(version=expected + 1, reviewer_id=reviewer.id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            raise StaleGold(None)
+        session.refresh(gold)
+        action = "gold.update"
+    before = {(s.start_char, s.end_char, s.label): s for s in gold.spans}
+    added, removed, changed = [], [], []
+    for key, row in before.items():
+        if key not in wanted:
+            gold.spans.remove(row)
+            removed.append(_audit_span(key, row.value))
+    for key, span in wanted.items():
+        holders = sum(1 for spans in voters.values() if key in spans and spans[key] == span["value"])
+        if len(voters) >= 2 and holders == len(voters):
+            provenance, decided_by, reason = "unanimous", None, None
+        else:
+            provenance = "majority" if len(voters) >= 2 and 2 * holders > len(voters) else "adjudicated"
+            decided_by, reason = reviewer.id, _reason(span.get("reason")) or default_reason
+        fields = {"value": span["value"], "provenance": provenance, "decided_by": decided_by, "reason": reason}
+        row = before.get(key)
+        if row is None:
+            gold.spans.append(GoldSpan(start_char=key[0], end_char=key[1], label=key[2], **fields))
+            added.append({**_audit_span(key, span["value"]), "provenance": provenance})
+        elif any(getattr(row, f) != v for f, v in fields.items()):
+            changed.append({**_audit_span(key, span["value"]), "provenance": provenance, "was": row.value})
+            for f, v in fields.items():
+                setattr(row, f, v)
+    sentence.needs_review = False
+    session.add(
+        AuditEvent(
+            user_id=reviewer.id,
+            action=action,
+            entity="gold_annotation",
+            entity_id=gold.id,
+            detail={
+                "sentence_id": sentence.id,
+                "version": gold.version,
+                "added": added,
+                "removed": removed,
+                "changed": changed,
+                "reason": default_reason,
+            },
+        )
+    )
+    session.flush()
+    return gold
+
+
+def _audit_span(key: tuple[int, int, str], value: str | None) -> dict[str, Any]:
+    return {"start_char": key[0], "end_char": key[1], "label": key[2], "value": value}
+
+
+def _reason(reason: Any) -> str | None:
+    if reason in (None, ""):
+        return None
+    if reason not in REASONS:
+        raise AdjudicationError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
+    return reason
+
+
+def _validate(decisions: Mapping[str, Any], text: str, labels: list[str]) -> dict[tuple[int, int, str], dict[str, Any]]:
+    spans = decisions.get("spans")
+    if not isinstance(spans, list):
+        raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
+    version = decisions.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise AdjudicationError('"version" must be the gold version you loaded, or null')
+    wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for span in spans:
+        if not isinstance(span, dict):
+            raise AdjudicationError("each span is an object with start_char, end_char, label and value")
+        start, end, label, value = (span.get(k) for k in ("start_char", "end_char", "label", "value"))
+        if any(isinstance(x, bool) or not isinstance(x, int) for x in (start, end)) or not 0 <= start < end <= len(text):
+            raise AdjudicationError(f"span offsets {start!r}..{end!r} must satisfy 0 <= start_char < end_char <= {len(text)}")
+        if label not in labels:
+            raise AdjudicationError(f"unknown label {label!r}; the project's labels are {', '.join(labels)}")
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise AdjudicationError("a value is a string of at most 255 characters, or null")
+        key = (start, end, label)
+        if key in wanted:
+            raise AdjudicationError(f"span {start}..{end} {label} is listed twice")
+        wanted[key] = {"value": value or None, "reason": span.get("reason")}
+    return wanted

@@ -1,0 +1,249 @@
+// Adjudication: resolve each conflict with one key, Enter saves the gold and opens the next sentence.
+// Offsets are code points (as stored); text is only ever set with textContent.
+
+const root = document.getElementById("adjudicate");
+const data = JSON.parse(root.dataset.review);
+const chars = Array.from(data.text); // code points, so offsets match the server's
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const cards = Array.from(document.querySelectorAll(".conflict"));
+const status = document.getElementById("review-status");
+const reason = document.getElementById("reason");
+const preview = document.getElementById("gold-preview");
+
+// One choice per conflict: {kind: "take", who} | {kind: "drop"} | {kind: "edit", spans} | null.
+const choices = data.conflicts.map(() => null);
+let active = 0;
+let saving = false;
+
+const key = (s) => `${s.start_char}:${s.end_char}:${s.label}`;
+const same = (a, b) =>
+  a.length === b.length && a.every((s, i) => key(s) === key(b[i]) && (s.value || null) === (b[i].value || null));
+const sorted = (spans) => [...spans].sort((x, y) => x.start_char - y.start_char || x.end_char - y.end_char || (x.label < y.label ? -1 : 1));
+
+// Start from the stored gold, if any: each conflict takes the version it matches.
+if (data.gold) {
+  data.conflicts.forEach((c, i) => {
+    const mine = sorted(data.gold.spans.filter((s) => s.start_char < c.end_char && c.start_char < s.end_char));
+    const who = data.annotators.find((n) => same(sorted(c.versions[n]), mine));
+    choices[i] = who ? { kind: "take", who } : mine.length ? { kind: "edit", spans: mine } : { kind: "drop" };
+  });
+}
+
+function chosenSpans(i) {
+  const choice = choices[i];
+  if (!choice || choice.kind === "drop") return [];
+  return choice.kind === "take" ? data.conflicts[i].versions[choice.who] : choice.spans;
+}
+
+function goldSpans() {
+  const spans = [...data.agreed];
+  data.conflicts.forEach((_, i) => spans.push(...chosenSpans(i)));
+  return sorted(spans).map((s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null }));
+}
+
+function renderPreview() {
+  const spans = goldSpans();
+  const owner = new Array(chars.length).fill(-1);
+  spans.forEach((s, n) => {
+    for (let i = s.start_char; i < Math.min(s.end_char, chars.length); i++) if (owner[i] < 0) owner[i] = n;
+  });
+  preview.replaceChildren();
+  let start = 0;
+  for (let i = 1; i <= chars.length; i++) {
+    if (i < chars.length && owner[i] === owner[start]) continue;
+    const piece = chars.slice(start, i).join("");
+    if (owner[start] < 0) {
+      preview.append(document.createTextNode(piece));
+    } else {
+      const span = spans[owner[start]];
+      const mark = document.createElement("mark");
+      mark.className = data.classes[span.label] || "lab-x";
+      mark.title = span.value ? `${span.label} = ${span.value}` : span.label;
+      mark.textContent = piece;
+      preview.append(mark);
+    }
+    start = i;
+  }
+}
+
+function render() {
+  cards.forEach((card, i) => {
+    card.classList.toggle("active", i === active);
+    card.classList.toggle("decided", choices[i] !== null);
+    const choice = choices[i];
+    for (const li of card.querySelectorAll(".choice")) {
+      const name = li.dataset.choice;
+      const on = choice && (choice.kind === "take" ? name === choice.who : name === choice.kind);
+      li.classList.toggle("chosen", Boolean(on));
+    }
+    const summary = card.querySelector(".edit-summary");
+    if (choice && choice.kind === "edit") {
+      summary.textContent = choice.spans.length
+        ? choice.spans.map((s) => `${s.label} «${chars.slice(s.start_char, s.end_char).join("")}»${s.value ? " = " + s.value : ""}`).join(", ")
+        : "no span";
+    } else {
+      summary.textContent = "set the spans yourself";
+    }
+  });
+  renderPreview();
+}
+
+function decide(choice) {
+  if (!cards.length) return;
+  choices[active] = choice;
+  say("");
+  const next = choices.findIndex((c, i) => c === null && i > active);
+  const first = choices.findIndex((c) => c === null);
+  if (next >= 0) active = next;
+  else if (first >= 0) active = first;
+  render();
+  cards[active].scrollIntoView({ block: "nearest" });
+}
+
+// The editor: every span any annotator marked in the conflict, each with include / offsets / label / value.
+function openEditor() {
+  if (!cards.length) return;
+  const card = cards[active];
+  const editor = card.querySelector(".editor");
+  const conflict = data.conflicts[active];
+  const seen = new Map();
+  for (const s of [...chosenSpans(active), ...data.annotators.flatMap((n) => conflict.versions[n])]) {
+    if (!seen.has(key(s))) seen.set(key(s), { ...s, include: seen.size < chosenSpans(active).length });
+  }
+  if (!seen.size) seen.set("new", { start_char: conflict.start_char, end_char: conflict.end_char, label: data.labels[0], value: null, include: true });
+  editor.replaceChildren();
+  const rows = [];
+  for (const s of seen.values()) {
+    const row = document.createElement("div");
+    row.className = "edit-row";
+    const include = Object.assign(document.createElement("input"), { type: "checkbox", checked: s.include, title: "include" });
+    const start = Object.assign(document.createElement("input"), { type: "number", min: 0, max: chars.length, value: s.start_char, title: "start" });
+    const end = Object.assign(document.createElement("input"), { type: "number", min: 1, max: chars.length, value: s.end_char, title: "end" });
+    const label = document.createElement("select");
+    for (const name of data.labels) label.append(Object.assign(document.createElement("option"), { value: name, textContent: name, selected: name === s.label }));
+    const value = Object.assign(document.createElement("input"), { type: "text", value: s.value || "", placeholder: "value", title: "value" });
+    const text = document.createElement("span");
+    text.className = "muted";
+    const show = () => { text.textContent = `«${chars.slice(Number(start.value), Number(end.value)).join("")}»`; };
+    start.addEventListener("input", show);
+    end.addEventListener("input", show);
+    show();
+    row.append(include, start, end, label, value, text);
+    editor.append(row);
+    rows.push({ include, start, end, label, value });
+  }
+  const apply = Object.assign(document.createElement("button"), { type: "button", className: "primary", textContent: "Use these spans" });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
+  apply.addEventListener("click", () => {
+    const spans = rows.filter((r) => r.include.checked).map((r) => ({
+      start_char: Number(r.start.value), end_char: Number(r.end.value), label: r.label.value, value: r.value.value.trim() || null,
+    }));
+    const bad = spans.find((s) => !(Number.isInteger(s.start_char) && Number.isInteger(s.end_char) && 0 <= s.start_char && s.start_char < s.end_char && s.end_char <= chars.length));
+    if (bad) { say(`Offsets must satisfy 0 ≤ start < end ≤ ${chars.length}.`, true); return; }
+    close();
+    decide({ kind: "edit", spans: sorted(spans) });
+  });
+  // Hiding a focused control would leave the keys with it: give focus back to the page first.
+  const close = () => { document.activeElement?.blur(); editor.hidden = true; };
+  cancel.addEventListener("click", close);
+  editor.onkeydown = (event) => {
+    if (event.key === "Enter" && event.target.matches("input")) { event.preventDefault(); apply.click(); }
+    else if (event.key === "Escape") { event.preventDefault(); close(); }
+  };
+  const buttons = document.createElement("div");
+  buttons.className = "edit-buttons";
+  buttons.append(apply, cancel);
+  editor.append(buttons);
+  editor.hidden = false;
+  editor.querySelector("input")?.focus();
+}
+
+function say(text, error = false) {
+  status.textContent = text;
+  status.classList.toggle("error", error);
+}
+
+async function save() {
+  if (saving) return;
+  const open = choices.findIndex((c) => c === null);
+  if (open >= 0) {
+    active = open;
+    render();
+    say(`Resolve conflict ${open + 1} first: a/b or 1–9 take a version, e edits, d drops.`, true);
+    return;
+  }
+  saving = true;
+  say("Saving…");
+  try {
+    const response = await fetch(data.save_url, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ version: data.gold ? data.gold.version : null, spans: goldSpans(), reason: reason.value }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      say(`Saved gold version ${body.version}.`);
+      window.location.assign(body.next);
+      return;
+    }
+    say(response.status === 409 ? `${body.message} Reload the page.` : body.message || `Saving failed (${response.status}).`, true);
+  } catch (err) {
+    say("Could not reach the server; nothing was saved. Try again.", true);
+  } finally {
+    saving = false;
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const typing = event.target.closest("input, textarea, select");
+  if (event.key === "Enter") {
+    if (typing && event.target.closest(".editor")) return;
+    if (event.target.closest("button, a")) return; // let the focused control act
+    event.preventDefault();
+    save();
+    return;
+  }
+  if (typing) return;
+  const k = event.key;
+  let handled = true;
+  if (k === "a" || k === "b") handled = take(k === "a" ? 0 : 1);
+  else if (/^[1-9]$/.test(k)) handled = take(Number(k) - 1);
+  else if (k === "d") decide({ kind: "drop" });
+  else if (k === "e") openEditor();
+  else if (k === "ArrowDown" || k === "j") move(1);
+  else if (k === "ArrowUp" || k === "k") move(-1);
+  else handled = false;
+  if (handled) event.preventDefault();
+});
+
+function take(index) {
+  const who = data.annotators[index];
+  if (!who) {
+    say(`There is no annotator ${index + 1} on this sentence.`, true);
+    return true;
+  }
+  decide({ kind: "take", who });
+  return true;
+}
+
+function move(step) {
+  if (!cards.length) return;
+  active = (active + step + cards.length) % cards.length;
+  render();
+  cards[active].scrollIntoView({ block: "nearest" });
+}
+
+cards.forEach((card, i) => {
+  card.addEventListener("click", (event) => {
+    const li = event.target.closest(".choice");
+    if (!li || event.target.closest(".editor")) return;
+    active = i;
+    const name = li.dataset.choice;
+    if (name === "edit") openEditor();
+    else if (name === "drop") decide({ kind: "drop" });
+    else decide({ kind: "take", who: name });
+  });
+});
+document.getElementById("save-gold").addEventListener("click", save);
+render();

@@ -1,0 +1,254 @@
+"""Review: agreement CLI, dashboard, disagreements, adjudication into gold (client, both backends)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from annotator.models import Annotation, AuditEvent, GoldAnnotation, Report, Sentence, Span, User
+from annotator.services.projects import get_or_create_project
+from annotator.services.users import get_or_create_annotator
+
+XSS = "<script>alert(1)</script> hit Odesa ."
+TEXTS = ["Two drones hit Kyiv oblast at night .", "Three missiles were intercepted over Lviv .", XSS, "One drone fell ."]
+
+
+def tokens(text: str) -> list[list[int]]:
+    out, start = [], 0
+    for word in text.split(" "):
+        out.append([start, start + len(word)])
+        start += len(word) + 1
+    return out
+
+
+def build_project(db) -> dict[str, int]:
+    """Three annotators, four sentences; returns sentence ids by name.
+
+    s1: ann and cy agree (COUNT, REGION "Kyiv"); bob marks "Kyiv oblast" (boundary).
+    s2: bob flagged it and left out ann's OUTCOME (presence); cy skipped it.
+    s3: only ann marks Odesa (presence); its text carries a script tag.
+    s4: one annotator, needs review (routing).
+    """
+    project, _ = get_or_create_project(db, "incidents")
+    report = Report(project_id=project.id, text="\n".join(TEXTS), content_hash="x" * 64, meta={})
+    db.add(report)
+    db.flush()
+    ids = {}
+    offset = 0
+    for position, text in enumerate(TEXTS):
+        sentence = Sentence(project_id=project.id, report_id=report.id, position=position, start_char=offset, text=text,
+                            tokens=tokens(text), needs_review=position == 3)
+        db.add(sentence)
+        db.flush()
+        ids[f"s{position + 1}"] = sentence.id
+        offset += len(text) + 1
+    users = {name: get_or_create_annotator(db, name) for name in ("ann", "bob", "cy")}
+    region_s3 = XSS.index("Odesa")
+
+    def annotate(sentence: str, name: str, *spans, status: str = "done"):
+        a = Annotation(sentence_id=ids[sentence], user_id=users[name].id, status=status)
+        a.spans = [Span(start_char=s, end_char=e, label=label, value=value) for s, e, label, value in spans]
+        db.add(a)
+
+    annotate("s1", "ann", (0, 3, "COUNT", "2"), (15, 19, "REGION", "Kyiv"))
+    annotate("s1", "bob", (0, 3, "COUNT", "2"), (15, 26, "REGION", "Kyiv"))
+    annotate("s1", "cy", (0, 3, "COUNT", "2"), (15, 19, "REGION", "Kyiv"))
+    annotate("s2", "ann", (0, 5, "COUNT", "3"), (20, 31, "OUTCOME", "intercepted"), (37, 41, "REGION", "Lviv"))
+    annotate("s2", "bob", (0, 5, "COUNT", "3"), (37, 41, "REGION", "Lviv"), status="flagged")
+    annotate("s2", "cy", (0, 5, "COUNT", "3"), status="skipped")  # does not count
+    annotate("s3", "ann", (region_s3, region_s3 + 5, "REGION", "Odesa"))
+    annotate("s3", "bob")
+    annotate("s4", "ann", (0, 3, "COUNT", "1"))
+    db.commit()
+    return ids
+
+
+# Hand computation of span_f1 (strict, pooled over shared sentences, then the mean over pairs):
+#   ann|bob share s1, s2, s3: matched 1 + 2 + 0 = 3 of 4 + 5 + 1 = 10 spans -> 2*3/10 = 0.6
+#   ann|cy share s1 only (cy skipped s2): 2 matched of 4 spans -> 1.0
+#   bob|cy share s1: 1 matched of 4 -> 0.5
+EXPECTED_F1 = (0.6 + 1.0 + 0.5) / 3
+# By label: COUNT 1, 1, 1; REGION ann|bob 2*1/5, ann|cy 1, bob|cy 0; OUTCOME only ann|bob: 0.
+EXPECTED_BY_LABEL = {"COUNT": 1.0, "REGION": (0.4 + 1.0 + 0.0) / 3, "OUTCOME": 0.0}
+
+
+def test_review_cli_agreement_json_matches_hand_computed_f1(db, runner):
+    build_project(db)
+    result = runner.invoke(["agreement", "--project", "incidents", "--json", "--resamples", "200", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["span_f1"]["overall"] == pytest.approx(EXPECTED_F1)
+    assert report["span_f1"]["by_label"] == pytest.approx(EXPECTED_BY_LABEL)
+    assert report["span_f1"]["pairs"]["ann|bob"]["sentences"] == 3
+    assert report["progress"]["cy"] == {"done": 1, "flagged": 0, "skipped": 1, "spans": 2}
+    low, high = report["span_f1"]["ci"]["overall"]
+    assert low <= report["span_f1"]["overall"] <= high
+
+
+def test_review_cli_agreement_table_and_unknown_project(db, runner):
+    build_project(db)
+    table = runner.invoke(["agreement", "--project", "incidents", "--resamples", "50"])
+    assert table.exit_code == 0, table.output
+    assert "F1 strict" in table.output and f"{EXPECTED_F1:.3f}" in table.output
+    missing = runner.invoke(["agreement", "--project", "nope"])
+    assert missing.exit_code == 1
+    assert "No project named 'nope'" in missing.output
+
+
+def test_review_roles(app, db, login):
+    build_project(db)
+    annotator = login("ann2", "annotator")
+    assert annotator.get("/projects/incidents/review").status_code == 403
+    assert annotator.get("/projects/incidents/review/disagreements").status_code == 403
+    assert annotator.put("/projects/incidents/review/1/gold", json={"spans": []}).status_code == 403
+    assert login("rev", "reviewer").get("/projects/incidents/review").status_code == 200
+    assert login("boss", "admin").get("/projects/incidents/review").status_code == 200
+    assert app.test_client().get("/projects/incidents/review").status_code == 302  # to the login page
+    assert login("rev2", "reviewer").get("/projects/nope/review").status_code == 404
+
+
+def test_review_dashboard_shows_numbers_and_charts(db, login):
+    build_project(db)
+    page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
+    assert f"{EXPECTED_F1:.3f}" in page
+    assert f"{EXPECTED_BY_LABEL['REGION']:.3f}" in page
+    assert '<dd id="stat-sentences">4</dd>' in page
+    assert '<dd id="stat-queue">4</dd>' in page  # s1, s2 (flagged), s3 conflicts; s4 needs review
+    assert '<dd id="stat-flagged">1</dd>' in page
+    assert page.count("<svg") == 4 and "Pairwise span F1" in page
+    assert 'data-annotator="bob"' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["s2", "s3", "s1"]),
+        ("?type=boundary", ["s1"]),
+        ("?label=OUTCOME", ["s2"]),
+        ("?type=presence", ["s2", "s3"]),
+        ("?a=bob&b=cy", ["s1"]),
+        ("?a=ann&b=cy", []),
+    ],
+)
+def test_review_disagreements_filters(db, login, query, expected):
+    import re
+
+    ids = build_project(db)
+    names = {v: k for k, v in ids.items()}
+    response = login("rev", "reviewer").get(f"/projects/incidents/review/disagreements{query}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert [names[int(i)] for i in re.findall(r'data-sentence="(\d+)"', page)] == expected
+    for name in expected:
+        assert f'/projects/incidents/review/{ids[name]}"' in page
+
+
+def test_review_disagreements_rejects_unknown_filter(db, login):
+    build_project(db)
+    client = login("rev", "reviewer")
+    assert client.get("/projects/incidents/review/disagreements?type=typo").status_code == 400
+    assert client.get("/projects/incidents/review/disagreements?label=PERSON").status_code == 400
+
+
+def _gold_rows(db, sentence_id):
+    db.rollback()  # end the test session's read snapshot: see what the request committed
+    gold = db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence_id))
+    spans = {(s.start_char, s.end_char, s.label): s for s in gold.spans} if gold else {}
+    return gold, spans
+
+
+def test_review_adjudication_stores_gold_with_provenance_and_audit(db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    reviewer = db.scalar(select(User).where(User.username == "rev"))
+    url = f"/projects/incidents/review/{ids['s1']}/gold"
+    decision = {
+        "version": None,
+        "reason": "boundary",
+        "spans": [
+            {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},  # all three: unanimous
+            {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},  # ann and cy: majority
+            {"start_char": 11, "end_char": 14, "label": "OUTCOME", "value": None, "reason": "guideline"},  # nobody
+        ],
+    }
+    response = client.put(url, json=decision)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["version"] == 1
+    assert body["next"].endswith(f"/review/{ids['s2']}")  # flagged first
+    gold, spans = _gold_rows(db, ids["s1"])
+    assert gold.reviewer_id == reviewer.id
+    count, region, outcome = spans[(0, 3, "COUNT")], spans[(15, 19, "REGION")], spans[(11, 14, "OUTCOME")]
+    assert (count.provenance, count.decided_by, count.reason) == ("unanimous", None, None)
+    assert (region.provenance, region.decided_by, region.reason, region.value) == ("majority", reviewer.id, "boundary", "Kyiv")
+    assert (outcome.provenance, outcome.decided_by, outcome.reason) == ("adjudicated", reviewer.id, "guideline")
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "gold.create"))
+    assert event.user_id == reviewer.id and event.entity_id == gold.id
+    assert event.detail["sentence_id"] == ids["s1"] and len(event.detail["added"]) == 3
+
+    # A second save on the current version replaces the spans and is audited too.
+    decision.update(version=1, spans=decision["spans"][:2])
+    response = client.put(url, json=decision)
+    assert response.status_code == 200 and response.get_json()["version"] == 2
+    gold, spans = _gold_rows(db, ids["s1"])
+    assert set(spans) == {(0, 3, "COUNT"), (15, 19, "REGION")}
+    update = db.scalar(select(AuditEvent).where(AuditEvent.action == "gold.update"))
+    assert update.detail["removed"] == [{"start_char": 11, "end_char": 14, "label": "OUTCOME", "value": None}]
+    # The sentence left the review queue.
+    page = client.get("/projects/incidents/review").get_data(as_text=True)
+    assert '<dd id="stat-queue">3</dd>' in page and '<dd id="stat-gold">1</dd>' in page
+
+
+def test_review_adjudication_stale_version_is_409(db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s4']}/gold"
+    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": "1"}]
+    assert client.put(url, json={"version": None, "spans": spans}).status_code == 200
+    db.rollback()
+    assert db.get(Sentence, ids["s4"]).needs_review is False
+    assert client.put(url, json={"version": 1, "spans": []}).status_code == 200
+    stale = client.put(url, json={"version": 1, "spans": spans})
+    assert stale.status_code == 409 and stale.get_json()["version"] == 2
+    assert client.put(url, json={"version": None, "spans": spans}).status_code == 409
+    _, stored = _gold_rows(db, ids["s4"])
+    assert stored == {}  # the stale saves changed nothing
+    assert len(db.scalars(select(AuditEvent).where(AuditEvent.entity == "gold_annotation")).all()) == 2
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [{"start_char": 5, "end_char": 3, "label": "COUNT"}],
+        [{"start_char": 0, "end_char": 999, "label": "COUNT"}],
+        [{"start_char": 0, "end_char": 3, "label": "PERSON"}],
+        [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 0, "end_char": 3, "label": "COUNT"}],
+        "not a list",
+    ],
+)
+def test_review_adjudication_rejects_invalid_spans(db, login, spans):
+    ids = build_project(db)
+    response = login("rev", "reviewer").put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": spans})
+    assert response.status_code == 422
+    db.rollback()
+    assert db.scalar(select(GoldAnnotation)) is None
+
+
+def test_review_adjudication_needs_csrf(app, db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    response = client.client.put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": []})
+    assert response.status_code == 400
+
+
+def test_review_pages_escape_sentence_text(db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    for path in ("", "/disagreements", f"/{ids['s3']}", "/disagreements?type=presence"):
+        page = client.get(f"/projects/incidents/review{path}").get_data(as_text=True)
+        assert "<script>alert" not in page, path
+    adjudicate = client.get(f"/projects/incidents/review/{ids['s3']}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in adjudicate
+    assert "\\u003cscript\\u003e" in adjudicate  # the JSON for the script, escaped too
+    assert "&lt;script&gt;" in client.get("/projects/incidents/review/disagreements").get_data(as_text=True)
