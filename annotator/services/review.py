@@ -6,17 +6,17 @@ calls them owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
-from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
+from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, User, utcnow
 from ..project_agreement import agreement_report
-from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from ..records import AnnotationRecord
 from .projects import project_status
+from .records import project_records as load_records
 
 REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
 
@@ -33,78 +33,14 @@ class StaleGold(RuntimeError):
         self.current = current
 
 
-@dataclass(frozen=True)
-class ProjectRecords:
-    sentences: list[SentenceRecord]
-    annotations: list[AnnotationRecord]
-    gold: list[GoldRecord]
-
-
 def project_labels(project: Project) -> list[str]:
     return [label["name"] for label in project.labels]
-
-
-def load_records(session: Session, project: Project, sentence_ids: Iterable[int] | None = None) -> ProjectRecords:
-    """The project's sentences, annotations (with spans and usernames) and gold, in five queries.
-
-    ``sentence_ids`` limits everything to those sentences. Sentences come in
-    report order.
-    """
-    where = [Sentence.project_id == project.id]
-    if sentence_ids is not None:
-        where.append(Sentence.id.in_(list(sentence_ids)))
-    sentences = [
-        SentenceRecord(row.id, row.report_id, row.position, row.text, row.start_char, tuple(tuple(t) for t in row.tokens))
-        for row in session.execute(
-            select(Sentence.id, Sentence.report_id, Sentence.position, Sentence.text, Sentence.start_char, Sentence.tokens)
-            .where(*where)
-            .order_by(Sentence.report_id, Sentence.position)
-        )
-    ]
-    spans: dict[int, list[SpanRecord]] = {}
-    for row in session.execute(
-        select(Span.annotation_id, Span.start_char, Span.end_char, Span.label, Span.value, Span.suggested)
-        .join(Annotation, Annotation.id == Span.annotation_id)
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(*where)
-        .order_by(Span.annotation_id, Span.start_char, Span.end_char, Span.label)
-    ):
-        spans.setdefault(row.annotation_id, []).append(SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested))
-    annotations = [
-        AnnotationRecord(row.sentence_id, row.username, row.status, tuple(spans.get(row.id, ())))
-        for row in session.execute(
-            select(Annotation.id, Annotation.sentence_id, Annotation.status, User.username)
-            .join(User, User.id == Annotation.user_id)
-            .join(Sentence, Sentence.id == Annotation.sentence_id)
-            .where(*where)
-            .order_by(Annotation.sentence_id, User.username)
-        )
-    ]
-    gold_spans: dict[int, list[GoldSpanRecord]] = {}
-    for row in session.execute(
-        select(GoldSpan.gold_id, GoldSpan.start_char, GoldSpan.end_char, GoldSpan.label, GoldSpan.value, GoldSpan.provenance)
-        .join(GoldAnnotation, GoldAnnotation.id == GoldSpan.gold_id)
-        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-        .where(*where)
-        .order_by(GoldSpan.gold_id, GoldSpan.start_char)
-    ):
-        gold_spans.setdefault(row.gold_id, []).append(GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance))
-    gold = [
-        GoldRecord(row.sentence_id, tuple(gold_spans.get(row.id, ())), row.username)
-        for row in session.execute(
-            select(GoldAnnotation.id, GoldAnnotation.sentence_id, User.username)
-            .outerjoin(User, User.id == GoldAnnotation.reviewer_id)
-            .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-            .where(*where)
-        )
-    ]
-    return ProjectRecords(sentences, annotations, gold)
 
 
 def project_report(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """``agreement_report`` of the project, plus its counts (``status``) and review-queue length."""
     records = load_records(session, project)
-    report = agreement_report(records.sentences, records.annotations, records.gold, project_labels(project), n_resamples, seed)
+    report = agreement_report(records.sentences, records.annotations, records.gold.values(), project_labels(project), n_resamples, seed)
     report["project"] = project.name
     report["status"] = project_status(session, project.name)
     report["annotators_per_sentence"] = project.annotators_per_sentence
