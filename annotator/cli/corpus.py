@@ -12,7 +12,8 @@ from flask import current_app
 from .. import db as database
 from ..corpus import CorpusError, parse_file
 from ..services.corpus import ImportSummary, import_reports
-from ..services.projects import get_or_create_project, project_status
+from ..services.demo import simulate_annotations
+from ..services.projects import get_or_create_project, get_project, project_status
 from ..services.users import UserError, create_user, get_user, set_password
 from .common import ensure_schema, fail, session
 
@@ -92,7 +93,8 @@ def status(project_name: str, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Load the demo data and accounts, then exit.")
-def demo(host: str, port: int, no_serve: bool) -> None:
+@click.option("--annotated-reports", default=8, show_default=True, type=click.IntRange(0), help="Reports that bob and chen have labelled already, so review has data.")
+def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
     db = session(write=True)
     data = files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
@@ -107,8 +109,11 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         except LookupError:
             create_user(db, name, role, password)
         logins.append((name, role, password))
+    db.flush()
+    project = get_project(db, DEMO_PROJECT)
+    labelled = simulate_annotations(db, project, [get_user(db, "bob"), get_user(db, "chen")], reports=annotated_reports)
     db.commit()
-    click.echo(f"Demo project {DEMO_PROJECT!r}: {summary}.")
+    click.echo(f"Demo project {DEMO_PROJECT!r}: {summary}; {labelled} sentences labelled by bob and chen.")
     click.echo("Accounts (passwords are new on every run):")
     for name, role, password in logins:
         click.echo(f"  {name:<9} {role:<10} {password}")
