@@ -252,3 +252,25 @@ def test_review_pages_escape_sentence_text(db, login):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in adjudicate
     assert "\\u003cscript\\u003e" in adjudicate  # the JSON for the script, escaped too
     assert "&lt;script&gt;" in client.get("/projects/incidents/review/disagreements").get_data(as_text=True)
+
+
+def test_review_cached_report_follows_new_annotations_and_gold(db):
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import project_report, review_queue
+
+    ids = build_project(db)
+    db.commit()
+    project = db.scalar(select(Report)).project
+    before = project_report(db, project, n_resamples=50)
+    assert project_report(db, project, n_resamples=50) == before  # served from the cache, same figures
+    queue_before = [q["sentence_id"] for q in review_queue(db, project)]
+    # A fourth annotator agrees with bob on s1: the pooled strict F1 must move.
+    dee = get_or_create_annotator(db, "dee")
+    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 15, "end_char": 26, "label": "REGION"}])
+    db.commit()
+    after = project_report(db, project, n_resamples=50)
+    assert after["span_f1"]["overall"] != before["span_f1"]["overall"]
+    # Gold for a queued sentence takes it out of the queue at once.
+    db.add(GoldAnnotation(sentence_id=queue_before[0]))
+    db.commit()
+    assert queue_before[0] not in [q["sentence_id"] for q in review_queue(db, project)]

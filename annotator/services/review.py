@@ -5,6 +5,8 @@ calls them owns the transaction.
 """
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,8 +39,54 @@ def project_labels(project: Project) -> list[str]:
     return [label["name"] for label in project.labels]
 
 
+_CACHE: OrderedDict[tuple, Any] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def data_version(session: Session, project: Project) -> tuple:
+    """Changes whenever an annotation, gold or the project's scheme changes: the key of derived figures."""
+    annotations = session.execute(
+        select(func.count(Annotation.id), func.max(Annotation.updated_at))
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id)
+    ).one()
+    gold = session.execute(
+        select(func.count(GoldAnnotation.id), func.max(GoldAnnotation.updated_at))
+        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
+        .where(Sentence.project_id == project.id)
+    ).one()
+    sentences = session.execute(
+        select(func.count(Sentence.id), func.count(Sentence.id).filter(Sentence.needs_review.is_(True)), func.sum(Sentence.extra_annotators))
+        .where(Sentence.project_id == project.id)
+    ).one()
+    database = session.get_bind().url.render_as_string(hide_password=True)
+    return (database, project.id, tuple(annotations), tuple(gold), tuple(sentences), repr(project.labels), project.annotators_per_sentence, project.routing)
+
+
+def _cached(session: Session, project: Project, name: str, compute, *args):
+    """``compute()`` memoised per process on the project's data version.
+
+    The agreement report and review queue of a large project take seconds;
+    the pages ask for them on every request. Only derived figures are kept,
+    so several workers each holding their own copy is harmless.
+    """
+    key = (name, data_version(session, project), args)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return copy.deepcopy(_CACHE[key])
+    value = compute()
+    _CACHE[key] = value
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return copy.deepcopy(value)
+
+
 def project_report(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """``agreement_report`` of the project, plus its counts (``status``) and review-queue length."""
+    return _cached(session, project, "report", lambda: _project_report(session, project, n_resamples, seed), n_resamples, seed)
+
+
+def _project_report(session: Session, project: Project, n_resamples: int, seed: int) -> dict[str, Any]:
     records = load_records(session, project)
     report = agreement_report(records.sentences, records.annotations, records.gold.values(), project_labels(project), n_resamples, seed)
     report["project"] = project.name
@@ -66,6 +114,10 @@ def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
     flagged it, or ``Sentence.needs_review`` is set (by disagreement routing).
     Items: ``sentence_id``, ``text``, ``severity``, ``types``, ``flagged_by``, ``needs_review``.
     """
+    return _cached(session, project, "queue", lambda: _review_queue(session, project))
+
+
+def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
     several = select(Annotation.sentence_id).where(Annotation.status.in_(COUNTED)).group_by(Annotation.sentence_id).having(func.count() >= 2)
     flagged = select(Annotation.sentence_id).where(Annotation.status == "flagged")
     candidates = session.scalars(
