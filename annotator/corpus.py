@@ -50,6 +50,8 @@ def parse_file(name: str, data: bytes) -> list[ReportRecord]:
     text = decode(name, data)
     if not text.strip():
         raise CorpusError(name, None, "the file is empty")
+    if "\x00" in text:  # PostgreSQL cannot store it, and no report holds one on purpose
+        raise CorpusError(name, _line_of(text, text.index("\x00")), "a NUL character (byte 0x00); remove it")
     parser = {".txt": parse_txt, ".jsonl": parse_jsonl, ".csv": parse_csv}[suffix]
     reports = parser(name, text)
     if not reports:
@@ -64,6 +66,11 @@ def decode(name: str, data: bytes) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise CorpusError(name, line, f"not UTF-8: undecodable byte 0x{data[exc.start]:02x}") from None
     return text.removeprefix("\ufeff")
+
+
+def _line_of(text: str, index: int) -> int:
+    """The 1-based line of ``text[index]``, counting LF, CRLF and CR line ends."""
+    return len(_lines(text[:index]))
 
 
 def parse_txt(name: str, text: str) -> list[ReportRecord]:
@@ -103,6 +110,7 @@ def parse_jsonl(name: str, text: str) -> list[ReportRecord]:
             raise CorpusError(name, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(record, dict):
             raise CorpusError(name, number, "each line must be a JSON object with a \"text\" field")
+        _check_strings(name, number, record)
         reports.append(_json_report(name, number, record))
     return reports
 
@@ -111,6 +119,25 @@ def _lines(text: str) -> list[str]:
     # JSON strings cannot hold a raw CR or LF, so splitting on them is safe; they
     # may hold U+2028 and friends, which str.splitlines would also split on.
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _check_strings(name: str, number: int, value) -> None:
+    """Refuse what a database cannot store: \\u0000 and unpaired surrogate escapes (\\ud800)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise CorpusError(name, number, "a NUL character (\\u0000) in a string; remove it")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = f"\\u{ord(value[exc.start]):04x}"
+            raise CorpusError(name, number, f"an unpaired surrogate escape {char} in a string; it is not a character") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(name, number, key)
+            _check_strings(name, number, item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(name, number, item)
 
 
 def _json_report(name: str, number: int, record: dict) -> ReportRecord:
@@ -180,6 +207,8 @@ def _span(name: str, number: int, start, end, label, text: str) -> SpanRecord:
 
 
 def parse_csv(name: str, text: str) -> list[ReportRecord]:
+    # The csv module's default limit (128 KiB a field) would refuse a long report.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise CorpusError(name, 1, "the header has no \"text\" column")
@@ -196,7 +225,7 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
                 reports.append(ReportRecord(text=body, external_id=external_id or None, source=source or None, meta=meta, line=line))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise CorpusError(name, reader.line_num, f"malformed CSV: {exc}") from None
+        raise CorpusError(name, line, f"malformed CSV: {exc}") from None
     return reports
 
 

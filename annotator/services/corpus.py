@@ -120,7 +120,9 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
                 for position, s in enumerate(sentences)
             )
         if rows:
-            session.execute(insert(Sentence), rows)
+            # Core insert of the table, not the ORM-enabled insert(Sentence): same rows,
+            # ~30% less time for this statement (tests/benchmarks/bench_import.py).
+            session.execute(insert(Sentence.__table__), rows)
         summary.reports += len(records)
         summary.sentences += len(rows)
         existing.update(zip(new.keys(), report_ids, strict=True))
@@ -147,8 +149,11 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             if sentence.id in done:
                 continue
             annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=imported.status)
+            # A span repeated in the file is one span (the schema holds each once).
+            unique = {(start, end, span.label): (start, end, span) for start, end, span in reversed(placed[sentence.id])}
             annotation.spans = [
-                Span(start_char=start, end_char=end, label=span.label, value=span.value) for start, end, span in placed[sentence.id]
+                Span(start_char=start, end_char=end, label=span.label, value=span.value)
+                for start, end, span in sorted(unique.values(), key=lambda item: (item[0], item[1], item[2].label))
             ]
             session.add(annotation)
             summary.annotations += 1

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, get_session, login_manager
 from ..models import User
@@ -14,8 +16,29 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer; SQLite's is wider
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in every route: an id beyond a database integer is 404.
+
+    Without the bound, /api/sentences/99999999999999999999 reaches the query and
+    fails there (SQLite OverflowError, PostgreSQL "integer out of range"): a 500.
+    NotFound is raised here because a converter's ValidationError makes
+    Werkzeug answer 405 to some methods.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ROW_ID:
+            raise NotFound()
+        return number
+
+
 def register(app: Flask) -> None:
     from . import admin, annotate, api, auth, errors, exports, main, review
+
+    app.url_map.converters["int"] = RowId  # before any rule is added
 
     for module in (auth, main, annotate, api, review, exports, admin, errors):
         app.register_blueprint(module.bp)

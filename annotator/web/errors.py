@@ -28,7 +28,10 @@ def csrf_error(exc: CSRFError):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    body, status = error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    # Keep what the exception says beside its body: Allow on 405, Retry-After, WWW-Authenticate.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return body, status, headers
 
 
 @bp.app_errorhandler(Exception)

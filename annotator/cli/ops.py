@@ -1,0 +1,49 @@
+"""``annotator backup`` and ``annotator restore``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from ..services.backup import BackupError, backup as backup_database, restore as restore_database
+from .common import fail
+
+
+def _database_url() -> str:
+    return current_app.config["DATABASE_URL"]
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def backup(path: Path, force: bool) -> None:
+    """Write a consistent copy of the database to PATH, while the app runs.
+
+    SQLite: a copy of the database file. PostgreSQL: a pg_dump custom-format
+    archive. Restore it with 'annotator restore PATH'.
+    """
+    try:
+        result = backup_database(_database_url(), path, force=force)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"Backed up the {result.backend} database to {result.path} ({result.size} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(path: Path) -> None:
+    """Replace the whole database with the backup at PATH.
+
+    Stop the app first: the restore refuses while another process has the
+    database open. It is all or nothing; everything written since the backup
+    is gone afterwards.
+    """
+    try:
+        backend = restore_database(_database_url(), path)
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"Restored the {backend} database from {path}.")
+
+
+COMMANDS = [backup, restore]

@@ -1,0 +1,294 @@
+"""Back up and restore the whole database, while the app runs.
+
+SQLite is copied with its online backup API: one read transaction, so the
+copy is a committed state even while others write. PostgreSQL is dumped with
+``pg_dump --format=custom`` (a repeatable-read snapshot) and restored with
+``pg_restore --clean --if-exists --no-owner --single-transaction``.
+
+A backup is written beside ``path``, fsynced and renamed into place, so
+``path`` holds a whole backup or nothing. A restore refuses while any other
+connection has the database open (a running app, a command): their pooled
+connections and in-flight work would otherwise meet a database changed under
+them. Both raise :class:`BackupError` with a message saying what to do.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"PGDMP"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    backend: str  # "sqlite" | "postgresql"
+    size: int  # bytes
+
+
+def backup(database_url: str, path: str | os.PathLike[str], *, force: bool = False) -> BackupResult:
+    """Write a consistent copy of the database at ``database_url`` to ``path``.
+
+    Raises BackupError, writing nothing, when ``path`` exists and ``force`` is
+    false, the backend is not SQLite or PostgreSQL, or pg_dump is missing or
+    fails.
+    """
+    url = make_url(database_url)
+    path = Path(path).absolute()
+    if path.is_dir():
+        raise BackupError(f"{path} is a directory; give a file name for the backup")
+    if path.exists() and not force:
+        raise BackupError(f"{path} exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backend = _backend(url)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if backend == "sqlite":
+            _sqlite_backup(_sqlite_path(url), tmp)
+        else:
+            _pg_dump(url, tmp)
+        _fsync(tmp)
+        _move_into_place(tmp, path, force)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync(path.parent)
+    return BackupResult(path, backend, path.stat().st_size)
+
+
+def restore(database_url: str, path: str | os.PathLike[str]) -> str:
+    """Replace the contents of the database at ``database_url`` with the backup at ``path``.
+
+    All or nothing: SQLite's pages are copied in one transaction, PostgreSQL
+    is restored in one transaction. Returns the backend name. Raises
+    BackupError, changing nothing, when ``path`` is not a backup of this
+    backend, the backup is damaged, or another connection has the database
+    open.
+    """
+    url = make_url(database_url)
+    path = Path(path).absolute()
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist or is not a file")
+    backend = _backend(url)
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if backend == "sqlite":
+        if not head.startswith(SQLITE_MAGIC):
+            kind = "a PostgreSQL dump" if head.startswith(PG_DUMP_MAGIC) else "not a SQLite database"
+            raise BackupError(f"{path} is {kind}; restore a backup taken from a SQLite database")
+        _sqlite_restore(path, _sqlite_path(url))
+    else:
+        if not head.startswith(PG_DUMP_MAGIC):
+            kind = "a SQLite database" if head.startswith(SQLITE_MAGIC) else "not a pg_dump custom-format file"
+            raise BackupError(f"{path} is {kind}; restore a backup taken with 'annotator backup' from PostgreSQL")
+        _pg_restore(url, path)
+    return backend
+
+
+# --- SQLite ---------------------------------------------------------------------------
+
+
+def _sqlite_path(url: URL) -> Path:
+    if url.database in (None, "", ":memory:") or (url.query.get("mode") == "memory"):
+        raise BackupError("an in-memory SQLite database cannot be backed up or restored; use a file")
+    return Path(url.database).absolute()
+
+
+def _sqlite_backup(source: Path, target: Path) -> None:
+    if not source.is_file():
+        raise BackupError(f"the database file {source} does not exist; run 'annotator init' first")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        # pages=-1: one step, one read transaction, hence one committed state.
+        src.backup(dst, pages=-1)
+        # A single self-contained file, whatever journal mode the source uses.
+        dst.execute("PRAGMA journal_mode=DELETE")
+        _sqlite_check(dst, target)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _sqlite_check(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        has_schema = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a readable SQLite database ({exc})") from None
+    if result != ["ok"]:
+        raise BackupError(f"{path} is damaged: {'; '.join(result[:3])}")
+    if not has_schema:
+        raise BackupError(f"{path} is not an annotator database (no schema version)")
+
+
+def _sqlite_restore(backup_path: Path, target: Path) -> None:
+    src = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+    try:
+        _sqlite_check(src, backup_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            # No database yet: copy beside, fsync, rename into place.
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                dst = sqlite3.connect(tmp)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+                _fsync(tmp)
+                os.rename(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            _fsync(target.parent)
+            return
+        # An existing database is overwritten in place, through SQLite: the copy is one
+        # journaled transaction (a crash leaves the old state), and every connection keeps
+        # pointing at the same file. Renaming a new file over it would strand connections
+        # opened just before on the old, deleted file.
+        guard = sqlite3.connect(target, timeout=1, isolation_level=None)
+        try:
+            guard.execute("PRAGMA locking_mode=EXCLUSIVE")
+            try:
+                # In WAL mode every open connection holds a shared lock, so this also
+                # refuses while an idle app process keeps the database open.
+                guard.execute("BEGIN EXCLUSIVE")
+                guard.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise BackupError(f"{target} cannot be opened for restore ({exc})") from None
+                raise BackupError(
+                    f"{target} is in use by another process (the app or a command); "
+                    "stop it, then run the restore again. Nothing was changed."
+                ) from None
+            src.backup(guard)
+        finally:
+            guard.close()
+    finally:
+        src.close()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+
+def _backend(url: URL) -> str:
+    name = url.get_backend_name()
+    if name in ("sqlite", "postgresql"):
+        return name
+    raise BackupError(f"backups of {name} databases are not supported; use SQLite or PostgreSQL")
+
+
+def find_pg_tool(name: str) -> str:
+    """The newest ``/usr/lib/postgresql/*/bin/<name>``, else ``<name>`` on PATH."""
+
+    def version(candidate: str) -> tuple[int, ...]:
+        part = Path(candidate).parent.parent.name
+        return tuple(int(p) for p in part.split(".") if p.isdigit())
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=version)
+    if found:
+        return found[-1]
+    on_path = shutil.which(name)
+    if on_path:
+        return on_path
+    raise BackupError(f"{name} was not found in /usr/lib/postgresql/*/bin or on PATH; install the PostgreSQL client tools (apt-get install postgresql-client)")
+
+
+def _libpq(url: URL) -> tuple[str, dict[str, str]]:
+    """A libpq connection URI without the password, and the environment carrying it."""
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    plain = url.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise BackupError(f"{what} failed: {' / '.join(detail[-3:]) or f'exit status {result.returncode}'}")
+    return result
+
+
+def _pg_dump(url: URL, target: Path) -> None:
+    dsn, env = _libpq(url)
+    _run([find_pg_tool("pg_dump"), "--format=custom", "--no-password", f"--file={target}", f"--dbname={dsn}"], env, "pg_dump")
+
+
+def _pg_restore(url: URL, path: Path) -> None:
+    tool = find_pg_tool("pg_restore")
+    dsn, env = _libpq(url)
+    listing = _run([tool, "--list", str(path)], env, f"reading {path}").stdout
+    if " alembic_version " not in listing:
+        raise BackupError(f"{path} is not a backup of an annotator database (no schema version)")
+    _refuse_if_in_use(url)
+    _run(
+        [tool, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error", "--no-password", f"--dbname={dsn}", str(path)],
+        env,
+        "pg_restore (nothing was changed)",
+    )
+
+
+def _refuse_if_in_use(url: URL) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            others = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    if others:
+        raise BackupError(
+            f"database {url.database!r} has {others} other connection(s) (the app or a command); "
+            "stop them, then run the restore again. Nothing was changed."
+        )
+
+
+# --- Files ----------------------------------------------------------------------------
+
+
+def _move_into_place(tmp: Path, path: Path, force: bool) -> None:
+    if force:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite without --force
+    except FileExistsError:
+        raise BackupError(f"{path} appeared while backing up; use --force to overwrite it") from None
+    tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["BackupError", "BackupResult", "backup", "find_pg_tool", "restore"]
