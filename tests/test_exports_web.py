@@ -45,3 +45,18 @@ def test_exports_web_empty_export_says_why(login, runner, tmp_path):
     response = reviewer.post("/projects/p/export", data={"task": "ner", "policy": "majority", "dev_fraction": "0.2", "seed": "0", "csrf_token": reviewer.csrf})
     assert response.status_code == 200
     assert "Export failed" in response.get_data(as_text=True)
+
+
+def test_exports_web_ignores_incomplete_or_foreign_folders(login, annotated, app):
+    from pathlib import Path
+
+    root = Path(app.config["EXPORTS_DIR"])
+    (root / "p-broken").mkdir(parents=True)
+    (root / "p-broken" / "manifest.json").write_text('{"project": "p"}')  # no counts, no DocBins
+    (root / "p-junk").mkdir()
+    (root / "p-junk" / "manifest.json").write_text("not json")
+    reviewer = login("rita", "reviewer")
+    page = reviewer.get("/projects/p/export")
+    assert page.status_code == 200 and "No exports yet" in page.get_data(as_text=True)
+    assert reviewer.get("/projects/p/exports/p-broken.zip").status_code == 404
+    assert reviewer.get("/projects/p/exports/p-junk/manifest.json").status_code == 404

@@ -48,24 +48,37 @@ def project_exports(project) -> list[dict]:
         return []
     found = []
     for path in root.glob(f"{safe_name(project.name)}-*"):
-        manifest_path = path / "manifest.json"
-        if path.name.startswith(".") or not manifest_path.is_file():
-            continue
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("project") == project.name:
+        manifest = _finished_manifest(path)
+        if manifest is not None and manifest.get("project") == project.name:
             found.append({"name": path.name, "manifest": manifest})
     return sorted(found, key=lambda e: e["manifest"].get("created_at", ""), reverse=True)
+
+
+def _finished_manifest(path: Path) -> dict | None:
+    """The manifest of a complete export folder; None for anything else found there.
+
+    The exports folder may hold other things (a hand-made folder, a damaged
+    copy): only folders with all the export's files and a readable manifest count.
+    """
+    if path.name.startswith(".") or not all((path / file).is_file() for file in FILES):
+        return None
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("counts"), dict) or not isinstance(manifest.get("sentences"), dict):
+        return None
+    return manifest
 
 
 def _export_path(project, name: str) -> Path:
     """The export folder ``name`` of ``project``, or 404: never a path outside the exports folder."""
     joined = safe_join(str(_exports_dir()), name)
-    if joined is None or "/" in name or name.startswith("."):
+    if joined is None or "/" in name:
         abort(404)
     path = Path(joined)
-    if not (path / "manifest.json").is_file():
-        abort(404)
-    if json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("project") != project.name:
+    manifest = _finished_manifest(path)
+    if manifest is None or manifest.get("project") != project.name:
         abort(404)
     return path
 
