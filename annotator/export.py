@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 import uuid
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
@@ -54,12 +56,18 @@ class ExportResult:
     train: DocBin
     dev: DocBin
     manifest: dict[str, Any]
-    prodigy_records: list[dict[str, Any]]
+    # annotations.jsonl, one line per record: a dict per token would take ~5x the memory.
+    prodigy_lines: list[str]
     config: str | None
 
     @property
     def n_docs(self) -> int:
         return len(self.train) + len(self.dev)
+
+    @property
+    def prodigy_records(self) -> list[dict[str, Any]]:
+        """The Prodigy records of annotations.jsonl, parsed (a new list each time)."""
+        return [json.loads(line) for line in self.prodigy_lines]
 
 
 def grouped_split(
@@ -142,14 +150,16 @@ def build_export(
     if len({s.id for s in ordered}) != len(ordered):
         raise ValueError("a sentence id appears twice in the export's sentences")
 
-    docs: dict[int, Doc] = {}
+    # What a Doc needs to be made again (pass 2) and the (label, tokens) of its spans.
+    exported: dict[int, tuple[SentenceRecord, list[GoldSpanRecord], str | None]] = {}
+    shapes: dict[int, tuple[tuple[str, int], ...]] = {}
     report_sentences: dict[int, list[int]] = defaultdict(list)
     by_source = Counter({source: 0 for source in GOLD_SOURCES})
     excluded: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
     misaligned: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
+    records: list[str] = []
     for n_done, sentence in enumerate(ordered, start=1):
         sentence_annotations = by_sentence.get(sentence.id, [])
         sentence_gold = gold_by_sentence.get(sentence.id)
@@ -165,27 +175,35 @@ def build_export(
             conflicts.extend(overlaps)
             reason = MISALIGNED if problems else CONFLICT if overlaps else None
             if reason is None:
-                docs[sentence.id] = _annotate(
-                    doc, task, aligned, project=project, report_id=sentence.report_id,
-                    sentence_id=sentence.id, gold_source=resolution.source,
-                )
+                exported[sentence.id] = (sentence, spans, resolution.source)
+                shapes[sentence.id] = tuple((token_span.label_, len(token_span)) for _, token_span in aligned)
                 report_sentences[sentence.report_id].append(sentence.id)
                 by_source[_source_kind(resolution.source)] += 1
         if reason is not None:
             excluded[reason] += 1
         if sentence_annotations or sentence_gold is not None:
-            records.append(_prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason))
+            records.append(_jsonl_line(_prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
         if progress is not None:
             progress(n_done)
 
     train_ids, dev_ids = grouped_split(report_sentences, dev_fraction, seed)
-    train = DocBin(store_user_data=True, docs=[docs[i] for i in train_ids])
-    dev = DocBin(store_user_data=True, docs=[docs[i] for i in dev_ids])
-    spans_of = {i: doc.ents if task == "ner" else doc.spans[SPANS_KEY] for i, doc in docs.items()}
+
+    def made_again(ids: Sequence[int]) -> Iterable[Doc]:
+        # Made again rather than kept from the loop above: a Doc takes ~5 KB, its
+        # DocBin row ~2 KB, so peak memory drops by more than half for ~10% more time
+        # (tests/benchmarks/bench_memory.py). Tokenising and aligning are deterministic.
+        for i in ids:
+            sentence, spans, source = exported[i]
+            doc = nlp.make_doc(sentence.text)
+            aligned, _ = _align(doc, sentence, spans)
+            yield _annotate(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=i, gold_source=source)
+
+    train = _docbin(made_again(train_ids))
+    dev = _docbin(made_again(dev_ids))
     label_list = list(labels) if labels is not None else sorted(
-        {s.label_ for spans in spans_of.values() for s in spans}
+        {label for spans in shapes.values() for label, _ in spans}
     )
-    max_span_tokens = max((len(s) for spans in spans_of.values() for s in spans), default=1)
+    max_span_tokens = max((length for spans in shapes.values() for _, length in spans), default=1)
     config = make_config(task, label_list, nlp.lang, max_span_tokens) if label_list else None
     manifest = {
         "project": project,
@@ -198,12 +216,12 @@ def build_export(
         "labels": label_list,
         "max_span_tokens": max_span_tokens,
         "counts": {
-            "train": _split_counts([spans_of[i] for i in train_ids]),
-            "dev": _split_counts([spans_of[i] for i in dev_ids]),
+            "train": _split_counts([shapes[i] for i in train_ids]),
+            "dev": _split_counts([shapes[i] for i in dev_ids]),
         },
         "sentences": {
             "total": len(ordered),
-            "exported": len(docs),
+            "exported": len(exported),
             "by_gold_source": dict(by_source),
             "excluded": dict(sorted(excluded.items())),
         },
@@ -245,7 +263,9 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
         raise ExportError(f"{out_dir} exists and is not empty; use --force to replace it")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    remove_stale_temporaries(out_dir.parent)
+    # The writer's pid in the name tells a later export whether this one is still running.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}.", suffix=".tmp", dir=out_dir.parent))
     try:
         os.chmod(tmp, 0o755)
         _write_file(tmp / "train.spacy", result.train.to_bytes())
@@ -253,7 +273,7 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
         _write_file(tmp / "config.cfg", result.config.encode("utf-8"))
         manifest = json.dumps(result.manifest, indent=2, ensure_ascii=False) + "\n"
         _write_file(tmp / "manifest.json", manifest.encode("utf-8"))
-        lines = "".join(_jsonl_line(record) for record in result.prodigy_records)
+        lines = "".join(result.prodigy_lines)
         _write_file(tmp / "annotations.jsonl", lines.encode("utf-8"))
         _fsync_dir(tmp)
         _swap_in(tmp, out_dir)
@@ -319,8 +339,28 @@ def _annotate(doc: Doc, task: str, aligned: Sequence[tuple[GoldSpanRecord, Span]
     return doc
 
 
-def _split_counts(span_lists: Sequence[Sequence[Span]]) -> dict[str, Any]:
-    labels = Counter(span.label_ for spans in span_lists for span in spans)
+def _docbin(docs: Iterable[Doc]) -> DocBin:
+    """``DocBin(store_user_data=True, docs=docs)``, byte for byte, in a fraction of the time.
+
+    ``DocBin.add`` packs each Doc's user data with ``srsly.msgpack_dumps``,
+    which looks its encoders up in catalogue (scanning installed packages'
+    entry points) on every call: about 0.6 ms per Doc, most of an export's
+    time (tests/benchmarks/bench_export.py). One Packer serves all Docs here.
+    """
+    docbin = DocBin(store_user_data=False)
+    packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
+    user_data = []
+    for doc in docs:
+        docbin.add(doc)
+        user_data.append(packer.pack(doc.user_data))
+    docbin.store_user_data = True
+    docbin.user_data = user_data
+    return docbin
+
+
+def _split_counts(span_lists: Sequence[Sequence[tuple[str, int]]]) -> dict[str, Any]:
+    """Docs, spans and spans per label of one side, from each doc's (label, tokens) pairs."""
+    labels = Counter(label for spans in span_lists for label, _ in spans)
     return {"docs": len(span_lists), "spans": sum(labels.values()), "labels": dict(sorted(labels.items()))}
 
 
@@ -394,6 +434,56 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[a-z0-9_]{8}\.tmp|[0-9a-f]{32}\.old)$")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Clean up after exports into ``folder`` whose process died; returns what was touched.
+
+    A killed export leaves ``.<name>.<pid>.<random>.tmp`` (never ``<name>``
+    itself, which appears only by rename); a kill while replacing with
+    ``force`` may leave the previous export as ``.<name>.<pid>.<hex>.old``.
+    Such folders of a dead pid holding nothing but export files are removed,
+    except an ``.old`` whose ``<name>`` is missing: that is the previous
+    export, and it is renamed back. Those of a live process are left alone.
+    """
+    folder = Path(folder)
+    touched = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return touched
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False) or _alive(int(match["pid"])):
+            continue
+        path = Path(entry.path)
+        try:
+            if not {p.name for p in path.iterdir()} <= set(FILES):
+                continue  # not ours: leave it
+        except FileNotFoundError:
+            continue
+        final = folder / match["name"]
+        if entry.name.endswith(".old") and not final.exists():
+            os.rename(path, final)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        touched.append(path)
+    return touched
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 def _swap_in(tmp: Path, out_dir: Path) -> None:
     """Rename ``tmp`` to ``out_dir``, moving an existing ``out_dir`` aside first."""
     if not out_dir.exists():
@@ -402,7 +492,7 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         except OSError as error:
             raise ExportError(f"{out_dir} appeared while exporting; nothing was written") from error
         return
-    old = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex}.old"
+    old = out_dir.parent / f".{out_dir.name}.{os.getpid()}.{uuid.uuid4().hex}.old"
     os.rename(out_dir, old)
     try:
         os.rename(tmp, out_dir)

@@ -31,7 +31,7 @@ def make_nlp(lang: str = "en") -> Language:
 
 def token_offsets(nlp: Language, text: str) -> tuple[tuple[int, int], ...]:
     """Offsets of the non-space tokens of ``text`` under ``nlp``'s tokenizer."""
-    return tuple((t.idx, t.idx + len(t.text)) for t in nlp.make_doc(text) if not t.is_space)
+    return tuple((t.idx, t.idx + len(t)) for t in nlp.make_doc(text) if not t.is_space)  # len(t): code points
 
 
 def split_report(nlp: Language, text: str) -> list[SentenceSplit]:
