@@ -6,6 +6,7 @@ here; the services do the work.
 from __future__ import annotations
 
 import json
+from functools import wraps
 from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -13,6 +14,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -93,6 +96,18 @@ def _audit(action: str, entity: str, entity_id: int | None, **detail) -> None:
     get_session().add(AuditEvent(user_id=current_user.id, action=action, entity=entity, entity_id=entity_id, detail=detail))
 
 
+def _back(to: str, message: str, category: str) -> Response:
+    flash(message, category)
+    return redirect(to)
+
+
+def _done(to: str, message: str, action: str, entity: str, entity_id: int | None, /, **detail) -> Response:
+    """Write the audit event for a change, commit it, and go back to ``to`` saying ``message``."""
+    _audit(action, entity, entity_id, **detail)
+    get_session().commit()
+    return _back(to, message, "success")
+
+
 # --- Users ----------------------------------------------------------------------
 
 
@@ -109,17 +124,17 @@ def users():
             session.rollback()
             form.username.errors.append(str(exc))
         else:
-            _audit("user.create", "user", user.id, username=user.username, role=user.role)
-            session.commit()
-            flash(f"Created {user.role} {user.username}.", "success")
-            return redirect(url_for("admin.users"))
+            return _done(url_for("admin.users"), f"Created {user.role} {user.username}.", "user.create", "user", user.id, username=user.username, role=user.role)
     listed = session.scalars(select(User).order_by(User.username)).all()
     status = 400 if form.errors else 200
     return render_template("admin_users.html", form=form, users=listed, roles=ROLES), status
 
 
-def _user_or_404(user_id: int) -> User:
-    user = get_session().get(User, user_id)
+def _user_to_change(user_id: int) -> User:
+    """Start the write transaction and load the user; 404 if there is none."""
+    session = get_session()
+    write_transaction(session)
+    user = session.get(User, user_id)
     if user is None:
         abort(404, description=f"There is no user {user_id}.")
     return user
@@ -128,57 +143,47 @@ def _user_or_404(user_id: int) -> User:
 @bp.post("/users/<int:user_id>/role")
 @roles_required("admin")
 def change_role(user_id: int):
-    session = get_session()
-    write_transaction(session)
-    user = _user_or_404(user_id)
+    user = _user_to_change(user_id)
     form = RoleForm()
+    back = url_for("admin.users")
     if not form.validate_on_submit():
-        flash("Pick one of the roles.", "error")
-    elif user.id == current_user.id and form.role.data != "admin":
-        flash("You cannot take away your own admin role; ask another admin.", "error")
-    elif form.role.data != user.role:
-        _audit("user.role", "user", user.id, old=user.role, new=form.role.data)
-        user.role = form.role.data
-        session.commit()
-        flash(f"{user.username} is now {user.role}.", "success")
-    return redirect(url_for("admin.users"))
+        return _back(back, "Pick one of the roles.", "error")
+    if user.id == current_user.id and form.role.data != "admin":
+        return _back(back, "You cannot take away your own admin role; ask another admin.", "error")
+    if form.role.data == user.role:
+        return redirect(back)
+    old, user.role = user.role, form.role.data
+    return _done(back, f"{user.username} is now {user.role}.", "user.role", "user", user.id, old=old, new=user.role)
 
 
 @bp.post("/users/<int:user_id>/active")
 @roles_required("admin")
 def set_active(user_id: int):
-    session = get_session()
-    write_transaction(session)
-    user = _user_or_404(user_id)
+    user = _user_to_change(user_id)
     form = ActiveForm()
+    back = url_for("admin.users")
     if not form.validate_on_submit():
         abort(400)
     if user.id == current_user.id and not form.active.data:
-        flash("You cannot deactivate yourself; ask another admin.", "error")
-    elif user.active != form.active.data:
-        user.active = form.active.data
-        _audit("user.activate" if user.active else "user.deactivate", "user", user.id, username=user.username)
-        session.commit()
-        flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
-    return redirect(url_for("admin.users"))
+        return _back(back, "You cannot deactivate yourself; ask another admin.", "error")
+    if user.active == form.active.data:
+        return redirect(back)
+    user.active = form.active.data
+    action, state = ("user.activate", "active") if user.active else ("user.deactivate", "deactivated")
+    return _done(back, f"{user.username} is {state}.", action, "user", user.id, username=user.username)
 
 
 @bp.post("/users/<int:user_id>/password")
 @roles_required("admin")
 def reset_password(user_id: int):
-    session = get_session()
-    write_transaction(session)
-    user = _user_or_404(user_id)
+    user = _user_to_change(user_id)
     form = PasswordForm()
+    back = url_for("admin.users")
     if not form.validate_on_submit():
-        flash("A password is at least 8 characters.", "error")
-        return redirect(url_for("admin.users"))
+        return _back(back, "A password is at least 8 characters.", "error")
     set_password(user, form.password.data)  # also rotates the session token: old logins end
     user.failed_logins, user.locked_until = 0, None
-    _audit("user.password", "user", user.id, username=user.username)
-    session.commit()
-    flash(f"New password set for {user.username}; their other sessions were logged out.", "success")
-    return redirect(url_for("admin.users"))
+    return _done(back, f"New password set for {user.username}; their other sessions were logged out.", "user.password", "user", user.id, username=user.username)
 
 
 # --- Project settings -----------------------------------------------------------
@@ -189,6 +194,34 @@ def _project_or_404(name: str) -> Project:
         return get_project(get_session(), name)
     except NotFound:
         abort(404, description=f"There is no project called {name!r}.")
+
+
+def _project_to_change(name: str) -> Project:
+    """Start the write transaction and load the project; 404 if there is none."""
+    write_transaction(get_session())
+    return _project_or_404(name)
+
+
+def _project_form(form_class: type[FlaskForm], key: str):
+    """For a view that changes a project through one posted form.
+
+    Starts the write transaction, loads the project (404 if none) and validates the
+    form; an invalid form shows the project page again with its errors (400), as the
+    ``key`` form. The view is called as ``view(session, row, form)``.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(project: str):
+            row = _project_to_change(project)
+            form = form_class()
+            if not form.validate_on_submit():
+                return _render_project(row, 400, **{key: form})
+            return view(get_session(), row, form)
+
+        return wrapped
+
+    return decorator
 
 
 def _outcomes_text(project: Project) -> str:
@@ -224,96 +257,78 @@ def _render_project(project: Project, status: int = 200, upload_errors: list[str
     return render_template("admin_project.html", **context), status
 
 
+def _to_project(row: Project) -> str:
+    return url_for("admin.project", project=row.name)
+
+
 @bp.get("/projects/<project>")
 @roles_required("admin")
 def project(project: str):
     return _render_project(_project_or_404(project))
 
 
+def _settings_of(row: Project) -> dict:
+    return {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
+
+
 @bp.post("/projects/<project>/settings")
 @roles_required("admin")
-def project_settings(project: str):
-    session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
-    form = SettingsForm()
-    if not form.validate_on_submit():
-        return _render_project(row, 400, settings=form)
-    old = {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
+@_project_form(SettingsForm, "settings")
+def project_settings(session: Session, row: Project, form: SettingsForm):
+    old = _settings_of(row)
     row.annotators_per_sentence, row.routing, row.restricted = form.annotators_per_sentence.data, form.routing.data, form.restricted.data
-    new = {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
-    _audit("project.settings", "project", row.id, old=old, new=new)
-    session.commit()
-    flash("Settings saved.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    return _done(_to_project(row), "Settings saved.", "project.settings", "project", row.id, old=old, new=_settings_of(row))
 
 
 @bp.post("/projects/<project>/members")
 @roles_required("admin")
-def add_member(project: str):
-    session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
-    form = MemberForm()
-    if not form.validate_on_submit():
-        return _render_project(row, 400, member=form)
+@_project_form(MemberForm, "member")
+def add_member(session: Session, row: Project, form: MemberForm):
     user = session.scalar(select(User).where(User.username == form.username.data.strip()))
     if user is None:
         form.username.errors.append(f"There is no user {form.username.data.strip()!r}; create the account first.")
         return _render_project(row, 400, member=form)
-    if session.get(ProjectMember, (row.id, user.id)) is None:
-        session.add(ProjectMember(project_id=row.id, user_id=user.id))
-        _audit("project.member_add", "project", row.id, username=user.username)
-        session.commit()
-    flash(f"{user.username} is a member of {row.name}.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    message = f"{user.username} is a member of {row.name}."
+    if session.get(ProjectMember, (row.id, user.id)) is not None:
+        return _back(_to_project(row), message, "success")
+    session.add(ProjectMember(project_id=row.id, user_id=user.id))
+    return _done(_to_project(row), message, "project.member_add", "project", row.id, username=user.username)
 
 
 @bp.post("/projects/<project>/members/<int:user_id>/remove")
 @roles_required("admin")
 def remove_member(project: str, user_id: int):
     session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
+    row = _project_to_change(project)
     member = session.get(ProjectMember, (row.id, user_id))
-    if member is not None:
-        user = session.get(User, user_id)
-        session.delete(member)
-        _audit("project.member_remove", "project", row.id, username=user.username if user else None)
-        session.commit()
-        flash(f"{user.username if user else 'The user'} is no longer a member.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    if member is None:
+        return redirect(_to_project(row))
+    user = session.get(User, user_id)
+    session.delete(member)
+    return _done(
+        _to_project(row), f"{user.username if user else 'The user'} is no longer a member.",
+        "project.member_remove", "project", row.id, username=user.username if user else None,
+    )
 
 
 @bp.post("/projects/<project>/guidelines")
 @roles_required("admin")
-def save_guidelines(project: str):
-    session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
-    form = GuidelineForm()
-    if not form.validate_on_submit():
-        return _render_project(row, 400, guideline=form)
+@_project_form(GuidelineForm, "guideline")
+def save_guidelines(session: Session, row: Project, form: GuidelineForm):
     latest = current_guideline(session, row)
     if latest is not None and latest.text == form.text.data:
-        flash(f"No change: the guidelines stay at version {latest.version}.", "info")
-    else:
-        guideline = add_guideline_version(session, row, form.text.data, current_user)
-        _audit("guideline.add", "guideline", guideline.id, project=row.name, version=guideline.version)
-        session.commit()
-        flash(f"Saved guidelines version {guideline.version}.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+        return _back(_to_project(row), f"No change: the guidelines stay at version {latest.version}.", "info")
+    guideline = add_guideline_version(session, row, form.text.data, current_user)
+    return _done(
+        _to_project(row), f"Saved guidelines version {guideline.version}.",
+        "guideline.add", "guideline", guideline.id, project=row.name, version=guideline.version,
+    )
 
 
 @bp.post("/projects/<project>/gazetteer")
 @roles_required("admin")
-def add_gazetteer_entry(project: str):
-    session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
-    form = GazetteerForm()
-    if not form.validate_on_submit():
-        return _render_project(row, 400, gazetteer=form)
+@_project_form(GazetteerForm, "gazetteer")
+def add_gazetteer_entry(session: Session, row: Project, form: GazetteerForm):
     canonical = form.canonical.data.strip()
     aliases = list(dict.fromkeys(a.strip() for a in (form.aliases.data or "").split(",") if a.strip()))
     existing = session.execute(
@@ -330,41 +345,40 @@ def add_gazetteer_entry(project: str):
     entry = GazetteerEntry(project_id=row.id, canonical=canonical, aliases=aliases)
     session.add(entry)
     session.flush()
-    _audit("gazetteer.add", "gazetteer_entry", entry.id, project=row.name, canonical=canonical, aliases=aliases)
-    session.commit()
-    flash(f"Added {canonical} to the gazetteer.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    return _done(
+        _to_project(row), f"Added {canonical} to the gazetteer.",
+        "gazetteer.add", "gazetteer_entry", entry.id, project=row.name, canonical=canonical, aliases=aliases,
+    )
+
+
+def _outcome_entries(text: str) -> list[dict] | None:
+    """The outcome vocabulary in ``text`` (JSON) as stored; None for empty text (the shipped one).
+
+    Raises VocabularyError with a message to show under the field.
+    """
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VocabularyError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(data, list) or not data:
+        raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
+    return [e.to_dict() for e in OutcomeVocabulary(data).entries]
 
 
 @bp.post("/projects/<project>/outcomes")
 @roles_required("admin")
-def save_outcomes(project: str):
-    session = get_session()
-    write_transaction(session)
-    row = _project_or_404(project)
-    form = OutcomesForm()
-    if not form.validate_on_submit():
+@_project_form(OutcomesForm, "outcomes")
+def save_outcomes(session: Session, row: Project, form: OutcomesForm):
+    try:
+        entries = _outcome_entries((form.vocabulary.data or "").strip())
+    except VocabularyError as exc:
+        form.vocabulary.errors.append(f"{exc}.")
         return _render_project(row, 400, outcomes=form)
-    text = (form.vocabulary.data or "").strip()
-    if not text:
-        entries = None
-    else:
-        try:
-            data = json.loads(text)
-            if not isinstance(data, list) or not data:
-                raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
-            entries = [e.to_dict() for e in OutcomeVocabulary(data).entries]
-        except json.JSONDecodeError as exc:
-            form.vocabulary.errors.append(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.")
-            return _render_project(row, 400, outcomes=form)
-        except VocabularyError as exc:
-            form.vocabulary.errors.append(f"{exc}.")
-            return _render_project(row, 400, outcomes=form)
-    _audit("outcomes.update", "project", row.id, old=row.outcomes, new=entries)
-    row.outcomes = entries
-    session.commit()
-    flash("Outcome vocabulary saved." if entries else "Outcome vocabulary reset to the shipped one.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    old, row.outcomes = row.outcomes, entries
+    message = "Outcome vocabulary saved." if entries else "Outcome vocabulary reset to the shipped one."
+    return _done(_to_project(row), message, "outcomes.update", "project", row.id, old=old, new=entries)
 
 
 def _display_name(filename: str | None) -> str:
@@ -385,8 +399,7 @@ def upload(project: str):
     parsed, errors = parse_files(files)
     if errors:
         return _render_project(row, 400, upload_errors=[f"{e}. Nothing was imported." for e in errors])
-    write_transaction(session)
-    row = _project_or_404(project)
+    row = _project_to_change(project)  # starting the write ends the read transaction: load the project again
     try:
         summaries = [import_reports(session, row, name, reports) for name, reports in parsed.items()]
     except (CorpusError, UserError) as exc:
@@ -395,7 +408,4 @@ def upload(project: str):
     total = summaries[0]
     for summary in summaries[1:]:
         total.add(summary)
-    _audit("corpus.import", "project", row.id, files=list(parsed), summary=str(total))
-    session.commit()
-    flash(f"Imported {', '.join(parsed)}: {total}.", "success")
-    return redirect(url_for("admin.project", project=row.name))
+    return _done(_to_project(row), f"Imported {', '.join(parsed)}: {total}.", "corpus.import", "project", row.id, files=list(parsed), summary=str(total))

@@ -1,0 +1,122 @@
+// Loading sentences: the next one in the queue, one to revisit, or the previous one from
+// this annotator's history; restoring a draft kept in this browser; the all-done card.
+import { getJSON } from "./api.js";
+import { codePointToUtf16 } from "./offsets.js";
+import { renderContext } from "./sentence-view.js";
+import { $, S, drafts, focusSentence, hint, root, sameSpans, sentenceEl, setStatus, suggestionKey, urls } from "./label-state.js";
+import { render, renderProgress, renderSource } from "./label-view.js";
+import { closeEditor } from "./label-editor.js";
+import { hideReason } from "./label-save.js";
+
+function show(data, mode) {
+  S.data = data;
+  const sentence = data.sentence;
+  S.text = sentence.text;
+  S.u16 = codePointToUtf16(sentence.text);
+  S.tokens = sentence.tokens.map((t) => ({ start: t.start_char, end: t.end_char }));
+  S.stored = data.annotation;
+  S.version = data.annotation ? data.annotation.version : null;
+  S.spans = data.annotation ? data.annotation.spans.map((s) => ({ ...s })) : [];
+  S.suggestions = data.suggestions || [];
+  // A sentence already annotated has had its suggestions looked at: do not offer them again.
+  S.rejected = new Set(data.annotation ? S.suggestions.map(suggestionKey) : []);
+  S.cursor = null; S.anchor = null; S.focus = null; S.undo = []; S.redo = [];
+  S.elapsed = 0; S.shownAt = performance.now(); S.retry = null;
+  if (data.progress) S.progress = data.progress;
+  closeEditor();
+  hideReason();
+  $("conflict").hidden = true;
+  $("all-done").hidden = true;
+  root.classList.remove("finished");
+  renderContext($("context-before"), sentence.context && sentence.context.before);
+  renderContext($("context-after"), sentence.context && sentence.context.after);
+  renderSource(sentence);
+  renderProgress();
+  const modeEl = $("mode");
+  modeEl.hidden = true;
+  if (mode === "revisit" && data.annotation) {
+    modeEl.hidden = false;
+    modeEl.textContent = `Revisiting a sentence you marked ${data.annotation.status}. Enter saves your corrections.`;
+  }
+  const draft = drafts.load(sentence.id);
+  if (draft && !sameSpans(draft.spans, S.spans)) {
+    S.spans = draft.spans.map((s) => ({ ...s }));
+    S.rejected = new Set(draft.rejected || []);
+    S.version = draft.base_version ?? S.version;
+    modeEl.hidden = false;
+    modeEl.textContent = "Restored your unsaved changes from this browser.";
+    setStatus("dirty", "Unsaved changes (kept in this browser)");
+  } else {
+    if (draft) drafts.remove(sentence.id);
+    setStatus("idle", data.annotation ? `Saved earlier as ${data.annotation.status}` : "");
+  }
+  sentenceEl.setAttribute("aria-busy", "false");
+  render();
+  focusSentence();
+  if (sentenceEl.textContent !== S.text) console.error("rendered text differs from the sentence");
+}
+
+async function showAllDone() {
+  S.data = null;
+  root.classList.add("finished");
+  $("all-done").hidden = false;
+  setStatus("idle", "");
+  history.replaceState(null, "", urls.label);
+  try {
+    const { status, data } = await getJSON(urls.progress);
+    if (status === 200 && data) S.progress = data;
+  } catch { /* keep the counts we have */ }
+  const p = S.progress || {};
+  const mine = p.mine_done ?? 0;
+  $("all-done-progress").textContent = `You have annotated ${mine} ${mine === 1 ? "sentence" : "sentences"} here; the project has ${p.project_complete ?? 0} of ${p.project_sentences ?? 0} complete.`;
+  renderProgress();
+}
+
+async function load(url, mode) {
+  if (S.loading) return;
+  S.loading = true;
+  sentenceEl.setAttribute("aria-busy", "true");
+  try {
+    const { status, data } = await getJSON(url);
+    if (status === 204) return showAllDone();
+    if (status === 200 && data && data.sentence) {
+      history.replaceState(null, "", mode === "revisit" ? urls.revisit + data.sentence.id : urls.label);
+      return show(data, mode);
+    }
+    S.retry = () => load(url, mode);
+    setStatus("error", `Could not load the sentence: ${(data && data.message) || `error ${status}`}`);
+  } catch {
+    S.retry = () => load(url, mode);
+    setStatus("error", "Could not load the sentence: no connection. Retry when you are back online.");
+  } finally {
+    S.loading = false;
+  }
+}
+
+export function loadNext() {
+  return load(urls.next, "next");
+}
+
+export function loadSentence(id) {
+  return load(urls.sentence + id, "revisit");
+}
+
+/** Go back one sentence in this annotator's history, skipping the one on screen. */
+export async function previous() {
+  if (S.saving) return;
+  try {
+    if (!S.history) {
+      const { status, data } = await getJSON(urls.history);
+      if (status !== 200 || !Array.isArray(data)) return hint("Could not load your history.");
+      S.history = data;
+    }
+  } catch {
+    return hint("Could not load your history: no connection.");
+  }
+  const current = S.data ? S.data.sentence.id : null;
+  let index = S.historyIndex + 1;
+  while (index < S.history.length && S.history[index].sentence_id === current) index += 1;
+  if (index >= S.history.length) return hint("No earlier sentences to go back to.");
+  S.historyIndex = index;
+  await loadSentence(S.history[index].sentence_id);
+}
