@@ -274,3 +274,20 @@ def test_review_cached_report_follows_new_annotations_and_gold(db):
     db.add(GoldAnnotation(sentence_id=queue_before[0]))
     db.commit()
     assert queue_before[0] not in [q["sentence_id"] for q in review_queue(db, project)]
+
+
+def test_review_effort_compares_time_with_and_without_suggestions(db, login):
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import labelling_effort
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    eve = get_or_create_annotator(db, "eve")
+    save_annotation(db, db.get(Sentence, ids["s1"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT", "suggested": True}], seconds_spent=4)
+    save_annotation(db, db.get(Sentence, ids["s4"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT"}], seconds_spent=30)
+    db.commit()
+    effort = labelling_effort(db, project)
+    assert effort["annotators"]["eve"] == {"median_seconds": 17.0, "suggested_share": 0.5, "sentences": 2}
+    assert effort["with_suggestions"] == {"median_seconds": 4.0, "sentences": 1}
+    page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
+    assert "4.0 s with an accepted suggestion (1 sentences)" in page

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
-from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, User, utcnow
+from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
 from .projects import project_status
@@ -93,7 +93,59 @@ def _project_report(session: Session, project: Project, n_resamples: int, seed: 
     report["status"] = project_status(session, project.name)
     report["annotators_per_sentence"] = project.annotators_per_sentence
     report["routing"] = project.routing
+    report["effort"] = labelling_effort(session, project)
     return report
+
+
+def labelling_effort(session: Session, project: Project) -> dict[str, Any]:
+    """Time spent and the use of suggestions, per annotator and overall.
+
+    ``median_seconds`` is per done sentence; ``suggested_share`` the share of
+    saved spans that came from an accepted suggestion. ``with_suggestions``
+    and ``without_suggestions`` compare the median time of done sentences
+    where at least one suggestion was accepted against the others: the time
+    the suggestions save. Medians are None with no sentences.
+    """
+    suggested = (
+        select(Span.annotation_id, func.count().label("spans"), func.count().filter(Span.suggested.is_(True)).label("suggested"))
+        .group_by(Span.annotation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(User.username, Annotation.seconds_spent, func.coalesce(suggested.c.spans, 0), func.coalesce(suggested.c.suggested, 0))
+        .join(User, User.id == Annotation.user_id)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .outerjoin(suggested, suggested.c.annotation_id == Annotation.id)
+        .where(Sentence.project_id == project.id, Annotation.status == "done")
+    ).all()
+    per_annotator: dict[str, dict[str, Any]] = {}
+    with_s, without_s = [], []
+    for name, seconds, spans, from_suggestions in rows:
+        entry = per_annotator.setdefault(name, {"seconds": [], "spans": 0, "suggested": 0})
+        entry["seconds"].append(seconds)
+        entry["spans"] += spans
+        entry["suggested"] += from_suggestions
+        (with_s if from_suggestions else without_s).append(seconds)
+    return {
+        "annotators": {
+            name: {
+                "median_seconds": _median(e["seconds"]),
+                "suggested_share": e["suggested"] / e["spans"] if e["spans"] else None,
+                "sentences": len(e["seconds"]),
+            }
+            for name, e in sorted(per_annotator.items())
+        },
+        "with_suggestions": {"median_seconds": _median(with_s), "sentences": len(with_s)},
+        "without_suggestions": {"median_seconds": _median(without_s), "sentences": len(without_s)},
+    }
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def project_disagreements(
