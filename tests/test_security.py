@@ -16,7 +16,7 @@ PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javasc
 # One sentence, so that every page showing the sentence shows every payload.
 HOSTILE = "Drones hit <script>alert(1)</script> Kursk, look <img src=x onerror=alert(1)> here, click javascript:alert(1) now, total {{ 7*7 }} drones"
 SECRET_COMMENT = "alice-private-comment-" + uuid.uuid4().hex[:8]
-PUBLIC = {"auth.login", "main.healthz", "api.openapi"}  # reachable without logging in (api.openapi: the API's description)
+PUBLIC = {"auth.login", "main.healthz", "main.favicon", "api.openapi"}  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
     "annotator": ("review.", "admin.", "exports."),
     "reviewer": ("admin.",),
