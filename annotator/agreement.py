@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from itertools import combinations
+from itertools import chain, combinations
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -272,23 +273,6 @@ def token_labels(tokens: int | Sequence[tuple[int, int]], spans: Iterable[Any]) 
     return labels
 
 
-def _by_annotator(annotations: Iterable[Any]) -> dict[Any, dict[Any, list[Span]]]:
-    """{annotator: {sentence_id: spans}} from (annotator, sentence_id, spans) records."""
-    table: dict[Any, dict[Any, list[Span]]] = {}
-    for record in annotations:
-        if hasattr(record, "annotator"):
-            annotator, sentence_id, spans = record.annotator, record.sentence_id, record.spans
-        else:
-            annotator, sentence_id, spans = record
-        done = table.setdefault(annotator, {})
-        if sentence_id in done:
-            raise ValueError(
-                f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
-            )
-        done[sentence_id] = sorted(as_span(s) for s in spans)
-    return table
-
-
 def _matched(spans_a: list[Span], spans_b: list[Span], match: str) -> int:
     """Size of the largest one-to-one matching of same-label spans."""
     if match == "strict":
@@ -312,6 +296,82 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(defined) / len(defined) if defined else None
 
 
+def _spans_by_sentence(annotations: Iterable[Any]) -> dict[Any, dict[Any, tuple[Span, ...]]]:
+    """{annotator: {sentence_id: spans}} from (annotator, sentence_id, spans) records.
+
+    Spans go through ``as_span`` once and keep the order given, duplicates
+    included. Raises ValueError for an invalid span or for two annotations of
+    one sentence by one annotator.
+    """
+    table: dict[Any, dict[Any, tuple[Span, ...]]] = {}
+    for record in annotations:
+        if hasattr(record, "annotator"):
+            annotator, sentence_id, spans = record.annotator, record.sentence_id, record.spans
+        else:
+            annotator, sentence_id, spans = record
+        done = table.get(annotator)
+        if done is None:
+            done = table[annotator] = {}
+        if sentence_id in done:
+            raise ValueError(
+                f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
+            )
+        done[sentence_id] = tuple(map(as_span, spans))
+    return table
+
+
+def _by_annotator(annotations: Iterable[Any]) -> dict[Any, dict[Any, list[Span]]]:
+    """{annotator: {sentence_id: spans}}, each sentence's spans sorted."""
+    table = _spans_by_sentence(annotations)
+    return {name: {sentence_id: sorted(spans) for sentence_id, spans in done.items()} for name, done in table.items()}
+
+
+def _strict_counts(
+    spans_a: dict[Any, tuple[Span, ...]], spans_b: dict[Any, tuple[Span, ...]], shared: set[Any]
+) -> tuple[Counter[str], Counter[str]]:
+    """(matched, marked) per label for one pair: spans equal in start, end and label.
+
+    A span given twice counts twice in marked and matches min(times in a,
+    times in b), as ``_matched`` does. Labels are tallied in bulk at the end;
+    most sentences hold the same spans in the same order for both and need
+    one tuple comparison.
+    """
+    same: list[Any] = []  # sentences where every span matches
+    hits: list[Span] = []  # matched spans of the other sentences
+    for sentence_id in shared:
+        at_a, at_b = spans_a[sentence_id], spans_b[sentence_id]
+        if at_a == at_b:
+            same.append(sentence_id)
+        elif at_a and at_b:
+            set_a, set_b = set(at_a), set(at_b)
+            if len(set_a) == len(at_a) and len(set_b) == len(at_b):
+                hits.extend(set_a & set_b)
+            else:
+                hits.extend((Counter(at_a) & Counter(at_b)).elements())
+    matched = Counter(map(itemgetter(2), hits))
+    matched.update(map(itemgetter(2), chain.from_iterable(map(spans_a.__getitem__, same))))
+    marked = Counter(map(itemgetter(2), chain.from_iterable(map(spans_a.__getitem__, shared))))
+    marked.update(map(itemgetter(2), chain.from_iterable(map(spans_b.__getitem__, shared))))
+    return matched, marked
+
+
+def _partial_counts(
+    spans_a: dict[Any, tuple[Span, ...]], spans_b: dict[Any, tuple[Span, ...]], shared: set[Any]
+) -> tuple[Counter[str], Counter[str]]:
+    """(matched, marked) per label for one pair: maximum matching per sentence and label."""
+    matched: Counter[str] = Counter()
+    marked: Counter[str] = Counter()
+    for sentence_id in shared:
+        at_a, at_b = spans_a[sentence_id], spans_b[sentence_id]
+        marked.update(s[2] for s in at_a)
+        marked.update(s[2] for s in at_b)
+        for label in {s[2] for s in at_a} & {s[2] for s in at_b}:
+            matched[label] += _matched(
+                [s for s in at_a if s[2] == label], [s for s in at_b if s[2] == label], "partial"
+            )
+    return matched, marked
+
+
 def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[str, Any]:
     """Span F1 between every pair of annotators, pooled over shared sentences.
 
@@ -322,7 +382,9 @@ def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[
     most once, maximum matching, full credit). For a pair, F1 =
     2 * matched / (spans_a + spans_b) over the sentences both did: this equals
     the F1 of either annotator scored against the other, is 0 when they share
-    no span, and None only when neither marked any span.
+    no span, and None only when neither marked any span. A span given twice
+    by one annotator counts twice in spans_a and matches at most as often as
+    the other annotator gave it.
 
     Returns ``{"pairs": {"A|B": {"overall", "by_label", "sentences"}},
     "overall": mean over pairs, "by_label": {label: mean over pairs}}``;
@@ -331,21 +393,16 @@ def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[
     """
     if match not in ("strict", "partial"):
         raise ValueError(f'match must be "strict" or "partial", not {match!r}')
-    table = _by_annotator(annotations)
+    table = _spans_by_sentence(annotations)
     pairs: dict[str, dict[str, Any]] = {}
     for first, second in combinations(sorted(table), 2):
         shared = table[first].keys() & table[second].keys()
         if not shared:
             continue
-        matched: Counter[str] = Counter()
-        marked: Counter[str] = Counter()
-        for sentence_id in shared:
-            spans_a, spans_b = table[first][sentence_id], table[second][sentence_id]
-            marked.update(s[2] for s in spans_a + spans_b)
-            for label in {s[2] for s in spans_a} & {s[2] for s in spans_b}:
-                matched[label] += _matched(
-                    [s for s in spans_a if s[2] == label], [s for s in spans_b if s[2] == label], match
-                )
+        if match == "strict":
+            matched, marked = _strict_counts(table[first], table[second], shared)
+        else:
+            matched, marked = _partial_counts(table[first], table[second], shared)
         total = sum(marked.values())
         pairs[f"{first}|{second}"] = {
             "overall": 2 * sum(matched.values()) / total if total else None,

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 import krippendorff
 import numpy as np
 import pytest
 from nervaluate import Evaluator
+from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
@@ -341,6 +344,118 @@ def test_agreement_pairwise_span_f1_means_over_pairs():
     result = pairwise_span_f1(annotations)
     assert {key: pair["overall"] for key, pair in result["pairs"].items()} == {"a|b": 1.0, "a|c": 0.0, "b|c": 0.0}
     assert result["overall"] == pytest.approx(1 / 3)
+
+
+def _reference_pairwise_span_f1(annotations: list, match: str) -> dict:
+    """pairwise_span_f1 written out plainly: per pair, per shared sentence, per label."""
+    table: dict = {}
+    for annotator, sentence_id, spans in annotations:
+        table.setdefault(annotator, {})[sentence_id] = [
+            (s.start_char, s.end_char, s.label) if isinstance(s, SpanRecord) else tuple(s) for s in spans
+        ]
+    pairs = {}
+    for first, second in combinations(sorted(table), 2):
+        shared = set(table[first]) & set(table[second])
+        if not shared:
+            continue
+        matched, marked = Counter(), Counter()
+        for sentence_id in shared:
+            spans_a, spans_b = table[first][sentence_id], table[second][sentence_id]
+            for label in {s[2] for s in spans_a + spans_b}:
+                of_a = [s for s in spans_a if s[2] == label]
+                of_b = [s for s in spans_b if s[2] == label]
+                marked[label] += len(of_a) + len(of_b)
+                if match == "strict":
+                    matched[label] += sum(min(of_a.count(s), of_b.count(s)) for s in set(of_a))
+                elif of_a and of_b:
+                    overlap = np.array([[float(a[0] < b[1] and b[0] < a[1]) for b in of_b] for a in of_a])
+                    rows, cols = linear_sum_assignment(overlap, maximize=True)
+                    matched[label] += int(overlap[rows, cols].sum())
+        total = sum(marked.values())
+        pairs[f"{first}|{second}"] = {
+            "overall": 2 * sum(matched.values()) / total if total else None,
+            "by_label": {label: 2 * matched[label] / marked[label] for label in sorted(marked)},
+            "sentences": len(shared),
+        }
+
+    def mean(values):
+        defined = [v for v in values if v is not None]
+        return sum(defined) / len(defined) if defined else None
+
+    labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
+    return {
+        "pairs": pairs,
+        "overall": mean(pair["overall"] for pair in pairs.values()),
+        "by_label": {label: mean(pair["by_label"].get(label) for pair in pairs.values()) for label in labels},
+    }
+
+
+def _random_annotations(rng: np.random.Generator) -> list:
+    """Annotators over overlapping sentence subsets: copied, perturbed, duplicated and empty spans."""
+    labels = ["REGION", "COUNT", "OUTCOME"]
+    n_sentences = int(rng.integers(1, 25))
+    truth = []
+    for _ in range(n_sentences):
+        spans = []
+        for _ in range(int(rng.integers(0, 5))):  # 0: an empty sentence
+            start = int(rng.integers(0, 30))
+            spans.append((start, start + int(rng.integers(1, 6)), labels[rng.integers(3)]))
+        truth.append(spans)
+    annotations = []
+    for name in ["ann", "bob", "cyd", "dee", "eve"][: int(rng.integers(1, 6))]:
+        silent = rng.random() < 0.15  # does sentences but marks no span
+        for sentence_id in range(n_sentences):
+            if rng.random() < 0.25:
+                continue  # not done by this annotator
+            spans = [] if silent else list(truth[sentence_id])
+            if spans and rng.random() < 0.5:
+                kept = []
+                for start, end, label in spans:
+                    roll = rng.random()
+                    if roll < 0.15:
+                        continue
+                    if roll < 0.35:
+                        start = max(0, start + int(rng.integers(-2, 3)))
+                        end = max(start + 1, end + int(rng.integers(-2, 3)))
+                    if rng.random() < 0.15:
+                        label = labels[rng.integers(3)]
+                    kept.append((start, end, label))
+                spans = kept
+            if spans and rng.random() < 0.2:
+                spans.append(spans[int(rng.integers(len(spans)))])  # the same span given twice
+            if rng.random() < 0.3:
+                spans = [spans[i] for i in rng.permutation(len(spans))]
+            if rng.random() < 0.5:
+                spans = [SpanRecord(*span) for span in spans]
+            annotations.append((name, sentence_id, spans))
+    return annotations
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("match", ["strict", "partial"])
+def test_agreement_pairwise_span_f1_matches_reference(seed, match):
+    rng = np.random.default_rng(seed)
+    annotations = _random_annotations(rng)
+    expected = _reference_pairwise_span_f1(annotations, match)
+    assert pairwise_span_f1(annotations, match=match) == expected
+    # AnnotationRecords in another order give the same result.
+    records = [
+        AnnotationRecord(sentence_id, name, "done", tuple(spans))
+        for name, sentence_id, spans in reversed(annotations)
+    ]
+    assert pairwise_span_f1(records, match=match) == expected
+
+
+@pytest.mark.parametrize("match", ["strict", "partial"])
+def test_agreement_pairwise_span_f1_counts_a_span_given_twice(match):
+    # ann gives (0, 2) twice, bob once: 3 spans marked, 1 match.
+    annotations = [
+        ("ann", 1, [(0, 2, "COUNT"), (0, 2, "COUNT"), (4, 6, "REGION")]),
+        ("bob", 1, [(0, 2, "COUNT"), (4, 6, "REGION"), (4, 6, "REGION")]),
+    ]
+    result = pairwise_span_f1(annotations, match=match)
+    assert result["pairs"]["ann|bob"]["by_label"] == {"COUNT": 2 / 3, "REGION": 2 / 3}
+    assert result["overall"] == 2 * 2 / 6
 
 
 def test_agreement_token_labels_whole_tokens_only():
