@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .agreement import _matched
+from .span_agreement import matched_count
 from .conflicts import COUNTED, disagreements
 from .gold import resolve_gold
 from .records import AnnotationRecord, GoldRecord, SentenceRecord
@@ -147,7 +147,7 @@ def _span_tables(votes, labels, pool) -> dict[str, Any]:
                 for j, label in enumerate(labels):
                     # Partial matching can only add where some spans of both are left unmatched.
                     if strict[j] < min(va.counts[j], vb.counts[j]):
-                        partial[j] = _matched([k for k in va.keys if k[2] == label], [k for k in vb.keys if k[2] == label], "partial")
+                        partial[j] = matched_count([k for k in va.keys if k[2] == label], [k for k in vb.keys if k[2] == label], "partial")
             for key in common:
                 value_a, value_b = va.values[key], vb.values[key]
                 if value_a is not None or value_b is not None:
