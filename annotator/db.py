@@ -60,7 +60,10 @@ def write_transaction(session: Session) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions on ``engine``; each keeps the sentences' derived queue counts up to date on flush."""
+    from .services.queue import keep_counts  # services import this module; the hook lives with the queue
+
+    return keep_counts(sessionmaker(engine, expire_on_commit=False))
 
 
 def alembic_config(engine: Engine) -> Config:

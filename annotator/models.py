@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -36,6 +37,9 @@ ROLES = ("admin", "reviewer", "annotator")
 STATUSES = ("done", "skipped", "flagged")
 PROVENANCES = ("unanimous", "majority", "adjudicated")
 ROUTINGS = ("none", "extra_annotator", "review")
+# Sentence.state, kept by annotator.services.queue.recount: no counted annotation yet,
+# some but fewer than its quota, quota reached.
+UNTOUCHED, STARTED, COMPLETE = 0, 1, 2
 
 
 def utcnow() -> datetime:
@@ -155,7 +159,12 @@ class Sentence(Base):
         UniqueConstraint("report_id", "position"),
         CheckConstraint("start_char >= 0", name="start_char"),
         CheckConstraint("extra_annotators >= 0", name="extra_annotators"),
+        CheckConstraint("annotation_count >= 0", name="annotation_count"),
+        CheckConstraint("state IN (0, 1, 2)", name="state"),
+        CheckConstraint("(annotation_count = 0) = (state = 0)", name="state_count"),
         Index("ix_sentences_project_order", "project_id", "report_id", "position"),
+        # The queue reads open sentences in report order from here, and progress counts complete ones.
+        Index("ix_sentences_queue", "project_id", "state", "report_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +177,10 @@ class Sentence(Base):
     # Disagreement routing adds annotators beyond the project's quota.
     extra_annotators: Mapped[int] = mapped_column(Integer, default=0)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Derived from the annotations, written only by annotator.services.queue.recount (run on
+    # every flush that changes them): done + flagged annotations, and UNTOUCHED/STARTED/COMPLETE.
+    annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state: Mapped[int] = mapped_column(SmallInteger, default=UNTOUCHED, server_default="0")
 
     report: Mapped[Report] = relationship(back_populates="sentences")
 
@@ -176,6 +189,8 @@ class Lease(Base):
     """A sentence handed to an annotator, reserved until it expires."""
 
     __tablename__ = "leases"
+    # The queue looks up one user's leases on every request.
+    __table_args__ = (Index("ix_leases_user_expires", "user_id", "expires_at"),)
 
     sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)

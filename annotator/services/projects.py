@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..labels import default_scheme
-from ..models import Annotation, GoldAnnotation, Guideline, Project, ProjectMember, Report, Sentence, User
+from ..models import COMPLETE, Annotation, GoldAnnotation, Guideline, Project, ProjectMember, Report, Sentence, User
 
 
 class NotFound(LookupError):
@@ -77,13 +77,6 @@ def project_status(session: Session, name: str) -> dict[str, int]:
         return {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
     reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))
     sentences = session.scalar(select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id))
-    done = (
-        select(Annotation.sentence_id, func.count().label("n"))
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id, Annotation.status.in_(("done", "flagged")))
-        .group_by(Annotation.sentence_id)
-        .subquery()
-    )
     annotations = session.scalar(
         select(func.count())
         .select_from(Annotation)
@@ -91,11 +84,7 @@ def project_status(session: Session, name: str) -> dict[str, int]:
         .where(Sentence.project_id == project.id, Annotation.status == "done")
     )
     complete = session.scalar(
-        select(func.count())
-        .select_from(Sentence)
-        .join(done, done.c.sentence_id == Sentence.id)
-        .where(Sentence.project_id == project.id)
-        .where(done.c.n >= project.annotators_per_sentence + Sentence.extra_annotators)
+        select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id, Sentence.state == COMPLETE)
     )
     gold = session.scalar(
         select(func.count())

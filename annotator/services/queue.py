@@ -14,27 +14,126 @@ SQLite the caller must open the transaction with
 ``annotator.db.write_transaction`` (``BEGIN IMMEDIATE``), which serialises
 writers; the same code runs there (``FOR UPDATE`` is not emitted). The caller
 commits promptly after :func:`next_sentence`.
+
+Cost: the queue reads ``Sentence.state`` (untouched, started, complete) and
+``Sentence.annotation_count`` through the index ``ix_sentences_queue``, so a
+request reads a few rows whatever the project's size. Both columns are
+derived from the annotations and written only by :func:`recount`, which
+every session made by ``annotator.db.make_sessionmaker`` runs after a flush
+that adds, deletes or re-statuses an annotation, changes a sentence's
+``extra_annotators`` or a project's ``annotators_per_sentence``
+(:func:`keep_counts`). Writes that bypass the ORM (Core ``insert`` or
+``update`` of those columns, ``ON DELETE CASCADE`` from users) must call
+:func:`recount` themselves.
 """
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import chain
 
-from sqlalchemy import case, delete, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, event, exists, func, inspect, select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
-from ..models import Annotation, Lease, Project, Sentence, User
+from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
 
 COUNTED_STATUSES = ("done", "flagged")  # statuses that use up a slot of a sentence's quota
-CANDIDATE_BATCH = 25
+CANDIDATE_BATCH = 20
+RECOUNT_CHUNK = 2000  # sentence ids per UPDATE: well under SQLite's bound-parameter limit
 
 
-def _annotation_count(sentence_id):
-    return (
+# --- The derived counts: Sentence.annotation_count and Sentence.state ------------------
+
+
+def _recount_statement(where):
+    sentences, annotations = Sentence.__table__, Annotation.__table__
+    counted = (
         select(func.count())
-        .select_from(Annotation)
-        .where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES))
+        .select_from(annotations)
+        .where(annotations.c.sentence_id == sentences.c.id, annotations.c.status.in_(COUNTED_STATUSES))
         .scalar_subquery()
     )
+    quota = (
+        select(Project.__table__.c.annotators_per_sentence).where(Project.__table__.c.id == sentences.c.project_id).scalar_subquery()
+        + sentences.c.extra_annotators
+    )
+    state = case((counted == 0, UNTOUCHED), (counted >= quota, COMPLETE), else_=STARTED)
+    return update(sentences).where(where).values(annotation_count=counted, state=state)
+
+
+def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
+    """Set ``annotation_count`` and ``state`` of the given sentences (and of every sentence of
+    the given projects) from their annotations. The only writer of both columns; never commits.
+
+    On PostgreSQL the rows are locked first (``FOR NO KEY UPDATE``, in id order), so the count,
+    a statement taken after the lock, sees every annotation committed by a concurrent save of
+    the same sentence; counting inside the UPDATE itself could miss it (its snapshot is older
+    than the lock wait) and store a stale count.
+    """
+    sentences = Sentence.__table__
+    project_ids = set(project_ids)
+    lock = session.get_bind().dialect.name != "sqlite"  # SQLite: the write lock is held already
+    wheres = [sentences.c.project_id == pid for pid in sorted(project_ids)]
+    ids = sorted({sid for sid in sentence_ids if sid is not None})
+    wheres += [sentences.c.id.in_(ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
+    for where in wheres:
+        if lock:
+            session.execute(select(sentences.c.id).where(where).order_by(sentences.c.id).with_for_update(key_share=True))
+        session.execute(_recount_statement(where))
+    # Loaded sentences show the new figures on their next access.
+    loaded = [session.identity_map.get(identity_key(Sentence, sid)) for sid in ids]
+    if project_ids:
+        loaded += [row for row in list(session.identity_map.values()) if isinstance(row, Sentence) and row.project_id in project_ids]
+    for row in loaded:
+        if row is not None:
+            session.expire(row, ["annotation_count", "state"])
+
+
+_PENDING = "annotator.recount"
+
+
+def _changed(row, name: str) -> bool:
+    return inspect(row).attrs[name].history.has_changes()
+
+
+def _note_changes(session: Session, _flush_context) -> None:
+    """after_flush: remember which sentences and projects the flush changed the counts of."""
+    sentence_ids, project_ids = session.info.setdefault(_PENDING, (set(), set()))
+    for row in chain(session.new, session.deleted):
+        if isinstance(row, Annotation):
+            sentence_ids.add(row.sentence_id)
+    for row in session.dirty:
+        if isinstance(row, Annotation) and (_changed(row, "status") or _changed(row, "sentence_id")):
+            history = inspect(row).attrs.sentence_id.history
+            sentence_ids.update(v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int))
+        elif isinstance(row, Sentence) and _changed(row, "extra_annotators"):
+            sentence_ids.add(row.id)
+        elif isinstance(row, Project) and _changed(row, "annotators_per_sentence"):
+            project_ids.add(row.id)
+
+
+def _apply_changes(session: Session, _flush_context) -> None:
+    """after_flush_postexec: recount what the flush changed, in the same transaction."""
+    pending = session.info.pop(_PENDING, None)
+    if pending and (pending[0] or pending[1]):
+        recount(session, *pending)
+
+
+def _forget_changes(session: Session, _previous_transaction) -> None:
+    session.info.pop(_PENDING, None)  # a flush that failed half-way: its rows are rolled back too
+
+
+def keep_counts(factory: sessionmaker) -> sessionmaker:
+    """Make every session of ``factory`` run :func:`recount` after flushes that change the counts."""
+    event.listen(factory, "after_flush", _note_changes)
+    event.listen(factory, "after_flush_postexec", _apply_changes)
+    event.listen(factory, "after_soft_rollback", _forget_changes)
+    return factory
+
+
+# --- The queue -----------------------------------------------------------------------
 
 
 def _other_lease_count(sentence_id, user: User, now: datetime):
@@ -67,8 +166,9 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     Returns the sentence the user already holds an unexpired lease on (its
     lease refreshed), else the first open one: not annotated by the user in
     any status, with fewer counted annotations plus other users' active leases
-    than its quota; sentences others have started come first, then report
-    order. ``None`` when nothing is left for this user. Never commits.
+    than its quota; sentences others have started (a counted annotation or an
+    active lease) come first, then report order. ``None`` when nothing is left
+    for this user. Never commits.
     """
     expires_at = now + timedelta(seconds=lease_seconds)
     # The user's own expired leases are dead weight; others' are ignored by every count.
@@ -78,50 +178,99 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
         held.expires_at = expires_at
         session.flush()
         return session.get(Sentence, held.sentence_id)
+    for sentence_id in _candidates(session, project, user, now):
+        sentence = _claim(session, project, user, sentence_id, now, expires_at)
+        if sentence is not None:
+            return sentence
+    return None
 
-    quota = project.annotators_per_sentence + Sentence.extra_annotators
-    taken = _annotation_count(Sentence.id) + _other_lease_count(Sentence.id, user, now)
-    tried: set[int] = set()
+
+def _open_to(project: Project, user: User, now: datetime) -> tuple:
+    """Conditions of a sentence the user may claim, as the candidate queries filter them."""
+    taken = Sentence.annotation_count + _other_lease_count(Sentence.id, user, now)
+    return (
+        Sentence.project_id == project.id,
+        ~_annotated_by(user),
+        taken < project.annotators_per_sentence + Sentence.extra_annotators,
+    )
+
+
+def _candidates(session: Session, project: Project, user: User, now: datetime) -> Iterator[int]:
+    """Sentence ids the user may claim, in queue order, each once.
+
+    Started sentences first: those with a counted annotation (state STARTED, read in report
+    order from ``ix_sentences_queue``) merged with untouched ones under another user's active
+    lease (few: one per working annotator); then the untouched ones in report order. Pages of
+    CANDIDATE_BATCH rows are read only as far as the caller iterates.
+    """
+    started = heapq.merge(_in_state(session, STARTED, project, user, now), _leased_by_others(session, project, user, now))
+    seen: set[int] = set()
+    for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, project, user, now)):
+        if sentence_id not in seen:
+            seen.add(sentence_id)
+            yield sentence_id
+
+
+def _in_state(session: Session, state: int, project: Project, user: User, now: datetime) -> Iterator[tuple[tuple[int, int], int]]:
+    order = tuple_(Sentence.report_id, Sentence.position)
+    after = None
     while True:
         query = (
-            select(Sentence.id)
-            .where(Sentence.project_id == project.id, ~_annotated_by(user), taken < quota)
-            .order_by(case((taken > 0, 0), else_=1), Sentence.report_id, Sentence.position)
-            .limit(CANDIDATE_BATCH + len(tried))
+            select(Sentence.report_id, Sentence.position, Sentence.id)
+            .where(Sentence.state == state, *_open_to(project, user, now))
+            .order_by(Sentence.report_id, Sentence.position)
+            .limit(CANDIDATE_BATCH)
         )
-        candidates = [sid for sid in session.scalars(query) if sid not in tried]
-        if not candidates:
-            return None
-        for sentence_id in candidates:
-            tried.add(sentence_id)
-            if _claim(session, project, user, sentence_id, now, expires_at):
-                return session.get(Sentence, sentence_id)
+        if after is not None:
+            query = query.where(order > tuple_(*after))
+        rows = session.execute(query).all()
+        for report_id, position, sentence_id in rows:
+            yield (report_id, position), sentence_id
+        if len(rows) < CANDIDATE_BATCH:
+            return
+        after = rows[-1][:2]
 
 
-def _claim(session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime) -> bool:
-    """Lock the sentence row, recount its slots, and lease it if one is free."""
+def _leased_by_others(session: Session, project: Project, user: User, now: datetime) -> Iterator[tuple[tuple[int, int], int]]:
+    # Two steps so that the plan starts from the few active leases (ix_leases_expires_at), never
+    # from the project's untouched sentences.
+    leased = session.scalars(select(Lease.sentence_id).where(Lease.expires_at > now, Lease.user_id != user.id)).all()
+    if not leased:
+        return
+    rows = session.execute(
+        select(Sentence.report_id, Sentence.position, Sentence.id)
+        .where(Sentence.id.in_(set(leased)), Sentence.state == UNTOUCHED, *_open_to(project, user, now))
+        .order_by(Sentence.report_id, Sentence.position)
+    ).all()
+    for report_id, position, sentence_id in rows:
+        yield (report_id, position), sentence_id
+
+
+def _claim(session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime) -> Sentence | None:
+    """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None."""
     savepoint = session.begin_nested()
     sentence = session.execute(
         select(Sentence).where(Sentence.id == sentence_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     # A fresh statement after the lock: under READ COMMITTED it sees every lease committed meanwhile.
-    annotations = session.scalar(
-        select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES))
-    )
-    leases = session.scalar(
-        select(func.count()).select_from(Lease).where(Lease.sentence_id == sentence_id, Lease.user_id != user.id, Lease.expires_at > now)
-    )
-    mine = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id))
+    # Counted from the annotations themselves, not annotation_count: the slots are decided here.
+    annotations, leases, mine = session.execute(
+        select(
+            select(func.count()).select_from(Annotation)
+            .where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES)).scalar_subquery(),
+            select(func.count()).select_from(Lease)
+            .where(Lease.sentence_id == sentence_id, Lease.user_id != user.id, Lease.expires_at > now).scalar_subquery(),
+            select(func.count()).select_from(Annotation)
+            .where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id).scalar_subquery(),
+        )
+    ).one()
     if mine or annotations + leases >= project.annotators_per_sentence + sentence.extra_annotators:
         savepoint.rollback()  # releases the row lock taken inside the savepoint
-        return False
-    lease = session.get(Lease, (sentence_id, user.id))
-    if lease is None:
-        session.add(Lease(sentence_id=sentence_id, user_id=user.id, expires_at=expires_at))
-    else:
-        lease.expires_at = expires_at
+        return None
+    # The user holds no lease here: expired ones were deleted, an unexpired one is current_lease's.
+    session.add(Lease(sentence_id=sentence_id, user_id=user.id, expires_at=expires_at))
     savepoint.commit()
-    return True
+    return sentence
 
 
 def release_lease(session: Session, sentence: Sentence, user: User) -> None:
@@ -149,20 +298,17 @@ def progress(session: Session, project: Project, user: User) -> dict[str, int]:
     mine = dict(
         session.execute(
             select(Annotation.status, func.count())
-            .join(Sentence, Sentence.id == Annotation.sentence_id)
-            .where(Sentence.project_id == project.id, Annotation.user_id == user.id)
+            .where(Annotation.user_id == user.id)
+            # A correlated lookup rather than a join: the plan then starts from the user's
+            # annotations (ix_annotations_user_updated), never from the project's sentences.
+            .where(select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery() == project.id)
             .group_by(Annotation.status)
         ).all()
     )
-    total = session.scalar(select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id))
-    complete = session.scalar(
-        select(func.count())
-        .select_from(Sentence)
-        .where(
-            Sentence.project_id == project.id,
-            _annotation_count(Sentence.id) >= project.annotators_per_sentence + Sentence.extra_annotators,
-        )
-    )
+    # One index-only pass over the project's (project_id, state) entries gives both counts.
+    total, complete = session.execute(
+        select(func.count(), func.count().filter(Sentence.state == COMPLETE)).select_from(Sentence).where(Sentence.project_id == project.id)
+    ).one()
     return {
         "mine_done": mine.get("done", 0) + mine.get("flagged", 0),
         "mine_skipped": mine.get("skipped", 0),

@@ -67,10 +67,10 @@ def _project(name: str) -> Project:
 
 def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
     session = get_session()
-    sentence = session.get(Sentence, sentence_id)
-    if sentence is None:
+    row = session.execute(select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)).first()
+    if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
-    project = session.get(Project, sentence.project_id)
+    sentence, project = row
     if not can_work_on(session, current_user, project):
         raise ApiError(403, "forbidden", f"You are not a member of project {project.name!r}; ask an admin to add you.")
     return sentence, project
@@ -79,16 +79,18 @@ def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
     session = get_session()
-    neighbours = session.execute(
-        select(Sentence.position, Sentence.text)
+    # The sentence's own row comes along so that the report's source always arrives in the same query.
+    window = session.execute(
+        select(Sentence.position, Sentence.text, Report.source)
+        .join(Report, Report.id == Sentence.report_id)
         .where(
             Sentence.report_id == sentence.report_id,
             Sentence.position.between(sentence.position - CONTEXT_SENTENCES, sentence.position + CONTEXT_SENTENCES),
-            Sentence.position != sentence.position,
         )
         .order_by(Sentence.position)
     ).all()
-    source = session.scalar(select(Report.source).where(Report.id == sentence.report_id))
+    neighbours = [(position, text) for position, text, _ in window if position != sentence.position]
+    source = window[0].source if window else None
     return {
         "id": sentence.id,
         "text": sentence.text,
@@ -251,7 +253,8 @@ def put_annotation(sentence_id: int):
     session = get_session()
     for attempt in range(2):
         try:
-            write_transaction(session)
+            if attempt:  # the first attempt runs in the write transaction the PUT request opened
+                write_transaction(session)
             annotation = save_annotation(
                 session,
                 sentence,
