@@ -92,6 +92,7 @@ def app(database_url, tmp_path):
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
             "EXPORTS_DIR": str(tmp_path / "exports"),
+            "PROGRESS_MAX_AGE": 0,  # tests read progress right after changing it
         }
     )
     app.instance_path = str(tmp_path / "instance")
@@ -213,6 +214,7 @@ def live_app(tmp_path, sqlite_template):
             "DATABASE_URL": f"sqlite:///{path}",
             "SECRET_KEY": "live-" + uuid.uuid4().hex,
             "EXPORTS_DIR": str(tmp_path / "exports"),
+            "PROGRESS_MAX_AGE": 0,
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -218,3 +218,19 @@ def test_migrations_0002_backfills_existing_annotations(empty_database_url):
         (4, 2, STARTED),    # an extra annotator raised its quota to 3
         (5, 3, COMPLETE),   # beyond the quota still complete
     ]
+
+
+def test_queue_counts_project_counts_reuse_only_within_max_age(app, db):
+    from annotator.records import ReportRecord
+    from annotator.services.corpus import import_reports
+    from annotator.services.projects import get_or_create_project
+    from annotator.services.queue import project_counts
+
+    project, _ = get_or_create_project(db, "ages")
+    import_reports(db, project, "a", [ReportRecord("One. Two.")])
+    db.commit()
+    assert project_counts(db, project) == (2, 0)
+    import_reports(db, project, "b", [ReportRecord("Three.")])
+    db.commit()
+    assert project_counts(db, project, max_age=3600) == (2, 0)  # reused: it only feeds a progress bar
+    assert project_counts(db, project, max_age=0) == (3, 0)

@@ -28,6 +28,8 @@ that adds, deletes or re-statuses an annotation, changes a sentence's
 """
 from __future__ import annotations
 
+import time
+
 import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -288,12 +290,39 @@ def lease_of(session: Session, sentence: Sentence, user: User, now: datetime) ->
     return lease if lease is not None and lease.expires_at > now else None
 
 
-def progress(session: Session, project: Project, user: User) -> dict[str, int]:
+_PROJECT_COUNTS: dict[tuple[str, int], tuple[float, tuple[int, int]]] = {}
+
+
+def project_counts(session: Session, project: Project, max_age: float = 0.0) -> tuple[int, int]:
+    """(sentences, complete sentences) of ``project``.
+
+    One index-only pass over the project's (project_id, state) entries, which
+    grows with the project (16 ms on SQLite, 70 ms on PostgreSQL at 300,000
+    sentences); with ``max_age`` > 0 a figure up to that many seconds old, kept
+    per process, is reused: it only feeds a progress bar.
+    """
+    key = (session.get_bind().url.render_as_string(hide_password=True), project.id)
+    now = time.monotonic()
+    cached = _PROJECT_COUNTS.get(key)
+    if max_age > 0 and cached is not None and now - cached[0] <= max_age:
+        return cached[1]
+    counts = tuple(
+        session.execute(
+            select(func.count(), func.count().filter(Sentence.state == COMPLETE)).select_from(Sentence).where(Sentence.project_id == project.id)
+        ).one()
+    )
+    _PROJECT_COUNTS[key] = (now, counts)
+    return counts
+
+
+def progress(session: Session, project: Project, user: User, max_age: float = 0.0) -> dict[str, int]:
     """Counts for the progress bar.
 
     ``mine_done``: the user's done or flagged annotations in the project;
     ``mine_skipped``: their skips; ``project_complete``: sentences whose
     counted annotations reach the quota; ``project_sentences``: all sentences.
+    The project-wide pair may be up to ``max_age`` seconds old (see
+    :func:`project_counts`); the user's own counts are always current.
     """
     mine = dict(
         session.execute(
@@ -305,10 +334,7 @@ def progress(session: Session, project: Project, user: User) -> dict[str, int]:
             .group_by(Annotation.status)
         ).all()
     )
-    # One index-only pass over the project's (project_id, state) entries gives both counts.
-    total, complete = session.execute(
-        select(func.count(), func.count().filter(Sentence.state == COMPLETE)).select_from(Sentence).where(Sentence.project_id == project.id)
-    ).one()
+    total, complete = project_counts(session, project, max_age)
     return {
         "mine_done": mine.get("done", 0) + mine.get("flagged", 0),
         "mine_skipped": mine.get("skipped", 0),

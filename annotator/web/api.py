@@ -141,7 +141,7 @@ def openapi():
 def projects():
     session = get_session()
     listed = [p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)]
-    return jsonify([{**project_dict(p), "progress": queue.progress(session, p, current_user)} for p in listed])
+    return jsonify([{**project_dict(p), "progress": queue.progress(session, p, current_user, current_app.config["PROGRESS_MAX_AGE"])} for p in listed])
 
 
 @bp.get("/projects/<project_name>/next")
@@ -160,7 +160,7 @@ def next_sentence(project_name: str):
         suggestions=_suggestions(project, sentence),
         annotation=None,
         project=project_dict(project),
-        progress=queue.progress(session, project, current_user),
+        progress=queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
         lease_expires_at=iso(now + timedelta(seconds=lease_seconds)),
     )
 
@@ -184,7 +184,7 @@ def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int =
 @bp.get("/projects/<project_name>/progress")
 def progress(project_name: str):
     project = _project(project_name)
-    return jsonify(queue.progress(get_session(), project, current_user))
+    return jsonify(queue.progress(get_session(), project, current_user, current_app.config["PROGRESS_MAX_AGE"]))
 
 
 @bp.get("/projects/<project_name>/history")
