@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..corpus import CorpusError, content_hash
@@ -90,8 +90,8 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
             new[digest] = record
     if new:
         records = list(new.values())
-        report_ids = session.scalars(
-            insert(Report).returning(Report.id, sort_by_parameter_order=True),
+        report_ids = _insert_reports(
+            session,
             [
                 {
                     "project_id": project.id,
@@ -104,7 +104,7 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
                 }
                 for digest, r in new.items()
             ],
-        ).all()
+        )
         rows = []
         for report_id, sentences in zip(report_ids, split_reports(nlp, [r.text for r in records]), strict=True):
             rows.extend(
@@ -131,7 +131,27 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
     return summary
 
 
+REPORT_COLUMNS = ("id", "project_id", "external_id", "source", "meta", "text", "content_hash", "created_at")
 SENTENCE_COLUMNS = ("project_id", "report_id", "position", "start_char", "text", "tokens", "extra_annotators", "needs_review")
+
+
+def _insert_reports(session: Session, rows: list[dict]) -> list[int]:
+    """Insert report rows; returns their ids in order.
+
+    On PostgreSQL the ids are drawn from the table's sequence first and the
+    rows go in through COPY; elsewhere an INSERT ... RETURNING.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows).all()
+    ids = session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, :n)"), {"n": len(rows)}
+    ).all()
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY reports ({', '.join(REPORT_COLUMNS)}) FROM STDIN") as copy:
+        for report_id, row in zip(ids, rows, strict=True):
+            copy.write_row([report_id] + [json.dumps(row[c]) if c == "meta" else row[c] for c in REPORT_COLUMNS[1:]])
+    return ids
 
 
 def _insert_sentences(session: Session, rows: list[dict]) -> None:
