@@ -3,8 +3,12 @@
 ``build_export`` resolves each sentence's gold (``annotator.gold``), aligns
 every span to ``nlp.make_doc(sentence.text)`` with ``Doc.char_span(...,
 alignment_mode="strict")`` and splits the Docs into train and dev by report;
-``write_export`` writes train.spacy, dev.spacy, config.cfg, manifest.json and
-annotations.jsonl (Prodigy records) atomically.
+``write_export`` writes the result (train.spacy, dev.spacy, config.cfg,
+manifest.json and annotations.jsonl) atomically. ``stream_export`` does both
+for a corpus of any size: it reads the sentences in batches and writes as it
+goes, so that memory stays flat, and gives the same files for a split of up
+to ``shard_size`` Docs (larger splits become folders of DocBin shards, see
+``annotator.export_files``).
 
 A sentence whose gold cannot be represented exactly is **excluded and
 listed** in the manifest, never exported with a span missing (a false
@@ -15,38 +19,55 @@ learn such a span); under ``conflicts`` when two spans overlap under ner
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import os
+import pickle
 import random
-import re
-import shutil
-import tempfile
-import uuid
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import spacy
-import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
+from .export_files import (
+    FILES,
+    PENDING,
+    SHARD_SIZE,
+    DocBinBuilder,
+    ExportError,
+    ShardWriter,
+    check_destination,
+    content_sha256,
+    remove_stale_temporaries,
+    staging,
+    write_file,
+)
 from .gold import ANNOTATOR_PREFIX, Resolution, check_policy, resolve_gold
 from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from .spacy_config import SPANS_KEY, TASKS, make_config
 
+__all__ = [
+    "FILES", "SHARD_SIZE", "ExportBatch", "ExportError", "ExportResult", "build_export", "grouped_split",
+    "remove_stale_temporaries", "stream_export", "write_export",
+]
+
 GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "annotator")
 MISALIGNED = "misaligned span"
 CONFLICT = "overlapping spans"
-FILES = ("train.spacy", "dev.spacy", "config.cfg", "manifest.json", "annotations.jsonl")
+SPLITS = ("train", "dev")
 
-
-class ExportError(Exception):
-    """An export that cannot be written; the message says what to do."""
+Gold = Union[Iterable[GoldRecord], Mapping[int, GoldRecord]]
+# (sentences, annotations, gold) of some sentences; see stream_export.
+ExportBatch = tuple[Iterable[SentenceRecord], Iterable[AnnotationRecord], Gold]
 
 
 @dataclass
@@ -80,41 +101,61 @@ def grouped_split(
     smaller dev); among equally good sets, the reports that come first after
     shuffling with ``random.Random(seed)``. With ``dev_fraction > 0`` and two
     reports or more, both sides get at least one report. Ids keep their order
-    within a report; reports go in id order. Memory is about reports x dev
-    sentences bits. Raises ``ValueError`` unless ``0 <= dev_fraction < 1``.
+    within a report; reports go in id order. Memory is about sqrt(reports) x
+    dev sentences x 2 bits. Raises ``ValueError`` unless ``0 <= dev_fraction < 1``.
     """
     if not 0 <= dev_fraction < 1:
         raise ValueError(f"dev_fraction must be in [0, 1), not {dev_fraction}")
     reports = [r for r in sorted(sentence_ids_by_report) if sentence_ids_by_report[r]]
-    random.Random(seed).shuffle(reports)
-    sizes = [len(sentence_ids_by_report[r]) for r in reports]
-    total, target = sum(sizes), dev_fraction * sum(sizes)
-    both_sides = dev_fraction > 0 and len(reports) >= 2
-    limit = max(int(2 * target) + 1, min(sizes, default=0))  # above 2*target, 0 is closer
-    # Bit s of reachable[k]: some subset of the first k reports has s sentences.
-    reachable = [1]
-    for size in sizes:
-        reachable.append((reachable[-1] | reachable[-1] << size) & ((1 << limit + 1) - 1))
+    dev = _dev_reports(reports, [len(sentence_ids_by_report[r]) for r in reports], dev_fraction, seed)
+    train_ids = [i for r in reports if r not in dev for i in sentence_ids_by_report[r]]
+    dev_ids = [i for r in reports if r in dev for i in sentence_ids_by_report[r]]
+    return train_ids, dev_ids
+
+
+def _dev_reports(reports: Sequence[int], sizes: Sequence[int], dev_fraction: float, seed: int) -> set[int]:
+    """The dev reports of ``grouped_split``, from reports in id order and their (non-zero) sizes."""
+    order = list(range(len(reports)))
+    random.Random(seed).shuffle(order)  # the same permutation as shuffling the reports themselves
+    shuffled = [sizes[i] for i in order]
+    total = sum(shuffled)
+    target = dev_fraction * total
+    both_sides = dev_fraction > 0 and len(order) >= 2
+    limit = max(int(2 * target) + 1, min(shuffled, default=0))  # above 2*target, 0 is closer
+    mask = (1 << limit + 1) - 1
+    # Bit s of reachable(k): some subset of the first k reports has s sentences. The walk
+    # back needs reachable(k) for every k; keeping one row in `step` and recomputing each
+    # stretch of rows on the way back holds ~2 sqrt(reports) rows instead of all of them
+    # (all of them: 10 GB at a million sentences).
+    step = max(1, math.isqrt(len(order)))
+    checkpoints, bits = [1], 1
+    for k, size in enumerate(shuffled, start=1):
+        bits = (bits | bits << size) & mask
+        if k % step == 0:
+            checkpoints.append(bits)
+    digits = bin(bits)[:1:-1]  # digits[s] == "1": s sentences reachable
     best = min(
-        (s for s in range(limit + 1) if reachable[-1] >> s & 1 and (not both_sides or 0 < s < total)),
+        (s for s, d in enumerate(digits) if d == "1" and (not both_sides or 0 < s < total)),
         key=lambda s: (abs(s - target), s),
     )
     dev = set()
-    for k in range(len(reports), 0, -1):  # skip a report whenever the rest reach the sum
-        if not reachable[k - 1] >> best & 1:
-            dev.add(reports[k - 1])
-            best -= sizes[k - 1]
-    ordered = sorted(reports)
-    train_ids = [i for r in ordered if r not in dev for i in sentence_ids_by_report[r]]
-    dev_ids = [i for r in ordered if r in dev for i in sentence_ids_by_report[r]]
-    return train_ids, dev_ids
+    for c in range(len(checkpoints) - 1, -1, -1):
+        lo, hi = c * step, min((c + 1) * step, len(order))
+        rows = [checkpoints[c]]  # rows[j] = reachable(lo + j)
+        for k in range(lo, hi - 1):
+            rows.append((rows[-1] | rows[-1] << shuffled[k]) & mask)
+        for k in range(hi, lo, -1):  # skip a report whenever the rest reach the sum
+            if not rows[k - 1 - lo] >> best & 1:
+                dev.add(reports[order[k - 1]])
+                best -= shuffled[k - 1]
+    return dev
 
 
 def build_export(
     nlp: Language,
     sentences: Iterable[SentenceRecord],
     annotations: Iterable[AnnotationRecord],
-    gold: Iterable[GoldRecord] | Mapping[int, GoldRecord],
+    gold: Gold,
     *,
     project: str,
     task: str = "ner",
@@ -125,7 +166,7 @@ def build_export(
     agreement: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Build the train/dev DocBins, manifest and Prodigy records of a project.
+    """Build the train/dev DocBins, manifest and Prodigy records of a project, in memory.
 
     ``annotations`` and ``gold`` may cover more sentences than ``sentences``;
     only those of the given sentences are used. ``labels`` restricts the
@@ -134,106 +175,22 @@ def build_export(
     the labels are those of the exported spans. ``progress(n_done)`` is
     called after each sentence. Raises ``ValueError`` for an unknown task or
     policy, a dev_fraction outside [0, 1) or a repeated sentence id.
+    Memory grows with the corpus (~4 KB a sentence): for a large project use
+    ``stream_export``, which writes the same files.
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
-    check_policy(policy)
-    if not 0 <= dev_fraction < 1:
-        raise ValueError(f"dev_fraction must be in [0, 1), not {dev_fraction}")
-    keep = set(labels) if labels is not None else None
-    by_sentence: dict[int, list[AnnotationRecord]] = defaultdict(list)
-    for annotation in annotations:
-        by_sentence[annotation.sentence_id].append(annotation)
-    gold_records = gold.values() if isinstance(gold, Mapping) else gold
-    gold_by_sentence = {g.sentence_id: g for g in gold_records}
-    ordered = sorted(sentences, key=lambda s: (s.report_id, s.position, s.id))
-    if len({s.id for s in ordered}) != len(ordered):
-        raise ValueError("a sentence id appears twice in the export's sentences")
-
-    # What a Doc needs to be made again (pass 2) and the (label, tokens) of its spans.
-    exported: dict[int, tuple[SentenceRecord, list[GoldSpanRecord], str | None]] = {}
-    shapes: dict[int, tuple[tuple[str, int], ...]] = {}
-    report_sentences: dict[int, list[int]] = defaultdict(list)
-    by_source = Counter({source: 0 for source in GOLD_SOURCES})
-    excluded: Counter[str] = Counter()
-    dropped: Counter[str] = Counter()
-    misaligned: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    records: list[str] = []
-    for n_done, sentence in enumerate(ordered, start=1):
-        sentence_annotations = by_sentence.get(sentence.id, [])
-        sentence_gold = gold_by_sentence.get(sentence.id)
-        resolution = resolve_gold(sentence, sentence_annotations, sentence_gold, policy)
-        doc = nlp.make_doc(sentence.text)
-        spans = [s for s in resolution.spans if keep is None or s.label in keep]
-        dropped.update(s.label for s in resolution.spans if keep is not None and s.label not in keep)
-        reason = resolution.excluded
-        if reason is None:
-            aligned, problems = _align(doc, sentence, spans)
-            misaligned.extend(problems)
-            overlaps = _overlaps(sentence, spans) if task == "ner" else []
-            conflicts.extend(overlaps)
-            reason = MISALIGNED if problems else CONFLICT if overlaps else None
-            if reason is None:
-                exported[sentence.id] = (sentence, spans, resolution.source)
-                shapes[sentence.id] = tuple((token_span.label_, len(token_span)) for _, token_span in aligned)
-                report_sentences[sentence.report_id].append(sentence.id)
-                by_source[_source_kind(resolution.source)] += 1
-        if reason is not None:
-            excluded[reason] += 1
-        if sentence_annotations or sentence_gold is not None:
-            records.append(_jsonl_line(_prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
-        if progress is not None:
-            progress(n_done)
-
-    train_ids, dev_ids = grouped_split(report_sentences, dev_fraction, seed)
-
-    def made_again(ids: Sequence[int]) -> Iterable[Doc]:
-        # Made again rather than kept from the loop above: a Doc takes ~5 KB, its
-        # DocBin row ~2 KB, so peak memory drops by more than half for ~10% more time
-        # (tests/benchmarks/bench_memory.py). Tokenising and aligning are deterministic.
-        for i in ids:
-            sentence, spans, source = exported[i]
-            doc = nlp.make_doc(sentence.text)
-            aligned, _ = _align(doc, sentence, spans)
-            yield _annotate(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=i, gold_source=source)
-
-    train = _docbin(made_again(train_ids))
-    dev = _docbin(made_again(dev_ids))
-    label_list = list(labels) if labels is not None else sorted(
-        {label for spans in shapes.values() for label, _ in spans}
+    _check_options(task, policy, dev_fraction)
+    lines: list[str] = []
+    first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=lines.append, pending=_Pending())
+    first.add(sentences, annotations, gold)
+    dev_reports = first.dev_reports(dev_fraction, seed)
+    builders = {side: DocBinBuilder() for side in SPLITS}
+    counts = _make_docs(nlp, task, project, first.pending, dev_reports, {side: b.add for side, b in builders.items()})
+    train, dev = builders["train"].build(), builders["dev"].build()
+    manifest = first.manifest(
+        project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
+        content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(), agreement=agreement,
     )
-    max_span_tokens = max((length for spans in shapes.values() for _, length in spans), default=1)
-    config = make_config(task, label_list, nlp.lang, max_span_tokens) if label_list else None
-    manifest = {
-        "project": project,
-        "task": task,
-        "policy": policy,
-        "seed": seed,
-        "dev_fraction": dev_fraction,
-        "spacy_version": spacy.__version__,
-        "lang": nlp.lang,
-        "labels": label_list,
-        "max_span_tokens": max_span_tokens,
-        "counts": {
-            "train": _split_counts([shapes[i] for i in train_ids]),
-            "dev": _split_counts([shapes[i] for i in dev_ids]),
-        },
-        "sentences": {
-            "total": len(ordered),
-            "exported": len(exported),
-            "by_gold_source": dict(by_source),
-            "excluded": dict(sorted(excluded.items())),
-        },
-        "dropped_by_label": dict(sorted(dropped.items())),
-        "misaligned": misaligned,
-        "conflicts": conflicts,
-        "content_sha256": hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "agreement": dict(agreement) if agreement is not None else None,
-        "files": list(FILES),
-    }
-    return ExportResult(train, dev, manifest, records, config)
+    return ExportResult(train, dev, manifest, lines, first.config())
 
 
 def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: bool = False) -> Path:
@@ -247,41 +204,303 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
     ``force`` the old directory is renamed aside, the new one renamed in and
     the old one removed.
     """
-    out_dir = Path(out_dir).absolute()
-    if result.n_docs == 0:
+    counts = result.manifest["counts"]
+    _refuse_empty(
+        result.n_docs, counts["train"]["spans"] + counts["dev"]["spans"], result.config is not None,
+        result.manifest["policy"], result.manifest["sentences"]["excluded"],
+    )
+    out_dir = check_destination(out_dir, force)
+    with staging(out_dir) as tmp:
+        write_file(tmp / "train.spacy", result.train.to_bytes())
+        write_file(tmp / "dev.spacy", result.dev.to_bytes())
+        write_file(tmp / "config.cfg", result.config.encode("utf-8"))
+        write_file(tmp / "manifest.json", _manifest_bytes(result.manifest))
+        write_file(tmp / "annotations.jsonl", "".join(result.prodigy_lines).encode("utf-8"))
+    return out_dir
+
+
+def stream_export(
+    nlp: Language,
+    batches: Iterable[ExportBatch],
+    out_dir: str | os.PathLike[str],
+    *,
+    project: str,
+    task: str = "ner",
+    policy: str = "majority",
+    dev_fraction: float = 0.2,
+    seed: int = 0,
+    labels: Sequence[str] | None = None,
+    agreement: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    progress: Callable[[int], None] | None = None,
+    force: bool = False,
+    shard_size: int = SHARD_SIZE,
+) -> tuple[Path, dict[str, Any]]:
+    """Export batch by batch into ``out_dir`` atomically; return the path and the manifest.
+
+    ``batches`` yields ``(sentences, annotations, gold)`` as ``build_export``
+    takes them, read once, in report order: every sentence of a batch comes
+    after those of the batches before it in (report_id, position, id)
+    order, and each sentence's annotations and gold come in its batch.
+    Memory is one batch plus two shards of ``shard_size`` Docs, whatever the
+    corpus size (the manifest's lists of misaligned and conflicting spans
+    aside). A split of at most ``shard_size`` Docs is one DocBin file,
+    byte for byte the file ``write_export(build_export(...))`` writes, and
+    the manifest is the same but for ``created_at``; a larger split is a
+    folder of shards (``train.spacy/000.spacy``, ...); ``content_sha256``
+    covers the DocBin files in order, train first. ``agreement`` may be a
+    callable, called after the last batch. The first pass resolves, aligns,
+    writes annotations.jsonl and spills the exported sentences to a file
+    in the temporary folder; the split is made from the exported sentences
+    per report; the second pass makes the Docs again into the shards.
+
+    Raises ``ValueError`` (before writing) for an unknown task or policy, a
+    dev_fraction outside [0, 1), a shard_size below 1, or batches out of
+    order; ``ExportError`` as ``write_export`` does, with nothing written.
+    """
+    _check_options(task, policy, dev_fraction)
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be at least 1, not {shard_size}")
+    out_dir = check_destination(out_dir, force)
+    with staging(out_dir) as tmp:
+        with open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl:
+            with _Pending(tmp / PENDING) as pending:
+                first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=jsonl.write, pending=pending)
+                for batch in batches:
+                    first.add(*batch)
+                jsonl.flush()
+                os.fsync(jsonl.fileno())
+                _refuse_empty(first.n_exported, first.n_spans, bool(first.label_list()), policy, first.excluded)
+                dev_reports = first.dev_reports(dev_fraction, seed)
+                n_dev = first.docs_of(dev_reports)
+                sizes = {"train": first.n_exported - n_dev, "dev": n_dev}
+                writers = {side: ShardWriter(tmp / f"{side}.spacy", sizes[side] > shard_size, shard_size, sizes[side]) for side in SPLITS}
+                counts = _make_docs(nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()})
+                files = writers["train"].close() + writers["dev"].close()
+        (tmp / PENDING).unlink()
+        if callable(agreement):
+            agreement = agreement()
+        manifest = first.manifest(
+            project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
+            content_sha256=content_sha256(files), agreement=agreement,
+        )
+        write_file(tmp / "config.cfg", first.config().encode("utf-8"))
+        write_file(tmp / "manifest.json", _manifest_bytes(manifest))
+    return out_dir, manifest
+
+
+def _check_options(task: str, policy: str, dev_fraction: float) -> None:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    check_policy(policy)
+    if not 0 <= dev_fraction < 1:
+        raise ValueError(f"dev_fraction must be in [0, 1), not {dev_fraction}")
+
+
+def _refuse_empty(n_docs: int, n_spans: int, has_labels: bool, policy: str, excluded: Mapping[str, int]) -> None:
+    if n_docs == 0:
         raise ExportError(
             f"nothing to export: no sentence has usable gold under policy "
-            f"{result.manifest['policy']!r} (excluded: {result.manifest['sentences']['excluded']}); "
+            f"{policy!r} (excluded: {dict(sorted(excluded.items()))}); "
             "annotate or adjudicate more sentences, or choose another policy"
         )
-    counts = result.manifest["counts"]
-    if result.config is None or counts["train"]["spans"] + counts["dev"]["spans"] == 0:
+    if not has_labels or n_spans == 0:
         raise ExportError("nothing to train: the exported sentences have no spans; annotate some spans first")
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise ExportError(f"{out_dir} exists and is not a directory; choose another output path")
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise ExportError(f"{out_dir} exists and is not empty; use --force to replace it")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir.parent)
-    # The writer's pid in the name tells a later export whether this one is still running.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        _write_file(tmp / "train.spacy", result.train.to_bytes())
-        _write_file(tmp / "dev.spacy", result.dev.to_bytes())
-        _write_file(tmp / "config.cfg", result.config.encode("utf-8"))
-        manifest = json.dumps(result.manifest, indent=2, ensure_ascii=False) + "\n"
-        _write_file(tmp / "manifest.json", manifest.encode("utf-8"))
-        lines = "".join(result.prodigy_lines)
-        _write_file(tmp / "annotations.jsonl", lines.encode("utf-8"))
-        _fsync_dir(tmp)
-        _swap_in(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _fsync_dir(out_dir.parent)
-    return out_dir
+
+def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# What a Doc needs to be made again in the second pass: the sentence (without its
+# token offsets), its gold spans and their source.
+_Exported = tuple[SentenceRecord, list[GoldSpanRecord], Union[str, None]]
+
+
+class _Pending:
+    """The exported sentences between the two passes: in a list, or spilled to ``path``.
+
+    A spilled batch is one pickle (written and read only by this process,
+    in the export's own temporary folder); reading back holds one batch.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._items: list[_Exported] = []
+        self._file = open(path, "wb") if path is not None else None
+
+    def __enter__(self) -> _Pending:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def add(self, batch: list[_Exported]) -> None:
+        if self._file is None:
+            self._items.extend(batch)
+        elif batch:
+            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[_Exported]:
+        if self._file is None:
+            yield from self._items
+            return
+        self._file.close()
+        with open(self._path, "rb") as f:
+            while True:
+                try:
+                    batch = pickle.load(f)
+                except EOFError:
+                    return
+                yield from batch
+
+
+class _FirstPass:
+    """Resolves, aligns and checks each sentence, writes its Prodigy line, and keeps counts.
+
+    What it keeps grows with reports (two integers each) and problems, not
+    with sentences; the exported sentences go to ``pending``.
+    """
+
+    def __init__(
+        self, nlp: Language, *, task: str, policy: str, labels: Sequence[str] | None,
+        progress: Callable[[int], None] | None, write_line: Callable[[str], Any], pending: _Pending,
+    ) -> None:
+        self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
+        self.labels = list(labels) if labels is not None else None
+        self.keep = set(labels) if labels is not None else None
+        self.write_line, self.pending = write_line, pending
+        self.n_done = self.n_exported = self.n_spans = 0
+        self.by_source = Counter({source: 0 for source in GOLD_SOURCES})
+        self.excluded: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+        self.misaligned: list[dict[str, Any]] = []
+        self.conflicts: list[dict[str, Any]] = []
+        self.span_labels: set[str] = set()
+        self.max_span_tokens = 1
+        self.reports = array("q")  # reports with exported sentences, in id order,
+        self.report_sizes = array("q")  # and how many each
+        self._last: tuple[int, int, int] | None = None
+
+    def add(self, sentences: Iterable[SentenceRecord], annotations: Iterable[AnnotationRecord], gold: Gold) -> None:
+        by_sentence: dict[int, list[AnnotationRecord]] = defaultdict(list)
+        for annotation in annotations:
+            by_sentence[annotation.sentence_id].append(annotation)
+        gold_records = gold.values() if isinstance(gold, Mapping) else gold
+        gold_by_sentence = {g.sentence_id: g for g in gold_records}
+        ordered = sorted(sentences, key=lambda s: (s.report_id, s.position, s.id))
+        if len({s.id for s in ordered}) != len(ordered):
+            raise ValueError("a sentence id appears twice in the export's sentences")
+        if ordered and self._last is not None and (ordered[0].report_id, ordered[0].position, ordered[0].id) <= self._last:
+            raise ValueError("export batches must come in report order: a batch starts before the end of the one before it")
+        exported: list[_Exported] = []
+        for sentence in ordered:
+            sentence_annotations = by_sentence.get(sentence.id, [])
+            sentence_gold = gold_by_sentence.get(sentence.id)
+            resolution = resolve_gold(sentence, sentence_annotations, sentence_gold, self.policy)
+            doc = self.nlp.make_doc(sentence.text)
+            spans = [s for s in resolution.spans if self.keep is None or s.label in self.keep]
+            self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
+            reason = resolution.excluded
+            if reason is None:
+                aligned, problems = _align(doc, sentence, spans)
+                self.misaligned.extend(problems)
+                overlaps = _overlaps(sentence, spans) if self.task == "ner" else []
+                self.conflicts.extend(overlaps)
+                reason = MISALIGNED if problems else CONFLICT if overlaps else None
+                if reason is None:
+                    exported.append((dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence, spans, resolution.source))
+                    self._count_exported(sentence.report_id, aligned, resolution.source)
+            if reason is not None:
+                self.excluded[reason] += 1
+            if sentence_annotations or sentence_gold is not None:
+                self.write_line(_jsonl_line(_prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
+            self.n_done += 1
+            if self.progress is not None:
+                self.progress(self.n_done)
+        if ordered:
+            self._last = (ordered[-1].report_id, ordered[-1].position, ordered[-1].id)
+        self.pending.add(exported)
+
+    def _count_exported(self, report_id: int, aligned: Sequence[tuple[GoldSpanRecord, Span]], source: str | None) -> None:
+        self.n_exported += 1
+        self.n_spans += len(aligned)
+        for _, token_span in aligned:
+            self.span_labels.add(token_span.label_)
+            self.max_span_tokens = max(self.max_span_tokens, len(token_span))
+        if self.reports and self.reports[-1] == report_id:
+            self.report_sizes[-1] += 1
+        else:
+            self.reports.append(report_id)
+            self.report_sizes.append(1)
+        self.by_source[_source_kind(source)] += 1
+
+    def dev_reports(self, dev_fraction: float, seed: int) -> set[int]:
+        return _dev_reports(self.reports, self.report_sizes, dev_fraction, seed)
+
+    def docs_of(self, reports: set[int]) -> int:
+        return sum(size for report, size in zip(self.reports, self.report_sizes) if report in reports)
+
+    def label_list(self) -> list[str]:
+        return self.labels if self.labels is not None else sorted(self.span_labels)
+
+    def config(self) -> str | None:
+        labels = self.label_list()
+        return make_config(self.task, labels, self.nlp.lang, self.max_span_tokens) if labels else None
+
+    def manifest(
+        self, *, project: str, dev_fraction: float, seed: int, counts: dict[str, Any], content_sha256: str,
+        agreement: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "project": project,
+            "task": self.task,
+            "policy": self.policy,
+            "seed": seed,
+            "dev_fraction": dev_fraction,
+            "spacy_version": spacy.__version__,
+            "lang": self.nlp.lang,
+            "labels": self.label_list(),
+            "max_span_tokens": self.max_span_tokens,
+            "counts": counts,
+            "sentences": {
+                "total": self.n_done,
+                "exported": self.n_exported,
+                "by_gold_source": dict(self.by_source),
+                "excluded": dict(sorted(self.excluded.items())),
+            },
+            "dropped_by_label": dict(sorted(self.dropped.items())),
+            "misaligned": self.misaligned,
+            "conflicts": self.conflicts,
+            "content_sha256": content_sha256,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "agreement": dict(agreement) if agreement is not None else None,
+            "files": list(FILES),
+        }
+
+
+def _make_docs(
+    nlp: Language, task: str, project: str, pending: Iterable[_Exported], dev_reports: set[int],
+    add: Mapping[str, Callable[[Doc], None]],
+) -> dict[str, dict[str, Any]]:
+    """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
+
+    Made again rather than kept from the first pass: a Doc takes ~5 KB, its
+    DocBin row ~2 KB, and tokenising and aligning are deterministic.
+    """
+    docs: Counter[str] = Counter()
+    labels = {side: Counter() for side in SPLITS}
+    for sentence, spans, source in pending:
+        doc = nlp.make_doc(sentence.text)
+        aligned, _ = _align(doc, sentence, spans)
+        side = "dev" if sentence.report_id in dev_reports else "train"
+        add[side](_annotate(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=sentence.id, gold_source=source))
+        docs[side] += 1
+        labels[side].update(token_span.label_ for _, token_span in aligned)
+    return {
+        side: {"docs": docs[side], "spans": sum(labels[side].values()), "labels": dict(sorted(labels[side].items()))}
+        for side in SPLITS
+    }
 
 
 def _align(
@@ -339,31 +558,6 @@ def _annotate(doc: Doc, task: str, aligned: Sequence[tuple[GoldSpanRecord, Span]
     return doc
 
 
-def _docbin(docs: Iterable[Doc]) -> DocBin:
-    """``DocBin(store_user_data=True, docs=docs)``, byte for byte, in a fraction of the time.
-
-    ``DocBin.add`` packs each Doc's user data with ``srsly.msgpack_dumps``,
-    which looks its encoders up in catalogue (scanning installed packages'
-    entry points) on every call: about 0.6 ms per Doc, most of an export's
-    time (tests/benchmarks/bench_export.py). One Packer serves all Docs here.
-    """
-    docbin = DocBin(store_user_data=False)
-    packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
-    user_data = []
-    for doc in docs:
-        docbin.add(doc)
-        user_data.append(packer.pack(doc.user_data))
-    docbin.store_user_data = True
-    docbin.user_data = user_data
-    return docbin
-
-
-def _split_counts(span_lists: Sequence[Sequence[tuple[str, int]]]) -> dict[str, Any]:
-    """Docs, spans and spans per label of one side, from each doc's (label, tokens) pairs."""
-    labels = Counter(label for spans in span_lists for label, _ in spans)
-    return {"docs": len(span_lists), "spans": sum(labels.values()), "labels": dict(sorted(labels.items()))}
-
-
 def _source_kind(source: str | None) -> str:
     return "annotator" if source and source.startswith(ANNOTATOR_PREFIX) else str(source)
 
@@ -418,85 +612,3 @@ def _jsonl_line(record: dict[str, Any]) -> str:
         line = line.replace(char, f"\\u{ord(char):04x}")
     return line + "\n"
 
-
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[a-z0-9_]{8}\.tmp|[0-9a-f]{32}\.old)$")
-
-
-def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
-    """Clean up after exports into ``folder`` whose process died; returns what was touched.
-
-    A killed export leaves ``.<name>.<pid>.<random>.tmp`` (never ``<name>``
-    itself, which appears only by rename); a kill while replacing with
-    ``force`` may leave the previous export as ``.<name>.<pid>.<hex>.old``.
-    Such folders of a dead pid holding nothing but export files are removed,
-    except an ``.old`` whose ``<name>`` is missing: that is the previous
-    export, and it is renamed back. Those of a live process are left alone.
-    """
-    folder = Path(folder)
-    touched = []
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return touched
-    for entry in entries:
-        match = _TEMPORARY.match(entry.name)
-        if match is None or not entry.is_dir(follow_symlinks=False) or _alive(int(match["pid"])):
-            continue
-        path = Path(entry.path)
-        try:
-            if not {p.name for p in path.iterdir()} <= set(FILES):
-                continue  # not ours: leave it
-        except FileNotFoundError:
-            continue
-        final = folder / match["name"]
-        if entry.name.endswith(".old") and not final.exists():
-            os.rename(path, final)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-        touched.append(path)
-    return touched
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
-
-
-def _swap_in(tmp: Path, out_dir: Path) -> None:
-    """Rename ``tmp`` to ``out_dir``, moving an existing ``out_dir`` aside first."""
-    if not out_dir.exists():
-        try:
-            os.rename(tmp, out_dir)
-        except OSError as error:
-            raise ExportError(f"{out_dir} appeared while exporting; nothing was written") from error
-        return
-    old = out_dir.parent / f".{out_dir.name}.{os.getpid()}.{uuid.uuid4().hex}.old"
-    os.rename(out_dir, old)
-    try:
-        os.rename(tmp, out_dir)
-    except BaseException:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old)

@@ -41,7 +41,11 @@ def train(
     from spacy.cli.train import train as spacy_train
 
     export_dir, output_dir = Path(export_dir), Path(output_dir)
-    missing = [name for name in EXPORT_FILES if not (export_dir / name).is_file()]
+    # train.spacy and dev.spacy are DocBin files, or folders of shards (a large export).
+    missing = [
+        name for name in EXPORT_FILES
+        if not ((export_dir / name).is_file() or (name != "config.cfg" and (export_dir / name).is_dir()))
+    ]
     if missing:
         raise TrainingError(f"{export_dir} is not an export: {', '.join(missing)} missing")
     overrides: dict[str, Any] = {

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.tokens import DocBin
+from spacy.training import Corpus
 from thinc.api import Config
 
-from annotator.export import ExportError, build_export, grouped_split, write_export
+from annotator.export import ExportError, build_export, grouped_split, stream_export, write_export
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from annotator.spacy_config import make_config
 
@@ -357,3 +358,127 @@ def test_export_rejects_unknown_task_and_policy(nlp):
         build_export(nlp, [], [], [], project="p", task="textcat")
     with pytest.raises(ValueError, match="unknown gold policy"):
         build_export(nlp, [], [], [], project="p", policy="best")
+
+
+def mixed_corpus():
+    """Tricky texts, a gold adjudication, a misaligned span, a ner conflict, a skipped and an
+    unannotated sentence, and reports of several sentences: every path of the export."""
+    sentences, annotations, _ = tricky_corpus()
+    gold = []
+    for r in range(10, 22):
+        for position in range(1 + r % 3):
+            sentence = SentenceRecord(1000 + r * 10 + position, r, position, f"Report {r}: {position + 2} drones hit Odesa and Sumy.")
+            sentences.append(sentence)
+            odesa, sumy = span(sentence.text, "Odesa", "REGION"), span(sentence.text, "Sumy", "REGION")
+            kind = (r + position) % 6
+            if kind == 0:
+                gold.append(GoldRecord(sentence.id, (GoldSpanRecord(odesa.start_char, odesa.end_char, "REGION"),)))
+            elif kind == 1:
+                annotations += done(sentence, SpanRecord(odesa.start_char, odesa.end_char - 1, "REGION"))  # misaligned
+            elif kind == 2:
+                annotations += done(sentence, odesa, SpanRecord(odesa.start_char, sumy.end_char, "REGION"))  # overlap
+            elif kind == 3:
+                annotations.append(AnnotationRecord(sentence.id, "ana", "skipped"))
+            elif kind == 4:
+                annotations += done(sentence, odesa, sumy, span(sentence.text, str(position + 2), "COUNT"))
+    return sentences, annotations, gold
+
+
+def batches_of(sentences, annotations, gold, reports_per_batch):
+    """The corpus as stream_export's batches, ``reports_per_batch`` reports each, in report order."""
+    reports = sorted({s.report_id for s in sentences})
+    for i in range(0, len(reports), reports_per_batch):
+        chosen = set(reports[i:i + reports_per_batch])
+        ids = {s.id for s in sentences if s.report_id in chosen}
+        yield (
+            [s for s in sentences if s.id in ids],
+            [a for a in annotations if a.sentence_id in ids],
+            [g for g in gold if g.sentence_id in ids],
+        )
+
+
+def without_created_at(manifest):
+    return {k: v for k, v in manifest.items() if k != "created_at"}
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+@pytest.mark.parametrize("reports_per_batch", [1, 4, 1000])
+def test_export_stream_in_batches_writes_what_build_export_writes(nlp, tmp_path, task, reports_per_batch):
+    sentences, annotations, gold = mixed_corpus()
+    options = dict(project="p", task=task, dev_fraction=0.3, seed=2, agreement={"alpha": 0.5})
+    result = build_export(nlp, sentences, annotations, gold, **options)
+    expected = write_export(result, tmp_path / "whole")
+    seen = []
+    path, manifest = stream_export(
+        nlp, batches_of(sentences, annotations, gold, reports_per_batch), tmp_path / "streamed", progress=seen.append, **options
+    )
+    assert seen == list(range(1, len(sentences) + 1))
+    assert manifest["misaligned"] and manifest["sentences"]["excluded"]["misaligned span"]
+    assert result.manifest["counts"]["dev"]["docs"] > 0
+    for name in ("train.spacy", "dev.spacy", "annotations.jsonl", "config.cfg"):
+        assert (path / name).read_bytes() == (expected / name).read_bytes(), name
+    assert without_created_at(manifest) == without_created_at(result.manifest)
+    assert without_created_at(json.loads((path / "manifest.json").read_text(encoding="utf-8"))) == without_created_at(result.manifest)
+    assert sorted(p.name for p in path.iterdir()) == sorted(result.manifest["files"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed", "whole"]  # no temporary left
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+def test_export_stream_shards_a_large_split_into_a_folder(nlp, tmp_path, task):
+    sentences, annotations, gold = mixed_corpus()
+    result = build_export(nlp, sentences, annotations, gold, project="p", task=task, dev_fraction=0.3, seed=2)
+    n_train, n_dev = len(result.train), len(result.dev)
+    assert n_train > 5 >= n_dev > 0
+    path, manifest = stream_export(
+        nlp, batches_of(sentences, annotations, gold, 2), tmp_path / "out", project="p", task=task, dev_fraction=0.3, seed=2, shard_size=5
+    )
+    shards = sorted((path / "train.spacy").iterdir())
+    assert [p.name for p in shards] == [f"{i:03d}.spacy" for i in range(-(-n_train // 5))]
+    assert [len(DocBin().from_disk(p)) for p in shards] == [5] * (n_train // 5) + ([n_train % 5] if n_train % 5 else [])
+    assert (path / "dev.spacy").is_file()  # a split that fits one shard stays one file
+    assert (path / "dev.spacy").read_bytes() == result.dev.to_bytes()
+
+    vocab = spacy.blank("en").vocab
+    def spans_of(doc):
+        return [(s.start_char, s.end_char, s.text, s.label_, s.kb_id_) for s in (doc.ents if task == "ner" else doc.spans["sc"])]
+    streamed = [d for p in shards for d in DocBin().from_disk(p).get_docs(vocab)]
+    whole = list(result.train.get_docs(vocab))
+    assert [(d.text, spans_of(d), d.user_data) for d in streamed] == [(d.text, spans_of(d), d.user_data) for d in whole]
+    # spaCy's own corpus reader walks the folder, in shard order.
+    read = [example.reference for example in Corpus(path / "train.spacy")(nlp)]
+    assert [(d.text, spans_of(d)) for d in read] == [(d.text, spans_of(d)) for d in whole]
+
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in shards) + (path / "dev.spacy").read_bytes()).hexdigest()
+    assert manifest["content_sha256"] == digest
+    assert without_created_at(manifest) == {**without_created_at(result.manifest), "content_sha256": digest}
+
+
+def test_export_stream_rejects_batches_out_of_order_and_writes_nothing(nlp, tmp_path):
+    sentences, annotations, gold = mixed_corpus()
+    batches = list(batches_of(sentences, annotations, gold, 3))
+    with pytest.raises(ValueError, match="report order"):
+        stream_export(nlp, [batches[1], batches[0]], tmp_path / "out", project="p")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_stream_refuses_empty_export_and_busy_folder(nlp, tmp_path):
+    sentence = SentenceRecord(1, 1, 0, "Drones over Kyiv.")
+    with pytest.raises(ExportError, match="nothing to export"):
+        stream_export(nlp, [([sentence], [AnnotationRecord(1, "ana", "skipped")], [])], tmp_path / "out", project="p")
+    with pytest.raises(ExportError, match="no spans"):
+        stream_export(nlp, [([sentence], done(sentence), [])], tmp_path / "out", project="p", labels=["REGION"])
+    assert list(tmp_path.iterdir()) == []  # not even the temporary folder
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    consumed = []
+
+    def batches():
+        consumed.append(True)
+        yield [sentence], done(sentence, span(sentence.text, "Kyiv", "REGION")), []
+
+    with pytest.raises(ExportError, match="--force"):
+        stream_export(nlp, batches(), busy, project="p")
+    assert not consumed and [p.name for p in tmp_path.iterdir()] == ["busy"]
+    with pytest.raises(ValueError, match="shard_size"):
+        stream_export(nlp, batches(), tmp_path / "x", project="p", shard_size=0)

@@ -79,3 +79,31 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
     project = db.scalar(select(Project).where(Project.name == "p"))
     nlp = spacy.load(project.model_path)
     assert "ner" in nlp.pipe_names
+
+
+def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
+    from annotator.services.exports import export_project
+    from annotator.services.records import iter_project_records, project_records
+
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    whole = project_records(db, project)
+    batches = list(iter_project_records(db, project, batch_sentences=2))
+    assert [len(b.sentences) for b in batches] == [2, 1]  # whole reports of one sentence each
+    assert [s for b in batches for s in b.sentences] == whole.sentences
+    assert [a for b in batches for a in b.annotations] == whole.annotations
+    assert {k: v for b in batches for k, v in b.gold.items()} == whole.gold
+
+    one, manifest = export_project(db, project, annotated / "one", dev_fraction=0.34, seed=1)
+    sharded, sharded_manifest = export_project(db, project, annotated / "sharded", dev_fraction=0.34, seed=1, batch_sentences=1, shard_size=1)
+    assert (sharded / "train.spacy").is_dir() and (one / "train.spacy").is_file()
+    vocab = spacy.blank("en").vocab
+
+    def docs(path):
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        return [(d.text, [(e.start_char, e.end_char, e.label_) for e in d.ents], d.user_data) for f in files for d in DocBin().from_disk(f).get_docs(vocab)]
+
+    for split in ("train.spacy", "dev.spacy"):
+        assert docs(sharded / split) == docs(one / split)
+    same = ("created_at", "content_sha256")
+    assert {k: v for k, v in sharded_manifest.items() if k not in same} == {k: v for k, v in manifest.items() if k not in same}
+    assert manifest["agreement"] == {"span_f1": {"overall": 1.0, "by_label": {"COUNT": 1.0, "OUTCOME": 1.0, "REGION": 1.0}}, "pairs": 1}

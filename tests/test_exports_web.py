@@ -60,3 +60,26 @@ def test_exports_web_ignores_incomplete_or_foreign_folders(login, annotated, app
     assert page.status_code == 200 and "No exports yet" in page.get_data(as_text=True)
     assert reviewer.get("/projects/p/exports/p-broken.zip").status_code == 404
     assert reviewer.get("/projects/p/exports/p-junk/manifest.json").status_code == 404
+
+
+def test_exports_web_lists_and_zips_an_export_in_shards(login, annotated, app):
+    from sqlalchemy import select
+
+    from annotator.models import Project
+    from annotator.services.exports import default_export_dir, export_project
+
+    session = app.extensions["annotator.sessionmaker"]()
+    try:
+        project = session.scalar(select(Project).where(Project.name == "p"))
+        path, _ = export_project(session, project, default_export_dir(app.config["EXPORTS_DIR"], project), dev_fraction=0.34, shard_size=1)
+    finally:
+        session.close()
+    assert (path / "train.spacy").is_dir()
+    reviewer = login("rita", "reviewer")
+    assert path.name in reviewer.get("/projects/p/export").get_data(as_text=True)
+    archive = zipfile.ZipFile(io.BytesIO(reviewer.get(f"/projects/p/exports/{path.name}.zip").data))
+    names = sorted(n.split("/", 1)[1] for n in archive.namelist())
+    assert names == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy/000.spacy", "train.spacy/001.spacy"]
+    assert archive.read(f"{path.name}/train.spacy/001.spacy") == (path / "train.spacy" / "001.spacy").read_bytes()
+    assert reviewer.get(f"/projects/p/exports/{path.name}/train.spacy").status_code == 404  # a folder: in the zip
+    assert reviewer.get(f"/projects/p/exports/{path.name}/manifest.json").status_code == 200

@@ -12,7 +12,7 @@ import sys
 import pytest
 import spacy
 
-from annotator.export import build_export, write_export
+from annotator.export import build_export, stream_export, write_export
 from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
 from annotator.training import TrainingError, load_pipeline, predict_spans, read_scores, train
 
@@ -84,6 +84,27 @@ def test_training_spacy_train_cli_runs_on_export(export_dir, tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert (tmp_path / "out" / "model-best" / "meta.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", TASKS)
+def test_training_spacy_train_cli_runs_on_sharded_export(nlp, tmp_path, task):
+    """A large export's train.spacy and dev.spacy are folders of shards; the documented command is unchanged."""
+    sentences, annotations = corpus()
+    batches = ((sentences[i:i + 25], annotations[2 * i:2 * (i + 25)], []) for i in range(0, len(sentences), 25))
+    export_dir, manifest = stream_export(nlp, batches, tmp_path / "export", project="t", task=task, dev_fraction=0.25, shard_size=5)
+    assert (export_dir / "train.spacy").is_dir() and (export_dir / "dev.spacy").is_dir()
+    assert len(list((export_dir / "train.spacy").iterdir())) == -(-manifest["counts"]["train"]["docs"] // 5)
+    run = spacy_cli(
+        "train", str(export_dir / "config.cfg"),
+        "--paths.train", str(export_dir / "train.spacy"),
+        "--paths.dev", str(export_dir / "dev.spacy"),
+        "--output", str(tmp_path / "out"), *STEPS,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "out" / "model-best" / "meta.json").is_file()
+    scores = train(export_dir, tmp_path / "api", max_steps=10, eval_frequency=5)  # annotator train takes the folders too
+    assert set(scores["overall"]) == {"p", "r", "f"}
 
 
 @pytest.mark.slow

@@ -64,6 +64,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
 def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
     """Write train.spacy, dev.spacy, config.cfg, manifest.json and annotations.jsonl.
 
+    A split of more than 10,000 documents is a folder of .spacy shards; spaCy reads either.
     Train with: python -m spacy train DIR/config.cfg --paths.train DIR/train.spacy --paths.dev DIR/dev.spacy
     """
     path, manifest = run_export(project_name, out, task, policy, dev_fraction, seed, force)

@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..agreement import pairwise_span_f1
-from ..export import ExportError, build_export, write_export
+from ..agreement_tally import SpanF1Tally
+from ..export import SHARD_SIZE, ExportBatch, ExportError, stream_export
 from ..models import Project, utcnow
 from ..text import make_nlp
-from .records import project_records
+from .records import iter_project_records
 
 
 def default_export_dir(exports_dir: str | Path, project: Project, now: datetime | None = None) -> Path:
@@ -37,22 +37,33 @@ def export_project(
     seed: int = 0,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    batch_sentences: int = 2000,
+    shard_size: int = SHARD_SIZE,
 ) -> tuple[Path, dict[str, Any]]:
     """Write the project's export into ``out_dir`` atomically; returns it and the manifest.
 
-    Raises ExportError (nothing written) for an empty export or an output
-    folder that exists and is not empty without ``force``; ValueError for an
-    unknown task or policy.
+    Streams: the records are read ``batch_sentences`` at a time (whole
+    reports) and the agreement is tallied as they pass, so memory does not
+    grow with the project (``stream_export``; splits above ``shard_size``
+    Docs become folders of shards). Raises ExportError (nothing written) for
+    an empty export or an output folder that exists and is not empty without
+    ``force``; ValueError for an unknown task or policy.
     """
-    records = project_records(session, project)
-    voting = [a for a in records.annotations if a.status in ("done", "flagged")]
-    f1 = pairwise_span_f1((a.annotator, a.sentence_id, a.spans) for a in voting)
-    agreement = {"span_f1": {"overall": f1["overall"], "by_label": f1["by_label"]}, "pairs": len(f1["pairs"])}
-    result = build_export(
+    tally = SpanF1Tally()
+
+    def batches() -> Iterator[ExportBatch]:
+        for records in iter_project_records(session, project, batch_sentences=batch_sentences):
+            tally.add(a for a in records.annotations if a.status in ("done", "flagged"))
+            yield records.sentences, records.annotations, records.gold
+
+    def agreement() -> dict[str, Any]:
+        f1 = tally.summary()
+        return {"span_f1": {"overall": f1["overall"], "by_label": f1["by_label"]}, "pairs": f1["pairs"]}
+
+    return stream_export(
         make_nlp(project.lang),
-        records.sentences,
-        records.annotations,
-        records.gold,
+        batches(),
+        out_dir,
         project=project.name,
         task=task,
         policy=policy,
@@ -61,9 +72,9 @@ def export_project(
         labels=[label["name"] for label in project.labels],
         agreement=agreement,
         progress=progress,
+        force=force,
+        shard_size=shard_size,
     )
-    path = write_export(result, out_dir, force=force)
-    return path, result.manifest
 
 
 __all__ = ["ExportError", "default_export_dir", "export_project", "safe_name"]

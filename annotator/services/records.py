@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
@@ -34,17 +34,55 @@ def project_records(session: Session, project: Project, sentence_ids: Iterable[i
     """Sentences in report order, every annotation with its spans, and gold.
 
     Three flat queries (plus spans), whatever the project's size; ``sentence_ids``
-    narrows them to some sentences.
+    narrows them to some sentences. Holds the whole project: for an export of
+    any size use ``iter_project_records``.
     """
     ids = None if sentence_ids is None else list(sentence_ids)
-    sentence_query = select(Sentence).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)
+    where = [Sentence.project_id == project.id]
     if ids is not None:
-        sentence_query = sentence_query.where(Sentence.id.in_(ids))
+        where.append(Sentence.id.in_(ids))
+    return _records(session, where)
+
+
+def iter_project_records(session: Session, project: Project, batch_sentences: int = 2000) -> Iterator[ProjectRecords]:
+    """The project's records in batches of whole reports, in report order.
+
+    Each batch is ``project_records`` of consecutive reports holding about
+    ``batch_sentences`` sentences together (one report more than that is a
+    batch of its own). One grouped query first counts the sentences of each
+    report (two integers per report are held, not the rows), then each
+    batch is read by a range of report ids (the ``ix_sentences_project_order``
+    index): memory is one batch, whatever the project's size. The batches
+    are read with separate statements, so they see one snapshot only where
+    the session's transaction gives one (SQLite; PostgreSQL at REPEATABLE READ).
+    """
+    ranges: list[tuple[int, int]] = []
+    first = last = None
+    size = 0
+    for report_id, count in session.execute(
+        select(Sentence.report_id, func.count())
+        .where(Sentence.project_id == project.id)
+        .group_by(Sentence.report_id)
+        .order_by(Sentence.report_id)
+    ):
+        if first is not None and size + count > batch_sentences:
+            ranges.append((first, last))
+            first, size = None, 0
+        if first is None:
+            first = report_id
+        last, size = report_id, size + count
+    if first is not None:
+        ranges.append((first, last))
+    for first, last in ranges:
+        yield _records(session, [Sentence.project_id == project.id, Sentence.report_id.between(first, last)])
+
+
+def _records(session: Session, where: list) -> ProjectRecords:
+    """Records of the sentences matching ``where`` (conditions on Sentence)."""
+    sentence_query = select(Sentence).where(*where).order_by(Sentence.report_id, Sentence.position)
     sentences = [sentence_record(s) for s in session.scalars(sentence_query)]
 
-    scope = select(Sentence.id).where(Sentence.project_id == project.id)
-    if ids is not None:
-        scope = scope.where(Sentence.id.in_(ids))
+    scope = select(Sentence.id).where(*where)
     spans = defaultdict(list)
     for row in session.execute(
         select(Span.annotation_id, Span.start_char, Span.end_char, Span.label, Span.value, Span.suggested)

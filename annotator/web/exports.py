@@ -1,8 +1,8 @@
 """Export pages: build a dataset and download it (reviewers and admins)."""
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from ..export import FILES, ExportError
+from ..export_files import SPLIT_FILES, split_files
 from ..extensions import get_session
 from ..gold import POLICIES, check_policy
 from ..services.exports import default_export_dir, export_project, safe_name
@@ -59,8 +60,11 @@ def _finished_manifest(path: Path) -> dict | None:
 
     The exports folder may hold other things (a hand-made folder, a damaged
     copy): only folders with all the export's files and a readable manifest count.
+    train.spacy and dev.spacy may be folders of shards (a large export).
     """
-    if path.name.startswith(".") or not all((path / file).is_file() for file in FILES):
+    if path.name.startswith(".") or not all(
+        (path / file).is_file() or (file in SPLIT_FILES and (path / file).is_dir()) for file in FILES
+    ):
         return None
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -113,12 +117,21 @@ def index(project):
 def download(project, name):
     project = _project(project)
     path = _export_path(project, name)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in FILES:
-            archive.write(path / file, f"{name}/{file}")
-    buffer.seek(0)
-    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=f"{name}.zip")
+    # Built in a temporary file, not in memory: a large export's zip takes gigabytes.
+    spool = tempfile.TemporaryFile()
+    try:
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in FILES:
+                if (path / file).is_dir():  # a split in shards: train.spacy/000.spacy, ...
+                    for shard in split_files(path / file):
+                        archive.write(shard, f"{name}/{file}/{shard.name}")
+                else:
+                    archive.write(path / file, f"{name}/{file}")
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return send_file(spool, mimetype="application/zip", as_attachment=True, download_name=f"{name}.zip")
 
 
 @bp.route("/projects/<project>/exports/<name>/<file>")
@@ -128,4 +141,6 @@ def download_file(project, name, file):
     if file not in FILES:
         abort(404)
     path = _export_path(project, name)
+    if not (path / file).is_file():  # a folder of shards: download the zip
+        abort(404)
     return send_file(path / file, as_attachment=True, download_name=file)

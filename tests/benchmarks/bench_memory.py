@@ -8,7 +8,8 @@ For each size, four children report ``resource.getrusage(RUSAGE_SELF).ru_maxrss`
 - ``export``: services.exports.export_project from a SQLite file holding
   N sentences x 3 annotators (filled by the parent, not measured); limit: a
   bare streaming loop over the same rows (cursor iteration, majority by
-  Counter, make_doc + char_span + DocBin without user data, to_bytes).
+  Counter, make_doc + char_span + DocBin without user data, written as a
+  shard of 10,000 Docs whenever one fills, as the export does).
 
 A ``baseline`` child (imports only) gives the floor. If memory is flat, the
 peak barely moves from 100k to 1M sentences; if it grows linearly, the
@@ -93,14 +94,23 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
         "JOIN annotations a ON a.sentence_id = s.id LEFT JOIN spans sp ON sp.annotation_id = a.id "
         "ORDER BY s.id"
     )
-    docbin = DocBin()
+    shards = out_dir / "train.spacy"
+    shards.mkdir(parents=True, exist_ok=True)
+    docbin, written = DocBin(), 0
     current, text, votes = None, None, Counter()
+
+    def write_shard():
+        nonlocal docbin, written
+        (shards / f"{written:03d}.spacy").write_bytes(docbin.to_bytes())
+        docbin, written = DocBin(), written + 1
 
     def flush():
         doc = nlp.make_doc(text)
         spans = [doc.char_span(s, e, lab, alignment_mode="strict") for (s, e, lab), v in sorted(votes.items()) if v >= 2]
         doc.set_ents([s for s in spans if s is not None], default="outside")
         docbin.add(doc)
+        if len(docbin) == 10_000:
+            write_shard()
 
     for sid, stext, start, end, label in cursor:
         if sid != current:
@@ -111,8 +121,8 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
             votes[(start, end, label)] += 1
     if current is not None:
         flush()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "train.spacy").write_bytes(docbin.to_bytes())
+    if len(docbin):
+        write_shard()
     connection.close()
 
 

@@ -1,0 +1,78 @@
+"""Pairwise span F1 tallied batch by batch, for exports that stream.
+
+``agreement.pairwise_span_f1`` needs every annotation at once; an export of a
+million sentences reads them in batches and must not hold them all. Strict
+span F1 pooled over sentences is a sum over sentences of per-label counts,
+so ``SpanF1Tally`` keeps only those counts (pairs x labels integers) and
+gives the same figures as ``pairwise_span_f1(..., match="strict")`` on the
+same annotations (tests/test_agreement_tally.py checks that they agree).
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from itertools import combinations
+from typing import Any
+
+from .span_metrics import as_span
+
+
+class SpanF1Tally:
+    """Matched and marked spans per annotator pair and label, added up batch by batch.
+
+    ``add`` takes ``AnnotationRecord``-like objects or (annotator,
+    sentence_id, spans) triples; every sentence must come in one call (its
+    annotations all in the same batch), and once. ``summary`` returns
+    ``{"overall", "by_label", "pairs"}`` as ``pairwise_span_f1`` computes
+    them (a pair's F1 = 2 * matched / (spans_a + spans_b) over the sentences
+    both did; means over pairs skip None), with ``pairs`` the number of pairs
+    that share a sentence.
+    """
+
+    def __init__(self) -> None:
+        self._matched: dict[tuple[Any, Any], Counter[str]] = defaultdict(Counter)
+        self._marked: dict[tuple[Any, Any], Counter[str]] = defaultdict(Counter)
+        self._shared: Counter[tuple[Any, Any]] = Counter()
+
+    def add(self, annotations: Iterable[Any]) -> None:
+        by_sentence: dict[Any, dict[Any, tuple]] = defaultdict(dict)
+        for record in annotations:
+            if hasattr(record, "annotator"):
+                annotator, sentence_id, spans = record.annotator, record.sentence_id, record.spans
+            else:
+                annotator, sentence_id, spans = record
+            if annotator in by_sentence[sentence_id]:
+                raise ValueError(
+                    f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
+                )
+            by_sentence[sentence_id][annotator] = tuple(map(as_span, spans))
+        for done in by_sentence.values():
+            for first, second in combinations(sorted(done), 2):
+                pair, at_a, at_b = (first, second), done[first], done[second]
+                self._shared[pair] += 1
+                marked = self._marked[pair]
+                marked.update(s[2] for s in at_a)
+                marked.update(s[2] for s in at_b)
+                if at_a and at_b:  # a span given twice matches at most as often as the other gave it
+                    self._matched[pair].update(s[2] for s in (Counter(at_a) & Counter(at_b)).elements())
+
+    def summary(self) -> dict[str, Any]:
+        pairs = {}
+        for pair in sorted(self._shared):
+            matched, marked = self._matched[pair], self._marked[pair]
+            total = sum(marked.values())
+            pairs[pair] = {
+                "overall": 2 * sum(matched.values()) / total if total else None,
+                "by_label": {label: 2 * matched[label] / marked[label] for label in sorted(marked)},
+            }
+        labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
+        return {
+            "overall": _mean(pair["overall"] for pair in pairs.values()),
+            "by_label": {label: _mean(pair["by_label"].get(label) for pair in pairs.values()) for label in labels},
+            "pairs": len(pairs),
+        }
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    defined = [v for v in values if v is not None]
+    return sum(defined) / len(defined) if defined else None

@@ -1,0 +1,234 @@
+"""The files of an export folder: atomic staging, DocBin shards, stale temporaries.
+
+An export is written into a temporary folder beside its destination (same
+file system), fsynced, then renamed into place, so a reader sees the old
+export or the new one, never a mix. ``train.spacy`` and ``dev.spacy`` are
+single DocBin files when a split holds at most ``shard_size`` Docs, and
+otherwise folders of DocBin shards (``train.spacy/000.spacy``, ...), which
+spaCy's corpus reader walks in name order: ``--paths.train DIR/train.spacy``
+works for both.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import srsly
+from spacy.tokens import Doc, DocBin
+
+FILES = ("train.spacy", "dev.spacy", "config.cfg", "manifest.json", "annotations.jsonl")
+SPLIT_FILES = ("train.spacy", "dev.spacy")  # a DocBin file, or a folder of DocBin shards
+PENDING = "pending.pickle"  # an export's first pass spills here; removed before the rename
+SHARD_SIZE = 10_000
+
+
+class ExportError(Exception):
+    """An export that cannot be written; the message says what to do."""
+
+
+class DocBinBuilder:
+    """``DocBin(store_user_data=True)`` filled Doc by Doc, byte for byte, in a fraction of the time.
+
+    ``DocBin.add`` packs each Doc's user data with ``srsly.msgpack_dumps``,
+    which looks its encoders up in catalogue (scanning installed packages'
+    entry points) on every call: about 0.6 ms per Doc, most of an export's
+    time (tests/benchmarks/bench_export.py). One Packer serves all Docs here.
+    """
+
+    def __init__(self) -> None:
+        self._docbin = DocBin(store_user_data=False)
+        self._packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
+        self._user_data: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self._user_data)
+
+    def add(self, doc: Doc) -> None:
+        self._docbin.add(doc)
+        self._user_data.append(self._packer.pack(doc.user_data))
+
+    def build(self) -> DocBin:
+        """The DocBin of the Docs added; the builder is spent."""
+        self._docbin.store_user_data = True
+        self._docbin.user_data = self._user_data
+        return self._docbin
+
+
+class ShardWriter:
+    """Docs of one split written to ``path``: one DocBin file, or a folder of shards.
+
+    ``sharded`` is decided up front from the split's size (the export knows
+    it before making any Doc): False writes ``path`` as a single DocBin file
+    on ``close``; True writes ``path/000.spacy``, ``001.spacy``, ... of
+    ``shard_size`` Docs each as they fill, so that at most one shard is held.
+    """
+
+    def __init__(self, path: Path, sharded: bool, shard_size: int, n_docs: int) -> None:
+        self.path, self.sharded, self.shard_size = path, sharded, shard_size
+        self.files: list[Path] = []
+        self._width = max(3, len(str(max(0, -(-n_docs // shard_size) - 1))))
+        self._builder = DocBinBuilder()
+        if sharded:
+            path.mkdir()
+
+    def add(self, doc: Doc) -> None:
+        self._builder.add(doc)
+        if self.sharded and len(self._builder) >= self.shard_size:
+            self._flush()
+
+    def close(self) -> list[Path]:
+        """Write what is left; return the files written, in order."""
+        if not self.sharded:
+            self._write(self.path)
+        elif len(self._builder) or not self.files:
+            self._flush()
+        if self.sharded:
+            fsync_dir(self.path)
+        return self.files
+
+    def _flush(self) -> None:
+        self._write(self.path / f"{len(self.files):0{self._width}d}.spacy")
+
+    def _write(self, path: Path) -> None:
+        write_file(path, self._builder.build().to_bytes())
+        self.files.append(path)
+        self._builder = DocBinBuilder()
+
+
+def split_files(path: Path) -> list[Path]:
+    """The DocBin files of ``path`` (train.spacy or dev.spacy), in the order spaCy reads them."""
+    return sorted(p for p in path.iterdir() if p.suffix == ".spacy" and not p.name.startswith(".")) if path.is_dir() else [path]
+
+
+def content_sha256(paths: list[Path]) -> str:
+    """SHA-256 of the files' bytes, concatenated in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def check_destination(out_dir: str | os.PathLike[str], force: bool) -> Path:
+    """``out_dir`` made absolute; ExportError if it is a file, a link, or not empty without ``force``."""
+    out_dir = Path(out_dir).absolute()
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ExportError(f"{out_dir} exists and is not a directory; choose another output path")
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise ExportError(f"{out_dir} exists and is not empty; use --force to replace it")
+    return out_dir
+
+
+@contextmanager
+def staging(out_dir: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir``, renamed to ``out_dir`` when the block ends without error.
+
+    Its name, ``.<name>.<pid>.<random>.tmp``, tells a later export whether
+    the writer is still running (``remove_stale_temporaries``). On any error,
+    including KeyboardInterrupt, the folder is removed and nothing is
+    written; an existing ``out_dir`` is replaced only by the final rename.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        yield tmp
+        fsync_dir(tmp)
+        _swap_in(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    fsync_dir(out_dir.parent)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[a-z0-9_]{8}\.tmp|[0-9a-f]{32}\.old)$")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Clean up after exports into ``folder`` whose process died; returns what was touched.
+
+    A killed export leaves ``.<name>.<pid>.<random>.tmp`` (never ``<name>``
+    itself, which appears only by rename); a kill while replacing with
+    ``force`` may leave the previous export as ``.<name>.<pid>.<hex>.old``.
+    Such folders of a dead pid holding nothing but export files are removed,
+    except an ``.old`` whose ``<name>`` is missing: that is the previous
+    export, and it is renamed back. Those of a live process are left alone.
+    """
+    folder = Path(folder)
+    touched = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return touched
+    ours = set(FILES) | {PENDING}
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False) or _alive(int(match["pid"])):
+            continue
+        path = Path(entry.path)
+        try:
+            if not {p.name for p in path.iterdir()} <= ours:
+                continue  # not ours: leave it
+        except FileNotFoundError:
+            continue
+        final = folder / match["name"]
+        if entry.name.endswith(".old") and not final.exists():
+            os.rename(path, final)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        touched.append(path)
+    return touched
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    """Rename ``tmp`` to ``out_dir``, moving an existing ``out_dir`` aside first."""
+    if not out_dir.exists():
+        try:
+            os.rename(tmp, out_dir)
+        except OSError as error:
+            raise ExportError(f"{out_dir} appeared while exporting; nothing was written") from error
+        return
+    old = out_dir.parent / f".{out_dir.name}.{os.getpid()}.{uuid.uuid4().hex}.old"
+    os.rename(out_dir, old)
+    try:
+        os.rename(tmp, out_dir)
+    except BaseException:
+        os.rename(old, out_dir)
+        raise
+    shutil.rmtree(old)
