@@ -83,3 +83,18 @@ def current_revision(engine: Engine) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def read_snapshot(session: Session) -> None:
+    """Start a read transaction that sees one committed state throughout.
+
+    For long reads in batches (an export): any open transaction on
+    ``session`` is committed first (so a web request's write lock is
+    released); PostgreSQL then reads at REPEATABLE READ, SQLite in a deferred
+    transaction, whose WAL snapshot is consistent already.
+    """
+    if session.in_transaction():
+        session.commit()
+    options = {"isolation_level": "REPEATABLE READ"} if session.get_bind().dialect.name == "postgresql" else {}
+    session.connection(execution_options=options)
+

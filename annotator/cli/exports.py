@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ..db import read_snapshot
 from ..export import ExportError
 from ..gold import check_policy
 from ..services.exports import default_export_dir, export_project, safe_name
@@ -43,6 +44,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
         raise fail(f"{exc}; import reports into it first") from None
     out = Path(out) if out else default_export_dir(current_app.config["EXPORTS_DIR"], project)
     total = project_status(db, project.name)["sentences"]
+    read_snapshot(db)  # every batch of the export sees the same committed state
     try:
         with click.progressbar(length=total, label="Exporting", file=click.get_text_stream("stderr")) as bar:
             return export_project(

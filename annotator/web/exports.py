@@ -12,6 +12,7 @@ from werkzeug.utils import safe_join
 from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from ..db import read_snapshot
 from ..export import FILES, ExportError
 from ..export_files import SPLIT_FILES, split_files
 from ..extensions import get_session
@@ -99,6 +100,8 @@ def index(project):
         try:
             check_policy(policy)
             out = default_export_dir(_exports_dir(), project)
+            # A long read: release the request's write lock and read one consistent state.
+            read_snapshot(get_session())
             path, manifest = export_project(
                 get_session(), project, out, task=form.task.data, policy=policy,
                 dev_fraction=float(form.dev_fraction.data), seed=form.seed.data,
