@@ -135,3 +135,18 @@ def test_import_service_counts(app, db):
     db.commit()
     assert (summary.reports, summary.sentences, summary.duplicates) == (2, 3, 1)
     assert project_status(db, "svc")["sentences"] == 3
+
+
+@pytest.mark.parametrize(
+    "span, problem",
+    [
+        ([1, 5, "COUNT"], "is not the start of a token"),  # "orty"
+        ([0, 5, "PERSON"], "is not one of REGION, COUNT, OUTCOME"),
+    ],
+)
+def test_import_spans_obey_labels_and_token_boundaries(runner, tmp_path, span, problem):
+    (tmp_path / "d.jsonl").write_text(json.dumps({"text": "Forty drones fell.", "label": [span]}) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
+    assert result.exit_code == 1
+    assert "d.jsonl, line 1" in result.output and problem in result.output
+    assert _status(runner)["reports"] == 0

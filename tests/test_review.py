@@ -224,6 +224,8 @@ def test_review_adjudication_stale_version_is_409(db, login):
         [{"start_char": 0, "end_char": 999, "label": "COUNT"}],
         [{"start_char": 0, "end_char": 3, "label": "PERSON"}],
         [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 0, "end_char": 3, "label": "COUNT"}],
+        [{"start_char": 1, "end_char": 3, "label": "COUNT"}],  # starts inside a token
+        [{"start_char": 3, "end_char": 4, "label": "COUNT"}],  # white space only
         "not a list",
     ],
 )

@@ -173,10 +173,12 @@ def _insert_sentences(session: Session, rows: list[dict]) -> None:
 
 
 def _attach(session, file, record, report_id, as_annotator, as_suggestions, summary) -> None:
+    project = session.get(Project, sentences_project(session, report_id))
     sentences = session.scalars(select(Sentence).where(Sentence.report_id == report_id).order_by(Sentence.position)).all()
     starts = [s.start_char for s in sentences]
     for imported in record.annotations:
         placed = _place_spans(file, record, imported, sentences, starts)
+        _check_spans(file, record, project, sentences, placed)
         if as_suggestions:
             summary.suggestions += _add_suggestions(session, placed)
             continue
@@ -198,6 +200,24 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             session.add(annotation)
             summary.annotations += 1
     session.flush()
+
+
+def sentences_project(session: Session, report_id: int) -> int:
+    return session.scalar(select(Report.project_id).where(Report.id == report_id))
+
+
+def _check_spans(file, record, project, sentences, placed) -> None:
+    """Imported spans obey the same rules as spans saved in the browser: known labels, token boundaries."""
+    from .annotations import validate_spans
+
+    for sentence in sentences:
+        spans = [{"start_char": a, "end_char": b, "label": span.label} for a, b, span in placed[sentence.id]]
+        _, problems = validate_spans(project, sentence, spans)
+        for problem in problems:
+            if problem.problem.startswith("duplicate"):
+                continue  # a span listed twice is stored once
+            a, b, span = placed[sentence.id][problem.span]
+            raise CorpusError(file, record.line, f"span {span.label} {sentence.text[a:b]!r} at [{span.start_char}, {span.end_char}): {problem.problem}")
 
 
 def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):

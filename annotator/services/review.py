@@ -17,6 +17,7 @@ from ..conflicts import COUNTED, disagreements, sentence_conflicts
 from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
+from .annotations import validate_spans
 from .projects import project_status
 from .records import project_records as load_records
 
@@ -251,7 +252,7 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
     and StaleGold when the version is not the current one.
     """
     project = session.get(Project, sentence.project_id)
-    wanted = _validate(decisions, sentence.text, project_labels(project))
+    wanted = _validate(decisions, sentence, project)
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
     voters = {
@@ -336,26 +337,21 @@ def _reason(reason: Any) -> str | None:
     return reason
 
 
-def _validate(decisions: Mapping[str, Any], text: str, labels: list[str]) -> dict[tuple[int, int, str], dict[str, Any]]:
+def _validate(decisions: Mapping[str, Any], sentence: Sentence, project: Project) -> dict[tuple[int, int, str], dict[str, Any]]:
+    """The reviewer's spans, checked as an annotator's are (offsets on token boundaries, known labels)."""
     spans = decisions.get("spans")
     if not isinstance(spans, list):
         raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
     version = decisions.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise AdjudicationError('"version" must be the gold version you loaded, or null')
+    clean, problems = validate_spans(project, sentence, [
+        {k: v for k, v in span.items() if k != "reason"} if isinstance(span, dict) else span for span in spans
+    ])
+    if problems:
+        raise AdjudicationError("; ".join(f"span {p.span}: {p.problem}" for p in problems))
     wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
-    for span in spans:
-        if not isinstance(span, dict):
-            raise AdjudicationError("each span is an object with start_char, end_char, label and value")
-        start, end, label, value = (span.get(k) for k in ("start_char", "end_char", "label", "value"))
-        if any(isinstance(x, bool) or not isinstance(x, int) for x in (start, end)) or not 0 <= start < end <= len(text):
-            raise AdjudicationError(f"span offsets {start!r}..{end!r} must satisfy 0 <= start_char < end_char <= {len(text)}")
-        if label not in labels:
-            raise AdjudicationError(f"unknown label {label!r}; the project's labels are {', '.join(labels)}")
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise AdjudicationError("a value is a string of at most 255 characters, or null")
-        key = (start, end, label)
-        if key in wanted:
-            raise AdjudicationError(f"span {start}..{end} {label} is listed twice")
-        wanted[key] = {"value": value or None, "reason": span.get("reason")}
+    for span, checked in zip(spans, clean, strict=True):
+        key = (checked["start_char"], checked["end_char"], checked["label"])
+        wanted[key] = {"value": checked["value"] or None, "reason": span.get("reason")}
     return wanted
