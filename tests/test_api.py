@@ -369,3 +369,20 @@ def test_api_openapi_documents_every_route(app, login):
 
 def test_api_openapi_is_public(app):
     assert app.test_client().get("/api/openapi.json").status_code == 200
+
+
+def test_api_bearer_header_never_falls_back_on_the_cookie(app, db, login):
+    """A cookie plus a bogus token is not a way around the CSRF check."""
+    client = login("cookie-user", "annotator")
+    response = client.client.put("/api/sentences/1/annotation", json={"status": "done", "spans": []}, headers={"Authorization": "Bearer bogus"})
+    assert response.status_code == 401
+    assert client.client.get("/api/projects", headers={"Authorization": "Bearer bogus"}).status_code == 401
+
+
+@pytest.mark.parametrize("seconds", ["NaN", "Infinity", "1e400"])
+def test_api_seconds_spent_must_be_finite(app, db, login, first, seconds):
+    client = login("timer", "annotator")
+    body = '{"status": "done", "spans": [], "seconds_spent": %s}' % seconds
+    response = client.put(f"/api/sentences/{first.id}/annotation", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "finite" in response.get_json()["message"]

@@ -68,6 +68,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+MAX_SECONDS = 86_400  # one visit of a sentence; NaN and infinities are refused too
+
+
 def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -> tuple[list[dict], list[Problem]]:
     """Check submitted spans; returns the clean ones (with "value" only when sent) and every problem."""
     problems: list[Problem] = []
@@ -163,8 +166,10 @@ def save_annotation(
     comment = comment.strip() or None if isinstance(comment, str) else None
     if status == "flagged" and not comment:
         problems.append(Problem(None, "a flagged sentence needs a comment saying what is wrong"))
-    if seconds_spent is not None and (not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or seconds_spent < 0):
-        problems.append(Problem(None, "seconds_spent must be a number >= 0"))
+    if seconds_spent is not None and (
+        not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or not 0 <= seconds_spent <= MAX_SECONDS
+    ):
+        problems.append(Problem(None, f"seconds_spent must be a number from 0 to {MAX_SECONDS}"))
     if not isinstance(spans, Sequence) or isinstance(spans, str):
         problems.append(Problem(None, "spans must be a list"))
         spans = []

@@ -1,7 +1,7 @@
 """Edges: one blueprint per area, wired here."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -47,6 +47,8 @@ def register(app: Flask) -> None:
     def load_user(session_token: str) -> User | None:
         from sqlalchemy import select
 
+        if bearer_token(request) is not None:
+            return None  # a request with a token is that token's user, whatever cookie it carries
         user = get_session().scalar(select(User).where(User.session_token == session_token))
         return user if user is not None and user.active else None
 
@@ -57,12 +59,19 @@ def register(app: Flask) -> None:
             return None
         from ..services.users import user_for_token
 
-        return user_for_token(get_session(), token)
+        user = user_for_token(get_session(), token)
+        g.token_user = user is not None
+        return user
 
     @app.before_request
     def check_csrf() -> None:
         # Browser writes carry a CSRF token; API-token requests carry no cookie to forge.
-        if request.method not in ("POST", "PUT", "PATCH", "DELETE") or bearer_token(request) is not None:
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        if bearer_token(request) is not None:
+            # A token request carries no cookie to forge; a bad token must not fall back on the cookie.
+            if not current_user.is_authenticated or not g.get("token_user"):
+                abort(401)
             return
         if request.path.startswith("/api/") and not current_user.is_authenticated:
             return  # nothing can be written without a login: the API answers 401, not a CSRF 400

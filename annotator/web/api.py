@@ -7,6 +7,8 @@ work on the project; a caller only ever sees their own annotation.
 """
 from __future__ import annotations
 
+import math
+
 from datetime import timedelta
 from typing import Any
 
@@ -299,8 +301,8 @@ def _annotation_body() -> dict[str, Any]:
     if body.get("comment") is not None and not isinstance(body["comment"], str):
         raise ApiError(400, "bad_request", "comment must be a string or null.")
     seconds = body.get("seconds_spent")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
-        raise ApiError(400, "bad_request", "seconds_spent must be a number or null.")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds)):
+        raise ApiError(400, "bad_request", "seconds_spent must be a finite number or null.")
     base = body.get("base_version")
     if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
         raise ApiError(400, "bad_request", "base_version must be an integer or null.")
