@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'annotator.db'}"
     if not app.config["EXPORTS_DIR"]:
         app.config["EXPORTS_DIR"] = str(Path(app.instance_path) / "exports")
-    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE", False))
+    app.config["SESSION_COOKIE_SECURE"] = _flag(app.config.get("SESSION_COOKIE_SECURE", False))
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
     engine = database.make_engine(app.config["DATABASE_URL"])
@@ -72,6 +72,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register(app)
     return app
+
+
+def _flag(value) -> bool:
+    """A boolean setting that may arrive from the environment as text ("true", "no", "0", ...)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _instance_secret(instance: Path) -> str:

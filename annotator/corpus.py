@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -73,11 +74,18 @@ def _line_of(text: str, index: int) -> int:
     return len(_lines(text[:index]))
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def parse_txt(name: str, text: str) -> list[ReportRecord]:
-    """One report per blank-line separated block (a file without blank lines is one report)."""
+    """One report per blank-line separated block (a file without blank lines is one report).
+
+    Lines end at LF, CRLF or CR only (a form feed or U+2028 is text); a blank
+    line holds nothing but spaces and tabs.
+    """
     reports, block, block_line = [], [], None
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        if line.strip():
+    for number, line in enumerate(_LINE.findall(text), start=1):
+        if line.strip(" \t\r\n"):
             if not block:
                 block_line = number
             block.append(line)

@@ -93,3 +93,10 @@ def test_corpus_bad_input_names_file_and_line(name, raw, line, message):
     assert info.value.line == line
     assert message in str(info.value)
     assert str(info.value).startswith(name)
+
+
+def test_corpus_txt_splits_only_at_lf_crlf_cr():
+    text = "Page one ends here\n\x0cpage two continues.\n\nSecond\u2028report.\r\n \t\r\nThird."
+    reports = parse_file("r.txt", text.encode())
+    assert [r.text for r in reports] == ["Page one ends here\n\x0cpage two continues.", "Second\u2028report.", "Third."]
+    assert [r.line for r in reports] == [1, 4, 6]

@@ -327,3 +327,12 @@ def test_security_ids_beyond_the_database_integer_are_404(app, world):
         assert response.status_code == 404, f"{method} {rule.rule}: {response.status_code}"
         checked += 1
     assert checked >= 5
+
+
+def test_security_cookie_secure_setting_reads_text_as_a_person_means_it(tmp_path):
+    from annotator import create_app
+
+    for text, expected in (("true", True), ("Yes", True), ("1", True), ("False", False), ("no", False), ("off", False)):
+        app = create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "SESSION_COOKIE_SECURE": text})
+        assert app.config["SESSION_COOKIE_SECURE"] is expected, text
+        app.extensions["annotator.engine"].dispose()
