@@ -42,7 +42,9 @@ function show(data, mode) {
   if (draft && !sameSpans(draft.spans, S.spans)) {
     S.spans = draft.spans.map((s) => ({ ...s }));
     S.rejected = new Set(draft.rejected || []);
-    S.version = draft.base_version ?? S.version;
+    // The version the draft was made on, null included: if the sentence was saved
+    // elsewhere since, the server answers 409 instead of being overwritten.
+    if ("base_version" in draft) S.version = draft.base_version;
     modeEl.hidden = false;
     modeEl.textContent = "Restored your unsaved changes from this browser.";
     setStatus("dirty", "Unsaved changes (kept in this browser)");
