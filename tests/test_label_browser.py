@@ -361,6 +361,26 @@ def test_label_browser_unsaved_draft_survives_reload(page, live_app, live_db, br
     assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "Kaluga Oblast", "REGION", "Kaluga Oblast")}
 
 
+def test_label_browser_restored_draft_of_a_sentence_saved_elsewhere_gets_a_conflict(page, live_app, live_db, browser_login):
+    from annotator.services.annotations import save_annotation
+
+    project = make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    expect(page.locator("mark.span")).to_have_count(1)  # a draft of a new annotation (base_version null)
+    # Meanwhile the same annotator saves this sentence from another device.
+    user = live_db.scalar(select(User).where(User.username == "ann"))
+    save_annotation(live_db, project.reports[0].sentences[0], user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}])
+    live_db.commit()
+    page.goto(f"{live_app.base_url}/projects/drones/label/{project.reports[0].sentences[0].id}")
+    expect(page.locator("#mode")).to_contain_text("Restored")
+    page.keyboard.press("Enter")
+    expect(page.locator("#conflict")).to_be_visible()  # not a silent overwrite
+    assert {s[:3] for s in stored(live_db, "ann")[KALUGA][2]} == {(0, 5, "COUNT")}
+
+
 def test_label_browser_previous_revisits_and_corrects(page, live_app, live_db, browser_login):
     make_project(live_db, [KALUGA, CYRILLIC])
     browser_login(page, "ann")
