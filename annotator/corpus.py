@@ -237,12 +237,19 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
     return reports
 
 
-def parse_files(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, list[ReportRecord]], list[CorpusError]]:
-    """Parse several files; returns the reports of each good file and every error."""
-    parsed, errors = {}, []
+def parse_files(files: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, list[ReportRecord]]], list[CorpusError]]:
+    """Parse several files; returns (name, reports) of each good file, in order, and every error.
+
+    Two files of the same name are an error: messages could not tell them apart.
+    """
+    parsed, errors, seen = [], [], set()
     for name, data in files:
+        if name in seen:
+            errors.append(CorpusError(name, None, "two files have this name; rename one or upload them separately"))
+            continue
+        seen.add(name)
         try:
-            parsed[name] = parse_file(name, data)
+            parsed.append((name, parse_file(name, data)))
         except CorpusError as exc:
             errors.append(exc)
     return parsed, errors

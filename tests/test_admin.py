@@ -214,6 +214,15 @@ def test_admin_bad_upload_shows_file_and_line_and_imports_nothing(admin, db, pro
     assert db.scalar(select(func.count()).select_from(Sentence)) == before
 
 
+def test_admin_upload_of_two_files_with_one_name_is_refused(admin, db, project):
+    before = db.scalar(select(func.count()).select_from(Report))
+    data = _files(("2024/reports.txt", b"Two drones were shot down."), ("2025/reports.txt", b"A fire broke out in Bryansk."))
+    response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400 and "two files have this name" in response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Report)) == before
+
+
 @pytest.mark.parametrize(("name", "message"), [("report.pdf", "unsupported file type .pdf"), ("empty.txt", "the file is empty")])
 def test_admin_upload_rejects_unsupported_or_empty_files(admin, db, project, name, message):
     data = _files((name, b"" if name == "empty.txt" else b"%PDF-1.4"))

@@ -401,11 +401,11 @@ def upload(project: str):
         return _render_project(row, 400, upload_errors=[f"{e}. Nothing was imported." for e in errors])
     row = _project_to_change(project)  # starting the write ends the read transaction: load the project again
     try:
-        summaries = [import_reports(session, row, name, reports) for name, reports in parsed.items()]
+        summaries = [import_reports(session, row, name, reports) for name, reports in parsed]
     except (CorpusError, UserError) as exc:
         session.rollback()
         return _render_project(row, 400, upload_errors=[f"{exc}. Nothing was imported."])
     total = summaries[0]
     for summary in summaries[1:]:
         total.add(summary)
-    return _done(_to_project(row), f"Imported {', '.join(parsed)}: {total}.", "corpus.import", "project", row.id, files=list(parsed), summary=str(total))
+    return _done(_to_project(row), f"Imported {', '.join(name for name, _ in parsed)}: {total}.", "corpus.import", "project", row.id, files=[name for name, _ in parsed], summary=str(total))
