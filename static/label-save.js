@@ -35,6 +35,10 @@ export async function save(status, comment = null) {
     // Our earlier attempt did land; its answer was lost on the way back.
     return saved(sentence.id, data.current, body);
   }
+  if (answer.status === 409 && data.error === "sentence_full") {
+    // Our lease ran out and others took the sentence: keep the work on screen, say what to do.
+    return setStatus("error", `Not saved — ${data.message} Your spans stay here until you move on.`);
+  }
   if (answer.status === 409) return showConflict(data.current || { status: "nothing stored", spans: [], version: null }, body);
   if (answer.status === 422) {
     const details = (data.details || []).map((d) => d.problem).filter(Boolean).join("; ");

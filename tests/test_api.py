@@ -386,3 +386,15 @@ def test_api_seconds_spent_must_be_finite(app, db, login, first, seconds):
     response = client.put(f"/api/sentences/{first.id}/annotation", data=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "finite" in response.get_json()["message"]
+
+
+def test_api_put_beyond_the_quota_without_a_lease_is_refused(login, db, project, first):
+    """Two annotators have done the sentence (quota 2): a third one's save is not stored."""
+    for name in ("one", "two"):
+        assert put(login(name), first.id).status_code == 200
+    third = put(login("three"), first.id)
+    assert third.status_code == 409 and third.get_json()["error"] == "sentence_full"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Annotation).where(Annotation.sentence_id == first.id)) == 2
+    # A skip takes no slot, so it is still accepted.
+    assert put(login("four"), first.id, status="skipped").status_code == 200

@@ -139,7 +139,7 @@ def test_queue_counts_follow_quota_change_in_admin(app, db, login):
 
 def test_queue_counts_right_after_concurrent_saves_of_one_sentence(db, database_url):
     """Saves of the same sentences by several annotators at once: no count is lost (PostgreSQL: row lock, then count)."""
-    project = make_project(db, quota=3)
+    project = make_project(db, quota=4)  # room for all four: a save beyond the quota is refused (test_api)
     annotators = users(db, "ann", "bo", "cy", "di")
     ids = [s.id for s in sentences_of(db, project)]
 

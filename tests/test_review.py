@@ -261,8 +261,9 @@ def test_review_cached_report_follows_new_annotations_and_gold(db):
     from annotator.services.review import project_report, review_queue
 
     ids = build_project(db)
-    db.commit()
     project = db.scalar(select(Report)).project
+    project.annotators_per_sentence = 5  # room for a fourth annotator
+    db.commit()
     before = project_report(db, project, n_resamples=50)
     assert project_report(db, project, n_resamples=50) == before  # served from the cache, same figures
     queue_before = [q["sentence_id"] for q in review_queue(db, project)]
@@ -284,6 +285,7 @@ def test_review_effort_compares_time_with_and_without_suggestions(db, login):
 
     ids = build_project(db)
     project = db.scalar(select(Report)).project
+    project.annotators_per_sentence = 5  # room for a fourth annotator
     eve = get_or_create_annotator(db, "eve")
     save_annotation(db, db.get(Sentence, ids["s1"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT", "suggested": True}], seconds_spent=4)
     save_annotation(db, db.get(Sentence, ids["s4"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT"}], seconds_spent=30)

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import STATUSES, Annotation, AuditEvent, Project, Sentence, Span, User, utcnow
+from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
 from ..normalise import normalise
 from .projects import current_guideline, required_annotations
-from .queue import COUNTED_STATUSES, release_lease
+from .queue import COUNTED_STATUSES, lease_of, release_lease
 from .suggestions import label_names, project_gazetteer, project_outcomes
 
 MAX_VALUE = 255
@@ -26,6 +26,14 @@ MAX_COMMENT = 10_000
 
 class AnnotationError(Exception):
     """An annotation that cannot be saved as sent."""
+
+
+class SentenceFull(AnnotationError):
+    """Every slot of the sentence is taken by others' annotations or live leases."""
+
+    def __init__(self, needed: int):
+        super().__init__(f"this sentence has the {needed} annotators it needs already")
+        self.needed = needed
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,31 @@ def _is_int(value: Any) -> bool:
 
 
 MAX_SECONDS = 86_400  # one visit of a sentence; NaN and infinities are refused too
+
+
+def _check_room(session: Session, project: Project, sentence: Sentence, user: User, now: datetime) -> None:
+    """A new done or flagged annotation needs a free slot: the user's live lease, or room left.
+
+    Without this a save after an expired lease, or straight through the API,
+    could push a sentence past its quota. The row lock orders concurrent
+    savers on PostgreSQL as the queue's claim does (SQLite serialises writes).
+    """
+    if lease_of(session, sentence, user, now) is not None:
+        return
+    session.execute(select(Sentence.id).where(Sentence.id == sentence.id).with_for_update())
+    taken = session.scalar(
+        select(
+            select(func.count()).select_from(Annotation)
+            .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED_STATUSES), Annotation.user_id != user.id)
+            .scalar_subquery()
+            + select(func.count()).select_from(Lease)
+            .where(Lease.sentence_id == sentence.id, Lease.user_id != user.id, Lease.expires_at > now)
+            .scalar_subquery()
+        )
+    )
+    needed = required_annotations(project, sentence)
+    if taken >= needed:
+        raise SentenceFull(needed)
 
 
 def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -> tuple[list[dict], list[Problem]]:
@@ -197,6 +230,8 @@ def save_annotation(
         raise Conflict(annotation)
 
     now = now or utcnow()
+    if status in COUNTED_STATUSES and (annotation is None or annotation.status not in COUNTED_STATUSES):
+        _check_room(session, project, sentence, user, now)
     if guideline_version is None:
         guideline = current_guideline(session, project)
         guideline_version = guideline.version if guideline else None

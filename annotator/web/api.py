@@ -21,7 +21,7 @@ from ..db import write_transaction
 from ..extensions import get_session
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
-from ..services.annotations import Conflict, InvalidAnnotation, annotation_dict, iso, own_annotation, save_annotation
+from ..services.annotations import Conflict, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
 from ..services.projects import can_work_on, current_guideline
 from ..services.suggestions import project_outcomes, suggestions_for
 
@@ -274,6 +274,8 @@ def put_annotation(sentence_id: int):
             raise ApiError(
                 422, "invalid_annotation", f"The annotation was not saved: {exc}.", details=[p.to_dict() for p in exc.problems]
             ) from None
+        except SentenceFull as exc:
+            raise ApiError(409, "sentence_full", f"Not saved: {exc}. Ask for the next sentence.") from None
         except Conflict as exc:
             current = annotation_dict(exc.current) if exc.current is not None else None
             raise ApiError(
