@@ -58,6 +58,11 @@ SCHEMAS: dict[str, Any] = {
             "current": {"oneOf": [_ref("Annotation"), {"type": "null"}], "description": "the stored annotation"},
         },
     },
+    "SentenceFullError": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": {"const": "sentence_full"}, "message": {"type": "string"}},
+    },
     "Token": {
         "type": "object",
         "required": ["start_char", "end_char"],
@@ -318,7 +323,11 @@ PATHS: dict[str, Any] = {
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": _error("No such sentence"),
-                "409": _json(_ref("ConflictError"), "Changed since base_version; current holds the stored annotation"),
+                "409": _json(
+                    {"oneOf": [_ref("ConflictError"), _ref("SentenceFullError")]},
+                    "conflict: changed since base_version, current holds the stored annotation; "
+                    "sentence_full: the sentence has all the annotators it needs and the caller holds no lease on it",
+                ),
                 "422": _json(_ref("ValidationError"), "Invalid: details name each span and what is wrong"),
             },
         },
