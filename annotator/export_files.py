@@ -23,6 +23,8 @@ from pathlib import Path
 import srsly
 from spacy.tokens import Doc, DocBin
 
+from .fsutil import fsync_path
+
 FILES = ("train.spacy", "dev.spacy", "config.cfg", "manifest.json", "annotations.jsonl")
 SPLIT_FILES = ("train.spacy", "dev.spacy")  # a DocBin file, or a folder of DocBin shards
 PENDING = "pending.pickle"  # an export's first pass spills here; removed before the rename
@@ -90,7 +92,7 @@ class ShardWriter:
         elif len(self._builder) or not self.files:
             self._flush()
         if self.sharded:
-            fsync_dir(self.path)
+            fsync_path(self.path)
         return self.files
 
     def _flush(self) -> None:
@@ -142,12 +144,12 @@ def staging(out_dir: Path) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o755)
         yield tmp
-        fsync_dir(tmp)
+        fsync_path(tmp)
         _swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    fsync_dir(out_dir.parent)
+    fsync_path(out_dir.parent)
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -155,14 +157,6 @@ def write_file(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[a-z0-9_]{8}\.tmp|[0-9a-f]{32}\.old)$")

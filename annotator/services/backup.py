@@ -24,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from ..fsutil import fsync_path
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 
@@ -62,11 +64,11 @@ def backup(database_url: str, path: str | os.PathLike[str], *, force: bool = Fal
             _sqlite_backup(_sqlite_path(url), tmp)
         else:
             _pg_dump(url, tmp)
-        _fsync(tmp)
+        fsync_path(tmp)
         _move_into_place(tmp, path, force)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync(path.parent)
+    fsync_path(path.parent)
     return BackupResult(path, backend, path.stat().st_size)
 
 
@@ -154,11 +156,11 @@ def _sqlite_restore(backup_path: Path, target: Path) -> None:
                     src.backup(dst)
                 finally:
                     dst.close()
-                _fsync(tmp)
+                fsync_path(tmp)
                 os.rename(tmp, target)
             finally:
                 tmp.unlink(missing_ok=True)
-            _fsync(target.parent)
+            fsync_path(target.parent)
             return
         # An existing database is overwritten in place, through SQLite: the copy is one
         # journaled transaction (a crash leaves the old state), and every connection keeps
@@ -281,14 +283,6 @@ def _move_into_place(tmp: Path, path: Path, force: bool) -> None:
     except FileExistsError:
         raise BackupError(f"{path} appeared while backing up; use --force to overwrite it") from None
     tmp.unlink()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["BackupError", "BackupResult", "backup", "find_pg_tool", "restore"]
