@@ -80,12 +80,12 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 def parse_txt(name: str, text: str) -> list[ReportRecord]:
     """One report per blank-line separated block (a file without blank lines is one report).
 
-    Lines end at LF, CRLF or CR only (a form feed or U+2028 is text); a blank
-    line holds nothing but spaces and tabs.
+    Lines end at LF, CRLF or CR only (a form feed or U+2028 inside a line is
+    text); a blank line holds nothing but white space.
     """
     reports, block, block_line = [], [], None
     for number, line in enumerate(_LINE.findall(text), start=1):
-        if line.strip(" \t\r\n"):
+        if line.strip():
             if not block:
                 block_line = number
             block.append(line)

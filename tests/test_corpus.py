@@ -100,3 +100,7 @@ def test_corpus_txt_splits_only_at_lf_crlf_cr():
     reports = parse_file("r.txt", text.encode())
     assert [r.text for r in reports] == ["Page one ends here\n\x0cpage two continues.", "Second\u2028report.", "Third."]
     assert [r.line for r in reports] == [1, 4, 6]
+
+
+def test_corpus_txt_line_of_only_unicode_white_space_is_blank():
+    assert [r.text for r in parse_file("r.txt", "A\n\u2028\nB".encode())] == ["A", "B"]
