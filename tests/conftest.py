@@ -16,10 +16,16 @@ from pathlib import Path
 
 import pytest
 import spacy
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from annotator import db as database
+
+# In CI the property-based tests replay the same examples every run, so a red build is reproducible;
+# locally they explore new ones (HYPOTHESIS_PROFILE=ci to replay).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 PG_URL = os.environ.get("ANNOTATOR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
