@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,21 +53,35 @@ def _pg_admin_engine():
     return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
 
+@contextmanager
+def pg_database(prefix: str, template: str | None = None):
+    """A new PostgreSQL database (copied from ``template`` if given), dropped afterwards; yields its name."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pg_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def pg_template():
     if not PG_URL:
-        return None
-    name = f"annotator_tpl_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = database.make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    database.upgrade(engine)
-    engine.dispose()
-    yield name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        yield None
+        return
+    with pg_database("annotator_tpl_") as name:
+        engine = database.make_engine(pg_url(name))
+        database.upgrade(engine)
+        engine.dispose()
+        yield name
 
 
 @pytest.fixture(params=BACKENDS)
@@ -77,30 +92,26 @@ def database_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = "annotator_t_" + re.sub(r"\W", "", uuid.uuid4().hex[:12])
-    admin = _pg_admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_database("annotator_t_", template=request.getfixturevalue("pg_template")) as name:
+        yield pg_url(name)
+
+
+def app_config(database_url: str, tmp_path: Path) -> dict:
+    """The app settings every test app shares."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "EXPORTS_DIR": str(tmp_path / "exports"),
+        "PROGRESS_MAX_AGE": 0,  # tests read progress right after changing it
+    }
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
     from annotator import create_app
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "EXPORTS_DIR": str(tmp_path / "exports"),
-            "PROGRESS_MAX_AGE": 0,  # tests read progress right after changing it
-        }
-    )
+    app = create_app(app_config(database_url, tmp_path))
     app.instance_path = str(tmp_path / "instance")
     yield app
     app.extensions["annotator.engine"].dispose()
@@ -214,15 +225,7 @@ def live_app(tmp_path, sqlite_template):
 
     path = tmp_path / "live.db"
     shutil.copy(sqlite_template, path)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{path}",
-            "SECRET_KEY": "live-" + uuid.uuid4().hex,
-            "EXPORTS_DIR": str(tmp_path / "exports"),
-            "PROGRESS_MAX_AGE": 0,
-        }
-    )
+    app = create_app(app_config(f"sqlite:///{path}", tmp_path))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.base_url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

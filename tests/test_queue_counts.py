@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import json
-import re
-import uuid
 
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from annotator import db as database
 from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, User, utcnow
 from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence, progress, recount
-from tests.conftest import BACKENDS, PG_URL, _pg_admin_engine
+from tests.conftest import BACKENDS, pg_database, pg_url
 from tests.test_queue import _run_threads, make_project, sentences_of, users
 
 
@@ -172,14 +169,8 @@ def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    name = "annotator_m_" + re.sub(r"\W", "", uuid.uuid4().hex[:12])
-    admin = _pg_admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_database("annotator_m_") as name:
+        yield pg_url(name)
 
 
 def test_migrations_0002_backfills_existing_annotations(empty_database_url):
