@@ -8,6 +8,8 @@ PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``).
 """
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
@@ -16,12 +18,14 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for a lock before "database is locked"
+WRITE_LOCK_POLL = 0.001  # seconds between tries for SQLite's write lock
 
 
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         # Each connection is used by one thread at a time; the pool hands them out.
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": BUSY_TIMEOUT})
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -38,32 +42,78 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_write") else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if connection.get_execution_options().get("sqlite_write"):
+            _begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN DEFERRED")
+
+
+def _begin_immediate(connection) -> None:
+    """``BEGIN IMMEDIATE``, retried every millisecond while another connection holds the write lock.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, ... then 100 ms between tries, so a
+    writer that queues behind a few others oversleeps the lock by tens of milliseconds:
+    with fifty annotators on four workers that made the slowest saves 100 ms or more
+    (tests/benchmarks/bench_roundtrip.py). Past BUSY_TIMEOUT the ordinary wait takes over.
+    """
+    driver = connection.connection.driver_connection
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            time.sleep(WRITE_LOCK_POLL)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def write_transaction(session: Session) -> None:
     """Start a transaction that will write: it takes SQLite's write lock up front.
 
-    Any transaction already open on ``session`` is committed first (it is
-    expected to hold only reads). On PostgreSQL this is an ordinary BEGIN.
+    On SQLite any transaction already open on ``session`` is committed first
+    (it is expected to hold only reads): a deferred transaction cannot take
+    the write lock safely later. On PostgreSQL there is no lock to take, so an
+    open transaction simply goes on (no extra COMMIT and BEGIN round trips);
+    otherwise an ordinary BEGIN.
     """
+    if not single_writer(session):
+        session.connection()
+        return
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_write": True})
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine``; each keeps the sentences' derived queue counts up to date on flush."""
-    from .services.queue import keep_counts  # services import this module; the hook lives with the queue
+def single_writer(session: Session) -> bool:
+    """Whether a write transaction on ``session`` shuts out every other writer (SQLite).
 
-    return keep_counts(sessionmaker(engine, expire_on_commit=False))
+    Such a transaction should commit before any work that does not need it; on
+    PostgreSQL, where writers lock rows, reading on in the same transaction saves
+    the round trips of a new one.
+    """
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``; each keeps the sentences' derived queue counts and the projects'
+    settings tokens up to date on flush."""
+    # Services import this module; each hook lives with the service whose figures it keeps.
+    from .services.projects import keep_settings_token
+    from .services.queue import keep_counts
+
+    return keep_settings_token(keep_counts(sessionmaker(engine, expire_on_commit=False)))
 
 
 def alembic_config(engine: Engine) -> Config:

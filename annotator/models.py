@@ -5,6 +5,7 @@ exclusive. Timestamps are naive UTC.
 """
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,10 @@ UNTOUCHED, STARTED, COMPLETE = 0, 1, 2
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_settings_token() -> str:
+    return uuid.uuid4().hex
 
 
 class Base(DeclarativeBase):
@@ -99,6 +104,9 @@ class Project(Base):
     routing: Mapped[str] = mapped_column(String(24), default="none")
     model_path: Mapped[str | None] = mapped_column(String(1024))  # trained pipeline for suggestions
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A fresh random value whenever the project's gazetteer entries or guidelines change:
+    # the key under which each app process keeps them (annotator.services.projects.project_settings).
+    settings_token: Mapped[str | None] = mapped_column(String(32), default=new_settings_token)
 
     reports: Mapped[list[Report]] = relationship(back_populates="project")
 

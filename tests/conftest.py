@@ -96,6 +96,16 @@ def database_url(request, tmp_path):
         yield pg_url(name)
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path):
+    """A URL to a new, empty database (no schema) of each backend: for migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    with pg_database("annotator_m_") as name:
+        yield pg_url(name)
+
+
 def app_config(database_url: str, tmp_path: Path) -> dict:
     """The app settings every test app shares."""
     return {

@@ -30,7 +30,7 @@ def test_migrations_from_nothing(tmp_path):
     engine = database.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert database.current_revision(engine) is None
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0002"
+    assert database.current_revision(engine) == "0003"
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

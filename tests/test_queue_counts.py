@@ -12,7 +12,6 @@ from annotator import db as database
 from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, User, utcnow
 from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence, progress, recount
-from tests.conftest import BACKENDS, pg_database, pg_url
 from tests.test_queue import _run_threads, make_project, sentences_of, users
 
 
@@ -163,16 +162,6 @@ def test_queue_recount_repairs_drifted_counts(db):
 # --- Migration 0002 on a database that already holds annotations ---------------------------
 
 
-@pytest.fixture(params=BACKENDS)
-def empty_database_url(request, tmp_path):
-    """A URL to a new, empty database (no schema) of each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with pg_database("annotator_m_") as name:
-        yield pg_url(name)
-
-
 def test_migrations_0002_backfills_existing_annotations(empty_database_url):
     engine = database.make_engine(empty_database_url)
     command.upgrade(database.alembic_config(engine), "0001")
@@ -193,7 +182,7 @@ def test_migrations_0002_backfills_existing_annotations(empty_database_url):
         for i, (sid, uid, status) in enumerate(annotations, start=1):
             run(text("INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
                      "VALUES (:id, :sid, :uid, :status, 0, 1, :now, :now)"), {"id": i, "sid": sid, "uid": uid, "status": status, "now": now})
-    database.upgrade(engine)
+    database.upgrade(engine, "0002")
     assert database.current_revision(engine) == "0002"
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, annotation_count, state FROM sentences ORDER BY id")).all()

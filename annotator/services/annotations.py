@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
 from ..normalise import normalise
-from .projects import current_guideline, required_annotations
+from .projects import project_settings, required_annotations
 from .queue import COUNTED_STATUSES, lease_of, release_lease
 from .suggestions import label_names, project_gazetteer, project_outcomes
 
@@ -233,8 +233,7 @@ def save_annotation(
     if status in COUNTED_STATUSES and (annotation is None or annotation.status not in COUNTED_STATUSES):
         _check_room(session, project, sentence, user, now)
     if guideline_version is None:
-        guideline = current_guideline(session, project)
-        guideline_version = guideline.version if guideline else None
+        guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
     if annotation is None:
         annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0)

@@ -37,6 +37,9 @@ class ImportSummary:
         return text
 
 
+ANALYZE_AFTER = 1000  # sentences: a PostgreSQL import at least this large refreshes the planner's statistics
+
+
 def import_reports(
     session: Session,
     project: Project,
@@ -71,6 +74,10 @@ def import_reports(
         summary.add(_import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions))
         if progress:
             progress(len(batch))
+    if summary.sentences >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics now, not when autovacuum next runs: planned on the empty tables' figures,
+        # the queue's queries scan every annotation of the user per candidate sentence.
+        session.execute(text("ANALYZE reports, sentences, annotations, spans, suggestions"))
     return summary
 
 

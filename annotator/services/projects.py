@@ -1,13 +1,27 @@
 """Projects: creation with the default scheme, guidelines and counts."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.resources import files
+from itertools import chain
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..labels import default_scheme
-from ..models import COMPLETE, Annotation, GoldAnnotation, Guideline, Project, ProjectMember, Report, Sentence, User
+from ..models import (
+    COMPLETE,
+    Annotation,
+    GazetteerEntry,
+    GoldAnnotation,
+    Guideline,
+    Project,
+    ProjectMember,
+    Report,
+    Sentence,
+    User,
+    new_settings_token,
+)
 
 
 class NotFound(LookupError):
@@ -44,6 +58,65 @@ def current_guideline(session: Session, project: Project) -> Guideline | None:
     return session.scalar(
         select(Guideline).where(Guideline.project_id == project.id).order_by(Guideline.version.desc()).limit(1)
     )
+
+
+# --- Settings every labelling request needs, kept per process -------------------------
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    gazetteer_entries: tuple[tuple[str, tuple[str, ...]], ...]  # (canonical, aliases) of the project's own regions
+    guideline_version: int | None  # the current guidelines' version
+
+
+_SETTINGS: dict[tuple[str, int, str], ProjectSettings] = {}
+SETTINGS_CACHE_SIZE = 256
+
+
+def project_settings(session: Session, project: Project) -> ProjectSettings:
+    """The project's gazetteer entries and current guideline version.
+
+    Read once per ``Project.settings_token`` and kept in this process: the token
+    changes, in the same transaction, whenever a gazetteer entry or a guideline
+    is added, changed or deleted through a session of
+    ``annotator.db.make_sessionmaker`` (:func:`keep_settings_token`), so every
+    app server sees a change on its next request. Without a token (rows
+    written around the ORM) the settings are read every time.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # pending entries or guidelines renew the token first
+    token = project.settings_token
+    key = (session.get_bind().url.render_as_string(hide_password=True), project.id, token)
+    settings = _SETTINGS.get(key) if token else None
+    if settings is None:
+        rows = session.execute(
+            select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.id)
+        ).all()
+        version = session.scalar(select(func.max(Guideline.version)).where(Guideline.project_id == project.id))
+        settings = ProjectSettings(tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows), version)
+        if token:
+            if len(_SETTINGS) >= SETTINGS_CACHE_SIZE:
+                _SETTINGS.clear()
+            _SETTINGS[key] = settings
+    return settings
+
+
+def _renew_settings_tokens(session: Session, _flush_context, _instances) -> None:
+    """before_flush: a new token for every project whose gazetteer entries or guidelines change."""
+    project_ids = {
+        row.project_id for row in chain(session.new, session.dirty, session.deleted) if isinstance(row, GazetteerEntry | Guideline)
+    }
+    with session.no_autoflush:
+        for project_id in project_ids:
+            project = session.get(Project, project_id) if project_id is not None else None
+            if project is not None:
+                project.settings_token = new_settings_token()
+
+
+def keep_settings_token(factory: sessionmaker) -> sessionmaker:
+    """Make every session of ``factory`` renew ``Project.settings_token`` when the project's settings change."""
+    event.listen(factory, "before_flush", _renew_settings_tokens)
+    return factory
 
 
 def add_guideline_version(session: Session, project: Project, text: str, author: User | None) -> Guideline:

@@ -35,10 +35,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import case, delete, event, exists, func, inspect, select, tuple_, update
+from sqlalchemy import DateTime, case, delete, event, exists, func, insert, inspect, literal, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
+from ..db import single_writer
 from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
 
 COUNTED_STATUSES = ("done", "flagged")  # statuses that use up a slot of a sentence's quota
@@ -76,7 +77,7 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     """
     sentences = Sentence.__table__
     project_ids = set(project_ids)
-    lock = session.get_bind().dialect.name != "sqlite"  # SQLite: the write lock is held already
+    lock = not single_writer(session)  # SQLite: the write lock is held already
     wheres = [sentences.c.project_id == pid for pid in sorted(project_ids)]
     ids = sorted({sid for sid in sentence_ids if sid is not None})
     wheres += [sentences.c.id.in_(ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
@@ -249,29 +250,40 @@ def _leased_by_others(session: Session, project: Project, user: User, now: datet
 
 
 def _claim(session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime) -> Sentence | None:
-    """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None."""
-    savepoint = session.begin_nested()
+    """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None.
+
+    On PostgreSQL the row lock is taken inside a savepoint, whose rollback releases it when the
+    sentence is full. SQLite has no row locks (the caller holds the write lock), so no savepoint.
+    """
+    locking = not single_writer(session)
+    savepoint = session.begin_nested() if locking else None
     sentence = session.execute(
         select(Sentence).where(Sentence.id == sentence_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     # A fresh statement after the lock: under READ COMMITTED it sees every lease committed meanwhile.
     # Counted from the annotations themselves, not annotation_count: the slots are decided here.
-    annotations, leases, mine = session.execute(
-        select(
-            select(func.count()).select_from(Annotation)
-            .where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES)).scalar_subquery(),
-            select(func.count()).select_from(Lease)
-            .where(Lease.sentence_id == sentence_id, Lease.user_id != user.id, Lease.expires_at > now).scalar_subquery(),
-            select(func.count()).select_from(Annotation)
-            .where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id).scalar_subquery(),
-        )
-    ).one()
-    if mine or annotations + leases >= project.annotators_per_sentence + sentence.extra_annotators:
-        savepoint.rollback()  # releases the row lock taken inside the savepoint
-        return None
     # The user holds no lease here: expired ones were deleted, an unexpired one is current_lease's.
-    session.add(Lease(sentence_id=sentence_id, user_id=user.id, expires_at=expires_at))
-    savepoint.commit()
+    counted = (
+        select(func.count()).select_from(Annotation)
+        .where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES)).scalar_subquery()
+    )
+    mine = exists().where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id)
+    quota = project.annotators_per_sentence + sentence.extra_annotators
+    leased = session.execute(
+        insert(Lease)
+        .from_select(
+            ["sentence_id", "user_id", "expires_at"],
+            select(literal(sentence_id), literal(user.id), literal(expires_at, DateTime()))
+            .where(~mine, counted + _other_lease_count(sentence_id, user, now) < quota),
+        )
+        .returning(Lease.sentence_id)
+    ).first()
+    if leased is None:
+        if savepoint is not None:
+            savepoint.rollback()  # releases the row lock taken inside the savepoint
+        return None
+    if savepoint is not None:
+        savepoint.commit()
     return sentence
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import GazetteerEntry, Project, Sentence, Suggestion
+from ..models import Project, Sentence, Suggestion
 from ..normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..normalise import GazetteerEntry as GazetteerRecord
+from .projects import project_settings
 
 log = logging.getLogger(__name__)
 SOURCES = ("import", "rules", "model")  # also the order in which duplicates are resolved
@@ -26,13 +27,6 @@ PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a pr
 
 
 # --- Vocabularies ---------------------------------------------------------------
-
-
-def _gazetteer_key(session: Session, project: Project) -> tuple:
-    rows = session.execute(
-        select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.id)
-    ).all()
-    return tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows)
 
 
 @lru_cache(maxsize=64)
@@ -52,7 +46,7 @@ def project_gazetteer(session: Session, project: Project) -> Gazetteer:
     A stored entry that clashes with the shipped ones (admin pages refuse to
     add those) is ignored rather than breaking every save.
     """
-    extra = _gazetteer_key(session, project)
+    extra = project_settings(session, project).gazetteer_entries
     try:
         return build_gazetteer(extra)
     except ValueError:

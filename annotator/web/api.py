@@ -17,12 +17,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import write_transaction
+from ..db import single_writer, write_transaction
 from ..extensions import get_session
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
 from ..services.annotations import Conflict, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
-from ..services.projects import can_work_on, current_guideline
+from ..services.projects import can_work_on, project_settings
 from ..services.suggestions import project_outcomes, suggestions_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -108,7 +108,6 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
 
 
 def project_dict(project: Project) -> dict[str, Any]:
-    guideline = current_guideline(get_session(), project)
     return {
         "name": project.name,
         "labels": [
@@ -116,7 +115,7 @@ def project_dict(project: Project) -> dict[str, Any]:
             for label in project.labels
         ],
         "outcomes": list(project_outcomes(project).categories),
-        "guideline_version": guideline.version if guideline else None,
+        "guideline_version": project_settings(get_session(), project).guideline_version,
     }
 
 
@@ -156,8 +155,9 @@ def next_sentence(project_name: str):
     if sentence is None:
         session.commit()
         return "", 204
-    session.commit()
-    return jsonify(
+    if single_writer(session):
+        session.commit()  # SQLite: every other writer waits for this transaction; read the rest after it
+    payload = dict(
         sentence=sentence_dict(sentence),
         suggestions=_suggestions(project, sentence),
         annotation=None,
@@ -165,6 +165,8 @@ def next_sentence(project_name: str):
         progress=queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
         lease_expires_at=iso(now + timedelta(seconds=lease_seconds)),
     )
+    session.commit()
+    return jsonify(payload)
 
 
 def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int = 3):

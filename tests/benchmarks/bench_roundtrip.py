@@ -8,15 +8,29 @@ per request as the sync workers close them) each do rounds of
 with a bearer token. Latency of a round = both requests; percentiles over
 all rounds; throughput = rounds per second of wall time.
 
-Limit: the same client doing two ``GET /healthz`` per round on the same server.
+Between rounds an annotator reads and labels the sentence: a think time
+drawn uniformly from 0.5 to 1.5 times ``--think`` seconds (default 4 s, one
+sentence every 4 s, faster than people label; each annotator also starts
+after a random part of one think time, as people do not start in step).
+Figures:
 
-    python tests/benchmarks/bench_roundtrip.py [--database-url URL] [--rounds 1000] [--workers 4]
+- ``c1``: one annotator, no think time (latency of an idle server);
+- ``c50``: fifty annotators with think time: the target, a p99 under 50 ms;
+- ``c50.nothink``: fifty annotators with no think time at all, a load test
+  that finds the throughput ceiling (every request queues behind the others,
+  so its latency is the queue's, not the app's).
+
+Limit: the same clients, with the same think times, doing two ``GET /healthz``
+per round on the same server.
+
+    python tests/benchmarks/bench_roundtrip.py [--database-url URL] [--rounds 1000] [--workers 4] [--think 4]
 """
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,7 +42,7 @@ from pathlib import Path
 
 import _common as c
 
-CONCURRENCY = (1, 50)
+CONCURRENCY = 50
 ANNOTATORS = 50
 
 
@@ -116,26 +130,32 @@ def round_healthz(port: int, token: str, i: int) -> bool:
     return True
 
 
-def run(port: int, tokens: list[str], rounds_each: int, one_round) -> tuple[list[float], float, list[str]]:
+def run(port: int, tokens: list[str], rounds_each: int, one_round, think: float = 0.0) -> tuple[list[float], float, list[str]]:
+    """Each token's annotator does ``rounds_each`` rounds, thinking ``think`` s (mean) between them."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
-    def annotator(token: str) -> None:
+    def annotator(number: int, token: str) -> None:
+        rng = random.Random(number)  # the same think times for the app and for the limit
         mine = []
         try:
+            if think:
+                time.sleep(rng.uniform(0, think))
             for i in range(rounds_each):
                 started = time.perf_counter()
                 if not one_round(port, token, i):
                     break
                 mine.append(time.perf_counter() - started)
+                if think:
+                    time.sleep(rng.uniform(0.5 * think, 1.5 * think))
         except Exception as error:  # reported, not raised: the other threads go on
             with lock:
                 errors.append(str(error))
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=annotator, args=(t,)) for t in tokens]
+    threads = [threading.Thread(target=annotator, args=(n, t)) for n, t in enumerate(tokens)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -153,6 +173,7 @@ def main(argv=None) -> list[dict]:
     p = c.parser(__doc__.splitlines()[0], size=3000)
     p.add_argument("--rounds", type=int, default=1000, help="rounds at the highest concurrency (default 1000)")
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--think", type=float, default=4.0, help="mean think time between rounds, seconds (default 4)")
     args = p.parse_args(argv)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,18 +185,19 @@ def main(argv=None) -> list[dict]:
                     warm = tokens.pop(f"annotator{ANNOTATORS}")
                     run(port, [warm] * args.workers * 2, 3, round_app)  # every worker loads its lazy imports
                     names = sorted(tokens)
-                    for concurrency in CONCURRENCY:
+                    plans = [(1, "c1", 0.0), (CONCURRENCY, "c50", args.think), (CONCURRENCY, "c50.nothink", 0.0)]
+                    for concurrency, label, think in plans:
                         each = max(1, args.rounds // concurrency) if concurrency > 1 else min(200, args.rounds)
                         chosen = [tokens[n] for n in names[:concurrency]]
-                        app, app_wall, app_errors = run(port, chosen, each, round_app)
-                        bare, bare_wall, _ = run(port, chosen, each, round_healthz)
-                        common = dict(n=len(app), backend=backend, concurrency=concurrency, gunicorn_workers=args.workers)
+                        app, app_wall, app_errors = run(port, chosen, each, round_app, think)
+                        bare, bare_wall, _ = run(port, chosen, each, round_healthz, think)
+                        common = dict(n=len(app), backend=backend, concurrency=concurrency, think_s=think, gunicorn_workers=args.workers)
                         if app_errors:
                             common["errors"] = app_errors[:5]
                         for q in (50, 95, 99):
-                            out.append(c.emit(f"roundtrip.{backend}.c{concurrency}.p{q}_ms.lower_better",
+                            out.append(c.emit(f"roundtrip.{backend}.{label}.p{q}_ms.lower_better",
                                               percentile(app, q) * 1000, "ms", percentile(bare, q) * 1000, **common))
-                        out.append(c.emit(f"roundtrip.{backend}.c{concurrency}.rounds_per_s.higher_better",
+                        out.append(c.emit(f"roundtrip.{backend}.{label}.rounds_per_s.higher_better",
                                           len(app) / app_wall, "rounds/s", len(bare) / bare_wall, **common))
                 finally:
                     process.terminate()
