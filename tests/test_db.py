@@ -1,4 +1,6 @@
-"""Transactions: a read snapshot sees one state and blocks no writer."""
+"""Transactions: a read snapshot sees one state and blocks no writer; writers queue for the write lock."""
+import threading
+
 from sqlalchemy import func, select, text
 
 from annotator.db import read_snapshot, write_transaction
@@ -20,3 +22,35 @@ def test_db_read_snapshot_is_stable_and_lets_writers_in(app, db):
     assert db.scalar(select(func.count()).select_from(Project)) == 1  # still the snapshot's state
     db.commit()
     assert db.scalar(select(func.count()).select_from(Project)) == 2
+
+
+def test_db_writers_queue_for_the_write_lock_and_all_land(app, db):
+    """A writer that finds the write lock taken waits for it (SQLite: retried BEGIN IMMEDIATE)."""
+    factory = app.extensions["annotator.sessionmaker"]
+    holder = factory()
+    write_transaction(holder)
+    if db.get_bind().dialect.name == "sqlite":
+        # Once in, the connection has the ordinary busy timeout back for its other statements.
+        assert holder.scalar(text("PRAGMA busy_timeout")) == 30000
+    holder.add(Project(name="first", labels=[]))
+    holder.flush()
+    landed, errors = [], []
+
+    def second_writer():
+        try:
+            with factory() as session:
+                write_transaction(session)  # SQLite: waits here until the holder commits
+                session.add(Project(name="second", labels=[]))
+                session.commit()
+                landed.append("second")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(0.2)  # the holder keeps the lock a while
+    holder.commit()
+    holder.close()
+    thread.join(30)
+    assert not thread.is_alive() and errors == [] and landed == ["second"]
+    assert sorted(db.scalars(select(Project.name))) == ["first", "second"]
