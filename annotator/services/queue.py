@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import DateTime, case, delete, event, exists, func, insert, inspect, literal, select, tuple_, update
+from sqlalchemy import DateTime, Integer, bindparam, case, delete, event, exists, func, insert, inspect, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
@@ -66,6 +66,18 @@ def _recount_statement(where):
     return update(sentences).where(where).values(annotation_count=counted, state=state)
 
 
+def _lock_statement(where):
+    sentences = Sentence.__table__
+    return select(sentences.c.id).where(where).order_by(sentences.c.id).with_for_update(key_share=True)
+
+
+# Built once; a call binds :of_project or :of_ids (an UPDATE reserves the column names).
+_BY_PROJECT = Sentence.__table__.c.project_id == bindparam("of_project")
+_BY_IDS = Sentence.__table__.c.id.in_(bindparam("of_ids", expanding=True))
+_RECOUNT = {"of_project": (_lock_statement(_BY_PROJECT), _recount_statement(_BY_PROJECT)),
+            "of_ids": (_lock_statement(_BY_IDS), _recount_statement(_BY_IDS))}
+
+
 def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
     """Set ``annotation_count`` and ``state`` of the given sentences (and of every sentence of
     the given projects) from their annotations. The only writer of both columns; never commits.
@@ -75,16 +87,16 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     the same sentence; counting inside the UPDATE itself could miss it (its snapshot is older
     than the lock wait) and store a stale count.
     """
-    sentences = Sentence.__table__
     project_ids = set(project_ids)
     lock = not single_writer(session)  # SQLite: the write lock is held already
-    wheres = [sentences.c.project_id == pid for pid in sorted(project_ids)]
     ids = sorted({sid for sid in sentence_ids if sid is not None})
-    wheres += [sentences.c.id.in_(ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
-    for where in wheres:
+    calls = [("of_project", pid) for pid in sorted(project_ids)]
+    calls += [("of_ids", ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
+    for name, value in calls:
+        lock_rows, update_counts = _RECOUNT[name]
         if lock:
-            session.execute(select(sentences.c.id).where(where).order_by(sentences.c.id).with_for_update(key_share=True))
-        session.execute(_recount_statement(where))
+            session.execute(lock_rows, {name: value})
+        session.execute(update_counts, {name: value})
     # Loaded sentences show the new figures on their next access.
     loaded = [session.identity_map.get(identity_key(Sentence, sid)) for sid in ids]
     if project_ids:
@@ -137,30 +149,84 @@ def keep_counts(factory: sessionmaker) -> sessionmaker:
 
 
 # --- The queue -----------------------------------------------------------------------
+# Its statements are built once, at import; a call binds :project_id, :user_id, :now and
+# :quota (the project's annotators_per_sentence; a sentence's extra_annotators are added in SQL).
+
+_USER = bindparam("user_id", type_=Integer())
+_NOW = bindparam("now", type_=DateTime())
 
 
-def _other_lease_count(sentence_id, user: User, now: datetime):
+def _other_leases(sentence_id):
+    """Active leases of ``sentence_id`` held by users other than :user_id."""
     return (
         select(func.count())
         .select_from(Lease)
-        .where(Lease.sentence_id == sentence_id, Lease.user_id != user.id, Lease.expires_at > now)
+        .where(Lease.sentence_id == sentence_id, Lease.user_id != _USER, Lease.expires_at > _NOW)
         .scalar_subquery()
     )
 
 
-def _annotated_by(user: User):
-    return exists().where(Annotation.sentence_id == Sentence.id, Annotation.user_id == user.id)
+def _annotated_by_user(sentence_id):
+    return exists().where(Annotation.sentence_id == sentence_id, Annotation.user_id == _USER)
+
+
+# A sentence :user_id may claim in :project_id, as the candidate queries filter them.
+_OPEN = (
+    Sentence.project_id == bindparam("project_id"),
+    ~_annotated_by_user(Sentence.id),
+    Sentence.annotation_count + _other_leases(Sentence.id) < bindparam("quota") + Sentence.extra_annotators,
+)
+_QUEUE_ORDER = (Sentence.report_id, Sentence.position)
+_IN_STATE = (
+    select(Sentence.report_id, Sentence.position, Sentence.id)
+    .where(Sentence.state == bindparam("state"), *_OPEN)
+    .order_by(*_QUEUE_ORDER)
+    .limit(CANDIDATE_BATCH)
+)
+_IN_STATE_AFTER = _IN_STATE.where(tuple_(*_QUEUE_ORDER) > tuple_(bindparam("after_report"), bindparam("after_position")))
+_LEASED_BY_OTHERS = select(Lease.sentence_id).where(Lease.expires_at > _NOW, Lease.user_id != _USER)
+_UNTOUCHED_AMONG = (
+    select(Sentence.report_id, Sentence.position, Sentence.id)
+    .where(Sentence.id.in_(bindparam("ids", expanding=True)), Sentence.state == UNTOUCHED, *_OPEN)
+    .order_by(*_QUEUE_ORDER)
+)
+_CURRENT_LEASE = (
+    select(Lease)
+    .join(Sentence, Sentence.id == Lease.sentence_id)
+    .where(Sentence.project_id == bindparam("project_id"), Lease.user_id == _USER, Lease.expires_at > _NOW,
+           ~_annotated_by_user(Sentence.id))
+    .order_by(*_QUEUE_ORDER)
+    .limit(1)
+)
+_DELETE_OWN_EXPIRED = delete(Lease.__table__).where(Lease.__table__.c.user_id == _USER, Lease.__table__.c.expires_at <= _NOW)
+_SENTENCE_ID = bindparam("sentence_id", type_=Integer())
+# Lease :sentence_id to :user_id when the user has not annotated it and its counted annotations
+# (from the annotations themselves, not annotation_count: the slots are decided here) plus
+# other users' active leases leave a slot of :quota (this sentence's whole quota) free.
+_CLAIM = (
+    insert(Lease.__table__)  # the table, not the entity: an ORM insert given parameters would insert them as rows
+    .from_select(
+        ["sentence_id", "user_id", "expires_at"],
+        select(_SENTENCE_ID, _USER, bindparam("expires_at", type_=DateTime())).where(
+            ~_annotated_by_user(_SENTENCE_ID),
+            select(func.count()).select_from(Annotation)
+            .where(Annotation.sentence_id == _SENTENCE_ID, Annotation.status.in_(COUNTED_STATUSES))
+            .scalar_subquery()
+            + _other_leases(_SENTENCE_ID)
+            < bindparam("quota"),
+        ),
+    )
+    .returning(Lease.__table__.c.sentence_id)
+)
+
+
+def _bound(project: Project, user: User, now: datetime) -> dict:
+    return {"project_id": project.id, "user_id": user.id, "now": now, "quota": project.annotators_per_sentence}
 
 
 def current_lease(session: Session, project: Project, user: User, now: datetime) -> Lease | None:
     """The user's unexpired lease on a sentence of ``project`` they have not annotated yet."""
-    return session.scalar(
-        select(Lease)
-        .join(Sentence, Sentence.id == Lease.sentence_id)
-        .where(Sentence.project_id == project.id, Lease.user_id == user.id, Lease.expires_at > now, ~_annotated_by(user))
-        .order_by(Sentence.report_id, Sentence.position)
-        .limit(1)
-    )
+    return session.scalar(_CURRENT_LEASE, _bound(project, user, now))
 
 
 def next_sentence(session: Session, project: Project, user: User, now: datetime, lease_seconds: int) -> Sentence | None:
@@ -175,7 +241,7 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     """
     expires_at = now + timedelta(seconds=lease_seconds)
     # The user's own expired leases are dead weight; others' are ignored by every count.
-    session.execute(delete(Lease).where(Lease.user_id == user.id, Lease.expires_at <= now))
+    session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
     held = current_lease(session, project, user, now)
     if held is not None:
         held.expires_at = expires_at
@@ -188,16 +254,6 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     return None
 
 
-def _open_to(project: Project, user: User, now: datetime) -> tuple:
-    """Conditions of a sentence the user may claim, as the candidate queries filter them."""
-    taken = Sentence.annotation_count + _other_lease_count(Sentence.id, user, now)
-    return (
-        Sentence.project_id == project.id,
-        ~_annotated_by(user),
-        taken < project.annotators_per_sentence + Sentence.extra_annotators,
-    )
-
-
 def _candidates(session: Session, project: Project, user: User, now: datetime) -> Iterator[int]:
     """Sentence ids the user may claim, in queue order, each once.
 
@@ -206,46 +262,33 @@ def _candidates(session: Session, project: Project, user: User, now: datetime) -
     lease (few: one per working annotator); then the untouched ones in report order. Pages of
     CANDIDATE_BATCH rows are read only as far as the caller iterates.
     """
-    started = heapq.merge(_in_state(session, STARTED, project, user, now), _leased_by_others(session, project, user, now))
+    bound = _bound(project, user, now)
+    started = heapq.merge(_in_state(session, STARTED, bound), _leased_by_others(session, bound))
     seen: set[int] = set()
-    for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, project, user, now)):
+    for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, bound)):
         if sentence_id not in seen:
             seen.add(sentence_id)
             yield sentence_id
 
 
-def _in_state(session: Session, state: int, project: Project, user: User, now: datetime) -> Iterator[tuple[tuple[int, int], int]]:
-    order = tuple_(Sentence.report_id, Sentence.position)
-    after = None
+def _in_state(session: Session, state: int, bound: dict) -> Iterator[tuple[tuple[int, int], int]]:
+    rows = session.execute(_IN_STATE, {**bound, "state": state}).all()
     while True:
-        query = (
-            select(Sentence.report_id, Sentence.position, Sentence.id)
-            .where(Sentence.state == state, *_open_to(project, user, now))
-            .order_by(Sentence.report_id, Sentence.position)
-            .limit(CANDIDATE_BATCH)
-        )
-        if after is not None:
-            query = query.where(order > tuple_(*after))
-        rows = session.execute(query).all()
         for report_id, position, sentence_id in rows:
             yield (report_id, position), sentence_id
         if len(rows) < CANDIDATE_BATCH:
             return
-        after = rows[-1][:2]
+        after = {"after_report": rows[-1][0], "after_position": rows[-1][1]}
+        rows = session.execute(_IN_STATE_AFTER, {**bound, "state": state, **after}).all()
 
 
-def _leased_by_others(session: Session, project: Project, user: User, now: datetime) -> Iterator[tuple[tuple[int, int], int]]:
+def _leased_by_others(session: Session, bound: dict) -> Iterator[tuple[tuple[int, int], int]]:
     # Two steps so that the plan starts from the few active leases (ix_leases_expires_at), never
     # from the project's untouched sentences.
-    leased = session.scalars(select(Lease.sentence_id).where(Lease.expires_at > now, Lease.user_id != user.id)).all()
+    leased = session.scalars(_LEASED_BY_OTHERS, bound).all()
     if not leased:
         return
-    rows = session.execute(
-        select(Sentence.report_id, Sentence.position, Sentence.id)
-        .where(Sentence.id.in_(set(leased)), Sentence.state == UNTOUCHED, *_open_to(project, user, now))
-        .order_by(Sentence.report_id, Sentence.position)
-    ).all()
-    for report_id, position, sentence_id in rows:
+    for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": sorted(set(leased))}).all():
         yield (report_id, position), sentence_id
 
 
@@ -253,30 +296,19 @@ def _claim(session: Session, project: Project, user: User, sentence_id: int, now
     """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None.
 
     On PostgreSQL the row lock is taken inside a savepoint, whose rollback releases it when the
-    sentence is full. SQLite has no row locks (the caller holds the write lock), so no savepoint.
+    sentence is full; the claim that follows is a fresh statement, so under READ COMMITTED it
+    sees every lease committed meanwhile. SQLite has no row locks (the caller holds the write
+    lock), so no savepoint. The user holds no lease here: expired ones were deleted, an
+    unexpired one is current_lease's.
     """
-    locking = not single_writer(session)
-    savepoint = session.begin_nested() if locking else None
+    savepoint = None if single_writer(session) else session.begin_nested()
     sentence = session.execute(
         select(Sentence).where(Sentence.id == sentence_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
-    # A fresh statement after the lock: under READ COMMITTED it sees every lease committed meanwhile.
-    # Counted from the annotations themselves, not annotation_count: the slots are decided here.
-    # The user holds no lease here: expired ones were deleted, an unexpired one is current_lease's.
-    counted = (
-        select(func.count()).select_from(Annotation)
-        .where(Annotation.sentence_id == sentence_id, Annotation.status.in_(COUNTED_STATUSES)).scalar_subquery()
-    )
-    mine = exists().where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id)
-    quota = project.annotators_per_sentence + sentence.extra_annotators
     leased = session.execute(
-        insert(Lease)
-        .from_select(
-            ["sentence_id", "user_id", "expires_at"],
-            select(literal(sentence_id), literal(user.id), literal(expires_at, DateTime()))
-            .where(~mine, counted + _other_lease_count(sentence_id, user, now) < quota),
-        )
-        .returning(Lease.sentence_id)
+        _CLAIM,
+        {"sentence_id": sentence_id, "user_id": user.id, "now": now, "expires_at": expires_at,
+         "quota": project.annotators_per_sentence + sentence.extra_annotators},
     ).first()
     if leased is None:
         if savepoint is not None:
