@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
 from ..normalise import normalise
 from .projects import project_settings, required_annotations
-from .queue import COUNTED_STATUSES, lease_of, release_lease
+from .queue import COUNTED_STATUSES, take_lease
 from .suggestions import label_names, project_gazetteer, project_outcomes
 
 MAX_VALUE = 255
@@ -79,14 +79,14 @@ def _is_int(value: Any) -> bool:
 MAX_SECONDS = 86_400  # one visit of a sentence; NaN and infinities are refused too
 
 
-def _check_room(session: Session, project: Project, sentence: Sentence, user: User, now: datetime) -> None:
-    """A new done or flagged annotation needs a free slot: the user's live lease, or room left.
+def _check_room(session: Session, project: Project, sentence: Sentence, user: User, now: datetime, leased: bool) -> None:
+    """A new done or flagged annotation needs a free slot: the user's live lease (``leased``), or room left.
 
     Without this a save after an expired lease, or straight through the API,
     could push a sentence past its quota. The row lock orders concurrent
     savers on PostgreSQL as the queue's claim does (SQLite serialises writes).
     """
-    if lease_of(session, sentence, user, now) is not None:
+    if leased:
         return
     session.execute(select(Sentence.id).where(Sentence.id == sentence.id).with_for_update())
     taken = session.scalar(
@@ -230,8 +230,9 @@ def save_annotation(
         raise Conflict(annotation)
 
     now = now or utcnow()
+    lease_expires = take_lease(session, sentence, user)  # a save ends the user's lease, live or not
     if status in COUNTED_STATUSES and (annotation is None or annotation.status not in COUNTED_STATUSES):
-        _check_room(session, project, sentence, user, now)
+        _check_room(session, project, sentence, user, now, leased=lease_expires is not None and lease_expires > now)
     if guideline_version is None:
         guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
@@ -251,7 +252,6 @@ def save_annotation(
         Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested) for s in new_spans
     ]
     session.flush()
-    release_lease(session, sentence, user)
     session.add(
         AuditEvent(
             at=now,

@@ -319,19 +319,17 @@ def _claim(session: Session, project: Project, user: User, sentence_id: int, now
     return sentence
 
 
-def release_lease(session: Session, sentence: Sentence, user: User) -> None:
-    """Give the sentence back: the user's lease on it, if any, is deleted."""
-    session.execute(delete(Lease).where(Lease.sentence_id == sentence.id, Lease.user_id == user.id))
+def take_lease(session: Session, sentence: Sentence, user: User) -> datetime | None:
+    """Delete the user's lease on the sentence (a save ends it); when it expires or expired, or None."""
+    table = Lease.__table__
+    return session.scalar(
+        delete(table).where(table.c.sentence_id == sentence.id, table.c.user_id == user.id).returning(table.c.expires_at)
+    )
 
 
 def purge_expired_leases(session: Session, now: datetime) -> int:
     """Delete every expired lease; returns how many. Housekeeping only: counts ignore them anyway."""
     return session.execute(delete(Lease).where(Lease.expires_at <= now)).rowcount or 0
-
-
-def lease_of(session: Session, sentence: Sentence, user: User, now: datetime) -> Lease | None:
-    lease = session.get(Lease, (sentence.id, user.id))
-    return lease if lease is not None and lease.expires_at > now else None
 
 
 _PROJECT_COUNTS: dict[tuple[str, int], tuple[float, tuple[int, int]]] = {}
