@@ -107,6 +107,19 @@ def test_queue_expired_lease_frees_the_slot(db):
     assert claim(db, project, cy, later).id == s[0].id  # ann's lease expired; bo's too, but s0 comes first
 
 
+def test_queue_own_expired_lease_gives_way_to_a_new_one(db):
+    """An annotator whose lease ran out asks again: the old lease goes, the sentence is leased anew."""
+    project = make_project(db, quota=1)
+    s = sentences_of(db, project)
+    (ann,) = users(db, "ann")
+    now = utcnow()
+    assert claim(db, project, ann, now).id == s[0].id
+    later = now + timedelta(seconds=LEASE + 1)
+    assert claim(db, project, ann, later).id == s[0].id
+    leases = db.execute(select(Lease.sentence_id, Lease.expires_at).where(Lease.user_id == ann.id)).all()
+    assert leases == [(s[0].id, later + timedelta(seconds=LEASE))]
+
+
 @pytest.mark.parametrize(("status", "taken_by_other"), [("skipped", True), ("done", False), ("flagged", False)])
 def test_queue_skip_does_not_consume_quota(db, status, taken_by_other):
     project = make_project(db, quota=1)

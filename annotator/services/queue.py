@@ -190,13 +190,13 @@ _UNTOUCHED_AMONG = (
     .where(Sentence.id.in_(bindparam("ids", expanding=True)), Sentence.state == UNTOUCHED, *_OPEN)
     .order_by(*_QUEUE_ORDER)
 )
-_CURRENT_LEASE = (
-    select(Lease)
+# All of :user_id's leases (a handful at most), each with its project and whether the user has
+# annotated the sentence since.
+_MY_LEASES = (
+    select(Lease, Sentence.project_id, _annotated_by_user(Sentence.id).label("annotated"))
     .join(Sentence, Sentence.id == Lease.sentence_id)
-    .where(Sentence.project_id == bindparam("project_id"), Lease.user_id == _USER, Lease.expires_at > _NOW,
-           ~_annotated_by_user(Sentence.id))
+    .where(Lease.user_id == _USER)
     .order_by(*_QUEUE_ORDER)
-    .limit(1)
 )
 _DELETE_OWN_EXPIRED = delete(Lease.__table__).where(Lease.__table__.c.user_id == _USER, Lease.__table__.c.expires_at <= _NOW)
 _SENTENCE_ID = bindparam("sentence_id", type_=Integer())
@@ -225,8 +225,18 @@ def _bound(project: Project, user: User, now: datetime) -> dict:
 
 
 def current_lease(session: Session, project: Project, user: User, now: datetime) -> Lease | None:
-    """The user's unexpired lease on a sentence of ``project`` they have not annotated yet."""
-    return session.scalar(_CURRENT_LEASE, _bound(project, user, now))
+    """The user's unexpired lease on a sentence of ``project`` they have not annotated yet.
+
+    The user's expired leases are deleted on the way (they are dead weight: every count
+    ignores them, and one would stand in the way of leasing its sentence to the user again).
+    """
+    leases = session.execute(_MY_LEASES, {"user_id": user.id}).all()
+    if any(lease.expires_at <= now for lease, _, _ in leases):
+        session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
+    return next(
+        (lease for lease, project_id, annotated in leases if lease.expires_at > now and project_id == project.id and not annotated),
+        None,
+    )
 
 
 def next_sentence(session: Session, project: Project, user: User, now: datetime, lease_seconds: int) -> Sentence | None:
@@ -240,8 +250,6 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     for this user. Never commits.
     """
     expires_at = now + timedelta(seconds=lease_seconds)
-    # The user's own expired leases are dead weight; others' are ignored by every count.
-    session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
     held = current_lease(session, project, user, now)
     if held is not None:
         held.expires_at = expires_at
