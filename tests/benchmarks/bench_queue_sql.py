@@ -2,7 +2,8 @@
 
 Imports --size synthetic sentences (quota 2), then 3 annotators take turns for
 --rounds rounds through the Flask test client. Engine events time every
-statement (BEGIN, SAVEPOINT and RELEASE included). Prints the median SQL
+statement (BEGIN, SAVEPOINT and RELEASE included; not SQLite's BEGIN IMMEDIATE, which
+annotator.db issues on the driver connection). Prints the median SQL
 time and statement count per request; no bare-tools limit (``limit`` null).
 --explain prints the statements of the last round, slowest first.
 
