@@ -71,7 +71,7 @@ def _begin_immediate(connection) -> None:
                 driver.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes: BUSY_RECOVERY, ...
                     raise
             time.sleep(WRITE_LOCK_POLL)
     finally:
