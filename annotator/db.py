@@ -106,6 +106,12 @@ def single_writer(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def database_key(session: Session) -> str:
+    """Which database ``session`` is on, as text: part of the key of every per-process cache,
+    so that figures of two databases (a test's, a restored one's) are never mixed up."""
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions on ``engine``; each keeps the sentences' derived queue counts and the projects'
     settings tokens up to date on flush."""

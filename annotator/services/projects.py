@@ -9,6 +9,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..labels import default_scheme
+from ..db import database_key
 from ..models import (
     COMPLETE,
     Annotation,
@@ -86,7 +87,7 @@ def project_settings(session: Session, project: Project) -> ProjectSettings:
     if session.new or session.dirty or session.deleted:
         session.flush()  # pending entries or guidelines renew the token first
     token = project.settings_token
-    key = (session.get_bind().url.render_as_string(hide_password=True), project.id, token)
+    key = (database_key(session), project.id, token)
     settings = _SETTINGS.get(key) if token else None
     if settings is None:
         rows = session.execute(

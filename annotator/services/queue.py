@@ -39,7 +39,7 @@ from sqlalchemy import DateTime, Integer, bindparam, case, delete, event, exists
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
-from ..db import single_writer
+from ..db import database_key, single_writer
 from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
 
 COUNTED_STATUSES = ("done", "flagged")  # statuses that use up a slot of a sentence's quota
@@ -351,7 +351,7 @@ def project_counts(session: Session, project: Project, max_age: float = 0.0) -> 
     sentences); with ``max_age`` > 0 a figure up to that many seconds old, kept
     per process, is reused: it only feeds a progress bar.
     """
-    key = (session.get_bind().url.render_as_string(hide_password=True), project.id)
+    key = (database_key(session), project.id)
     now = time.monotonic()
     cached = _PROJECT_COUNTS.get(key)
     if max_age > 0 and cached is not None and now - cached[0] <= max_age:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
+from ..db import database_key
 from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
@@ -60,8 +61,7 @@ def data_version(session: Session, project: Project) -> tuple:
         select(func.count(Sentence.id), func.count(Sentence.id).filter(Sentence.needs_review.is_(True)), func.sum(Sentence.extra_annotators))
         .where(Sentence.project_id == project.id)
     ).one()
-    database = session.get_bind().url.render_as_string(hide_password=True)
-    return (database, project.id, tuple(annotations), tuple(gold), tuple(sentences), repr(project.labels), project.annotators_per_sentence, project.routing)
+    return (database_key(session), project.id, tuple(annotations), tuple(gold), tuple(sentences), repr(project.labels), project.annotators_per_sentence, project.routing)
 
 
 def _cached(session: Session, project: Project, name: str, compute, *args):
