@@ -1,0 +1,62 @@
+"""A serving process freezes its start-up heap once, after its first response (``GC_FREEZE``).
+
+Each case runs in a child process: ``gc.freeze`` is process-wide, and the test
+process must keep collecting normally. The child drives the app as a WSGI
+server does (call, read the body, close the iterable), then prints what it saw.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CHILD = r"""
+import gc, json, sys
+from werkzeug.test import EnvironBuilder
+from annotator import create_app
+
+config = json.loads(sys.argv[1])
+app = create_app(config)
+seen = []
+
+def serve(path):
+    environ = EnvironBuilder(path=path).get_environ()
+    body = app(environ, lambda status, headers, exc_info=None: None)
+    b"".join(body)
+    seen.append(("sent", gc.get_freeze_count()))
+    body.close()
+    seen.append(("closed", gc.get_freeze_count()))
+
+serve("/healthz")
+gc.unfreeze()
+serve("/healthz")
+print(json.dumps(seen))
+"""
+
+
+def _serve_twice(tmp_path, **config) -> list[tuple[str, int]]:
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", "SECRET_KEY": "k" * 32, **config}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(config)],
+        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    return [tuple(step) for step in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def test_serving_heap_is_frozen_once_after_the_first_response_is_sent(tmp_path):
+    first_sent, first_closed, second_sent, second_closed = _serve_twice(tmp_path)
+    assert first_sent == ("sent", 0)  # not while the client waits for the body
+    assert first_closed[0] == "closed" and first_closed[1] > 10_000  # the app and its libraries
+    assert second_sent == ("sent", 0) and second_closed == ("closed", 0)  # once per process
+
+
+@pytest.mark.parametrize("config", [{"GC_FREEZE": "false"}, {"TESTING": True}], ids=["turned-off", "testing"])
+def test_serving_heap_stays_unfrozen_when_turned_off_or_testing(tmp_path, config):
+    assert [count for _, count in _serve_twice(tmp_path, **config)] == [0, 0, 0, 0]
+
+
+def test_serving_heap_freeze_can_be_forced_on_while_testing(tmp_path):
+    assert _serve_twice(tmp_path, TESTING=True, GC_FREEZE=True)[1][1] > 10_000
