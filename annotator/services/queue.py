@@ -32,10 +32,11 @@ import time
 
 import heapq
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import DateTime, Integer, bindparam, case, delete, event, exists, func, insert, inspect, select, tuple_, update
+from sqlalchemy import DateTime, Integer, bindparam, case, delete, event, exists, func, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
@@ -85,16 +86,18 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     On PostgreSQL the rows are locked first (``FOR NO KEY UPDATE``, in id order), so the count,
     a statement taken after the lock, sees every annotation committed by a concurrent save of
     the same sentence; counting inside the UPDATE itself could miss it (its snapshot is older
-    than the lock wait) and store a stale count.
+    than the lock wait) and store a stale count. Rows locked already (:func:`holding_lock`)
+    are not locked again.
     """
     project_ids = set(project_ids)
     lock = not single_writer(session)  # SQLite: the write lock is held already
+    held = session.info.get(_HELD, frozenset())
     ids = sorted({sid for sid in sentence_ids if sid is not None})
     calls = [("of_project", pid) for pid in sorted(project_ids)]
     calls += [("of_ids", ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
     for name, value in calls:
         lock_rows, update_counts = _RECOUNT[name]
-        if lock:
+        if lock and not (name == "of_ids" and held.issuperset(value)):
             session.execute(lock_rows, {name: value})
         session.execute(update_counts, {name: value})
     # Loaded sentences show the new figures on their next access.
@@ -104,6 +107,33 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     for row in loaded:
         if row is not None:
             session.expire(row, ["annotation_count", "state"])
+
+
+_LOCK_SENTENCE = select(Sentence.id).where(Sentence.id == bindparam("sentence_id")).with_for_update()
+_HELD = "annotator.locked_sentences"
+
+
+def lock_sentence(session: Session, sentence_id: int) -> None:
+    """Lock the sentence row ``FOR UPDATE`` until the transaction ends, as a claim does.
+
+    PostgreSQL only: on SQLite the caller's write transaction holds the whole database.
+    """
+    if not single_writer(session):
+        session.execute(_LOCK_SENTENCE, {"sentence_id": sentence_id})
+
+
+@contextmanager
+def holding_lock(session: Session, sentence_id: int) -> Iterator[None]:
+    """Declare that the transaction holds the sentence's row lock (:func:`lock_sentence`, or a
+    ``FOR UPDATE`` of the caller's own) for the block, so that :func:`recount` does not take it again."""
+    held = session.info.setdefault(_HELD, set())
+    added = sentence_id not in held
+    held.add(sentence_id)
+    try:
+        yield
+    finally:
+        if added:
+            held.discard(sentence_id)
 
 
 _PENDING = "annotator.recount"
@@ -184,21 +214,26 @@ _IN_STATE = (
     .limit(CANDIDATE_BATCH)
 )
 _IN_STATE_AFTER = _IN_STATE.where(tuple_(*_QUEUE_ORDER) > tuple_(bindparam("after_report"), bindparam("after_position")))
-_LEASED_BY_OTHERS = select(Lease.sentence_id).where(Lease.expires_at > _NOW, Lease.user_id != _USER)
 _UNTOUCHED_AMONG = (
     select(Sentence.report_id, Sentence.position, Sentence.id)
     .where(Sentence.id.in_(bindparam("ids", expanding=True)), Sentence.state == UNTOUCHED, *_OPEN)
     .order_by(*_QUEUE_ORDER)
 )
-# All of :user_id's leases (a handful at most), each with its project and whether the user has
-# annotated the sentence since.
-_MY_LEASES = (
-    select(Lease, Sentence.project_id, _annotated_by_user(Sentence.id).label("annotated"))
+# Every lease a claim by :user_id must know of, in one read: all of the user's own (a handful at
+# most, each with its project and whether the user has annotated the sentence since) and the
+# active ones of others (one per working annotator). Plain rows, not Lease objects.
+_LEASES = (
+    select(Lease.sentence_id, Lease.user_id, Lease.expires_at, Sentence.project_id, _annotated_by_user(Sentence.id).label("annotated"))
     .join(Sentence, Sentence.id == Lease.sentence_id)
-    .where(Lease.user_id == _USER)
+    .where(or_(Lease.user_id == _USER, Lease.expires_at > _NOW))
     .order_by(*_QUEUE_ORDER)
 )
 _DELETE_OWN_EXPIRED = delete(Lease.__table__).where(Lease.__table__.c.user_id == _USER, Lease.__table__.c.expires_at <= _NOW)
+_RENEW = (  # an UPDATE reserves its table's column names for its SET clause
+    update(Lease.__table__)
+    .where(Lease.__table__.c.sentence_id == bindparam("of_sentence"), Lease.__table__.c.user_id == bindparam("of_user"))
+    .values(expires_at=bindparam("new_expiry", type_=DateTime()))
+)
 _SENTENCE_ID = bindparam("sentence_id", type_=Integer())
 # Lease :sentence_id to :user_id when the user has not annotated it and its counted annotations
 # (from the annotations themselves, not annotation_count: the slots are decided here) plus
@@ -224,21 +259,6 @@ def _bound(project: Project, user: User, now: datetime) -> dict:
     return {"project_id": project.id, "user_id": user.id, "now": now, "quota": project.annotators_per_sentence}
 
 
-def current_lease(session: Session, project: Project, user: User, now: datetime) -> Lease | None:
-    """The user's unexpired lease on a sentence of ``project`` they have not annotated yet.
-
-    The user's expired leases are deleted on the way (they are dead weight: every count
-    ignores them, and one would stand in the way of leasing its sentence to the user again).
-    """
-    leases = session.execute(_MY_LEASES, {"user_id": user.id}).all()
-    if any(lease.expires_at <= now for lease, _, _ in leases):
-        session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
-    return next(
-        (lease for lease, project_id, annotated in leases if lease.expires_at > now and project_id == project.id and not annotated),
-        None,
-    )
-
-
 def next_sentence(session: Session, project: Project, user: User, now: datetime, lease_seconds: int) -> Sentence | None:
     """Claim the next sentence of ``project`` for ``user`` until ``now + lease_seconds``.
 
@@ -248,30 +268,40 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     than its quota; sentences others have started (a counted annotation or an
     active lease) come first, then report order. ``None`` when nothing is left
     for this user. Never commits.
+
+    The user's expired leases are deleted on the way: every count ignores them,
+    and one would stand in the way of leasing its sentence to the user again.
     """
     expires_at = now + timedelta(seconds=lease_seconds)
-    held = current_lease(session, project, user, now)
+    leases = session.execute(_LEASES, {"user_id": user.id, "now": now}).all()
+    mine = [lease for lease in leases if lease.user_id == user.id]
+    if any(lease.expires_at <= now for lease in mine):
+        session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
+    held = next((lease for lease in mine if lease.expires_at > now and lease.project_id == project.id and not lease.annotated), None)
     if held is not None:
-        held.expires_at = expires_at
-        session.flush()
+        session.execute(_RENEW, {"of_sentence": held.sentence_id, "of_user": user.id, "new_expiry": expires_at})
+        loaded = session.identity_map.get(identity_key(Lease, (held.sentence_id, user.id)))
+        if loaded is not None:
+            session.expire(loaded, ["expires_at"])
         return session.get(Sentence, held.sentence_id)
-    for sentence_id in _candidates(session, project, user, now):
+    leased_by_others = sorted({lease.sentence_id for lease in leases if lease.user_id != user.id})
+    for sentence_id in _candidates(session, project, user, now, leased_by_others):
         sentence = _claim(session, project, user, sentence_id, now, expires_at)
         if sentence is not None:
             return sentence
     return None
 
 
-def _candidates(session: Session, project: Project, user: User, now: datetime) -> Iterator[int]:
+def _candidates(session: Session, project: Project, user: User, now: datetime, leased_by_others: list[int]) -> Iterator[int]:
     """Sentence ids the user may claim, in queue order, each once.
 
     Started sentences first: those with a counted annotation (state STARTED, read in report
     order from ``ix_sentences_queue``) merged with untouched ones under another user's active
-    lease (few: one per working annotator); then the untouched ones in report order. Pages of
-    CANDIDATE_BATCH rows are read only as far as the caller iterates.
+    lease (``leased_by_others``: few, one per working annotator); then the untouched ones in
+    report order. Pages of CANDIDATE_BATCH rows are read only as far as the caller iterates.
     """
     bound = _bound(project, user, now)
-    started = heapq.merge(_in_state(session, STARTED, bound), _leased_by_others(session, bound))
+    started = heapq.merge(_in_state(session, STARTED, bound), _untouched_among(session, bound, leased_by_others))
     seen: set[int] = set()
     for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, bound)):
         if sentence_id not in seen:
@@ -290,13 +320,12 @@ def _in_state(session: Session, state: int, bound: dict) -> Iterator[tuple[tuple
         rows = session.execute(_IN_STATE_AFTER, {**bound, "state": state, **after}).all()
 
 
-def _leased_by_others(session: Session, bound: dict) -> Iterator[tuple[tuple[int, int], int]]:
-    # Two steps so that the plan starts from the few active leases (ix_leases_expires_at), never
-    # from the project's untouched sentences.
-    leased = session.scalars(_LEASED_BY_OTHERS, bound).all()
-    if not leased:
+def _untouched_among(session: Session, bound: dict, ids: list[int]) -> Iterator[tuple[tuple[int, int], int]]:
+    # The ids are read first, so that this plan starts from them, never from the project's
+    # untouched sentences.
+    if not ids:
         return
-    for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": sorted(set(leased))}).all():
+    for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": ids}).all():
         yield (report_id, position), sentence_id
 
 
@@ -307,7 +336,7 @@ def _claim(session: Session, project: Project, user: User, sentence_id: int, now
     sentence is full; the claim that follows is a fresh statement, so under READ COMMITTED it
     sees every lease committed meanwhile. SQLite has no row locks (the caller holds the write
     lock), so no savepoint. The user holds no lease here: expired ones were deleted, an
-    unexpired one is current_lease's.
+    unexpired one was renewed instead.
     """
     savepoint = None if single_writer(session) else session.begin_nested()
     sentence = session.execute(

@@ -24,6 +24,7 @@ Limit: the same clients, with the same think times, doing two ``GET /healthz``
 per round on the same server.
 
     python tests/benchmarks/bench_roundtrip.py [--database-url URL] [--rounds 1000] [--workers 4] [--think 4]
+        [--runs c1,c50,c50.nothink]
 """
 from __future__ import annotations
 
@@ -174,7 +175,11 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--rounds", type=int, default=1000, help="rounds at the highest concurrency (default 1000)")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--think", type=float, default=4.0, help="mean think time between rounds, seconds (default 4)")
+    p.add_argument("--runs", default="c1,c50,c50.nothink", help="comma-separated subset of c1,c50,c50.nothink (default all)")
     args = p.parse_args(argv)
+    unknown = set(args.runs.split(",")) - {"c1", "c50", "c50.nothink"}
+    if unknown:
+        p.error(f"--runs: unknown run {', '.join(sorted(unknown))}; choose from c1, c50, c50.nothink")
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in c.backends(args):
@@ -186,6 +191,7 @@ def main(argv=None) -> list[dict]:
                     run(port, [warm] * args.workers * 2, 3, round_app)  # every worker loads its lazy imports
                     names = sorted(tokens)
                     plans = [(1, "c1", 0.0), (CONCURRENCY, "c50", args.think), (CONCURRENCY, "c50.nothink", 0.0)]
+                    plans = [plan for plan in plans if plan[1] in args.runs.split(",")]
                     for concurrency, label, think in plans:
                         each = max(1, args.rounds // concurrency) if concurrency > 1 else min(200, args.rounds)
                         chosen = [tokens[n] for n in names[:concurrency]]
