@@ -68,31 +68,6 @@ def test_api_next_reload_gives_the_same_sentence_then_204_when_nothing_is_left(l
     assert response.status_code == 204 and response.data == b""
 
 
-def test_api_put_locks_the_sentence_once_in_its_first_read(app, login, first, database_url):
-    """A save's row lock is taken by the sentence lookup, before the stored annotation is read,
-    and not again by the recount (one lock statement); SQLite's write lock needs none."""
-    from sqlalchemy import event
-
-    ann = login("ann")
-    statements = []
-    engine = app.extensions["annotator.engine"]
-    listen = lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.split()))  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        assert put(ann, first.id, spans=[COUNT]).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    locks = [i for i, statement in enumerate(statements) if " FOR UPDATE" in statement or " FOR NO KEY UPDATE" in statement]
-    if database_url.startswith("sqlite"):
-        assert locks == []
-        return
-    assert len(locks) == 1, [statements[i] for i in locks]
-    assert "FROM sentences JOIN projects" in statements[locks[0]] and statements[locks[0]].endswith("FOR UPDATE OF sentences")
-    reads_annotation = next(i for i, s in enumerate(statements) if s.startswith("SELECT annotations.id"))
-    assert locks[0] < reads_annotation
-    assert any(s.startswith("UPDATE sentences SET annotation_count") for s in statements[reads_annotation:])  # the recount ran
-
-
 def test_api_put_saves_with_normalised_values_and_audit(login, db, first):
     ann = login("ann")
     response = put(ann, first.id, spans=[COUNT, REGION, {**OUTCOME, "value": "intercepted", "suggested": True}], seconds_spent=12.5)

@@ -227,3 +227,53 @@ def test_queue_concurrent_sessions_annotate_each_sentence_exactly_quota_times(db
     db.rollback()  # end the read snapshot
     assert db.scalar(select(func.count()).select_from(Annotation)) == 10
     assert db.scalar(select(func.count()).select_from(Lease)) == 0
+
+
+def _hold_row_lock(database_url, sentence_id, release: threading.Event, held: threading.Event):
+    """Another transaction that holds the sentence's row lock (as a claim or a save does) until ``release``."""
+    engine = database.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(select(Sentence.id).where(Sentence.id == sentence_id).with_for_update())
+            held.set()
+            release.wait(timeout=60)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks: SQLite has none
+def test_queue_passes_over_a_sentence_another_request_holds_locked(db, database_url):
+    project = make_project(db, quota=2)
+    ann, bo = users(db, "ann", "bo")
+    first, second = sentences_of(db, project)[:2]
+    save(db, first, ann)  # started: the head of everyone's queue
+    release, held = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_row_lock, args=(database_url, first.id, release, held))
+    holder.start()
+    try:
+        assert held.wait(timeout=30)
+        assert claim(db, project, bo).id == second.id  # not a wait behind the lock: the next candidate
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert claim(db, project, bo).id == second.id  # bo's lease stands; the passed-over head is unchanged
+    assert dict(db.execute(select(Lease.sentence_id, Lease.user_id)).all()) == {second.id: bo.id}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_queue_waits_for_a_locked_sentence_when_nothing_else_is_open(db, database_url):
+    project = make_project(db, reports=("One drone was shot down.",), quota=1)
+    (ann,) = users(db, "ann")
+    (only,) = sentences_of(db, project)
+    release, held = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_row_lock, args=(database_url, only.id, release, held))
+    holder.start()
+    assert held.wait(timeout=30)
+    threading.Timer(0.5, release.set).start()  # the other transaction ends while this claim waits
+    try:
+        claimed = claim(db, project, ann)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert claimed is not None and claimed.id == only.id  # not "nothing left" (204) while it was busy

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from alembic import command
@@ -11,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from annotator import db as database
 from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, User, utcnow
-from annotator.services.annotations import Conflict, save_annotation
+from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence, progress, recount
 from tests.test_queue import _run_threads, make_project, sentences_of, users
 
@@ -147,46 +146,6 @@ def test_queue_counts_right_after_concurrent_saves_of_one_sentence(db, database_
     _run_threads(database_url, project.id, [u.id for u in annotators], work)
     counts = assert_counts_right(db)
     assert set(counts.values()) == {(4, COMPLETE)}
-
-
-def test_queue_counts_two_first_saves_by_one_user_at_once_store_one_annotation(db, database_url):
-    """One user's two tabs save the same sentence at once, both as a first save: one is stored,
-    the other is refused as a conflict (it waits on the sentence's row lock, then reads the first)."""
-    project = make_project(db, quota=2)
-    (ann,) = users(db, "ann")
-    first = sentences_of(db, project)[0]
-    sentence_id, user_id, (start, end) = first.id, ann.id, first.tokens[0]
-    barrier, outcomes = threading.Barrier(2), []
-
-    def tab(label):
-        engine = database.make_engine(database_url)
-        try:
-            with database.make_sessionmaker(engine)() as session:
-                sentence, user = session.get(Sentence, sentence_id), session.get(User, user_id)
-                session.commit()
-                barrier.wait()
-                database.write_transaction(session)
-                try:
-                    save_annotation(session, sentence, user, "done", [{"start_char": start, "end_char": end, "label": label}])
-                    session.commit()
-                    outcomes.append("saved")
-                except Conflict:
-                    session.rollback()
-                    outcomes.append("conflict")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            outcomes.append(repr(exc))
-        finally:
-            engine.dispose()
-
-    threads = [threading.Thread(target=tab, args=(label,)) for label in ("COUNT", "REGION")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert sorted(outcomes) == ["conflict", "saved"]
-    db.rollback()
-    assert db.scalar(select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence_id)) == 1
-    assert assert_counts_right(db)[sentence_id] == (1, STARTED)
 
 
 def test_queue_recount_repairs_drifted_counts(db):

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
+from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
 from ..normalise import normalise
+from .audit import record
 from .projects import project_settings, required_annotations
-from .queue import COUNTED_STATUSES, holding_lock, lock_sentence, take_lease
+from .queue import COUNTED_STATUSES, take_lease
 from .suggestions import label_names, project_gazetteer, project_outcomes
 
 MAX_VALUE = 255
@@ -83,12 +84,12 @@ def _check_room(session: Session, project: Project, sentence: Sentence, user: Us
     """A new done or flagged annotation needs a free slot: the user's live lease (``leased``), or room left.
 
     Without this a save after an expired lease, or straight through the API,
-    could push a sentence past its quota. The caller holds the sentence's row
-    lock, which orders concurrent savers on PostgreSQL as the queue's claim does
-    (SQLite serialises writes).
+    could push a sentence past its quota. The row lock orders concurrent
+    savers on PostgreSQL as the queue's claim does (SQLite serialises writes).
     """
     if leased:
         return
+    session.execute(select(Sentence.id).where(Sentence.id == sentence.id).with_for_update())
     taken = session.scalar(
         select(
             select(func.count()).select_from(Annotation)
@@ -151,11 +152,10 @@ def _content(status: str, comment: str | None, spans) -> tuple:
     return (status, comment or None, frozenset((s.start_char, s.end_char, s.label, s.value, bool(s.suggested)) for s in spans))
 
 
-def own_annotation(session: Session, sentence: Sentence, user: User, *, fresh: bool = False) -> Annotation | None:
-    """The user's annotation of the sentence, or None; ``fresh`` re-reads a loaded one from the database."""
+def own_annotation(session: Session, sentence: Sentence, user: User, *, lock: bool = False) -> Annotation | None:
     query = select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.user_id == user.id)
-    if fresh:
-        query = query.execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 
@@ -171,7 +171,6 @@ def save_annotation(
     guideline_version: int | None = None,
     *,
     now: datetime | None = None,
-    sentence_locked: bool = False,
 ) -> Annotation:
     """Create or replace ``user``'s annotation of ``sentence``; never commits.
 
@@ -189,11 +188,6 @@ def save_annotation(
     unchanged. On success: version bumped, the user's lease deleted, an
     AuditEvent written and disagreement routing applied. On SQLite the caller
     opens the transaction with ``annotator.db.write_transaction``.
-
-    Concurrent saves of one sentence are ordered by its row lock, taken
-    before the stored annotation is read (``queue.lock_sentence``); a caller
-    that has locked the row in this transaction already (``SELECT ... FOR
-    UPDATE``) passes ``sentence_locked``.
     """
     project = session.get(Project, sentence.project_id)
     problems: list[Problem] = []
@@ -229,58 +223,44 @@ def save_annotation(
         )
         for s in clean
     ]
-    if not sentence_locked:
-        lock_sentence(session, sentence.id)
-    with holding_lock(session, sentence.id):
-        annotation = own_annotation(session, sentence, user, fresh=True)
-        stored_version = annotation.version if annotation is not None else None
-        if stored_version != base_version:
-            if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans):
-                return annotation  # a retried save that was applied already
-            raise Conflict(annotation)
+    annotation = own_annotation(session, sentence, user, lock=True)
+    stored_version = annotation.version if annotation is not None else None
+    if stored_version != base_version:
+        if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans):
+            return annotation  # a retried save that was applied already
+        raise Conflict(annotation)
 
-        now = now or utcnow()
-        lease_expires = take_lease(session, sentence, user)  # a save ends the user's lease, live or not
-        if status in COUNTED_STATUSES and (annotation is None or annotation.status not in COUNTED_STATUSES):
-            _check_room(session, project, sentence, user, now, leased=lease_expires is not None and lease_expires > now)
-        if guideline_version is None:
-            guideline_version = project_settings(session, project).guideline_version
-        old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
-        if annotation is None:
-            annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0)
-            session.add(annotation)
-        else:
-            annotation.version += 1
-            annotation.spans.clear()
-            session.flush()  # old spans go before new ones with the same offsets arrive
-        annotation.status = status
-        annotation.comment = comment
-        annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
-        annotation.guideline_version = guideline_version
-        annotation.updated_at = now
-        annotation.spans = [
-            Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested) for s in new_spans
-        ]
-        session.flush()
-        session.add(
-            AuditEvent(
-                at=now,
-                user_id=user.id,
-                action="annotation.save",
-                entity="annotation",
-                entity_id=annotation.id,
-                detail={
-                    "sentence_id": sentence.id,
-                    "status": status,
-                    "version": annotation.version,
-                    "old_spans": old_spans,
-                    "new_spans": [_span_dict(s) for s in annotation.spans],
-                },
-            )
-        )
-        route_disagreement(session, sentence, project)
-        session.flush()
-        return annotation
+    now = now or utcnow()
+    lease_expires = take_lease(session, sentence, user)  # a save ends the user's lease, live or not
+    if status in COUNTED_STATUSES and (annotation is None or annotation.status not in COUNTED_STATUSES):
+        _check_room(session, project, sentence, user, now, leased=lease_expires is not None and lease_expires > now)
+    if guideline_version is None:
+        guideline_version = project_settings(session, project).guideline_version
+    old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
+    if annotation is None:
+        annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0)
+        session.add(annotation)
+    else:
+        annotation.version += 1
+        annotation.spans.clear()
+        session.flush()  # old spans go before new ones with the same offsets arrive
+    annotation.status = status
+    annotation.comment = comment
+    annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
+    annotation.guideline_version = guideline_version
+    annotation.updated_at = now
+    annotation.spans = [
+        Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested) for s in new_spans
+    ]
+    session.flush()
+    record(
+        session, user, "annotation.save", "annotation", annotation.id, at=now,
+        sentence_id=sentence.id, status=status, version=annotation.version,
+        old_spans=old_spans, new_spans=[_span_dict(s) for s in annotation.spans],
+    )
+    route_disagreement(session, sentence, project)
+    session.flush()
+    return annotation
 
 
 def route_disagreement(session: Session, sentence: Sentence, project: Project | None = None) -> str | None:

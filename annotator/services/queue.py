@@ -9,7 +9,10 @@ push a sentence beyond its quota.
 Concurrency: on PostgreSQL the candidate sentence row is locked with
 ``SELECT ... FOR UPDATE`` inside a savepoint and the slots are recounted
 before the lease is inserted; a full candidate's savepoint is rolled back,
-which releases its lock, so a transaction holds at most one such lock. On
+which releases its lock, so a transaction holds at most one such lock. A
+candidate whose row another request holds locked (claiming or saving it
+at that moment) is passed over with ``SKIP LOCKED`` rather than waited for,
+and waited for only when no other candidate is left. On
 SQLite the caller must open the transaction with
 ``annotator.db.write_transaction`` (``BEGIN IMMEDIATE``), which serialises
 writers; the same code runs there (``FOR UPDATE`` is not emitted). The caller
@@ -32,7 +35,6 @@ import time
 
 import heapq
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import chain
 
@@ -86,18 +88,16 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     On PostgreSQL the rows are locked first (``FOR NO KEY UPDATE``, in id order), so the count,
     a statement taken after the lock, sees every annotation committed by a concurrent save of
     the same sentence; counting inside the UPDATE itself could miss it (its snapshot is older
-    than the lock wait) and store a stale count. Rows locked already (:func:`holding_lock`)
-    are not locked again.
+    than the lock wait) and store a stale count.
     """
     project_ids = set(project_ids)
     lock = not single_writer(session)  # SQLite: the write lock is held already
-    held = session.info.get(_HELD, frozenset())
     ids = sorted({sid for sid in sentence_ids if sid is not None})
     calls = [("of_project", pid) for pid in sorted(project_ids)]
     calls += [("of_ids", ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
     for name, value in calls:
         lock_rows, update_counts = _RECOUNT[name]
-        if lock and not (name == "of_ids" and held.issuperset(value)):
+        if lock:
             session.execute(lock_rows, {name: value})
         session.execute(update_counts, {name: value})
     # Loaded sentences show the new figures on their next access.
@@ -107,33 +107,6 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     for row in loaded:
         if row is not None:
             session.expire(row, ["annotation_count", "state"])
-
-
-_LOCK_SENTENCE = select(Sentence.id).where(Sentence.id == bindparam("sentence_id")).with_for_update()
-_HELD = "annotator.locked_sentences"
-
-
-def lock_sentence(session: Session, sentence_id: int) -> None:
-    """Lock the sentence row ``FOR UPDATE`` until the transaction ends, as a claim does.
-
-    PostgreSQL only: on SQLite the caller's write transaction holds the whole database.
-    """
-    if not single_writer(session):
-        session.execute(_LOCK_SENTENCE, {"sentence_id": sentence_id})
-
-
-@contextmanager
-def holding_lock(session: Session, sentence_id: int) -> Iterator[None]:
-    """Declare that the transaction holds the sentence's row lock (:func:`lock_sentence`, or a
-    ``FOR UPDATE`` of the caller's own) for the block, so that :func:`recount` does not take it again."""
-    held = session.info.setdefault(_HELD, set())
-    added = sentence_id not in held
-    held.add(sentence_id)
-    try:
-        yield
-    finally:
-        if added:
-            held.discard(sentence_id)
 
 
 _PENDING = "annotator.recount"
@@ -266,8 +239,9 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     lease refreshed), else the first open one: not annotated by the user in
     any status, with fewer counted annotations plus other users' active leases
     than its quota; sentences others have started (a counted annotation or an
-    active lease) come first, then report order. ``None`` when nothing is left
-    for this user. Never commits.
+    active lease) come first, then report order; a sentence another request
+    is claiming or saving at that moment comes after every other candidate
+    (on PostgreSQL). ``None`` when nothing is left for this user. Never commits.
 
     The user's expired leases are deleted on the way: every count ignores them,
     and one would stand in the way of leasing its sentence to the user again.
@@ -285,7 +259,12 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
             session.expire(loaded, ["expires_at"])
         return session.get(Sentence, held.sentence_id)
     leased_by_others = sorted({lease.sentence_id for lease in leases if lease.user_id != user.id})
+    busy: list[int] = []
     for sentence_id in _candidates(session, project, user, now, leased_by_others):
+        sentence = _claim(session, project, user, sentence_id, now, expires_at, busy)
+        if sentence is not None:
+            return sentence
+    for sentence_id in busy:  # each was being claimed or saved by another request: wait for it now
         sentence = _claim(session, project, user, sentence_id, now, expires_at)
         if sentence is not None:
             return sentence
@@ -329,19 +308,30 @@ def _untouched_among(session: Session, bound: dict, ids: list[int]) -> Iterator[
         yield (report_id, position), sentence_id
 
 
-def _claim(session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime) -> Sentence | None:
+_LOCK_CANDIDATE = select(Sentence).where(Sentence.id == _SENTENCE_ID).execution_options(populate_existing=True)
+_LOCK = {True: _LOCK_CANDIDATE.with_for_update(), False: _LOCK_CANDIDATE.with_for_update(skip_locked=True)}
+
+
+def _claim(
+    session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime, busy: list[int] | None = None
+) -> Sentence | None:
     """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None.
 
     On PostgreSQL the row lock is taken inside a savepoint, whose rollback releases it when the
     sentence is full; the claim that follows is a fresh statement, so under READ COMMITTED it
-    sees every lease committed meanwhile. SQLite has no row locks (the caller holds the write
-    lock), so no savepoint. The user holds no lease here: expired ones were deleted, an
-    unexpired one was renewed instead.
+    sees every lease committed meanwhile. With ``busy`` a row that another transaction holds
+    locked is not waited for (``SKIP LOCKED``): its id is added to ``busy`` and None returned.
+    SQLite has no row locks (the caller holds the write lock), so no savepoint. The user holds
+    no lease here: expired ones were deleted, an unexpired one was renewed instead.
     """
     savepoint = None if single_writer(session) else session.begin_nested()
-    sentence = session.execute(
-        select(Sentence).where(Sentence.id == sentence_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    sentence = session.execute(_LOCK[busy is None], {"sentence_id": sentence_id}).scalar_one_or_none()
+    if sentence is None:  # locked by another transaction, or deleted since it was a candidate
+        if savepoint is not None:
+            savepoint.rollback()
+        if busy is not None:
+            busy.append(sentence_id)
+        return None
     leased = session.execute(
         _CLAIM,
         {"sentence_id": sentence_id, "user_id": user.id, "now": now, "expires_at": expires_at,

@@ -67,13 +67,9 @@ def _project(name: str) -> Project:
     return project
 
 
-def _sentence(sentence_id: int, lock: bool = False) -> tuple[Sentence, Project]:
-    """The sentence and its project, checked for the caller; ``lock``: ``FOR UPDATE`` of the sentence row."""
+def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
     session = get_session()
-    query = select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)
-    if lock:
-        query = query.with_for_update(of=Sentence).execution_options(populate_existing=True)
-    row = session.execute(query).first()
+    row = session.execute(select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)).first()
     if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
     sentence, project = row
@@ -256,7 +252,7 @@ def get_annotation(sentence_id: int):
 
 @bp.put("/sentences/<int:sentence_id>/annotation")
 def put_annotation(sentence_id: int):
-    sentence, _ = _sentence(sentence_id, lock=True)  # save_annotation's row lock, in the same statement
+    sentence, _ = _sentence(sentence_id)
     body = _annotation_body()
     session = get_session()
     for attempt in range(2):
@@ -272,7 +268,6 @@ def put_annotation(sentence_id: int):
                 body.get("comment"),
                 body.get("seconds_spent"),
                 body.get("base_version"),
-                sentence_locked=not attempt,
             )
             result = annotation_dict(annotation)
             session.commit()
