@@ -70,7 +70,11 @@ def test_backup_round_trip_restores_exactly(app, db, runner, tmp_path):
     result = runner.invoke(args=["restore", str(target)])
     assert result.exit_code == 0, result.output
     assert "Restored the" in result.output
-    assert _snapshot(engine) == before
+    after = _snapshot(engine)
+    logged = after["audit_events"][len(before["audit_events"]):]
+    after["audit_events"] = after["audit_events"][: len(before["audit_events"])]
+    assert after == before  # exactly the backup's rows, and then the restore's own event:
+    assert [row[3] for row in logged] == ["database.restore"] and str(target) in json.dumps(logged[0][6])
     status = runner.invoke(args=["status", "--project", "p", "--json"])
     assert json.loads(status.output)["reports"] == 3
 

@@ -6,7 +6,7 @@ import spacy
 from spacy.tokens import DocBin
 from sqlalchemy import select
 
-from annotator.models import Project
+from annotator.models import AuditEvent, Project
 
 SENTENCES = [
     ("Forty drones were destroyed over Kursk Oblast.", [(0, 5, "COUNT"), (18, 27, "OUTCOME"), (33, 45, "REGION")]),
@@ -79,6 +79,9 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
     project = db.scalar(select(Project).where(Project.name == "p"))
     nlp = spacy.load(project.model_path)
     assert "ner" in nlp.pipe_names
+    (trained,) = db.scalars(select(AuditEvent).where(AuditEvent.action == "model.train"))
+    assert trained.user_id is None and trained.detail["via"] == "command line"  # who trained it, from where
+    assert (trained.entity_id, trained.detail["model_path"], trained.detail["task"]) == (project.id, project.model_path, "ner")
 
 
 def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):

@@ -11,6 +11,7 @@ from flask import current_app
 
 from .. import db as database
 from ..corpus import CorpusError, parse_file
+from ..services.audit import record_command
 from ..services.corpus import ImportSummary, import_reports
 from ..services.demo import simulate_annotations
 from ..services.projects import get_or_create_project, get_project, project_status
@@ -67,6 +68,7 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
         with click.progressbar(length=total, label="Importing reports", file=click.get_text_stream("stderr")) as bar:
             for name, reports in parsed:
                 summary.add(import_reports(db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update))
+        record_command(db, "corpus.import", "project", project.id, files=[name for name, _ in parsed], summary=str(summary))
         db.commit()
     except (CorpusError, UserError) as exc:
         db.rollback()
@@ -106,8 +108,10 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
         try:
             user = get_user(db, name)
             set_password(user, password)
+            record_command(db, "user.password", "user", user.id, username=name)
         except LookupError:
-            create_user(db, name, role, password)
+            user = create_user(db, name, role, password)
+            record_command(db, "user.create", "user", user.id, username=name, role=role)
         logins.append((name, role, password))
     db.flush()
     project = get_project(db, DEMO_PROJECT)

@@ -10,6 +10,7 @@ from flask import current_app
 from ..db import read_snapshot
 from ..export import ExportError
 from ..gold import check_policy
+from ..services.audit import record_command
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project, project_status
 from .common import fail, session
@@ -98,8 +99,10 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
         except TrainingError as exc:
             raise fail(str(exc)) from None
     project.model_path = str(output / "model-best")
-    db.commit()
     overall = scores.get("overall", {})
+    record_command(db, "model.train", "project", project.id, task=task, policy=policy, model_path=project.model_path,
+                   exported=summary(manifest), content_sha256=manifest["content_sha256"], overall={key: overall.get(key) for key in ("p", "r", "f")})
+    db.commit()
     click.echo(f"Trained {task} pipeline: {output / 'model-best'}")
     click.echo(f"{'label':<12}{'P':>8}{'R':>8}{'F':>8}")
     for label, score in sorted(scores.get("per_label", {}).items()):

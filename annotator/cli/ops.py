@@ -6,8 +6,9 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ..services.audit import record_command
 from ..services.backup import BackupError, backup as backup_database, restore as restore_database
-from .common import fail
+from .common import fail, session
 
 
 def _database_url() -> str:
@@ -21,12 +22,14 @@ def backup(path: Path, force: bool) -> None:
     """Write a consistent copy of the database to PATH, while the app runs.
 
     SQLite: a copy of the database file. PostgreSQL: a pg_dump custom-format
-    archive. Restore it with 'annotator restore PATH'.
+    archive. Restore it with 'annotator restore PATH'. The audit log records
+    who took it, to which path.
     """
     try:
         result = backup_database(_database_url(), path, force=force)
     except BackupError as exc:
         raise fail(str(exc)) from None
+    _record("database.backup", path=str(result.path), bytes=result.size)
     click.echo(f"Backed up the {result.backend} database to {result.path} ({result.size} bytes).")
 
 
@@ -37,13 +40,20 @@ def restore(path: Path) -> None:
 
     Stop the app first: the restore refuses while another process has the
     database open. It is all or nothing; everything written since the backup
-    is gone afterwards.
+    is gone afterwards. The restored audit log then records the restore.
     """
     try:
         backend = restore_database(_database_url(), path)
     except BackupError as exc:
         raise fail(str(exc)) from None
+    _record("database.restore", path=str(path.absolute()))
     click.echo(f"Restored the {backend} database from {path}.")
+
+
+def _record(action: str, **detail) -> None:
+    db = session(write=True)
+    record_command(db, action, "database", None, **detail)
+    db.commit()
 
 
 COMMANDS = [backup, restore]

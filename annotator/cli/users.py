@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from ..services.audit import record_command
 from ..services.projects import NotFound
 from ..services.users import UserError, create_user, get_user, issue_api_token
 from .common import fail, session
@@ -27,9 +28,10 @@ def add(name: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     db = session(write=True)
     try:
-        create_user(db, name, role, password)
+        user = create_user(db, name, role, password)
     except UserError as exc:
         raise fail(str(exc)) from None
+    record_command(db, "user.create", "user", user.id, username=user.username, role=user.role)
     db.commit()
     click.echo(f"Created {role} {name}.")
 
@@ -47,6 +49,7 @@ def token(name: str) -> None:
     except NotFound as exc:
         raise fail(str(exc)) from None
     value = issue_api_token(user)
+    record_command(db, "user.token", "user", user.id, username=user.username)
     db.commit()
     click.echo(value)
 

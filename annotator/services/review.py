@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
 from ..db import database_key
-from ..models import Annotation, AuditEvent, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
+from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
 from .annotations import validate_spans
+from .audit import record
 from .projects import project_status
 from .records import project_records as load_records
 
@@ -305,21 +306,9 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
             for f, v in fields.items():
                 setattr(row, f, v)
     sentence.needs_review = False
-    session.add(
-        AuditEvent(
-            user_id=reviewer.id,
-            action=action,
-            entity="gold_annotation",
-            entity_id=gold.id,
-            detail={
-                "sentence_id": sentence.id,
-                "version": gold.version,
-                "added": added,
-                "removed": removed,
-                "changed": changed,
-                "reason": default_reason,
-            },
-        )
+    record(
+        session, reviewer, action, "gold_annotation", gold.id,
+        sentence_id=sentence.id, version=gold.version, added=added, removed=removed, changed=changed, reason=default_reason,
     )
     session.flush()
     return gold

@@ -23,8 +23,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..corpus import FORMATS, CorpusError, parse_files
 from ..db import write_transaction
 from ..extensions import get_session
-from ..models import ROLES, ROUTINGS, AuditEvent, GazetteerEntry, Project, ProjectMember, User
+from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..normalise import OutcomeVocabulary, VocabularyError
+from ..services.audit import record
 from ..services.corpus import import_reports
 from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project
 from ..services.suggestions import build_gazetteer
@@ -93,7 +94,7 @@ class UploadForm(FlaskForm):
 
 
 def _audit(action: str, entity: str, entity_id: int | None, **detail) -> None:
-    get_session().add(AuditEvent(user_id=current_user.id, action=action, entity=entity, entity_id=entity_id, detail=detail))
+    record(get_session(), current_user, action, entity, entity_id, **detail)
 
 
 def _back(to: str, message: str, category: str) -> Response:

@@ -12,7 +12,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import get_session
-from ..models import AuditEvent, User, utcnow
+from ..models import User, utcnow
+from ..services.audit import record
 from ..services.users import check_password, new_session_token
 
 bp = Blueprint("auth", __name__)
@@ -66,7 +67,7 @@ def login():
             if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
                 user.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
                 user.failed_logins = 0
-                session.add(AuditEvent(user_id=user.id, action="lockout", entity="user", entity_id=user.id))
+                record(session, user, "lockout", "user", user.id)
             session.commit()
         flash("Wrong username or password.", "error")
         return render_template("login.html", form=form), 401
