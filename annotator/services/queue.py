@@ -7,7 +7,7 @@ lease held by someone else counts too, so two annotators asking at once never
 push a sentence beyond its quota.
 
 Concurrency: on PostgreSQL the candidate sentence row is locked with
-``SELECT ... FOR UPDATE`` inside a savepoint and the slots are recounted
+``SELECT ... FOR NO KEY UPDATE`` inside a savepoint and the slots are recounted
 before the lease is inserted; a full candidate's savepoint is rolled back,
 which releases its lock, so a transaction holds at most one such lock. A
 candidate whose row another request holds locked (claiming or saving it
@@ -309,7 +309,9 @@ def _untouched_among(session: Session, bound: dict, ids: list[int]) -> Iterator[
 
 
 _LOCK_CANDIDATE = select(Sentence).where(Sentence.id == _SENTENCE_ID).execution_options(populate_existing=True)
-_LOCK = {True: _LOCK_CANDIDATE.with_for_update(), False: _LOCK_CANDIDATE.with_for_update(skip_locked=True)}
+# FOR NO KEY UPDATE: it excludes other claims and the recount of a save, not the foreign-key
+# checks of a save's inserts (FOR KEY SHARE), which need not wait for a claim.
+_LOCK = {True: _LOCK_CANDIDATE.with_for_update(key_share=True), False: _LOCK_CANDIDATE.with_for_update(key_share=True, skip_locked=True)}
 
 
 def _claim(
