@@ -72,3 +72,26 @@ def test_cli_audit_backup_names_the_file(db, runner, tmp_path):
     (taken,) = events(db, "database.backup")
     assert_from_command_line(taken)
     assert taken.detail["path"] == str(target) and taken.detail["bytes"] == target.stat().st_size
+
+
+def test_cli_audit_init_logs_a_schema_change(empty_database_url, tmp_path):
+    from annotator import create_app
+    from annotator.cli import main
+    from tests.conftest import app_config
+
+    fresh = create_app(app_config(empty_database_url, tmp_path))
+    try:
+        result = fresh.test_cli_runner().invoke(main, args=["init"])
+        assert result.exit_code == 0 and "upgraded from empty" in result.output, result.output
+        with fresh.extensions["annotator.sessionmaker"]() as session:
+            (upgraded,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "database.upgrade"))
+            assert_from_command_line(upgraded)
+            assert upgraded.detail["from_revision"] is None and upgraded.detail["to_revision"] == result.output.split("schema ")[1].split(",")[0]
+    finally:
+        fresh.extensions["annotator.engine"].dispose()
+
+
+def test_cli_audit_init_on_a_current_schema_logs_nothing(db, runner):
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0 and "up to date" in result.output, result.output
+    assert events(db, "database.upgrade") == []

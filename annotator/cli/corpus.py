@@ -29,6 +29,10 @@ def init() -> None:
     before = database.current_revision(engine)
     database.upgrade(engine)
     after = database.current_revision(engine)
+    if before != after:
+        db = session(write=True)
+        record_command(db, "database.upgrade", "database", None, from_revision=before, to_revision=after)
+        db.commit()
     state = "up to date" if before == after else f"upgraded from {before or 'empty'}"
     click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {after}, {state}.")
 
