@@ -6,6 +6,7 @@ from flask import current_app
 
 from .. import db as database
 from ..extensions import get_session
+from ..services.audit import record_command
 
 
 def session(write: bool = False):
@@ -18,6 +19,13 @@ def session(write: bool = False):
     if write:
         database.write_transaction(db)
     return db
+
+
+def record_event(action: str, entity: str, entity_id: int | None, **detail) -> None:
+    """Log a change the command made outside any other transaction, in a transaction of its own."""
+    db = session(write=True)
+    record_command(db, action, entity, entity_id, **detail)
+    db.commit()
 
 
 def ensure_schema() -> None:

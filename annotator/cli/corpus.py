@@ -16,7 +16,7 @@ from ..services.corpus import ImportSummary, import_reports
 from ..services.demo import simulate_annotations
 from ..services.projects import get_or_create_project, get_project, project_status
 from ..services.users import UserError, create_user, get_user, set_password
-from .common import ensure_schema, fail, session
+from .common import ensure_schema, fail, record_event, session
 
 DEMO_PROJECT = "incidents"
 DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator"), ("bob", "annotator"), ("chen", "annotator"))
@@ -30,9 +30,7 @@ def init() -> None:
     database.upgrade(engine)
     after = database.current_revision(engine)
     if before != after:
-        db = session(write=True)
-        record_command(db, "database.upgrade", "database", None, from_revision=before, to_revision=after)
-        db.commit()
+        record_event("database.upgrade", "database", None, from_revision=before, to_revision=after)
     state = "up to date" if before == after else f"upgraded from {before or 'empty'}"
     click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {after}, {state}.")
 

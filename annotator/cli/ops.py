@@ -6,9 +6,8 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from ..services.audit import record_command
 from ..services.backup import BackupError, backup as backup_database, restore as restore_database
-from .common import fail, session
+from .common import fail, record_event
 
 
 def _database_url() -> str:
@@ -29,7 +28,7 @@ def backup(path: Path, force: bool) -> None:
         result = backup_database(_database_url(), path, force=force)
     except BackupError as exc:
         raise fail(str(exc)) from None
-    _record("database.backup", path=str(result.path), bytes=result.size)
+    record_event("database.backup", "database", None, path=str(result.path), bytes=result.size)
     click.echo(f"Backed up the {result.backend} database to {result.path} ({result.size} bytes).")
 
 
@@ -46,14 +45,8 @@ def restore(path: Path) -> None:
         backend = restore_database(_database_url(), path)
     except BackupError as exc:
         raise fail(str(exc)) from None
-    _record("database.restore", path=str(path.absolute()))
+    record_event("database.restore", "database", None, path=str(path.absolute()))
     click.echo(f"Restored the {backend} database from {path}.")
-
-
-def _record(action: str, **detail) -> None:
-    db = session(write=True)
-    record_command(db, action, "database", None, **detail)
-    db.commit()
 
 
 COMMANDS = [backup, restore]

@@ -311,7 +311,8 @@ def _untouched_among(session: Session, bound: dict, ids: list[int]) -> Iterator[
 _LOCK_CANDIDATE = select(Sentence).where(Sentence.id == _SENTENCE_ID).execution_options(populate_existing=True)
 # FOR NO KEY UPDATE: it excludes other claims and the recount of a save, not the foreign-key
 # checks of a save's inserts (FOR KEY SHARE), which need not wait for a claim.
-_LOCK = {True: _LOCK_CANDIDATE.with_for_update(key_share=True), False: _LOCK_CANDIDATE.with_for_update(key_share=True, skip_locked=True)}
+_LOCK_WAIT = _LOCK_CANDIDATE.with_for_update(key_share=True)
+_LOCK_SKIP = _LOCK_CANDIDATE.with_for_update(key_share=True, skip_locked=True)
 
 
 def _claim(
@@ -327,7 +328,7 @@ def _claim(
     no lease here: expired ones were deleted, an unexpired one was renewed instead.
     """
     savepoint = None if single_writer(session) else session.begin_nested()
-    sentence = session.execute(_LOCK[busy is None], {"sentence_id": sentence_id}).scalar_one_or_none()
+    sentence = session.execute(_LOCK_WAIT if busy is None else _LOCK_SKIP, {"sentence_id": sentence_id}).scalar_one_or_none()
     if sentence is None:  # locked by another transaction, or deleted since it was a candidate
         if savepoint is not None:
             savepoint.rollback()
