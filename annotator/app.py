@@ -21,8 +21,12 @@ def _asset_folder(name: str) -> str:
     return str(checkout if checkout.is_dir() else PACKAGE / name)
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then ``ANNOTATOR_*`` environment, then ``test_config``."""
+def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Build the app: defaults, then ``ANNOTATOR_*`` environment, then ``test_config``.
+
+    ``web=False`` leaves out the pages and the API (their code is not even imported): what a
+    command that only works on the database needs, and a faster start.
+    """
     app = Flask(
         __name__,
         template_folder=_asset_folder("templates"),
@@ -70,9 +74,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from .web import register
+    if web:
+        from .web import register
 
-    register(app)
+        register(app)
     freeze = app.config["GC_FREEZE"]
     if _flag(freeze) if freeze is not None else not app.testing:
         _freeze_heap_after_first_response(app)

@@ -12,12 +12,16 @@ import sqlite3
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:  # Alembic loads only when the schema has to change
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_HEAD = "0003"  # the newest migration's revision (tests/test_migrations.py checks it against Alembic's head)
 BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for a lock before "database is locked"
 WRITE_LOCK_POLL = 0.001  # seconds between tries for SQLite's write lock
 
@@ -123,6 +127,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -131,14 +137,29 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision``; idempotent."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
+def ensure_current(engine: Engine) -> str | None:
+    """Upgrade the schema if it is not at :data:`SCHEMA_HEAD`; the revision it was at before.
+
+    An up-to-date database costs one query and never loads Alembic.
+    """
+    before = current_revision(engine)
+    if before != SCHEMA_HEAD:
+        upgrade(engine)
+    return before
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The schema's revision, in one query; None for a database Alembic never touched."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
+        try:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except exc.DBAPIError:  # no such table
             return None
-        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def read_snapshot(session: Session) -> None:

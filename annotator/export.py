@@ -32,11 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Union
-
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
+from typing import TYPE_CHECKING, Any, Union
 
 from .export_files import (
     FILES,
@@ -54,6 +50,10 @@ from .export_files import (
 from .gold import ANNOTATOR_PREFIX, Resolution, check_policy, resolve_gold
 from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from .spacy_config import SPANS_KEY, TASKS, make_config
+
+if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
+    from spacy.language import Language
+    from spacy.tokens import Doc, DocBin, Span
 
 __all__ = [
     "FILES", "SHARD_SIZE", "ExportBatch", "ExportError", "ExportResult", "build_export", "grouped_split",
@@ -452,6 +452,8 @@ class _FirstPass:
         self, *, project: str, dev_fraction: float, seed: int, counts: dict[str, Any], content_sha256: str,
         agreement: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
+        import spacy
+
         return {
             "project": project,
             "task": self.task,

@@ -20,10 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import srsly
-from spacy.tokens import Doc, DocBin
+from typing import TYPE_CHECKING
 
 from .fsutil import fsync_path
+
+if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
+    from spacy.tokens import Doc, DocBin
 
 FILES = ("train.spacy", "dev.spacy", "config.cfg", "manifest.json", "annotations.jsonl")
 SPLIT_FILES = ("train.spacy", "dev.spacy")  # a DocBin file, or a folder of DocBin shards
@@ -45,6 +47,9 @@ class DocBinBuilder:
     """
 
     def __init__(self) -> None:
+        import srsly
+        from spacy.tokens import DocBin
+
         self._docbin = DocBin(store_user_data=False)
         self._packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
         self._user_data: list[bytes] = []

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+if TYPE_CHECKING:  # spaCy loads in make_nlp: commands that never tokenise start without it
+    from spacy.language import Language
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class SentenceSplit:
 @lru_cache(maxsize=8)
 def make_nlp(lang: str = "en") -> Language:
     """A blank pipeline for ``lang`` with a sentencizer; cached per language."""
+    import spacy
+
     nlp = spacy.blank(lang)
     nlp.add_pipe("sentencizer")
     return nlp

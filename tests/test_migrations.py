@@ -30,8 +30,38 @@ def test_migrations_from_nothing(tmp_path):
     engine = database.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert database.current_revision(engine) is None
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0003"
+    assert database.current_revision(engine) == database.SCHEMA_HEAD
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_migrations_schema_head_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(database.MIGRATIONS)).get_current_head() == database.SCHEMA_HEAD
+
+
+def test_migrations_any_command_upgrades_an_old_schema_and_logs_it(empty_database_url, tmp_path):
+    """A command other than ``init`` meets an old schema: it upgrades it, and the audit log says so."""
+    from sqlalchemy import select
+
+    from annotator import create_app
+    from annotator.cli import main
+    from annotator.models import AuditEvent
+    from tests.conftest import app_config
+
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0002")
+    engine.dispose()
+    app = create_app(app_config(empty_database_url, tmp_path))
+    try:
+        result = app.test_cli_runner().invoke(main, args=["projects"])
+        assert result.exit_code == 0, result.output
+        assert database.current_revision(app.extensions["annotator.engine"]) == database.SCHEMA_HEAD
+        with app.extensions["annotator.sessionmaker"]() as session:
+            (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "database.upgrade"))
+        assert event.detail["from_revision"] == "0002" and event.detail["to_revision"] == database.SCHEMA_HEAD
+    finally:
+        app.extensions["annotator.engine"].dispose()

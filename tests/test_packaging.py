@@ -1,6 +1,7 @@
 """The package as installed: assets inside the wheel, a core free of Flask and the ORM."""
 import ast
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
@@ -68,3 +69,35 @@ def test_packaging_every_imported_package_is_declared(folder, extras):
         if not names & declared:
             missing[module] = str(path.relative_to(REPO))
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+HEAVY = ("spacy", "alembic", "numpy", "sqlalchemy.orm", "annotator.models", "annotator.services")
+
+
+def test_packaging_cli_help_loads_no_database_model_or_web_code():
+    """'annotator --help' answers from the command table alone (tests/benchmarks/bench_cli.py times it)."""
+    code = (
+        "import sys\nfrom annotator.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "Commands:" in result.stdout and "status" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_packaging_app_without_pages_loads_no_spacy_alembic_or_web_code(tmp_path):
+    """The app a command builds (``create_app(web=False)``) on an up-to-date database: spaCy, Alembic and
+    the blueprints stay unloaded until a command needs them."""
+    db = tmp_path / "a.db"
+    code = (
+        "import sys\nfrom annotator import create_app, db\n"
+        f"app = create_app({{'DATABASE_URL': 'sqlite:///{db}', 'SECRET_KEY': 'x'}}, web=False)\n"
+        "db.upgrade(app.extensions['annotator.engine'])\n"
+        "for m in [m for m in sys.modules if m.startswith(('alembic', 'annotator.migrations'))]:\n    del sys.modules[m]\n"
+        "assert db.ensure_current(app.extensions['annotator.engine']) == db.SCHEMA_HEAD\n"
+        "print(sorted(m for m in ('spacy', 'alembic', 'annotator.web') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

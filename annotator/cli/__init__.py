@@ -1,27 +1,36 @@
-"""The ``annotator`` command: Flask's CLI group plus the project's commands.
+"""The ``annotator`` command: a click group of the project's commands.
 
 Each command is a thin wrapper: it parses options, calls a service, commits,
 and prints a one-line summary; failures exit 1 with a message to act on.
+The app is created only when a command runs, and each command imports what
+it needs then: ``annotator --help`` loads no database, model or web code.
 """
 from __future__ import annotations
 
+import importlib
+
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
+
+AREAS = ("corpus", "users", "exports", "agreement", "ops")  # annotator/cli/<area>.py, each with COMMANDS
 
 
 def _create_app():
     from ..app import create_app
 
-    return create_app()
+    return create_app(web=False)  # 'annotator demo' serves an app of its own, with the pages
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Label incident-report sentences and export spaCy training data.
 
     The database is ANNOTATOR_DATABASE_URL (any SQLAlchemy URL), by default a
     SQLite file in the instance folder.
     """
+    if ctx.obj is None:  # a test runner passes its own app in
+        ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False)
 
 
 def _in_app_context(command: click.Command) -> click.Command:
@@ -35,16 +44,8 @@ def _in_app_context(command: click.Command) -> click.Command:
 
 
 def _register() -> None:
-    import importlib
-
-    for name in ("corpus", "users", "exports", "agreement", "ops"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue  # an area without commands
-        for command in module.COMMANDS:
+    for area in AREAS:
+        for command in importlib.import_module(f"{__name__}.{area}").COMMANDS:
             main.add_command(_in_app_context(command))
 
 

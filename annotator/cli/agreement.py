@@ -5,8 +5,6 @@ import json
 
 import click
 
-from ..services.projects import NotFound, get_project
-from ..services.review import project_report
 from .common import fail, session
 
 
@@ -58,6 +56,9 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> No
     is strict, pooled over the sentences each pair of annotators shares,
     then averaged over pairs.
     """
+    from ..services.projects import NotFound, get_project
+    from ..services.review import project_report
+
     db = session()
     try:
         project = get_project(db, project_name)

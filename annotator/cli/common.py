@@ -4,9 +4,9 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from .. import db as database
-from ..extensions import get_session
-from ..services.audit import record_command
+# Each command imports what it needs when it runs, so that 'annotator --help' and light
+# commands start fast: nothing here or at the top of a command module loads the
+# services, the models, spaCy or Alembic.
 
 
 def session(write: bool = False):
@@ -14,6 +14,9 @@ def session(write: bool = False):
 
     ``write``: the command writes, so its transaction takes the write lock first.
     """
+    from .. import db as database
+    from ..extensions import get_session
+
     ensure_schema()
     db = get_session()
     if write:
@@ -23,13 +26,22 @@ def session(write: bool = False):
 
 def record_event(action: str, entity: str, entity_id: int | None, **detail) -> None:
     """Log a change the command made outside any other transaction, in a transaction of its own."""
+    from ..services.audit import record_command
+
     db = session(write=True)
     record_command(db, action, entity, entity_id, **detail)
     db.commit()
 
 
-def ensure_schema() -> None:
-    database.upgrade(current_app.extensions["annotator.engine"])
+def ensure_schema() -> str | None:
+    """Bring the schema up to date (one query when it is already, the usual case); the revision it
+    was at before. A change is logged, whichever command made it."""
+    from .. import db as database
+
+    before = database.ensure_current(current_app.extensions["annotator.engine"])
+    if before != database.SCHEMA_HEAD:
+        record_event("database.upgrade", "database", None, from_revision=before, to_revision=database.SCHEMA_HEAD)
+    return before
 
 
 def fail(message: str) -> click.ClickException:

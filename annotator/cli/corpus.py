@@ -3,20 +3,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from importlib.resources import files
 from pathlib import Path
 
 import click
 from flask import current_app
 
-from .. import db as database
-from ..corpus import CorpusError, parse_file
-from ..services.audit import record_command
-from ..services.corpus import ImportSummary, import_reports
-from ..services.demo import simulate_annotations
-from ..services.projects import get_or_create_project, get_project, project_status
-from ..services.users import UserError, create_user, get_user, set_password
-from .common import ensure_schema, fail, record_event, session
+from .common import ensure_schema, fail, session
 
 DEMO_PROJECT = "incidents"
 DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator"), ("bob", "annotator"), ("chen", "annotator"))
@@ -25,14 +19,12 @@ DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator
 @click.command("init")
 def init() -> None:
     """Create the database schema, or upgrade it to the latest version."""
+    from .. import db as database
+
     engine = current_app.extensions["annotator.engine"]
-    before = database.current_revision(engine)
-    database.upgrade(engine)
-    after = database.current_revision(engine)
-    if before != after:
-        record_event("database.upgrade", "database", None, from_revision=before, to_revision=after)
-    state = "up to date" if before == after else f"upgraded from {before or 'empty'}"
-    click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {after}, {state}.")
+    before = ensure_schema()
+    state = "up to date" if before == database.SCHEMA_HEAD else f"upgraded from {before or 'empty'}"
+    click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {database.SCHEMA_HEAD}, {state}.")
 
 
 @click.command("import")
@@ -50,6 +42,8 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
     columns become metadata. A text already in the project is skipped. If any
     file is bad, nothing is imported.
     """
+    from ..corpus import CorpusError, parse_file
+
     parsed = []
     for path in paths:
         try:
@@ -60,14 +54,20 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
     click.echo(str(summary))
 
 
-def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False) -> ImportSummary:
-    """Import parsed files in one transaction: all of them, or none."""
+def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False):
+    """Import parsed files in one transaction, all of them or none; an ``ImportSummary``."""
+    from ..corpus import CorpusError
+    from ..services.audit import record_command
+    from ..services.corpus import ImportSummary, import_reports
+    from ..services.projects import get_or_create_project
+    from ..services.users import UserError
+
     db = session(write=True)
     summary = ImportSummary()
     try:
         project, _ = get_or_create_project(db, project_name, lang=lang)
         total = sum(len(reports) for _, reports in parsed)
-        with click.progressbar(length=total, label="Importing reports", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=total, label="Importing reports", file=sys.stderr) as bar:
             for name, reports in parsed:
                 summary.add(import_reports(db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update))
         record_command(db, "corpus.import", "project", project.id, files=[name for name, _ in parsed], summary=str(summary))
@@ -86,11 +86,40 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status(project_name: str, as_json: bool) -> None:
     """Counts for a project: reports, sentences, done annotations, complete sentences, gold."""
-    counts = project_status(session(), project_name)
+    from ..services.projects import NotFound, get_project, project_status
+
+    db = session()
+    try:
+        project = get_project(db, project_name)
+    except NotFound as exc:
+        raise fail(f"{exc}; 'annotator projects' lists them") from None
+    counts = project_status(db, project.name)
+    db.rollback()  # read only
     if as_json:
         click.echo(json.dumps(counts))
     else:
         click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+
+
+@click.command("projects")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def projects(as_json: bool) -> None:
+    """List the projects, each with its settings and counts (those of 'annotator status')."""
+    from ..services.projects import list_projects, project_status
+
+    db = session()
+    rows = [{**summary, **project_status(db, summary["name"])} for summary in list_projects(db)]
+    db.rollback()  # read only
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No projects yet. Create one with 'annotator import PATH --project NAME'.")
+        return
+    for row in rows:
+        access = "members only" if row["restricted"] else "open"
+        counts = ", ".join(f"{key} {row[key]}" for key in ("reports", "sentences", "annotations", "complete", "gold"))
+        click.echo(f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}): {counts}")
 
 
 @click.command("demo")
@@ -100,6 +129,12 @@ def status(project_name: str, as_json: bool) -> None:
 @click.option("--annotated-reports", default=8, show_default=True, type=click.IntRange(0), help="Reports that bob and chen have labelled already, so review has data.")
 def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
+    from ..corpus import parse_file
+    from ..services.audit import record_command
+    from ..services.demo import simulate_annotations
+    from ..services.projects import get_project
+    from ..services.users import create_user, get_user, set_password
+
     db = session(write=True)
     data = files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
     reports = parse_file("demo_reports.jsonl", data)
@@ -128,8 +163,13 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     click.echo(f"Open http://{host}:{port}/ and log in. Stop with Ctrl+C.")
     from werkzeug.serving import run_simple
 
+    from ..app import create_app
+
+    served = current_app._get_current_object()
+    if "auth" not in served.blueprints:  # the command's own app has no pages (cli._create_app)
+        served = create_app({"DATABASE_URL": served.config["DATABASE_URL"]})
     # Flask's app.run() refuses to start inside a CLI command; serve the app directly.
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    run_simple(host, port, served, threaded=True)
 
 
-COMMANDS = [init, import_command, status, demo]
+COMMANDS = [init, import_command, status, projects, demo]

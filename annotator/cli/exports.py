@@ -1,24 +1,21 @@
 """``annotator export`` and ``annotator train``."""
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
 import click
 from flask import current_app
 
-from ..db import read_snapshot
-from ..export import ExportError
-from ..gold import check_policy
-from ..services.audit import record_command
-from ..services.exports import default_export_dir, export_project, safe_name
-from ..services.projects import NotFound, get_project, project_status
 from .common import fail, session
 
 TASKS = click.Choice(["ner", "spancat"])
 
 
 def _policy(ctx, param, value: str) -> str:
+    from ..gold import check_policy
+
     try:
         return check_policy(value)
     except ValueError as exc:
@@ -38,6 +35,11 @@ def summary(manifest: dict) -> str:
 
 
 def run_export(project_name, out, task, policy, dev_fraction, seed, force):
+    from ..db import read_snapshot
+    from ..export import ExportError
+    from ..services.exports import default_export_dir, export_project
+    from ..services.projects import NotFound, get_project, project_status
+
     db = session()
     try:
         project = get_project(db, project_name)
@@ -47,7 +49,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     total = project_status(db, project.name)["sentences"]
     read_snapshot(db)  # every batch of the export sees the same committed state
     try:
-        with click.progressbar(length=total, label="Exporting", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
             return export_project(
                 db, project, out, task=task, policy=policy, dev_fraction=dev_fraction, seed=seed, force=force,
                 progress=lambda _done: bar.update(1),
@@ -83,6 +85,9 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")
 def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
     """Export, train a spaCy pipeline on the CPU, print scores per label, and use it for suggestions."""
+    from ..services.audit import record_command
+    from ..services.exports import safe_name
+    from ..services.projects import get_project
     from ..training import TrainingError
     from ..training import train as train_pipeline
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from ..services.backup import BackupError, backup as backup_database, restore as restore_database
 from .common import fail, record_event
 
 
@@ -24,6 +23,8 @@ def backup(path: Path, force: bool) -> None:
     archive. Restore it with 'annotator restore PATH'. The audit log records
     who took it, to which path.
     """
+    from ..services.backup import BackupError, backup as backup_database
+
     try:
         result = backup_database(_database_url(), path, force=force)
     except BackupError as exc:
@@ -41,6 +42,8 @@ def restore(path: Path) -> None:
     database open. It is all or nothing; everything written since the backup
     is gone afterwards. The restored audit log then records the restore.
     """
+    from ..services.backup import BackupError, restore as restore_database
+
     try:
         backend = restore_database(_database_url(), path)
     except BackupError as exc:

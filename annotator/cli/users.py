@@ -5,9 +5,6 @@ import sys
 
 import click
 
-from ..services.audit import record_command
-from ..services.projects import NotFound
-from ..services.users import UserError, create_user, get_user, issue_api_token
 from .common import fail, session
 
 
@@ -26,6 +23,9 @@ def add(name: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from ..services.audit import record_command
+    from ..services.users import UserError, create_user
+
     db = session(write=True)
     try:
         user = create_user(db, name, role, password)
@@ -43,6 +43,10 @@ def token(name: str) -> None:
 
     Send it as 'Authorization: Bearer TOKEN'.
     """
+    from ..services.audit import record_command
+    from ..services.projects import NotFound
+    from ..services.users import get_user, issue_api_token
+
     db = session(write=True)
     try:
         user = get_user(db, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import chain
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -142,6 +143,15 @@ def can_work_on(session: Session, user: User, project: Project) -> bool:
 
 def required_annotations(project: Project, sentence: Sentence) -> int:
     return project.annotators_per_sentence + sentence.extra_annotators
+
+
+def list_projects(session: Session) -> list[dict[str, Any]]:
+    """Every project's name and settings, by name."""
+    return [
+        {"name": p.name, "lang": p.lang, "annotators_per_sentence": p.annotators_per_sentence, "restricted": p.restricted,
+         "labels": [label["name"] for label in p.labels]}
+        for p in session.scalars(select(Project).order_by(Project.name))
+    ]
 
 
 def project_status(session: Session, name: str) -> dict[str, int]:
