@@ -16,6 +16,12 @@ def _status(runner, project="p"):
     return json.loads(result.output)
 
 
+def _no_project(runner, project="p") -> bool:
+    """Whether ``project`` does not exist: a refused import leaves not even an empty project behind."""
+    result = runner.invoke(args=["status", "--project", project, "--json"])
+    return result.exit_code == 1 and f"no project named {project!r}" in result.output
+
+
 def test_import_each_format(runner, tmp_path):
     (tmp_path / "a.txt").write_text("First report. Two sentences.\n\nSecond report.\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x1", "text": "A jsonl report."}) + "\n", encoding="utf-8")
@@ -70,11 +76,11 @@ def test_import_bad_file_imports_nothing(runner, tmp_path, name, raw, expected):
     assert result.exit_code == 1
     assert expected in result.output
     assert "Nothing was imported" in result.output
-    assert _status(runner) == {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+    assert _no_project(runner)
 
 
-def test_import_status_of_missing_project_is_all_zeros(runner):
-    assert _status(runner, "nope") == {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+def test_import_status_of_missing_project_exits_1(runner):
+    assert _no_project(runner, "nope")
 
 
 def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runner, tmp_path, db):
@@ -102,7 +108,7 @@ def test_import_spans_without_annotator_need_a_name(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p"])
     assert result.exit_code == 1
     assert "--as-annotator" in result.output
-    assert _status(runner)["reports"] == 0
+    assert _no_project(runner)
 
 
 def test_import_as_suggestions(runner, tmp_path, db):
@@ -121,7 +127,7 @@ def test_import_span_across_sentences_is_refused(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
     assert result.exit_code == 1
     assert "d.jsonl, line 1" in result.output and "does not lie within one sentence" in result.output
-    assert _status(runner)["reports"] == 0
+    assert _no_project(runner)
 
 
 def test_import_service_counts(app, db):
@@ -149,4 +155,4 @@ def test_import_spans_obey_labels_and_token_boundaries(runner, tmp_path, span, p
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
     assert result.exit_code == 1
     assert "d.jsonl, line 1" in result.output and problem in result.output
-    assert _status(runner)["reports"] == 0
+    assert _no_project(runner)
