@@ -60,7 +60,7 @@ __all__ = [
     "remove_stale_temporaries", "stream_export", "write_export",
 ]
 
-GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "annotator")
+GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "single annotator", "annotator")
 MISALIGNED = "misaligned span"
 CONFLICT = "overlapping spans"
 SPLITS = ("train", "dev")

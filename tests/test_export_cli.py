@@ -44,7 +44,7 @@ def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
     for text, spans in SENTENCES:
         assert by_text[text] == sorted(spans)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "annotator": 0}
+    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "single annotator": 0, "annotator": 0}
     assert manifest["agreement"]["span_f1"]["overall"] == 1.0
     assert {d.user_data["gold_source"] for d in docs} == {"unanimous"}
 
