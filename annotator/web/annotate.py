@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 
 from ..extensions import get_session
-from ..models import Annotation, Project, Sentence
+from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..normalise import normalise
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project, project_status
 from ..services.suggestions import project_gazetteer, project_outcomes
@@ -109,8 +109,9 @@ def history(project: str):
     found = _project_or_abort(project)
     session = get_session()
     rows = session.execute(
-        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Annotation.comment, Sentence.text, GoldAnnotation.note)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
         .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
         .limit(500)
