@@ -294,6 +294,16 @@ def test_api_disagreement_routing(login, db, routing, second, extra, review):
     assert (first.extra_annotators, first.needs_review) == (extra, review)
 
 
+def test_api_routing_counts_a_flagged_version(login, db):
+    project = make_project(db, quota=2, routing="review")
+    first = sentences_of(db, project)[0]
+    assert put(login("ann"), first.id, spans=[COUNT]).status_code == 200
+    assert put(login("bo"), first.id, spans=[COUNT, OUTCOME], status="flagged", comment="is this an outcome?").status_code == 200
+    db.rollback()  # end the read snapshot
+    db.refresh(first)
+    assert first.needs_review is True
+
+
 def test_api_extra_annotator_then_review_when_disagreement_persists(login, db):
     project = make_project(db, quota=2, routing="extra_annotator")
     first = sentences_of(db, project)[0]
