@@ -122,7 +122,7 @@ def test_api_progress_and_project_list(login, db, project, first):
     ann = login("ann")
     put(ann, first.id)
     progress = ann.get(f"/api/projects/{project.name}/progress").get_json()
-    assert progress == {"mine_done": 1, "mine_skipped": 0, "project_complete": 0, "project_sentences": 5}
+    assert progress == {"mine_done": 1, "mine_flagged": 0, "mine_skipped": 0, "project_complete": 0, "project_sentences": 5}
     listed = ann.get("/api/projects").get_json()
     assert [p["name"] for p in listed] == ["incidents"]  # not the restricted one
     conforms(listed[0], "ProjectWithProgress")

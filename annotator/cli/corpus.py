@@ -85,12 +85,14 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
 @click.option("--project", "project_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status(project_name: str, as_json: bool) -> None:
-    """Counts for a project: reports, sentences, done annotations, complete sentences, gold."""
+    """Counts for a project: reports, sentences, annotations done / flagged / skipped (each annotator's too), complete sentences, gold."""
     counts = project_status(session(), project_name)
     if as_json:
         click.echo(json.dumps(counts))
     else:
-        click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+        click.echo(", ".join(f"{key}: {value}" for key, value in counts.items() if key != "annotators"))
+        for name, mine in counts["annotators"].items():
+            click.echo(f"  {name}: " + ", ".join(f"{key}: {value}" for key, value in mine.items()))
 
 
 @click.command("demo")

@@ -14,6 +14,7 @@ from ..export import SHARD_SIZE, ExportBatch, ExportError, stream_export
 from ..gold_scores import GoldScoreTally
 from ..models import Project, utcnow
 from ..text import make_nlp
+from .projects import project_status
 from .records import iter_project_records
 
 
@@ -79,6 +80,7 @@ def export_project(
         seed=seed,
         labels=labels,
         agreement=agreement,
+        status=project_status(session, project.name),
         progress=progress,
         force=force,
         shard_size=shard_size,
