@@ -235,6 +235,7 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
             "spans": [{**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans],
         },
         "labels": project_labels(project),
+        "label_info": [{"name": label["name"], "key": label.get("key"), "colour": label.get("colour", "#2458c6")} for label in project.labels],
         "reasons": list(REASONS),
     }
 
@@ -401,10 +402,10 @@ def _accounted_drops(
     for key in sorted(marked_by):
         if key in wanted:
             continue
-        if key in explicit:
-            decision = "drop"
-        elif any(k[0] < key[1] and key[0] < k[1] for k in wanted):
+        if any(k[0] < key[1] and key[0] < k[1] for k in wanted):
             decision = "replaced"
+        elif key in explicit:
+            decision = "drop"
         else:
             silent.append(key)
             continue
