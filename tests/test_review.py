@@ -385,3 +385,20 @@ def test_review_disagreement_list_shows_flags_and_comments(db, login):
     flagged = client.get("/projects/incidents/review/disagreements?has=flagged").get_data(as_text=True)
     assert str(sentence_id) in re.findall(r'data-sentence="(\d+)"', flagged) and len(re.findall(r'data-sentence="(\d+)"', flagged)) == 2
     assert client.get("/projects/incidents/review/disagreements?has=nonsense").status_code == 400
+
+
+def test_review_readjudication_offers_spans_only_the_saved_gold_has(db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s4']}/gold"
+    # The reviewer adds "drone" as an OUTCOME nobody marked, next to ann's COUNT.
+    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": "1"}, {"start_char": 4, "end_char": 9, "label": "OUTCOME", "value": None}]
+    assert client.put(url, json={"version": None, "spans": spans}).status_code == 200
+    page = client.get(f"/projects/incidents/review/{ids['s4']}").get_data(as_text=True)
+    data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
+    assert [(d["kind"], d["start_char"], d["end_char"]) for d in data["decisions"]] == [("single", 0, 3), ("gold", 4, 9)]
+    # Saving again without it is a decision nobody made: refused, until it is dropped on purpose.
+    refused = client.put(url, json={"version": 1, "spans": spans[:1]})
+    assert refused.status_code == 422 and "gold: OUTCOME «drone» (4–9)" in refused.get_json()["message"]
+    dropped = client.put(url, json={"version": 1, "spans": spans[:1], "dropped": [spans[1]]})
+    assert dropped.status_code == 200
