@@ -111,6 +111,6 @@ def test_gold_scores_two_annotators_without_adjudication_are_na_everywhere(db, r
     row = page[page.index('<tr data-annotator="bob">') :]
     assert "<td>0.500</td><td>1.000</td><td>0.667</td><td>1</td>" in row[: row.index("</tr>")]
     text = runner.invoke(["agreement", "--project", "pair", "--resamples", "20"]).output
-    assert "bob   P 0.500  R 1.000  F1 0.667  (1 sentences: 1 adjudicated, 0 leave-one-out)" in text
+    assert "bob   P 0.500  R 1.000  F1 0.667  (1 sentence: 1 adjudicated, 0 leave-one-out)" in text
     manifest = _export_manifest(runner, tmp_path, "after")
     assert manifest["agreement"]["annotator_vs_gold"]["annotators"]["chen"]["precision"] == pytest.approx(0.5)

@@ -151,6 +151,7 @@ def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, 
     words = page.locator(".editor .edit-sentence .tok")
     assert page.locator(".editor .edit-sentence").text_content() == "Two drones hit Kyiv oblast at night ."
     assert page.locator(".editor mark.span").all_text_contents() == ["Kyiv"]  # ann's version to start from
+    assert page.locator(".editor .edit-value").is_hidden()  # a value box only for a span clicked
 
     # Drag from inside "Kyiv" to inside "oblast": the selection snaps outwards to the whole words.
     first, last = words.nth(3).bounding_box(), words.nth(4).bounding_box()

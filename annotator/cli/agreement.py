@@ -58,7 +58,7 @@ def format_gold(gold: dict) -> list[str]:
             lines.append(f"  {name.ljust(width)}  n/a: {g['reason']}")
         else:
             lines.append(f"  {name.ljust(width)}  P {_num(g['precision'])}  R {_num(g['recall'])}  F1 {_num(g['f1'])}  "
-                         f"({g['sentences']} sentences: {g['adjudicated']} adjudicated, {g['leave_one_out']} leave-one-out)")
+                         f"({g['sentences']} sentence{'' if g['sentences'] == 1 else 's'}: {g['adjudicated']} adjudicated, {g['leave_one_out']} leave-one-out)")
     if not gold["annotators"]:
         lines.append("  no annotations yet")
     return lines
