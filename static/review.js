@@ -3,8 +3,7 @@
 // every span not taken is sent as "dropped", and the server refuses a save that loses one silently.
 // Offsets are code points (as stored); text is only ever set with textContent.
 
-import { codePointToUtf16 } from "./offsets.js";
-import { overlaps, renderSentence, selectedTokens, tokenRange } from "./sentence-view.js";
+import { createSpanEditor } from "./review-editor.js";
 
 const root = document.getElementById("adjudicate");
 const data = JSON.parse(root.dataset.review);
@@ -133,177 +132,22 @@ function show() {
   cards[active].scrollIntoView({ block: "nearest" });
 }
 
-// The editor: the sentence as words, edited as on the labelling page (sentence-view.js draws it and
-// snaps a mouse selection outwards to whole words). ← → move the word cursor (Shift extends), a label's
-// number or key labels the selection, Delete removes the span there, z / Ctrl+Z undo, Z / Ctrl+Y redo;
-// click a span to give it a value. Enter uses these spans, Escape cancels.
-const tokens = data.tokens.map(([start, end]) => ({ start, end }));
-const u16 = codePointToUtf16(data.text);
-const colours = Object.fromEntries(data.label_info.map((l) => [l.name, l.colour]));
-let edit = null;
+// The editor (review-editor.js): the sentence as words, edited as on the labelling page.
+const editor = createSpanEditor({
+  text: data.text, tokens: data.tokens, labels: data.label_info, say,
+  apply: (spans) => decide({ kind: "edit", spans: sorted(spans) }),
+  cancel: () => show(),
+});
+
+function closeEditor() {
+  editor.close();
+}
 
 function openEditor() {
   if (!cards.length) return;
-  closeEditor();
-  const card = cards[active];
-  const editor = card.querySelector(".editor");
   const conflict = decisions[active];
   const first = data.annotators.map((n) => conflict.versions[n]).find((v) => v.length) || [];
-  const start = choices[active] ? chosenSpans(active) : first;
-  const range = tokenRange(tokens, conflict.start_char, conflict.end_char);
-  edit = {
-    card, editor, spans: start.map((s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null })),
-    undo: [], redo: [], anchor: range ? range[0] : 0, cursor: range ? range[1] : 0, focused: null,
-  };
-  editor.replaceChildren();
-  const help = document.createElement("p");
-  help.className = "muted small";
-  help.textContent = `Select words, then press a label's number or key (${data.label_info.map((l, i) => `${i + 1}/${l.key} ${l.name}`).join(", ")}). `
-    + "Delete removes, z undoes, Z redoes; click a span to set its value. Enter uses these spans, Escape cancels.";
-  const sentence = document.createElement("div");
-  sentence.className = "edit-sentence";
-  sentence.tabIndex = 0;
-  sentence.setAttribute("aria-label", "Sentence: select words, then press a label key");
-  const valueRow = document.createElement("label");
-  valueRow.className = "edit-value";
-  valueRow.hidden = true;
-  const valueName = document.createElement("span");
-  const value = Object.assign(document.createElement("input"), { type: "text", placeholder: "value" });
-  valueRow.append(valueName, value);
-  const apply = Object.assign(document.createElement("button"), { type: "button", className: "primary", textContent: "Use these spans" });
-  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
-  const buttons = document.createElement("div");
-  buttons.className = "edit-buttons";
-  buttons.append(apply, cancel);
-  editor.append(help, sentence, valueRow, buttons);
-  Object.assign(edit, { sentence, valueRow, valueName, value });
-
-  sentence.addEventListener("mouseup", (event) => {
-    if (event.button !== 0) return;
-    const hit = selectedTokens(sentence, tokens, u16);
-    if (hit) {
-      if (hit.length) { edit.anchor = hit[0]; edit.cursor = hit[1]; edit.focused = null; }
-    } else {
-      const mark = event.target.closest("mark");
-      const token = event.target.closest(".tok");
-      edit.focused = mark ? Number(mark.dataset.index) : null;
-      if (token) edit.anchor = edit.cursor = Number(token.dataset.i);
-    }
-    drawEditor();
-    if (edit.focused === null) sentence.focus();
-    else value.focus();
-  });
-  value.addEventListener("input", () => {
-    const span = edit.spans[edit.focused];
-    if (!span) return;
-    if (!edit.valueUndo) { remember(); edit.valueUndo = true; }
-    span.value = value.value.trim() || null;
-  });
-  value.addEventListener("blur", () => { edit.valueUndo = false; });
-  apply.addEventListener("click", () => {
-    const spans = sorted(edit.spans);
-    closeEditor();
-    decide({ kind: "edit", spans });
-  });
-  cancel.addEventListener("click", () => { closeEditor(); show(); });
-  editor.onkeydown = editorKey;
-  editor.hidden = false;
-  drawEditor();
-  sentence.focus();
-}
-
-function closeEditor() {
-  if (!edit) return;
-  // Hiding a focused control would leave the keys with it: give focus back to the page first.
-  document.activeElement?.blur();
-  edit.editor.hidden = true;
-  edit.editor.replaceChildren();
-  edit = null;
-}
-
-function drawEditor() {
-  const selection = [Math.min(edit.anchor, edit.cursor), Math.max(edit.anchor, edit.cursor)];
-  const marks = edit.spans.map((item, index) => ({ kind: "span", item, index, colour: colours[item.label] || "#ddd", focused: index === edit.focused }));
-  renderSentence(edit.sentence, { text: data.text, u16, tokens, marks, cursor: edit.cursor, selection });
-  const span = edit.spans[edit.focused];
-  edit.valueRow.hidden = !span;
-  if (span) {
-    edit.valueName.textContent = `Value of ${span.label} «${chars.slice(span.start_char, span.end_char).join("")}» `;
-    if (document.activeElement !== edit.value) edit.value.value = span.value || "";
-  }
-}
-
-function remember() {
-  edit.undo.push(edit.spans.map((s) => ({ ...s })));
-  edit.redo = [];
-}
-
-function labelSelection(name) {
-  const [a, b] = [Math.min(edit.anchor, edit.cursor), Math.max(edit.anchor, edit.cursor)];
-  const span = { start_char: tokens[a].start, end_char: tokens[b].end, label: name, value: null };
-  remember();
-  const same = edit.spans.find((s) => s.start_char === span.start_char && s.end_char === span.end_char);
-  if (same) {
-    same.label = name;
-    edit.focused = edit.spans.indexOf(same);
-  } else {
-    // A new span replaces those it overlaps, as one step to undo.
-    edit.spans = edit.spans.filter((s) => !overlaps(s, span));
-    edit.spans.push(span);
-    edit.spans = sorted(edit.spans);
-    edit.focused = edit.spans.indexOf(span);
-  }
-  say("");
-  drawEditor();
-}
-
-function editorKey(event) {
-  event.stopPropagation(); // the page's keys (a, b, d, e, Enter...) wait until the editor closes
-  const k = event.key;
-  if (k === "Escape") { event.preventDefault(); closeEditor(); show(); return; }
-  if (event.target === edit.value) {
-    if (k === "Enter") { event.preventDefault(); edit.focused = null; drawEditor(); edit.sentence.focus(); }
-    return;
-  }
-  if (event.target.closest("button")) return; // a focused button keeps its Enter and Space
-  const ctrl = event.ctrlKey || event.metaKey;
-  if ((ctrl && (k === "z" || k === "Z")) || (!ctrl && (k === "z" || k === "Z"))) {
-    event.preventDefault();
-    return undoRedo(k === "Z" || event.shiftKey ? "redo" : "undo");
-  }
-  if (ctrl && k === "y") { event.preventDefault(); return undoRedo("redo"); }
-  if (ctrl || event.altKey) return;
-  if (k === "Enter") { event.preventDefault(); edit.editor.querySelector(".edit-buttons .primary").click(); return; }
-  if (k === "ArrowRight" || k === "ArrowLeft") {
-    event.preventDefault();
-    edit.cursor = Math.min(tokens.length - 1, Math.max(0, edit.cursor + (k === "ArrowRight" ? 1 : -1)));
-    if (!event.shiftKey) edit.anchor = edit.cursor;
-    edit.focused = null;
-    return drawEditor();
-  }
-  if (k === "Delete" || k === "Backspace") {
-    event.preventDefault();
-    const [a, b] = [Math.min(edit.anchor, edit.cursor), Math.max(edit.anchor, edit.cursor)];
-    const where = { start_char: tokens[a].start, end_char: tokens[b].end };
-    if (!edit.spans.some((s) => overlaps(s, where))) return say("No span there to delete.", true);
-    remember();
-    edit.spans = edit.spans.filter((s) => !overlaps(s, where));
-    edit.focused = null;
-    return drawEditor();
-  }
-  const label = data.label_info.find((l, i) => String(i + 1) === k || l.key === k);
-  if (label) { event.preventDefault(); labelSelection(label.name); }
-}
-
-function undoRedo(which) {
-  const from = which === "undo" ? edit.undo : edit.redo;
-  const to = which === "undo" ? edit.redo : edit.undo;
-  if (!from.length) return say(which === "undo" ? "Nothing to undo." : "Nothing to redo.");
-  to.push(edit.spans.map((s) => ({ ...s })));
-  edit.spans = from.pop();
-  edit.focused = null;
-  say(which === "undo" ? "Undone." : "");
-  drawEditor();
+  editor.open(cards[active].querySelector(".editor"), choices[active] ? chosenSpans(active) : first, conflict);
 }
 
 function say(text, error = false) {
