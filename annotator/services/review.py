@@ -304,8 +304,8 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
         for s in a.spans:
             marked_by.setdefault((s.start_char, s.end_char, s.label), []).append(name)
     if gold is not None:
-        for s in gold.spans:
-            marked_by.setdefault((s.start_char, s.end_char, s.label), []).append("gold")
+        for g in gold.spans:
+            marked_by.setdefault((g.start_char, g.end_char, g.label), []).append("gold")
     now = utcnow()
     if gold is None:
         if expected:
