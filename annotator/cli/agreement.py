@@ -86,7 +86,9 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> No
 
     Counts done and flagged annotations; skipped ones are left out. Span F1
     is strict, pooled over the sentences each pair of annotators shares,
-    then averaged over pairs.
+    then averaged over pairs. Each annotator is scored against gold their
+    own vote did not make (adjudicated, else the majority of 2+ others),
+    else "n/a" with the reason; the token confusion table closes the report.
     """
     db = session()
     try:
