@@ -29,6 +29,7 @@ from .records import AnnotationRecord, SentenceRecord, SpanRecord
 
 COUNTED = frozenset({"done", "flagged"})
 TYPES = ("label", "presence", "boundary", "value")  # most severe first
+HAS = ("comment", "flagged")  # the disagreement list's "has" filter
 WEIGHTS = {"label": 3.0, "presence": 2.0, "boundary": 1.0, "value": 0.5}
 
 Key = tuple[int, int, str]
@@ -84,7 +85,7 @@ def _pair_types(a: dict[Key, Any], b: dict[Key, Any]) -> set[str]:
 
 
 def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> dict[str, Any]:
-    """One sentence: ``{"annotators", "flagged_by", "agreed", "conflicts", "severity"}``.
+    """One sentence: ``{"annotators", "flagged_by", "comments", "agreed", "conflicts", "single", "severity"}``.
 
     ``annotations`` are the sentence's, one per annotator; those not done or
     flagged are ignored. ``agreed`` are the spans of regions where every
@@ -92,14 +93,19 @@ def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> di
     (most severe first), its ``type`` (the first), ``start_char``/
     ``end_char`` of the region, ``labels``, every annotator's version
     (``versions``: name -> spans), the ``pairs`` ("A|B", sorted) whose
-    versions differ, and its ``severity``.
+    versions differ, and its ``severity``. With a single voter there is no
+    agreement and no conflict: ``single`` holds their regions (start_char,
+    end_char, labels, versions), for a reviewer to confirm. ``comments``:
+    name -> the voter's comment, for those who left one.
     """
     voters = {a.annotator: a for a in annotations if a.status in COUNTED}
     names = sorted(voters)
     flagged = [n for n in names if voters[n].status == "flagged"]
+    comments = {n: voters[n].comment for n in names if voters[n].comment}
     by_name = {n: {_key(s): s for s in voters[n].spans} for n in names}
     agreed: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
+    single: list[dict[str, Any]] = []
     for region in _regions(k for spans in by_name.values() for k in spans):
         inside = set(region)
         versions = {n: {k: s.value for k, s in by_name[n].items() if k in inside} for n in names}
@@ -110,6 +116,16 @@ def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> di
             agreed.extend(span_dict(first[k], text) for k in sorted(versions[names[0]]))
             continue
         if len(names) < 2:
+            # One voter: nobody agreed or disagreed, and nothing is settled. The
+            # region is offered for the reviewer to confirm, never dropped.
+            single.append(
+                {
+                    "start_char": min(k[0] for k in region),
+                    "end_char": max(k[1] for k in region),
+                    "labels": sorted({k[2] for k in region}),
+                    "versions": {n: [span_dict(by_name[n][k], text) for k in sorted(versions[n])] for n in names},
+                }
+            )
             continue
         types: set[str] = set()
         pairs = []
@@ -134,8 +150,10 @@ def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> di
     return {
         "annotators": names,
         "flagged_by": flagged,
+        "comments": comments,
         "agreed": agreed,
         "conflicts": conflicts,
+        "single": single,
         "severity": sum(c["severity"] for c in conflicts),
     }
 
@@ -147,17 +165,25 @@ def disagreements(
     *,
     pair: Sequence[str] | None = None,
     types: Iterable[str] | None = None,
+    has: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Sentences with conflicts, worst first (then by sentence id).
+    """Sentences with conflicts, and flagged ones (a flag is a question to the reviewer), worst first.
 
     Each item: ``sentence_id``, ``text``, ``annotators``, ``flagged_by``,
-    ``severity``, ``types`` and ``conflicts`` (see ``sentence_conflicts``).
-    Filters keep only conflicts that involve one of ``labels``, whose
-    versions differ between the two annotators of ``pair``, or that have one
-    of ``types``; a sentence left with no conflict is dropped and severities
-    are summed over the conflicts kept. Raises ValueError for an unknown
-    type or a ``pair`` that is not two names.
+    ``comments``, ``severity``, ``types`` and ``conflicts`` (see
+    ``sentence_conflicts``). Filters keep only conflicts that involve one of
+    ``labels``, whose versions differ between the two annotators of
+    ``pair``, or that have one of ``types``; a sentence left with no
+    conflict is dropped (a flagged one is kept only while no such filter is
+    set) and severities are summed over the conflicts kept. ``has``
+    ("comment" or "flagged") keeps sentences where an annotator left a
+    comment or flagged it. Worst first, flagged before unflagged at equal
+    severity, then by sentence id. Raises ValueError for an unknown type,
+    ``has`` or a ``pair`` that is not two names.
     """
+    if has not in (None, *HAS):
+        raise ValueError(f"has is one of {', '.join(HAS)}; got {has!r}")
+    conflict_filter = labels is not None or types is not None or pair is not None
     wanted_labels = None if labels is None else set(labels)
     wanted_types = None if types is None else set(types)
     if wanted_types is not None and not wanted_types <= set(TYPES):
@@ -173,9 +199,11 @@ def disagreements(
     found = []
     for sentence in sentences:
         held = by_sentence.get(sentence.id)
-        if not held or len(held) < 2:
+        if not held:
             continue
         result = sentence_conflicts(sentence.text, held)
+        if has == "comment" and not result["comments"] or has == "flagged" and not result["flagged_by"]:
+            continue
         kept = [
             c
             for c in result["conflicts"]
@@ -183,7 +211,7 @@ def disagreements(
             and (wanted_types is None or wanted_types & set(c["types"]))
             and (wanted_pair is None or wanted_pair in c["pairs"])
         ]
-        if not kept:
+        if not kept and (conflict_filter or not result["flagged_by"]):
             continue
         found.append(
             {
@@ -191,10 +219,12 @@ def disagreements(
                 "text": sentence.text,
                 "annotators": result["annotators"],
                 "flagged_by": result["flagged_by"],
+                "comments": result["comments"],
+                "single": result["single"] if not result["conflicts"] else [],
                 "severity": sum(c["severity"] for c in kept),
                 "types": [t for t in TYPES if any(t in c["types"] for c in kept)],
                 "conflicts": kept,
             }
         )
-    found.sort(key=lambda item: (-item["severity"], item["sentence_id"]))
+    found.sort(key=lambda item: (-item["severity"], not item["flagged_by"], item["sentence_id"]))
     return found

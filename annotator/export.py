@@ -60,7 +60,7 @@ __all__ = [
     "remove_stale_temporaries", "stream_export", "write_export",
 ]
 
-GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "annotator")
+GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "single annotator", "annotator")
 MISALIGNED = "misaligned span"
 CONFLICT = "overlapping spans"
 SPLITS = ("train", "dev")
@@ -231,6 +231,7 @@ def stream_export(
     seed: int = 0,
     labels: Sequence[str] | None = None,
     agreement: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    status: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
     shard_size: int = SHARD_SIZE,
@@ -248,7 +249,8 @@ def stream_export(
     the manifest is the same but for ``created_at``; a larger split is a
     folder of shards (``train.spacy/000.spacy``, ...); ``content_sha256``
     covers the DocBin files in order, train first. ``agreement`` may be a
-    callable, called after the last batch. The first pass resolves, aligns,
+    callable, called after the last batch; ``status`` (the project's counts
+    of done, flagged, skipped and complete) is written as given. The first pass resolves, aligns,
     writes annotations.jsonl and spills the exported sentences to a file
     in the temporary folder; the split is made from the exported sentences
     per report; the second pass makes the Docs again into the shards.
@@ -281,7 +283,7 @@ def stream_export(
             agreement = agreement()
         manifest = first.manifest(
             project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
-            content_sha256=content_sha256(files), agreement=agreement,
+            content_sha256=content_sha256(files), agreement=agreement, status=status,
         )
         write_file(tmp / "config.cfg", first.config().encode("utf-8"))
         write_file(tmp / "manifest.json", _manifest_bytes(manifest))
@@ -450,7 +452,7 @@ class _FirstPass:
 
     def manifest(
         self, *, project: str, dev_fraction: float, seed: int, counts: dict[str, Any], content_sha256: str,
-        agreement: Mapping[str, Any] | None,
+        agreement: Mapping[str, Any] | None, status: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         import spacy
 
@@ -477,6 +479,7 @@ class _FirstPass:
             "content_sha256": content_sha256,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "agreement": dict(agreement) if agreement is not None else None,
+            "status": dict(status) if status is not None else None,
             "files": list(FILES),
         }
 

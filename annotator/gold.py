@@ -39,11 +39,18 @@ that text is a span or not, and exporting the sentence would teach either a
 false positive or a false negative, so it is excluded with ``"no majority"``.
 (Two voters who disagree in any way therefore exclude the sentence.) A voter
 who marks no spans votes for a negative: a sentence all voters finished
-without spans is included with zero spans.
+without spans is included with zero spans. A sentence that any voter
+flagged and no reviewer has adjudicated yet is excluded with
+``"flagged, awaiting review"``: a flag is a question to the reviewer, and a
+vote would answer it silently (outvoting the flagged spans, or exporting
+spans their own annotator doubts).
 
-The ``source`` of a voted sentence is ``"unanimous"`` when every voter's span
-set is identical and ``"majority"`` otherwise; each span's ``provenance`` is
-``"unanimous"`` when every voter has it and ``"majority"`` otherwise.
+The ``source`` of a voted sentence is ``"single annotator"`` when it has one
+voter (nobody agreed with them: their spans are not a consensus),
+``"unanimous"`` when two or more voters' span sets are identical and
+``"majority"`` otherwise; each span's ``provenance`` is, in the same way,
+``"single annotator"``, ``"unanimous"`` (every voter has it) or
+``"majority"``.
 Adjudicated spans get provenance ``"adjudicated"``, one annotator's spans
 ``"annotator"``.
 
@@ -64,6 +71,8 @@ from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecor
 POLICIES = ("adjudicated", "majority", "unanimous")
 ANNOTATOR_PREFIX = "annotator:"
 VOTING_STATUSES = frozenset({"done", "flagged"})
+SINGLE = "single annotator"
+FLAGGED = "flagged, awaiting review"
 
 SpanKey = tuple[int, int, str]  # (start_char, end_char, label)
 
@@ -171,6 +180,8 @@ def _resolve_vote(
     if not voters:
         return Resolution(sentence_id, excluded="skipped by all")
 
+    if any(a.status == "flagged" for a in voters):
+        return Resolution(sentence_id, excluded=FLAGGED)
     span_sets = [_span_values(a) for a in voters]
     unanimous = all(set(s) == set(span_sets[0]) for s in span_sets)
     if unanimous_only and not unanimous:
@@ -183,13 +194,12 @@ def _resolve_vote(
     spans = []
     for key in sorted(k for k, n in counts.items() if 2 * n > n_voters):
         values = [v for span_set in span_sets for v in span_set.get(key, ())]
-        provenance = "unanimous" if counts[key] == n_voters else "majority"
+        provenance = SINGLE if n_voters == 1 else "unanimous" if counts[key] == n_voters else "majority"
         spans.append(
             GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance)
         )
-    return Resolution(
-        sentence_id, tuple(spans), source="unanimous" if unanimous else "majority"
-    )
+    source = SINGLE if n_voters == 1 else "unanimous" if unanimous else "majority"
+    return Resolution(sentence_id, tuple(spans), source=source)
 
 
 def _span_values(annotation: AnnotationRecord) -> dict[SpanKey, list[str | None]]:

@@ -282,6 +282,11 @@ class GoldAnnotation(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The reviewer's reply or resolution note, shown to the annotators in their history.
+    note: Mapped[str | None] = mapped_column(Text)
+    # Annotators' spans the gold does not keep, each with who marked it and the decision:
+    # "drop" (the reviewer dropped it) or "replaced" (an overlapping span was taken instead).
+    dropped: Mapped[list[Any] | None] = mapped_column(JSON)
 
     spans: Mapped[list[GoldSpan]] = relationship(
         back_populates="gold", cascade="all, delete-orphan", order_by="GoldSpan.start_char"

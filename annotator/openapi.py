@@ -169,9 +169,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "Progress": {
         "type": "object",
-        "required": ["mine_done", "mine_skipped", "project_complete", "project_sentences"],
+        "required": ["mine_done", "mine_flagged", "mine_skipped", "project_complete", "project_sentences"],
         "properties": {
-            "mine_done": {"type": "integer", "description": "the caller's done or flagged annotations"},
+            "mine_done": {"type": "integer", "description": "the caller's done annotations (not flagged ones)"},
+            "mine_flagged": {"type": "integer", "description": "the caller's flagged annotations"},
             "mine_skipped": {"type": "integer"},
             "project_complete": {"type": "integer", "description": "sentences with all the annotations they need"},
             "project_sentences": {"type": "integer"},

@@ -23,7 +23,7 @@ import numpy as np
 
 from .span_agreement import matched_count
 from .conflicts import COUNTED, disagreements
-from .gold import resolve_gold
+from .gold_scores import annotator_vs_gold
 from .records import AnnotationRecord, GoldRecord, SentenceRecord
 from .token_agreement import token_tables
 
@@ -44,10 +44,10 @@ def agreement_report(
 
     ``labels`` fixes the labels reported and their order (spans of other
     labels are ignored); None takes every label seen. Pairs are "A|B" with
-    the names sorted. Gold is each sentence's ``GoldRecord`` where there is
-    one, else the majority consensus of ``gold.resolve_gold`` for sentences
-    with at least two counted annotators (one annotator's "consensus" is
-    themself). ``n_resamples`` bootstrap resamples of the sentences with at
+    the names sorted. ``gold`` (annotator vs gold) is
+    ``gold_scores.annotator_vs_gold``: adjudicated gold, else the
+    leave-one-out majority of the other annotators, never gold made by the
+    annotator's own vote. ``n_resamples`` bootstrap resamples of the sentences with at
     least two counted annotators give 95% intervals ``[low, high]`` (None
     when the figure is undefined, or undefined on over half the resamples).
     Raises ValueError for an annotation of an unknown sentence or two
@@ -99,7 +99,7 @@ def agreement_report(
         "fleiss_kappa": tokens["fleiss"],
         "krippendorff_alpha": alpha,
         "value_agreement": spans["values"],
-        "gold": _gold_scores(sentences, votes, annotators, labels, gold or ()),
+        "gold": annotator_vs_gold(sentences, [a for held in records for a in held.values()], gold or (), labels),
         "confusion": tokens["confusion"],
     }
 
@@ -288,61 +288,3 @@ def _intervals(estimates: np.ndarray, labels: list[str], point: dict[str, Any]) 
         "overall": one(estimates[:, 0], point["overall"]),
         "by_label": {label: one(estimates[:, j + 1], point["by_label"][label]) for j, label in enumerate(labels)},
     }
-
-
-# --- gold --------------------------------------------------------------------------------
-
-
-def _gold_scores(sentences, votes, annotators, labels, gold) -> dict[str, Any]:
-    """Strict P/R/F1 of each annotator against gold (adjudicated, else the majority consensus)."""
-    adjudicated = {g.sentence_id: g for g in gold}
-    label_at = {label: j for j, label in enumerate(labels)}
-    n_labels = len(labels)
-    tallies = {name: [[0] * n_labels for _ in range(3)] for name in annotators}  # correct, predicted, reference
-    scored: Counter[str] = Counter()
-    sources: Counter[str] = Counter()
-    for sentence, held in zip(sentences, votes):
-        if sentence.id in adjudicated and held:
-            reference = {(s.start_char, s.end_char, s.label) for s in adjudicated[sentence.id].spans if s.label in label_at}
-            sources["adjudicated"] += 1
-        elif len(held) >= 2:
-            first = next(iter(held.values())).keyset
-            if all(v.keyset == first for v in held.values()):
-                reference = first  # unanimous: the vote needs no counting
-            else:
-                resolution = resolve_gold(sentence, [v.record for v in held.values()], None, "majority")
-                if not resolution.included:
-                    continue
-                reference = {(s.start_char, s.end_char, s.label) for s in resolution.spans if s.label in label_at}
-            sources["consensus"] += 1
-        else:
-            continue
-        reference_counts = [0] * n_labels
-        for key in reference:
-            reference_counts[label_at[key[2]]] += 1
-        for name, vote in held.items():
-            correct, predicted, wanted = tallies[name]
-            scored[name] += 1
-            for key in vote.keyset & reference:
-                correct[label_at[key[2]]] += 1
-            for j in range(n_labels):
-                predicted[j] += vote.counts[j]
-                wanted[j] += reference_counts[j]
-    result = {}
-    for name in annotators:
-        correct, predicted, wanted = tallies[name]
-        result[name] = {
-            **_prf(sum(correct), sum(predicted), sum(wanted)),
-            "sentences": scored[name],
-            "by_label": {label: _prf(correct[j], predicted[j], wanted[j]) for j, label in enumerate(labels)},
-        }
-    return {"annotators": result, "sentences": {"adjudicated": sources["adjudicated"], "consensus": sources["consensus"]}, "match": "strict"}
-
-
-def _prf(correct: float, predicted: float, reference: float) -> dict[str, Any]:
-    precision, recall = _ratio(correct, predicted), _ratio(correct, reference)
-    if precision is None or recall is None:
-        f1 = None
-    else:
-        f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return {"precision": precision, "recall": recall, "f1": f1, "correct": int(correct), "predicted": int(predicted), "reference": int(reference)}

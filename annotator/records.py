@@ -41,6 +41,7 @@ class AnnotationRecord:
     annotator: str
     status: str  # "done" | "skipped" | "flagged"
     spans: tuple[SpanRecord, ...] = ()
+    comment: str | None = None  # the annotator's note; a flag's question to the reviewer
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class GoldSpanRecord:
     end_char: int
     label: str
     value: str | None = None
-    provenance: str = "adjudicated"  # "unanimous" | "majority" | "adjudicated"
+    provenance: str = "adjudicated"  # "unanimous" | "majority" | "adjudicated" | "single annotator"
 
 
 @dataclass(frozen=True)

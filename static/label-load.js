@@ -70,7 +70,7 @@ async function showAllDone() {
   } catch { /* keep the counts we have */ }
   const p = S.progress || {};
   const mine = p.mine_done ?? 0;
-  $("all-done-progress").textContent = `You have annotated ${mine} ${mine === 1 ? "sentence" : "sentences"} here; the project has ${p.project_complete ?? 0} of ${p.project_sentences ?? 0} complete.`;
+  $("all-done-progress").textContent = `You have done ${mine} ${mine === 1 ? "sentence" : "sentences"} here (${p.mine_flagged ?? 0} flagged, ${p.mine_skipped ?? 0} skipped); the project has ${p.project_complete ?? 0} of ${p.project_sentences ?? 0} complete.`;
   renderProgress();
 }
 

@@ -52,7 +52,13 @@ export async function save(status, comment = null) {
 
 function saved(sentenceId, annotation, body) {
   drafts.remove(sentenceId);
-  if (S.version === null && S.progress) S.progress.mine_done = (S.progress.mine_done || 0) + 1;
+  // The counts by status, as the server keeps them: a flagged sentence is flagged, not done.
+  const before = S.stored ? S.stored.status : null;
+  const after = annotation.status || body.status;
+  if (S.progress && before !== after) {
+    if (before) S.progress[`mine_${before}`] = Math.max(0, (S.progress[`mine_${before}`] || 0) - 1);
+    S.progress[`mine_${after}`] = (S.progress[`mine_${after}`] || 0) + 1;
+  }
   S.version = annotation.version;
   S.stored = annotation;
   S.history = null;

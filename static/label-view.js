@@ -122,6 +122,8 @@ export function renderSource(sentence) {
 export function renderProgress() {
   const p = S.progress || {};
   $("mine-done").textContent = String(p.mine_done ?? 0);
+  $("mine-flagged").textContent = String(p.mine_flagged ?? 0);
+  $("mine-skipped").textContent = String(p.mine_skipped ?? 0);
   $("project-complete").textContent = String(p.project_complete ?? 0);
   $("project-sentences").textContent = String(p.project_sentences ?? 0);
   const bar = $("project-progress");

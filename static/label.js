@@ -9,7 +9,7 @@
 //   label-keys.js    the keyboard map, help overlay and Escape
 // The parts import each other; they only call one another from event handlers, after every
 // module has run, so the order in which the browser evaluates them does not matter.
-import { boundaryOffset, spanText, tagOf } from "./sentence-view.js";
+import { selectedTokens, spanText, tagOf } from "./sentence-view.js";
 import { $, S, focusSentence, labels, pendingSuggestions, root, sentenceEl, suggestionKey } from "./label-state.js";
 import { render, renderProgress } from "./label-view.js";
 import { closeEditor, openEditor, positionNear } from "./label-editor.js";
@@ -22,19 +22,12 @@ import { escape, toggleHelp } from "./label-keys.js";
 
 document.addEventListener("mouseup", (event) => {
   if (!S.data || event.button !== 0) return;
-  const sel = window.getSelection();
-  if (sel.rangeCount && !sel.isCollapsed) {
-    const range = sel.getRangeAt(0);
-    if (!range.intersectsNode(sentenceEl)) return;
-    const from = boundaryOffset(sentenceEl, range.startContainer, range.startOffset);
-    const to = boundaryOffset(sentenceEl, range.endContainer, range.endOffset);
-    sel.removeAllRanges();
-    // Any token the selection touches is included: snap outwards to whole tokens.
-    const hit = [];
-    S.tokens.forEach((t, i) => { if (S.u16[t.start] < to && S.u16[t.end] > from) hit.push(i); });
+  // Any token the selection touches is included: snap outwards to whole tokens.
+  const hit = selectedTokens(sentenceEl, S.tokens, S.u16);
+  if (hit) {
     if (!hit.length) return;
     S.anchor = hit[0];
-    S.cursor = hit[hit.length - 1];
+    S.cursor = hit[1];
     closeEditor();
     render();
     focusSentence();

@@ -1,5 +1,9 @@
-// Adjudication: resolve each conflict with one key, Enter saves the gold and opens the next sentence.
+// Adjudication: resolve each decision (a conflict, or one annotator's version to confirm) with one key;
+// Enter saves the gold and opens the next sentence. Nothing an annotator marked leaves without a decision:
+// every span not taken is sent as "dropped", and the server refuses a save that loses one silently.
 // Offsets are code points (as stored); text is only ever set with textContent.
+
+import { createSpanEditor } from "./review-editor.js";
 
 const root = document.getElementById("adjudicate");
 const data = JSON.parse(root.dataset.review);
@@ -9,9 +13,11 @@ const cards = Array.from(document.querySelectorAll(".conflict"));
 const status = document.getElementById("review-status");
 const reason = document.getElementById("reason");
 const preview = document.getElementById("gold-preview");
+const note = document.getElementById("gold-note");
+const decisions = data.decisions;
 
 // One choice per conflict: {kind: "take", who} | {kind: "drop"} | {kind: "edit", spans} | null.
-const choices = data.conflicts.map(() => null);
+const choices = decisions.map((d) => (d.kind === "single" ? { kind: "take", who: d.proposal } : null));
 let active = 0;
 let saving = false;
 
@@ -20,10 +26,12 @@ const same = (a, b) =>
   a.length === b.length && a.every((s, i) => key(s) === key(b[i]) && (s.value || null) === (b[i].value || null));
 const sorted = (spans) => [...spans].sort((x, y) => x.start_char - y.start_char || x.end_char - y.end_char || (x.label < y.label ? -1 : 1));
 
-// Start from the stored gold, if any: each conflict takes the version it matches.
+const inside = (s, d) => s.start_char < d.end_char && d.start_char < s.end_char;
+
+// Start from the stored gold, if any: each decision takes the version it matches.
 if (data.gold) {
-  data.conflicts.forEach((c, i) => {
-    const mine = sorted(data.gold.spans.filter((s) => s.start_char < c.end_char && c.start_char < s.end_char));
+  decisions.forEach((c, i) => {
+    const mine = sorted(data.gold.spans.filter((s) => inside(s, c)));
     const who = data.annotators.find((n) => same(sorted(c.versions[n]), mine));
     choices[i] = who ? { kind: "take", who } : mine.length ? { kind: "edit", spans: mine } : { kind: "drop" };
   });
@@ -32,12 +40,28 @@ if (data.gold) {
 function chosenSpans(i) {
   const choice = choices[i];
   if (!choice || choice.kind === "drop") return [];
-  return choice.kind === "take" ? data.conflicts[i].versions[choice.who] : choice.spans;
+  return choice.kind === "take" ? decisions[i].versions[choice.who] : choice.spans;
+}
+
+// Every span some version (or the saved gold) has in a decision's region and the decision leaves out.
+function droppedSpans() {
+  const out = [];
+  decisions.forEach((d, i) => {
+    const kept = new Set(chosenSpans(i).map(key));
+    const seen = new Set();
+    const candidates = [...Object.values(d.versions).flat(), ...(data.gold ? data.gold.spans.filter((s) => inside(s, d)) : [])];
+    for (const s of candidates) {
+      if (kept.has(key(s)) || seen.has(key(s))) continue;
+      seen.add(key(s));
+      out.push({ start_char: s.start_char, end_char: s.end_char, label: s.label });
+    }
+  });
+  return out;
 }
 
 function goldSpans() {
   const spans = [...data.agreed];
-  data.conflicts.forEach((_, i) => spans.push(...chosenSpans(i)));
+  decisions.forEach((_, i) => spans.push(...chosenSpans(i)));
   return sorted(spans).map((s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null }));
 }
 
@@ -88,74 +112,42 @@ function render() {
   renderPreview();
 }
 
+// After a decision, go to the next undecided one after this (else the first undecided before it), and
+// stay there; with none left, stay on this one. Focus follows, so the keys keep acting on the page.
 function decide(choice) {
   if (!cards.length) return;
+  closeEditor();
   choices[active] = choice;
   say("");
   const next = choices.findIndex((c, i) => c === null && i > active);
   const first = choices.findIndex((c) => c === null);
   if (next >= 0) active = next;
   else if (first >= 0) active = first;
+  show();
+}
+
+function show() {
   render();
+  cards[active].focus({ preventScroll: true });
   cards[active].scrollIntoView({ block: "nearest" });
 }
 
-// The editor: every span any annotator marked in the conflict, each with include / offsets / label / value.
+// The editor (review-editor.js): the sentence as words, edited as on the labelling page.
+const editor = createSpanEditor({
+  text: data.text, tokens: data.tokens, labels: data.label_info, say,
+  apply: (spans) => decide({ kind: "edit", spans: sorted(spans) }),
+  cancel: () => show(),
+});
+
+function closeEditor() {
+  editor.close();
+}
+
 function openEditor() {
   if (!cards.length) return;
-  const card = cards[active];
-  const editor = card.querySelector(".editor");
-  const conflict = data.conflicts[active];
-  const seen = new Map();
-  for (const s of [...chosenSpans(active), ...data.annotators.flatMap((n) => conflict.versions[n])]) {
-    if (!seen.has(key(s))) seen.set(key(s), { ...s, include: seen.size < chosenSpans(active).length });
-  }
-  if (!seen.size) seen.set("new", { start_char: conflict.start_char, end_char: conflict.end_char, label: data.labels[0], value: null, include: true });
-  editor.replaceChildren();
-  const rows = [];
-  for (const s of seen.values()) {
-    const row = document.createElement("div");
-    row.className = "edit-row";
-    const include = Object.assign(document.createElement("input"), { type: "checkbox", checked: s.include, title: "include" });
-    const start = Object.assign(document.createElement("input"), { type: "number", min: 0, max: chars.length, value: s.start_char, title: "start" });
-    const end = Object.assign(document.createElement("input"), { type: "number", min: 1, max: chars.length, value: s.end_char, title: "end" });
-    const label = document.createElement("select");
-    for (const name of data.labels) label.append(Object.assign(document.createElement("option"), { value: name, textContent: name, selected: name === s.label }));
-    const value = Object.assign(document.createElement("input"), { type: "text", value: s.value || "", placeholder: "value", title: "value" });
-    const text = document.createElement("span");
-    text.className = "muted";
-    const show = () => { text.textContent = `«${chars.slice(Number(start.value), Number(end.value)).join("")}»`; };
-    start.addEventListener("input", show);
-    end.addEventListener("input", show);
-    show();
-    row.append(include, start, end, label, value, text);
-    editor.append(row);
-    rows.push({ include, start, end, label, value });
-  }
-  const apply = Object.assign(document.createElement("button"), { type: "button", className: "primary", textContent: "Use these spans" });
-  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
-  apply.addEventListener("click", () => {
-    const spans = rows.filter((r) => r.include.checked).map((r) => ({
-      start_char: Number(r.start.value), end_char: Number(r.end.value), label: r.label.value, value: r.value.value.trim() || null,
-    }));
-    const bad = spans.find((s) => !(Number.isInteger(s.start_char) && Number.isInteger(s.end_char) && 0 <= s.start_char && s.start_char < s.end_char && s.end_char <= chars.length));
-    if (bad) { say(`Offsets must satisfy 0 ≤ start < end ≤ ${chars.length}.`, true); return; }
-    close();
-    decide({ kind: "edit", spans: sorted(spans) });
-  });
-  // Hiding a focused control would leave the keys with it: give focus back to the page first.
-  const close = () => { document.activeElement?.blur(); editor.hidden = true; };
-  cancel.addEventListener("click", close);
-  editor.onkeydown = (event) => {
-    if (event.key === "Enter" && event.target.matches("input")) { event.preventDefault(); apply.click(); }
-    else if (event.key === "Escape") { event.preventDefault(); close(); }
-  };
-  const buttons = document.createElement("div");
-  buttons.className = "edit-buttons";
-  buttons.append(apply, cancel);
-  editor.append(buttons);
-  editor.hidden = false;
-  editor.querySelector("input")?.focus();
+  const conflict = decisions[active];
+  const first = data.annotators.map((n) => conflict.versions[n]).find((v) => v.length) || [];
+  editor.open(cards[active].querySelector(".editor"), choices[active] ? chosenSpans(active) : first, conflict);
 }
 
 function say(text, error = false) {
@@ -169,7 +161,8 @@ async function save() {
   if (open >= 0) {
     active = open;
     render();
-    say(`Resolve conflict ${open + 1} first: a/b or 1–9 take a version, e edits, d drops.`, true);
+    const what = decisions[open].kind === "conflict" ? "Resolve conflict" : "Decide";
+    say(`${what} ${open + 1} first: a/b or 1–9 take a version, e edits, d drops.`, true);
     return;
   }
   saving = true;
@@ -178,7 +171,9 @@ async function save() {
     const response = await fetch(data.save_url, {
       method: "PUT",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ version: data.gold ? data.gold.version : null, spans: goldSpans(), reason: reason.value }),
+      body: JSON.stringify({
+        version: data.gold ? data.gold.version : null, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
+      }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
@@ -198,7 +193,7 @@ document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const typing = event.target.closest("input, textarea, select");
   if (event.key === "Enter") {
-    if (typing && event.target.closest(".editor")) return;
+    if (typing && (event.target.closest(".editor") || event.target.matches("textarea"))) return;
     if (event.target.closest("button, a")) return; // let the focused control act
     event.preventDefault();
     save();
@@ -227,11 +222,11 @@ function take(index) {
   return true;
 }
 
+// Up and down stop at the first and the last decision: no wrapping round.
 function move(step) {
   if (!cards.length) return;
-  active = (active + step + cards.length) % cards.length;
-  render();
-  cards[active].scrollIntoView({ block: "nearest" });
+  active = Math.min(cards.length - 1, Math.max(0, active + step));
+  show();
 }
 
 cards.forEach((card, i) => {
@@ -246,4 +241,5 @@ cards.forEach((card, i) => {
   });
 });
 document.getElementById("save-gold").addEventListener("click", save);
+active = Math.max(0, choices.findIndex((c) => c === null));
 render();

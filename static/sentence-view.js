@@ -101,3 +101,21 @@ export function boundaryOffset(container, node, offset) {
   range.setEnd(node, offset);
   return range.toString().length;
 }
+
+/**
+ * The tokens the window's selection touches inside container, snapped outwards to whole tokens:
+ * [first, last]; [] when the selection lies elsewhere or touches no token (it is then cleared if it
+ * touched container); null when nothing is selected (a plain click). u16 maps code points to UTF-16.
+ */
+export function selectedTokens(container, tokens, u16) {
+  const sel = window.getSelection();
+  if (!sel.rangeCount || sel.isCollapsed) return null;
+  const range = sel.getRangeAt(0);
+  if (!range.intersectsNode(container)) return [];
+  const from = boundaryOffset(container, range.startContainer, range.startOffset);
+  const to = boundaryOffset(container, range.endContainer, range.endOffset);
+  sel.removeAllRanges();
+  const hit = [];
+  tokens.forEach((t, i) => { if (u16[t.start] < to && u16[t.end] > from) hit.push(i); });
+  return hit.length ? [hit[0], hit[hit.length - 1]] : [];
+}

@@ -122,7 +122,7 @@ def test_api_progress_and_project_list(login, db, project, first):
     ann = login("ann")
     put(ann, first.id)
     progress = ann.get(f"/api/projects/{project.name}/progress").get_json()
-    assert progress == {"mine_done": 1, "mine_skipped": 0, "project_complete": 0, "project_sentences": 5}
+    assert progress == {"mine_done": 1, "mine_flagged": 0, "mine_skipped": 0, "project_complete": 0, "project_sentences": 5}
     listed = ann.get("/api/projects").get_json()
     assert [p["name"] for p in listed] == ["incidents"]  # not the restricted one
     conforms(listed[0], "ProjectWithProgress")
@@ -292,6 +292,16 @@ def test_api_disagreement_routing(login, db, routing, second, extra, review):
     db.rollback()  # end the read snapshot
     db.refresh(first)
     assert (first.extra_annotators, first.needs_review) == (extra, review)
+
+
+def test_api_routing_counts_a_flagged_version(login, db):
+    project = make_project(db, quota=2, routing="review")
+    first = sentences_of(db, project)[0]
+    assert put(login("ann"), first.id, spans=[COUNT]).status_code == 200
+    assert put(login("bo"), first.id, spans=[COUNT, OUTCOME], status="flagged", comment="is this an outcome?").status_code == 200
+    db.rollback()  # end the read snapshot
+    db.refresh(first)
+    assert first.needs_review is True
 
 
 def test_api_extra_annotator_then_review_when_disagreement_persists(login, db):

@@ -19,7 +19,7 @@ def test_cli_status_of_an_unknown_project_exits_1(runner, tmp_path):
 def test_cli_status_counts_a_project(runner, tmp_path):
     _import(runner, tmp_path)
     counts = json.loads(runner.invoke(args=["status", "--project", "p", "--json"]).output)
-    assert counts == {"reports": 2, "sentences": 3, "annotations": 0, "complete": 0, "gold": 0}
+    assert counts == {"reports": 2, "sentences": 3, "done": 0, "flagged": 0, "skipped": 0, "complete": 0, "gold": 0, "annotators": {}}
 
 
 def test_cli_projects_lists_each_project_with_its_counts(runner, tmp_path):
@@ -32,4 +32,4 @@ def test_cli_projects_lists_each_project_with_its_counts(runner, tmp_path):
     assert rows[0]["sentences"] == 3 and rows[0]["reports"] == 2 and rows[0]["labels"] == ["REGION", "COUNT", "OUTCOME"]
     text = runner.invoke(args=["projects"])
     assert text.exit_code == 0
-    assert text.output.splitlines()[0].startswith("alpha (en, 2 per sentence, open): reports 2, sentences 3")
+    assert text.output.splitlines()[0] == "alpha (en, 2 per sentence, open): reports 2, sentences 3, done 0, flagged 0, skipped 0, complete 0, gold 0"

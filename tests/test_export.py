@@ -219,7 +219,7 @@ def test_export_manifest_counts(nlp, tmp_path):
     assert manifest["sentences"] == {
         "total": 9,
         "exported": 7,
-        "by_gold_source": {"adjudicated": 1, "unanimous": 5, "majority": 1, "annotator": 0},
+        "by_gold_source": {"adjudicated": 1, "unanimous": 5, "majority": 1, "single annotator": 0, "annotator": 0},
         "excluded": {"no annotations": 1, "skipped by all": 1},
     }
     assert manifest["labels"] == ["COUNT", "REGION"]

@@ -44,7 +44,7 @@ def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
     for text, spans in SENTENCES:
         assert by_text[text] == sorted(spans)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "annotator": 0}
+    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "single annotator": 0, "annotator": 0}
     assert manifest["agreement"]["span_f1"]["overall"] == 1.0
     assert {d.user_data["gold_source"] for d in docs} == {"unanimous"}
 
@@ -109,4 +109,8 @@ def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
         assert docs(sharded / split) == docs(one / split)
     same = ("created_at", "content_sha256")
     assert {k: v for k, v in sharded_manifest.items() if k not in same} == {k: v for k, v in manifest.items() if k not in same}
+    gold_scores = manifest["agreement"].pop("annotator_vs_gold")
     assert manifest["agreement"] == {"span_f1": {"overall": 1.0, "by_label": {"COUNT": 1.0, "OUTCOME": 1.0, "REGION": 1.0}}, "pairs": 1}
+    # Two annotators, nothing adjudicated: no gold that is not their own vote.
+    assert gold_scores["sentences"] == {"adjudicated": 0, "leave_one_out": 0}
+    assert all(s["f1"] is None and s["reason"] for s in gold_scores["annotators"].values())

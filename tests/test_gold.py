@@ -58,13 +58,26 @@ def test_gold_majority_skipped_annotations_do_not_vote():
     annotations = [ann("ana", KHARKIV), ann("bo", status="skipped"), ann("cy", status="skipped")]
     resolution = resolve_gold(SENTENCE, annotations, None, "majority")
     assert keys(resolution) == [(31, 38, "REGION")]
-    assert resolution.source == "unanimous"
+    # One voter is nobody's agreement: named for what it is, not "unanimous".
+    assert resolution.source == "single annotator"
+    assert [s.provenance for s in resolution.spans] == ["single annotator"]
 
 
-def test_gold_majority_flagged_annotations_vote():
-    annotations = [ann("ana", TWO), ann("bo", TWO, status="flagged"), ann("cy")]
-    resolution = resolve_gold(SENTENCE, annotations, None)
-    assert keys(resolution) == [(0, 3, "COUNT")]
+@pytest.mark.parametrize("policy", ["majority", "unanimous"])
+def test_gold_flagged_sentence_waits_for_review(policy):
+    # A flag is a question: no vote answers it, not even an outvoting majority.
+    annotations = [ann("ana", TWO), ann("bo", TWO, SHOT, status="flagged"), ann("cy", TWO)]
+    resolution = resolve_gold(SENTENCE, annotations, None, policy)
+    assert resolution.excluded == "flagged, awaiting review"
+    assert resolve_gold(SENTENCE, [ann("bo", SHOT, status="flagged")], None, policy).excluded == "flagged, awaiting review"
+
+
+def test_gold_flagged_annotations_vote_once_adjudicated():
+    gold = GoldRecord(SENTENCE.id, (GoldSpanRecord(0, 3, "COUNT"), GoldSpanRecord(16, 25, "OUTCOME")))
+    annotations = [ann("ana", TWO), ann("bo", TWO, SHOT, status="flagged")]
+    resolution = resolve_gold(SENTENCE, annotations, gold, "majority")
+    assert resolution.source == "adjudicated"
+    assert keys(resolution) == [(0, 3, "COUNT"), (16, 25, "OUTCOME")]
 
 
 def test_gold_done_without_spans_is_a_negative():

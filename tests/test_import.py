@@ -29,7 +29,7 @@ def test_import_each_format(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl"), str(tmp_path / "c.csv"), "--project", "p"])
     assert result.exit_code == 0, result.output
     assert "4 reports added, 5 sentences added, 0 duplicates skipped" in result.output
-    assert _status(runner) == {"reports": 4, "sentences": 5, "annotations": 0, "complete": 0, "gold": 0}
+    assert _status(runner) == {"reports": 4, "sentences": 5, "done": 0, "flagged": 0, "skipped": 0, "complete": 0, "gold": 0, "annotators": {}}
 
 
 def test_import_offsets_exact_for_tricky_text(runner, tmp_path, db):
@@ -99,7 +99,7 @@ def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runne
         for a in db.scalars(select(Annotation))
     }
     assert by_user == {"alice": [(0, 5, "COUNT"), (33, 45, "REGION")], "bob": [(0, 5, "COUNT")]}
-    assert _status(runner)["annotations"] == 2
+    assert _status(runner)["done"] == 2
     assert _status(runner)["complete"] == 1
 
 

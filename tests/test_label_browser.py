@@ -113,7 +113,7 @@ def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_a
 
     page.keyboard.press("Enter")
     expect(page.locator("#all-done")).to_be_visible()
-    expect(page.locator("#all-done-progress")).to_have_text("You have annotated 1 sentence here; the project has 1 of 1 complete.")
+    expect(page.locator("#all-done-progress")).to_have_text("You have done 1 sentence here (0 flagged, 0 skipped); the project has 1 of 1 complete.")
     expect(page.locator("#mine-done")).to_have_text("1")
     page.screenshot(path="/tmp/label-all-done.png")
     page.reload()

@@ -119,16 +119,24 @@ def test_project_agreement_values_progress_and_gold(report):
     assert report["value_agreement"]["overall"] == 1.0
     assert report["value_agreement"]["support"]["overall"]["spans"] == 5
     assert report["progress"]["bob"] == {"done": 2, "flagged": 0, "skipped": 1, "spans": 3}
-    # Consensus: sentence 1 majority {COUNT, KYIV}; sentence 2 tie (no majority, left out); sentence 3 {COUNT}.
+    # Leave-one-out: only sentence 1 has 2+ other voters for anyone. bob is scored against ann + cy
+    # ({COUNT, KYIV}); ann's others (bob, cy) and cy's (ann, bob) tie on the region, so no gold for them.
+    # Sentences 2 and 3 have one other voter each: no majority, never the scored annotator's own vote.
     gold = report["gold"]
-    assert gold["sentences"] == {"adjudicated": 0, "consensus": 2}
+    assert gold["sentences"] == {"adjudicated": 0, "leave_one_out": 1}
     assert gold["annotators"]["bob"]["precision"] == pytest.approx(0.5)
-    assert gold["annotators"]["ann"]["f1"] == pytest.approx(1.0)
+    assert gold["annotators"]["bob"]["sentences"] == 1
+    for name in ("ann", "cy"):
+        assert gold["annotators"][name]["f1"] is None
+        assert gold["annotators"][name]["sentences"] == 0
+        assert "no adjudicated sentence" in gold["annotators"][name]["reason"]
+    assert gold["annotators"]["bob"]["reason"] is None
     # An adjudication outranks the vote.
     adjudicated = GoldRecord(2, (GoldSpanRecord(11, 14, "OUTCOME"),))
     with_gold = agreement_report(SENTENCES, ANNOTATIONS, gold=[adjudicated], labels=LABELS, n_resamples=50)
-    assert with_gold["gold"]["sentences"] == {"adjudicated": 1, "consensus": 2}
+    assert with_gold["gold"]["sentences"] == {"adjudicated": 1, "leave_one_out": 1}
     assert with_gold["gold"]["annotators"]["bob"]["recall"] == pytest.approx(2 / 3)
+    assert with_gold["gold"]["annotators"]["ann"]["recall"] == 0.0  # ann left out the adjudicated OUTCOME
     # Strict P/R agree with span_scores' strict scheme.
     ref = [[(0, 3, "COUNT"), (15, 19, "REGION")], [(11, 14, "OUTCOME")]]
     cand = [[(0, 3, "COUNT"), (15, 26, "REGION")], [(11, 14, "OUTCOME")]]
@@ -249,3 +257,21 @@ def test_project_agreement_runs_on_100000_sentences_by_3_annotators():
     low, high = result["span_f1"]["ci"]["overall"]
     assert low <= result["span_f1"]["overall"] <= high
     assert result["krippendorff_alpha"]["overall"] is not None
+
+
+def test_project_agreement_two_annotators_without_adjudication_have_no_gold():
+    # They agree exactly everywhere: a consensus of the two would score both 1.000 against themselves.
+    sentences = [sentence(1), sentence(2)]
+    both = [ann(i, name, COUNT, KYIV) for i in (1, 2) for name in ("ann", "bob")]
+    report = agreement_report(sentences, both, labels=LABELS, n_resamples=20)
+    for name in ("ann", "bob"):
+        scores = report["gold"]["annotators"][name]
+        assert (scores["precision"], scores["recall"], scores["f1"]) == (None, None, None)
+        assert scores["reason"].startswith("no adjudicated sentence")
+    # After one adjudication, both are scored on that sentence only.
+    gold = [GoldRecord(1, (GoldSpanRecord(0, 3, "COUNT"),))]
+    report = agreement_report(sentences, both, gold=gold, labels=LABELS, n_resamples=20)
+    for name in ("ann", "bob"):
+        scores = report["gold"]["annotators"][name]
+        assert scores["sentences"] == scores["adjudicated"] == 1
+        assert (scores["precision"], scores["recall"]) == (0.5, 1.0)

@@ -128,7 +128,7 @@ def test_migration_0003_gives_every_project_its_own_token(empty_database_url):
                      "VALUES (:id, :name, 'en', '[]', 2, false, 'none', :now)"),
                 {"id": pid, "name": f"p{pid}", "now": utcnow()},
             )
-    database.upgrade(engine)
+    command.upgrade(database.alembic_config(engine), "0003")
     assert database.current_revision(engine) == "0003"
     with engine.connect() as connection:
         tokens = connection.execute(text("SELECT settings_token FROM projects ORDER BY id")).scalars().all()

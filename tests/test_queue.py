@@ -147,7 +147,7 @@ def test_queue_nothing_left_returns_none(db):
     assert claim(db, project, bo) is None  # ann's lease fills the only slot
     save(db, sentence, ann)
     assert claim(db, project, ann) is None
-    assert progress(db, project, ann) == {"mine_done": 1, "mine_skipped": 0, "project_complete": 1, "project_sentences": 1}
+    assert progress(db, project, ann) == {"mine_done": 1, "mine_flagged": 0, "mine_skipped": 0, "project_complete": 1, "project_sentences": 1}
 
 
 def test_queue_extra_annotators_raise_the_quota(db):

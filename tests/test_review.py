@@ -187,14 +187,23 @@ def test_review_adjudication_stores_gold_with_provenance_and_audit(db, login):
     assert event.user_id == reviewer.id and event.entity_id == gold.id
     assert event.detail["sentence_id"] == ids["s1"] and len(event.detail["added"]) == 3
 
-    # A second save on the current version replaces the spans and is audited too.
+    # A second save on the current version that leaves out a gold span without a decision is refused ...
     decision.update(version=1, spans=decision["spans"][:2])
+    refused = client.put(url, json=decision)
+    assert refused.status_code == 422
+    assert "OUTCOME «hit» (11–14)" in refused.get_json()["message"] and "dropped" in refused.get_json()["message"]
+    # ... and with the drop stated it replaces the spans and is audited too.
+    decision["dropped"] = [{"start_char": 11, "end_char": 14, "label": "OUTCOME"}]
     response = client.put(url, json=decision)
     assert response.status_code == 200 and response.get_json()["version"] == 2
     gold, spans = _gold_rows(db, ids["s1"])
     assert set(spans) == {(0, 3, "COUNT"), (15, 19, "REGION")}
     update = db.scalar(select(AuditEvent).where(AuditEvent.action == "gold.update"))
     assert update.detail["removed"] == [{"start_char": 11, "end_char": 14, "label": "OUTCOME", "value": None}]
+    # bob's "Kyiv oblast" was replaced by the REGION taken; the earlier gold's OUTCOME was dropped on purpose.
+    assert [(d["start_char"], d["end_char"], d["label"], d["by"], d["decision"]) for d in gold.dropped] == [
+        (11, 14, "OUTCOME", ["gold"], "drop"), (15, 26, "REGION", ["bob"], "replaced"),
+    ]
     # The sentence left the review queue.
     page = client.get("/projects/incidents/review").get_data(as_text=True)
     assert '<dd id="stat-queue">3</dd>' in page and '<dd id="stat-gold">1</dd>' in page
@@ -208,7 +217,7 @@ def test_review_adjudication_stale_version_is_409(db, login):
     assert client.put(url, json={"version": None, "spans": spans}).status_code == 200
     db.rollback()
     assert db.get(Sentence, ids["s4"]).needs_review is False
-    assert client.put(url, json={"version": 1, "spans": []}).status_code == 200
+    assert client.put(url, json={"version": 1, "spans": [], "dropped": spans}).status_code == 200
     stale = client.put(url, json={"version": 1, "spans": spans})
     assert stale.status_code == 409 and stale.get_json()["version"] == 2
     assert client.put(url, json={"version": None, "spans": spans}).status_code == 409
@@ -295,3 +304,101 @@ def test_review_effort_compares_time_with_and_without_suggestions(db, login):
     assert effort["with_suggestions"] == {"median_seconds": 4.0, "sentences": 1}
     page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
     assert "4.0 s with an accepted suggestion (1 sentences)" in page
+
+
+QUESTION = "is 'fire broke out' an <b>outcome</b>?"
+
+
+def build_flagged(db) -> int:
+    """alice alone labelled s4 ("One drone fell ."), marked an OUTCOME and flagged it with a question."""
+    ids = build_project(db)
+    alice = get_or_create_annotator(db, "alice")
+    sentence = db.get(Sentence, ids["s4"])
+    db.delete(db.scalar(select(Annotation).where(Annotation.sentence_id == sentence.id)))  # ann's: alice is alone
+    a = Annotation(sentence_id=sentence.id, user_id=alice.id, status="flagged", comment=QUESTION)
+    a.spans = [Span(start_char=10, end_char=14, label="OUTCOME", value=None)]
+    db.add(a)
+    db.commit()
+    return sentence.id
+
+
+def test_review_single_flagged_version_is_offered_with_its_comment(db, login):
+    sentence_id = build_flagged(db)
+    client = login("rev", "reviewer")
+    page = client.get(f"/projects/incidents/review/{sentence_id}").get_data(as_text=True)
+    assert "is &#39;fire broke out&#39; an &lt;b&gt;outcome&lt;/b&gt;?" in page  # escaped, beside alice's version
+    assert "<b>outcome</b>" not in page
+    data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
+    assert data["annotations"][0]["comment"] == QUESTION
+    assert [(d["kind"], d["proposal"], d["versions"]["alice"][0]["label"]) for d in data["decisions"]] == [("single", "alice", "OUTCOME")]
+    assert "Nothing to decide" not in page
+
+
+def test_review_gold_that_drops_a_span_silently_is_refused(db, login, runner, tmp_path):
+    alice = login("alice", "annotator")  # an account first: build_flagged labels as her
+    sentence_id = build_flagged(db)
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{sentence_id}/gold"
+    empty = client.put(url, json={"version": None, "spans": []})
+    assert empty.status_code == 422
+    assert "alice: OUTCOME «fell» (10–14)" in empty.get_json()["message"]
+    db.rollback()
+    assert db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence_id)) is None
+    # Before review the flagged sentence is held back from a majority export, not voted on.
+    out = tmp_path / "before"
+    assert runner.invoke(["export", "--project", "incidents", "--out", str(out)]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sentences"]["excluded"]["flagged, awaiting review"] == 2  # s2 (bob) and s4 (alice)
+    # Taking alice's version stores it, with the reviewer's note for her.
+    taken = client.put(url, json={"version": None, "spans": [{"start_char": 10, "end_char": 14, "label": "OUTCOME", "value": None}],
+                                  "note": "Yes: a <i>fall</i> is an outcome."})
+    assert taken.status_code == 200, taken.get_json()
+    gold, spans = _gold_rows(db, sentence_id)
+    assert set(spans) == {(10, 14, "OUTCOME")} and spans[(10, 14, "OUTCOME")].provenance == "adjudicated"
+    assert gold.note == "Yes: a <i>fall</i> is an outcome." and gold.dropped == []
+    out = tmp_path / "after"
+    assert runner.invoke(["export", "--project", "incidents", "--out", str(out)]).exit_code == 0
+    lines = [json.loads(line) for line in (out / "annotations.jsonl").read_text().splitlines()]
+    exported = next(line for line in lines if line["meta"]["sentence_id"] == sentence_id)
+    assert [(s["start"], s["end"], s["label"]) for s in exported["spans"]] == [(10, 14, "OUTCOME")]
+    # alice sees the note in her history, escaped.
+    history = alice.get("/projects/incidents/history").get_data(as_text=True)
+    assert "Yes: a &lt;i&gt;fall&lt;/i&gt; is an outcome." in history
+    # An explicit drop is allowed and kept with the gold.
+    dropped = client.put(url, json={"version": 1, "spans": [], "dropped": [{"start_char": 10, "end_char": 14, "label": "OUTCOME"}]})
+    assert dropped.status_code == 200
+    gold, spans = _gold_rows(db, sentence_id)
+    assert spans == {}
+    assert [(d["label"], d["by"], d["decision"]) for d in gold.dropped] == [("OUTCOME", ["alice", "gold"], "drop")]
+
+
+def test_review_disagreement_list_shows_flags_and_comments(db, login):
+    import re
+
+    sentence_id = build_flagged(db)
+    client = login("rev", "reviewer")
+    page = client.get("/projects/incidents/review/disagreements").get_data(as_text=True)
+    assert f'data-sentence="{sentence_id}"' in page
+    assert "is &#39;fire broke out&#39; an &lt;b&gt;outcome&lt;/b&gt;?" in page
+    with_comment = client.get("/projects/incidents/review/disagreements?has=comment").get_data(as_text=True)
+    assert re.findall(r'data-sentence="(\d+)"', with_comment) == [str(sentence_id)]
+    flagged = client.get("/projects/incidents/review/disagreements?has=flagged").get_data(as_text=True)
+    assert str(sentence_id) in re.findall(r'data-sentence="(\d+)"', flagged) and len(re.findall(r'data-sentence="(\d+)"', flagged)) == 2
+    assert client.get("/projects/incidents/review/disagreements?has=nonsense").status_code == 400
+
+
+def test_review_readjudication_offers_spans_only_the_saved_gold_has(db, login):
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s4']}/gold"
+    # The reviewer adds "drone" as an OUTCOME nobody marked, next to ann's COUNT.
+    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": "1"}, {"start_char": 4, "end_char": 9, "label": "OUTCOME", "value": None}]
+    assert client.put(url, json={"version": None, "spans": spans}).status_code == 200
+    page = client.get(f"/projects/incidents/review/{ids['s4']}").get_data(as_text=True)
+    data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
+    assert [(d["kind"], d["start_char"], d["end_char"]) for d in data["decisions"]] == [("single", 0, 3), ("gold", 4, 9)]
+    # Saving again without it is a decision nobody made: refused, until it is dropped on purpose.
+    refused = client.put(url, json={"version": 1, "spans": spans[:1]})
+    assert refused.status_code == 422 and "gold: OUTCOME «drone» (4–9)" in refused.get_json()["message"]
+    dropped = client.put(url, json={"version": 1, "spans": spans[:1], "dropped": [spans[1]]})
+    assert dropped.status_code == 200

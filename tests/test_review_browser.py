@@ -72,18 +72,113 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
 
 
 @pytest.mark.browser
-def test_review_browser_edit_a_conflict(live_app, live_db, page, browser_login):
+def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(live_app, live_db, page, browser_login, tmp_path):
+    import json
+
+    from annotator.services.exports import export_project
+    from annotator.services.projects import get_project
+    from tests.test_review import QUESTION, build_flagged
+
+    sentence_id = build_flagged(live_db)
+    base = live_app.base_url
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_login(page, "rev", "reviewer")
+
+    # The question reaches the reviewer in the disagreement list ...
+    page.goto(f"{base}/projects/incidents/review/disagreements?has=comment")
+    row = page.locator(f'tr[data-sentence="{sentence_id}"]')
+    assert row.locator(".comment").text_content().strip() == f"alice: {QUESTION}"
+    row.locator("text=Adjudicate").click()
+    # ... and beside alice's version on the adjudication page, whose span is proposed, not an empty gold.
+    page.wait_for_url(f"{base}/projects/incidents/review/{sentence_id}")
+    assert page.locator('tr.version[data-annotator="alice"] td.comment').text_content() == QUESTION
+    assert page.locator("#gold-preview mark").all_text_contents() == ["fell"]
+    page.keyboard.press("a")
+    page.fill("#gold-note", "Yes, a fall counts.")
+    page.locator("#sentence-text").click()
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url != f"{base}/projects/incidents/review/{sentence_id}")
+    assert gold_of(live_db, sentence_id) == {(10, 14, "OUTCOME"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev")))}
+
+    project = get_project(live_db, "incidents")
+    out, manifest = export_project(live_db, project, tmp_path / "export")
+    live_db.rollback()
+    lines = [json.loads(line) for line in (out / "annotations.jsonl").read_text().splitlines()]
+    exported = next(line for line in lines if line["meta"]["sentence_id"] == sentence_id)
+    assert [(s["start"], s["end"], s["label"]) for s in exported["spans"]] == [(10, 14, "OUTCOME")]
+    assert manifest["sentences"]["by_gold_source"]["adjudicated"] == 1
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_review_browser_keys_move_to_the_next_undecided_and_do_not_wrap(live_app, live_db, page, browser_login):
+    from annotator.models import Annotation, Span
+
     ids = build_project(live_db)
+    ann = live_db.scalar(select(Annotation).join(User).where(Annotation.sentence_id == ids["s1"], User.username == "ann"))
+    ann.spans.append(Span(start_char=11, end_char=14, label="OUTCOME"))  # s1: an OUTCOME conflict before the REGION one
+    live_db.commit()
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{live_app.base_url}/projects/incidents/review/{ids['s1']}")
+    assert page.locator(".conflict").count() == 2
+
+    def focused() -> str | None:
+        return page.evaluate("document.activeElement.dataset.conflict ?? null")
+
+    active = page.locator(".conflict.active")
+    page.keyboard.press("ArrowUp")  # already the first: stays
+    assert active.get_attribute("data-conflict") == "0" and focused() == "0"
+    page.keyboard.press("a")  # decided: on to the next undecided
+    assert active.get_attribute("data-conflict") == "1" and focused() == "1"
+    page.keyboard.press("ArrowDown")  # the last: no wrapping round to the first
+    assert active.get_attribute("data-conflict") == "1" and focused() == "1"
+    page.keyboard.press("b")  # nothing undecided left: stays here
+    assert active.get_attribute("data-conflict") == "1" and focused() == "1"
+    assert page.locator(".conflict.decided").count() == 2
+    page.keyboard.press("ArrowUp")
+    assert active.get_attribute("data-conflict") == "0" and focused() == "0"
+
+
+@pytest.mark.browser
+def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, browser_login):
+    ids = build_project(live_db)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     browser_login(page, "rev", "reviewer")
     page.goto(f"{live_app.base_url}/projects/incidents/review/{ids['s1']}")
     page.keyboard.press("e")
-    rows = page.locator(".editor .edit-row")
-    assert rows.count() == 2  # "Kyiv" and "Kyiv oblast"
-    rows.nth(0).locator("input[type=checkbox]").check()
-    rows.nth(0).locator("input[type=text]").fill("Kyiv Oblast")
-    page.click("text=Use these spans")
-    page.keyboard.press("Enter")
+    words = page.locator(".editor .edit-sentence .tok")
+    assert page.locator(".editor .edit-sentence").text_content() == "Two drones hit Kyiv oblast at night ."
+    assert page.locator(".editor mark.span").all_text_contents() == ["Kyiv"]  # ann's version to start from
+    assert page.locator(".editor .edit-value").is_hidden()  # a value box only for a span clicked
+
+    # Drag from inside "Kyiv" to inside "oblast": the selection snaps outwards to the whole words.
+    first, last = words.nth(3).bounding_box(), words.nth(4).bounding_box()
+    page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(last["x"] + last["width"] / 3, last["y"] + last["height"] / 2, steps=5)
+    page.mouse.up()
+    assert page.locator(".editor .tok.sel").all_text_contents() == ["Kyiv", "oblast"]
+    page.keyboard.press("2")  # COUNT, by its number
+    assert page.locator(".editor mark.span").all_text_contents() == ["Kyiv oblast"]
+    assert page.locator(".editor mark.span").get_attribute("data-label") == "COUNT"
+    page.keyboard.press("z")  # undo: ann's "Kyiv" again
+    assert page.locator(".editor mark.span").all_text_contents() == ["Kyiv"]
+    page.keyboard.press("r")  # REGION, by its key, over the selection still held
+    assert page.locator(".editor mark.span").get_attribute("data-label") == "REGION"
+    page.locator(".editor mark.span").click()
+    page.locator(".editor .edit-value input").fill("Kyiv Oblast")
+    page.keyboard.press("Enter")  # the value is kept; back to the words
+    page.keyboard.press("Enter")  # use these spans
+    assert page.locator(".conflict .edit-summary").text_content() == "REGION «Kyiv oblast» = Kyiv Oblast"
+    page.keyboard.press("Enter")  # save the gold
     page.wait_for_url(f"{live_app.base_url}/projects/incidents/review/{ids['s2']}")
-    stored = gold_of(live_db, ids["s1"])
-    assert set(stored) == {(0, 3, "COUNT"), (15, 19, "REGION")}
-    assert stored[(15, 19, "REGION")][0] == "adjudicated"  # the value differs from every annotator's
+    assert gold_of(live_db, ids["s1"]) == {
+        (0, 3, "COUNT"): ("unanimous", None, None),
+        (15, 26, "REGION"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev"))),
+    }
+    gold = live_db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"]))
+    assert {s.label: s.value for s in gold.spans}["REGION"] == "Kyiv Oblast"
+    assert [(d["start_char"], d["end_char"], d["decision"]) for d in gold.dropped] == [(15, 19, "replaced")]
+    assert errors == []

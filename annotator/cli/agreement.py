@@ -41,7 +41,37 @@ def format_report(report: dict) -> str:
             f"{pair} {_num(p['overall'])} ({p['sentences']})" for pair, p in f1["pairs"].items()))
     if fleiss["annotators_per_sentence"]:
         lines.append(f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators.")
+    lines += ["", *format_gold(report["gold"]), "", *format_confusion(report["confusion"])]
     return "\n".join(lines)
+
+
+def format_gold(gold: dict) -> list[str]:
+    """Annotator vs gold, one line per annotator; "n/a" with the reason where there is no gold to score on."""
+    sentences = gold["sentences"]
+    lines = [f"Annotator vs gold ({sentences['adjudicated']} adjudicated sentences, "
+             f"{sentences['leave_one_out']} scored by the majority of the others; {gold['match']} match):"]
+    width = max((len(name) for name in gold["annotators"]), default=0)
+    for name, g in gold["annotators"].items():
+        if g["reason"]:
+            lines.append(f"  {name.ljust(width)}  n/a: {g['reason']}")
+        else:
+            lines.append(f"  {name.ljust(width)}  P {_num(g['precision'])}  R {_num(g['recall'])}  F1 {_num(g['f1'])}  "
+                         f"({g['sentences']} sentence{'' if g['sentences'] == 1 else 's'}: {g['adjudicated']} adjudicated, {g['leave_one_out']} leave-one-out)")
+    if not gold["annotators"]:
+        lines.append("  no annotations yet")
+    return lines
+
+
+def format_confusion(confusion: dict) -> list[str]:
+    """The token label confusion table, as in ``--json``: rows and columns are labels, "(none)" no span."""
+    names, matrix = ["(none)" if n is None else n for n in confusion["labels"]], confusion["matrix"]
+    if not names:
+        return ["Token label confusion: no tokens yet."]
+    cells = [["", *names]] + [[name, *(str(n) for n in row)] for name, row in zip(names, matrix)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return [f"Token label confusion ({confusion['note']}):"] + [
+        "  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in cells
+    ]
 
 
 @click.command("agreement")
@@ -54,7 +84,9 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> No
 
     Counts done and flagged annotations; skipped ones are left out. Span F1
     is strict, pooled over the sentences each pair of annotators shares,
-    then averaged over pairs.
+    then averaged over pairs. Each annotator is scored against gold their
+    own vote did not make (adjudicated, else the majority of 2+ others),
+    else "n/a" with the reason; the token confusion table closes the report.
     """
     from ..services.projects import NotFound, get_project
     from ..services.review import project_report

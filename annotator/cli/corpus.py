@@ -85,7 +85,7 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
 @click.option("--project", "project_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status(project_name: str, as_json: bool) -> None:
-    """Counts for a project: reports, sentences, done annotations, complete sentences, gold."""
+    """Counts for a project: reports, sentences, annotations done / flagged / skipped (each annotator's too), complete sentences, gold."""
     from ..services.projects import NotFound, get_project, project_status
 
     db = session()
@@ -98,7 +98,9 @@ def status(project_name: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(counts))
     else:
-        click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+        click.echo(", ".join(f"{key}: {value}" for key, value in counts.items() if key != "annotators"))
+        for name, mine in counts["annotators"].items():
+            click.echo(f"  {name}: " + ", ".join(f"{key}: {value}" for key, value in mine.items()))
 
 
 @click.command("projects")
@@ -118,7 +120,7 @@ def projects(as_json: bool) -> None:
         return
     for row in rows:
         access = "members only" if row["restricted"] else "open"
-        counts = ", ".join(f"{key} {row[key]}" for key in ("reports", "sentences", "annotations", "complete", "gold"))
+        counts = ", ".join(f"{key} {row[key]}" for key in ("reports", "sentences", "done", "flagged", "skipped", "complete", "gold"))
         click.echo(f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}): {counts}")
 
 

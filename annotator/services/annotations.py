@@ -264,7 +264,7 @@ def save_annotation(
 
 
 def route_disagreement(session: Session, sentence: Sentence, project: Project | None = None) -> str | None:
-    """Apply the project's routing when ``sentence`` has its quota and its done annotations disagree.
+    """Apply the project's routing when ``sentence`` has its quota and its counted (done or flagged) annotations disagree.
 
     Routing "extra_annotator" asks for one more annotator (once); when the
     sentence disagrees again after that, or routing is "review", it is marked
@@ -280,7 +280,9 @@ def route_disagreement(session: Session, sentence: Sentence, project: Project | 
     ).all()
     if len(annotations) < required_annotations(project, sentence):
         return None
-    span_sets = {frozenset((s.start_char, s.end_char, s.label) for s in a.spans) for a in annotations if a.status == "done"}
+    # Flagged versions count as much as done ones: leaving them out would route no sentence whose
+    # only dissent is the flagged version, and the flagged spans would pass unseen.
+    span_sets = {frozenset((s.start_char, s.end_char, s.label) for s in a.spans) for a in annotations}
     if len(span_sets) < 2:
         return None
     if project.routing == "extra_annotator" and sentence.extra_annotators < 1:

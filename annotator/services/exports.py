@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from ..agreement_tally import SpanF1Tally
 from ..export import SHARD_SIZE, ExportBatch, ExportError, stream_export
+from ..gold_scores import GoldScoreTally
 from ..models import Project, utcnow
 from ..text import make_nlp
+from .projects import project_status
 from .records import iter_project_records
 
 
@@ -49,16 +51,23 @@ def export_project(
     an empty export or an output folder that exists and is not empty without
     ``force``; ValueError for an unknown task or policy.
     """
+    labels = [label["name"] for label in project.labels]
     tally = SpanF1Tally()
+    gold_scores = GoldScoreTally(labels)
 
     def batches() -> Iterator[ExportBatch]:
         for records in iter_project_records(session, project, batch_sentences=batch_sentences):
             tally.add(a for a in records.annotations if a.status in ("done", "flagged"))
+            gold_scores.add(records.sentences, records.annotations, records.gold.values())
             yield records.sentences, records.annotations, records.gold
 
     def agreement() -> dict[str, Any]:
         f1 = tally.summary()
-        return {"span_f1": {"overall": f1["overall"], "by_label": f1["by_label"]}, "pairs": f1["pairs"]}
+        return {
+            "span_f1": {"overall": f1["overall"], "by_label": f1["by_label"]},
+            "pairs": f1["pairs"],
+            "annotator_vs_gold": gold_scores.summary(),
+        }
 
     return stream_export(
         make_nlp(project.lang),
@@ -69,8 +78,9 @@ def export_project(
         policy=policy,
         dev_fraction=dev_fraction,
         seed=seed,
-        labels=[label["name"] for label in project.labels],
+        labels=labels,
         agreement=agreement,
+        status=project_status(session, project.name),
         progress=progress,
         force=force,
         shard_size=shard_size,

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..labels import default_scheme
 from ..db import database_key
 from ..models import (
-    COMPLETE,
-    Annotation,
     GazetteerEntry,
     GoldAnnotation,
     Guideline,
@@ -154,26 +152,28 @@ def list_projects(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def project_status(session: Session, name: str) -> dict[str, int]:
-    """Counts for ``annotator status``; all zeros for a project that does not exist."""
+def project_status(session: Session, name: str) -> dict[str, Any]:
+    """Counts for ``annotator status``, the projects page, the review dashboard and the export manifest.
+
+    ``reports``, ``sentences``; ``done``, ``flagged``, ``skipped``: the
+    annotations by status, and ``annotators``: the same per annotator (from
+    ``queue.annotation_counts``); ``complete``: sentences whose done or
+    flagged annotations reach their quota (``queue.project_counts``);
+    ``gold``: adjudicated sentences. All zeros for a project that does not exist.
+    """
+    from .queue import STATUSES, annotation_counts, project_counts  # queue imports nothing of this module
+
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
-        return {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
+        return {"reports": 0, "sentences": 0, **dict.fromkeys(STATUSES, 0), "complete": 0, "gold": 0, "annotators": {}}
     reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))
-    sentences = session.scalar(select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id))
-    annotations = session.scalar(
-        select(func.count())
-        .select_from(Annotation)
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id, Annotation.status == "done")
-    )
-    complete = session.scalar(
-        select(func.count()).select_from(Sentence).where(Sentence.project_id == project.id, Sentence.state == COMPLETE)
-    )
+    sentences, complete = project_counts(session, project)
+    annotators = annotation_counts(session, project)
+    totals = {status: sum(c[status] for c in annotators.values()) for status in STATUSES}
     gold = session.scalar(
         select(func.count())
         .select_from(GoldAnnotation)
         .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
         .where(Sentence.project_id == project.id)
     )
-    return {"reports": reports, "sentences": sentences, "annotations": annotations, "complete": complete, "gold": gold}
+    return {"reports": reports, "sentences": sentences, **totals, "complete": complete, "gold": gold, "annotators": annotators}

@@ -387,29 +387,50 @@ def project_counts(session: Session, project: Project, max_age: float = 0.0) -> 
     return counts
 
 
+STATUSES = ("done", "flagged", "skipped")
+
+
+def annotation_counts(session: Session, project: Project, user: User | None = None) -> dict[str, dict[str, int]]:
+    """The project's annotations by annotator and status: ``{username: {"done", "flagged", "skipped"}}``.
+
+    The one definition of these counts: the labelling page, the review
+    dashboard, ``annotator status`` and the export manifest all read it. A
+    flagged annotation is flagged, not done (though both count toward a
+    sentence's quota: see ``complete``). With ``user``, only theirs.
+    """
+    query = select(User.username, Annotation.status, func.count()).join(User, User.id == Annotation.user_id)
+    if user is not None:
+        # A correlated lookup rather than a join: the plan then starts from the user's
+        # annotations (ix_annotations_user_updated), never from the project's sentences.
+        query = query.where(Annotation.user_id == user.id).where(
+            select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery() == project.id
+        )
+    else:
+        query = query.join(Sentence, Sentence.id == Annotation.sentence_id).where(Sentence.project_id == project.id)
+    counts: dict[str, dict[str, int]] = {}
+    if user is not None:
+        counts[user.username] = dict.fromkeys(STATUSES, 0)
+    for name, status, n in session.execute(query.group_by(User.username, Annotation.status)):
+        counts.setdefault(name, dict.fromkeys(STATUSES, 0))[status] = n
+    return dict(sorted(counts.items()))
+
+
 def progress(session: Session, project: Project, user: User, max_age: float = 0.0) -> dict[str, int]:
     """Counts for the progress bar.
 
-    ``mine_done``: the user's done or flagged annotations in the project;
-    ``mine_skipped``: their skips; ``project_complete``: sentences whose
-    counted annotations reach the quota; ``project_sentences``: all sentences.
-    The project-wide pair may be up to ``max_age`` seconds old (see
+    ``mine_done``, ``mine_flagged``, ``mine_skipped``: the user's
+    annotations in the project by status (``annotation_counts``);
+    ``project_complete``: sentences whose counted (done or flagged)
+    annotations reach the quota; ``project_sentences``: all sentences. The
+    project-wide pair may be up to ``max_age`` seconds old (see
     :func:`project_counts`); the user's own counts are always current.
     """
-    mine = dict(
-        session.execute(
-            select(Annotation.status, func.count())
-            .where(Annotation.user_id == user.id)
-            # A correlated lookup rather than a join: the plan then starts from the user's
-            # annotations (ix_annotations_user_updated), never from the project's sentences.
-            .where(select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery() == project.id)
-            .group_by(Annotation.status)
-        ).all()
-    )
+    mine = annotation_counts(session, project, user)[user.username]
     total, complete = project_counts(session, project, max_age)
     return {
-        "mine_done": mine.get("done", 0) + mine.get("flagged", 0),
-        "mine_skipped": mine.get("skipped", 0),
+        "mine_done": mine["done"],
+        "mine_flagged": mine["flagged"],
+        "mine_skipped": mine["skipped"],
         "project_complete": complete,
         "project_sentences": total,
     }

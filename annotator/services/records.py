@@ -92,9 +92,9 @@ def _records(session: Session, where: list) -> ProjectRecords:
     ):
         spans[row.annotation_id].append(SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested))
     annotations = [
-        AnnotationRecord(row.sentence_id, row.username, row.status, tuple(spans[row.id]))
+        AnnotationRecord(row.sentence_id, row.username, row.status, tuple(spans[row.id]), row.comment)
         for row in session.execute(
-            select(Annotation.id, Annotation.sentence_id, Annotation.status, User.username)
+            select(Annotation.id, Annotation.sentence_id, Annotation.status, Annotation.comment, User.username)
             .join(User, User.id == Annotation.user_id)
             .where(Annotation.sentence_id.in_(scope))
             .order_by(Annotation.sentence_id, User.username)

@@ -18,7 +18,7 @@ from ..db import database_key
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
-from .annotations import validate_spans
+from .annotations import MAX_COMMENT, validate_spans
 from .audit import record
 from .projects import project_status
 from .records import project_records as load_records
@@ -151,14 +151,15 @@ def _median(values: list[float]) -> float | None:
 
 
 def project_disagreements(
-    session: Session, project: Project, labels: Iterable[str] | None = None, pair=None, types: Iterable[str] | None = None
+    session: Session, project: Project, labels: Iterable[str] | None = None, pair=None, types: Iterable[str] | None = None,
+    has: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``disagreements`` over the project's sentences with two or more counted annotations."""
+    """``disagreements`` over the project's sentences with two or more counted annotations, or a flag."""
     ids = select(Annotation.sentence_id).join(Sentence, Sentence.id == Annotation.sentence_id).where(
         Sentence.project_id == project.id, Annotation.status.in_(COUNTED)
-    ).group_by(Annotation.sentence_id).having(func.count() >= 2)
+    ).group_by(Annotation.sentence_id).having(or_(func.count() >= 2, func.count().filter(Annotation.status == "flagged") > 0))
     records = load_records(session, project, session.scalars(ids).all())
-    return disagreements(records.sentences, records.annotations, labels, pair=pair, types=types)
+    return disagreements(records.sentences, records.annotations, labels, pair=pair, types=types, has=has)
 
 
 def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
@@ -220,19 +221,47 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
         "text": sentence.text,
         "tokens": [list(t) for t in sentence.tokens],
         "annotations": [
-            {"annotator": a.annotator, "status": a.status, "spans": [_span_json(s, sentence.text) for s in a.spans]}
+            {"annotator": a.annotator, "status": a.status, "comment": a.comment, "spans": [_span_json(s, sentence.text) for s in a.spans]}
             for a in records.annotations
         ],
         **found,
+        "decisions": _decisions(sentence.text, found, [] if gold is None else gold.spans),
         "gold": None
         if gold is None
         else {
             "version": gold.version,
+            "note": gold.note,
+            "dropped": gold.dropped or [],
             "spans": [{**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans],
         },
         "labels": project_labels(project),
+        "label_info": [{"name": label["name"], "key": label.get("key"), "colour": label.get("colour", "#2458c6")} for label in project.labels],
         "reasons": list(REASONS),
     }
+
+
+def _decisions(text: str, found: Mapping[str, Any], gold_spans) -> list[dict[str, Any]]:
+    """What the reviewer decides on the page, in text order: every place some version or the saved gold has a span.
+
+    ``kind`` "conflict" (annotators differ), "single" (one annotator's
+    version, proposed as gold: ``proposal`` names them) or "gold" (a span
+    only the saved gold has, proposed as it is). Regions that every
+    annotator marked the same are not here: they are ``agreed``.
+    """
+    items = [{**c, "kind": "conflict"} for c in found["conflicts"]]
+    for region in found["single"]:
+        items.append({**region, "kind": "single", "types": ["single annotator"], "proposal": found["annotators"][0]})
+    covered = [(r["start_char"], r["end_char"]) for r in items] + [(s["start_char"], s["end_char"]) for s in found["agreed"]]
+    for span in sorted(gold_spans, key=lambda s: (s.start_char, s.end_char, s.label)):
+        if any(a < span.end_char and span.start_char < b for a, b in covered):
+            continue
+        items.append({
+            "kind": "gold", "types": ["saved gold"], "start_char": span.start_char, "end_char": span.end_char, "labels": [span.label],
+            "versions": {n: [] for n in found["annotators"]}, "proposal": None,
+        })
+        covered.append((span.start_char, span.end_char))
+    items.sort(key=lambda r: (r["start_char"], r["end_char"]))
+    return items
 
 
 def _span_json(span, text: str) -> dict[str, Any]:
@@ -244,7 +273,12 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
 
     ``decisions``: ``{"version": the gold version the reviewer saw (None or 0
     for none), "spans": [{start_char, end_char, label, value, reason?}],
-    "reason": default reason code}``. Each span's provenance: "unanimous"
+    "dropped": [{start_char, end_char, label}] the spans dropped on purpose,
+    "note": the reviewer's note to the annotators, "reason": default reason
+    code}``. No annotator's span (nor an earlier gold span) may vanish
+    without a decision: each one left out must be listed in ``dropped`` or
+    overlap a span of the new gold ("replaced"); they are stored in
+    ``GoldAnnotation.dropped`` and the audit event. Each span's provenance: "unanimous"
     when every counted annotator (two or more) has it with that value,
     "majority" when more than half do, else "adjudicated"; non-unanimous
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
@@ -254,13 +288,24 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
     """
     project = session.get(Project, sentence.project_id)
     wanted = _validate(decisions, sentence, project)
+    explicit = _dropped_keys(decisions.get("dropped"))
+    note = _note(decisions.get("note"))
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
-    voters = {
-        a.user_id: {(s.start_char, s.end_char, s.label): s.value for s in a.spans}
-        for a in session.scalars(select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED)))
-    }
+    counted = session.execute(
+        select(Annotation, User.username)
+        .join(User, User.id == Annotation.user_id)
+        .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED))
+    ).all()
+    voters = {a.user_id: {(s.start_char, s.end_char, s.label): s.value for s in a.spans} for a, _ in counted}
     gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    marked_by: dict[tuple[int, int, str], list[str]] = {}
+    for a, name in counted:
+        for s in a.spans:
+            marked_by.setdefault((s.start_char, s.end_char, s.label), []).append(name)
+    if gold is not None:
+        for g in gold.spans:
+            marked_by.setdefault((g.start_char, g.end_char, g.label), []).append("gold")
     now = utcnow()
     if gold is None:
         if expected:
@@ -283,6 +328,8 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
             raise StaleGold(None)
         session.refresh(gold)
         action = "gold.update"
+    # After the version check: a stale save is a 409, not a list of spans it never saw.
+    dropped = _accounted_drops(sentence.text, marked_by, wanted, explicit, default_reason)
     before = {(s.start_char, s.end_char, s.label): s for s in gold.spans}
     added, removed, changed = [], [], []
     for key, row in before.items():
@@ -305,13 +352,70 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
             changed.append({**_audit_span(key, span["value"]), "provenance": provenance, "was": row.value})
             for f, v in fields.items():
                 setattr(row, f, v)
+    gold.note = note
+    gold.dropped = dropped
     sentence.needs_review = False
     record(
         session, reviewer, action, "gold_annotation", gold.id,
         sentence_id=sentence.id, version=gold.version, added=added, removed=removed, changed=changed, reason=default_reason,
+        dropped=dropped, note=note,
     )
     session.flush()
     return gold
+
+
+def _dropped_keys(dropped: Any) -> set[tuple[int, int, str]]:
+    """The spans the reviewer dropped on purpose: ``[{start_char, end_char, label}]``."""
+    if dropped is None:
+        return set()
+    if not isinstance(dropped, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("start_char"), int) and isinstance(d.get("end_char"), int) and isinstance(d.get("label"), str)
+        for d in dropped
+    ):
+        raise AdjudicationError('"dropped" must be a list of {start_char, end_char, label}: the spans you decided to leave out')
+    return {(d["start_char"], d["end_char"], d["label"]) for d in dropped}
+
+
+def _note(note: Any) -> str | None:
+    if note is None:
+        return None
+    if not isinstance(note, str) or len(note) > MAX_COMMENT:
+        raise AdjudicationError(f"the note must be text of at most {MAX_COMMENT} characters")
+    return note.strip() or None
+
+
+def _accounted_drops(
+    text: str,
+    marked_by: Mapping[tuple[int, int, str], list[str]],
+    wanted: Mapping[tuple[int, int, str], Any],
+    explicit: set[tuple[int, int, str]],
+    reason: str | None,
+) -> list[dict[str, Any]]:
+    """Every annotator's (and the earlier gold's) span the new gold leaves out, with the decision behind it.
+
+    A span is "replaced" when the gold has an overlapping span (the reviewer
+    decided that stretch of text) and "drop" when the reviewer listed it in
+    ``dropped``; any other would vanish without a decision, and the save is
+    refused (AdjudicationError naming them).
+    """
+    out, silent = [], []
+    for key in sorted(marked_by):
+        if key in wanted:
+            continue
+        if any(k[0] < key[1] and key[0] < k[1] for k in wanted):
+            decision = "replaced"
+        elif key in explicit:
+            decision = "drop"
+        else:
+            silent.append(key)
+            continue
+        out.append({**_audit_span(key, None), "text": text[key[0]:key[1]], "by": sorted(marked_by[key]), "decision": decision, "reason": reason})
+    if silent:
+        listed = "; ".join(f"{', '.join(sorted(marked_by[k]))}: {k[2]} «{text[k[0]:k[1]]}» ({k[0]}–{k[1]})" for k in silent)
+        raise AdjudicationError(
+            f"this gold would leave out spans nobody decided to drop ({listed}); take them, edit them, or list them in \"dropped\""
+        )
+    return out
 
 
 def _audit_span(key: tuple[int, int, str], value: str | None) -> dict[str, Any]:

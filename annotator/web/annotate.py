@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from markdown_it import MarkdownIt
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..extensions import get_session
-from ..models import Annotation, Project, Sentence
+from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..normalise import normalise
-from ..services.projects import NotFound, can_work_on, current_guideline, get_project, project_status
+from ..services import queue
+from ..services.projects import NotFound, can_work_on, current_guideline, get_project
 from ..services.suggestions import project_gazetteer, project_outcomes
 
 bp = Blueprint("annotate", __name__)
@@ -44,19 +45,9 @@ def _outcomes(project: Project) -> list[str]:
     return list(project_outcomes(project).categories)
 
 
-def _mine_done(session, project: Project) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(Annotation)
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id, Annotation.user_id == current_user.id)
-    ) or 0
-
-
 def _render_page(project: Project, sentence_id: int | None):
     session = get_session()
     guideline = current_guideline(session, project)
-    status = project_status(session, project.name)
     quoted = quote(project.name, safe="")
     return render_template(
         "label.html",
@@ -66,7 +57,7 @@ def _render_page(project: Project, sentence_id: int | None):
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,
         sentence_id=sentence_id,
-        progress={"mine_done": _mine_done(session, project), "project_complete": status["complete"], "project_sentences": status["sentences"]},
+        progress=queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
         urls={
             "next": f"/api/projects/{quoted}/next",
             "history": f"/api/projects/{quoted}/history",
@@ -109,8 +100,9 @@ def history(project: str):
     found = _project_or_abort(project)
     session = get_session()
     rows = session.execute(
-        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Annotation.comment, Sentence.text, GoldAnnotation.note)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
         .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
         .limit(500)

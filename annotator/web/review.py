@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from .. import charts
-from ..conflicts import TYPES
+from ..conflicts import HAS, TYPES
 from ..db import write_transaction
 from ..extensions import get_session
 from ..models import Project, Sentence
@@ -112,13 +112,16 @@ def disagreements(project: str):
         abort(400, description=f"Unknown label {label!r}; use one of {', '.join(labels)}.")
     if kind is not None and kind not in TYPES:
         abort(400, description=f"Unknown conflict type {kind!r}; use one of {', '.join(TYPES)}.")
+    has = request.args.get("has") or None
+    if has is not None and has not in HAS:
+        abort(400, description=f"Unknown filter has={has!r}; use one of {', '.join(HAS)}.")
     pair = None
     if first and second:
         if first == second:
             abort(400, description="Pick two different annotators to compare.")
         pair = (first, second)
     found = project_disagreements(
-        get_session(), project_row, labels=[label] if label else None, pair=pair, types=[kind] if kind else None
+        get_session(), project_row, labels=[label] if label else None, pair=pair, types=[kind] if kind else None, has=has
     )
     limit = 200
     annotators = sorted({name for item in found for name in item["annotators"]} | ({first, second} - {None}))
@@ -131,7 +134,7 @@ def disagreements(project: str):
         labels=labels,
         types=TYPES,
         annotators=annotators,
-        chosen={"label": label, "type": kind, "a": first, "b": second},
+        chosen={"label": label, "type": kind, "a": first, "b": second, "has": has},
     )
 
 

@@ -1,0 +1,153 @@
+"""Each annotator scored against gold that their own vote did not make.
+
+Scoring an annotator against a consensus they voted in flatters them: with
+two annotators and no reviewer, "gold" is the sentences the two agreed on,
+so both score 1.000. Here an annotator's spans on a sentence are scored
+(strict match: same start_char, end_char and label) against
+
+* the sentence's adjudicated gold, where a reviewer saved one; else
+* the majority of the *other* voters (leave-one-out, ``gold.resolve_gold``
+  on their annotations), when there are at least two of them and their vote
+  decides the sentence (no tie, not flagged); a "majority" of one other
+  annotator is only that annotator, and is not used.
+
+Otherwise the sentence does not score that annotator. An annotator with no
+scored sentence gets None for precision, recall and F1 and a ``reason``
+saying why. Only annotations with status "done" or "flagged" are scored.
+
+``GoldScoreTally`` adds the counts up batch by batch (an export streams);
+``annotator_vs_gold`` is the same on one batch. The review dashboard,
+``annotator agreement`` and the export manifest all report this figure.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .gold import VOTING_STATUSES, resolve_gold
+from .records import AnnotationRecord, GoldRecord, SentenceRecord
+
+RULE = (
+    "strict span match against adjudicated gold, else against the majority of the other annotators "
+    "(2+ of them, leave-one-out); an annotator's own vote never makes their gold"
+)
+NO_GOLD = "no adjudicated sentence, and no sentence with 2+ other annotators whose majority could score {name}"
+
+Key = tuple[int, int, str]
+
+
+class GoldScoreTally:
+    """Correct, predicted and reference spans per annotator and label, added up batch by batch.
+
+    ``add`` takes one batch of sentences with all their annotations and gold
+    (a sentence in one batch only); ``summary`` returns the scores.
+    """
+
+    def __init__(self, labels: Sequence[str]):
+        self.labels = list(labels)
+        self._label_at = {label: j for j, label in enumerate(self.labels)}
+        n = len(self.labels)
+        self._tallies: dict[str, list[list[int]]] = defaultdict(lambda: [[0] * n for _ in range(3)])
+        self._scored: Counter[str] = Counter()
+        self._by_source: dict[str, Counter[str]] = defaultdict(Counter)
+        self._sentences: Counter[str] = Counter()
+        self._annotators: set[str] = set()
+
+    def add(
+        self,
+        sentences: Iterable[SentenceRecord],
+        annotations: Iterable[AnnotationRecord],
+        gold: Iterable[GoldRecord] = (),
+    ) -> None:
+        adjudicated = {g.sentence_id: g for g in gold}
+        voters: dict[int, list[AnnotationRecord]] = defaultdict(list)
+        for a in annotations:
+            if a.status in VOTING_STATUSES:
+                voters[a.sentence_id].append(a)
+        for sentence in sentences:
+            held = voters.get(sentence.id, [])
+            self._annotators.update(a.annotator for a in held)
+            if sentence.id in adjudicated and held:
+                reference = self._keys(adjudicated[sentence.id].spans)
+                self._sentences["adjudicated"] += 1
+                for a in held:
+                    self._score(a, reference, "adjudicated")
+                continue
+            if len(held) < 3:
+                continue
+            used = False
+            for a in held:
+                others = [o for o in held if o.annotator != a.annotator]
+                resolution = resolve_gold(sentence, others, None, "majority")
+                if resolution.included:
+                    self._score(a, self._keys(resolution.spans), "leave_one_out")
+                    used = True
+            self._sentences["leave_one_out"] += used
+
+    def _keys(self, spans: Iterable[Any]) -> set[Key]:
+        return {(s.start_char, s.end_char, s.label) for s in spans if s.label in self._label_at}
+
+    def _score(self, annotation: AnnotationRecord, reference: set[Key], source: str) -> None:
+        correct, predicted, wanted = self._tallies[annotation.annotator]
+        mine = self._keys(annotation.spans)
+        for key in mine & reference:
+            correct[self._label_at[key[2]]] += 1
+        for key in mine:
+            predicted[self._label_at[key[2]]] += 1
+        for key in reference:
+            wanted[self._label_at[key[2]]] += 1
+        self._scored[annotation.annotator] += 1
+        self._by_source[annotation.annotator][source] += 1
+
+    def summary(self) -> dict[str, Any]:
+        """``{"annotators": {name: {precision, recall, f1, ..., sentences, reason}}, "sentences", "match", "rule"}``.
+
+        ``sentences`` counts the sentences that scored anyone, by where
+        their gold came from; per annotator, ``adjudicated`` and
+        ``leave_one_out`` count theirs. ``reason`` is None when scores exist.
+        """
+        annotators = {}
+        for name in sorted(self._annotators):
+            correct, predicted, wanted = self._tallies[name]
+            scored = self._scored[name]
+            annotators[name] = {
+                **_prf(sum(correct), sum(predicted), sum(wanted)),
+                "sentences": scored,
+                "adjudicated": self._by_source[name]["adjudicated"],
+                "leave_one_out": self._by_source[name]["leave_one_out"],
+                "by_label": {label: _prf(correct[j], predicted[j], wanted[j]) for j, label in enumerate(self.labels)},
+                "reason": None if scored else NO_GOLD.format(name=name),
+            }
+        return {
+            "annotators": annotators,
+            "sentences": {"adjudicated": self._sentences["adjudicated"], "leave_one_out": self._sentences["leave_one_out"]},
+            "match": "strict",
+            "rule": RULE,
+        }
+
+
+def annotator_vs_gold(
+    sentences: Iterable[SentenceRecord],
+    annotations: Iterable[AnnotationRecord],
+    gold: Iterable[GoldRecord] = (),
+    labels: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Each annotator's strict P/R/F1 against gold without their own vote (see the module doc).
+
+    Spans of labels not in ``labels`` are ignored. Figures are None when
+    undefined (no scored sentence, or nothing predicted or wanted).
+    """
+    tally = GoldScoreTally(labels)
+    tally.add(sentences, annotations, gold)
+    return tally.summary()
+
+
+def _prf(correct: int, predicted: int, reference: int) -> dict[str, Any]:
+    precision = correct / predicted if predicted else None
+    recall = correct / reference if reference else None
+    if precision is None or recall is None:
+        f1 = None
+    else:
+        f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return {"precision": precision, "recall": recall, "f1": f1, "correct": int(correct), "predicted": int(predicted), "reference": int(reference)}
