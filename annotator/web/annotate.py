@@ -105,11 +105,14 @@ def revisit(project: str, sentence_id: int):
 @bp.route("/projects/<project>/history")
 @login_required
 def history(project: str):
-    """The user's own annotations in this project, newest first, with links to revisit them."""
+    """The user's own annotations in this project, newest first, with links to revisit them.
+
+    Revisiting is also how a reason is added to a quick skip (labelling page, ``i``): reopen, ``s``, type it.
+    """
     found = _project_or_abort(project)
     session = get_session()
     rows = session.execute(
-        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+        select(Annotation.sentence_id, Annotation.status, Annotation.comment, Annotation.updated_at, Sentence.text)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
