@@ -22,7 +22,8 @@ export function render() {
   }
   for (const { item: s, others } of drawn) {
     const guess = (x) => `${x.label}${confidenceOf(x) ? ` ${confidenceOf(x)}` : ""}?`;
-    const tag = [`${s.value ? `${s.label} · ${s.value}` : s.label}${confidenceOf(s) ? ` ${confidenceOf(s)}` : ""} ?`, ...others.map((o) => `or ${guess(o)}`)].join(" ");
+    const head = [s.label + (confidenceOf(s) ? ` ${confidenceOf(s)}` : ""), s.value].filter(Boolean).join(" · ");
+    const tag = [`${head} ?`, ...others.map((o) => `or ${guess(o)}`)].join(" ");
     marks.push({
       kind: "suggestion", item: s, index: pending.indexOf(s), colour: colourOf(s.label), focused: suggestionKey(s) === S.focus,
       tag, className: others.length ? "alternatives" : "",

@@ -810,3 +810,23 @@ def test_label_browser_every_control_is_reached_and_shown_by_the_keyboard(page, 
             assert outline not in ("none", ""), name  # the focus is visible
             reached.add(name)
     assert reached == wanted
+
+
+def test_label_browser_model_suggestions_show_their_confidence(page, live_app, live_db, browser_login, tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    spancat.add_label("COUNT")
+    nlp.initialize()  # untrained: every word is a COUNT suggestion with some score
+    nlp.to_disk(tmp_path / "spancat")
+    project = make_project(live_db, ["Two drones hit Kursk."])
+    project.model_path = str(tmp_path / "spancat")
+    live_db.commit()
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    rows = page.locator("#suggestion-list li")
+    expect(rows).to_have_count(5)
+    figures = rows.locator(".confidence").all_text_contents()
+    assert len(figures) == 5 and all(re.fullmatch(r"\d{1,3}%", f) for f in figures)
+    assert re.fullmatch(r"COUNT \d{1,3}% · 2 \?", page.locator("mark.suggestion").first.get_attribute("data-tag"))
