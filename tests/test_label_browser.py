@@ -443,7 +443,7 @@ def test_label_browser_help_overlay_lists_every_key(page, live_app, live_db, bro
     expect(help_box).to_be_visible()
     for key in ("Enter", "Tab", "Esc", "Del", "Shift", "?"):
         expect(help_box.locator("kbd", has_text=key).first).to_be_visible()
-    for key in ("s", "f", "z", "p", "y", "n", "A", "e", "g", "r", "c", "o", "1", "2", "3"):
+    for key in ("s", "f", "z", "p", "y", "n", "A", "a", "x", "i", "t", "e", "g", "r", "c", "o", "1", "2", "3"):
         assert help_box.locator("kbd").filter(has_text=re.compile(f"^{re.escape(key)}$")).count() >= 1, key
     expect(help_box).to_contain_text("Annotation guidelines")
     page.screenshot(path="/tmp/label-help.png")
@@ -830,3 +830,119 @@ def test_label_browser_model_suggestions_show_their_confidence(page, live_app, l
     figures = rows.locator(".confidence").all_text_contents()
     assert len(figures) == 5 and all(re.fullmatch(r"\d{1,3}%", f) for f in figures)
     assert re.fullmatch(r"COUNT \d{1,3}% · 2 \?", page.locator("mark.suggestion").first.get_attribute("data-tag"))
+
+
+# --- Measured: keys and mouse actions per sentence -----------------------------------
+
+COUNTERS = """
+window.__input = { keys: 0, mouse: 0 };
+// A chord (Shift+Tab) is one key: a modifier pressed on its own is not counted.
+const MODIFIERS = ["Shift", "Control", "Alt", "Meta"];
+document.addEventListener("keydown", (e) => { if (!e.repeat && !MODIFIERS.includes(e.key)) window.__input.keys += 1; }, true);
+for (const kind of ["mousedown", "wheel", "contextmenu"]) document.addEventListener(kind, () => { window.__input.mouse += 1; }, true);
+"""
+OTHER_LABEL = {"REGION": "COUNT", "COUNT": "REGION", "OUTCOME": "REGION"}
+LABEL_KEY = {"REGION": "r", "COUNT": "c", "OUTCOME": "o"}
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _taken_by_a(suggestions):
+    """What a (accept all) keeps: in list order, the first of overlapping ones."""
+    kept = []
+    for s in suggestions:
+        if not any(_overlap(s, k) for k in kept):
+            kept.append(s)
+    return kept
+
+
+def _plan(index, suggestions, seen):
+    """(scenario, keys, expected spans) for one sentence of the scripted session."""
+    k = len(suggestions)
+    overlapping = any(_overlap(a, b) for i, a in enumerate(suggestions) for b in suggestions[i + 1:])
+    if k == 0:
+        return "none", ["x"], set()
+    if k == 1 and seen["single"] % 2 == 1:  # the one suggestion is wrong: nothing to label here
+        return "none", ["x"], set()
+    if k >= 2 and not overlapping and seen["multi"] % 2 == 1:
+        # One suggestion has the wrong label: reach it, press the right label's key, take the rest and save.
+        j = seen["wrong"] % k
+        seen["wrong"] += 1
+        if j == 0:
+            reach = ["Tab"]
+        elif j <= k - j:
+            reach = ["y"] * j  # accept the ones before it, each y moves on
+        else:
+            reach = ["Shift+Tab"] * (k - j)
+        right = OTHER_LABEL[suggestions[j][2]]
+        expected = {(s, e, label, True) for i, (s, e, label) in enumerate(suggestions) if i != j}
+        expected.add((suggestions[j][0], suggestions[j][1], right, False))
+        return "one wrong", [*reach, LABEL_KEY[right], "a"], expected
+    return "right", ["a"], {(s, e, label, True) for s, e, label in _taken_by_a(suggestions)}
+
+
+def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_db, browser_login):
+    """A scripted session over the demo corpus: counts what the page receives, checks what was stored."""
+    import json
+    from importlib import resources
+
+    from annotator.corpus import parse_file
+    from annotator.models import Sentence
+
+    live_app.config["RULE_SUGGESTIONS"] = True
+    data = resources.files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
+    project, _ = get_or_create_project(live_db, "demo", annotators_per_sentence=1)
+    import_reports(live_db, project, "demo_reports.jsonl", parse_file("demo_reports.jsonl", data)[:8])
+    live_db.commit()
+    page.add_init_script(COUNTERS)
+    browser_login(page, "ann")
+    open_label(page, live_app, "demo")
+
+    seen = {"single": 0, "multi": 0, "wrong": 0}
+    figures: dict[str, list[tuple[int, int]]] = {"right": [], "one wrong": [], "none": []}
+    expected: dict[str, set] = {}
+    while page.locator("#all-done").is_hidden():
+        expect(page.locator("#labeller[data-pending]")).to_have_count(0)
+        text = sentence_text(page)
+        rows = page.locator("#suggestion-list li[data-start]")
+        suggestions = [(int(r.get_attribute("data-start")), int(r.get_attribute("data-end")), r.get_attribute("data-label")) for r in rows.all()]
+        scenario, keys, expected[text] = _plan(len(expected), suggestions, seen)
+        seen["single" if len(suggestions) == 1 else "multi"] += 1 if suggestions else 0
+        page.evaluate("window.__input.keys = 0; window.__input.mouse = 0")
+        for key in keys:
+            page.keyboard.press(key)
+        page.wait_for_function(
+            "prev => !document.getElementById('all-done').hidden || (document.getElementById('sentence').getAttribute('aria-busy') === 'false'"
+            " && document.getElementById('sentence').textContent !== prev)",
+            arg=text,
+        )
+        counted = page.evaluate("window.__input")
+        assert counted["keys"] == len(keys), (text, keys)  # the page saw exactly the keys of the plan
+        figures[scenario].append((counted["keys"], counted["mouse"]))
+
+    live_db.rollback()
+    sentences = live_db.scalars(select(Sentence).join(Sentence.report).where(Sentence.report.has(project_id=project.id))).all()
+    assert len(expected) == len(sentences)
+    rows = stored(live_db, "ann")
+    for text, spans in expected.items():
+        status, _, got = rows[text]
+        assert status == "done" and {s[:3] + (s[4],) for s in got} == spans, text
+
+    summary = {
+        scenario: {
+            "sentences": len(values),
+            "keys_mean": round(sum(k for k, _ in values) / len(values), 2) if values else None,
+            "keys_max": max((k for k, _ in values), default=None),
+            "mouse_actions": sum(m for _, m in values),
+        }
+        for scenario, values in figures.items()
+    }
+    print("\nkeys and mouse actions per sentence:", json.dumps(summary, indent=2))
+    with open("/tmp/label-keystrokes.json", "w", encoding="utf-8") as out:
+        json.dump(summary, out, indent=2)
+    assert all(values for values in figures.values()), summary  # every scenario came up
+    assert summary["right"]["keys_max"] == 1 and summary["none"]["keys_max"] == 1
+    assert summary["one wrong"]["keys_max"] <= 4
+    assert sum(s["mouse_actions"] for s in summary.values()) == 0
