@@ -14,20 +14,15 @@ function chosen() {
 
 /** "dark" or "light": the theme the page shows now. */
 export function currentTheme() {
-  return chosen() || (prefersDark.matches ? "dark" : "light");
+  return chosen() || document.documentElement.dataset.theme || (prefersDark.matches ? "dark" : "light");
 }
 
-/** Put the remembered choice on <html data-theme> and name the toggle for what it does next. */
-export function applyTheme() {
-  const choice = chosen();
-  if (choice) document.documentElement.dataset.theme = choice;
+/** Put the remembered choice on <html data-theme>; the "Dark theme" toggles are pressed when dark. */
+export function applyTheme(theme = chosen()) {
+  if (theme) document.documentElement.dataset.theme = theme;
   else delete document.documentElement.dataset.theme;
-  const dark = currentTheme() === "dark";
-  for (const button of document.querySelectorAll("[data-action=theme]")) {
-    button.setAttribute("aria-pressed", String(dark));
-    const name = button.querySelector(".theme-name");
-    if (name) name.textContent = "Dark theme";
-  }
+  const dark = (theme || currentTheme()) === "dark";
+  for (const button of document.querySelectorAll("[data-action=theme]")) button.setAttribute("aria-pressed", String(dark));
 }
 
 export function toggleTheme() {
@@ -35,10 +30,8 @@ export function toggleTheme() {
   try {
     localStorage.setItem(KEY, next);
   } catch { /* storage disabled: the choice lasts until the page is left */ }
-  document.documentElement.dataset.theme = next;
-  applyTheme();
-  if (!chosen()) document.documentElement.dataset.theme = next;
+  applyTheme(next);
 }
 
-prefersDark.addEventListener("change", applyTheme);
+prefersDark.addEventListener("change", () => applyTheme());
 applyTheme();

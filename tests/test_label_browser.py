@@ -756,6 +756,7 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         card = page.locator("#sentence-card").bounding_box()
         assert editor["y"] >= card["y"] + card["height"] and editor["y"] + editor["height"] <= bar["y"]
         assert _no_sideways_scroll(page)
+        assert _serious_violations(page) == []
         page.screenshot(path="/tmp/label-390-editor.png")
         for width in (360, 768, 1280, 2560):
             page.set_viewport_size({"width": width, "height": 900})
