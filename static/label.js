@@ -101,6 +101,8 @@ for (const label of labels) {
   label.el.style.setProperty("--c", label.colour);
   label.el.style.setProperty("--on-c", readableInk(label.colour));
 }
+// On a narrow screen the panels sit below the sentence: start with the long guidelines folded (g opens them).
+if (window.matchMedia("(max-width: 900px)").matches) $("guidelines").open = false;
 renderProgress();
 if (root.dataset.sentenceId) loadSentence(root.dataset.sentenceId);
 else loadNext();

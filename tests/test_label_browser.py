@@ -734,6 +734,7 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         assert sentence["width"] >= 300
         side = page.locator("aside.side").bounding_box()
         assert side["y"] >= sentence["y"] + sentence["height"]  # the side panels go below
+        expect(page.locator("#guidelines")).not_to_have_attribute("open", "")  # folded; g opens them
         drag(page, "Belgorod", "Oblast")
         page.keyboard.press("r")
         page.keyboard.press("a")
