@@ -142,6 +142,14 @@ export function deleteAtCursor() {
 
 export function moveCursor(delta, extend, absolute = null) {
   if (!S.tokens.length) return;
+  const focused = extend && S.anchor === null ? focusedSuggestion() : null;
+  const focusedRange = focused && tokenRange(S.tokens, focused.start_char, focused.end_char);
+  if (focusedRange && S.cursor !== null && S.cursor >= focusedRange[0] && S.cursor <= focusedRange[1]) {
+    // Shift+arrow on a highlighted suggestion selects its words and moves its edge: Shift+→ takes
+    // in the next word, Shift+← drops the last one; a label key then labels the corrected words.
+    S.anchor = focusedRange[0];
+    S.cursor = focusedRange[1];
+  }
   if (extend && S.anchor === null) S.anchor = S.cursor ?? 0;
   if (!extend) S.anchor = null;
   let next = absolute !== null ? absolute : S.cursor === null ? (delta > 0 ? 0 : S.tokens.length - 1) : S.cursor + delta;
