@@ -90,9 +90,11 @@ async function load(url, mode) {
       return show(data, mode);
     }
     S.retry = () => load(url, mode);
+    S.lastSaved = null;
     setStatus("error", `Could not load the sentence: ${(data && data.message) || `error ${status}`}`);
   } catch {
     S.retry = () => load(url, mode);
+    S.lastSaved = null;
     setStatus("error", "Could not load the sentence: no connection. Retry when you are back online.");
   } finally {
     S.loading = false;
