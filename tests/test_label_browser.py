@@ -884,7 +884,7 @@ def _reach(j, k):
 
 
 def _plan(suggestions, tokens, seen):
-    """(scenario, keys, expected spans) for one sentence of the scripted session.
+    """(scenario, keys, expected spans) for one sentence of the scripted run.
 
     suggestions: (start, end, label) in the page's order; tokens: (start, end) of the sentence.
     """
@@ -915,7 +915,7 @@ def _plan(suggestions, tokens, seen):
 
 
 def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_db, browser_login):
-    """A scripted session over the demo corpus: counts what the page receives, checks what was stored."""
+    """A scripted run over the demo corpus: counts what the page receives, checks what was stored."""
     import json
     from importlib import resources
 
