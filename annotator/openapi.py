@@ -98,6 +98,7 @@ SCHEMAS: dict[str, Any] = {
             "label": {"type": "string"},
             "value": NULLABLE_STRING,
             "source": {"enum": ["import", "rules", "model"]},
+            "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "the model's confidence where it gives one (spancat); else null"},
         },
     },
     "Span": {

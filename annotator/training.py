@@ -103,8 +103,27 @@ def predict_spans(nlp: Language, text: str) -> list[SpanRecord]:
     Uses the spancat component's span group when the pipeline has one, else
     ``doc.ents``. Offsets are code points into ``text``, end exclusive.
     """
+    return [span for span, _ in predict_scored_spans(nlp, text)]
+
+
+def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, float | None]]:
+    """:func:`predict_spans` with each span's confidence, sorted by offset and label.
+
+    The confidence is spancat's score for the span's label (0 to 1, the
+    group's ``attrs["scores"]``); ``None`` where the pipeline gives none
+    (``ner``'s entities). A span predicted twice keeps its higher score.
+    """
     doc = nlp(text)
     spancat = next((name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "spancat"), None)
-    spans = doc.spans.get(nlp.get_pipe(spancat).key, []) if spancat else doc.ents
-    found = {(s.start_char, s.end_char, s.label_) for s in spans}
-    return [SpanRecord(start, end, label, suggested=True) for start, end, label in sorted(found)]
+    if spancat:
+        group = doc.spans.get(nlp.get_pipe(spancat).key, [])
+        scores = getattr(group, "attrs", {}).get("scores")
+        scored = [(s, float(scores[i]) if scores is not None and i < len(scores) else None) for i, s in enumerate(group)]
+    else:
+        scored = [(s, None) for s in doc.ents]
+    best: dict[tuple[int, int, str], float | None] = {}
+    for span, score in scored:
+        key = (span.start_char, span.end_char, span.label_)
+        if key not in best or (score is not None and (best[key] is None or score > best[key])):  # type: ignore[operator]
+            best[key] = score
+    return [(SpanRecord(start, end, label, suggested=True), best[(start, end, label)]) for start, end, label in sorted(best)]

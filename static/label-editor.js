@@ -51,7 +51,8 @@ export function positionEditor() {
   } else if (document.activeElement !== $("editor-value")) {
     $("editor-value").value = span.value || "";
   }
-  positionNear(editor, mark);
+  // Docked in the page's flow (below the sentence) it covers nothing; a floating one goes under the span.
+  if (!editor.classList.contains("docked")) positionNear(editor, mark);
 }
 
 function editSpan(mutate, valuesOnly = false) {

@@ -1,12 +1,13 @@
 // The keyboard map of the labelling page, the help overlay (?) and Escape, which closes
 // whatever is open, innermost first. The keys are listed for people in label.html's #help.
-import { $, S, focusSentence, hint, labels, pendingSuggestions, spanAtToken } from "./label-state.js";
+import { $, S, focusSentence, hint, labels, pendingSuggestions, sentenceEl, spanAtToken } from "./label-state.js";
 import { render } from "./label-view.js";
 import { closeEditor, openEditor } from "./label-editor.js";
 import {
-  acceptAll, acceptSuggestion, cycleSuggestion, deleteAtCursor, focusedSuggestion, labelSelection, moveCursor, redo, rejectSuggestion, undo,
+  acceptAll, acceptSuggestion, currentSuggestion, cycleSuggestion, deleteAtCursor, labelSelection, moveCursor, redo, rejectSuggestion, undo,
 } from "./label-spans.js";
-import { askReason, hideReason, save } from "./label-save.js";
+import { acceptAllAndSave, askReason, hideReason, ignore, save, saveNothing } from "./label-save.js";
+import { toggleTheme } from "./theme.js";
 import { previous } from "./label-load.js";
 
 export function toggleHelp(force) {
@@ -46,7 +47,7 @@ document.addEventListener("keydown", (event) => {
     if (key === "y") { event.preventDefault(); return redo(); }
     return;
   }
-  if (S.saving && key !== "?") return;
+  if ((S.saving || S.loading) && key !== "?") return;  // the sentence on screen is on its way out
   if (S.conflict && key !== "?") return;
   // A focused button keeps its own Enter/Space; everything else is ours.
   if (target.closest && target.closest("button, a, summary") && (key === "Enter" || key === " ")) return;
@@ -59,9 +60,12 @@ document.addEventListener("keydown", (event) => {
     Delete: deleteAtCursor,
     Backspace: deleteAtCursor,
     Tab: () => cycleSuggestion(event.shiftKey ? -1 : 1),
-    y: () => acceptSuggestion(focusedSuggestion()),
-    n: () => rejectSuggestion(focusedSuggestion()),
+    y: () => acceptSuggestion(currentSuggestion()),
+    n: () => rejectSuggestion(currentSuggestion()),
     A: acceptAll,
+    a: acceptAllAndSave,
+    x: saveNothing,
+    i: ignore,
     s: () => askReason("skipped"),
     f: () => askReason("flagged"),
     z: undo,
@@ -69,12 +73,14 @@ document.addEventListener("keydown", (event) => {
     p: previous,
     e: () => (spanAtToken(S.cursor) ? openEditor(spanAtToken(S.cursor)) : hint("Move the cursor onto a span to edit it.")),
     g: () => { $("guidelines").open = !$("guidelines").open; },
+    t: toggleTheme,
     "?": () => toggleHelp(),
   }[key];
   if (command) {
-    if (key === "Tab" && !pendingSuggestions().length) return;  // let Tab move focus as usual
+    // Tab walks the suggestions from the sentence; elsewhere (or with none left) it moves focus as usual.
+    if (key === "Tab" && (!pendingSuggestions().length || (target !== sentenceEl && target !== document.body))) return;
     event.preventDefault();
-    if (!S.data && !["?", "p", "g"].includes(key)) return;
+    if (!S.data && !["?", "p", "g", "t"].includes(key)) return;
     return command();
   }
   const label = labels.find((l) => l.number === key || l.key === key);

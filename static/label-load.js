@@ -17,11 +17,12 @@ function show(data, mode) {
   S.stored = data.annotation;
   S.version = data.annotation ? data.annotation.version : null;
   S.spans = data.annotation ? data.annotation.spans.map((s) => ({ ...s })) : [];
-  S.suggestions = data.suggestions || [];
+  // In the order of the sentence; where several start at one place, the more confident first.
+  S.suggestions = [...(data.suggestions || [])].sort((a, b) => a.start_char - b.start_char || (b.score ?? 1) - (a.score ?? 1) || a.end_char - b.end_char);
   // A sentence already annotated has had its suggestions looked at: do not offer them again.
   S.rejected = new Set(data.annotation ? S.suggestions.map(suggestionKey) : []);
   S.cursor = null; S.anchor = null; S.focus = null; S.undo = []; S.redo = [];
-  S.elapsed = 0; S.shownAt = performance.now(); S.retry = null;
+  S.elapsed = 0; S.shownAt = performance.now(); S.retry = null; S.confirmNothing = false;
   if (data.progress) S.progress = data.progress;
   closeEditor();
   hideReason();
@@ -50,8 +51,10 @@ function show(data, mode) {
     setStatus("dirty", "Unsaved changes (kept in this browser)");
   } else {
     if (draft) drafts.remove(sentence.id);
-    setStatus("idle", data.annotation ? `Saved earlier as ${data.annotation.status}` : "");
+    if (S.lastSaved) setStatus("saved", `${S.lastSaved} · next sentence`);
+    else setStatus("idle", data.annotation ? `Saved earlier as ${data.annotation.status}` : "");
   }
+  S.lastSaved = null;
   sentenceEl.setAttribute("aria-busy", "false");
   render();
   focusSentence();
@@ -62,7 +65,8 @@ async function showAllDone() {
   S.data = null;
   root.classList.add("finished");
   $("all-done").hidden = false;
-  setStatus("idle", "");
+  setStatus(S.lastSaved ? "saved" : "idle", S.lastSaved ? `${S.lastSaved} · that was the last one` : "");
+  S.lastSaved = null;
   history.replaceState(null, "", urls.label);
   try {
     const { status, data } = await getJSON(urls.progress);
@@ -86,9 +90,11 @@ async function load(url, mode) {
       return show(data, mode);
     }
     S.retry = () => load(url, mode);
+    S.lastSaved = null;
     setStatus("error", `Could not load the sentence: ${(data && data.message) || `error ${status}`}`);
   } catch {
     S.retry = () => load(url, mode);
+    S.lastSaved = null;
     setStatus("error", "Could not load the sentence: no connection. Retry when you are back online.");
   } finally {
     S.loading = false;

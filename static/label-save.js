@@ -1,10 +1,12 @@
 // Saving an annotation: retries over a flaky network, a 409 that turns out to be our own
 // earlier save, the conflict chooser when someone else saved meanwhile, and the skip/flag reason.
 import { putWithRetry } from "./api.js";
-import { $, S, clean, drafts, elapsedSeconds, focusSentence, sameSpans, setStatus, urls } from "./label-state.js";
+import {
+  $, S, clean, drafts, elapsedSeconds, focusSentence, pendingSuggestions, sameSpans, setStatus, suggestionKey, urls,
+} from "./label-state.js";
 import { render, spanItem } from "./label-view.js";
 import { closeEditor } from "./label-editor.js";
-import { pushUndo } from "./label-spans.js";
+import { acceptAll, pushUndo } from "./label-spans.js";
 import { loadNext } from "./label-load.js";
 
 function sameAnnotation(stored, body) {
@@ -24,7 +26,8 @@ export async function save(status, comment = null) {
     control,
     onRetry: (attempt, delay) => {
       S.retry = () => control.retryNow && control.retryNow();
-      setStatus("error", `Not saved — retrying in ${Math.round(delay / 1000)} s (attempt ${attempt + 1})`);
+      keepDraft(body);
+      setStatus("error", `Not saved — offline, kept in this browser; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt + 1})`);
     },
   });
   S.saving = false;
@@ -45,9 +48,50 @@ export async function save(status, comment = null) {
     return setStatus("error", `Not saved — ${data.message || "the spans are not valid"}${details ? `: ${details}` : ""}`);
   }
   S.retry = () => save(status, comment);
-  if (answer.status === 0 || answer.status >= 500) return setStatus("error", "Not saved — retry (your work is still here)");
+  keepDraft(body);
+  if (answer.status === 0) return setStatus("error", "Not saved — offline, kept in this browser. Retry when you are back online.");
+  if (answer.status >= 500) return setStatus("error", "Not saved — the server failed; kept in this browser. Retry.");
   if (answer.status === 401) return setStatus("error", "Not saved — your session ended. Log in again in another tab, then retry.");
   setStatus("error", `Not saved — ${data.message || `error ${answer.status}`}`);
+}
+
+/** Keep what a failed save tried to store, so a reload or a crash does not lose it. */
+function keepDraft(body) {
+  if (S.data) drafts.save(S.data.sentence.id, { spans: body.spans, rejected: [...S.rejected], base_version: body.base_version });
+}
+
+/** a: take every suggestion still pending, then save as done (one key when they are right). */
+export function acceptAllAndSave() {
+  if (!S.data || S.saving) return;
+  if (pendingSuggestions().length) acceptAll();
+  return save("done");
+}
+
+/**
+ * x: save as done with no spans (a negative). With spans on screen it asks for a second x
+ * first, so a slip does not throw work away; suggestions are simply not taken.
+ */
+export function saveNothing() {
+  if (!S.data || S.saving) return;
+  if (S.spans.length && !S.confirmNothing) {
+    S.confirmNothing = true;
+    const n = S.spans.length;
+    return setStatus("hint", `Press x again to save with no spans (the ${n} ${n === 1 ? "span" : "spans"} on screen are dropped); Enter saves them.`);
+  }
+  S.confirmNothing = false;
+  if (S.spans.length || pendingSuggestions().length) {
+    pushUndo();
+    S.spans = [];
+    for (const s of pendingSuggestions()) S.rejected.add(suggestionKey(s));
+    render();
+  }
+  return save("done");
+}
+
+/** i: skip this sentence with no reason (one can be added later: My history → Revisit → s). */
+export function ignore() {
+  if (!S.data || S.saving) return;
+  return save("skipped", null);
 }
 
 function saved(sentenceId, annotation, body) {
@@ -63,7 +107,10 @@ function saved(sentenceId, annotation, body) {
   S.stored = annotation;
   S.history = null;
   S.historyIndex = -1;
-  setStatus("saved", body.status === "done" ? "Saved" : `Saved as ${body.status}`);
+  const what = body.status === "done" ? `Saved${body.spans.length ? "" : " with no spans"}` : `Saved as ${body.status}`;
+  setStatus("saved", what);
+  // Loading the next sentence resets the status line; this keeps the confirmation on it.
+  S.lastSaved = what;
   loadNext();
 }
 
@@ -112,9 +159,11 @@ window.addEventListener("beforeunload", (event) => {
 export function askReason(kind) {
   if (!S.data) return;
   S.reason = kind;
-  $("reason-label").textContent = kind === "skipped" ? "Why skip this sentence?" : "What should a reviewer look at?";
+  $("reason-label").textContent = kind === "skipped" ? "Why skip this sentence? (optional)" : "What should a reviewer look at?";
   $("reason-submit").textContent = kind === "skipped" ? "Skip" : "Flag";
   $("reason-input").value = "";
+  // A skip needs no reason (Enter on an empty field skips); a flag tells the reviewer what to look at.
+  $("reason-input").required = kind === "flagged";
   $("reason-form").hidden = false;
   $("reason-input").focus();
 }
@@ -127,9 +176,9 @@ export function hideReason() {
 $("reason-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const comment = $("reason-input").value.trim();
-  if (!comment) return $("reason-input").focus();
+  if (!comment && S.reason === "flagged") return $("reason-input").focus();
   const kind = S.reason;
   hideReason();
   focusSentence();
-  save(kind, comment);
+  save(kind, comment || null);
 });

@@ -47,6 +47,7 @@ export function redo() {
 export function changed(valuesOnly = false) {
   if (S.data) {
     drafts.save(S.data.sentence.id, { spans: S.spans.map(clean), rejected: [...S.rejected], base_version: S.version });
+    S.confirmNothing = false;
     if (!S.saving) {
       S.retry = null;
       setStatus("dirty", "Unsaved changes (kept in this browser)");
@@ -64,6 +65,12 @@ export function changed(valuesOnly = false) {
 
 export function labelSelection(name) {
   if (!S.data) return;
+  const focused = S.anchor === null ? focusedSuggestion() : null;
+  const focusedRange = focused && tokenRange(S.tokens, focused.start_char, focused.end_char);
+  if (focusedRange && S.cursor !== null && S.cursor >= focusedRange[0] && S.cursor <= focusedRange[1]) {
+    // A label key on the highlighted suggestion takes it with that label.
+    return focused.label === name ? acceptSuggestion(focused) : relabelSuggestion(focused, name);
+  }
   const sel = selection() || (S.cursor !== null ? [S.cursor, S.cursor] : null);
   if (!sel) return hint("Select words first: drag over them, or use ← → and Shift.");
   if (S.anchor === null) {
@@ -135,6 +142,14 @@ export function deleteAtCursor() {
 
 export function moveCursor(delta, extend, absolute = null) {
   if (!S.tokens.length) return;
+  const focused = extend && S.anchor === null ? focusedSuggestion() : null;
+  const focusedRange = focused && tokenRange(S.tokens, focused.start_char, focused.end_char);
+  if (focusedRange && S.cursor !== null && S.cursor >= focusedRange[0] && S.cursor <= focusedRange[1]) {
+    // Shift+arrow on a highlighted suggestion selects its words and moves its edge: Shift+→ takes
+    // in the next word, Shift+← drops the last one; a label key then labels the corrected words.
+    S.anchor = focusedRange[0];
+    S.cursor = focusedRange[1];
+  }
   if (extend && S.anchor === null) S.anchor = S.cursor ?? 0;
   if (!extend) S.anchor = null;
   let next = absolute !== null ? absolute : S.cursor === null ? (delta > 0 ? 0 : S.tokens.length - 1) : S.cursor + delta;
@@ -168,34 +183,66 @@ function spanOf(s) {
   return { start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value ?? null, suggested: true };
 }
 
+/** The suggestion y and n act on: the highlighted one, else the first one still pending. */
+export function currentSuggestion() {
+  return focusedSuggestion() || pendingSuggestions()[0] || null;
+}
+
 export function acceptSuggestion(s) {
-  if (!s) return hint("Press Tab to pick a suggestion first.");
+  if (!s) return hint("No suggestions left.");
+  const before = pendingSuggestions();
   pushUndo();
   S.spans.push(spanOf(s));
   sortSpans();
-  advanceFocus(s);
+  advanceFocus(s, before);
   changed();
 }
 
 export function rejectSuggestion(s) {
-  if (!s) return hint("Press Tab to pick a suggestion first.");
+  if (!s) return hint("No suggestions left.");
+  const before = pendingSuggestions();
   pushUndo();
   S.rejected.add(suggestionKey(s));
-  advanceFocus(s);
+  advanceFocus(s, before);
   changed();
 }
 
-function advanceFocus(done) {
+/** Take suggestion s with another label (a label key pressed on a highlighted suggestion). */
+export function relabelSuggestion(s, label) {
+  const before = pendingSuggestions();
+  pushUndo();
+  const span = { ...spanOf(s), label, suggested: false };
+  S.spans.push(span);
+  sortSpans();
+  advanceFocus(s, before);
+  prefillValue(span, true);
+  changed();
+}
+
+/**
+ * After deciding on suggestion done: highlight the next one still pending after it (in the
+ * order of the list), wrapping to the first, so y y n y walks the list with no Tab between.
+ */
+function advanceFocus(done, before = []) {
+  const at = before.indexOf(done);
   const pending = pendingSuggestions().filter((s) => s !== done && !overlaps(s, done));
-  S.focus = pending.length ? suggestionKey(pending[0]) : null;
+  const next = pending.find((s) => before.indexOf(s) > at) || pending[0];
+  S.focus = next ? suggestionKey(next) : null;
+  const range = next && tokenRange(S.tokens, next.start_char, next.end_char);
+  if (range) { S.cursor = range[0]; S.anchor = null; }
   $("suggestion-pop").hidden = true;
+}
+
+/** Suggestions ranked for taking all at once: where two overlap, the more confident one wins. */
+export function byConfidence(pending) {
+  return [...pending].sort((a, b) => (b.score ?? 1) - (a.score ?? 1));
 }
 
 export function acceptAll() {
   const pending = pendingSuggestions();
   if (!pending.length) return hint("No suggestions left.");
   pushUndo();
-  for (const s of pending) {
+  for (const s of byConfidence(pending)) {
     if (S.spans.some((span) => overlaps(span, s))) continue;  // two suggestions for one place: the first wins
     S.spans.push(spanOf(s));
   }

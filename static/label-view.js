@@ -1,6 +1,6 @@
 // Drawing the labelling page from the state: the sentence with its marks, the span and
 // suggestion lists, the source line and the progress counts. textContent only, never innerHTML.
-import { overlaps, renderSentence, spanText } from "./sentence-view.js";
+import { confidenceOf, overlaps, readableInk, renderSentence, spanText } from "./sentence-view.js";
 import { $, S, colourOf, focusSentence, pendingSuggestions, selection, sentenceEl, suggestionKey } from "./label-state.js";
 import { openEditor, positionEditor } from "./label-editor.js";
 import { acceptSuggestion, deleteSpan, rejectSuggestion } from "./label-spans.js";
@@ -10,13 +10,24 @@ export function render() {
   const pending = pendingSuggestions();
   if (S.focus !== null && !pending.some((s) => suggestionKey(s) === S.focus)) S.focus = null;
   const marks = S.spans.map((item, index) => ({ kind: "span", item, index, colour: colourOf(item.label) }));
-  // Suggestions that do not collide with a drawn one; the focused one is drawn first.
-  const ordered = [...pending].sort((a, b) => (suggestionKey(b) === S.focus) - (suggestionKey(a) === S.focus));
+  // Suggestions that do not collide with a drawn one; the focused one is drawn first, then the
+  // more confident. One that overlaps a drawn one is named in that one's tag ("or REGION?")
+  // and gets its own mark when Tab highlights it.
+  const ordered = [...pending].sort((a, b) => (suggestionKey(b) === S.focus) - (suggestionKey(a) === S.focus) || (b.score ?? 1) - (a.score ?? 1));
   const drawn = [];
   for (const s of ordered) {
-    if (drawn.some((d) => overlaps(d, s))) continue;
-    drawn.push(s);
-    marks.push({ kind: "suggestion", item: s, index: pending.indexOf(s), colour: colourOf(s.label), focused: suggestionKey(s) === S.focus });
+    const under = drawn.find((d) => overlaps(d.item, s));
+    if (under) { under.others.push(s); continue; }
+    drawn.push({ item: s, others: [] });
+  }
+  for (const { item: s, others } of drawn) {
+    const guess = (x) => `${x.label}${confidenceOf(x) ? ` ${confidenceOf(x)}` : ""}?`;
+    const head = [s.label + (confidenceOf(s) ? ` ${confidenceOf(s)}` : ""), s.value].filter(Boolean).join(" · ");
+    const tag = [`${head} ?`, ...others.map((o) => `or ${guess(o)}`)].join(" ");
+    marks.push({
+      kind: "suggestion", item: s, index: pending.indexOf(s), colour: colourOf(s.label), focused: suggestionKey(s) === S.focus,
+      tag, className: others.length ? "alternatives" : "",
+    });
   }
   renderSentence(sentenceEl, { text: S.text, u16: S.u16, tokens: S.tokens, marks, cursor: S.cursor, selection: selection() });
   renderSpanList();
@@ -35,6 +46,7 @@ function textSpan(className, text) {
 function chip(label) {
   const el = textSpan("chip", label);
   el.style.setProperty("--c", colourOf(label));
+  el.style.setProperty("--on-c", readableInk(colourOf(label)));
   return el;
 }
 
@@ -91,11 +103,15 @@ export function renderSpanList() {
 }
 
 function renderSuggestionList(pending) {
+  // Decided in the order of the sentence (y and n walk it left to right); the more confident first where two overlap.
   const list = $("suggestion-list");
   resetList(list, $("suggestion-count"), pending.length, "No suggestions left.");
   for (const s of pending) {
     const li = spanItem(s);
+    Object.assign(li.dataset, { start: String(s.start_char), end: String(s.end_char), label: s.label });
     if (suggestionKey(s) === S.focus) li.classList.add("focused");
+    if (confidenceOf(s)) li.append(textSpan("confidence", confidenceOf(s)));
+    if (pending.some((o) => o !== s && overlaps(o, s))) li.append(textSpan("badge overlap", "overlaps another"));
     li.append(textSpan("badge", s.source || "suggested"), actionsOf(button("Accept", () => acceptSuggestion(s), "small"), button("×", () => rejectSuggestion(s), "small", "Reject suggestion")));
     list.append(li);
   }

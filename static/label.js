@@ -7,16 +7,18 @@
 //   label-save.js    saving, retry, conflicts, the skip/flag reason
 //   label-load.js    loading sentences, drafts, history
 //   label-keys.js    the keyboard map, help overlay and Escape
+//   theme.js         light or dark, remembered in this browser
 // The parts import each other; they only call one another from event handlers, after every
 // module has run, so the order in which the browser evaluates them does not matter.
-import { selectedTokens, spanText, tagOf } from "./sentence-view.js";
+import { readableInk, selectedTokens, spanText, tagOf } from "./sentence-view.js";
 import { $, S, focusSentence, labels, pendingSuggestions, root, sentenceEl, suggestionKey } from "./label-state.js";
 import { render, renderProgress } from "./label-view.js";
 import { closeEditor, openEditor, positionNear } from "./label-editor.js";
-import { acceptSuggestion, deleteSpan, focusedSuggestion, labelSelection, rejectSuggestion, undo } from "./label-spans.js";
-import { askReason, resolveConflict, save } from "./label-save.js";
+import { acceptSuggestion, currentSuggestion, deleteSpan, labelSelection, rejectSuggestion, undo } from "./label-spans.js";
+import { acceptAllAndSave, askReason, ignore, resolveConflict, save, saveNothing } from "./label-save.js";
 import { loadNext, loadSentence, previous } from "./label-load.js";
 import { escape, toggleHelp } from "./label-keys.js";
+import { toggleTheme } from "./theme.js";
 
 // ---------------------------------------------------------------- mouse
 
@@ -48,7 +50,7 @@ document.addEventListener("mouseup", (event) => {
     const pop = $("suggestion-pop");
     $("suggestion-pop-text").textContent = `${spanText(S.text, S.u16, s)} — ${tagOf(s)}`;
     pop.hidden = false;
-    positionNear(pop, sentenceEl.querySelector("mark.suggestion.focused") || mark);
+    if (!pop.classList.contains("docked")) positionNear(pop, sentenceEl.querySelector("mark.suggestion.focused") || mark);
     focusSentence();
     return;
   }
@@ -73,20 +75,27 @@ root.addEventListener("click", (event) => {
   if (!action) return;
   const act = action.dataset.action;
   const actions = {
-    accept: () => save("done"), skip: () => askReason("skipped"), flag: () => askReason("flagged"),
+    // "accept" is the save button's former name, kept for pages and scripts that use it.
+    save: () => save("done"), accept: () => save("done"), "accept-all-save": acceptAllAndSave, "save-nothing": saveNothing, ignore,
+    theme: toggleTheme, skip: () => askReason("skipped"), flag: () => askReason("flagged"),
     undo, previous, help: () => toggleHelp(), "cancel-reason": escape, "close-editor": escape,
     "delete-span": () => deleteSpan(S.editing), "keep-mine": () => resolveConflict(true), "take-stored": () => resolveConflict(false),
-    "accept-suggestion": () => acceptSuggestion(focusedSuggestion()), "reject-suggestion": () => rejectSuggestion(focusedSuggestion()),
+    "accept-suggestion": () => acceptSuggestion(currentSuggestion()), "reject-suggestion": () => rejectSuggestion(currentSuggestion()),
   };
   if (actions[act]) {
     actions[act]();
-    if (!["skip", "flag", "help", "keep-mine"].includes(act) && !action.closest("#help")) focusSentence();
+    if (!["skip", "flag", "help", "keep-mine", "theme"].includes(act) && !action.closest("#help")) focusSentence();
   }
 });
 
 // ---------------------------------------------------------------- start
 
-for (const label of labels) label.el.style.setProperty("--c", label.colour);
+for (const label of labels) {
+  label.el.style.setProperty("--c", label.colour);
+  label.el.style.setProperty("--on-c", readableInk(label.colour));
+}
+// On a narrow screen the panels sit below the sentence: start with the long guidelines folded (g opens them).
+if (window.matchMedia("(max-width: 900px)").matches) $("guidelines").open = false;
 renderProgress();
 if (root.dataset.sentenceId) loadSentence(root.dataset.sentenceId);
 else loadNext();

@@ -24,13 +24,33 @@ export function spanText(text, u16, span) {
   return text.slice(u16[span.start_char], u16[span.end_char]);
 }
 
+/** "#111" or "#fff", whichever reads better on colour (a #rgb or #rrggbb; else "#111"). */
+export function readableInk(colour) {
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(colour || "").trim());
+  if (!hex) return "#111";
+  const digits = hex[1].length === 3 ? hex[1].replace(/./g, "$&$&") : hex[1];
+  const channel = (i) => {
+    const c = parseInt(digits.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+  // Contrast with black text (#111, L≈0.0056) against white text (L=1).
+  return (luminance + 0.05) / 0.0556 >= 1.05 / (luminance + 0.05) ? "#111" : "#fff";
+}
+
 export function tagOf(span) {
   return span.value ? `${span.label} · ${span.value}` : span.label;
 }
 
+/** The confidence of a suggestion as a percentage ("87%"), or "" when its source gives none. */
+export function confidenceOf(item) {
+  return typeof item.score === "number" ? `${Math.round(item.score * 100)}%` : "";
+}
+
 /**
- * Render into container. marks: [{kind: "span"|"suggestion", item, index, colour, focused}],
- * non-overlapping; cursor/selection: token indices (selection = [from, to] or null).
+ * Render into container. marks: [{kind: "span"|"suggestion", item, index, colour, focused,
+ * tag?, className?}], non-overlapping (tag replaces the drawn label tag, className is added);
+ * cursor/selection: token indices (selection = [from, to] or null).
  */
 export function renderSentence(container, { text, u16, tokens, marks, cursor, selection }) {
   container.textContent = "";
@@ -54,11 +74,13 @@ export function renderSentence(container, { text, u16, tokens, marks, cursor, se
       parent = document.createElement("mark");
       parent.className = mark.kind === "span" ? "span" : "suggestion";
       if (mark.focused) parent.classList.add("focused");
+      if (mark.className) parent.classList.add(mark.className);
       parent.dataset.kind = mark.kind;
       parent.dataset.index = String(mark.index);
       parent.dataset.label = mark.item.label;
-      parent.dataset.tag = mark.kind === "span" ? tagOf(mark.item) : `${tagOf(mark.item)} ?`;
+      parent.dataset.tag = mark.tag || (mark.kind === "span" ? tagOf(mark.item) : `${tagOf(mark.item)} ?`);
       parent.style.setProperty("--c", mark.colour);
+      parent.style.setProperty("--on-c", readableInk(mark.colour));
       parent.title = mark.kind === "span" ? `${tagOf(mark.item)} (click to edit)` : `Suggested ${tagOf(mark.item)}: y accepts, n rejects`;
       container.append(parent);
     }

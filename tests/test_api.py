@@ -341,6 +341,26 @@ def test_api_suggestions_from_import_rules_and_model(app, db, project, first, tm
     assert {s["source"] for s in without_rules} == {"import", "model"}
 
 
+def test_api_model_suggestions_carry_spancat_confidence(app, db, project, first, tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    for label in ("COUNT", "REGION", "OUTCOME"):
+        spancat.add_label(label)
+    nlp.initialize()  # untrained: every word gets every label, each with a score
+    nlp.to_disk(tmp_path / "spancat")
+    project.model_path = str(tmp_path / "spancat")
+    db.commit()
+    found = suggestions_for(db, project, first, rules=False)
+    model = [s for s in found if s["source"] == "model"]
+    assert model and all(isinstance(s["score"], float) and 0.0 <= s["score"] <= 1.0 for s in model)
+    assert len({s["score"] for s in model}) > 1  # each span's own score, not one figure for all
+    assert all(s["score"] is None for s in found if s["source"] != "model")
+    schema = document()["components"]["schemas"]["Suggestion"]
+    assert schema["properties"]["score"]["type"] == ["number", "null"]
+
+
 def test_api_rule_suggestions_follow_the_config(app, login, project):
     app.config["RULE_SUGGESTIONS"] = False
     data = login("ann").get(f"/api/projects/{project.name}/next").get_json()

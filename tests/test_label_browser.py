@@ -76,6 +76,7 @@ def stored(live_db, username):
     """{sentence text: (status, comment, {(start, end, label, value, suggested)})} of username's annotations."""
     from annotator.models import Sentence
 
+    live_db.rollback()  # end the last read: SQLite would keep showing its snapshot
     live_db.expire_all()
     rows = live_db.scalars(
         select(Annotation).join(User, User.id == Annotation.user_id).where(User.username == username)
@@ -442,7 +443,7 @@ def test_label_browser_help_overlay_lists_every_key(page, live_app, live_db, bro
     expect(help_box).to_be_visible()
     for key in ("Enter", "Tab", "Esc", "Del", "Shift", "?"):
         expect(help_box.locator("kbd", has_text=key).first).to_be_visible()
-    for key in ("s", "f", "z", "p", "y", "n", "A", "e", "g", "r", "c", "o", "1", "2", "3"):
+    for key in ("s", "f", "z", "p", "y", "n", "A", "a", "x", "i", "t", "e", "g", "r", "c", "o", "1", "2", "3"):
         assert help_box.locator("kbd").filter(has_text=re.compile(f"^{re.escape(key)}$")).count() >= 1, key
     expect(help_box).to_contain_text("Annotation guidelines")
     page.screenshot(path="/tmp/label-help.png")
@@ -537,3 +538,443 @@ def test_label_browser_zwj_emoji_offsets(page, live_app, live_db, browser_login)
     assert spans == {offsets(family, "Курском", "REGION")[:3], offsets(family, "три", "COUNT")[:3]}
     # 👩‍👩‍👧 is 5 code points but 8 UTF-16 units: the stored offsets are the code-point ones.
     assert offsets(family, "Курском", "REGION")[0] == len("Семья 👩‍👩‍👧 видела  три дрона над ")
+
+
+# --- One key per sentence, suggestion keys, quick ignore, saved state ------------------
+
+THREE = {KALUGA: [(0, 5, "COUNT", "40"), (18, 27, "OUTCOME", "destroyed"), (33, 46, "REGION", "Kaluga Oblast")]}
+
+
+def test_label_browser_a_accepts_every_suggestion_and_saves_x_saves_nothing(page, live_app, live_db, browser_login):
+    other = "Two drones hit Kursk."
+    make_project(live_db, [KALUGA, other], suggestions={**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]})
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    first = sentence_text(page)
+    expect(page.locator("mark.suggestion")).to_have_count(3 if first == KALUGA else 2)
+    page.keyboard.press("a")  # one key: take every suggestion and save
+    expect(page.locator("#sentence")).not_to_have_text(first)
+    status = page.locator("#save-status")
+    expect(status).to_have_attribute("data-kind", "saved")
+    expect(status).to_contain_text("Saved")
+    assert status.get_attribute("aria-live") == "polite"
+    page.screenshot(path="/tmp/label-saved.png")
+    page.keyboard.press("x")  # one key: a negative, the suggestions not taken
+    expect(page.locator("#all-done")).to_be_visible()
+
+    rows = stored(live_db, "ann")
+    second = other if first == KALUGA else KALUGA
+    expected = {(s, e, label, value, True) for s, e, label, value in ({**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]})[first]}
+    assert rows[first] == ("done", None, expected)
+    assert rows[second] == ("done", None, set())
+
+
+def test_label_browser_x_with_spans_on_screen_asks_for_a_second_x(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("c")
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("x")
+    expect(page.locator("#save-status")).to_contain_text("Press x again")
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("x")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[KALUGA] == ("done", None, set())
+
+
+def test_label_browser_suggestion_keys_decide_and_move_on(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA], suggestions=THREE)
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    focused = page.locator("mark.suggestion.focused")
+    page.keyboard.press("y")  # nothing highlighted: y takes the first
+    expect(page.locator("mark.span")).to_have_text(["Forty"])
+    expect(focused).to_have_text("destroyed")  # and the next one is highlighted
+    page.keyboard.press("Tab")  # moves without deciding
+    expect(focused).to_have_text("Kaluga Oblast")
+    expect(page.locator("mark.span")).to_have_count(1)
+    expect(page.locator("mark.suggestion")).to_have_count(2)
+    page.keyboard.press("n")  # rejects "Kaluga Oblast", wraps to "destroyed"
+    expect(focused).to_have_text("destroyed")
+    page.keyboard.press("c")  # a label key on a highlighted suggestion takes it with that label
+    expect(page.locator("mark.span[data-label=COUNT]")).to_have_text(["Forty", "destroyed"])
+    expect(page.locator("mark.suggestion")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    status, _, spans = stored(live_db, "ann")[KALUGA]
+    assert {s[:3] + (s[4],) for s in spans} == {(0, 5, "COUNT", True), (18, 27, "COUNT", False)}
+
+
+def test_label_browser_shift_arrow_moves_the_edge_of_a_highlighted_suggestion(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA], suggestions={KALUGA: [(0, 5, "COUNT", "40"), (33, 39, "REGION", None)]})
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("Shift+Tab")  # the last suggestion: "Kaluga", one word short
+    expect(page.locator("mark.suggestion.focused")).to_have_text("Kaluga")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator("#sentence .tok.sel")).to_have_text(["Kaluga", "Oblast"])
+    page.keyboard.press("r")
+    expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
+    page.keyboard.press("a")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert {s[:3] + (s[4],) for s in stored(live_db, "ann")[KALUGA][2]} == {(0, 5, "COUNT", True), (33, 46, "REGION", False)}
+
+
+def test_label_browser_overlapping_suggestions_show_in_the_sentence(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA], suggestions={KALUGA: [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]})
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    mark = page.locator("mark.suggestion")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_class(re.compile("alternatives"))
+    drawn = mark.get_attribute("data-label")
+    other = {"REGION": "OUTCOME", "OUTCOME": "REGION"}[drawn]
+    assert mark.get_attribute("data-tag").startswith(drawn) and f"or {other}?" in mark.get_attribute("data-tag")
+    expect(page.locator("#suggestion-list li .overlap")).to_have_count(2)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # the other one gets its own mark when highlighted
+    focused = page.locator("mark.suggestion.focused")
+    expect(focused).to_have_attribute("data-label", other)
+    expect(focused).to_have_text({"REGION": "Kaluga Oblast", "OUTCOME": "Kaluga"}[other])
+
+
+def test_label_browser_quick_ignore_and_a_reason_added_later_from_history(page, live_app, live_db, browser_login):
+    first, second = "The weather was calm.", "Something was seen over the city."
+    make_project(live_db, [first, second])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    shown = sentence_text(page)
+    page.keyboard.press("i")  # one key, no reason asked
+    expect(page.locator("#sentence")).not_to_have_text(shown)
+    expect(page.locator("#save-status")).to_contain_text("Saved as skipped")
+    other = sentence_text(page)
+    page.keyboard.press("s")
+    expect(page.locator("#reason-label")).to_contain_text("optional")
+    page.keyboard.press("Enter")  # an empty reason skips too
+    expect(page.locator("#all-done")).to_be_visible()
+    rows = stored(live_db, "ann")
+    assert rows[shown][:2] == ("skipped", None) and rows[other][:2] == ("skipped", None)
+
+    page.goto(f"{live_app.base_url}/projects/drones/history")
+    row = page.locator("table.history tr", has_text=shown)
+    expect(row).to_contain_text("skipped")
+    row.get_by_role("link", name="Revisit").click()
+    expect_sentence(page, shown)
+    page.keyboard.press("s")
+    page.keyboard.type("weather, not an incident")
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[shown][:2] == ("skipped", "weather, not an incident")
+    page.goto(f"{live_app.base_url}/projects/drones/history")
+    expect(page.locator("table.history tr", has_text=shown)).to_contain_text("weather, not an incident")
+
+
+def test_label_browser_offline_save_says_kept_in_this_browser(page, live_app, live_db, browser_login):
+    page.route("**/annotation", lambda route: route.abort() if route.request.method == "PUT" else route.continue_())
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("c")
+    page.keyboard.press("Enter")
+    status = page.locator("#save-status")
+    expect(status).to_contain_text("offline, kept in this browser")
+    assert status.get_attribute("role") == "status"
+    drafts = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('annotator:draft:ann:'))")
+    assert len(drafts) == 1
+    assert KALUGA not in stored(live_db, "ann")
+
+
+# --- Themes, layout, accessibility ----------------------------------------------------
+
+
+def _luminance(css_colour: str) -> float:
+    r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css_colour)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def background(page, selector):
+    return page.locator(selector).first.evaluate("el => getComputedStyle(el).backgroundColor")
+
+
+def test_label_browser_dark_mode_follows_the_browser_and_the_toggle_is_remembered(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    page.emulate_media(color_scheme="dark")
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    assert _luminance(background(page, "body")) < 0.05
+    assert _luminance(background(page, ".sentence-card")) < 0.05
+    ink = page.locator("#sentence").evaluate("el => getComputedStyle(el).color")
+    assert _luminance(ink) > 0.6
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("c")
+    mark_ink = page.locator("mark.span").evaluate("el => getComputedStyle(el).color")
+    assert _luminance(mark_ink) < 0.05  # dark text on the light label colour, in the dark theme too
+    page.screenshot(path="/tmp/label-dark.png")
+    toggle = page.locator("[data-action=theme]")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("t")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    assert _luminance(background(page, "body")) > 0.8
+    page.reload()
+    expect(page.locator("#sentence .tok").first).to_be_visible()
+    assert _luminance(background(page, "body")) > 0.8  # remembered over the browser's preference
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    page.emulate_media(color_scheme="light")
+    page.reload()
+    expect(page.locator("#sentence .tok").first).to_be_visible()
+    assert _luminance(background(page, "body")) < 0.05
+
+
+def _no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(browser, live_app, live_db, browser_login):
+    long = ("Over the night of 3 January air defence forces intercepted and destroyed forty-two unmanned aerial "
+            "vehicles over the territories of Belgorod Oblast, Kursk Oblast and the Krasnodar Krai, the ministry said.")
+    count, kursk = long.index("forty-two"), long.index("Kursk Oblast")
+    make_project(live_db, [long], suggestions={long: [(count, count + 9, "COUNT", "42"), (kursk, kursk + 12, "REGION", "Kursk Oblast")]})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        browser_login(page, "ann")
+        open_label(page, live_app)
+        assert _no_sideways_scroll(page)
+        sentence = page.locator("#sentence").bounding_box()
+        assert sentence["width"] >= 300
+        side = page.locator("aside.side").bounding_box()
+        assert side["y"] >= sentence["y"] + sentence["height"]  # the side panels go below
+        expect(page.locator("#guidelines")).not_to_have_attribute("open", "")  # folded; g opens them
+        drag(page, "Belgorod", "Oblast")
+        page.keyboard.press("r")
+        page.keyboard.press("a")
+        expect(page.locator("#all-done")).to_be_visible()
+        page.goto(f"{live_app.base_url}/projects/drones/label/{live_db.scalar(select(Annotation.sentence_id))}")
+        expect(page.locator("mark.span")).to_have_count(3)
+        expect(page.locator("#labeller[data-pending]")).to_have_count(0)
+        page.screenshot(path="/tmp/label-390.png", full_page=True)
+        # Each label tag sits on the line of its last word: the mark's last box is that word's line.
+        same_line = page.evaluate("""() => Array.from(document.querySelectorAll('#sentence mark')).map((mark) => {
+            const rects = mark.getClientRects(); const last = rects[rects.length - 1];
+            const toks = mark.querySelectorAll('.tok'); const word = toks[toks.length - 1].getBoundingClientRect();
+            return last.top <= word.top + 1 && last.bottom >= word.bottom - 1 && last.right > word.right; })""")
+        assert same_line == [True, True, True]
+        # The span editor is in the page's flow: it covers neither the sentence nor the buttons.
+        page.locator("mark.span").first.click()
+        expect(page.locator("#editor")).to_be_visible()
+        editor = page.locator("#editor").bounding_box()
+        bar = page.locator(".bar").bounding_box()
+        card = page.locator("#sentence-card").bounding_box()
+        assert editor["y"] >= card["y"] + card["height"] and editor["y"] + editor["height"] <= bar["y"]
+        assert _no_sideways_scroll(page)
+        assert _serious_violations(page) == []
+        page.screenshot(path="/tmp/label-390-editor.png")
+        for width in (360, 768, 1280, 2560):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert _no_sideways_scroll(page), width
+            assert page.locator("#sentence").bounding_box()["width"] >= min(300, width - 60), width
+        page.screenshot(path="/tmp/label-2560.png")
+    finally:
+        context.close()
+
+
+def _serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_label_browser_accessibility_check_passes(page, live_app, live_db, browser_login, scheme):
+    make_project(live_db, [KALUGA], suggestions={KALUGA: THREE[KALUGA][:2] + [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]})
+    page.emulate_media(color_scheme=scheme)
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("y")  # a span, a highlighted suggestion, overlapping ones
+    expect(page.locator("mark.span")).to_have_count(1)
+    expect(page.locator("#labeller[data-pending]")).to_have_count(0)
+    assert _serious_violations(page) == []
+    page.locator("mark.span").click()  # the span editor open
+    expect(page.locator("#editor")).to_be_visible()
+    assert _serious_violations(page) == []
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    assert _serious_violations(page) == []
+
+
+def test_label_browser_every_control_is_reached_and_shown_by_the_keyboard(page, live_app, live_db, browser_login):
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    wanted = set(page.eval_on_selector_all(".bar [data-action], .label-chip, #guidelines summary", "els => els.map(e => e.dataset.action || e.dataset.label || 'summary')"))
+    reached = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        name, outline = page.evaluate("""() => { const el = document.activeElement;
+            return [el.dataset.action || el.dataset.label || el.tagName.toLowerCase(), getComputedStyle(el).outlineStyle]; }""")
+        if name in wanted:
+            assert outline not in ("none", ""), name  # the focus is visible
+            reached.add(name)
+    assert reached == wanted
+
+
+def test_label_browser_model_suggestions_show_their_confidence(page, live_app, live_db, browser_login, tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    spancat.add_label("COUNT")
+    nlp.initialize()  # untrained: every word is a COUNT suggestion with some score
+    nlp.to_disk(tmp_path / "spancat")
+    project = make_project(live_db, ["Two drones hit Kursk."])
+    project.model_path = str(tmp_path / "spancat")
+    live_db.commit()
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    rows = page.locator("#suggestion-list li")
+    expect(rows).to_have_count(5)
+    figures = rows.locator(".confidence").all_text_contents()
+    assert len(figures) == 5 and all(re.fullmatch(r"\d{1,3}%", f) for f in figures)
+    assert re.fullmatch(r"COUNT \d{1,3}% · 2 \?", page.locator("mark.suggestion").first.get_attribute("data-tag"))
+
+
+# --- Measured: keys and mouse actions per sentence -----------------------------------
+
+COUNTERS = """
+window.__input = { keys: 0, mouse: 0 };
+// A chord (Shift+Tab) is one key: a modifier pressed on its own is not counted.
+const MODIFIERS = ["Shift", "Control", "Alt", "Meta"];
+document.addEventListener("keydown", (e) => { if (!e.repeat && !MODIFIERS.includes(e.key)) window.__input.keys += 1; }, true);
+for (const kind of ["mousedown", "wheel", "contextmenu"]) document.addEventListener(kind, () => { window.__input.mouse += 1; }, true);
+"""
+OTHER_LABEL = {"REGION": "COUNT", "COUNT": "REGION", "OUTCOME": "REGION"}
+LABEL_KEY = {"REGION": "r", "COUNT": "c", "OUTCOME": "o"}
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _taken_by_a(suggestions):
+    """What a (accept all) keeps: in list order, the first of overlapping ones."""
+    kept = []
+    for s in suggestions:
+        if not any(_overlap(s, k) for k in kept):
+            kept.append(s)
+    return kept
+
+
+def _reach(j, k):
+    """The fewest keys that highlight suggestion j of k: Tab for the first, else y (accepting the
+    ones before it, which are right) or Shift+Tab from the end, whichever is shorter."""
+    if j == 0:
+        return ["Tab"]
+    return ["y"] * j if j <= k - j else ["Shift+Tab"] * (k - j)
+
+
+def _plan(suggestions, tokens, seen):
+    """(scenario, keys, expected spans) for one sentence of the scripted run.
+
+    suggestions: (start, end, label) in the page's order; tokens: (start, end) of the sentence.
+    """
+    k = len(suggestions)
+    overlapping = any(_overlap(a, b) for i, a in enumerate(suggestions) for b in suggestions[i + 1:])
+    taken = {(s, e, label, True) for s, e, label in _taken_by_a(suggestions)}
+    if k == 0:
+        return "none", ["x"], set()
+    if k == 1:
+        seen["single"] += 1
+        if seen["single"] % 2 == 0:  # the one suggestion is wrong: nothing to label here
+            return "none", ["x"], set()
+        return "right", ["a"], taken
+    seen["multi"] += 1
+    if overlapping or seen["multi"] % 2 == 1:
+        return "right", ["a"], taken
+    j = seen["wrong"] % k
+    seen["wrong"] += 1
+    start, end, label = suggestions[j]
+    rest = {(s, e, lab, True) for i, (s, e, lab) in enumerate(suggestions) if i != j}
+    following = [t for t in tokens if t[0] >= end]
+    if seen["wrong"] % 2 == 0 and following and not any(_overlap((start, following[0][1]), s) for i, s in enumerate(suggestions) if i != j):
+        # One suggestion is a word short: reach it, Shift+→ takes in the next word, its label's key, a.
+        return "one wrong: a word short", [*_reach(j, k), "Shift+ArrowRight", LABEL_KEY[label], "a"], rest | {(start, following[0][1], label, False)}
+    # One suggestion has the wrong label: reach it, press the right label's key, a.
+    right = OTHER_LABEL[label]
+    return "one wrong: its label", [*_reach(j, k), LABEL_KEY[right], "a"], rest | {(start, end, right, False)}
+
+
+def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_db, browser_login):
+    """A scripted run over the demo corpus: counts what the page receives, checks what was stored."""
+    import json
+    from importlib import resources
+
+    from annotator.corpus import parse_file
+    from annotator.models import Sentence
+
+    live_app.config["RULE_SUGGESTIONS"] = True
+    data = resources.files("annotator.data").joinpath("demo_reports.jsonl").read_bytes()
+    project, _ = get_or_create_project(live_db, "demo", annotators_per_sentence=1)
+    import_reports(live_db, project, "demo_reports.jsonl", parse_file("demo_reports.jsonl", data)[:8])
+    live_db.commit()
+    page.add_init_script(COUNTERS)
+    browser_login(page, "ann")
+    open_label(page, live_app, "demo")
+
+    seen = {"single": 0, "multi": 0, "wrong": 0}
+    figures: dict[str, list[tuple[int, int]]] = {"right": [], "one wrong: its label": [], "one wrong: a word short": [], "none": []}
+    expected: dict[str, set] = {}
+    while page.locator("#all-done").is_hidden():
+        expect(page.locator("#labeller[data-pending]")).to_have_count(0)
+        text = sentence_text(page)
+        rows = page.locator("#suggestion-list li[data-start]")
+        suggestions = [(int(r.get_attribute("data-start")), int(r.get_attribute("data-end")), r.get_attribute("data-label")) for r in rows.all()]
+        tokens = live_db.scalar(select(Sentence.tokens).where(Sentence.text == text))
+        live_db.rollback()
+        scenario, keys, expected[text] = _plan(suggestions, [tuple(t) for t in tokens], seen)
+        page.evaluate("window.__input.keys = 0; window.__input.mouse = 0")
+        for key in keys:
+            page.keyboard.press(key)
+        page.wait_for_function(
+            "prev => !document.getElementById('all-done').hidden || (document.getElementById('sentence').getAttribute('aria-busy') === 'false'"
+            " && document.getElementById('sentence').textContent !== prev)",
+            arg=text,
+        )
+        counted = page.evaluate("window.__input")
+        assert counted["keys"] == len(keys), (text, keys)  # the page saw exactly the keys of the plan
+        figures[scenario].append((counted["keys"], counted["mouse"]))
+
+    live_db.rollback()
+    sentences = live_db.scalars(select(Sentence).join(Sentence.report).where(Sentence.report.has(project_id=project.id))).all()
+    assert len(expected) == len(sentences)
+    rows = stored(live_db, "ann")
+    for text, spans in expected.items():
+        status, _, got = rows[text]
+        assert status == "done" and {s[:3] + (s[4],) for s in got} == spans, text
+
+    summary = {
+        scenario: {
+            "sentences": len(values),
+            "keys_mean": round(sum(k for k, _ in values) / len(values), 2) if values else None,
+            "keys_max": max((k for k, _ in values), default=None),
+            "mouse_actions": sum(m for _, m in values),
+        }
+        for scenario, values in figures.items()
+    }
+    print("\nkeys and mouse actions per sentence:", json.dumps(summary, indent=2))
+    with open("/tmp/label-keystrokes.json", "w", encoding="utf-8") as out:
+        json.dump(summary, out, indent=2)
+    assert all(values for values in figures.values()), summary  # every scenario came up
+    assert summary["right"]["keys_max"] == 1 and summary["none"]["keys_max"] == 1
+    assert summary["one wrong: its label"]["keys_max"] <= 4 and summary["one wrong: a word short"]["keys_max"] <= 4
+    assert sum(s["mouse_actions"] for s in summary.values()) == 0

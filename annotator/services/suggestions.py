@@ -132,30 +132,31 @@ def load_model(model_path: str):
 def suggestions_for(session: Session, project: Project, sentence: Sentence, *, rules: bool = True) -> list[dict[str, Any]]:
     """Suggested spans for ``sentence``, sorted by offset.
 
-    Each is ``{"start_char", "end_char", "label", "value", "source"}`` with
-    ``source`` one of "import" (Suggestion rows), "rules" (``RuleSuggester``,
+    Each is ``{"start_char", "end_char", "label", "value", "source", "score"}``
+    with ``source`` one of "import" (Suggestion rows), "rules" (``RuleSuggester``,
     when ``rules``) or "model" (``Project.model_path``, when set and it
-    loads). Only spans of the project's labels that start and end on the
+    loads), and ``score`` the model's confidence (0 to 1) where it gives one
+    (a spancat pipeline), else None. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
     listed once, under the first source in that order.
     """
     gazetteer = project_gazetteer(session, project)
     outcomes = project_outcomes(project)
-    found: list[tuple[int, int, str, str | None, str]] = []
+    found: list[tuple[int, int, str, str | None, str, float | None]] = []
     for row in session.scalars(select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)):
         value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes)
-        found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source))
+        found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source, None))
     if rules:
         for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
-            found.append((span.start_char, span.end_char, span.label, span.value, "rules"))
+            found.append((span.start_char, span.end_char, span.label, span.value, "rules", None))
     if project.model_path:
         nlp = load_model(project.model_path)
         if nlp is not None:
-            from ..training import predict_spans
+            from ..training import predict_scored_spans
 
-            for span in predict_spans(nlp, sentence.text):
+            for span, score in predict_scored_spans(nlp, sentence.text):
                 text = sentence.text[span.start_char : span.end_char]
-                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model"))
+                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model", score))
 
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}
@@ -163,13 +164,13 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     order = {source: i for i, source in enumerate(SOURCES)}
     best: dict[tuple[int, int, str], tuple] = {}
     for item in found:
-        start, end, label, _, source = item
+        start, end, label, _, source, _ = item
         if label not in labels or start not in starts or end not in ends or not start < end:
             continue
         key = (start, end, label)
         if key not in best or order[source] < order[best[key][4]]:
             best[key] = item
     return [
-        {"start_char": s, "end_char": e, "label": label, "value": value, "source": source}
-        for s, e, label, value, source in sorted(best.values(), key=lambda t: (t[0], t[1], t[2]))
+        {"start_char": s, "end_char": e, "label": label, "value": value, "source": source, "score": score}
+        for s, e, label, value, source, score in sorted(best.values(), key=lambda t: (t[0], t[1], t[2]))
     ]

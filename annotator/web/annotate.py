@@ -96,7 +96,10 @@ def revisit(project: str, sentence_id: int):
 @bp.route("/projects/<project>/history")
 @login_required
 def history(project: str):
-    """The user's own annotations in this project, newest first, with links to revisit them."""
+    """The user's own annotations in this project, newest first, with links to revisit them.
+
+    Revisiting is also how a reason is added to a quick skip (labelling page, ``i``): reopen, ``s``, type it.
+    """
     found = _project_or_abort(project)
     session = get_session()
     rows = session.execute(
