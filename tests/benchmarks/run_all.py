@@ -36,6 +36,7 @@ def main() -> int:
         ["bench_roundtrip.py", "--rounds", "100" if args.quick else "1000", *db],
         ["bench_queue_sql.py", "--size", "3000" if args.quick else "300000", *db],
         ["bench_page.py", "--repeat", "2" if args.quick else "5"],
+        ["bench_login.py", "--repeat", "10" if args.quick else "30", *db],
     ]
     failed = 0
     for run in runs:
