@@ -28,11 +28,12 @@ class Limits:
 
     max_spans_per_annotation: int = 200  # spans in one annotation or gold save
     max_sentence_chars: int = 10_000  # one sentence, after splitting a report
-    max_report_chars: int = 200_000  # one imported report (spaCy's own max_length is 1,000,000)
+    max_report_chars: int = 1_000_000  # one imported report (spaCy's own max_length, the most it will take)
     max_comment_chars: int = 10_000  # an annotation's comment
     max_value_chars: int = 255  # a span's normalised value
     max_label_chars: int = 64  # a span's label (labels themselves are short names)
     max_json_depth: int = 8  # nesting of arrays and objects in a JSON body or JSON line
+    max_json_body_bytes: int = 1024 * 1024  # one JSON request body (MAX_CONTENT_LENGTH bounds uploads)
     max_query_offset: int = 1_000_000  # ?offset= of a paged list
     max_seconds_spent: int = 86_400  # one visit of a sentence
     max_listed_problems: int = 20  # problems listed in one refusal; the rest are counted
@@ -83,7 +84,7 @@ def text_problem(text: str) -> str | None:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def strings_problem(value: Any, max_depth: int = 64) -> str | None:
+def strings_problem(value: Any) -> str | None:
     """:func:`text_problem` of the first bad string (key or value) anywhere in a decoded JSON value."""
     stack = [value]
     while stack:
@@ -169,7 +170,7 @@ def parse_int(raw: str, name: str, low: int, high: int) -> int:
     """A query parameter as an integer from ``low`` to ``high``; ValueError with a message otherwise."""
     text = raw.strip()
     # Digits only, and few enough: int() of 10,000 digits is slow and past 4,300 an error.
-    if not re.fullmatch(r"[+-]?\d{1,19}", text):
+    if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
         raise ValueError(f"{name} must be an integer from {low} to {high}, not {raw[:40]!r}")
     value = int(text)
     if not low <= value <= high:
@@ -215,4 +216,4 @@ def join_capped(messages: Sequence[str], limit: int, separator: str = "; ") -> s
     """Messages joined, the first ``limit`` of them, then "and N more"."""
     shown, more = capped(messages, limit)
     text = separator.join(shown)
-    return f"{text}{separator}and {more} more" if more else text
+    return f"{text}{separator}and {more:,} more" if more else text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORE = ["agreement", "agreement_tally", "export_files", "fsutil", "span_agreement", "span_metrics", "corpus", "text", "gold", "export", "spacy_config", "training", "normalise", "suggest", "records", "labels"]
+CORE = ["agreement", "agreement_tally", "export_files", "fsutil", "span_agreement", "span_metrics", "corpus", "text", "gold", "export", "spacy_config", "training", "normalise", "suggest", "records", "labels", "limits"]
 
 
 def test_packaging_core_modules_import_without_flask_or_sqlalchemy():

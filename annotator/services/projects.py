@@ -9,6 +9,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..labels import default_scheme
+from ..limits import project_name_problem
 from ..db import database_key
 from ..models import (
     COMPLETE,
@@ -29,11 +30,18 @@ class NotFound(LookupError):
     """A named thing that does not exist."""
 
 
+class InvalidProjectName(ValueError):
+    """A name no project may have (annotator.limits.project_name_problem says why)."""
+
+
 def default_guidelines() -> str:
     return files("annotator.data").joinpath("guidelines.md").read_text(encoding="utf-8")
 
 
 def get_project(session: Session, name: str) -> Project:
+    # A name no project can have is not looked up: a NUL in it would be a PostgreSQL error, not a 404.
+    if project_name_problem(name) is not None:
+        raise NotFound(f"no project named {name!r}")
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
         raise NotFound(f"no project named {name!r}")
@@ -43,7 +51,14 @@ def get_project(session: Session, name: str) -> Project:
 def get_or_create_project(
     session: Session, name: str, *, lang: str = "en", annotators_per_sentence: int = 2
 ) -> tuple[Project, bool]:
-    """The project called ``name``, created with the default scheme if new."""
+    """The project called ``name``, created with the default scheme if new.
+
+    Raises InvalidProjectName for a name that breaks the rule of
+    ``annotator.limits.project_name_problem``, before the database sees it.
+    """
+    problem = project_name_problem(name)
+    if problem is not None:
+        raise InvalidProjectName(problem)
     project = session.scalar(select(Project).where(Project.name == name))
     if project is not None:
         return project, False
@@ -146,7 +161,7 @@ def required_annotations(project: Project, sentence: Sentence) -> int:
 
 def project_status(session: Session, name: str) -> dict[str, int]:
     """Counts for ``annotator status``; all zeros for a project that does not exist."""
-    project = session.scalar(select(Project).where(Project.name == name))
+    project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
     if project is None:
         return {"reports": 0, "sentences": 0, "annotations": 0, "complete": 0, "gold": 0}
     reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))

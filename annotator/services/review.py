@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
 from ..db import database_key
+from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
@@ -239,7 +240,9 @@ def _span_json(span, text: str) -> dict[str, Any]:
     return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "text": text[span.start_char : span.end_char]}
 
 
-def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: Mapping[str, Any]) -> GoldAnnotation:
+def adjudicate(
+    session: Session, sentence: Sentence, reviewer: User, decisions: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS
+) -> GoldAnnotation:
     """Store the reviewer's gold for ``sentence``, replacing any earlier gold.
 
     ``decisions``: ``{"version": the gold version the reviewer saw (None or 0
@@ -250,10 +253,11 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
     per save lists the spans added, removed and changed; ``needs_review``
     is cleared. Raises AdjudicationError for invalid spans, labels or reasons
-    and StaleGold when the version is not the current one.
+    and StaleGold when the version is not the current one; ``limits`` bounds
+    the spans (``annotator.limits``) and how many problems one refusal lists.
     """
     project = session.get(Project, sentence.project_id)
-    wanted = _validate(decisions, sentence, project)
+    wanted = _validate(decisions, sentence, project, limits)
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
     voters = {
@@ -321,24 +325,28 @@ def _audit_span(key: tuple[int, int, str], value: str | None) -> dict[str, Any]:
 def _reason(reason: Any) -> str | None:
     if reason in (None, ""):
         return None
-    if reason not in REASONS:
-        raise AdjudicationError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
+    if not isinstance(reason, str) or reason not in REASONS:
+        shown = repr(reason) if len(repr(reason)) <= 40 else repr(reason)[:39] + "\u2026"
+        raise AdjudicationError(f"reason must be one of {', '.join(REASONS)}, not {shown}")
     return reason
 
 
-def _validate(decisions: Mapping[str, Any], sentence: Sentence, project: Project) -> dict[tuple[int, int, str], dict[str, Any]]:
+def _validate(
+    decisions: Mapping[str, Any], sentence: Sentence, project: Project, limits: Limits
+) -> dict[tuple[int, int, str], dict[str, Any]]:
     """The reviewer's spans, checked as an annotator's are (offsets on token boundaries, known labels)."""
     spans = decisions.get("spans")
     if not isinstance(spans, list):
         raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
     version = decisions.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_ROW_ID):
         raise AdjudicationError('"version" must be the gold version you loaded, or null')
     clean, problems = validate_spans(project, sentence, [
         {k: v for k, v in span.items() if k != "reason"} if isinstance(span, dict) else span for span in spans
-    ])
+    ], limits)
     if problems:
-        raise AdjudicationError("; ".join(f"span {p.span}: {p.problem}" for p in problems))
+        messages = [f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in problems]
+        raise AdjudicationError(join_capped(messages, limits.max_listed_problems))
     wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
     for span, checked in zip(spans, clean, strict=True):
         key = (checked["start_char"], checked["end_char"], checked["label"])

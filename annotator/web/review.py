@@ -9,6 +9,7 @@ from .. import charts
 from ..conflicts import TYPES
 from ..db import write_transaction
 from ..extensions import get_session
+from ..limits import MAX_ROW_ID
 from ..models import Project, Sentence
 from ..services.projects import NotFound, get_project
 from ..services.review import (
@@ -24,6 +25,7 @@ from ..services.review import (
 )
 from ..services.review import adjudicate as store_gold
 from .auth import roles_required
+from .inputs import json_object, limits, query_int
 
 bp = Blueprint("review", __name__, url_prefix="/projects/<project>/review")
 
@@ -139,7 +141,8 @@ def disagreements(project: str):
 @roles_required(*REVIEW_ROLES)
 def next_sentence(project: str):
     project_row = _project(project)
-    sentence_id = next_in_queue(get_session(), project_row, after=request.args.get("after", type=int))
+    after = query_int("after", 0, 0, MAX_ROW_ID) if request.args.get("after") else None
+    sentence_id = next_in_queue(get_session(), project_row, after=after)
     if sentence_id is None:
         return redirect(url_for("review.dashboard", project=project_row.name, done=1))
     return redirect(url_for("review.adjudicate", project=project_row.name, sentence_id=sentence_id))
@@ -170,14 +173,12 @@ def adjudicate(project: str, sentence_id: int):
 @roles_required(*REVIEW_ROLES)
 def save_gold(project: str, sentence_id: int):
     project_row = _project(project)
-    decisions = request.get_json(silent=True)
-    if not isinstance(decisions, dict):
-        return jsonify(error="bad_request", message='Send a JSON object: {"version", "spans", "reason"}.'), 400
+    decisions = json_object('{"version", "spans", "reason"}')
     session = get_session()
     write_transaction(session)
     sentence = _sentence(project_row, sentence_id)
     try:
-        gold = store_gold(session, sentence, current_user, decisions)
+        gold = store_gold(session, sentence, current_user, decisions, limits())
         session.commit()
     except AdjudicationError as exc:
         session.rollback()
