@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..corpus import FORMATS, CorpusError, parse_files
 from ..db import write_transaction
+from ..limits import LimitExceeded, parse_json
 from ..extensions import get_session
 from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..normalise import OutcomeVocabulary, VocabularyError
@@ -361,9 +362,13 @@ def _outcome_entries(text: str) -> list[dict] | None:
     if not text:
         return None
     try:
-        data = json.loads(text)
+        data = parse_json(text, limits().max_json_depth)
     except json.JSONDecodeError as exc:
         raise VocabularyError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except LimitExceeded as exc:
+        raise VocabularyError(exc.message) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise VocabularyError(f"Not valid JSON: {exc}") from exc
     if not isinstance(data, list) or not data:
         raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
     return [e.to_dict() for e in OutcomeVocabulary(data).entries]
