@@ -31,7 +31,6 @@ class Limits:
     max_report_chars: int = 1_000_000  # one imported report (spaCy's own max_length, the most it will take)
     max_comment_chars: int = 10_000  # an annotation's comment
     max_value_chars: int = 255  # a span's normalised value
-    max_label_chars: int = 64  # a span's label (labels themselves are short names)
     max_json_depth: int = 8  # nesting of arrays and objects in a JSON body or JSON line
     max_json_body_bytes: int = 1024 * 1024  # one JSON request body (MAX_CONTENT_LENGTH bounds uploads)
     max_query_offset: int = 1_000_000  # ?offset= of a paged list
