@@ -111,9 +111,9 @@ def disagreements(project: str):
     kind = request.args.get("type") or None
     first, second = request.args.get("a") or None, request.args.get("b") or None
     if label is not None and label not in labels:
-        abort(400, description=f"Unknown label {label!r}; use one of {', '.join(labels)}.")
+        abort(400, description=f"Unknown label {label[:40]!r}; use one of {', '.join(labels)}.")
     if kind is not None and kind not in TYPES:
-        abort(400, description=f"Unknown conflict type {kind!r}; use one of {', '.join(TYPES)}.")
+        abort(400, description=f"Unknown conflict type {kind[:40]!r}; use one of {', '.join(TYPES)}.")
     pair = None
     if first and second:
         if first == second:
