@@ -11,6 +11,7 @@ from flask import Flask, g
 
 from . import db as database
 from .extensions import csrf, login_manager
+from .limits import DEFAULTS as LIMITS
 
 PACKAGE = Path(__file__).parent
 
@@ -40,7 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         LEASE_SECONDS=15 * 60,
         PROGRESS_MAX_AGE=5.0,  # seconds a project-wide progress count may be reused
 
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # any request, uploads included: larger is a 413
+        **LIMITS,  # MAX_SPANS_PER_ANNOTATION, MAX_JSON_DEPTH, ...: see annotator.limits and the README
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from .limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
 from .records import ImportedAnnotation, ReportRecord, SpanRecord
 
 FORMATS = (".txt", ".jsonl", ".csv")
@@ -43,8 +44,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def parse_file(name: str, data: bytes) -> list[ReportRecord]:
-    """Parse one file by its extension; raises CorpusError."""
+MAX_ANNOTATOR_NAME = 80  # a username's length (the column's size)
+
+
+def parse_file(name: str, data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ReportRecord]:
+    """Parse one file by its extension; raises CorpusError.
+
+    Every report is checked against ``limits`` here, before any database sees
+    it: its length (MAX_REPORT_CHARS), its id and source against their
+    columns' sizes, and every string for NUL and unpaired surrogates.
+    """
     suffix = PurePath(name).suffix.lower()
     if suffix not in FORMATS:
         raise CorpusError(name, None, f"unsupported file type {suffix or '(none)'}; use {', '.join(FORMATS)}")
@@ -53,11 +62,38 @@ def parse_file(name: str, data: bytes) -> list[ReportRecord]:
         raise CorpusError(name, None, "the file is empty")
     if "\x00" in text:  # PostgreSQL cannot store it, and no report holds one on purpose
         raise CorpusError(name, _line_of(text, text.index("\x00")), "a NUL character (byte 0x00); remove it")
-    parser = {".txt": parse_txt, ".jsonl": parse_jsonl, ".csv": parse_csv}[suffix]
-    reports = parser(name, text)
+    if suffix == ".jsonl":
+        reports = parse_jsonl(name, text, limits.max_json_depth)
+    else:
+        reports = {".txt": parse_txt, ".csv": parse_csv}[suffix](name, text)
     if not reports:
         raise CorpusError(name, None, "the file holds no reports")
+    for report in reports:
+        check_report(name, report, limits)
     return reports
+
+
+def check_report(name: str, report: ReportRecord, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a report beyond a limit or with unstorable text; CorpusError names the file, line and limit."""
+    line = report.line
+    if len(report.text) > limits.max_report_chars:
+        raise CorpusError(
+            name, line, f"the report is {len(report.text):,} characters long; the limit is {limits.max_report_chars:,} "
+            "(MAX_REPORT_CHARS): split it into several reports",
+        )
+    for field, value, limit, setting in (
+        ("id", report.external_id, limits.max_external_id_chars, "MAX_EXTERNAL_ID_CHARS"),
+        ("source", report.source, limits.max_source_chars, "MAX_SOURCE_CHARS"),
+    ):
+        if value is not None and len(value) > limit:
+            raise CorpusError(name, line, f"\"{field}\" is {len(value):,} characters long; the limit is {limit:,} ({setting})")
+    for annotation in report.annotations:
+        if annotation.annotator is not None and not 0 < len(annotation.annotator.strip()) <= MAX_ANNOTATOR_NAME:
+            raise CorpusError(name, line, f"the annotator's name must be 1 to {MAX_ANNOTATOR_NAME} characters")
+    for field, value in (("text", report.text), ("id", report.external_id), ("source", report.source)):
+        problem = None if value is None else text_problem(value)
+        if problem is not None:
+            raise CorpusError(name, line, f"\"{field}\" {problem}")
 
 
 def decode(name: str, data: bytes) -> str:
@@ -107,15 +143,19 @@ def _txt_report(name: str, lines: list[str], line: int) -> ReportRecord:
     return ReportRecord(text=body, source=name, line=line)
 
 
-def parse_jsonl(name: str, text: str) -> list[ReportRecord]:
+def parse_jsonl(name: str, text: str, max_depth: int = DEFAULT_LIMITS.max_json_depth) -> list[ReportRecord]:
     reports = []
     for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = parse_json(line, max_depth)
         except json.JSONDecodeError as exc:
             raise CorpusError(name, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        except LimitExceeded as exc:
+            raise CorpusError(name, number, f"{exc.message}; flatten the record") from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise CorpusError(name, number, f"invalid JSON: {exc}") from None
         if not isinstance(record, dict):
             raise CorpusError(name, number, "each line must be a JSON object with a \"text\" field")
         _check_strings(name, number, record)
@@ -130,22 +170,10 @@ def _lines(text: str) -> list[str]:
 
 
 def _check_strings(name: str, number: int, value) -> None:
-    """Refuse what a database cannot store: \\u0000 and unpaired surrogate escapes (\\ud800)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise CorpusError(name, number, "a NUL character (\\u0000) in a string; remove it")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            char = f"\\u{ord(value[exc.start]):04x}"
-            raise CorpusError(name, number, f"an unpaired surrogate escape {char} in a string; it is not a character") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_strings(name, number, key)
-            _check_strings(name, number, item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(name, number, item)
+    """Refuse what a database cannot store: \\u0000 and unpaired surrogate escapes (\\ud800), anywhere in the record."""
+    problem = strings_problem(value)
+    if problem is not None:
+        raise CorpusError(name, number, problem)
 
 
 def _json_report(name: str, number: int, record: dict) -> ReportRecord:
@@ -237,7 +265,9 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
     return reports
 
 
-def parse_files(files: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, list[ReportRecord]]], list[CorpusError]]:
+def parse_files(
+    files: Iterable[tuple[str, bytes]], limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[str, list[ReportRecord]]], list[CorpusError]]:
     """Parse several files; returns (name, reports) of each good file, in order, and every error.
 
     Two files of the same name are an error: messages could not tell them apart.
@@ -249,7 +279,7 @@ def parse_files(files: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, lis
             continue
         seen.add(name)
         try:
-            parsed.append((name, parse_file(name, data)))
+            parsed.append((name, parse_file(name, data, limits)))
         except CorpusError as exc:
             errors.append(exc)
     return parsed, errors

@@ -46,7 +46,9 @@ SCHEMAS: dict[str, Any] = {
                         "problem": {"type": "string"},
                     },
                 },
+                "description": "at most MAX_LISTED_PROBLEMS (default 20) problems",
             },
+            "more": {"type": "integer", "minimum": 0, "description": "problems found beyond those listed"},
         },
     },
     "ConflictError": {
@@ -142,10 +144,13 @@ SCHEMAS: dict[str, Any] = {
         "required": ["status"],
         "properties": {
             "status": {"enum": ["done", "skipped", "flagged"]},
-            "spans": {"type": "array", "items": _ref("SpanInput"), "default": []},
-            "comment": {**NULLABLE_STRING, "description": "required when flagged; the skip reason when skipped"},
-            "seconds_spent": {"type": ["number", "null"], "minimum": 0, "description": "time of this visit, added to the total"},
-            "base_version": {**NULLABLE_INT, "description": "the version loaded; null for a new annotation"},
+            "spans": {"type": "array", "items": _ref("SpanInput"), "default": [], "maxItems": 200,
+                      "description": "at most MAX_SPANS_PER_ANNOTATION (default 200)"},
+            "comment": {**NULLABLE_STRING, "maxLength": 10_000,
+                        "description": "required when flagged; the skip reason when skipped; at most MAX_COMMENT_CHARS (default 10,000)"},
+            "seconds_spent": {"type": ["number", "null"], "minimum": 0, "maximum": 86_400,
+                              "description": "time of this visit, added to the total; at most MAX_SECONDS_SPENT (default 86,400)"},
+            "base_version": {**NULLABLE_INT, "minimum": 0, "maximum": 2**31 - 1, "description": "the version loaded; null for a new annotation"},
         },
     },
     "Label": {
@@ -273,11 +278,12 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 PROJECT_PARAM,
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0,
+                                                             "description": "at most MAX_QUERY_OFFSET (default 1,000,000)"}},
             ],
             "responses": {
                 "200": _json({"type": "array", "items": _ref("HistoryItem")}, "History entries"),
-                "400": _error("limit or offset is not a valid integer"),
+                "400": _error("limit or offset is not an integer in its range"),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": _error("No such project"),
@@ -321,7 +327,10 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AnnotationInput")}}},
             "responses": {
                 "200": _json(_ref("AnnotationEnvelope"), "Saved (or already saved)"),
-                "400": _error("Not a JSON object, wrong top-level types, or missing CSRF token"),
+                "400": _error(
+                    "Not a JSON object, nested deeper than MAX_JSON_DEPTH, a NUL or unpaired surrogate in a string, "
+                    "wrong top-level types or integers out of range, or missing CSRF token"
+                ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
                 "404": _error("No such sentence"),
@@ -330,7 +339,11 @@ PATHS: dict[str, Any] = {
                     "conflict: changed since base_version, current holds the stored annotation; "
                     "sentence_full: the sentence has all the annotators it needs and the caller holds no lease on it",
                 ),
-                "422": _json(_ref("ValidationError"), "Invalid: details name each span and what is wrong"),
+                "413": _error("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
+                "422": _json(
+                    _ref("ValidationError"),
+                    "Invalid: details name each span and what is wrong (more than MAX_SPANS_PER_ANNOTATION spans is one problem)",
+                ),
             },
         },
     },

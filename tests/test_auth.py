@@ -1,4 +1,6 @@
 """Logging in and out, in a test client and in Chromium."""
+import re
+
 import pytest
 
 
@@ -25,8 +27,10 @@ def test_auth_wrong_password_then_lockout(app, make_user):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}).status_code == 401
     locked = client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token})
-    assert locked.status_code == 429
+    # Locked answers as unknown and wrong do (401, one message): no way to tell which names exist.
+    assert locked.status_code == 401
     assert "locked" in locked.get_data(as_text=True)
+    assert client.get("/").status_code == 302
 
 
 def test_auth_login_form_without_csrf_is_rejected(app, make_user):
@@ -54,3 +58,149 @@ def test_auth_login_in_chromium(live_app, page, browser_login):
     assert page.locator(".who").text_content().startswith("ann")
     page.click("button:has-text('Log out')")
     page.wait_for_url(f"{live_app.base_url}/login")
+
+
+# --- Hardened login: redirects, one answer for every refusal, CSRF rotation, token revocation ----------
+
+LOCAL = ["/", "/projects/p/label", "/projects/p/review?label=COUNT&type=label", "/projects/caf%C3%A9/label"]
+OFF_SITE = [
+    "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example/", "/\n/evil.example/",
+    "/\r\n/evil.example/", "/\r\nSet-Cookie:x=1", "https://evil.example/", "http:/evil.example", "javascript:alert(1)",
+    "evil.example", "/\x00/evil.example", "/\x7f/evil.example", "/\u2028/evil.example", "/ /evil.example", "",
+]
+
+
+def _login_client(app):
+    from tests.conftest import _csrf_from
+
+    client = app.test_client()
+    return client, _csrf_from(client.get("/login").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("target", LOCAL + OFF_SITE)
+def test_auth_local_path_accepts_only_paths_on_this_site(target):
+    from annotator.web.auth import local_path
+
+    assert local_path(target) == (target if target in LOCAL else None)
+
+
+@pytest.mark.parametrize("target", LOCAL[1:] + OFF_SITE)
+def test_auth_login_redirects_only_to_local_paths(app, make_user, target):
+    from urllib.parse import quote
+
+    make_user("ann")
+    client, token = _login_client(app)
+    response = client.post(
+        "/login?next=" + quote(target, safe=""), data={"username": "ann", "password": "correct horse battery", "csrf_token": token}
+    )
+    if "\x00" in target:  # refused with every other NUL in a query (web.register): no redirect at all
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    location = response.headers["Location"]
+    assert location == (target if target in LOCAL else "/"), location
+    assert "\r" not in location and "\n" not in location
+
+
+def test_auth_same_answer_for_unknown_inactive_locked_and_wrong(app, db, make_user):
+    from sqlalchemy import select
+
+    from annotator.models import User
+
+    for name in ("wrong", "inactive", "locked"):
+        make_user(name)
+    inactive = db.scalar(select(User).where(User.username == "inactive"))
+    inactive.active = False
+    db.commit()
+    client, token = _login_client(app)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/login", data={"username": "locked", "password": "wrong password", "csrf_token": token})
+    answers = {}
+    for name, password in (("nobody", "correct horse battery"), ("wrong", "wrong password"),
+                           ("inactive", "correct horse battery"), ("locked", "correct horse battery")):
+        response = client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+        body = response.get_data(as_text=True)
+        flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', body)
+        page = re.sub(r'"[\w-]+\.[\w-]+\.[\w-]+"', '"TOKEN"', body.replace(f'value="{name}"', 'value=""'))  # signed, timestamped
+        answers[name] = (response.status_code, flashes, page)
+    assert answers["nobody"][:2] == (401, ["Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."])
+    assert answers["wrong"] == answers["nobody"] == answers["inactive"] == answers["locked"]
+    assert client.get("/").status_code == 302  # none of them logged in
+
+
+def test_auth_failures_are_counted_and_lock_the_account(app, db, make_user):
+    from sqlalchemy import func, select
+
+    from annotator.models import AuditEvent, User
+
+    make_user("ann")
+    client, token = _login_client(app)
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit + 3):
+        assert client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}).status_code == 401
+    user = db.scalar(select(User).where(User.username == "ann"))
+    assert user.locked_until is not None
+    checked = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure"))
+    assert checked == limit  # attempts on a locked account check no password
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "lockout")) == 1
+
+
+def test_auth_success_clears_the_failure_count(app, db, make_user):
+    from sqlalchemy import select
+
+    from annotator.models import User
+
+    make_user("ann")
+    client, token = _login_client(app)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token})
+    assert client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token}).status_code == 302
+    user = db.scalar(select(User).where(User.username == "ann"))
+    assert (user.failed_logins, user.locked_until) == (0, None)
+
+
+@pytest.mark.parametrize(
+    "username,password,status",
+    [("ann\x00", "correct horse battery", 400), ("ann", "pass\x00word", 400), ("a" * 80, "x" * 1024, 401)],
+)
+def test_auth_login_with_unstorable_text_is_a_plain_refusal(app, db, make_user, username, password, status):
+    from sqlalchemy import func, select
+
+    from annotator.models import AuditEvent
+
+    make_user("ann")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client, token = _login_client(app)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == status
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_auth_login_rotates_the_csrf_token(app, make_user):
+    from tests.conftest import _csrf_from
+
+    make_user("ann")
+    client, before = _login_client(app)
+    assert client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": before}).status_code == 302
+    stale = client.post("/logout", headers={"X-CSRFToken": before})
+    assert stale.status_code == 400 and "CSRF" in stale.get_data(as_text=True)
+    after = _csrf_from(client.get("/").get_data(as_text=True))
+    assert after != before
+    assert client.post("/logout", headers={"X-CSRFToken": after}).status_code == 302
+
+
+def test_auth_password_reset_revokes_the_api_token(app, db, login):
+    from sqlalchemy import select
+
+    from annotator.models import User
+    from annotator.services.users import issue_api_token
+
+    admin = login("ada", "admin")
+    login("ann")
+    user = db.scalar(select(User).where(User.username == "ann"))
+    token = issue_api_token(user)
+    db.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert app.test_client().get("/api/projects", headers=bearer).status_code == 200
+    assert admin.post(f"/admin/users/{user.id}/password", data={"password": "a new long password"}).status_code == 302
+    assert app.test_client().get("/api/projects", headers=bearer).status_code == 401

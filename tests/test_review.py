@@ -402,3 +402,22 @@ def test_review_readjudication_offers_spans_only_the_saved_gold_has(db, login):
     assert refused.status_code == 422 and "gold: OUTCOME «drone» (4–9)" in refused.get_json()["message"]
     dropped = client.put(url, json={"version": 1, "spans": spans[:1], "dropped": [spans[1]]})
     assert dropped.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "extra, status, problem",
+    [
+        ({"note": "fine\x00"}, 400, "NUL"),  # refused with the body, before the service sees it
+        ({"note": "x\ud800"}, 400, "surrogate"),
+        ({"note": "n" * 10_001}, 422, "MAX_COMMENT_CHARS"),
+        ({"dropped": [{"start_char": 0, "end_char": 3, "label": "COUNT"}] * 201}, 422, "MAX_SPANS_PER_ANNOTATION"),
+    ],
+)
+def test_review_adjudication_note_and_dropped_are_bounded(db, login, extra, status, problem):
+    """The reviewer's note and dropped list obey the limits every other text and list does, on both backends."""
+    ids = build_project(db)
+    response = login("rev", "reviewer").put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": [], **extra})
+    assert response.status_code == status
+    assert problem in response.get_json()["message"]
+    db.rollback()
+    assert db.scalar(select(GoldAnnotation)) is None

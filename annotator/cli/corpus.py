@@ -43,11 +43,16 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
     file is bad, nothing is imported.
     """
     from ..corpus import CorpusError, parse_file
+    from ..limits import Limits, project_name_problem
 
+    problem = project_name_problem(project_name)
+    if problem is not None:
+        raise fail(f"{problem}. Nothing was imported.")
+    limits = Limits.from_config(current_app.config)
     parsed = []
     for path in paths:
         try:
-            parsed.append((path.name, parse_file(path.name, path.read_bytes())))
+            parsed.append((path.name, parse_file(path.name, path.read_bytes(), limits)))
         except CorpusError as exc:
             raise fail(f"{exc}. Nothing was imported.") from None
     summary = run_import(project_name, parsed, lang=lang, as_annotator=as_annotator, as_suggestions=as_suggestions)
@@ -57,22 +62,26 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
 def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False):
     """Import parsed files in one transaction, all of them or none; an ``ImportSummary``."""
     from ..corpus import CorpusError
+    from ..limits import Limits
     from ..services.audit import record_command
     from ..services.corpus import ImportSummary, import_reports
-    from ..services.projects import get_or_create_project
+    from ..services.projects import InvalidProjectName, get_or_create_project
     from ..services.users import UserError
 
     db = session(write=True)
     summary = ImportSummary()
+    limits = Limits.from_config(current_app.config)
     try:
         project, _ = get_or_create_project(db, project_name, lang=lang)
         total = sum(len(reports) for _, reports in parsed)
         with click.progressbar(length=total, label="Importing reports", file=sys.stderr) as bar:
             for name, reports in parsed:
-                summary.add(import_reports(db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update))
+                summary.add(import_reports(
+                    db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update, limits=limits
+                ))
         record_command(db, "corpus.import", "project", project.id, files=[name for name, _ in parsed], summary=str(summary))
         db.commit()
-    except (CorpusError, UserError) as exc:
+    except (CorpusError, UserError, InvalidProjectName) as exc:
         db.rollback()
         raise fail(f"{exc}. Nothing was imported.") from None
     except BaseException:

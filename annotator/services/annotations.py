@@ -14,15 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
 from ..normalise import normalise
 from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import COUNTED_STATUSES, take_lease
 from .suggestions import label_names, project_gazetteer, project_outcomes
-
-MAX_VALUE = 255
-MAX_COMMENT = 10_000
 
 
 class AnnotationError(Exception):
@@ -52,8 +50,11 @@ class Problem:
 class InvalidAnnotation(AnnotationError):
     problems: list[Problem] = field(default_factory=list)
 
+    def messages(self) -> list[str]:
+        return [f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in self.problems]
+
     def __str__(self) -> str:
-        return "; ".join(f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in self.problems)
+        return "; ".join(self.messages())
 
 
 class Conflict(AnnotationError):
@@ -73,11 +74,10 @@ class CleanSpan:
     suggested: bool
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-MAX_SECONDS = 86_400  # one visit of a sentence; NaN and infinities are refused too
+def _shown(value: Any) -> str:
+    """A value as a problem message quotes it: short, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "\u2026"
 
 
 def _check_room(session: Session, project: Project, sentence: Sentence, user: User, now: datetime, leased: bool) -> None:
@@ -105,8 +105,16 @@ def _check_room(session: Session, project: Project, sentence: Sentence, user: Us
         raise SentenceFull(needed)
 
 
-def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -> tuple[list[dict], list[Problem]]:
-    """Check submitted spans; returns the clean ones (with "value" only when sent) and every problem."""
+def validate_spans(
+    project: Project, sentence: Sentence, spans: Sequence[Any], limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[dict], list[Problem]]:
+    """Check submitted spans; returns the clean ones (with "value" only when sent) and every problem.
+
+    More than ``limits.max_spans_per_annotation`` spans is one problem, and
+    none of them is looked at.
+    """
+    if len(spans) > limits.max_spans_per_annotation:
+        return [], [Problem(None, f"{len(spans):,} spans; at most {limits.max_spans_per_annotation} may be saved at once (MAX_SPANS_PER_ANNOTATION)")]
     problems: list[Problem] = []
     clean: list[dict] = []
     labels = label_names(project)
@@ -120,7 +128,7 @@ def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -
             continue
         start, end, label = span.get("start_char"), span.get("end_char"), span.get("label")
         before = len(problems)
-        if not _is_int(start) or not _is_int(end):
+        if not is_int(start) or not is_int(end):
             problems.append(Problem(i, "start_char and end_char must be integers"))
         elif not 0 <= start < end <= length:
             problems.append(Problem(i, f"offsets [{start}, {end}) must satisfy 0 <= start_char < end_char <= {length}"))
@@ -130,10 +138,12 @@ def validate_spans(project: Project, sentence: Sentence, spans: Sequence[Any]) -
             if end not in ends:
                 problems.append(Problem(i, f"end_char {end} is not the end of a token"))
         if not isinstance(label, str) or label not in labels:
-            problems.append(Problem(i, f"label {label!r} is not one of {', '.join(labels)}"))
+            problems.append(Problem(i, f"label {_shown(label)} is not one of {', '.join(labels)}"))
         value = span.get("value")
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_VALUE):
-            problems.append(Problem(i, f"value must be a string of at most {MAX_VALUE} characters, or null"))
+        if value is not None and (not isinstance(value, str) or len(value) > limits.max_value_chars):
+            problems.append(Problem(i, f"value must be a string of at most {limits.max_value_chars} characters (MAX_VALUE_CHARS), or null"))
+        elif isinstance(value, str) and text_problem(value) is not None:
+            problems.append(Problem(i, f"value {text_problem(value)}"))
         suggested = span.get("suggested", False)
         if not isinstance(suggested, bool):
             problems.append(Problem(i, "suggested must be true or false"))
@@ -171,6 +181,7 @@ def save_annotation(
     guideline_version: int | None = None,
     *,
     now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Annotation:
     """Create or replace ``user``'s annotation of ``sentence``; never commits.
 
@@ -192,22 +203,25 @@ def save_annotation(
     project = session.get(Project, sentence.project_id)
     problems: list[Problem] = []
     if status not in STATUSES:
-        problems.append(Problem(None, f"status must be one of {', '.join(STATUSES)}, not {status!r}"))
+        problems.append(Problem(None, f"status must be one of {', '.join(STATUSES)}, not {_shown(status)}"))
     if comment is not None and not isinstance(comment, str):
         problems.append(Problem(None, "comment must be a string"))
-    elif comment is not None and len(comment) > MAX_COMMENT:
-        problems.append(Problem(None, f"comment is longer than {MAX_COMMENT} characters"))
+    elif comment is not None and len(comment) > limits.max_comment_chars:
+        problems.append(Problem(None, f"comment is longer than {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)"))
+    elif comment is not None and text_problem(comment) is not None:
+        problems.append(Problem(None, f"comment {text_problem(comment)}"))
     comment = comment.strip() or None if isinstance(comment, str) else None
     if status == "flagged" and not comment:
         problems.append(Problem(None, "a flagged sentence needs a comment saying what is wrong"))
     if seconds_spent is not None and (
-        not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or not 0 <= seconds_spent <= MAX_SECONDS
+        not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or not 0 <= seconds_spent <= limits.max_seconds_spent
     ):
-        problems.append(Problem(None, f"seconds_spent must be a number from 0 to {MAX_SECONDS}"))
+        # Compared as sent: float() of a 400-digit integer would raise, and NaN fails every comparison.
+        problems.append(Problem(None, f"seconds_spent must be a number from 0 to {limits.max_seconds_spent} (MAX_SECONDS_SPENT)"))
     if not isinstance(spans, Sequence) or isinstance(spans, str):
         problems.append(Problem(None, "spans must be a list"))
         spans = []
-    clean, span_problems = validate_spans(project, sentence, spans)
+    clean, span_problems = validate_spans(project, sentence, spans, limits)
     problems += span_problems
     if problems:
         raise InvalidAnnotation(problems)

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..corpus import CorpusError, content_hash
+from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, ReportRecord
 from ..text import make_nlp, split_reports
@@ -50,6 +51,7 @@ def import_reports(
     as_suggestions: bool = False,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 500,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ImportSummary:
     """Add ``reports`` to ``project``; a text already there is a duplicate.
 
@@ -57,8 +59,10 @@ def import_reports(
     annotator (``as_annotator`` names one for records that do not), or
     suggestions with ``as_suggestions``; they also attach to a duplicate, so
     several annotators' files of the same texts make one report. Raises
-    CorpusError (naming ``file``) for a span that crosses a sentence boundary
-    or an annotation with no annotator; the caller rolls back.
+    CorpusError (naming ``file`` and the record's line) for a span that
+    crosses a sentence boundary, an annotation with no annotator or one
+    naming an admin or reviewer, a report longer than the tokenizer takes or
+    a sentence longer than ``limits.max_sentence_chars``; the caller rolls back.
     """
     nlp = make_nlp(project.lang)
     summary = ImportSummary()
@@ -66,12 +70,12 @@ def import_reports(
     for record in reports:
         batch.append(record)
         if len(batch) >= batch_size:
-            summary.add(_import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions))
+            summary.add(_import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions))
             if progress:
                 progress(len(batch))
             batch = []
     if batch:
-        summary.add(_import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions))
+        summary.add(_import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions))
         if progress:
             progress(len(batch))
     if summary.sentences >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
@@ -81,7 +85,7 @@ def import_reports(
     return summary
 
 
-def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestions) -> ImportSummary:
+def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions) -> ImportSummary:
     summary = ImportSummary()
     hashes = [content_hash(r.text) for r in batch]
     existing = dict(
@@ -97,6 +101,12 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
             new[digest] = record
     if new:
         records = list(new.values())
+        for record in records:
+            if len(record.text) > nlp.max_length:  # spaCy refuses it with a ValueError
+                raise CorpusError(
+                    file, record.line, f"the report is {len(record.text):,} characters long; the tokenizer takes at most "
+                    f"{nlp.max_length:,}: split it into several reports",
+                )
         report_ids = _insert_reports(
             session,
             [
@@ -113,7 +123,8 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
             ],
         )
         rows = []
-        for report_id, sentences in zip(report_ids, split_reports(nlp, [r.text for r in records]), strict=True):
+        for record, report_id, sentences in zip(records, report_ids, split_reports(nlp, [r.text for r in records]), strict=True):
+            _check_sentences(file, record, sentences, limits)
             rows.extend(
                 {
                     "project_id": project.id,
@@ -136,6 +147,15 @@ def _import_batch(session, project, file, batch, nlp, as_annotator, as_suggestio
         if record.annotations:
             _attach(session, file, record, existing[digest], as_annotator, as_suggestions, summary)
     return summary
+
+
+def _check_sentences(file: str, record: ReportRecord, sentences, limits: Limits) -> None:
+    for position, sentence in enumerate(sentences, start=1):
+        if len(sentence.text) > limits.max_sentence_chars:
+            raise CorpusError(
+                file, record.line, f"sentence {position} of the report is {len(sentence.text):,} characters long; the limit is "
+                f"{limits.max_sentence_chars:,} (MAX_SENTENCE_CHARS): break it with punctuation or a blank line",
+            )
 
 
 REPORT_COLUMNS = ("id", "project_id", "external_id", "source", "meta", "text", "content_hash", "created_at")
@@ -193,6 +213,13 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
         if name is None:
             raise CorpusError(file, record.line, "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions")
         user = get_or_create_annotator(session, name)
+        if user.role != "annotator":
+            # Attributing imported work to an admin or reviewer would put their name on labels they never made.
+            raise CorpusError(
+                file, record.line,
+                f"annotator {name!r} is the name of an existing {user.role} account; imported annotations go to annotator "
+                "accounts only: rename the annotator in the file or use --as-annotator NAME",
+            )
         done = set(session.scalars(select(Annotation.sentence_id).where(Annotation.user_id == user.id, Annotation.sentence_id.in_([s.id for s in sentences]))))
         for sentence in sentences:
             if sentence.id in done:
@@ -223,6 +250,8 @@ def _check_spans(file, record, project, sentences, placed) -> None:
         for problem in problems:
             if problem.problem.startswith("duplicate"):
                 continue  # a span listed twice is stored once
+            if problem.span is None:  # about the whole list (too many spans)
+                raise CorpusError(file, record.line, f"sentence {sentence.position + 1} of the report: {problem.problem}")
             a, b, span = placed[sentence.id][problem.span]
             raise CorpusError(file, record.line, f"span {span.label} {sentence.text[a:b]!r} at [{span.start_char}, {span.end_char}): {problem.problem}")
 

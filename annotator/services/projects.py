@@ -10,6 +10,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..labels import default_scheme
+from ..limits import project_name_problem
 from ..db import database_key
 from ..models import (
     GazetteerEntry,
@@ -28,11 +29,18 @@ class NotFound(LookupError):
     """A named thing that does not exist."""
 
 
+class InvalidProjectName(ValueError):
+    """A name no project may have (annotator.limits.project_name_problem says why)."""
+
+
 def default_guidelines() -> str:
     return files("annotator.data").joinpath("guidelines.md").read_text(encoding="utf-8")
 
 
 def get_project(session: Session, name: str) -> Project:
+    # A name no project can have is not looked up: a NUL in it would be a PostgreSQL error, not a 404.
+    if project_name_problem(name) is not None:
+        raise NotFound(f"no project named {name!r}")
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
         raise NotFound(f"no project named {name!r}")
@@ -42,7 +50,14 @@ def get_project(session: Session, name: str) -> Project:
 def get_or_create_project(
     session: Session, name: str, *, lang: str = "en", annotators_per_sentence: int = 2
 ) -> tuple[Project, bool]:
-    """The project called ``name``, created with the default scheme if new."""
+    """The project called ``name``, created with the default scheme if new.
+
+    Raises InvalidProjectName for a name that breaks the rule of
+    ``annotator.limits.project_name_problem``, before the database sees it.
+    """
+    problem = project_name_problem(name)
+    if problem is not None:
+        raise InvalidProjectName(problem)
     project = session.scalar(select(Project).where(Project.name == name))
     if project is not None:
         return project, False
@@ -163,7 +178,7 @@ def project_status(session: Session, name: str) -> dict[str, Any]:
     """
     from .queue import STATUSES, annotation_counts, project_counts  # queue imports nothing of this module
 
-    project = session.scalar(select(Project).where(Project.name == name))
+    project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
     if project is None:
         return {"reports": 0, "sentences": 0, **dict.fromkeys(STATUSES, 0), "complete": 0, "gold": 0, "annotators": {}}
     reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))

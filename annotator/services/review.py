@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from ..conflicts import COUNTED, disagreements, sentence_conflicts
 from ..db import database_key
+from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..project_agreement import agreement_report
 from ..records import AnnotationRecord
-from .annotations import MAX_COMMENT, validate_spans
+from .annotations import validate_spans
 from .audit import record
 from .projects import project_status
 from .records import project_records as load_records
@@ -268,7 +269,9 @@ def _span_json(span, text: str) -> dict[str, Any]:
     return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "text": text[span.start_char : span.end_char]}
 
 
-def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: Mapping[str, Any]) -> GoldAnnotation:
+def adjudicate(
+    session: Session, sentence: Sentence, reviewer: User, decisions: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS
+) -> GoldAnnotation:
     """Store the reviewer's gold for ``sentence``, replacing any earlier gold.
 
     ``decisions``: ``{"version": the gold version the reviewer saw (None or 0
@@ -284,12 +287,13 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
     per save lists the spans added, removed and changed; ``needs_review``
     is cleared. Raises AdjudicationError for invalid spans, labels or reasons
-    and StaleGold when the version is not the current one.
+    and StaleGold when the version is not the current one; ``limits`` bounds
+    the spans (``annotator.limits``) and how many problems one refusal lists.
     """
     project = session.get(Project, sentence.project_id)
-    wanted = _validate(decisions, sentence, project)
-    explicit = _dropped_keys(decisions.get("dropped"))
-    note = _note(decisions.get("note"))
+    wanted = _validate(decisions, sentence, project, limits)
+    explicit = _dropped_keys(decisions.get("dropped"), limits)
+    note = _note(decisions.get("note"), limits)
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
     counted = session.execute(
@@ -364,10 +368,12 @@ def adjudicate(session: Session, sentence: Sentence, reviewer: User, decisions: 
     return gold
 
 
-def _dropped_keys(dropped: Any) -> set[tuple[int, int, str]]:
+def _dropped_keys(dropped: Any, limits: Limits) -> set[tuple[int, int, str]]:
     """The spans the reviewer dropped on purpose: ``[{start_char, end_char, label}]``."""
     if dropped is None:
         return set()
+    if isinstance(dropped, list) and len(dropped) > limits.max_spans_per_annotation:
+        raise AdjudicationError(f'"dropped" lists more than {limits.max_spans_per_annotation} spans (MAX_SPANS_PER_ANNOTATION)')
     if not isinstance(dropped, list) or not all(
         isinstance(d, dict) and isinstance(d.get("start_char"), int) and isinstance(d.get("end_char"), int) and isinstance(d.get("label"), str)
         for d in dropped
@@ -376,11 +382,15 @@ def _dropped_keys(dropped: Any) -> set[tuple[int, int, str]]:
     return {(d["start_char"], d["end_char"], d["label"]) for d in dropped}
 
 
-def _note(note: Any) -> str | None:
+def _note(note: Any, limits: Limits) -> str | None:
+    """The reviewer's note to the annotators: text, within the comment limit, storable on every backend."""
     if note is None:
         return None
-    if not isinstance(note, str) or len(note) > MAX_COMMENT:
-        raise AdjudicationError(f"the note must be text of at most {MAX_COMMENT} characters")
+    if not isinstance(note, str) or len(note) > limits.max_comment_chars:
+        raise AdjudicationError(f"the note must be text of at most {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)")
+    problem = text_problem(note)
+    if problem is not None:
+        raise AdjudicationError(f"the note {problem}")
     return note.strip() or None
 
 
@@ -425,24 +435,28 @@ def _audit_span(key: tuple[int, int, str], value: str | None) -> dict[str, Any]:
 def _reason(reason: Any) -> str | None:
     if reason in (None, ""):
         return None
-    if reason not in REASONS:
-        raise AdjudicationError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
+    if not isinstance(reason, str) or reason not in REASONS:
+        shown = repr(reason) if len(repr(reason)) <= 40 else repr(reason)[:39] + "\u2026"
+        raise AdjudicationError(f"reason must be one of {', '.join(REASONS)}, not {shown}")
     return reason
 
 
-def _validate(decisions: Mapping[str, Any], sentence: Sentence, project: Project) -> dict[tuple[int, int, str], dict[str, Any]]:
+def _validate(
+    decisions: Mapping[str, Any], sentence: Sentence, project: Project, limits: Limits
+) -> dict[tuple[int, int, str], dict[str, Any]]:
     """The reviewer's spans, checked as an annotator's are (offsets on token boundaries, known labels)."""
     spans = decisions.get("spans")
     if not isinstance(spans, list):
         raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
     version = decisions.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_ROW_ID):
         raise AdjudicationError('"version" must be the gold version you loaded, or null')
     clean, problems = validate_spans(project, sentence, [
         {k: v for k, v in span.items() if k != "reason"} if isinstance(span, dict) else span for span in spans
-    ])
+    ], limits)
     if problems:
-        raise AdjudicationError("; ".join(f"span {p.span}: {p.problem}" for p in problems))
+        messages = [f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in problems]
+        raise AdjudicationError(join_capped(messages, limits.max_listed_problems))
     wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
     for span, checked in zip(spans, clean, strict=True):
         key = (checked["start_char"], checked["end_char"], checked["label"])

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,14 +52,79 @@ def get_or_create_annotator(session: Session, username: str) -> User:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password: every session of the user ends and their API token stops working."""
     if len(password) < 8:
         raise UserError("a password is at least 8 characters")
     user.password_hash = generate_password_hash(password)
     user.session_token = new_session_token()
+    user.api_token_hash = None  # a reset after a leak must not leave the token that leaked with it
 
 
 def check_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password, made once, with the method real passwords use."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def claim_login_attempt(session: Session, username: str, now: datetime, max_failures: int, lockout_seconds: int) -> User | None:
+    """Count one login attempt against ``username`` before its password is checked; never commits.
+
+    One atomic UPDATE adds 1 to the user's failure count, unless the account
+    is locked; the attempt that brings the count to ``max_failures`` locks the
+    account for ``lockout_seconds`` (and starts the count again). Of any number
+    of concurrent attempts at most ``max_failures`` are claimed per lockout
+    period, so at most that many passwords are checked. Returns the user when
+    the attempt may check the password, None for an unknown, inactive or
+    locked account (the caller still checks a password, see
+    :func:`check_login`). The caller commits before checking the password,
+    so that the claim holds no lock while the hash is computed.
+    """
+    reaches = User.failed_logins + 1 >= max_failures
+    claimed = session.execute(
+        update(User)
+        .where(
+            User.username == username,
+            User.active.is_(True),
+            User.password_hash.is_not(None),
+            or_(User.locked_until.is_(None), User.locked_until <= now),
+        )
+        .values(
+            failed_logins=case((reaches, 0), else_=User.failed_logins + 1),
+            locked_until=case((reaches, now + timedelta(seconds=lockout_seconds)), else_=None),
+        )
+        .returning(User.id, User.locked_until)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        return None
+    user = session.get(User, claimed.id, populate_existing=True)
+    if claimed.locked_until is not None:
+        from .audit import record
+
+        record(session, user, "lockout", "user", user.id)
+    return user
+
+
+def check_login(user: User | None, password: str) -> bool:
+    """The password check of a login; as slow for a user that may not log in as for one that may."""
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def login_succeeded(session: Session, user: User) -> None:
+    """A correct password: the failure count and any lock its own claim set are cleared; never commits."""
+    session.execute(
+        update(User)
+        .where(and_(User.id == user.id))
+        .values(failed_logins=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _token_digest(token: str) -> str:

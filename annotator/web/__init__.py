@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, get_session, login_manager
+from ..limits import text_problem
 from ..models import User
 
 # Scripts and styles come only from our own static folder.
@@ -62,6 +63,17 @@ def register(app: Flask) -> None:
         user = user_for_token(get_session(), token)
         g.token_user = user is not None
         return user
+
+    @app.before_request
+    def refuse_unstorable_text() -> None:
+        # One check for every query parameter and form field: a NUL would reach PostgreSQL
+        # as an error (SQLite would store it). Form and URL decoding already replace what
+        # is not UTF-8, so no unpaired surrogate arrives this way; JSON bodies: web.inputs.
+        for source, values in (("query parameter", request.args), ("form field", request.form)):
+            for key, value in values.items(multi=True):
+                problem = text_problem(key) or text_problem(value)
+                if problem is not None:
+                    abort(400, description=f"The {source} {key[:40]!r} {problem}.")
 
     @app.before_request
     def check_csrf() -> None:

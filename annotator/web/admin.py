@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..corpus import FORMATS, CorpusError, parse_files
 from ..db import write_transaction
+from ..limits import LimitExceeded, parse_json
 from ..extensions import get_session
 from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..normalise import OutcomeVocabulary, VocabularyError
@@ -31,6 +32,7 @@ from ..services.projects import NotFound, add_guideline_version, current_guideli
 from ..services.suggestions import build_gazetteer
 from ..services.users import UserError, create_user, set_password
 from .auth import roles_required
+from .inputs import limits
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -360,9 +362,13 @@ def _outcome_entries(text: str) -> list[dict] | None:
     if not text:
         return None
     try:
-        data = json.loads(text)
+        data = parse_json(text, limits().max_json_depth)
     except json.JSONDecodeError as exc:
         raise VocabularyError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except LimitExceeded as exc:
+        raise VocabularyError(exc.message) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise VocabularyError(f"Not valid JSON: {exc}") from exc
     if not isinstance(data, list) or not data:
         raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
     return [e.to_dict() for e in OutcomeVocabulary(data).entries]
@@ -397,12 +403,16 @@ def upload(project: str):
     if not form.validate_on_submit() or not uploads:
         return _render_project(row, 400, upload_errors=["Choose at least one .txt, .jsonl or .csv file."])
     files = [(_display_name(f.filename), f.read()) for f in uploads]
-    parsed, errors = parse_files(files)
+    bounds = limits()
+    parsed, errors = parse_files(files, bounds)
     if errors:
-        return _render_project(row, 400, upload_errors=[f"{e}. Nothing was imported." for e in errors])
+        shown = [f"{e}. Nothing was imported." for e in errors[: bounds.max_listed_problems]]
+        if len(errors) > len(shown):
+            shown.append(f"And {len(errors) - len(shown)} more files with errors.")
+        return _render_project(row, 400, upload_errors=shown)
     row = _project_to_change(project)  # starting the write ends the read transaction: load the project again
     try:
-        summaries = [import_reports(session, row, name, reports) for name, reports in parsed]
+        summaries = [import_reports(session, row, name, reports, limits=bounds) for name, reports in parsed]
     except (CorpusError, UserError) as exc:
         session.rollback()
         return _render_project(row, 400, upload_errors=[f"{exc}. Nothing was imported."])

@@ -7,8 +7,6 @@ work on the project; a caller only ever sees their own annotation.
 """
 from __future__ import annotations
 
-import math
-
 from datetime import timedelta
 from typing import Any
 
@@ -19,11 +17,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import single_writer, write_transaction
 from ..extensions import get_session
+from ..limits import MAX_ROW_ID, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
 from ..services.annotations import Conflict, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
 from ..services.projects import can_work_on, project_settings
 from ..services.suggestions import project_outcomes, suggestions_for
+from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -59,9 +59,9 @@ def require_login():
 
 def _project(name: str) -> Project:
     session = get_session()
-    project = session.scalar(select(Project).where(Project.name == name))
+    project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
     if project is None:
-        raise ApiError(404, "not_found", f"No project named {name!r}.")
+        raise ApiError(404, "not_found", f"No project named {name[:120]!r}.")
     if not can_work_on(session, current_user, project):
         raise ApiError(403, "forbidden", f"You are not a member of project {name!r}; ask an admin to add you.")
     return project
@@ -194,8 +194,8 @@ def progress(project_name: str):
 @bp.get("/projects/<project_name>/history")
 def history(project_name: str):
     project = _project(project_name)
-    limit = _int_arg("limit", 50, 1, 500)
-    offset = _int_arg("offset", 0, 0, None)
+    limit = query_int("limit", 50, 1, 500)
+    offset = query_int("offset", 0, 0, limits().max_query_offset)
     rows = get_session().execute(
         select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
@@ -214,20 +214,6 @@ def history(project_name: str):
 
 def _truncate(text: str) -> str:
     return text if len(text) <= HISTORY_TEXT else text[: HISTORY_TEXT - 1] + "\u2026"
-
-
-def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_request", f"{name} must be an integer, not {raw!r}.") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ApiError(400, "bad_request", f"{name} must be {bound}.")
-    return value
 
 
 @bp.get("/sentences/<int:sentence_id>")
@@ -254,6 +240,7 @@ def get_annotation(sentence_id: int):
 def put_annotation(sentence_id: int):
     sentence, _ = _sentence(sentence_id)
     body = _annotation_body()
+    bounds = limits()
     session = get_session()
     for attempt in range(2):
         try:
@@ -268,13 +255,17 @@ def put_annotation(sentence_id: int):
                 body.get("comment"),
                 body.get("seconds_spent"),
                 body.get("base_version"),
+                limits=bounds,
             )
             result = annotation_dict(annotation)
             session.commit()
             return jsonify(annotation=result)
         except InvalidAnnotation as exc:
+            # At most MAX_LISTED_PROBLEMS listed: a refusal of 100,000 bad spans is not a 25 MB answer.
+            shown = bounds.max_listed_problems
             raise ApiError(
-                422, "invalid_annotation", f"The annotation was not saved: {exc}.", details=[p.to_dict() for p in exc.problems]
+                422, "invalid_annotation", f"The annotation was not saved: {join_capped(exc.messages(), shown)}.",
+                details=[p.to_dict() for p in exc.problems[:shown]], more=max(0, len(exc.problems) - shown),
             ) from None
         except SentenceFull as exc:
             raise ApiError(409, "sentence_full", f"Not saved: {exc}. Ask for the next sentence.") from None
@@ -293,11 +284,10 @@ def put_annotation(sentence_id: int):
 
 
 def _annotation_body() -> dict[str, Any]:
-    """The PUT body, its top-level types checked (400); span contents are the service's (422)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json.")
-    if not isinstance(body.get("status"), str):
+    """The PUT body, its shape and bounds checked (400, 413); span contents and limits are the service's (422)."""
+    body = json_object('{"status", "spans", "comment", "seconds_spent", "base_version"}')
+    status = body.get("status")
+    if not isinstance(status, str) or len(status) > 32:
         raise ApiError(400, "bad_request", "status is required: one of \"done\", \"skipped\", \"flagged\".")
     if not isinstance(body.get("spans", []), list):
         raise ApiError(400, "bad_request", "spans must be a list of span objects.")
@@ -305,9 +295,9 @@ def _annotation_body() -> dict[str, Any]:
     if body.get("comment") is not None and not isinstance(body["comment"], str):
         raise ApiError(400, "bad_request", "comment must be a string or null.")
     seconds = body.get("seconds_spent")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds)):
+    if seconds is not None and not is_finite_number(seconds):
         raise ApiError(400, "bad_request", "seconds_spent must be a finite number or null.")
     base = body.get("base_version")
-    if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
-        raise ApiError(400, "bad_request", "base_version must be an integer or null.")
+    if base is not None and (isinstance(base, bool) or not isinstance(base, int) or not 0 <= base <= MAX_ROW_ID):
+        raise ApiError(400, "bad_request", f"base_version must be an integer from 0 to {MAX_ROW_ID}, or null.")
     return body

@@ -1,20 +1,22 @@
 """Login, logout and role checks."""
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..db import write_transaction
 from ..extensions import get_session
+from ..limits import text_problem
 from ..models import User, utcnow
 from ..services.audit import record
-from ..services.users import check_password, new_session_token
+from ..services.users import check_login, claim_login_attempt, login_succeeded, new_session_token
 
 bp = Blueprint("auth", __name__)
 
@@ -40,38 +42,71 @@ def roles_required(*roles: str):
     return decorator
 
 
+LOGIN_REFUSED = "Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: where a login may send the browser on.
+
+    Refused: anything with a scheme or a host after ``urlsplit``, a
+    protocol-relative ``//host``, backslashes (browsers read a backslash as a
+    slash) and control characters or white space anywhere (browsers drop a tab
+    or line break between two slashes, which makes ``//host``; CR/LF cannot go
+    into a Location header).
+    """
+    if not target or len(target) > 2048 or not target.startswith("/"):
+        return None
+    if "\\" in target or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c.isspace() for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        session = get_session()
-        user = session.scalar(select(User).where(User.username == form.username.data.strip()))
-        now = utcnow()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            flash("Too many failed attempts: this account is locked for a few minutes. Try again later.", "error")
-            return render_template("login.html", form=form), 429
-        if user is not None and user.active and check_password(user, form.password.data):
-            user.failed_logins = 0
-            user.locked_until = None
-            session.commit()
-            login_user(user)
-            target = request.args.get("next", "")
-            # Only same-site paths: an open redirect would forward a fresh session elsewhere.
-            if not target.startswith("/") or target.startswith("//") or "\\" in target:
-                target = url_for("main.index")
-            return redirect(target)
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
-                user.failed_logins = 0
-                record(session, user, "lockout", "user", user.id)
-            session.commit()
-        flash("Wrong username or password.", "error")
-        return render_template("login.html", form=form), 401
+        user = _authenticate(form.username.data.strip(), form.password.data)
+        if user is None:
+            flash(LOGIN_REFUSED, "error")
+            return render_template("login.html", form=form), 401
+        login_user(user)
+        # A new token for the logged-in session: one seen before login (on a shared machine) is void.
+        flask_session.pop("csrf_token", None)
+        g.pop("csrf_token", None)
+        return redirect(local_path(request.args.get("next")) or url_for("main.index"))
     return render_template("login.html", form=form)
+
+
+def _authenticate(username: str, password: str) -> User | None:
+    """The user if ``password`` is theirs and the account may log in, else None.
+
+    Unknown, inactive, locked and wrong all take one password hash check and
+    end in the same answer, so neither the reply nor its time tells them apart.
+    The attempt is counted (atomically, see claim_login_attempt) and
+    committed before the check.
+    """
+    session = get_session()
+    config = current_app.config
+    user = None
+    if text_problem(username) is None and text_problem(password) is None:
+        write_transaction(session)
+        user = claim_login_attempt(session, username, utcnow(), int(config["LOGIN_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"]))
+        session.commit()
+    correct = check_login(user, password)
+    if user is None:
+        return None
+    write_transaction(session)
+    if correct:
+        login_succeeded(session, user)
+    else:
+        record(session, user, "login.failure", "user", user.id)
+    session.commit()
+    return user if correct else None
 
 
 @bp.route("/logout", methods=["POST"])

@@ -5,6 +5,8 @@ from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .inputs import BadInput
+
 bp = Blueprint("errors", __name__)
 
 
@@ -19,6 +21,15 @@ def error_response(status: int, title: str, message: str):
     if wants_json():
         return jsonify(error=title, message=message), status
     return render_template("error.html", status=status, title=title, message=message), status
+
+
+@bp.app_errorhandler(BadInput)
+def bad_input(exc: BadInput):
+    """A request refused by web.inputs before any work: always JSON, it came as JSON or as a query."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+    return jsonify(error=exc.error, message=exc.message, **exc.extra), exc.status
 
 
 @bp.app_errorhandler(CSRFError)

@@ -9,6 +9,7 @@ from .. import charts
 from ..conflicts import HAS, TYPES
 from ..db import write_transaction
 from ..extensions import get_session
+from ..limits import MAX_ROW_ID
 from ..models import Project, Sentence
 from ..services.projects import NotFound, get_project
 from ..services.review import (
@@ -24,6 +25,7 @@ from ..services.review import (
 )
 from ..services.review import adjudicate as store_gold
 from .auth import roles_required
+from .inputs import json_object, limits, query_int
 
 bp = Blueprint("review", __name__, url_prefix="/projects/<project>/review")
 
@@ -109,12 +111,12 @@ def disagreements(project: str):
     kind = request.args.get("type") or None
     first, second = request.args.get("a") or None, request.args.get("b") or None
     if label is not None and label not in labels:
-        abort(400, description=f"Unknown label {label!r}; use one of {', '.join(labels)}.")
+        abort(400, description=f"Unknown label {label[:40]!r}; use one of {', '.join(labels)}.")
     if kind is not None and kind not in TYPES:
-        abort(400, description=f"Unknown conflict type {kind!r}; use one of {', '.join(TYPES)}.")
+        abort(400, description=f"Unknown conflict type {kind[:40]!r}; use one of {', '.join(TYPES)}.")
     has = request.args.get("has") or None
     if has is not None and has not in HAS:
-        abort(400, description=f"Unknown filter has={has!r}; use one of {', '.join(HAS)}.")
+        abort(400, description=f"Unknown filter has={has[:40]!r}; use one of {', '.join(HAS)}.")
     pair = None
     if first and second:
         if first == second:
@@ -142,7 +144,8 @@ def disagreements(project: str):
 @roles_required(*REVIEW_ROLES)
 def next_sentence(project: str):
     project_row = _project(project)
-    sentence_id = next_in_queue(get_session(), project_row, after=request.args.get("after", type=int))
+    after = query_int("after", 0, 0, MAX_ROW_ID) if request.args.get("after") else None
+    sentence_id = next_in_queue(get_session(), project_row, after=after)
     if sentence_id is None:
         return redirect(url_for("review.dashboard", project=project_row.name, done=1))
     return redirect(url_for("review.adjudicate", project=project_row.name, sentence_id=sentence_id))
@@ -173,14 +176,12 @@ def adjudicate(project: str, sentence_id: int):
 @roles_required(*REVIEW_ROLES)
 def save_gold(project: str, sentence_id: int):
     project_row = _project(project)
-    decisions = request.get_json(silent=True)
-    if not isinstance(decisions, dict):
-        return jsonify(error="bad_request", message='Send a JSON object: {"version", "spans", "reason"}.'), 400
+    decisions = json_object('{"version", "spans", "reason"}')
     session = get_session()
     write_transaction(session)
     sentence = _sentence(project_row, sentence_id)
     try:
-        gold = store_gold(session, sentence, current_user, decisions)
+        gold = store_gold(session, sentence, current_user, decisions, limits())
         session.commit()
     except AdjudicationError as exc:
         session.rollback()

@@ -37,6 +37,7 @@ def main() -> int:
         ["bench_queue_sql.py", "--size", "3000" if args.quick else "300000", *db],
         ["bench_page.py", "--repeat", "2" if args.quick else "5"],
         ["bench_cli.py", "--repeat", "3" if args.quick else "7"],
+        ["bench_login.py", "--repeat", "10" if args.quick else "30", *db],
     ]
     failed = 0
     for run in runs:

@@ -1,0 +1,158 @@
+"""Every endpoint against the hostile classes, on each backend: no 5xx, and nothing stored.
+
+The classes: integers beyond 64 bits, deep nesting, unpaired surrogates, NUL
+characters, huge arrays and huge strings. JSON write endpoints get them as raw
+JSON bodies (Python's json module would not write some of them); every route
+gets them as query parameters and as path values; every form endpoint as form
+fields. The routes are walked from the url_map, so a new one is covered too.
+Besides these fixed classes, tests/test_fuzz_api.py runs schemathesis.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator.models import Annotation, AuditEvent, GazetteerEntry, GoldAnnotation, Guideline, Project, ProjectMember, Report, Span, User
+from tests.test_security import _rules, _url, world  # noqa: F401 - the world fixture: a project, an export, a client per role
+
+HUGE = "9" * 30  # beyond 64 bits
+DIGITS = "9" * 5000  # beyond what Python converts
+
+JSON_WRITES = {"api.put_annotation", "review.save_gold"}  # every route that reads a JSON body
+
+SPAN = '{"start_char": %s, "end_char": %s, "label": %s, "value": %s, "reason": %s}'
+BODIES = {
+    "huge-int": '{"status": "done", "spans": [%s], "seconds_spent": %s, "base_version": %s, "version": %s}'
+    % (SPAN % (HUGE, HUGE, '"COUNT"', "null", "null"), HUGE, HUGE, HUGE),
+    "huge-negative": '{"status": "done", "spans": [%s], "seconds_spent": -%s, "base_version": -%s, "version": -%s}'
+    % (SPAN % ("-" + HUGE, "-" + HUGE, '"COUNT"', "null", "null"), HUGE, HUGE, HUGE),
+    "digits": '{"status": "done", "spans": [], "seconds_spent": %s, "version": %s}' % (DIGITS, DIGITS),
+    "non-finite": '{"status": "done", "spans": [], "seconds_spent": NaN, "version": Infinity}',
+    "deep": '{"status": "done", "spans": ' + "[" * 50_000 + "]" * 50_000 + ', "version": null}',
+    "deep-unclosed": '{"status": "done", "spans": ' + "[" * 50_000,
+    "deep-objects": '{"status": "done", "spans": [' + '{"a": ' * 5_000 + "1" + "}" * 5_000 + "]}",
+    "surrogate": '{"status": "flagged", "comment": "\\ud800 x", "spans": [%s], "reason": "\\udc00", "version": null}'
+    % (SPAN % ("0", "6", '"COUNT"', '"\\ud800"', '"\\udfff"')),
+    "surrogate-key": '{"status": "done", "spans": [], "\\ud800": 1}',
+    "nul": '{"status": "flagged", "comment": "a\\u0000b", "spans": [%s], "reason": "\\u0000", "version": null}'
+    % (SPAN % ("0", "6", '"COUNT"', '"4\\u00000"', '"\\u0000"')),
+    "nul-label": '{"status": "done", "spans": [%s], "version": null}' % (SPAN % ("0", "6", '"CO\\u0000UNT"', "null", "null")),
+    "huge-array": '{"status": "done", "spans": [' + ",".join(["0"] * 200_000) + '], "version": null}',
+    "huge-spans": '{"status": "done", "spans": [' + ",".join([SPAN % ("0", "6", '"COUNT"', "null", "null")] * 30_000) + '], "version": null}',
+    "huge-string": '{"status": "flagged", "comment": "' + "x" * 3_000_000 + '", "spans": [], "version": null}',
+    "wrong-types": '{"status": [], "spans": {}, "comment": {}, "seconds_spent": "1", "base_version": true, "version": [], "reason": 5}',
+}
+QUERIES = {
+    "huge-int": {"offset": HUGE, "limit": HUGE, "after": HUGE, "seed": HUGE, "done": HUGE, "page": HUGE},
+    "digits": {"offset": DIGITS, "limit": DIGITS, "after": DIGITS},
+    "negative": {"offset": "-" + HUGE, "limit": "-1", "after": "-" + HUGE},
+    "nul": {"offset": "1\x00", "label": "CO\x00UNT", "type": "\x00", "a": "alice\x00", "b": "\x00", "text": "forty\x00", "next": "/\x00"},
+    "surrogate-bytes": "label=%ED%A0%80&a=%ED%B0%80&b=%ED%A0%80&text=%ED%A0%80&type=%ED%A0%80",
+    "long": {"label": "L" * 20_000, "a": "a" * 20_000, "b": "b" * 20_000, "text": "t" * 20_000, "type": "t" * 20_000},
+    "repeated": "&".join(["offset=1", "label=COUNT", "a=alice", "text=forty"] * 5_000),
+    "deep": {"label": "[" * 10_000, "text": "{" * 10_000},
+}
+FORM_FIELDS = ("username", "password", "role", "active", "annotators_per_sentence", "routing", "restricted", "text", "canonical",
+               "aliases", "vocabulary", "task", "policy", "annotator", "dev_fraction", "seed")
+FORMS = {
+    "nul": dict.fromkeys(FORM_FIELDS, "a\x00b"),
+    "huge-int": dict.fromkeys(FORM_FIELDS, HUGE),
+    "long": dict.fromkeys(FORM_FIELDS, "x" * 300_000),
+}
+PATH_VALUES = {"nul": "a\x00b", "long": "p" * 5_000, "slash-encoded": "a%2Fb", "surrogate-bytes": "%ED%A0%80", "dots": ".."}
+SKIP = {"auth.logout"}  # ends the session the walk runs in
+TABLES = (Annotation, Span, GoldAnnotation, Report, Project, User, ProjectMember, GazetteerEntry, Guideline)
+
+
+def _stored(db) -> dict[str, int]:
+    db.expire_all()
+    counts = {t.__name__: db.scalar(select(func.count()).select_from(t)) for t in TABLES}
+    counts["audit"] = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_in(("login.failure",))))
+    counts["users"] = hash(tuple(db.execute(select(User.username, User.role, User.active, User.password_hash).order_by(User.id)).all()))
+    return counts
+
+
+def _client(world, rule) -> object:
+    """The role that may use the route: API writes are an annotator's, everything else an admin's."""
+    return world["clients"]["annotator" if rule.endpoint == "api.put_annotation" else "admin"]
+
+
+def _walk(app, methods):
+    for rule, method in _rules(app):
+        if rule.endpoint not in SKIP and method in methods:
+            yield rule, method
+
+
+def test_fuzz_endpoints_every_json_write_is_listed(app):
+    """A new route that reads a JSON body must join JSON_WRITES (and go through web.inputs)."""
+    assert {rule.endpoint for rule, method in _rules(app) if method in ("PUT", "PATCH", "DELETE")} <= JSON_WRITES
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_fuzz_endpoints_json_writes_refuse_hostile_bodies(app, db, world, name):
+    before = _stored(db)
+    for rule, method in _walk(app, {"PUT"}):
+        assert rule.endpoint in JSON_WRITES
+        url = _url(rule, world["values"])
+        response = getattr(_client(world, rule), method.lower())(url, data=BODIES[name], headers={"Content-Type": "application/json"})
+        assert response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code}"
+        assert 400 <= response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code} (accepted?)"
+        body = response.get_json()
+        assert set(body) >= {"error", "message"}, body
+        assert len(response.get_data()) < 10_000, f"{rule.rule} {name}: the refusal echoes the input"
+    assert _stored(db) == before
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_fuzz_endpoints_query_parameters(app, db, world, name):
+    before = _stored(db)
+    checked = 0
+    for rule, method in _walk(app, {"GET"}):
+        url = _url(rule, world["values"])
+        response = _client(world, rule).get(url, query_string=QUERIES[name])
+        assert response.status_code < 500, f"GET {rule.rule} {name}: {response.status_code}"
+        checked += 1
+    assert checked >= 20
+    assert _stored(db) == before
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_fuzz_endpoints_form_fields(app, db, world, name):
+    """NUL and over-long values change nothing anywhere; a huge integer crashes nothing (it may be a fine name)."""
+    refused = name in ("nul", "long")
+    before = _stored(db)
+    checked = 0
+    for rule, method in _walk(app, {"POST"}):
+        if rule.endpoint == "auth.login":
+            continue  # logged in already: the login page redirects; login itself: tests/test_auth.py
+        url = _url(rule, world["values"])
+        response = _client(world, rule).post(url, data=FORMS[name])
+        assert response.status_code < 500, f"POST {rule.rule} {name}: {response.status_code}"
+        checked += 1
+    assert checked >= 10
+    if refused:
+        assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {k: v for k, v in before.items() if k != "ProjectMember"}
+
+
+@pytest.mark.parametrize("vocabulary", ["[" * 50_000 + "]" * 50_000, "[" * 50_000, "[" + DIGITS + "]", '[{"category": "\\ud800"}]'])
+def test_fuzz_endpoints_outcome_vocabulary_json_is_refused_not_a_crash(app, db, world, vocabulary):
+    project = db.scalar(select(Project))
+    before = project.outcomes
+    response = world["clients"]["admin"].post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": vocabulary})
+    assert response.status_code == 400, response.status_code
+    db.expire_all()
+    assert db.scalar(select(Project)).outcomes == before
+
+
+@pytest.mark.parametrize("name", sorted(PATH_VALUES))
+def test_fuzz_endpoints_path_values(app, db, world, name):
+    before = _stored(db)
+    values = {**world["values"], **{k: PATH_VALUES[name] for k in ("project", "project_name", "name", "file")}}
+    for rule, method in _walk(app, {"GET", "PUT", "POST"}):
+        if not {"project", "project_name", "name", "file"} & set(rule.arguments):
+            continue
+        url = _url(rule, values)
+        kwargs = {"data": BODIES["nul"], "headers": {"Content-Type": "application/json"}} if method == "PUT" else {}
+        response = getattr(_client(world, rule), method.lower())(url, **kwargs)
+        assert response.status_code < 500, f"{method} {url[:80]} {name}: {response.status_code}"
+    assert _stored(db) == before
