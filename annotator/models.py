@@ -102,6 +102,8 @@ class Project(Base):
     annotators_per_sentence: Mapped[int] = mapped_column(Integer, default=2)
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # members only
     routing: Mapped[str] = mapped_column(String(24), default="none")
+    # Model suggestions less confident than this are not offered; rule and imported ones carry no score.
+    suggestion_min_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     model_path: Mapped[str | None] = mapped_column(String(1024))  # trained pipeline for suggestions
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # A fresh random value whenever the project's gazetteer entries or guidelines change:

@@ -141,6 +141,20 @@ def test_admin_changes_settings(admin, db, project):
     assert audit_actions(db).count("project.settings") == 1
 
 
+
+def test_admin_sets_the_suggestion_threshold(admin, db, project):
+    base = {"annotators_per_sentence": 2, "routing": "none"}
+    assert admin.post(f"/admin/projects/{project.name}/settings", data={**base, "suggestion_min_score": "0.4"}).status_code == 302
+    db.rollback()
+    db.refresh(project)
+    assert project.suggestion_min_score == 0.4
+    bad = admin.post(f"/admin/projects/{project.name}/settings", data={**base, "suggestion_min_score": "1.5"})
+    assert bad.status_code == 400 and "Give a confidence from 0 (show all) to 1." in bad.get_data(as_text=True)
+    db.rollback()
+    db.refresh(project)
+    assert project.suggestion_min_score == 0.4
+
+
 def test_admin_adds_and_removes_members(admin, login, db, project):
     login("ann")
     project.restricted = True

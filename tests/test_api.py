@@ -361,6 +361,28 @@ def test_api_model_suggestions_carry_spancat_confidence(app, db, project, first,
     assert schema["properties"]["score"]["type"] == ["number", "null"]
 
 
+
+def test_api_model_suggestions_below_the_projects_threshold_are_hidden(app, db, project, first, tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    for label in ("COUNT", "REGION", "OUTCOME"):
+        spancat.add_label(label)
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "spancat")
+    project.model_path = str(tmp_path / "spancat")
+    db.commit()
+    scores = sorted(s["score"] for s in suggestions_for(db, project, first) if s["source"] == "model")
+    project.suggestion_min_score = scores[len(scores) // 2]  # the median: about half go
+    db.commit()
+    kept = suggestions_for(db, project, first)
+    model = [s["score"] for s in kept if s["source"] == "model"]
+    assert model and len(model) < len(scores)
+    assert min(model) >= project.suggestion_min_score
+    assert any(s["source"] == "rules" for s in kept)  # suggestions without a score are never hidden
+
+
 def test_api_rule_suggestions_follow_the_config(app, login, project):
     app.config["RULE_SUGGESTIONS"] = False
     data = login("ann").get(f"/api/projects/{project.name}/next").get_json()

@@ -66,3 +66,47 @@ def test_migrations_any_command_upgrades_an_old_schema_and_logs_it(empty_databas
         assert event.detail["from_revision"] == "0002" and event.detail["to_revision"] == database.SCHEMA_HEAD
     finally:
         app.extensions["annotator.engine"].dispose()
+
+
+def test_migration_0004_adds_gold_note_and_dropped_and_keeps_gold(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    command.upgrade(database.alembic_config(engine), "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                 "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"), {"now": utcnow()})
+        connection.execute(text("INSERT INTO reports (id, project_id, text, content_hash, meta, created_at) "
+                                "VALUES (1, 1, 'One drone .', :h, '{}', :now)"), {"h": "x" * 64, "now": utcnow()})
+        connection.execute(text("INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, extra_annotators) "
+                                "VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0)"))
+        connection.execute(text("INSERT INTO gold_annotations (id, sentence_id, version, created_at, updated_at) VALUES (1, 1, 1, :now, :now)"),
+                           {"now": utcnow()})
+    database.upgrade(engine, "0004")
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("gold_annotations")}
+        row = connection.execute(text("SELECT version, note, dropped FROM gold_annotations")).one()
+    assert {"note", "dropped"} <= columns
+    assert tuple(row) == (1, None, None)
+    command.downgrade(database.alembic_config(engine), "0003")
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("gold_annotations")}
+        assert connection.execute(text("SELECT count(*) FROM gold_annotations")).scalar() == 1
+    assert not {"note", "dropped"} & columns
+    engine.dispose()
+
+
+def test_migration_0005_adds_a_zero_suggestion_threshold_to_existing_projects(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0004")
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                 "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"), {"now": utcnow()})
+    database.upgrade(engine, "0005")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT suggestion_min_score FROM projects")).scalar() == 0
+    command.downgrade(database.alembic_config(engine), "0004")
+    with engine.connect() as connection:
+        assert "suggestion_min_score" not in {c["name"] for c in inspect(connection).get_columns("projects")}
+        assert connection.execute(text("SELECT name FROM projects")).scalar() == "p"
+    engine.dispose()

@@ -136,7 +136,8 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     with ``source`` one of "import" (Suggestion rows), "rules" (``RuleSuggester``,
     when ``rules``) or "model" (``Project.model_path``, when set and it
     loads), and ``score`` the model's confidence (0 to 1) where it gives one
-    (a spancat pipeline), else None. Only spans of the project's labels that start and end on the
+    (a spancat pipeline), else None; a model suggestion scored below the project's
+    ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
     listed once, under the first source in that order.
     """
@@ -155,6 +156,8 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
             from ..training import predict_scored_spans
 
             for span, score in predict_scored_spans(nlp, sentence.text):
+                if score is not None and score < project.suggestion_min_score:
+                    continue
                 text = sentence.text[span.start_char : span.end_char]
                 found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model", score))
 

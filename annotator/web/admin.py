@@ -16,7 +16,7 @@ from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -72,6 +72,10 @@ class SettingsForm(FlaskForm):
     )
     routing = SelectField("When annotators disagree", choices=ROUTING_CHOICES)
     restricted = BooleanField("Only members may annotate")
+    suggestion_min_score = FloatField(
+        "Hide model suggestions less confident than (0 to 1)",
+        validators=[Optional(), NumberRange(0, 1, message="Give a confidence from 0 (show all) to 1.")],
+    )
 
 
 class MemberForm(FlaskForm):
@@ -271,7 +275,8 @@ def project(project: str):
 
 
 def _settings_of(row: Project) -> dict:
-    return {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted}
+    return {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted,
+            "suggestion_min_score": row.suggestion_min_score}
 
 
 @bp.post("/projects/<project>/settings")
@@ -280,6 +285,8 @@ def _settings_of(row: Project) -> dict:
 def project_settings(session: Session, row: Project, form: SettingsForm):
     old = _settings_of(row)
     row.annotators_per_sentence, row.routing, row.restricted = form.annotators_per_sentence.data, form.routing.data, form.restricted.data
+    if form.suggestion_min_score.data is not None:  # left out: unchanged
+        row.suggestion_min_score = form.suggestion_min_score.data
     return _done(_to_project(row), "Settings saved.", "project.settings", "project", row.id, old=old, new=_settings_of(row))
 
 
