@@ -1,0 +1,22 @@
+"""The browser code's pure modules (static/spans.js, keymap.js, offsets.js, label-state.js),
+tested without a browser by node's own test runner on tests/js/*.test.mjs. static/package.json
+says its .js files are ES modules, so node imports them as the browser does."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+JS_TESTS = Path(__file__).parent / "js"
+
+
+def test_js_units_pass_under_node():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (./run-tests installs it when run as root)")
+    result = subprocess.run(
+        [node, "--test", *sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))],
+        capture_output=True, text=True, timeout=120, cwd=JS_TESTS.parent.parent,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
