@@ -5,8 +5,6 @@
 // The pure span and token helpers live in spans.js.
 import { readableInk, snapToTokens, tagOf, tokenRange } from "./spans.js";
 
-export { confidenceOf, overlaps, readableInk, spanText, tagOf, tokenRange } from "./spans.js";
-
 /**
  * Render into container. marks: [{kind: "span"|"suggestion", item, index, colour, focused,
  * tag?, className?}], non-overlapping (tag replaces the drawn label tag, className is added);
