@@ -1,59 +1,10 @@
-// The span editor popover: change a span's label, value (free text, or the outcome
-// vocabulary for OUTCOME) and word boundaries. One undo step per edit session.
-import { overlaps, spanText, tokenRange } from "./sentence-view.js";
-import { $, S, hint, outcomes, sentenceEl } from "./label-state.js";
-import { render } from "./label-view.js";
+// Editing in the span editor popover: change a span's label, value (free text, or the outcome
+// vocabulary for OUTCOME) and word boundaries. One undo step per edit session. Opening, filling
+// and closing the popover is drawing, in label-view.js; initEditor() (called by label.js) wires
+// the popover's controls.
+import { overlaps, tokenRange } from "./spans.js";
+import { $, S, hint } from "./label-state.js";
 import { changed, prefillValue, pushUndo } from "./label-spans.js";
-
-export function openEditor(span) {
-  $("suggestion-pop").hidden = true;
-  S.editing = span;
-  S.editUndoPushed = false;
-  const range = tokenRange(S.tokens, span.start_char, span.end_char);
-  if (range) S.cursor = range[0];
-  S.anchor = null;
-  render();
-  $("editor").hidden = false;
-  $("editor-label").focus();
-}
-
-export function closeEditor() {
-  S.editing = null;
-  $("editor").hidden = true;
-}
-
-/** Place popup just below mark, kept inside the page's width. */
-export function positionNear(popup, mark) {
-  const box = mark.getBoundingClientRect();
-  popup.style.top = `${box.bottom + window.scrollY + 8}px`;
-  popup.style.left = `${Math.max(8, Math.min(box.left + window.scrollX, document.documentElement.clientWidth - popup.offsetWidth - 8))}px`;
-}
-
-/** Fill the editor from the span being edited and put it under the span's mark. */
-export function positionEditor() {
-  const span = S.editing;
-  const index = S.spans.indexOf(span);
-  const mark = sentenceEl.querySelector(`mark.span[data-index="${index}"]`);
-  if (index < 0 || !mark) return closeEditor();
-  const editor = $("editor");
-  $("editor-text").textContent = spanText(S.text, S.u16, span);
-  $("editor-label").value = span.label;
-  const isOutcome = span.label === "OUTCOME" && outcomes.length;
-  $("editor-value").hidden = !!isOutcome;
-  $("editor-outcome").hidden = !isOutcome;
-  if (isOutcome) {
-    const select = $("editor-outcome");
-    // A stored value outside the vocabulary is still shown, so it is not lost silently.
-    if (span.value && !outcomes.includes(span.value) && !Array.from(select.options).some((o) => o.value === span.value)) {
-      select.append(new Option(span.value, span.value));
-    }
-    select.value = span.value || "";
-  } else if (document.activeElement !== $("editor-value")) {
-    $("editor-value").value = span.value || "";
-  }
-  // Docked in the page's flow (below the sentence) it covers nothing; a floating one goes under the span.
-  if (!editor.classList.contains("docked")) positionNear(editor, mark);
-}
 
 function editSpan(mutate, valuesOnly = false) {
   const span = S.editing;
@@ -63,14 +14,13 @@ function editSpan(mutate, valuesOnly = false) {
   changed(valuesOnly);
 }
 
-$("editor-label").addEventListener("change", (event) => {
+function relabel(event) {
   S.editUndoPushed = false;
   editSpan((span) => { span.label = event.target.value; span.suggested = false; });
   if (S.editing) prefillValue(S.editing, S.editing.autoValue || !S.editing.value);
-});
+}
+
 const typedValue = (event) => editSpan((span) => { span.value = event.target.value || null; span.autoValue = false; }, true);
-$("editor-value").addEventListener("input", typedValue);
-$("editor-outcome").addEventListener("change", typedValue);
 
 function moveEdge(edge) {
   const span = S.editing;
@@ -91,7 +41,12 @@ function moveEdge(edge) {
   prefillValue(span, span.autoValue || !span.value);
 }
 
-$("editor").addEventListener("click", (event) => {
-  const edge = event.target.closest("[data-edge]");
-  if (edge) moveEdge(edge.dataset.edge);
-});
+export function initEditor() {
+  $("editor-label").addEventListener("change", relabel);
+  $("editor-value").addEventListener("input", typedValue);
+  $("editor-outcome").addEventListener("change", typedValue);
+  $("editor").addEventListener("click", (event) => {
+    const edge = event.target.closest("[data-edge]");
+    if (edge) moveEdge(edge.dataset.edge);
+  });
+}

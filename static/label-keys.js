@@ -1,14 +1,15 @@
-// The keyboard map of the labelling page, the help overlay (?) and Escape, which closes
-// whatever is open, innermost first. The keys are listed for people in label.html's #help.
+// The labelling page's keys: keymap.js says which key runs which command, this module runs
+// them; the help overlay (?) and Escape, which closes whatever is open, innermost first.
+// label.js adds handleKey as the document's keydown listener.
+import { commandOf, labelOfKey, WITHOUT_SENTENCE } from "./keymap.js";
 import { $, S, focusSentence, hint, labels, pendingSuggestions, sentenceEl, spanAtToken } from "./label-state.js";
-import { render } from "./label-view.js";
-import { closeEditor, openEditor } from "./label-editor.js";
+import { askReason, closeEditor, hideReason, openEditor, render } from "./label-view.js";
 import {
   acceptAll, acceptSuggestion, currentSuggestion, cycleSuggestion, deleteAtCursor, labelSelection, moveCursor, redo, rejectSuggestion, undo,
 } from "./label-spans.js";
-import { acceptAllAndSave, askReason, hideReason, ignore, save, saveNothing } from "./label-save.js";
-import { toggleTheme } from "./theme.js";
+import { acceptAllAndSave, ignore, save, saveNothing } from "./label-save.js";
 import { previous } from "./label-load.js";
+import { toggleTheme } from "./theme.js";
 
 export function toggleHelp(force) {
   const help = $("help");
@@ -28,7 +29,33 @@ export function escape() {
   render();
 }
 
-document.addEventListener("keydown", (event) => {
+/** The commands of keymap.js; shift: whether Shift is held (it extends a selection, or walks back). */
+const commands = {
+  save: () => save("done"),
+  right: (shift) => moveCursor(1, shift),
+  left: (shift) => moveCursor(-1, shift),
+  home: (shift) => moveCursor(0, shift, 0),
+  end: (shift) => moveCursor(0, shift, S.tokens.length - 1),
+  delete: deleteAtCursor,
+  "next-suggestion": (shift) => cycleSuggestion(shift ? -1 : 1),
+  accept: () => acceptSuggestion(currentSuggestion()),
+  reject: () => rejectSuggestion(currentSuggestion()),
+  "accept-all": acceptAll,
+  "accept-all-save": acceptAllAndSave,
+  "save-nothing": saveNothing,
+  ignore,
+  skip: () => askReason("skipped"),
+  flag: () => askReason("flagged"),
+  undo,
+  redo,
+  previous,
+  edit: () => (spanAtToken(S.cursor) ? openEditor(spanAtToken(S.cursor)) : hint("Move the cursor onto a span to edit it.")),
+  guidelines: () => { $("guidelines").open = !$("guidelines").open; },
+  theme: toggleTheme,
+  help: () => toggleHelp(),
+};
+
+export function handleKey(event) {
   const key = event.key;
   const target = event.target;
   const typing = target.matches && target.matches("input, textarea, select");
@@ -42,50 +69,25 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (event.altKey || event.metaKey) return;
+  const name = commandOf(event);
   if (event.ctrlKey) {
-    if (key === "z" || key === "Z") { event.preventDefault(); return event.shiftKey ? redo() : undo(); }
-    if (key === "y") { event.preventDefault(); return redo(); }
+    if (name) { event.preventDefault(); commands[name](); }
     return;
   }
   if ((S.saving || S.loading) && key !== "?") return;  // the sentence on screen is on its way out
   if (S.conflict && key !== "?") return;
   // A focused button keeps its own Enter/Space; everything else is ours.
   if (target.closest && target.closest("button, a, summary") && (key === "Enter" || key === " ")) return;
-  const command = {
-    Enter: () => save("done"),
-    ArrowRight: () => moveCursor(1, event.shiftKey),
-    ArrowLeft: () => moveCursor(-1, event.shiftKey),
-    Home: () => moveCursor(0, event.shiftKey, 0),
-    End: () => moveCursor(0, event.shiftKey, S.tokens.length - 1),
-    Delete: deleteAtCursor,
-    Backspace: deleteAtCursor,
-    Tab: () => cycleSuggestion(event.shiftKey ? -1 : 1),
-    y: () => acceptSuggestion(currentSuggestion()),
-    n: () => rejectSuggestion(currentSuggestion()),
-    A: acceptAll,
-    a: acceptAllAndSave,
-    x: saveNothing,
-    i: ignore,
-    s: () => askReason("skipped"),
-    f: () => askReason("flagged"),
-    z: undo,
-    Z: redo,
-    p: previous,
-    e: () => (spanAtToken(S.cursor) ? openEditor(spanAtToken(S.cursor)) : hint("Move the cursor onto a span to edit it.")),
-    g: () => { $("guidelines").open = !$("guidelines").open; },
-    t: toggleTheme,
-    "?": () => toggleHelp(),
-  }[key];
-  if (command) {
+  if (name) {
     // Tab walks the suggestions from the sentence; elsewhere (or with none left) it moves focus as usual.
     if (key === "Tab" && (!pendingSuggestions().length || (target !== sentenceEl && target !== document.body))) return;
     event.preventDefault();
-    if (!S.data && !["?", "p", "g", "t"].includes(key)) return;
-    return command();
+    if (!S.data && !WITHOUT_SENTENCE.has(name)) return;
+    return commands[name](event.shiftKey);
   }
-  const label = labels.find((l) => l.number === key || l.key === key);
+  const label = labelOfKey(labels, key);
   if (label && S.data) {
     event.preventDefault();
     labelSelection(label.name);
   }
-});
+}

@@ -3,10 +3,9 @@
 import { getJSON } from "./api.js";
 import { codePointToUtf16 } from "./offsets.js";
 import { renderContext } from "./sentence-view.js";
-import { $, S, drafts, focusSentence, hint, root, sameSpans, sentenceEl, setStatus, suggestionKey, urls } from "./label-state.js";
-import { render, renderProgress, renderSource } from "./label-view.js";
-import { closeEditor } from "./label-editor.js";
-import { hideReason } from "./label-save.js";
+import { sameSpans, suggestionKey } from "./spans.js";
+import { $, S, drafts, focusSentence, hint, root, sentenceEl, setStatus, urls } from "./label-state.js";
+import { closeEditor, hideReason, render, renderProgress, renderSource } from "./label-view.js";
 
 function show(data, mode) {
   S.data = data;

@@ -1,11 +1,10 @@
 // Saving an annotation: retries over a flaky network, a 409 that turns out to be our own
 // earlier save, the conflict chooser when someone else saved meanwhile, and the skip/flag reason.
+// initSave() (called by label.js) wires the retry button, the reason form and the unload guard.
 import { putWithRetry } from "./api.js";
-import {
-  $, S, clean, drafts, elapsedSeconds, focusSentence, pendingSuggestions, sameSpans, setStatus, suggestionKey, urls,
-} from "./label-state.js";
-import { render, spanItem } from "./label-view.js";
-import { closeEditor } from "./label-editor.js";
+import { clean, sameSpans, suggestionKey } from "./spans.js";
+import { $, S, drafts, elapsedSeconds, focusSentence, pendingSuggestions, setStatus, urls } from "./label-state.js";
+import { closeEditor, hideReason, render, spanItem } from "./label-view.js";
 import { acceptAll, pushUndo } from "./label-spans.js";
 import { loadNext } from "./label-load.js";
 
@@ -148,37 +147,19 @@ export function resolveConflict(keepMine) {
   focusSentence();
 }
 
-$("retry").addEventListener("click", () => { if (S.retry) S.retry(); focusSentence(); });
-
-window.addEventListener("beforeunload", (event) => {
-  if (S.saving) event.preventDefault();
-});
-
-// ---------------------------------------------------------------- skip / flag form
-
-export function askReason(kind) {
-  if (!S.data) return;
-  S.reason = kind;
-  $("reason-label").textContent = kind === "skipped" ? "Why skip this sentence? (optional)" : "What should a reviewer look at?";
-  $("reason-submit").textContent = kind === "skipped" ? "Skip" : "Flag";
-  $("reason-input").value = "";
-  // A skip needs no reason (Enter on an empty field skips); a flag tells the reviewer what to look at.
-  $("reason-input").required = kind === "flagged";
-  $("reason-form").hidden = false;
-  $("reason-input").focus();
+/** Wire the retry button, the skip/flag form and the guard against leaving mid-save. */
+export function initSave() {
+  $("retry").addEventListener("click", () => { if (S.retry) S.retry(); focusSentence(); });
+  window.addEventListener("beforeunload", (event) => {
+    if (S.saving) event.preventDefault();
+  });
+  $("reason-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const comment = $("reason-input").value.trim();
+    if (!comment && S.reason === "flagged") return $("reason-input").focus();
+    const kind = S.reason;
+    hideReason();
+    focusSentence();
+    save(kind, comment || null);
+  });
 }
-
-export function hideReason() {
-  S.reason = null;
-  $("reason-form").hidden = true;
-}
-
-$("reason-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const comment = $("reason-input").value.trim();
-  if (!comment && S.reason === "flagged") return $("reason-input").focus();
-  const kind = S.reason;
-  hideReason();
-  focusSentence();
-  save(kind, comment || null);
-});

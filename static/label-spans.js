@@ -1,12 +1,11 @@
 // Changing the spans: label the selection, delete, move the word cursor, take or refuse
 // suggestions, undo and redo. Every change ends in changed(), which keeps a draft and redraws.
 import { getJSON } from "./api.js";
-import { overlaps, spanText, tagOf, tokenRange } from "./sentence-view.js";
+import { clean, overlaps, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
 import {
-  $, S, clean, drafts, hint, pendingSuggestions, root, selection, sentenceEl, setStatus, sortSpans, spanAtToken, suggestionKey, urls,
+  $, S, drafts, hint, pendingSuggestions, root, selection, sentenceEl, setStatus, sortSpans, spanAtToken, urls,
 } from "./label-state.js";
-import { renderSpanList, render } from "./label-view.js";
-import { closeEditor, positionEditor } from "./label-editor.js";
+import { closeEditor, positionEditor, render, renderSpanList } from "./label-view.js";
 
 // ---------------------------------------------------------------- state changes, undo, drafts
 

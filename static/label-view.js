@@ -1,9 +1,18 @@
 // Drawing the labelling page from the state: the sentence with its marks, the span and
-// suggestion lists, the source line and the progress counts. textContent only, never innerHTML.
-import { confidenceOf, overlaps, readableInk, renderSentence, spanText } from "./sentence-view.js";
-import { $, S, colourOf, focusSentence, pendingSuggestions, selection, sentenceEl, suggestionKey } from "./label-state.js";
-import { openEditor, positionEditor } from "./label-editor.js";
-import { acceptSuggestion, deleteSpan, rejectSuggestion } from "./label-spans.js";
+// suggestion lists, the span editor and the skip/flag form opened and closed, the source line
+// and the progress counts. textContent only, never innerHTML.
+// The list rows' buttons change spans, which label-spans.js does: label.js passes those
+// functions in with setListActions(), so this module imports only the state below it.
+import { renderSentence } from "./sentence-view.js";
+import { confidenceOf, overlaps, readableInk, spanText, suggestionKey, tokenRange } from "./spans.js";
+import { $, S, colourOf, focusSentence, outcomes, pendingSuggestions, selection, sentenceEl } from "./label-state.js";
+
+const listActions = { deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {} };
+
+/** actions: {deleteSpan(span), acceptSuggestion(s), rejectSuggestion(s)}, run by the lists' buttons. */
+export function setListActions(actions) {
+  Object.assign(listActions, actions);
+}
 
 export function render() {
   if (!S.data) return;
@@ -97,7 +106,7 @@ export function renderSpanList() {
   S.spans.forEach((span) => {
     const li = spanItem(span);
     if (span.suggested) li.append(textSpan("badge", "suggested"));
-    li.append(actionsOf(button("Edit", () => openEditor(span), "small"), button("×", () => deleteSpan(span), "small", "Delete span")));
+    li.append(actionsOf(button("Edit", () => openEditor(span), "small"), button("×", () => listActions.deleteSpan(span), "small", "Delete span")));
     list.append(li);
   });
 }
@@ -112,7 +121,7 @@ function renderSuggestionList(pending) {
     if (suggestionKey(s) === S.focus) li.classList.add("focused");
     if (confidenceOf(s)) li.append(textSpan("confidence", confidenceOf(s)));
     if (pending.some((o) => o !== s && overlaps(o, s))) li.append(textSpan("badge overlap", "overlaps another"));
-    li.append(textSpan("badge", s.source || "suggested"), actionsOf(button("Accept", () => acceptSuggestion(s), "small"), button("×", () => rejectSuggestion(s), "small", "Reject suggestion")));
+    li.append(textSpan("badge", s.source || "suggested"), actionsOf(button("Accept", () => listActions.acceptSuggestion(s), "small"), button("×", () => listActions.rejectSuggestion(s), "small", "Reject suggestion")));
     list.append(li);
   }
 }
@@ -145,4 +154,75 @@ export function renderProgress() {
   const bar = $("project-progress");
   bar.max = p.project_sentences || 1;
   bar.value = p.project_complete || 0;
+}
+
+// ---------------------------------------------------------------- the span editor popover
+
+export function openEditor(span) {
+  $("suggestion-pop").hidden = true;
+  S.editing = span;
+  S.editUndoPushed = false;
+  const range = tokenRange(S.tokens, span.start_char, span.end_char);
+  if (range) S.cursor = range[0];
+  S.anchor = null;
+  render();
+  $("editor").hidden = false;
+  $("editor-label").focus();
+}
+
+export function closeEditor() {
+  S.editing = null;
+  $("editor").hidden = true;
+}
+
+/** Place popup just below mark, kept inside the page's width. */
+export function positionNear(popup, mark) {
+  const box = mark.getBoundingClientRect();
+  popup.style.top = `${box.bottom + window.scrollY + 8}px`;
+  popup.style.left = `${Math.max(8, Math.min(box.left + window.scrollX, document.documentElement.clientWidth - popup.offsetWidth - 8))}px`;
+}
+
+/** Fill the editor from the span being edited and put it under the span's mark. */
+export function positionEditor() {
+  const span = S.editing;
+  const index = S.spans.indexOf(span);
+  const mark = sentenceEl.querySelector(`mark.span[data-index="${index}"]`);
+  if (index < 0 || !mark) return closeEditor();
+  const editor = $("editor");
+  $("editor-text").textContent = spanText(S.text, S.u16, span);
+  $("editor-label").value = span.label;
+  const isOutcome = span.label === "OUTCOME" && outcomes.length;
+  $("editor-value").hidden = !!isOutcome;
+  $("editor-outcome").hidden = !isOutcome;
+  if (isOutcome) {
+    const select = $("editor-outcome");
+    // A stored value outside the vocabulary is still shown, so it is not lost silently.
+    if (span.value && !outcomes.includes(span.value) && !Array.from(select.options).some((o) => o.value === span.value)) {
+      select.append(new Option(span.value, span.value));
+    }
+    select.value = span.value || "";
+  } else if (document.activeElement !== $("editor-value")) {
+    $("editor-value").value = span.value || "";
+  }
+  // Docked in the page's flow (below the sentence) it covers nothing; a floating one goes under the span.
+  if (!editor.classList.contains("docked")) positionNear(editor, mark);
+}
+
+// ---------------------------------------------------------------- skip / flag form
+
+export function askReason(kind) {
+  if (!S.data) return;
+  S.reason = kind;
+  $("reason-label").textContent = kind === "skipped" ? "Why skip this sentence? (optional)" : "What should a reviewer look at?";
+  $("reason-submit").textContent = kind === "skipped" ? "Skip" : "Flag";
+  $("reason-input").value = "";
+  // A skip needs no reason (Enter on an empty field skips); a flag tells the reviewer what to look at.
+  $("reason-input").required = kind === "flagged";
+  $("reason-form").hidden = false;
+  $("reason-input").focus();
+}
+
+export function hideReason() {
+  S.reason = null;
+  $("reason-form").hidden = true;
 }

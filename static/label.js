@@ -1,24 +1,35 @@
 // The labelling page: load a sentence through the API, label it with mouse or keys, save it.
-// This module wires the parts together and handles the mouse and the page's buttons:
-//   label-state.js   shared state, page elements, status line, time spent
-//   label-view.js    drawing the sentence and the lists
-//   label-spans.js   span changes, suggestions, undo/redo
-//   label-editor.js  the span editor popover
-//   label-save.js    saving, retry, conflicts, the skip/flag reason
+// This entry module looks the page up (initPage), wires every handler and handles the mouse and
+// the page's buttons. The modules form one stack; each imports only the ones listed below it,
+// none imports this one, and no label-* module touches the page when imported:
+//   label-keys.js    the keys (keymap.js's commands), help overlay and Escape
+//   label-save.js    saving, retry, the stale-save chooser, the skip/flag form's submit
 //   label-load.js    loading sentences, drafts, history
-//   label-keys.js    the keyboard map, help overlay and Escape
-//   theme.js         light or dark, remembered in this browser
-// The parts import each other; they only call one another from event handlers, after every
-// module has run, so the order in which the browser evaluates them does not matter.
-import { readableInk, selectedTokens, spanText, tagOf } from "./sentence-view.js";
-import { $, S, focusSentence, labels, pendingSuggestions, root, sentenceEl, suggestionKey } from "./label-state.js";
-import { render, renderProgress } from "./label-view.js";
-import { closeEditor, openEditor, positionNear } from "./label-editor.js";
-import { acceptSuggestion, currentSuggestion, deleteSpan, labelSelection, rejectSuggestion, undo } from "./label-spans.js";
-import { acceptAllAndSave, askReason, ignore, resolveConflict, save, saveNothing } from "./label-save.js";
+//   label-editor.js  editing in the span editor popover (label, value, boundaries)
+//   label-spans.js   span changes, suggestions, undo/redo
+//   label-view.js    drawing the sentence, the lists, the popovers and the reason form
+//   label-state.js   state S, page elements (initPage), status line, time spent
+// beside pure modules with no DOM, tested with node (tests/js/): spans.js, keymap.js,
+// offsets.js; and sentence-view.js, api.js, drafts.js, theme.js, shared with other pages.
+import { selectedTokens } from "./sentence-view.js";
+import { readableInk, spanText, suggestionKey, tagOf } from "./spans.js";
+import { $, S, focusSentence, initPage, labels, pendingSuggestions, root, sentenceEl, startTimer } from "./label-state.js";
+import { askReason, closeEditor, openEditor, positionNear, render, renderProgress, setListActions } from "./label-view.js";
+import {
+  acceptSuggestion, currentSuggestion, deleteSpan, labelSelection, rejectSuggestion, undo,
+} from "./label-spans.js";
+import { initEditor } from "./label-editor.js";
 import { loadNext, loadSentence, previous } from "./label-load.js";
-import { escape, toggleHelp } from "./label-keys.js";
+import { acceptAllAndSave, ignore, initSave, resolveConflict, save, saveNothing } from "./label-save.js";
+import { escape, handleKey, toggleHelp } from "./label-keys.js";
 import { toggleTheme } from "./theme.js";
+
+initPage();
+startTimer();
+setListActions({ deleteSpan, acceptSuggestion, rejectSuggestion });
+initEditor();
+initSave();
+document.addEventListener("keydown", handleKey);
 
 // ---------------------------------------------------------------- mouse
 

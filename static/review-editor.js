@@ -4,7 +4,8 @@
 // removes the span there, z / Ctrl+Z undo, Z / Ctrl+Y redo; click a span to give it a value.
 // Enter uses these spans, Escape cancels. Offsets are code points; text goes in with textContent only.
 import { codePointToUtf16 } from "./offsets.js";
-import { overlaps, renderSentence, selectedTokens, tokenRange } from "./sentence-view.js";
+import { renderSentence, selectedTokens } from "./sentence-view.js";
+import { overlaps, tokenRange } from "./spans.js";
 
 const byPosition = (a, b) => a.start_char - b.start_char || a.end_char - b.end_char;
 

@@ -3,12 +3,12 @@
 // every span not taken is sent as "dropped", and the server refuses a save that loses one silently.
 // Offsets are code points (as stored); text is only ever set with textContent.
 
+import { sendJSON } from "./api.js";
 import { createSpanEditor } from "./review-editor.js";
 
 const root = document.getElementById("adjudicate");
 const data = JSON.parse(root.dataset.review);
 const chars = Array.from(data.text); // code points, so offsets match the server's
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const cards = Array.from(document.querySelectorAll(".conflict"));
 const status = document.getElementById("review-status");
 const reason = document.getElementById("reason");
@@ -168,21 +168,17 @@ async function save() {
   saving = true;
   say("Saving…");
   try {
-    const response = await fetch(data.save_url, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({
-        version: data.gold ? data.gold.version : null, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
-      }),
+    const { status: code, data: answer } = await sendJSON("PUT", data.save_url, {
+      version: data.gold ? data.gold.version : null, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
     });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) {
+    const body = answer || {};
+    if (code >= 200 && code < 300) {
       say(`Saved gold version ${body.version}.`);
       window.location.assign(body.next);
       return;
     }
-    say(response.status === 409 ? `${body.message} Reload the page.` : body.message || `Saving failed (${response.status}).`, true);
-  } catch (err) {
+    say(code === 409 ? `${body.message} Reload the page.` : body.message || `Saving failed (${code}).`, true);
+  } catch {
     say("Could not reach the server; nothing was saved. Try again.", true);
   } finally {
     saving = false;

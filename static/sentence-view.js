@@ -2,50 +2,8 @@
 // so the container's textContent is exactly the stored sentence. Spans and suggestions
 // wrap their tokens in <mark>; their label tags are CSS ::after content, not text.
 // Everything from the server goes in with textContent / createTextNode, never innerHTML.
-
-/** Indices of the tokens a span [start, end) (code points) touches; null if none. */
-export function tokenRange(tokens, start, end) {
-  let first = -1;
-  let last = -1;
-  tokens.forEach((token, i) => {
-    if (token.start < end && token.end > start) {
-      if (first < 0) first = i;
-      last = i;
-    }
-  });
-  return first < 0 ? null : [first, last];
-}
-
-export function overlaps(a, b) {
-  return a.start_char < b.end_char && b.start_char < a.end_char;
-}
-
-export function spanText(text, u16, span) {
-  return text.slice(u16[span.start_char], u16[span.end_char]);
-}
-
-/** "#111" or "#fff", whichever reads better on colour (a #rgb or #rrggbb; else "#111"). */
-export function readableInk(colour) {
-  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(colour || "").trim());
-  if (!hex) return "#111";
-  const digits = hex[1].length === 3 ? hex[1].replace(/./g, "$&$&") : hex[1];
-  const channel = (i) => {
-    const c = parseInt(digits.slice(i, i + 2), 16) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  const luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
-  // Contrast with black text (#111, L≈0.0056) against white text (L=1).
-  return (luminance + 0.05) / 0.0556 >= 1.05 / (luminance + 0.05) ? "#111" : "#fff";
-}
-
-export function tagOf(span) {
-  return span.value ? `${span.label} · ${span.value}` : span.label;
-}
-
-/** The confidence of a suggestion as a percentage ("87%"), or "" when its source gives none. */
-export function confidenceOf(item) {
-  return typeof item.score === "number" ? `${Math.round(item.score * 100)}%` : "";
-}
+// The pure span and token helpers live in spans.js.
+import { readableInk, snapToTokens, tagOf, tokenRange } from "./spans.js";
 
 /**
  * Render into container. marks: [{kind: "span"|"suggestion", item, index, colour, focused,
@@ -137,7 +95,5 @@ export function selectedTokens(container, tokens, u16) {
   const from = boundaryOffset(container, range.startContainer, range.startOffset);
   const to = boundaryOffset(container, range.endContainer, range.endOffset);
   sel.removeAllRanges();
-  const hit = [];
-  tokens.forEach((t, i) => { if (u16[t.start] < to && u16[t.end] > from) hit.push(i); });
-  return hit.length ? [hit[0], hit[hit.length - 1]] : [];
+  return snapToTokens(tokens, u16, from, to);
 }

@@ -1,0 +1,21 @@
+// The labelling page's state module can be imported without a page: it touches no DOM until
+// initPage() is called, and its helpers work on the state alone.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+test("state_imports_without_a_document", async () => {
+  assert.equal(typeof globalThis.document, "undefined");
+  const state = await import("../../static/label-state.js");
+  assert.equal(state.root, null);
+  const { S } = state;
+  S.tokens = [{ start: 0, end: 5 }, { start: 6, end: 9 }];
+  S.spans = [{ start_char: 6, end_char: 9, label: "B" }, { start_char: 0, end_char: 5, label: "A" }];
+  S.suggestions = [{ start_char: 0, end_char: 5, label: "C" }];
+  state.sortSpans();
+  assert.deepEqual(S.spans.map((s) => s.label), ["A", "B"]);
+  assert.equal(state.spanAtToken(1).label, "B");
+  assert.deepEqual(state.pendingSuggestions(), []);
+  S.anchor = 1;
+  S.cursor = 0;
+  assert.deepEqual(state.selection(), [0, 1]);
+});
