@@ -41,11 +41,15 @@ export function redo() {
 
 /**
  * After any edit: keep a draft in this browser, redraw. A change of values only (valuesOnly)
- * updates the tags in place, so a value arriving mid-drag does not wipe the mouse selection.
+ * updates the tags in place, so a value arriving mid-drag does not wipe the mouse selection;
+ * such a value comes from the server, not from the person, so it leaves the status line and a
+ * pending "press x again" as they are.
  */
 export function changed(valuesOnly = false) {
   if (S.data) {
     drafts.save(S.data.sentence.id, { spans: S.spans.map(clean), rejected: [...S.rejected], base_version: S.version });
+  }
+  if (S.data && !valuesOnly) {
     S.confirmNothing = false;
     if (!S.saving) {
       S.retry = null;
