@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from annotator.agreement import (
+from annotator.metrics.coefficients import (
     bootstrap_ci,
     cohen_kappa,
     confusion,
@@ -519,7 +519,7 @@ def _reference_large(values: np.ndarray) -> float:
 def test_agreement_import_does_not_load_flask():
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, "-c", "import annotator.agreement, sys; print('flask' in sys.modules)"],
+        [sys.executable, "-c", "import annotator.metrics.coefficients, sys; print('flask' in sys.modules)"],
         cwd=root,
         capture_output=True,
         text=True,

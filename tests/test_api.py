@@ -6,7 +6,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, ProjectMember, Span, Suggestion
-from annotator.openapi import document
+from annotator.web.openapi import document
 from annotator.services.suggestions import suggestions_for
 from annotator.services.users import get_user, issue_api_token
 from tests.test_queue import make_project, sentences_of

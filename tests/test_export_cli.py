@@ -86,7 +86,7 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
 
 def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
     from annotator.services.exports import export_project
-    from annotator.services.records import iter_project_records, project_records
+    from annotator.services.rows import iter_project_records, project_records
 
     project = db.scalar(select(Project).where(Project.name == "p"))
     whole = project_records(db, project)

@@ -919,7 +919,7 @@ def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_
     import json
     from importlib import resources
 
-    from annotator.corpus import parse_file
+    from annotator.corpus.parse import parse_file
     from annotator.models import Sentence
 
     live_app.config["RULE_SUGGESTIONS"] = True

@@ -42,7 +42,7 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
     columns become metadata. A text already in the project is skipped. If any
     file is bad, nothing is imported.
     """
-    from ..corpus import CorpusError, parse_file
+    from ..corpus.parse import CorpusError, parse_file
     from ..limits import Limits, project_name_problem
 
     problem = project_name_problem(project_name)
@@ -61,7 +61,7 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
 
 def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False):
     """Import parsed files in one transaction, all of them or none; an ``ImportSummary``."""
-    from ..corpus import CorpusError
+    from ..corpus.parse import CorpusError
     from ..limits import Limits
     from ..services.audit import record_command
     from ..services.corpus import ImportSummary, import_reports
@@ -140,7 +140,7 @@ def projects(as_json: bool) -> None:
 @click.option("--annotated-reports", default=8, show_default=True, type=click.IntRange(0), help="Reports that bob and chen have labelled already, so review has data.")
 def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
-    from ..corpus import parse_file
+    from ..corpus.parse import parse_file
     from ..services.audit import record_command
     from ..services.demo import simulate_annotations
     from ..services.projects import get_project

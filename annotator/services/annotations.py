@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
-from ..normalise import normalise
+from ..labels.normalise import normalise
 from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import COUNTED_STATUSES, take_lease

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..labels import default_scheme
+from ..labels.scheme import default_scheme
 from ..limits import project_name_problem
 from ..db import database_key
 from ..models import (

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..conflicts import COUNTED, disagreements, sentence_conflicts
+from ..metrics.disagreements import COUNTED, disagreements, sentence_conflicts
 from ..db import database_key
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
-from ..project_agreement import agreement_report
+from ..metrics.project import agreement_report
 from ..records import AnnotationRecord
 from .annotations import validate_spans
 from .audit import record
 from .projects import project_status
-from .records import project_records as load_records
+from .rows import project_records as load_records
 
 REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Project, Sentence, Suggestion
-from ..normalise import Gazetteer, OutcomeVocabulary, normalise
-from ..normalise import GazetteerEntry as GazetteerRecord
+from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
+from ..labels.normalise import GazetteerEntry as GazetteerRecord
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def label_names(project: Project) -> list[str]:
 
 @lru_cache(maxsize=32)
 def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary):
-    from ..suggest import RuleSuggester
-    from ..text import make_nlp
+    from ..labels.suggest import RuleSuggester
+    from ..corpus.text import make_nlp
 
     return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
 
@@ -106,7 +106,7 @@ def _model_mtime(path: Path) -> float:
 
 def load_model(model_path: str):
     """The pipeline at ``model_path``, cached by path and modification time; None if it does not load."""
-    from ..training import load_pipeline
+    from ..export.training import load_pipeline
 
     path = Path(model_path)
     try:
@@ -152,7 +152,7 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     if project.model_path:
         nlp = load_model(project.model_path)
         if nlp is not None:
-            from ..training import predict_scored_spans
+            from ..export.training import predict_scored_spans
 
             for span, score in predict_scored_spans(nlp, sentence.text):
                 text = sentence.text[span.start_char : span.end_char]

@@ -20,12 +20,12 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..corpus import FORMATS, CorpusError, parse_files
+from ..corpus.parse import FORMATS, CorpusError, parse_files
 from ..db import write_transaction
 from ..limits import LimitExceeded, parse_json
 from ..extensions import get_session
 from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
-from ..normalise import OutcomeVocabulary, VocabularyError
+from ..labels.normalise import OutcomeVocabulary, VocabularyError
 from ..services.audit import record
 from ..services.corpus import import_reports
 from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project

@@ -1,4 +1,4 @@
-"""The JSON API of labelling sessions, documented in ``annotator.openapi``.
+"""The JSON API of labelling sessions, documented in ``annotator.web.openapi``.
 
 Authentication: the session cookie (writes also need the X-CSRFToken header,
 checked globally) or ``Authorization: Bearer TOKEN``. Unauthenticated calls
@@ -133,7 +133,7 @@ def _own(sentence: Sentence) -> dict[str, Any] | None:
 
 @bp.get("/openapi.json")
 def openapi():
-    from ..openapi import document
+    from .openapi import document
 
     return jsonify(document())
 

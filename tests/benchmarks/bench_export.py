@@ -5,7 +5,7 @@ Two figures per run, both against the same limit: a bare loop of
 ``DocBin.add`` + ``DocBin.to_bytes`` over the same sentences and their
 (already resolved) majority spans.
 
-- ``export.build_export``: ``annotator.export.build_export`` on plain records
+- ``export.build_export``: ``annotator.export.build.build_export`` on plain records
   (3 annotators per sentence, majority policy), no database.
 - ``export.<backend>.export_project``: ``services.exports.export_project``
   from a database holding the same annotations, files written and fsynced.
@@ -66,7 +66,7 @@ def bare_export(nlp, sentences, majority) -> tuple[float, int]:
 
 
 def app_build_export(nlp, sentences, annotations) -> tuple[float, int]:
-    from annotator.export import build_export
+    from annotator.export.build import build_export
 
     started = time.perf_counter()
     result = build_export(nlp, sentences, annotations, {}, project="bench", labels=["REGION", "COUNT", "OUTCOME"])
@@ -142,7 +142,7 @@ def app_export_project(url: str, out_dir: Path) -> tuple[float, int]:
 
 
 def main(argv=None) -> list[dict]:
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     args = c.parser(__doc__.splitlines()[0]).parse_args(argv)
     nlp = make_nlp("en")

@@ -24,7 +24,7 @@ def app_import(url: str, texts: list[str], batch_size: int = 500) -> float:
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     make_nlp("en")  # the pipeline is cached across imports in a server: build it outside the timing
     engine = database.make_engine(url)

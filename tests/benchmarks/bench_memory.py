@@ -36,7 +36,7 @@ def child(mode: str, size: int, url: str, out: str) -> None:
     if mode == "baseline":
         import annotator.services.corpus  # noqa: F401
         import annotator.services.exports  # noqa: F401
-        from annotator.text import make_nlp
+        from annotator.corpus.text import make_nlp
 
         make_nlp("en")
     elif mode == "import":
@@ -84,7 +84,7 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
 
     from spacy.tokens import DocBin
 
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     nlp = make_nlp("en")
     connection = c.raw_connection(url)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any
 
-from .records import AnnotationRecord, SentenceRecord, SpanRecord
+from ..records import AnnotationRecord, SentenceRecord, SpanRecord
 
 COUNTED = frozenset({"done", "flagged"})
 TYPES = ("label", "presence", "boundary", "value")  # most severe first

@@ -5,11 +5,11 @@ token-level Cohen's kappa, Fleiss' kappa, Krippendorff's alpha, agreement on
 normalised values, per-annotator scores against gold and a token confusion
 table, with percentile bootstrap intervals that resample sentences.
 Only annotations with status "done" or "flagged" count; "skipped" ones are
-left out. Every figure is a float in the units of ``annotator.agreement``
+left out. Every figure is a float in the units of ``annotator.metrics.coefficients``
 (higher = more agreement) or None when undefined, and comes with the number
 of sentences, spans or tokens it rests on. Vectorised with numpy so that
 100,000 sentences x 3 annotators take seconds; memory grows with annotators
-x tokens. ``disagreements`` (from ``annotator.conflicts``) lists the
+x tokens. ``disagreements`` (from ``annotator.metrics.disagreements``) lists the
 conflicts sentence by sentence.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from .span_agreement import matched_count
-from .conflicts import COUNTED, disagreements
+from .disagreements import COUNTED, disagreements
 from .gold_scores import annotator_vs_gold
-from .records import AnnotationRecord, GoldRecord, SentenceRecord
+from ..records import AnnotationRecord, GoldRecord, SentenceRecord
 from .token_agreement import token_tables
 
 __all__ = ["agreement_report", "disagreements"]

@@ -5,7 +5,7 @@ does (a token takes a span's label only when wholly inside it; the first
 span in (start, end, label) order wins), for all annotators at once, into
 one annotators x tokens code matrix built with numpy: -1 where the
 annotator did not annotate the sentence, 0 for no span, j + 1 for
-``labels[j]``. The coefficients equal those of ``annotator.agreement`` on
+``labels[j]``. The coefficients equal those of ``annotator.metrics.coefficients`` on
 the same labels (tested), computed from contingency tables and per-token
 category counts so that millions of tokens take well under a second.
 Memory grows with annotators x tokens.

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
-from .records import ImportedAnnotation, ReportRecord, SpanRecord
+from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
+from ..records import ImportedAnnotation, ReportRecord, SpanRecord
 
 FORMATS = (".txt", ".jsonl", ".csv")
 

@@ -30,7 +30,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from .normalise import NUMBER_WORDS, Gazetteer, OutcomeVocabulary, count_prefix
-from .records import SpanRecord
+from ..records import SpanRecord
 
 __all__ = ["COUNT_NOUNS", "COUNT_WINDOW", "RuleSuggester"]
 

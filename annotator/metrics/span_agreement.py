@@ -2,7 +2,7 @@
 
 Pure functions on plain records (numpy-free): ``(annotator, sentence_id,
 spans)`` triples or ``AnnotationRecord``-like objects, spans as ``(start,
-end, label)`` with ``end`` exclusive. Re-exported by ``annotator.agreement``.
+end, label)`` with ``end`` exclusive. Re-exported by ``annotator.metrics.coefficients``.
 """
 from __future__ import annotations
 

@@ -1,0 +1,34 @@
+"""Labels: the scheme and its kinds (``scheme``), normalised values (``normalise``), rule-based
+suggestions (``suggest``).
+
+Names load on first use, so that a light module (``annotator.labels.scheme``)
+does not pull in spaCy with the package.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Gazetteer": "normalise",
+    "GazetteerEntry": "normalise",
+    "NUMBER_WORDS": "normalise",
+    "OutcomeCategory": "normalise",
+    "OutcomeVocabulary": "normalise",
+    "VocabularyError": "normalise",
+    "count_prefix": "normalise",
+    "parse_count": "normalise",
+    "Label": "scheme",
+    "default_scheme": "scheme",
+    "COUNT_NOUNS": "suggest",
+    "COUNT_WINDOW": "suggest",
+    "RuleSuggester": "suggest",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
