@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..labels.kinds import labels_of_kind
 from ..records import AnnotationRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from .gold import ANNOTATOR_PREFIX, Resolution
 from .spacy_config import SPANS_KEY
@@ -20,6 +21,9 @@ if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
     from .pending import Exported
 
 __all__ = ["align_spans", "annotate_doc", "make_docs", "jsonl_line", "overlapping_pairs", "prodigy_record", "source_kind"]
+
+# Labels whose value is a place: the value becomes the span's kb_id (an entity id, as spaCy's entity linker reads it).
+REGION_LABELS = frozenset(labels_of_kind("region"))
 
 
 def make_docs(
@@ -61,7 +65,7 @@ def align_spans(
         elif text[start].isspace() or text[end - 1].isspace():
             problem = "white space at the edge of the span"
         else:
-            kb_id = span.value if span.label == "REGION" and span.value else 0
+            kb_id = span.value if span.label in REGION_LABELS and span.value else 0
             token_span = doc.char_span(start, end, span.label, kb_id=kb_id, alignment_mode="strict")
             if token_span is None:
                 problem = "not on token boundaries"

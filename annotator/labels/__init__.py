@@ -10,6 +10,11 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "KINDS": "kinds",
+    "PLAIN": "kinds",
+    "LabelKind": "kinds",
+    "kind_of": "kinds",
+    "labels_of_kind": "kinds",
     "Gazetteer": "normalise",
     "GazetteerEntry": "normalise",
     "NUMBER_WORDS": "normalise",

@@ -232,7 +232,7 @@ def save_annotation(
             s["start_char"],
             s["end_char"],
             s["label"],
-            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes),
+            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels),
             s["suggested"],
         )
         for s in clean

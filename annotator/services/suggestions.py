@@ -144,7 +144,7 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
     for row in session.scalars(select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)):
-        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes)
+        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes, project.labels)
         found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source, None))
     if rules:
         for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
@@ -156,7 +156,7 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
 
             for span, score in predict_scored_spans(nlp, sentence.text):
                 text = sentence.text[span.start_char : span.end_char]
-                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model", score))
+                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes, project.labels), "model", score))
 
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}

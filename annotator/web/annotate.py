@@ -123,4 +123,4 @@ def normalise_value(project: str):
     if not text.strip():
         return jsonify(value=None)
     session = get_session()
-    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found)))
+    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found), found.labels))
