@@ -27,6 +27,8 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
+
+from annotator.services.unit_of_work import session_factory
 from annotator.models import Annotation, Lease, Sentence, Span, User
 from annotator.records import ReportRecord
 from annotator.services.corpus import import_reports
@@ -103,7 +105,7 @@ def _call(method: str, url: str, token: str, body=None) -> tuple[int, dict | Non
 
 def _setup(database_url: str) -> tuple[str, dict[str, str], int]:
     engine = database.make_engine(database_url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         project, _ = get_or_create_project(session, "multiserver", annotators_per_sentence=QUOTA)
         import_reports(session, project, "multiserver.txt", [ReportRecord(text=REPORT.format(i=i)) for i in range(REPORTS)])
@@ -197,7 +199,7 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
                 process.stderr.close()
 
     engine = database.make_engine(database_url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         per_sentence = Counter(
             dict(

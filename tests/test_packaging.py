@@ -109,3 +109,16 @@ def test_packaging_app_without_pages_loads_no_spacy_alembic_or_web_code(tmp_path
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["db", "models", "extensions", "records", "limits"])
+def test_packaging_lowest_layer_imports_nothing_above_it(module):
+    """``db`` and ``models`` (and the records and limits they share with the core) import no service, page,
+    command or domain package: the layers above import them, never the other way round."""
+    tree = ast.parse((REPO / "annotator" / f"{module}.py").read_text(encoding="utf-8"))
+    above = ("services", "web", "cli", "app", "corpus", "labels", "metrics", "export")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            target = (node.module or "") if node.level else (node.module or "").removeprefix("annotator.")
+            names = [target] if target else [alias.name for alias in node.names]
+            assert not any(n.split(".")[0] in above for n in names), (module, ast.unparse(node))

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
+
+from annotator.services.unit_of_work import session_factory
 from annotator.models import Annotation, Lease, Project, Sentence, User, utcnow
 from annotator.records import ReportRecord
 from annotator.services.annotations import save_annotation
@@ -169,7 +171,7 @@ def _run_threads(database_url, project_id, user_ids, work):
     def run(user_id):
         engine = database.make_engine(database_url)
         try:
-            with database.make_sessionmaker(engine)() as session:
+            with session_factory(engine)() as session:
                 project, user = session.get(Project, project_id), session.get(User, user_id)
                 session.commit()
                 barrier.wait()

@@ -79,6 +79,8 @@ def populate(url: str, sentences, annotations, chunk: int = 20_000) -> None:
     from sqlalchemy import insert
 
     from annotator import db as database
+
+    from annotator.services.unit_of_work import session_factory
     from annotator.models import Annotation, Project, Report, Sentence, Span, User, utcnow
     from annotator.services.projects import default_scheme
 
@@ -127,11 +129,13 @@ def app_export_project(url: str, out_dir: Path) -> tuple[float, int]:
     from sqlalchemy import select
 
     from annotator import db as database
+
+    from annotator.services.unit_of_work import session_factory
     from annotator.models import Project
     from annotator.services.exports import export_project
 
     engine = database.make_engine(url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     project = session.scalar(select(Project).where(Project.name == "bench"))
     started = time.perf_counter()
     _, manifest = export_project(session, project, out_dir)

@@ -41,12 +41,13 @@ def child(mode: str, size: int, url: str, out: str) -> None:
         make_nlp("en")
     elif mode == "import":
         from annotator import db as database
+        from annotator.services.unit_of_work import session_factory
         from annotator.records import ReportRecord
         from annotator.services.corpus import import_reports
         from annotator.services.projects import get_or_create_project
 
         engine = database.make_engine(url)
-        session = database.make_sessionmaker(engine)()
+        session = session_factory(engine)()
         project, _ = get_or_create_project(session, "bench")
         database.write_transaction(session)
         import_reports(session, project, "bench.txt", (ReportRecord(text=t) for t, _ in c.reports(size)))
