@@ -74,7 +74,7 @@ __all__ = [
 
 GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "single annotator", "annotator")
 MISALIGNED = "misaligned span"
-CONFLICT = "overlapping spans"
+OVERLAP = "overlapping spans"
 
 Gold = Union[Iterable[GoldRecord], Mapping[int, GoldRecord]]
 # (sentences, annotations, gold) of some sentences; see stream_export.
@@ -316,7 +316,7 @@ class _FirstPass:
                 self.misaligned.extend(problems)
                 overlaps = overlapping_pairs(sentence, spans) if self.task == "ner" else []
                 self.conflicts.extend(overlaps)
-                reason = MISALIGNED if problems else CONFLICT if overlaps else None
+                reason = MISALIGNED if problems else OVERLAP if overlaps else None
                 if reason is None:
                     exported.append((dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence, spans, resolution.source))
                     self._count_exported(sentence.report_id, aligned, resolution.source)
