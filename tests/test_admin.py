@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from annotator.models import AuditEvent, GazetteerEntry, Guideline, Project, Report, Sentence, User
 from annotator.services.projects import can_work_on
 from annotator.services.users import check_password, get_user
-from tests.test_queue import make_project, sentences_of
+from tests.helpers import make_project, sentences_of
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from annotator.metrics.coefficients import (
 )
 from annotator.records import AnnotationRecord, SpanRecord
 
+
 SEEDS = range(6)
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 COUNT_KEYS = ("correct", "incorrect", "partial", "missed", "spurious", "possible", "actual")

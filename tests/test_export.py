@@ -16,6 +16,7 @@ from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, Sent
 from annotator.export.spacy_config import make_config
 
 
+
 @pytest.fixture(scope="session")
 def nlp():
     return spacy.blank("en")

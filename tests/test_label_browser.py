@@ -16,6 +16,7 @@ from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
 
+
 pytestmark = pytest.mark.browser
 
 CYRILLIC = "Над Белгородом  сбили 🚀 два дрона."

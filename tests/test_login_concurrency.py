@@ -28,7 +28,7 @@ from annotator import db as database
 from annotator.services.unit_of_work import session_factory
 from annotator.models import AuditEvent, User
 from annotator.services.users import create_user
-from tests.test_multiserver import _free_port, _wait_ready
+from tests.helpers import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ WORKERS = 4
 
 def _gunicorn(database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
     """One gunicorn with WORKERS preloaded workers, started as test_multiserver starts its servers."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ANNOTATOR_DATABASE_URL": database_url,
@@ -81,7 +81,7 @@ def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(data
         session.close()
     process, base = _gunicorn(database_url, tmp_path)
     try:
-        _wait_ready(process, base)
+        wait_ready(process, base)
         barrier, lock, results = threading.Barrier(CLIENTS), threading.Lock(), []
         threads = [threading.Thread(target=_attempt, args=(base, barrier, results, lock), daemon=True) for _ in range(CLIENTS)]
         for thread in threads:

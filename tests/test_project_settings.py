@@ -13,6 +13,7 @@ from annotator.services.projects import add_guideline_version, get_or_create_pro
 from annotator.services.suggestions import project_gazetteer
 
 
+
 @contextmanager
 def statements(session):
     """The SQL statements ``session``'s engine runs inside the block."""

@@ -80,7 +80,6 @@ def populate(url: str, sentences, annotations, chunk: int = 20_000) -> None:
 
     from annotator import db as database
 
-    from annotator.services.unit_of_work import session_factory
     from annotator.models import Annotation, Project, Report, Sentence, Span, User, utcnow
     from annotator.services.projects import default_scheme
 
