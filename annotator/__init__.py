@@ -1,7 +1,7 @@
 """annotator: span annotation of incident reports, agreement and spaCy export.
 
 ``create_app`` is imported lazily so that the pure modules
-(``annotator.agreement``, ``annotator.export``, ...) load without Flask.
+(``annotator.metrics``, ``annotator.corpus``, ``annotator.labels``, ``annotator.export``) load without Flask.
 """
 from __future__ import annotations
 

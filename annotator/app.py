@@ -70,7 +70,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
 
     engine = database.make_engine(app.config["DATABASE_URL"])
     app.extensions["annotator.engine"] = engine
-    app.extensions["annotator.sessionmaker"] = database.make_sessionmaker(engine)
+    from .services.unit_of_work import session_factory
+
+    app.extensions["annotator.sessionmaker"] = session_factory(engine)
     app.teardown_appcontext(_close_session)
 
     csrf.init_app(app)

@@ -117,13 +117,9 @@ def database_key(session: Session) -> str:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine``; each keeps the sentences' derived queue counts and the projects'
-    settings tokens up to date on flush."""
-    # Services import this module; each hook lives with the service whose figures it keeps.
-    from .services.projects import keep_settings_token
-    from .services.queue import keep_counts
-
-    return keep_settings_token(keep_counts(sessionmaker(engine, expire_on_commit=False)))
+    """Plain sessions on ``engine``. The app's sessions, which also keep the derived queue counts and
+    settings tokens, come from ``annotator.services.unit_of_work.session_factory``."""
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from annotator import db as database
+from tests.helpers import world  # noqa: F401 - a fixture: a project, an export, a client per role
 
 # In CI the property-based tests replay the same examples every run, so a red build is reproducible;
 # locally they explore new ones (HYPOTHESIS_PROFILE=ci to replay).

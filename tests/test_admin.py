@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from annotator.models import AuditEvent, GazetteerEntry, Guideline, Project, Report, Sentence, User
 from annotator.services.projects import can_work_on
 from annotator.services.users import check_password, get_user
-from tests.test_queue import make_project, sentences_of
+from tests.helpers import make_project, sentences_of
 
 
 @pytest.fixture
@@ -109,6 +109,13 @@ def test_admin_project_page_renders_every_section(admin, project):
     for section in ("upload", "settings", "members", "guidelines", "gazetteer", "outcomes"):
         assert f'id="{section}"' in page
     assert "style=" not in page and "<script>" not in page  # CSP: no inline styles or scripts
+
+
+def test_admin_upload_form_accepts_the_formats_of_the_table(admin, project):
+    from annotator.corpus.formats import accept, extensions_text
+
+    page = admin.get(f"/admin/projects/{project.name}").get_data(as_text=True)
+    assert f'accept="{accept()}"' in page and f"Report files ({extensions_text()})" in page
     assert admin.get("/admin/projects/nope").status_code == 404
 
 

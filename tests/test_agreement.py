@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from annotator.agreement import (
+from annotator.metrics.coefficients import (
     bootstrap_ci,
     cohen_kappa,
     confusion,
@@ -26,6 +26,7 @@ from annotator.agreement import (
     token_labels,
 )
 from annotator.records import AnnotationRecord, SpanRecord
+
 
 SEEDS = range(6)
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -519,7 +520,7 @@ def _reference_large(values: np.ndarray) -> float:
 def test_agreement_import_does_not_load_flask():
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, "-c", "import annotator.agreement, sys; print('flask' in sys.modules)"],
+        [sys.executable, "-c", "import annotator.metrics.coefficients, sys; print('flask' in sys.modules)"],
         cwd=root,
         capture_output=True,
         text=True,

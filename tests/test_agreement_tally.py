@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from annotator.agreement import pairwise_span_f1
-from annotator.agreement_tally import SpanF1Tally
+from annotator.metrics.coefficients import pairwise_span_f1
+from annotator.metrics.tally import SpanF1Tally
 from annotator.records import AnnotationRecord, SpanRecord
 
 LABELS = ("COUNT", "REGION", "OUTCOME")

@@ -6,15 +6,12 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, ProjectMember, Span, Suggestion
-from annotator.openapi import document
+from annotator.web.openapi import document
 from annotator.services.suggestions import suggestions_for
 from annotator.services.users import get_user, issue_api_token
-from tests.test_queue import make_project, sentences_of
+from tests.helpers import COUNT, REGION, make_project, sentences_of
 
 FIRST = "Forty drones were shot down over Kursk."
-# Token offsets of FIRST: Forty 0-5, drones 6-12, were 13-17, shot 18-22, down 23-27, over 28-32, Kursk 33-38, . 38-39
-COUNT = {"start_char": 0, "end_char": 5, "label": "COUNT"}
-REGION = {"start_char": 33, "end_char": 38, "label": "REGION"}
 OUTCOME = {"start_char": 18, "end_char": 27, "label": "OUTCOME"}
 
 

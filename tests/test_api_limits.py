@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, GoldAnnotation, Span
-from tests.test_api import COUNT, REGION
-from tests.test_queue import make_project, sentences_of
+from tests.helpers import COUNT, REGION, make_project, sentences_of
 
 
 @pytest.fixture

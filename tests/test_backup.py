@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from annotator.corpus import content_hash
+from annotator.corpus.parse import content_hash
 from annotator.db import write_transaction
 from annotator.models import Base, Report, Sentence
 from annotator.services.backup import BackupError, backup, restore

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from annotator.corpus import CorpusError, parse_file
+from annotator.corpus.parse import CorpusError, parse_file
 
 
 def test_corpus_txt_one_report_per_blank_line_block():

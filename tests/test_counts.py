@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+from tests.helpers import build_project
 
-from tests.test_review import build_project
 
 
 def _number(page: str, element_id: str) -> int:

@@ -11,9 +11,10 @@ from spacy.tokens import DocBin
 from spacy.training import Corpus
 from thinc.api import Config
 
-from annotator.export import ExportError, build_export, grouped_split, stream_export, write_export
+from annotator.export.build import ExportError, build_export, grouped_split, stream_export, write_export
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
-from annotator.spacy_config import make_config
+from annotator.export.spacy_config import make_config
+
 
 
 @pytest.fixture(scope="session")

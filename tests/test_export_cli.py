@@ -7,25 +7,13 @@ from spacy.tokens import DocBin
 from sqlalchemy import select
 
 from annotator.models import AuditEvent, Project
-
-SENTENCES = [
-    ("Forty drones were destroyed over Kursk Oblast.", [(0, 5, "COUNT"), (18, 27, "OUTCOME"), (33, 45, "REGION")]),
-    ("Над Белгородом  сбили 🚀 12 дронов.", [(4, 14, "REGION"), (24, 26, "COUNT")]),
-    ("Nothing happened in the capital.", []),
-]
-
-
-def _write_annotations(path, annotator, rows):
-    with path.open("w", encoding="utf-8") as fh:
-        for i, (text, spans) in enumerate(rows):
-            record = {"id": f"r{i}", "text": text, "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans], "_annotator_id": annotator}
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+from tests.helpers import SENTENCES, write_annotations
 
 
 @pytest.fixture
 def annotated(runner, tmp_path):
     for name in ("alice", "bob"):
-        _write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
+        write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
         result = runner.invoke(args=["import", str(tmp_path / f"{name}.jsonl"), "--project", "p"])
         assert result.exit_code == 0, result.output
     return tmp_path
@@ -86,7 +74,7 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
 
 def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
     from annotator.services.exports import export_project
-    from annotator.services.records import iter_project_records, project_records
+    from annotator.services.rows import iter_project_records, project_records
 
     project = db.scalar(select(Project).where(Project.name == "p"))
     whole = project_records(db, project)

@@ -4,14 +4,14 @@ import json
 import zipfile
 
 import pytest
+from tests.helpers import SENTENCES, write_annotations
 
-from tests.test_export_cli import SENTENCES, _write_annotations
 
 
 @pytest.fixture
 def annotated(runner, tmp_path):
     for name in ("alice", "bob"):
-        _write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
+        write_annotations(tmp_path / f"{name}.jsonl", name, SENTENCES)
         assert runner.invoke(args=["import", str(tmp_path / f"{name}.jsonl"), "--project", "p"]).exit_code == 0
 
 

@@ -17,10 +17,10 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
-from annotator.export import FILES, remove_stale_temporaries
+from annotator.export.build import FILES, remove_stale_temporaries
 from annotator.models import Annotation, Project, Report, Sentence, Span, User
+
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, GazetteerEntry, GoldAnnotation, Guideline, Project, ProjectMember, Report, Span, User
-from tests.test_security import _rules, _url, world  # noqa: F401 - the world fixture: a project, an export, a client per role
+from tests.helpers import rule_url, url_rules
 
 HUGE = "9" * 30  # beyond 64 bits
 DIGITS = "9" * 5000  # beyond what Python converts
@@ -78,14 +78,14 @@ def _client(world, rule) -> object:
 
 
 def _walk(app, methods):
-    for rule, method in _rules(app):
+    for rule, method in url_rules(app):
         if rule.endpoint not in SKIP and method in methods:
             yield rule, method
 
 
 def test_fuzz_endpoints_every_json_write_is_listed(app):
     """A new route that reads a JSON body must join JSON_WRITES (and go through web.inputs)."""
-    assert {rule.endpoint for rule, method in _rules(app) if method in ("PUT", "PATCH", "DELETE")} <= JSON_WRITES
+    assert {rule.endpoint for rule, method in url_rules(app) if method in ("PUT", "PATCH", "DELETE")} <= JSON_WRITES
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))
@@ -93,7 +93,7 @@ def test_fuzz_endpoints_json_writes_refuse_hostile_bodies(app, db, world, name):
     before = _stored(db)
     for rule, method in _walk(app, {"PUT"}):
         assert rule.endpoint in JSON_WRITES
-        url = _url(rule, world["values"])
+        url = rule_url(rule, world["values"])
         response = getattr(_client(world, rule), method.lower())(url, data=BODIES[name], headers={"Content-Type": "application/json"})
         assert response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code}"
         assert 400 <= response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code} (accepted?)"
@@ -108,7 +108,7 @@ def test_fuzz_endpoints_query_parameters(app, db, world, name):
     before = _stored(db)
     checked = 0
     for rule, method in _walk(app, {"GET"}):
-        url = _url(rule, world["values"])
+        url = rule_url(rule, world["values"])
         response = _client(world, rule).get(url, query_string=QUERIES[name])
         assert response.status_code < 500, f"GET {rule.rule} {name}: {response.status_code}"
         checked += 1
@@ -125,7 +125,7 @@ def test_fuzz_endpoints_form_fields(app, db, world, name):
     for rule, method in _walk(app, {"POST"}):
         if rule.endpoint == "auth.login":
             continue  # logged in already: the login page redirects; login itself: tests/test_auth.py
-        url = _url(rule, world["values"])
+        url = rule_url(rule, world["values"])
         response = _client(world, rule).post(url, data=FORMS[name])
         assert response.status_code < 500, f"POST {rule.rule} {name}: {response.status_code}"
         checked += 1
@@ -151,7 +151,7 @@ def test_fuzz_endpoints_path_values(app, db, world, name):
     for rule, method in _walk(app, {"GET", "PUT", "POST"}):
         if not {"project", "project_name", "name", "file"} & set(rule.arguments):
             continue
-        url = _url(rule, values)
+        url = rule_url(rule, values)
         kwargs = {"data": BODIES["nul"], "headers": {"Content-Type": "application/json"}} if method == "PUT" else {}
         response = getattr(_client(world, rule), method.lower())(url, **kwargs)
         assert response.status_code < 500, f"{method} {url[:80]} {name}: {response.status_code}"

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from annotator.corpus import CorpusError, parse_file
+from annotator.corpus.parse import CorpusError, parse_file
 from annotator.db import write_transaction
 from annotator.models import Annotation, Report, Sentence, Span
 from annotator.services.corpus import import_reports

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.gold import Resolution, check_policy, resolve_gold
+from annotator.export.gold import Resolution, check_policy, resolve_gold
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 
 TEXT = "Two drones were shot down over Kharkiv region."

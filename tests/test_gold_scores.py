@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from annotator.gold_scores import annotator_vs_gold
+from annotator.metrics.gold_scores import annotator_vs_gold
 from annotator.models import Annotation, Report, Sentence, Span
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from annotator.services.projects import get_or_create_project

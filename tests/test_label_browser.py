@@ -16,6 +16,7 @@ from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
 
+
 pytestmark = pytest.mark.browser
 
 CYRILLIC = "Над Белгородом  сбили 🚀 два дрона."
@@ -919,7 +920,7 @@ def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_
     import json
     from importlib import resources
 
-    from annotator.corpus import parse_file
+    from annotator.corpus.parse import parse_file
     from annotator.models import Sentence
 
     live_app.config["RULE_SUGGESTIONS"] = True

@@ -24,9 +24,11 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
+
+from annotator.services.unit_of_work import session_factory
 from annotator.models import AuditEvent, User
 from annotator.services.users import create_user
-from tests.test_multiserver import _free_port, _wait_ready
+from tests.helpers import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,7 @@ WORKERS = 4
 
 def _gunicorn(database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
     """One gunicorn with WORKERS preloaded workers, started as test_multiserver starts its servers."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ANNOTATOR_DATABASE_URL": database_url,
@@ -71,7 +73,7 @@ def _attempt(base: str, barrier: threading.Barrier, results: list, lock: threadi
 
 def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(database_url, tmp_path):
     engine = database.make_engine(database_url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         create_user(session, "target", "annotator", "correct horse battery")
         session.commit()
@@ -79,7 +81,7 @@ def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(data
         session.close()
     process, base = _gunicorn(database_url, tmp_path)
     try:
-        _wait_ready(process, base)
+        wait_ready(process, base)
         barrier, lock, results = threading.Barrier(CLIENTS), threading.Lock(), []
         threads = [threading.Thread(target=_attempt, args=(base, barrier, results, lock), daemon=True) for _ in range(CLIENTS)]
         for thread in threads:
@@ -97,7 +99,7 @@ def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(data
     assert {status for status, _ in results} == {401}, [r for r in results if r[0] != 401][:3]
     assert len({tuple(message) for _, message in results}) == 1  # one answer, checked or locked
 
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         user = session.scalar(select(User).where(User.username == "target"))
         checked = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure"))

@@ -1,11 +1,10 @@
 """The schema comes from Alembic migrations and matches the models."""
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from annotator import db as database
-from annotator.models import Base, utcnow
+from annotator.models import Base
 
 
 def test_migrations_upgrade_an_empty_database_to_the_models(database_url):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -27,11 +26,14 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
+
+from annotator.services.unit_of_work import session_factory
 from annotator.models import Annotation, Lease, Sentence, Span, User
 from annotator.records import ReportRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
 from annotator.services.users import create_user, issue_api_token
+from tests.helpers import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +47,8 @@ REPORT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_server(database_url: str, secret: str, instance: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ANNOTATOR_DATABASE_URL": database_url,
@@ -68,20 +64,6 @@ def _start_server(database_url: str, secret: str, instance: Path) -> tuple[subpr
         cwd=Path(__file__).resolve().parents[1],
     )
     return process, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(process: subprocess.Popen, base: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{base} did not answer /healthz within {timeout} s")
 
 
 def _call(method: str, url: str, token: str, body=None) -> tuple[int, dict | None]:
@@ -103,7 +85,7 @@ def _call(method: str, url: str, token: str, body=None) -> tuple[int, dict | Non
 
 def _setup(database_url: str) -> tuple[str, dict[str, str], int]:
     engine = database.make_engine(database_url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         project, _ = get_or_create_project(session, "multiserver", annotators_per_sentence=QUOTA)
         import_reports(session, project, "multiserver.txt", [ReportRecord(text=REPORT.format(i=i)) for i in range(REPORTS)])
@@ -128,7 +110,7 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
         for k in range(2):
             servers.append(_start_server(database_url, secret, tmp_path / f"instance{k}"))
         for process, base in servers:
-            _wait_ready(process, base)
+            wait_ready(process, base)
         bases = [base for _, base in servers]
 
         saves: list[tuple[str, int, list]] = []  # (user, sentence, spans sent)
@@ -197,7 +179,7 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
                 process.stderr.close()
 
     engine = database.make_engine(database_url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     try:
         per_sentence = Counter(
             dict(

@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from annotator.normalise import (
+from annotator.labels.normalise import (
     Gazetteer,
     GazetteerEntry,
     OutcomeVocabulary,

@@ -12,13 +12,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The top-level modules that are the framework's: every other module directly in annotator/ is core,
-# so a new core module is checked without anyone adding it to a list.
-FRAMEWORK = {"__init__", "app", "db", "extensions", "models"}
-CORE = sorted(p.stem for p in (REPO / "annotator").glob("*.py") if p.stem not in FRAMEWORK)
+# The modules and packages that are the framework's: every other module in annotator/, and every module of
+# every other package, is core, so a new core module or package is checked without anyone adding it to a list.
+FRAMEWORK = {"__init__", "app", "db", "extensions", "models", "cli", "data", "migrations", "services", "web"}
+CORE = sorted(
+    ".".join(p.relative_to(REPO / "annotator").with_suffix("").parts).removesuffix(".__init__")
+    for p in (REPO / "annotator").rglob("*.py")
+    if p.relative_to(REPO / "annotator").parts[0].removesuffix(".py") not in FRAMEWORK
+)
 
 
 def test_packaging_core_modules_import_without_flask_or_sqlalchemy():
+    assert {"metrics.coefficients", "corpus.parse", "labels", "export.build", "limits"} <= set(CORE)
     code = "import sys\n" + "".join(f"import annotator.{m}\n" for m in CORE) + "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_login') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -104,3 +109,16 @@ def test_packaging_app_without_pages_loads_no_spacy_alembic_or_web_code(tmp_path
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["db", "models", "extensions", "records", "limits"])
+def test_packaging_lowest_layer_imports_nothing_above_it(module):
+    """``db`` and ``models`` (and the records and limits they share with the core) import no service, page,
+    command or domain package: the layers above import them, never the other way round."""
+    tree = ast.parse((REPO / "annotator" / f"{module}.py").read_text(encoding="utf-8"))
+    above = ("services", "web", "cli", "app", "corpus", "labels", "metrics", "export")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            target = (node.module or "") if node.level else (node.module or "").removeprefix("annotator.")
+            names = [target] if target else [alias.name for alias in node.names]
+            assert not any(n.split(".")[0] in above for n in names), (module, ast.unparse(node))

@@ -5,9 +5,10 @@ import random
 
 import pytest
 
-from annotator import agreement
-from annotator.project_agreement import agreement_report, disagreements
+from annotator.metrics import coefficients as agreement
+from annotator.metrics.project import agreement_report, disagreements
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+
 
 TEXT = "Two drones hit Kyiv oblast at night ."
 LABELS = ["REGION", "COUNT", "OUTCOME"]

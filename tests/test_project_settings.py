@@ -8,9 +8,10 @@ from sqlalchemy import delete, event, inspect, select, text
 
 from annotator import db as database
 from annotator.models import GazetteerEntry, Project, utcnow
-from annotator.normalise import normalise
+from annotator.labels.normalise import normalise
 from annotator.services.projects import add_guideline_version, get_or_create_project, project_settings
 from annotator.services.suggestions import project_gazetteer
+
 
 
 @contextmanager

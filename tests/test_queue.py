@@ -9,39 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
-from annotator.models import Annotation, Lease, Project, Sentence, User, utcnow
-from annotator.records import ReportRecord
+
+from annotator.models import Annotation, Lease, Sentence, utcnow
 from annotator.services.annotations import save_annotation
-from annotator.services.corpus import import_reports
-from annotator.services.projects import get_or_create_project
 from annotator.services.queue import next_sentence, progress
-from annotator.services.users import create_user
+from tests.helpers import make_project, run_threads, sentences_of, users
 
 LEASE = 600
-REPORTS = (
-    "Forty drones were shot down over Kursk. Debris damaged a house. No one was injured.",
-    "Two missiles were intercepted near Belgorod. A fire broke out.",
-)
-
-
-def make_project(db, name="incidents", reports=REPORTS, quota=2, routing="none", restricted=False) -> Project:
-    """A project with the default scheme and ``reports`` imported (one sentence per period here)."""
-    project, _ = get_or_create_project(db, name, annotators_per_sentence=quota)
-    project.routing = routing
-    project.restricted = restricted
-    import_reports(db, project, "test.txt", [ReportRecord(text=text) for text in reports])
-    db.commit()
-    return project
-
-
-def sentences_of(db, project) -> list[Sentence]:
-    return list(db.scalars(select(Sentence).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)))
-
-
-def users(db, *names, role="annotator") -> list[User]:
-    made = [create_user(db, name, role, None) for name in names]
-    db.commit()
-    return made
 
 
 def claim(db, project, user, now=None):
@@ -161,33 +135,6 @@ def test_queue_extra_annotators_raise_the_quota(db):
     assert claim(db, project, bo).id == sentence.id
 
 
-def _run_threads(database_url, project_id, user_ids, work):
-    """Run ``work(session, project, user)`` in one thread per user, each with its own engine, started together."""
-    barrier = threading.Barrier(len(user_ids))
-    results, errors = {}, []
-
-    def run(user_id):
-        engine = database.make_engine(database_url)
-        try:
-            with database.make_sessionmaker(engine)() as session:
-                project, user = session.get(Project, project_id), session.get(User, user_id)
-                session.commit()
-                barrier.wait()
-                results[user_id] = work(session, project, user)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            engine.dispose()
-
-    threads = [threading.Thread(target=run, args=(uid,)) for uid in user_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
-
-
 def test_queue_concurrent_claims_never_exceed_the_quota(db, database_url):
     # 6 annotators at once, 2 sentences of quota 2: exactly 4 slots.
     project = make_project(db, reports=("One drone was shot down.", "Two drones were intercepted."), quota=2)
@@ -196,7 +143,7 @@ def test_queue_concurrent_claims_never_exceed_the_quota(db, database_url):
     def work(session, project, user):
         return sentence.id if (sentence := claim(session, project, user)) else None
 
-    results = _run_threads(database_url, project.id, [u.id for u in people], work)
+    results = run_threads(database_url, project.id, [u.id for u in people], work)
     claimed = Counter(sid for sid in results.values() if sid is not None)
     assert sorted(claimed.values()) == [2, 2]
     assert list(results.values()).count(None) == 2
@@ -221,7 +168,7 @@ def test_queue_concurrent_sessions_annotate_each_sentence_exactly_quota_times(db
         session.commit()
         return done
 
-    results = _run_threads(database_url, project.id, [u.id for u in people], work)
+    results = run_threads(database_url, project.id, [u.id for u in people], work)
     per_sentence = Counter(sid for done in results.values() for sid in done)
     assert per_sentence == Counter({s.id: 2 for s in sentences_of(db, project)})
     db.rollback()  # end the read snapshot

@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from annotator import db as database
-from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, User, utcnow
+from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, utcnow
 from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence, progress, recount
-from tests.test_queue import _run_threads, make_project, sentences_of, users
+from tests.helpers import make_project, run_threads, sentences_of, users
 
 
 def from_scratch(db) -> dict[int, tuple[int, int]]:
@@ -143,7 +143,7 @@ def test_queue_counts_right_after_concurrent_saves_of_one_sentence(db, database_
         for sentence_id in ids:
             save(session, session.get(Sentence, sentence_id), user)
 
-    _run_threads(database_url, project.id, [u.id for u in annotators], work)
+    run_threads(database_url, project.id, [u.id for u in annotators], work)
     counts = assert_counts_right(db)
     assert set(counts.values()) == {(4, COMPLETE)}
 

@@ -6,62 +6,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from annotator.models import Annotation, AuditEvent, GoldAnnotation, Report, Sentence, Span, User
-from annotator.services.projects import get_or_create_project
+from annotator.models import AuditEvent, GoldAnnotation, Report, Sentence, User
 from annotator.services.users import get_or_create_annotator
-
-XSS = "<script>alert(1)</script> hit Odesa ."
-TEXTS = ["Two drones hit Kyiv oblast at night .", "Three missiles were intercepted over Lviv .", XSS, "One drone fell ."]
-
-
-def tokens(text: str) -> list[list[int]]:
-    out, start = [], 0
-    for word in text.split(" "):
-        out.append([start, start + len(word)])
-        start += len(word) + 1
-    return out
-
-
-def build_project(db) -> dict[str, int]:
-    """Three annotators, four sentences; returns sentence ids by name.
-
-    s1: ann and cy agree (COUNT, REGION "Kyiv"); bob marks "Kyiv oblast" (boundary).
-    s2: bob flagged it and left out ann's OUTCOME (presence); cy skipped it.
-    s3: only ann marks Odesa (presence); its text carries a script tag.
-    s4: one annotator, needs review (routing).
-    """
-    project, _ = get_or_create_project(db, "incidents")
-    report = Report(project_id=project.id, text="\n".join(TEXTS), content_hash="x" * 64, meta={})
-    db.add(report)
-    db.flush()
-    ids = {}
-    offset = 0
-    for position, text in enumerate(TEXTS):
-        sentence = Sentence(project_id=project.id, report_id=report.id, position=position, start_char=offset, text=text,
-                            tokens=tokens(text), needs_review=position == 3)
-        db.add(sentence)
-        db.flush()
-        ids[f"s{position + 1}"] = sentence.id
-        offset += len(text) + 1
-    users = {name: get_or_create_annotator(db, name) for name in ("ann", "bob", "cy")}
-    region_s3 = XSS.index("Odesa")
-
-    def annotate(sentence: str, name: str, *spans, status: str = "done"):
-        a = Annotation(sentence_id=ids[sentence], user_id=users[name].id, status=status)
-        a.spans = [Span(start_char=s, end_char=e, label=label, value=value) for s, e, label, value in spans]
-        db.add(a)
-
-    annotate("s1", "ann", (0, 3, "COUNT", "2"), (15, 19, "REGION", "Kyiv"))
-    annotate("s1", "bob", (0, 3, "COUNT", "2"), (15, 26, "REGION", "Kyiv"))
-    annotate("s1", "cy", (0, 3, "COUNT", "2"), (15, 19, "REGION", "Kyiv"))
-    annotate("s2", "ann", (0, 5, "COUNT", "3"), (20, 31, "OUTCOME", "intercepted"), (37, 41, "REGION", "Lviv"))
-    annotate("s2", "bob", (0, 5, "COUNT", "3"), (37, 41, "REGION", "Lviv"), status="flagged")
-    annotate("s2", "cy", (0, 5, "COUNT", "3"), status="skipped")  # does not count
-    annotate("s3", "ann", (region_s3, region_s3 + 5, "REGION", "Odesa"))
-    annotate("s3", "bob")
-    annotate("s4", "ann", (0, 3, "COUNT", "1"))
-    db.commit()
-    return ids
+from tests.helpers import QUESTION, build_flagged, build_project
 
 
 # Hand computation of span_f1 (strict, pooled over shared sentences, then the mean over pairs):
@@ -304,22 +251,6 @@ def test_review_effort_compares_time_with_and_without_suggestions(db, login):
     assert effort["with_suggestions"] == {"median_seconds": 4.0, "sentences": 1}
     page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
     assert "4.0 s with an accepted suggestion (1 sentences)" in page
-
-
-QUESTION = "is 'fire broke out' an <b>outcome</b>?"
-
-
-def build_flagged(db) -> int:
-    """alice alone labelled s4 ("One drone fell ."), marked an OUTCOME and flagged it with a question."""
-    ids = build_project(db)
-    alice = get_or_create_annotator(db, "alice")
-    sentence = db.get(Sentence, ids["s4"])
-    db.delete(db.scalar(select(Annotation).where(Annotation.sentence_id == sentence.id)))  # ann's: alice is alone
-    a = Annotation(sentence_id=sentence.id, user_id=alice.id, status="flagged", comment=QUESTION)
-    a.spans = [Span(start_char=10, end_char=14, label="OUTCOME", value=None)]
-    db.add(a)
-    db.commit()
-    return sentence.id
 
 
 def test_review_single_flagged_version_is_offered_with_its_comment(db, login):

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from annotator.models import GoldAnnotation, User
-from tests.test_review import XSS, build_project
+from tests.helpers import QUESTION, XSS, build_flagged, build_project
 
 
 def gold_of(db, sentence_id):
@@ -77,7 +77,7 @@ def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(live
 
     from annotator.services.exports import export_project
     from annotator.services.projects import get_project
-    from tests.test_review import QUESTION, build_flagged
+
 
     sentence_id = build_flagged(live_db)
     base = live_app.base_url

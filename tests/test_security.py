@@ -1,6 +1,5 @@
 """Security: CSRF, escaping of untrusted text, headers, cookies, secrets, lockout, limits, and
 who may reach which route (walking every rule of the url_map, so new routes are covered)."""
-import json
 import os
 import re
 import stat
@@ -9,57 +8,17 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from annotator.models import Annotation, Project, Sentence, Span, User
+from annotator.models import Project, User
 from annotator.services.users import issue_api_token
+from tests.helpers import HOSTILE, SECRET_COMMENT, rule_url, url_rules
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)", "{{ 7*7 }}"]
-# One sentence, so that every page showing the sentence shows every payload.
-HOSTILE = "Drones hit <script>alert(1)</script> Kursk, look <img src=x onerror=alert(1)> here, click javascript:alert(1) now, total {{ 7*7 }} drones"
-SECRET_COMMENT = "alice-private-comment-" + uuid.uuid4().hex[:8]
 PUBLIC = {"auth.login", "main.healthz", "main.favicon", "api.openapi"}  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
     "annotator": ("review.", "admin.", "exports."),
     "reviewer": ("admin.",),
     "admin": (),
 }
-
-
-@pytest.fixture
-def world(app, db, runner, tmp_path, login):
-    """A project whose report carries hostile text, alice's annotation, and a client per role."""
-    path = tmp_path / "hostile.jsonl"
-    path.write_text(json.dumps({"id": "h1", "text": HOSTILE}) + "\n", encoding="utf-8")
-    assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
-    clients = {"annotator": login("alice"), "other": login("bob"), "reviewer": login("rita", "reviewer"), "admin": login("ada", "admin")}
-    sentence = db.scalars(select(Sentence).order_by(Sentence.id)).first()
-    alice = db.scalar(select(User).where(User.username == "alice"))
-    annotation = Annotation(sentence_id=sentence.id, user_id=alice.id, status="done", comment=SECRET_COMMENT)
-    annotation.spans = [Span(start_char=0, end_char=6, label="COUNT")]
-    db.add(annotation)
-    db.commit()
-    exported = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:alice", "--dev-fraction", "0"])
-    assert exported.exit_code == 0, exported.output
-    exports = next((tmp_path / "exports").iterdir())
-    app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500 becomes a response the walks report
-    values = {
-        "project": "p", "project_name": "p", "sentence_id": sentence.id, "user_id": alice.id,
-        "name": exports.name, "file": "manifest.json",
-    }
-    return {"clients": clients, "values": values, "sentence": sentence, "alice": alice}
-
-
-def _rules(app):
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield rule, method
-
-
-def _url(rule, values) -> str:
-    missing = set(rule.arguments) - set(values)
-    assert not missing, f"{rule.rule}: no test value for {missing}; add one to the world fixture"
-    return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 
 def _send(client, method, url):
@@ -88,8 +47,8 @@ def test_security_every_route_requires_the_right_role(app, db, world):
     values, clients = world["values"], world["clients"]
     problems = []
     anonymous = _anonymous(app)
-    for rule, method in _rules(app):
-        url = _url(rule, values)
+    for rule, method in url_rules(app):
+        url = rule_url(rule, values)
         response = _send(anonymous, method, url)
         if rule.endpoint in PUBLIC:
             continue
@@ -101,10 +60,10 @@ def test_security_every_route_requires_the_right_role(app, db, world):
     # Admin last: its writes (with empty forms) must not change what the others may do.
     for role in ("annotator", "reviewer", "admin"):
         client = clients[role]
-        for rule, method in _rules(app):
+        for rule, method in url_rules(app):
             if rule.endpoint == "auth.logout":
                 continue  # checked below, on its own
-            url = _url(rule, values)
+            url = rule_url(rule, values)
             response = _send(client, method, url)
             closed = rule.endpoint.startswith(ROLE_AREAS[role])
             if response.status_code >= 500:
@@ -123,10 +82,10 @@ def test_security_annotator_cannot_read_another_annotators_annotation(app, world
     bob = world["clients"]["other"]
     sentence_id = world["sentence"].id
     seen = []
-    for rule, method in _rules(app):
+    for rule, method in url_rules(app):
         if method != "GET" or rule.endpoint.startswith(ROLE_AREAS["annotator"]):
             continue
-        response = bob.get(_url(rule, world["values"]))
+        response = bob.get(rule_url(rule, world["values"]))
         if SECRET_COMMENT.encode() in response.get_data():
             seen.append(rule.rule)
     assert not seen, f"bob sees alice's annotation at {seen}"
@@ -139,10 +98,10 @@ def test_security_untrusted_text_is_escaped_on_every_page(app, world):
     shown = []
     for role in ("annotator", "reviewer", "admin"):
         client = world["clients"][role]
-        for rule, method in _rules(app):
+        for rule, method in url_rules(app):
             if method != "GET" or rule.endpoint.startswith(ROLE_AREAS[role]) or rule.endpoint == "auth.login":
                 continue
-            response = client.get(_url(rule, world["values"]))
+            response = client.get(rule_url(rule, world["values"]))
             if response.mimetype != "text/html":
                 continue  # JSON and downloads carry the text as data, for the page's JS to insert as text
             body = response.get_data(as_text=True)
@@ -161,10 +120,10 @@ def test_security_headers_on_every_html_response(app, world):
     problems = []
     pages = 0
     for role, client in [("anonymous", app.test_client())] + [(r, world["clients"][r]) for r in ("annotator", "reviewer", "admin")]:
-        for rule, method in _rules(app):
+        for rule, method in url_rules(app):
             if method != "GET":
                 continue
-            response = client.get(_url(rule, world["values"]))
+            response = client.get(rule_url(rule, world["values"]))
             if response.mimetype != "text/html":
                 continue
             pages += 1
@@ -320,10 +279,10 @@ def test_security_ids_beyond_the_database_integer_are_404(app, world):
     """Every route with an <int:...> id, given one no database integer holds: 404, never a 500."""
     values = {**world["values"], "sentence_id": 2**40, "user_id": 10**20}
     checked = 0
-    for rule, method in _rules(app):
+    for rule, method in url_rules(app):
         if not {"sentence_id", "user_id"} & set(rule.arguments):
             continue
-        response = _send(world["clients"]["admin"], method, _url(rule, values))
+        response = _send(world["clients"]["admin"], method, rule_url(rule, values))
         assert response.status_code == 404, f"{method} {rule.rule}: {response.status_code}"
         checked += 1
     assert checked >= 5

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import spacy
 
-from annotator.normalise import Gazetteer, OutcomeVocabulary, normalise
+from annotator.labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from annotator.records import SpanRecord
-from annotator.suggest import RuleSuggester
+from annotator.labels.suggest import RuleSuggester
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST_SENTENCE = (
@@ -152,7 +152,7 @@ def test_suggest_doc_offsets_match_suggest(nlp, suggester):
 @pytest.mark.slow
 def test_suggest_imports_neither_flask_nor_sqlalchemy():
     code = (
-        "import sys, annotator.normalise, annotator.suggest; "
+        "import sys, annotator.labels.normalise, annotator.labels.suggest; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'flask_sqlalchemy'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

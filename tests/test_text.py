@@ -1,7 +1,7 @@
 """Sentence splitting and tokens: offsets exact for tricky text."""
 import pytest
 
-from annotator.text import make_nlp, split_report
+from annotator.corpus.text import make_nlp, split_report
 
 TRICKY = [
     "Last night  40 UAVs were destroyed over Kaluga Oblast. A second sentence 🚀 follows.",

@@ -1,4 +1,4 @@
-"""Training from an export: spaCy's own CLI, and annotator.training's API.
+"""Training from an export: spaCy's own CLI, and annotator.export.training's API.
 
 Small generated corpora and 30 steps keep each run to seconds; the tests
 check that training runs and reports, not how well it learns.
@@ -12,9 +12,9 @@ import sys
 import pytest
 import spacy
 
-from annotator.export import build_export, stream_export, write_export
+from annotator.export.build import build_export, stream_export, write_export
 from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
-from annotator.training import TrainingError, load_pipeline, predict_spans, read_scores, train
+from annotator.export.training import TrainingError, load_pipeline, predict_spans, read_scores, train
 
 TASKS = ["ner", "spancat"]
 COUNTS = ["Two", "Three", "Five", "12", "Seven", "40"]

@@ -16,6 +16,17 @@ DEMO_PROJECT = "incidents"
 DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator"), ("bob", "annotator"), ("chen", "annotator"))
 
 
+def _import_help() -> str:
+    """The import command's help, from the table of formats."""
+    from ..corpus.formats import FORMATS, extensions_or
+
+    described = " ".join(f"{f.extension}: {f.description.replace('`', '')}" for f in FORMATS.values())
+    return (
+        f"Import reports from {extensions_or()} files.\n\n{described} A .jsonl record may carry spans in Prodigy's or "
+        "doccano's shape. A text already in the project is skipped. If any file is bad, nothing is imported."
+    )
+
+
 @click.command("init")
 def init() -> None:
     """Create the database schema, or upgrade it to the latest version."""
@@ -27,22 +38,14 @@ def init() -> None:
     click.echo(f"Database {engine.url.render_as_string(hide_password=True)}: schema {database.SCHEMA_HEAD}, {state}.")
 
 
-@click.command("import")
+@click.command("import", help=_import_help())
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--project", "project_name", required=True, help="Project to import into; created with the default scheme if new.")
 @click.option("--lang", default="en", show_default=True, help="spaCy language code of a new project's tokenizer.")
 @click.option("--as-annotator", help="Spans in the files become this annotator's annotations.")
 @click.option("--as-suggestions", is_flag=True, help="Spans in the files become suggestions, not annotations.")
 def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool) -> None:
-    """Import reports from .txt, .jsonl or .csv files.
-
-    A .txt file is one report, or several separated by blank lines; .jsonl has
-    one object per line with "text" and optional "id", "source", "meta", and
-    spans in Prodigy's or doccano's shape; .csv needs a "text" column, other
-    columns become metadata. A text already in the project is skipped. If any
-    file is bad, nothing is imported.
-    """
-    from ..corpus import CorpusError, parse_file
+    from ..corpus.parse import CorpusError, parse_file
     from ..limits import Limits, project_name_problem
 
     problem = project_name_problem(project_name)
@@ -61,7 +64,7 @@ def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_ann
 
 def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggestions=False):
     """Import parsed files in one transaction, all of them or none; an ``ImportSummary``."""
-    from ..corpus import CorpusError
+    from ..corpus.parse import CorpusError
     from ..limits import Limits
     from ..services.audit import record_command
     from ..services.corpus import ImportSummary, import_reports
@@ -140,7 +143,7 @@ def projects(as_json: bool) -> None:
 @click.option("--annotated-reports", default=8, show_default=True, type=click.IntRange(0), help="Reports that bob and chen have labelled already, so review has data.")
 def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
-    from ..corpus import parse_file
+    from ..corpus.parse import parse_file
     from ..services.audit import record_command
     from ..services.demo import simulate_annotations
     from ..services.projects import get_project

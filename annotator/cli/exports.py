@@ -14,7 +14,7 @@ TASKS = click.Choice(["ner", "spancat"])
 
 
 def _policy(ctx, param, value: str) -> str:
-    from ..gold import check_policy
+    from ..export.gold import check_policy
 
     try:
         return check_policy(value)
@@ -36,7 +36,7 @@ def summary(manifest: dict) -> str:
 
 def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     from ..db import read_snapshot
-    from ..export import ExportError
+    from ..export.build import ExportError
     from ..services.exports import default_export_dir, export_project
     from ..services.projects import NotFound, get_project, project_status
 
@@ -88,8 +88,8 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
     from ..services.audit import record_command
     from ..services.exports import safe_name
     from ..services.projects import get_project
-    from ..training import TrainingError
-    from ..training import train as train_pipeline
+    from ..export.training import TrainingError
+    from ..export.training import train as train_pipeline
 
     instance = Path(current_app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

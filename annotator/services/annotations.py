@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
-from ..normalise import normalise
+from ..labels.normalise import normalise
 from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import COUNTED_STATUSES, take_lease
@@ -57,7 +57,7 @@ class InvalidAnnotation(AnnotationError):
         return "; ".join(self.messages())
 
 
-class Conflict(AnnotationError):
+class StaleSave(AnnotationError):
     """The stored annotation changed since the client loaded ``base_version``."""
 
     def __init__(self, current: Annotation | None):
@@ -193,7 +193,7 @@ def save_annotation(
     client loaded (None for a new annotation); ``guideline_version`` defaults
     to the project's current guideline.
 
-    Raises InvalidAnnotation listing every problem, or Conflict when the
+    Raises InvalidAnnotation listing every problem, or StaleSave when the
     stored version is not ``base_version`` and its content differs. A retried
     save whose content is already stored returns the stored annotation
     unchanged. On success: version bumped, the user's lease deleted, an
@@ -232,7 +232,7 @@ def save_annotation(
             s["start_char"],
             s["end_char"],
             s["label"],
-            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes),
+            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels),
             s["suggested"],
         )
         for s in clean
@@ -242,7 +242,7 @@ def save_annotation(
     if stored_version != base_version:
         if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans):
             return annotation  # a retried save that was applied already
-        raise Conflict(annotation)
+        raise StaleSave(annotation)
 
     now = now or utcnow()
     lease_expires = take_lease(session, sentence, user)  # a save ends the user's lease, live or not

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from ..corpus import CorpusError, content_hash
+from ..corpus.parse import CorpusError, content_hash
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, ReportRecord
-from ..text import make_nlp, split_reports
+from ..corpus.text import make_nlp, split_reports
 from .users import get_or_create_annotator
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..agreement_tally import SpanF1Tally
-from ..export import SHARD_SIZE, ExportBatch, ExportError, stream_export
-from ..gold_scores import GoldScoreTally
+from ..metrics.tally import SpanF1Tally
+from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
+from ..metrics.gold_scores import GoldScoreTally
 from ..models import Project, utcnow
-from ..text import make_nlp
+from ..corpus.text import make_nlp
 from .projects import project_status
-from .records import iter_project_records
+from .rows import iter_project_records
 
 
 def default_export_dir(exports_dir: str | Path, project: Project, now: datetime | None = None) -> Path:

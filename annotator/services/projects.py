@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..labels import default_scheme
+from ..labels.scheme import default_scheme
 from ..limits import project_name_problem
 from ..db import database_key
 from ..models import (
@@ -94,7 +94,7 @@ def project_settings(session: Session, project: Project) -> ProjectSettings:
     Read once per ``Project.settings_token`` and kept in this process: the token
     changes, in the same transaction, whenever a gazetteer entry or a guideline
     is added, changed or deleted through a session of
-    ``annotator.db.make_sessionmaker`` (:func:`keep_settings_token`), so every
+    ``annotator.services.unit_of_work.session_factory`` (:func:`keep_settings_token`), so every
     app server sees a change on its next request. Without a token (rows
     written around the ORM) the settings are read every time.
     """

@@ -22,7 +22,7 @@ Cost: the queue reads ``Sentence.state`` (untouched, started, complete) and
 ``Sentence.annotation_count`` through the index ``ix_sentences_queue``, so a
 request reads a few rows whatever the project's size. Both columns are
 derived from the annotations and written only by :func:`recount`, which
-every session made by ``annotator.db.make_sessionmaker`` runs after a flush
+every session made by ``annotator.services.unit_of_work.session_factory`` runs after a flush
 that adds, deletes or re-statuses an annotation, changes a sentence's
 ``extra_annotators`` or a project's ``annotators_per_sentence``
 (:func:`keep_counts`). Writes that bypass the ORM (Core ``insert`` or

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..conflicts import COUNTED, disagreements, sentence_conflicts
+from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreements
 from ..db import database_key
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
-from ..project_agreement import agreement_report
+from ..metrics.project import agreement_report
 from ..records import AnnotationRecord
 from .annotations import validate_spans
 from .audit import record
 from .projects import project_status
-from .records import project_records as load_records
+from .rows import project_records as load_records
 
 REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
 
@@ -191,7 +191,7 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
         by_sentence.setdefault(a.sentence_id, []).append(a)
     queue = []
     for s in records.sentences:
-        found = sentence_conflicts(s.text, by_sentence.get(s.id, []))
+        found = sentence_disagreements(s.text, by_sentence.get(s.id, []))
         if found["conflicts"] or found["flagged_by"] or flags[s.id]:
             queue.append(
                 {
@@ -215,7 +215,7 @@ def next_in_queue(session: Session, project: Project, after: int | None = None) 
 def adjudication_view(session: Session, project: Project, sentence: Sentence) -> dict[str, Any]:
     """What the adjudication page shows: the sentence, every annotator's version, conflicts and current gold."""
     records = load_records(session, project, [sentence.id])
-    found = sentence_conflicts(sentence.text, records.annotations)
+    found = sentence_disagreements(sentence.text, records.annotations)
     gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
     return {
         "sentence_id": sentence.id,

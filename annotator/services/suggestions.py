@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Project, Sentence, Suggestion
-from ..normalise import Gazetteer, OutcomeVocabulary, normalise
-from ..normalise import GazetteerEntry as GazetteerRecord
+from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
+from ..labels.normalise import GazetteerEntry as GazetteerRecord
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def label_names(project: Project) -> list[str]:
 
 @lru_cache(maxsize=32)
 def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary):
-    from ..suggest import RuleSuggester
-    from ..text import make_nlp
+    from ..labels.suggest import RuleSuggester
+    from ..corpus.text import make_nlp
 
     return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
 
@@ -106,7 +106,7 @@ def _model_mtime(path: Path) -> float:
 
 def load_model(model_path: str):
     """The pipeline at ``model_path``, cached by path and modification time; None if it does not load."""
-    from ..training import load_pipeline
+    from ..export.training import load_pipeline
 
     path = Path(model_path)
     try:
@@ -145,7 +145,7 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
     for row in session.scalars(select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)):
-        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes)
+        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes, project.labels)
         found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source, None))
     if rules:
         for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
@@ -153,13 +153,13 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     if project.model_path:
         nlp = load_model(project.model_path)
         if nlp is not None:
-            from ..training import predict_scored_spans
+            from ..export.training import predict_scored_spans
 
             for span, score in predict_scored_spans(nlp, sentence.text):
                 if score is not None and score < project.suggestion_min_score:
                     continue
                 text = sentence.text[span.start_char : span.end_char]
-                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes), "model", score))
+                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes, project.labels), "model", score))
 
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}

@@ -20,12 +20,13 @@ from wtforms import BooleanField, FloatField, IntegerField, PasswordField, Selec
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..corpus import FORMATS, CorpusError, parse_files
+from ..corpus.formats import accept, extensions_or, extensions_text
+from ..corpus.parse import CorpusError, parse_files
 from ..db import write_transaction
 from ..limits import LimitExceeded, parse_json
 from ..extensions import get_session
 from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
-from ..normalise import OutcomeVocabulary, VocabularyError
+from ..labels.normalise import OutcomeVocabulary, VocabularyError
 from ..services.audit import record
 from ..services.corpus import import_reports
 from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project
@@ -96,7 +97,7 @@ class OutcomesForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    files = MultipleFileField("Report files (.txt, .jsonl, .csv)")
+    files = MultipleFileField(f"Report files ({extensions_text()})")
 
 
 def _audit(action: str, entity: str, entity_id: int | None, **detail) -> None:
@@ -257,7 +258,8 @@ def _render_project(project: Project, status: int = 200, upload_errors: list[str
         "members": members,
         "gazetteer": session.scalars(select(GazetteerEntry).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.canonical)).all(),
         "upload_errors": upload_errors or [],
-        "formats": ", ".join(FORMATS),
+        "formats": extensions_text(),
+        "accept": accept(),
         "remove_form": MemberForm(formdata=None),
         **{f"{name}_form": form for name, form in built.items()},
     }
@@ -408,7 +410,7 @@ def upload(project: str):
     form = UploadForm()
     uploads = [f for f in (form.files.data or []) if f and f.filename]
     if not form.validate_on_submit() or not uploads:
-        return _render_project(row, 400, upload_errors=["Choose at least one .txt, .jsonl or .csv file."])
+        return _render_project(row, 400, upload_errors=[f"Choose at least one {extensions_or()} file."])
     files = [(_display_name(f.filename), f.read()) for f in uploads]
     bounds = limits()
     parsed, errors = parse_files(files, bounds)

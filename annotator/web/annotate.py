@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import get_session
 from ..models import Annotation, GoldAnnotation, Project, Sentence
-from ..normalise import normalise
+from ..labels.normalise import normalise
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
 from ..services.suggestions import project_gazetteer, project_outcomes
@@ -123,4 +123,4 @@ def normalise_value(project: str):
     if not text.strip():
         return jsonify(value=None)
     session = get_session()
-    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found)))
+    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found), found.labels))

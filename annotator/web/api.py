@@ -1,4 +1,4 @@
-"""The JSON API of labelling sessions, documented in ``annotator.openapi``.
+"""The JSON API of labelling sessions, documented in ``annotator.web.openapi``.
 
 Authentication: the session cookie (writes also need the X-CSRFToken header,
 checked globally) or ``Authorization: Bearer TOKEN``. Unauthenticated calls
@@ -20,7 +20,7 @@ from ..extensions import get_session
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
-from ..services.annotations import Conflict, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
+from ..services.annotations import StaleSave, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
 from ..services.projects import can_work_on, project_settings
 from ..services.suggestions import project_outcomes, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
@@ -133,7 +133,7 @@ def _own(sentence: Sentence) -> dict[str, Any] | None:
 
 @bp.get("/openapi.json")
 def openapi():
-    from ..openapi import document
+    from .openapi import document
 
     return jsonify(document())
 
@@ -269,7 +269,7 @@ def put_annotation(sentence_id: int):
             ) from None
         except SentenceFull as exc:
             raise ApiError(409, "sentence_full", f"Not saved: {exc}. Ask for the next sentence.") from None
-        except Conflict as exc:
+        except StaleSave as exc:
             current = annotation_dict(exc.current) if exc.current is not None else None
             raise ApiError(
                 409, "conflict", "This annotation was changed elsewhere since you loaded it; reload it, then save again.", current=current

@@ -13,10 +13,10 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from ..db import read_snapshot
-from ..export import FILES, ExportError
-from ..export_files import SPLIT_FILES, split_files
+from ..export.build import FILES, ExportError
+from ..export.files import SPLIT_FILES, split_files
 from ..extensions import get_session
-from ..gold import POLICIES, check_policy
+from ..export.gold import POLICIES, check_policy
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required

@@ -5,8 +5,8 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import charts
-from ..conflicts import HAS, TYPES
+from . import charts
+from ..metrics.disagreements import HAS, TYPES
 from ..db import write_transaction
 from ..extensions import get_session
 from ..limits import MAX_ROW_ID

@@ -3,13 +3,13 @@
 Same data for both sides (the synthetic corpus of bench_export: each
 annotator keeps each true span with probability 0.9):
 
-- ``krippendorff_alpha``: annotator.agreement.krippendorff_alpha (nominal) on
+- ``krippendorff_alpha``: annotator.metrics.coefficients.krippendorff_alpha (nominal) on
   the 3 x tokens matrix of token labels vs ``krippendorff.alpha``.
-- ``cohen_kappa``: annotator.agreement.cohen_kappa on the token labels of the
+- ``cohen_kappa``: annotator.metrics.coefficients.cohen_kappa on the token labels of the
   3 pairs vs ``sklearn.metrics.cohen_kappa_score``.
-- ``pairwise_span_f1``: annotator.agreement.pairwise_span_f1 (strict) vs a
+- ``pairwise_span_f1``: annotator.metrics.coefficients.pairwise_span_f1 (strict) vs a
   bare loop intersecting Counters of (start, end, label) per pair and sentence.
-- ``agreement_report``: annotator.project_agreement.agreement_report (with its
+- ``agreement_report``: annotator.metrics.project.agreement_report (with its
   default 1000 bootstrap resamples) vs the sum of the three limits above.
 
 Every figure is seconds (lower is better); ``check`` is the largest absolute
@@ -52,9 +52,9 @@ def main(argv=None) -> list[dict]:
     import krippendorff
     from sklearn.metrics import cohen_kappa_score
 
-    from annotator import agreement
+    from annotator.metrics import coefficients as agreement
     from annotator.records import SentenceRecord
-    from annotator.text import make_nlp, token_offsets
+    from annotator.corpus.text import make_nlp, token_offsets
 
     args = c.parser(__doc__.splitlines()[0]).parse_args(argv)
     nlp = make_nlp("en")
@@ -102,8 +102,8 @@ def main(argv=None) -> list[dict]:
     out.append(c.emit("agreement.token_projection.seconds.lower_better", projection_seconds, "s", None,
                       note="agreement.token_labels for every annotator and sentence (input to alpha and kappa)", **common))
 
-    if importlib.util.find_spec("annotator.project_agreement") is not None:
-        from annotator.project_agreement import agreement_report
+    if importlib.util.find_spec("annotator.metrics.project") is not None:
+        from annotator.metrics.project import agreement_report
 
         ours_s, report = timed(agreement_report, sentences, annotations)
         check = abs(report["krippendorff_alpha"]["overall"] - alpha_value(matrix)) if isinstance(report.get("krippendorff_alpha"), dict) and "overall" in report["krippendorff_alpha"] else None

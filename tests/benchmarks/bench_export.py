@@ -5,7 +5,7 @@ Two figures per run, both against the same limit: a bare loop of
 ``DocBin.add`` + ``DocBin.to_bytes`` over the same sentences and their
 (already resolved) majority spans.
 
-- ``export.build_export``: ``annotator.export.build_export`` on plain records
+- ``export.build_export``: ``annotator.export.build.build_export`` on plain records
   (3 annotators per sentence, majority policy), no database.
 - ``export.<backend>.export_project``: ``services.exports.export_project``
   from a database holding the same annotations, files written and fsynced.
@@ -66,7 +66,7 @@ def bare_export(nlp, sentences, majority) -> tuple[float, int]:
 
 
 def app_build_export(nlp, sentences, annotations) -> tuple[float, int]:
-    from annotator.export import build_export
+    from annotator.export.build import build_export
 
     started = time.perf_counter()
     result = build_export(nlp, sentences, annotations, {}, project="bench", labels=["REGION", "COUNT", "OUTCOME"])
@@ -79,6 +79,7 @@ def populate(url: str, sentences, annotations, chunk: int = 20_000) -> None:
     from sqlalchemy import insert
 
     from annotator import db as database
+
     from annotator.models import Annotation, Project, Report, Sentence, Span, User, utcnow
     from annotator.services.projects import default_scheme
 
@@ -127,11 +128,13 @@ def app_export_project(url: str, out_dir: Path) -> tuple[float, int]:
     from sqlalchemy import select
 
     from annotator import db as database
+
+    from annotator.services.unit_of_work import session_factory
     from annotator.models import Project
     from annotator.services.exports import export_project
 
     engine = database.make_engine(url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     project = session.scalar(select(Project).where(Project.name == "bench"))
     started = time.perf_counter()
     _, manifest = export_project(session, project, out_dir)
@@ -142,7 +145,7 @@ def app_export_project(url: str, out_dir: Path) -> tuple[float, int]:
 
 
 def main(argv=None) -> list[dict]:
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     args = c.parser(__doc__.splitlines()[0]).parse_args(argv)
     nlp = make_nlp("en")

@@ -21,14 +21,15 @@ import _common as c
 def app_import(url: str, texts: list[str], batch_size: int = 500) -> float:
     """Seconds for import_reports of ``texts`` into a new project, committed."""
     from annotator import db as database
+    from annotator.services.unit_of_work import session_factory
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     make_nlp("en")  # the pipeline is cached across imports in a server: build it outside the timing
     engine = database.make_engine(url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     project, _ = get_or_create_project(session, "bench")
     session.commit()
     started = time.perf_counter()

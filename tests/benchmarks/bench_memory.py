@@ -36,17 +36,18 @@ def child(mode: str, size: int, url: str, out: str) -> None:
     if mode == "baseline":
         import annotator.services.corpus  # noqa: F401
         import annotator.services.exports  # noqa: F401
-        from annotator.text import make_nlp
+        from annotator.corpus.text import make_nlp
 
         make_nlp("en")
     elif mode == "import":
         from annotator import db as database
+        from annotator.services.unit_of_work import session_factory
         from annotator.records import ReportRecord
         from annotator.services.corpus import import_reports
         from annotator.services.projects import get_or_create_project
 
         engine = database.make_engine(url)
-        session = database.make_sessionmaker(engine)()
+        session = session_factory(engine)()
         project, _ = get_or_create_project(session, "bench")
         database.write_transaction(session)
         import_reports(session, project, "bench.txt", (ReportRecord(text=t) for t, _ in c.reports(size)))
@@ -84,7 +85,7 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
 
     from spacy.tokens import DocBin
 
-    from annotator.text import make_nlp
+    from annotator.corpus.text import make_nlp
 
     nlp = make_nlp("en")
     connection = c.raw_connection(url)

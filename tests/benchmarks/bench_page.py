@@ -49,6 +49,8 @@ def main(argv=None) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     from annotator import db as database
+
+    from annotator.services.unit_of_work import session_factory
     from annotator.services.users import set_password
     from annotator.models import User
     from sqlalchemy import select
@@ -60,7 +62,7 @@ def main(argv=None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp, c.fresh_database("sqlite", None, Path(tmp)) as url:
         rt.setup(url, args.size)
         engine = database.make_engine(url)
-        session = database.make_sessionmaker(engine)()
+        session = session_factory(engine)()
         user = session.scalar(select(User).where(User.username == "annotator0"))
         set_password(user, PASSWORD)
         session.commit()

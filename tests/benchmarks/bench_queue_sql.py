@@ -23,13 +23,14 @@ from sqlalchemy import event
 def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
     from annotator import create_app
     from annotator import db as database
+    from annotator.services.unit_of_work import session_factory
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
     from annotator.services.users import create_user, issue_api_token
 
     engine = database.make_engine(url)
-    session = database.make_sessionmaker(engine)()
+    session = session_factory(engine)()
     project, _ = get_or_create_project(session, "bench", annotators_per_sentence=2)
     import_reports(session, project, "bench.txt", [ReportRecord(text=t) for t, _ in c.reports(size)])
     tokens = [issue_api_token(create_user(session, f"a{i}", "annotator", None)) for i in range(3)]

@@ -2,7 +2,7 @@
 
 Pure functions on plain records (numpy-free): ``(annotator, sentence_id,
 spans)`` triples or ``AnnotationRecord``-like objects, spans as ``(start,
-end, label)`` with ``end`` exclusive. Re-exported by ``annotator.agreement``.
+end, label)`` with ``end`` exclusive. Re-exported by ``annotator.metrics.coefficients``.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from itertools import chain, combinations
 from operator import itemgetter
 from typing import Any
 
+from .summary import pair_f1, pairs_mean
 from .span_metrics import Span, as_span, overlaps
 
 __all__ = ["confusion", "matched_count", "pairwise_span_f1", "token_labels"]
@@ -51,11 +52,6 @@ def matched_count(spans_a: list[Span], spans_b: list[Span], match: str) -> int:
         return False
 
     return sum(augment(i, set()) for i in range(len(spans_a)))
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    defined = [v for v in values if v is not None]
-    return sum(defined) / len(defined) if defined else None
 
 
 def _spans_by_sentence(annotations: Iterable[Any]) -> dict[Any, dict[Any, tuple[Span, ...]]]:
@@ -165,18 +161,9 @@ def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[
             matched, marked = _strict_counts(table[first], table[second], shared)
         else:
             matched, marked = _partial_counts(table[first], table[second], shared)
-        total = sum(marked.values())
-        pairs[f"{first}|{second}"] = {
-            "overall": 2 * sum(matched.values()) / total if total else None,
-            "by_label": {label: 2 * matched[label] / marked[label] for label in sorted(marked)},
-            "sentences": len(shared),
-        }
+        pairs[f"{first}|{second}"] = {**pair_f1(matched, marked), "sentences": len(shared)}
     labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
-    return {
-        "pairs": pairs,
-        "overall": _mean(pair["overall"] for pair in pairs.values()),
-        "by_label": {label: _mean(pair["by_label"].get(label) for pair in pairs.values()) for label in labels},
-    }
+    return {"pairs": pairs, **pairs_mean(pairs, labels)}
 
 
 def confusion(

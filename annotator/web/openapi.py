@@ -161,6 +161,7 @@ SCHEMAS: dict[str, Any] = {
             "description": {"type": "string"},
             "colour": NULLABLE_STRING,
             "key": NULLABLE_STRING,
+            "kind": {"type": "string", "description": "region, count, category or plain: how the label's values are normalised"},
         },
     },
     "Project": {

@@ -362,20 +362,19 @@ def normalise(
     text: str,
     gazetteer: Gazetteer | None = None,
     outcomes: OutcomeVocabulary | None = None,
+    scheme: Iterable[Mapping[str, Any]] | None = None,
 ) -> str | None:
-    """The normalised value of a span of ``label`` covering ``text``.
+    """The normalised value of a span of ``label`` covering ``text``, by the label's kind in ``scheme``
+    (``annotator.labels.kinds``; default: the default scheme).
 
-    COUNT -> the integer as a string ("forty" -> "40"); REGION -> the canonical
-    region; OUTCOME -> the category. ``None`` when the text has no value (a vague
-    count, an unknown place) or the label has no normalisation. The shipped
+    count -> the integer as a string ("forty" -> "40"); region -> the canonical
+    region; category -> the outcome category. ``None`` when the text has no value (a vague
+    count, an unknown place) or the kind has no normalisation. The shipped
     gazetteer and vocabulary are used when none is given.
     """
-    label = label.upper()
-    if label == "COUNT":
-        count = parse_count(text)
-        return None if count is None else str(count)
-    if label == "REGION":
-        return (gazetteer or Gazetteer.default()).lookup(text)
-    if label == "OUTCOME":
-        return (outcomes or OutcomeVocabulary.default()).categorise(text)
-    return None
+    from .kinds import KINDS, kind_of  # the kinds are built from this module's parsers
+
+    kind = KINDS.get(kind_of(label, scheme))
+    if kind is None or kind.normalise is None:
+        return None
+    return kind.normalise(text, gazetteer, outcomes)

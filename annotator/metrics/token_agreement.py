@@ -5,7 +5,7 @@ does (a token takes a span's label only when wholly inside it; the first
 span in (start, end, label) order wins), for all annotators at once, into
 one annotators x tokens code matrix built with numpy: -1 where the
 annotator did not annotate the sentence, 0 for no span, j + 1 for
-``labels[j]``. The coefficients equal those of ``annotator.agreement`` on
+``labels[j]``. The coefficients are those of ``annotator.metrics.coefficients`` (its table and count forms) on
 the same labels (tested), computed from contingency tables and per-token
 category counts so that millions of tokens take well under a second.
 Memory grows with annotators x tokens.
@@ -18,10 +18,8 @@ from typing import Any
 
 import numpy as np
 
-
-def _mean(values) -> float | None:
-    defined = [float(v) for v in values if v is not None]
-    return sum(defined) / len(defined) if defined else None
+from .coefficients import cohen_kappa_table, fleiss_kappa_counts, nominal_alpha
+from .summary import pairs_mean
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -77,42 +75,11 @@ def _token_matrix(sentences, votes, annotators, labels):
     return matrix, sentence_of
 
 
-def _kappa(table: np.ndarray) -> float | None:
-    """Cohen's kappa from a square contingency table (as ``agreement.cohen_kappa``)."""
-    n = table.sum()
-    if n == 0:
-        return None
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n**2
-    off = ~np.eye(table.shape[0], dtype=bool)
-    chance = float(expected[off].sum())
-    return None if chance == 0 else float(1 - table[off].sum() / n / chance)
-
-
 def _binary(table: np.ndarray, j: int) -> np.ndarray:
     """The 2x2 label-vs-rest table of category j."""
     both = table[j, j]
     row, col = table[j].sum(), table[:, j].sum()
     return np.array([[both, row - both], [col - both, table.sum() - row - col + both]])
-
-
-def _fleiss(counts: np.ndarray) -> float | None:
-    """Fleiss' kappa from items x categories counts with equal raters (as ``agreement.fleiss_kappa``)."""
-    if counts.shape[0] == 0:
-        return None
-    n = counts[0].sum()
-    if n < 2:
-        return None
-    shares = counts.sum(axis=0) / counts.sum()
-    per_item = ((counts.astype(float) ** 2).sum(axis=1) - n) / (n * (n - 1))
-    chance = float((shares**2).sum())
-    return None if chance >= 1 - 1e-12 else float((per_item.mean() - chance) / (1 - chance))
-
-
-def _alpha(within: float, values: np.ndarray) -> float | None:
-    """Nominal alpha from the summed within-unit disagreement and per-category value counts."""
-    n = values.sum()
-    between = n * n - (values**2).sum()
-    return None if between <= 0 else float(1 - (n - 1) * within / between)
 
 
 def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
@@ -136,14 +103,13 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
         table = np.bincount(matrix[a][both].astype(np.int64) * k + matrix[b][both], minlength=k * k).reshape(k, k)
         confusion += table
         pairs[f"{annotators[a]}|{annotators[b]}"] = {
-            "overall": _kappa(table),
-            "by_label": {label: _kappa(_binary(table, j + 1)) for j, label in enumerate(labels)},
+            "overall": cohen_kappa_table(table),
+            "by_label": {label: cohen_kappa_table(_binary(table, j + 1)) for j, label in enumerate(labels)},
             "tokens": int(both.sum()),
             "sentences": int(np.unique(sentence_of[both]).size),
         }
     cohen = {
-        "overall": _mean(p["overall"] for p in pairs.values()),
-        "by_label": {label: _mean(p["by_label"][label] for p in pairs.values()) for label in labels},
+        **pairs_mean(pairs, labels),
         "pairs": pairs,
         "support": {"tokens": sum(p["tokens"] for p in pairs.values()), "pairs": len(pairs)},
         "note": "token level, mean over pairs; per label: label vs not",
@@ -161,8 +127,8 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
         chosen = coders[sentence_of] == r if sentence_of.size else np.zeros(0, dtype=bool)
         units = counts[chosen]
         fleiss = {
-            "overall": _fleiss(units),
-            "by_label": {label: _fleiss(np.stack([units[:, j + 1], r - units[:, j + 1]], axis=1)) for j, label in enumerate(labels)},
+            "overall": fleiss_kappa_counts(units),
+            "by_label": {label: fleiss_kappa_counts(np.stack([units[:, j + 1], r - units[:, j + 1]], axis=1)) for j, label in enumerate(labels)},
             "annotators_per_sentence": r,
             "sentences": sizes[r],
             "tokens": int(units.shape[0]),
@@ -180,8 +146,8 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
     stats = np.stack(cols, axis=1) if n_sentences else np.zeros((0, 1 + k + len(labels)))
     totals = stats.sum(axis=0)
     alpha = {
-        "overall": _alpha(totals[0], totals[1 : 1 + k]),
-        "by_label": {label: _alpha(totals[1 + k + j], np.array([totals[2 + j], totals[1 : 1 + k].sum() - totals[2 + j]])) for j, label in enumerate(labels)},
+        "overall": nominal_alpha(totals[0], totals[1 : 1 + k]),
+        "by_label": {label: nominal_alpha(totals[1 + k + j], np.array([totals[2 + j], totals[1 : 1 + k].sum() - totals[2 + j]])) for j, label in enumerate(labels)},
         "level": "nominal",
         "support": {"tokens": int(pairable.sum()), "values": int(m.sum()), "sentences": int(np.unique(at).size)},
         "note": "tokens as units, annotators as coders, missing annotators allowed; per label: label vs not",

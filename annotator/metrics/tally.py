@@ -15,6 +15,7 @@ from itertools import combinations
 from typing import Any
 
 from .span_metrics import as_span
+from .summary import pair_f1, pairs_mean
 
 
 class SpanF1Tally:
@@ -60,19 +61,6 @@ class SpanF1Tally:
         pairs = {}
         for pair in sorted(self._shared):
             matched, marked = self._matched[pair], self._marked[pair]
-            total = sum(marked.values())
-            pairs[pair] = {
-                "overall": 2 * sum(matched.values()) / total if total else None,
-                "by_label": {label: 2 * matched[label] / marked[label] for label in sorted(marked)},
-            }
+            pairs[pair] = pair_f1(matched, marked)
         labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
-        return {
-            "overall": _mean(pair["overall"] for pair in pairs.values()),
-            "by_label": {label: _mean(pair["by_label"].get(label) for pair in pairs.values()) for label in labels},
-            "pairs": len(pairs),
-        }
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    defined = [v for v in values if v is not None]
-    return sum(defined) / len(defined) if defined else None
+        return {**pairs_mean(pairs, labels), "pairs": len(pairs)}

@@ -21,11 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
-from .records import ImportedAnnotation, ReportRecord, SpanRecord
-
-FORMATS = (".txt", ".jsonl", ".csv")
-
+from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
+from ..records import ImportedAnnotation, ReportRecord, SpanRecord
 
 @dataclass
 class CorpusError(Exception):
@@ -54,18 +51,17 @@ def parse_file(name: str, data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[
     it: its length (MAX_REPORT_CHARS), its id and source against their
     columns' sizes, and every string for NUL and unpaired surrogates.
     """
+    from .formats import FORMATS, extensions_text  # the table names this module's parsers
+
     suffix = PurePath(name).suffix.lower()
     if suffix not in FORMATS:
-        raise CorpusError(name, None, f"unsupported file type {suffix or '(none)'}; use {', '.join(FORMATS)}")
+        raise CorpusError(name, None, f"unsupported file type {suffix or '(none)'}; use {extensions_text()}")
     text = decode(name, data)
     if not text.strip():
         raise CorpusError(name, None, "the file is empty")
     if "\x00" in text:  # PostgreSQL cannot store it, and no report holds one on purpose
         raise CorpusError(name, _line_of(text, text.index("\x00")), "a NUL character (byte 0x00); remove it")
-    if suffix == ".jsonl":
-        reports = parse_jsonl(name, text, limits.max_json_depth)
-    else:
-        reports = {".txt": parse_txt, ".csv": parse_csv}[suffix](name, text)
+    reports = FORMATS[suffix].parse(name, text, limits)
     if not reports:
         raise CorpusError(name, None, "the file holds no reports")
     for report in reports:

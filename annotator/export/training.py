@@ -13,7 +13,7 @@ from typing import Any
 
 from spacy.language import Language
 
-from .records import SpanRecord
+from ..records import SpanRecord
 
 EXPORT_FILES = ("config.cfg", "train.spacy", "dev.spacy")
 

@@ -22,9 +22,13 @@ from .span_metrics import span_scores
 __all__ = [
     "bootstrap_ci",
     "cohen_kappa",
+    "cohen_kappa_table",
     "confusion",
     "fleiss_kappa",
+    "fleiss_kappa_counts",
     "krippendorff_alpha",
+    "nominal_alpha",
+    "percentile_interval",
     "pairwise_span_f1",
     "span_scores",
     "token_labels",
@@ -57,8 +61,20 @@ def cohen_kappa(
     k = len(index)
     codes_a = np.fromiter((index[x] for x in a), dtype=np.intp, count=len(a))
     codes_b = np.fromiter((index[x] for x in b), dtype=np.intp, count=len(b))
-    observed = np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k) / len(a)
-    expected = np.outer(np.bincount(codes_a, minlength=k), np.bincount(codes_b, minlength=k)) / len(a) ** 2
+    return cohen_kappa_table(np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k), weights)
+
+
+def cohen_kappa_table(table: np.ndarray, weights: str | None = None) -> float | None:
+    """Cohen's kappa from a square contingency table: ``table[i][j]`` = items rater A put in category i
+    and rater B in j, categories in rank order. ``weights`` and the result as ``cohen_kappa``; None for
+    an empty table."""
+    table = np.asarray(table)
+    n = table.sum()
+    if n == 0:
+        return None
+    k = table.shape[0]
+    observed = table / n
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n**2
     distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(float)
     weight = {None: distance > 0, "linear": distance, "quadratic": distance**2}[weights]
     chance = float((weight * expected).sum())
@@ -98,11 +114,19 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float | None:
             f"fleiss_kappa needs the same number of raters for every item; "
             f"item 0 has {raters[0]:g} ratings but item {i} has {raters[i]:g}"
         )
-    n = raters[0]
+    return fleiss_kappa_counts(counts)
+
+
+def fleiss_kappa_counts(counts: np.ndarray) -> float | None:
+    """Fleiss' kappa from an items x categories array of rater counts, every row with the same total
+    (unchecked: ``fleiss_kappa`` checks its table, then calls this). None as ``fleiss_kappa``."""
+    if counts.shape[0] == 0:
+        return None
+    n = counts[0].sum()
     if n < 2:
         return None
     shares = counts.sum(axis=0) / counts.sum()
-    per_item = ((counts**2).sum(axis=1) - n) / (n * (n - 1))
+    per_item = ((counts.astype(float) ** 2).sum(axis=1) - n) / (n * (n - 1))
     chance = float((shares**2).sum())
     if chance >= 1 - 1e-12:
         return None
@@ -203,7 +227,7 @@ def krippendorff_alpha(data: Any, level: str = "nominal") -> float | None:
 
     # Expected: sum over ordered pairs of values in the pooled pairable data.
     if level == "nominal":
-        between = float(n * n - (counts.astype(float) ** 2).sum())
+        return nominal_alpha(within, counts.astype(float))
     elif level in ("interval", "ordinal"):
         centred = distinct - (counts * distinct).sum() / n
         between = float(2 * n * (counts * centred**2).sum() - 2 * (counts * centred).sum() ** 2)
@@ -213,9 +237,19 @@ def krippendorff_alpha(data: Any, level: str = "nominal") -> float | None:
         for start in range(0, distinct.size, step):
             block = diff(distinct[start : start + step, None], distinct[None, :])
             between += float(counts[start : start + step] @ block @ counts)
-    if between <= 0:
-        return None
-    return float(1 - (n - 1) * within / between)
+    return _alpha(n, within, between)
+
+
+def nominal_alpha(within: float, value_counts: np.ndarray) -> float | None:
+    """Nominal Krippendorff's alpha from its sufficient statistics: ``within``, the observed disagreement
+    summed over units (each unit's ordered pairs of unequal values over its number of values minus one), and
+    ``value_counts``, the pairable values per category. None as ``krippendorff_alpha``."""
+    n = value_counts.sum()
+    return _alpha(n, within, float(n * n - (value_counts**2).sum()))
+
+
+def _alpha(n: float, within: float, between: float) -> float | None:
+    return None if between <= 0 else float(1 - (n - 1) * within / between)
 
 
 def bootstrap_ci(
@@ -242,15 +276,26 @@ def bootstrap_ci(
     if not pool or statistic(pool) is None:
         return None
     rng = np.random.default_rng(seed)
-    estimates = []
-    for _ in range(n_resamples):
+    estimates = np.full(n_resamples, np.nan)
+    for r in range(n_resamples):
         value = statistic([pool[i] for i in rng.integers(0, len(pool), size=len(pool))])
-        if value is not None and not np.isnan(value):
-            estimates.append(value)
-    if 2 * len(estimates) < n_resamples:
+        if value is not None:
+            estimates[r] = value
+    return percentile_interval(estimates, confidence)
+
+
+def percentile_interval(estimates: np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
+    """``(low, high)``: the central ``confidence`` share of bootstrap estimates, NaN marking an undefined one.
+
+    None when there are no estimates or more than half are undefined; undefined ones are otherwise skipped.
+    ``bootstrap_ci`` and the project report's vectorised bootstrap both end here.
+    """
+    estimates = np.asarray(estimates, dtype=float)
+    defined = estimates[~np.isnan(estimates)]
+    if estimates.size == 0 or 2 * defined.size < estimates.size:
         return None
     tail = (1 - confidence) / 2
-    low, high = np.quantile(estimates, [tail, 1 - tail])
+    low, high = np.quantile(defined, [tail, 1 - tail])
     return float(low), float(high)
 
 

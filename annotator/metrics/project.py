@@ -5,11 +5,11 @@ token-level Cohen's kappa, Fleiss' kappa, Krippendorff's alpha, agreement on
 normalised values, per-annotator scores against gold and a token confusion
 table, with percentile bootstrap intervals that resample sentences.
 Only annotations with status "done" or "flagged" count; "skipped" ones are
-left out. Every figure is a float in the units of ``annotator.agreement``
+left out. Every figure is a float in the units of ``annotator.metrics.coefficients``
 (higher = more agreement) or None when undefined, and comes with the number
 of sentences, spans or tokens it rests on. Vectorised with numpy so that
 100,000 sentences x 3 annotators take seconds; memory grows with annotators
-x tokens. ``disagreements`` (from ``annotator.conflicts``) lists the
+x tokens. ``disagreements`` (from ``annotator.metrics.disagreements``) lists the
 conflicts sentence by sentence.
 """
 from __future__ import annotations
@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from .span_agreement import matched_count
-from .conflicts import COUNTED, disagreements
+from .disagreements import COUNTED, disagreements
 from .gold_scores import annotator_vs_gold
-from .records import AnnotationRecord, GoldRecord, SentenceRecord
+from ..records import AnnotationRecord, GoldRecord, SentenceRecord
+from .coefficients import percentile_interval
+from .summary import pair_f1, pairs_mean
 from .token_agreement import token_tables
 
 __all__ = ["agreement_report", "disagreements"]
@@ -187,16 +189,11 @@ def _span_f1_section(spans, labels, n_resamples) -> dict[str, Any]:
         for (a, b), t in spans["pairs"].items():
             matched, marked = t[match].sum(axis=0), t["marked"].sum(axis=0)
             pairs[f"{a}|{b}"] = {
-                "overall": _ratio(2 * matched.sum(), marked.sum()),
-                "by_label": {label: 2 * matched[j] / marked[j] for j, label in enumerate(labels) if marked[j]},
+                **pair_f1(dict(zip(labels, matched.tolist())), dict(zip(labels, marked.tolist())), labels),
                 "sentences": int(t["at"].size),
                 "spans": int(marked.sum()),
             }
-        section[match] = {
-            "overall": _mean(p["overall"] for p in pairs.values()),
-            "by_label": {label: _mean(p["by_label"].get(label) for p in pairs.values()) for label in labels},
-            "pairs": pairs,
-        }
+        section[match] = {**pairs_mean(pairs, labels), "pairs": pairs}
     strict = section.pop("strict")
     shared = set()
     for t in spans["pairs"].values():
@@ -224,16 +221,14 @@ def _span_f1_section(spans, labels, n_resamples) -> dict[str, Any]:
     }
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
-    defined = [float(v) for v in values if v is not None]
-    return sum(defined) / len(defined) if defined else None
-
-
 # --- bootstrap ---------------------------------------------------------------------------
 
 
 def _bootstrap(spans, alpha_stats, n_labels, n_resamples, rng):
     """Mean pairwise strict F1 and alpha on resampled pooled sentences: two resamples x (1 + labels) arrays.
+
+    The vectorised form of ``pair_f1`` and ``nominal_alpha`` over sentence weights; ``percentile_interval``
+    turns the estimates into intervals.
 
     Each resample is a vector of how often each sentence was drawn; the
     per-sentence counts are summed with one matrix product per pair, so no
@@ -278,11 +273,8 @@ def _intervals(estimates: np.ndarray, labels: list[str], point: dict[str, Any]) 
     """[low, high] per figure; None where the point estimate is None or over half the resamples are undefined."""
 
     def one(column: np.ndarray, value: float | None) -> list[float] | None:
-        ok = column[~np.isnan(column)]
-        if value is None or column.size == 0 or 2 * ok.size < column.size:
-            return None
-        tail = (1 - CONFIDENCE) / 2
-        return [float(x) for x in np.quantile(ok, [tail, 1 - tail])]
+        interval = None if value is None else percentile_interval(column, CONFIDENCE)
+        return None if interval is None else list(interval)
 
     return {
         "overall": one(estimates[:, 0], point["overall"]),

@@ -22,15 +22,17 @@ longer span (in tokens) wins, then the earlier one.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from .kinds import labels_of_kind
 from .normalise import NUMBER_WORDS, Gazetteer, OutcomeVocabulary, count_prefix
-from .records import SpanRecord
+from ..records import SpanRecord
 
 __all__ = ["COUNT_NOUNS", "COUNT_WINDOW", "RuleSuggester"]
 
@@ -48,11 +50,17 @@ _PASSABLE_PUNCT = frozenset({"-", "/", "'", "\u2018", "\u2019", '"', "\u201c", "
 
 
 class RuleSuggester:
-    """Proposes REGION, COUNT and OUTCOME spans for a text, values filled in.
+    """Proposes region, count and category spans for a text, values filled in.
 
     ``nlp`` supplies only the tokenizer and vocab (``spacy.blank("en")`` is
-    enough). ``count_nouns=None`` proposes every exact number as a COUNT.
+    enough). ``count_nouns=None`` proposes every exact number as a count.
+    ``scheme`` (label dicts; default: the default scheme, REGION, COUNT and
+    OUTCOME) names the label each kind's spans get: the first label of that
+    kind; a kind with no label in the scheme is not suggested.
     """
+
+    # Kind -> the method that finds its spans. To suggest a new kind, add its method here.
+    SUGGESTERS: dict[str, str] = {"region": "_region_spans", "category": "_outcome_spans", "count": "_count_spans"}
 
     def __init__(
         self,
@@ -61,8 +69,14 @@ class RuleSuggester:
         outcomes: OutcomeVocabulary | None = None,
         *,
         count_nouns: Iterable[str] | None = COUNT_NOUNS,
+        scheme: Iterable[Mapping[str, Any]] | None = None,
     ):
         self.nlp = nlp
+        self._labels = {}
+        for kind in self.SUGGESTERS:
+            names = labels_of_kind(kind, scheme)
+            if names:
+                self._labels[kind] = names[0]
         self.gazetteer = gazetteer or Gazetteer.default()
         self.outcomes = outcomes or OutcomeVocabulary.default()
         self.count_nouns = (
@@ -75,7 +89,7 @@ class RuleSuggester:
         starts = sorted(NUMBER_WORDS | {"a", "an", "half", "single"})
         continues = sorted(NUMBER_WORDS | {"-", "and", "a", "single"})
         self._numbers.add(
-            "COUNT",
+            "count",
             [
                 [{"TEXT": {"REGEX": r"^(?:\d{1,3}(?:,\d{3})+|\d+)$"}}],
                 [{"LOWER": {"IN": starts}}, {"LOWER": {"IN": continues}, "OP": "*"}],
@@ -102,7 +116,7 @@ class RuleSuggester:
 
     def suggest_doc(self, doc: Doc) -> list[SpanRecord]:
         """Like ``suggest`` for a Doc made by this suggester's ``nlp``; offsets into ``doc.text``."""
-        candidates = [*self._region_spans(doc), *self._outcome_spans(doc), *self._count_spans(doc)]
+        candidates = [span for kind in self._labels for span in getattr(self, self.SUGGESTERS[kind])(doc)]
         return [
             SpanRecord(span.start_char, span.end_char, span.label_, span.kb_id_, suggested=True)
             for span in sorted(filter_spans(candidates), key=lambda span: span.start)
@@ -113,7 +127,7 @@ class RuleSuggester:
     def _region_spans(self, doc: Doc) -> list[Span]:
         strings = self.nlp.vocab.strings
         return [
-            Span(doc, start, end, label="REGION", kb_id=strings[match_id])
+            Span(doc, start, end, label=self._labels["region"], kb_id=strings[match_id])
             for match_id, start, end in self._regions(doc)
             # Place names are capitalised; this keeps "perm" or "kuban" in running text out.
             if not doc[start].is_lower
@@ -122,7 +136,7 @@ class RuleSuggester:
     def _outcome_spans(self, doc: Doc) -> list[Span]:
         strings = self.nlp.vocab.strings
         return [
-            Span(doc, start, end, label="OUTCOME", kb_id=strings[match_id])
+            Span(doc, start, end, label=self._labels["category"], kb_id=strings[match_id])
             for match_id, start, end in self._outcomes(doc)
         ]
 
@@ -135,7 +149,7 @@ class RuleSuggester:
                 continue
             value, length = parsed
             if self.count_nouns is None or self._counts_a_weapon(doc, start + length):
-                spans.append(Span(doc, start, start + length, label="COUNT", kb_id=str(value)))
+                spans.append(Span(doc, start, start + length, label=self._labels["count"], kb_id=str(value)))
         return spans
 
     def _counts_a_weapon(self, doc: Doc, after: int) -> bool:

@@ -66,7 +66,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
+from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
 
 POLICIES = ("adjudicated", "majority", "unanimous")
 ANNOTATOR_PREFIX = "annotator:"

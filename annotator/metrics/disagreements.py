@@ -4,7 +4,8 @@ The spans of a sentence's annotators fall into *regions*: groups of spans
 linked by overlap (offsets are code points, ``end_char`` exclusive). In a
 region every annotator has a *version*, the spans they marked there (maybe
 none). A region where all versions are the same, values included, is
-agreed; any other region is a *conflict*, of one or more types:
+agreed; any other region is a *disagreement* (listed under the key ``conflicts``,
+which the review page and API clients read), of one or more types:
 
 - ``label``: the same extent with another label (or an overlapping span
   with another label and other extent, which is also ``boundary``);
@@ -13,9 +14,9 @@ agreed; any other region is a *conflict*, of one or more types:
 - ``boundary``: the same label, overlapping, different extents;
 - ``value``: the same span with another normalised value.
 
-A conflict's severity is the sum of its type weights times the share of
+A disagreement's severity is the sum of its type weights times the share of
 annotators outside the largest group of identical versions; a sentence's is
-the sum over its conflicts. Only annotations with status "done" or
+the sum over its disagreements. Only annotations with status "done" or
 "flagged" count.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any
 
-from .records import AnnotationRecord, SentenceRecord, SpanRecord
+from ..records import AnnotationRecord, SentenceRecord, SpanRecord
 
 COUNTED = frozenset({"done", "flagged"})
 TYPES = ("label", "presence", "boundary", "value")  # most severe first
@@ -65,7 +66,7 @@ def _regions(keys: Iterable[Key]) -> list[list[Key]]:
 
 
 def _pair_types(a: dict[Key, Any], b: dict[Key, Any]) -> set[str]:
-    """Conflict types between two annotators' versions of one region."""
+    """Disagreement types between two annotators' versions of one region."""
     found: set[str] = set()
     for mine, theirs in ((a, b), (b, a)):
         for key in mine:
@@ -84,7 +85,7 @@ def _pair_types(a: dict[Key, Any], b: dict[Key, Any]) -> set[str]:
     return found
 
 
-def sentence_conflicts(text: str, annotations: Iterable[AnnotationRecord]) -> dict[str, Any]:
+def sentence_disagreements(text: str, annotations: Iterable[AnnotationRecord]) -> dict[str, Any]:
     """One sentence: ``{"annotators", "flagged_by", "comments", "agreed", "conflicts", "single", "severity"}``.
 
     ``annotations`` are the sentence's, one per annotator; those not done or
@@ -171,7 +172,7 @@ def disagreements(
 
     Each item: ``sentence_id``, ``text``, ``annotators``, ``flagged_by``,
     ``comments``, ``severity``, ``types`` and ``conflicts`` (see
-    ``sentence_conflicts``). Filters keep only conflicts that involve one of
+    ``sentence_disagreements``). Filters keep only conflicts that involve one of
     ``labels``, whose versions differ between the two annotators of
     ``pair``, or that have one of ``types``; a sentence left with no
     conflict is dropped (a flagged one is kept only while no such filter is
@@ -201,7 +202,7 @@ def disagreements(
         held = by_sentence.get(sentence.id)
         if not held:
             continue
-        result = sentence_conflicts(sentence.text, held)
+        result = sentence_disagreements(sentence.text, held)
         if has == "comment" and not result["comments"] or has == "flagged" and not result["flagged_by"]:
             continue
         kept = [

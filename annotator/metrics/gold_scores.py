@@ -25,8 +25,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .gold import VOTING_STATUSES, resolve_gold
-from .records import AnnotationRecord, GoldRecord, SentenceRecord
+from ..export.gold import VOTING_STATUSES, resolve_gold
+from ..records import AnnotationRecord, GoldRecord, SentenceRecord
 
 RULE = (
     "strict span match against adjudicated gold, else against the majority of the other annotators "

@@ -1,6 +1,6 @@
 """Export gold spans as spaCy training data.
 
-``build_export`` resolves each sentence's gold (``annotator.gold``), aligns
+``build_export`` resolves each sentence's gold (``annotator.export.gold``), aligns
 every span to ``nlp.make_doc(sentence.text)`` with ``Doc.char_span(...,
 alignment_mode="strict")`` and splits the Docs into train and dev by report;
 ``write_export`` writes the result (train.spacy, dev.spacy, config.cfg,
@@ -8,7 +8,7 @@ manifest.json and annotations.jsonl) atomically. ``stream_export`` does both
 for a corpus of any size: it reads the sentences in batches and writes as it
 goes, so that memory stays flat, and gives the same files for a split of up
 to ``shard_size`` Docs (larger splits become folders of DocBin shards, see
-``annotator.export_files``).
+``annotator.export.files``).
 
 A sentence whose gold cannot be represented exactly is **excluded and
 listed** in the manifest, never exported with a span missing (a false
@@ -22,19 +22,30 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
-import pickle
-import random
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from .export_files import (
+from ..records import (
+    AnnotationRecord,
+    GoldRecord,
+    GoldSpanRecord,
+    SentenceRecord,
+)
+from .align import (
+    align_spans,
+    jsonl_line,
+    make_docs,
+    overlapping_pairs,
+    prodigy_record,
+    source_kind,
+)
+from .files import (
     FILES,
     PENDING,
     SHARD_SIZE,
@@ -47,13 +58,14 @@ from .export_files import (
     staging,
     write_file,
 )
-from .gold import ANNOTATOR_PREFIX, Resolution, check_policy, resolve_gold
-from .records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
-from .spacy_config import SPANS_KEY, TASKS, make_config
+from .gold import check_policy, resolve_gold
+from .pending import Exported, PendingSentences
+from .spacy_config import TASKS, make_config
+from .split import SPLITS, dev_reports, grouped_split
 
 if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
     from spacy.language import Language
-    from spacy.tokens import Doc, DocBin, Span
+    from spacy.tokens import DocBin, Span
 
 __all__ = [
     "FILES", "SHARD_SIZE", "ExportBatch", "ExportError", "ExportResult", "build_export", "grouped_split",
@@ -62,8 +74,7 @@ __all__ = [
 
 GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "single annotator", "annotator")
 MISALIGNED = "misaligned span"
-CONFLICT = "overlapping spans"
-SPLITS = ("train", "dev")
+OVERLAP = "overlapping spans"
 
 Gold = Union[Iterable[GoldRecord], Mapping[int, GoldRecord]]
 # (sentences, annotations, gold) of some sentences; see stream_export.
@@ -89,66 +100,6 @@ class ExportResult:
     def prodigy_records(self) -> list[dict[str, Any]]:
         """The Prodigy records of annotations.jsonl, parsed (a new list each time)."""
         return [json.loads(line) for line in self.prodigy_lines]
-
-
-def grouped_split(
-    sentence_ids_by_report: Mapping[int, Sequence[int]], dev_fraction: float, seed: int
-) -> tuple[list[int], list[int]]:
-    """Split sentence ids into (train, dev) so that no report is in both.
-
-    Dev gets the set of whole reports whose sentence count is closest to
-    ``dev_fraction`` of all sentences (an exact subset-sum, ties to the
-    smaller dev); among equally good sets, the reports that come first after
-    shuffling with ``random.Random(seed)``. With ``dev_fraction > 0`` and two
-    reports or more, both sides get at least one report. Ids keep their order
-    within a report; reports go in id order. Memory is about sqrt(reports) x
-    dev sentences x 2 bits. Raises ``ValueError`` unless ``0 <= dev_fraction < 1``.
-    """
-    if not 0 <= dev_fraction < 1:
-        raise ValueError(f"dev_fraction must be in [0, 1), not {dev_fraction}")
-    reports = [r for r in sorted(sentence_ids_by_report) if sentence_ids_by_report[r]]
-    dev = _dev_reports(reports, [len(sentence_ids_by_report[r]) for r in reports], dev_fraction, seed)
-    train_ids = [i for r in reports if r not in dev for i in sentence_ids_by_report[r]]
-    dev_ids = [i for r in reports if r in dev for i in sentence_ids_by_report[r]]
-    return train_ids, dev_ids
-
-
-def _dev_reports(reports: Sequence[int], sizes: Sequence[int], dev_fraction: float, seed: int) -> set[int]:
-    """The dev reports of ``grouped_split``, from reports in id order and their (non-zero) sizes."""
-    order = list(range(len(reports)))
-    random.Random(seed).shuffle(order)  # the same permutation as shuffling the reports themselves
-    shuffled = [sizes[i] for i in order]
-    total = sum(shuffled)
-    target = dev_fraction * total
-    both_sides = dev_fraction > 0 and len(order) >= 2
-    limit = max(int(2 * target) + 1, min(shuffled, default=0))  # above 2*target, 0 is closer
-    mask = (1 << limit + 1) - 1
-    # Bit s of reachable(k): some subset of the first k reports has s sentences. The walk
-    # back needs reachable(k) for every k; keeping one row in `step` and recomputing each
-    # stretch of rows on the way back holds ~2 sqrt(reports) rows instead of all of them
-    # (all of them: 10 GB at a million sentences).
-    step = max(1, math.isqrt(len(order)))
-    checkpoints, bits = [1], 1
-    for k, size in enumerate(shuffled, start=1):
-        bits = (bits | bits << size) & mask
-        if k % step == 0:
-            checkpoints.append(bits)
-    digits = bin(bits)[:1:-1]  # digits[s] == "1": s sentences reachable
-    best = min(
-        (s for s, d in enumerate(digits) if d == "1" and (not both_sides or 0 < s < total)),
-        key=lambda s: (abs(s - target), s),
-    )
-    dev = set()
-    for c in range(len(checkpoints) - 1, -1, -1):
-        lo, hi = c * step, min((c + 1) * step, len(order))
-        rows = [checkpoints[c]]  # rows[j] = reachable(lo + j)
-        for k in range(lo, hi - 1):
-            rows.append((rows[-1] | rows[-1] << shuffled[k]) & mask)
-        for k in range(hi, lo, -1):  # skip a report whenever the rest reach the sum
-            if not rows[k - 1 - lo] >> best & 1:
-                dev.add(reports[order[k - 1]])
-                best -= shuffled[k - 1]
-    return dev
 
 
 def build_export(
@@ -180,11 +131,11 @@ def build_export(
     """
     _check_options(task, policy, dev_fraction)
     lines: list[str] = []
-    first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=lines.append, pending=_Pending())
+    first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=lines.append, pending=PendingSentences())
     first.add(sentences, annotations, gold)
     dev_reports = first.dev_reports(dev_fraction, seed)
     builders = {side: DocBinBuilder() for side in SPLITS}
-    counts = _make_docs(nlp, task, project, first.pending, dev_reports, {side: b.add for side, b in builders.items()})
+    counts = make_docs(nlp, task, project, first.pending, dev_reports, {side: b.add for side, b in builders.items()})
     train, dev = builders["train"].build(), builders["dev"].build()
     manifest = first.manifest(
         project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
@@ -265,7 +216,7 @@ def stream_export(
     out_dir = check_destination(out_dir, force)
     with staging(out_dir) as tmp:
         with open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl:
-            with _Pending(tmp / PENDING) as pending:
+            with PendingSentences(tmp / PENDING) as pending:
                 first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=jsonl.write, pending=pending)
                 for batch in batches:
                     first.add(*batch)
@@ -276,7 +227,7 @@ def stream_export(
                 n_dev = first.docs_of(dev_reports)
                 sizes = {"train": first.n_exported - n_dev, "dev": n_dev}
                 writers = {side: ShardWriter(tmp / f"{side}.spacy", sizes[side] > shard_size, shard_size, sizes[side]) for side in SPLITS}
-                counts = _make_docs(nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()})
+                counts = make_docs(nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()})
                 files = writers["train"].close() + writers["dev"].close()
         (tmp / PENDING).unlink()
         if callable(agreement):
@@ -313,50 +264,6 @@ def _manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-# What a Doc needs to be made again in the second pass: the sentence (without its
-# token offsets), its gold spans and their source.
-_Exported = tuple[SentenceRecord, list[GoldSpanRecord], Union[str, None]]
-
-
-class _Pending:
-    """The exported sentences between the two passes: in a list, or spilled to ``path``.
-
-    A spilled batch is one pickle (written and read only by this process,
-    in the export's own temporary folder); reading back holds one batch.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        self._path = path
-        self._items: list[_Exported] = []
-        self._file = open(path, "wb") if path is not None else None
-
-    def __enter__(self) -> _Pending:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def add(self, batch: list[_Exported]) -> None:
-        if self._file is None:
-            self._items.extend(batch)
-        elif batch:
-            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def __iter__(self) -> Iterator[_Exported]:
-        if self._file is None:
-            yield from self._items
-            return
-        self._file.close()
-        with open(self._path, "rb") as f:
-            while True:
-                try:
-                    batch = pickle.load(f)
-                except EOFError:
-                    return
-                yield from batch
-
-
 class _FirstPass:
     """Resolves, aligns and checks each sentence, writes its Prodigy line, and keeps counts.
 
@@ -366,7 +273,7 @@ class _FirstPass:
 
     def __init__(
         self, nlp: Language, *, task: str, policy: str, labels: Sequence[str] | None,
-        progress: Callable[[int], None] | None, write_line: Callable[[str], Any], pending: _Pending,
+        progress: Callable[[int], None] | None, write_line: Callable[[str], Any], pending: PendingSentences,
     ) -> None:
         self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
         self.labels = list(labels) if labels is not None else None
@@ -395,7 +302,7 @@ class _FirstPass:
             raise ValueError("a sentence id appears twice in the export's sentences")
         if ordered and self._last is not None and (ordered[0].report_id, ordered[0].position, ordered[0].id) <= self._last:
             raise ValueError("export batches must come in report order: a batch starts before the end of the one before it")
-        exported: list[_Exported] = []
+        exported: list[Exported] = []
         for sentence in ordered:
             sentence_annotations = by_sentence.get(sentence.id, [])
             sentence_gold = gold_by_sentence.get(sentence.id)
@@ -405,18 +312,18 @@ class _FirstPass:
             self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
             reason = resolution.excluded
             if reason is None:
-                aligned, problems = _align(doc, sentence, spans)
+                aligned, problems = align_spans(doc, sentence, spans)
                 self.misaligned.extend(problems)
-                overlaps = _overlaps(sentence, spans) if self.task == "ner" else []
+                overlaps = overlapping_pairs(sentence, spans) if self.task == "ner" else []
                 self.conflicts.extend(overlaps)
-                reason = MISALIGNED if problems else CONFLICT if overlaps else None
+                reason = MISALIGNED if problems else OVERLAP if overlaps else None
                 if reason is None:
                     exported.append((dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence, spans, resolution.source))
                     self._count_exported(sentence.report_id, aligned, resolution.source)
             if reason is not None:
                 self.excluded[reason] += 1
             if sentence_annotations or sentence_gold is not None:
-                self.write_line(_jsonl_line(_prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
+                self.write_line(jsonl_line(prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
             self.n_done += 1
             if self.progress is not None:
                 self.progress(self.n_done)
@@ -435,10 +342,10 @@ class _FirstPass:
         else:
             self.reports.append(report_id)
             self.report_sizes.append(1)
-        self.by_source[_source_kind(source)] += 1
+        self.by_source[source_kind(source)] += 1
 
     def dev_reports(self, dev_fraction: float, seed: int) -> set[int]:
-        return _dev_reports(self.reports, self.report_sizes, dev_fraction, seed)
+        return dev_reports(self.reports, self.report_sizes, dev_fraction, seed)
 
     def docs_of(self, reports: set[int]) -> int:
         return sum(size for report, size in zip(self.reports, self.report_sizes) if report in reports)
@@ -482,138 +389,3 @@ class _FirstPass:
             "status": dict(status) if status is not None else None,
             "files": list(FILES),
         }
-
-
-def _make_docs(
-    nlp: Language, task: str, project: str, pending: Iterable[_Exported], dev_reports: set[int],
-    add: Mapping[str, Callable[[Doc], None]],
-) -> dict[str, dict[str, Any]]:
-    """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
-
-    Made again rather than kept from the first pass: a Doc takes ~5 KB, its
-    DocBin row ~2 KB, and tokenising and aligning are deterministic.
-    """
-    docs: Counter[str] = Counter()
-    labels = {side: Counter() for side in SPLITS}
-    for sentence, spans, source in pending:
-        doc = nlp.make_doc(sentence.text)
-        aligned, _ = _align(doc, sentence, spans)
-        side = "dev" if sentence.report_id in dev_reports else "train"
-        add[side](_annotate(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=sentence.id, gold_source=source))
-        docs[side] += 1
-        labels[side].update(token_span.label_ for _, token_span in aligned)
-    return {
-        side: {"docs": docs[side], "spans": sum(labels[side].values()), "labels": dict(sorted(labels[side].items()))}
-        for side in SPLITS
-    }
-
-
-def _align(
-    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]
-) -> tuple[list[tuple[GoldSpanRecord, Span]], list[dict[str, Any]]]:
-    """Strictly aligned spans, and a problem entry for each span that is not."""
-    aligned, problems = [], []
-    text = sentence.text
-    for span in spans:
-        start, end = span.start_char, span.end_char
-        in_range = 0 <= start < end <= len(text)
-        problem = None
-        if not in_range:
-            problem = "offsets outside the sentence"
-        elif text[start].isspace() or text[end - 1].isspace():
-            problem = "white space at the edge of the span"
-        else:
-            kb_id = span.value if span.label == "REGION" and span.value else 0
-            token_span = doc.char_span(start, end, span.label, kb_id=kb_id, alignment_mode="strict")
-            if token_span is None:
-                problem = "not on token boundaries"
-            else:
-                aligned.append((span, token_span))
-        if problem is not None:
-            expanded = doc.char_span(start, end, alignment_mode="expand") if in_range else None
-            problems.append({
-                "sentence_id": sentence.id, "report_id": sentence.report_id, "span": _span_dict(span),
-                "text": text[start:end], "problem": problem,
-                "tokens": [t.text for t in expanded] if expanded is not None else [],  # what it straddles
-            })
-    return aligned, problems
-
-
-def _overlaps(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]) -> list[dict[str, Any]]:
-    """Every pair of overlapping spans (char offsets), as a conflict entry."""
-    found = []
-    ordered = sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
-    for i, first in enumerate(ordered):
-        for second in ordered[i + 1:]:
-            if second.start_char >= first.end_char:
-                break
-            pair = [{**_span_dict(s), "text": sentence.text[s.start_char:s.end_char]} for s in (first, second)]
-            found.append({"sentence_id": sentence.id, "report_id": sentence.report_id, "spans": pair})
-    return found
-
-
-def _annotate(doc: Doc, task: str, aligned: Sequence[tuple[GoldSpanRecord, Span]], **user_data) -> Doc:
-    token_spans = [token_span for _, token_span in aligned]
-    if task == "ner":  # tokens outside every span are "O" (known outside), not missing
-        doc.set_ents(token_spans, default="outside")
-    else:
-        doc.spans[SPANS_KEY] = token_spans
-    values = {f"{s.start_char}:{s.end_char}:{s.label}": s.value for s, _ in aligned if s.value is not None}
-    doc.user_data.update(user_data, values=values)
-    return doc
-
-
-def _source_kind(source: str | None) -> str:
-    return "annotator" if source and source.startswith(ANNOTATOR_PREFIX) else str(source)
-
-
-def _prodigy_record(
-    doc: Doc, sentence: SentenceRecord, annotations: Sequence[AnnotationRecord],
-    spans: Sequence[GoldSpanRecord], resolution: Resolution, excluded: str | None,
-) -> dict[str, Any]:
-    """A Prodigy task: tokens, gold spans (token_end inclusive), each annotator's spans.
-
-    Exported sentences are answered "accept"; excluded ones "ignore", so that
-    Prodigy's training recipes do not learn them as negatives.
-    """
-    meta: dict[str, Any] = {"sentence_id": sentence.id, "report_id": sentence.report_id}
-    meta.update({"gold_source": resolution.source} if excluded is None else {"excluded": excluded})
-    return {
-        "text": sentence.text,
-        "tokens": [
-            {"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i, "ws": bool(t.whitespace_)}
-            for t in doc
-        ],
-        "spans": [_prodigy_span(doc, s) for s in spans],
-        "meta": meta,
-        "answer": "accept" if excluded is None else "ignore",
-        "_annotators": {
-            a.annotator: {"status": a.status, "spans": [_prodigy_span(doc, s) for s in a.spans]}
-            for a in sorted(annotations, key=lambda a: a.annotator)
-        },
-    }
-
-
-def _prodigy_span(doc: Doc, span: SpanRecord | GoldSpanRecord) -> dict[str, Any]:
-    """A Prodigy span; token indices only where the span aligns strictly."""
-    out: dict[str, Any] = {"start": span.start_char, "end": span.end_char, "label": span.label}
-    if 0 <= span.start_char < span.end_char <= len(doc.text):
-        token_span = doc.char_span(span.start_char, span.end_char, alignment_mode="strict")
-        if token_span is not None:
-            out["token_start"], out["token_end"] = token_span.start, token_span.end - 1
-    if span.value is not None:
-        out["value"] = span.value
-    return out
-
-
-def _span_dict(span: GoldSpanRecord) -> dict[str, Any]:
-    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label}
-
-
-def _jsonl_line(record: dict[str, Any]) -> str:
-    # Escape the line separators that str.splitlines() would break a line on.
-    line = json.dumps(record, ensure_ascii=False)
-    for char in ("\u2028", "\u2029", "\x85"):
-        line = line.replace(char, f"\\u{ord(char):04x}")
-    return line + "\n"
-

@@ -19,10 +19,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from .fsutil import fsync_path
+from ..fsutil import fsync_path
 
 if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
     from spacy.tokens import Doc, DocBin

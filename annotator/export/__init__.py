@@ -1,0 +1,54 @@
+"""Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
+(``split``), alignment and Prodigy records (``align``), building and writing the DocBins (``build``),
+the files of an export folder (``files``), the training config (``spacy_config``) and training
+(``training``).
+
+Names load on first use, so that a light module (``annotator.export.gold``)
+does not pull in spaCy with the package.
+"""
+from __future__ import annotations
+
+from ..lazy import lazy_attributes
+
+_WHERE = {
+    "align_spans": "align",
+    "annotate_doc": "align",
+    "make_docs": "align",
+    "jsonl_line": "align",
+    "overlapping_pairs": "align",
+    "prodigy_record": "align",
+    "source_kind": "align",
+    "ExportBatch": "build",
+    "ExportResult": "build",
+    "build_export": "build",
+    "stream_export": "build",
+    "write_export": "build",
+    "ExportError": "files",
+    "DocBinBuilder": "files",
+    "ShardWriter": "files",
+    "split_files": "files",
+    "content_sha256": "files",
+    "check_destination": "files",
+    "staging": "files",
+    "write_file": "files",
+    "remove_stale_temporaries": "files",
+    "Resolution": "gold",
+    "check_policy": "gold",
+    "resolve_gold": "gold",
+    "Exported": "pending",
+    "PendingSentences": "pending",
+    "make_config": "spacy_config",
+    "SPLITS": "split",
+    "dev_reports": "split",
+    "grouped_split": "split",
+    "TrainingError": "training",
+    "train": "training",
+    "read_scores": "training",
+    "load_pipeline": "training",
+    "predict_spans": "training",
+    "predict_scored_spans": "training",
+}
+
+__all__ = sorted(_WHERE)
+
+__getattr__ = lazy_attributes(__name__, _WHERE)

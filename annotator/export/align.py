@@ -1,0 +1,160 @@
+"""Gold spans on spaCy Docs: strict alignment and its problems, overlapping pairs, the Prodigy records of
+annotations.jsonl. Each function takes one sentence's records and its Doc.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..labels.kinds import labels_of_kind
+from ..records import AnnotationRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from .gold import ANNOTATOR_PREFIX, Resolution
+from .spacy_config import SPANS_KEY
+from .split import SPLITS
+
+if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+    from .pending import Exported
+
+__all__ = ["align_spans", "annotate_doc", "make_docs", "jsonl_line", "overlapping_pairs", "prodigy_record", "source_kind"]
+
+# Labels whose value is a place: the value becomes the span's kb_id (an entity id, as spaCy's entity linker reads it).
+REGION_LABELS = frozenset(labels_of_kind("region"))
+
+
+def make_docs(
+    nlp: Language, task: str, project: str, pending: Iterable[Exported], dev_reports: set[int],
+    add: Mapping[str, Callable[[Doc], None]],
+) -> dict[str, dict[str, Any]]:
+    """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
+
+    Made again rather than kept from the first pass: a Doc takes ~5 KB, its
+    DocBin row ~2 KB, and tokenising and aligning are deterministic.
+    """
+    docs: Counter[str] = Counter()
+    labels = {side: Counter() for side in SPLITS}
+    for sentence, spans, source in pending:
+        doc = nlp.make_doc(sentence.text)
+        aligned, _ = align_spans(doc, sentence, spans)
+        side = "dev" if sentence.report_id in dev_reports else "train"
+        add[side](annotate_doc(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=sentence.id, gold_source=source))
+        docs[side] += 1
+        labels[side].update(token_span.label_ for _, token_span in aligned)
+    return {
+        side: {"docs": docs[side], "spans": sum(labels[side].values()), "labels": dict(sorted(labels[side].items()))}
+        for side in SPLITS
+    }
+
+
+def align_spans(
+    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]
+) -> tuple[list[tuple[GoldSpanRecord, Span]], list[dict[str, Any]]]:
+    """Strictly aligned spans, and a problem entry for each span that is not."""
+    aligned, problems = [], []
+    text = sentence.text
+    for span in spans:
+        start, end = span.start_char, span.end_char
+        in_range = 0 <= start < end <= len(text)
+        problem = None
+        if not in_range:
+            problem = "offsets outside the sentence"
+        elif text[start].isspace() or text[end - 1].isspace():
+            problem = "white space at the edge of the span"
+        else:
+            kb_id = span.value if span.label in REGION_LABELS and span.value else 0
+            token_span = doc.char_span(start, end, span.label, kb_id=kb_id, alignment_mode="strict")
+            if token_span is None:
+                problem = "not on token boundaries"
+            else:
+                aligned.append((span, token_span))
+        if problem is not None:
+            expanded = doc.char_span(start, end, alignment_mode="expand") if in_range else None
+            problems.append({
+                "sentence_id": sentence.id, "report_id": sentence.report_id, "span": _span_dict(span),
+                "text": text[start:end], "problem": problem,
+                "tokens": [t.text for t in expanded] if expanded is not None else [],  # what it straddles
+            })
+    return aligned, problems
+
+
+def overlapping_pairs(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]) -> list[dict[str, Any]]:
+    """Every pair of overlapping spans (char offsets), as a conflict entry."""
+    found = []
+    ordered = sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1:]:
+            if second.start_char >= first.end_char:
+                break
+            pair = [{**_span_dict(s), "text": sentence.text[s.start_char:s.end_char]} for s in (first, second)]
+            found.append({"sentence_id": sentence.id, "report_id": sentence.report_id, "spans": pair})
+    return found
+
+
+def annotate_doc(doc: Doc, task: str, aligned: Sequence[tuple[GoldSpanRecord, Span]], **user_data) -> Doc:
+    token_spans = [token_span for _, token_span in aligned]
+    if task == "ner":  # tokens outside every span are "O" (known outside), not missing
+        doc.set_ents(token_spans, default="outside")
+    else:
+        doc.spans[SPANS_KEY] = token_spans
+    values = {f"{s.start_char}:{s.end_char}:{s.label}": s.value for s, _ in aligned if s.value is not None}
+    doc.user_data.update(user_data, values=values)
+    return doc
+
+
+def source_kind(source: str | None) -> str:
+    return "annotator" if source and source.startswith(ANNOTATOR_PREFIX) else str(source)
+
+
+def prodigy_record(
+    doc: Doc, sentence: SentenceRecord, annotations: Sequence[AnnotationRecord],
+    spans: Sequence[GoldSpanRecord], resolution: Resolution, excluded: str | None,
+) -> dict[str, Any]:
+    """A Prodigy task: tokens, gold spans (token_end inclusive), each annotator's spans.
+
+    Exported sentences are answered "accept"; excluded ones "ignore", so that
+    Prodigy's training recipes do not learn them as negatives.
+    """
+    meta: dict[str, Any] = {"sentence_id": sentence.id, "report_id": sentence.report_id}
+    meta.update({"gold_source": resolution.source} if excluded is None else {"excluded": excluded})
+    return {
+        "text": sentence.text,
+        "tokens": [
+            {"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i, "ws": bool(t.whitespace_)}
+            for t in doc
+        ],
+        "spans": [_prodigy_span(doc, s) for s in spans],
+        "meta": meta,
+        "answer": "accept" if excluded is None else "ignore",
+        "_annotators": {
+            a.annotator: {"status": a.status, "spans": [_prodigy_span(doc, s) for s in a.spans]}
+            for a in sorted(annotations, key=lambda a: a.annotator)
+        },
+    }
+
+
+def _prodigy_span(doc: Doc, span: SpanRecord | GoldSpanRecord) -> dict[str, Any]:
+    """A Prodigy span; token indices only where the span aligns strictly."""
+    out: dict[str, Any] = {"start": span.start_char, "end": span.end_char, "label": span.label}
+    if 0 <= span.start_char < span.end_char <= len(doc.text):
+        token_span = doc.char_span(span.start_char, span.end_char, alignment_mode="strict")
+        if token_span is not None:
+            out["token_start"], out["token_end"] = token_span.start, token_span.end - 1
+    if span.value is not None:
+        out["value"] = span.value
+    return out
+
+
+def _span_dict(span: GoldSpanRecord) -> dict[str, Any]:
+    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label}
+
+
+def jsonl_line(record: dict[str, Any]) -> str:
+    # Escape the line separators that str.splitlines() would break a line on.
+    line = json.dumps(record, ensure_ascii=False)
+    for char in ("\u2028", "\u2029", "\x85"):
+        line = line.replace(char, f"\\u{ord(char):04x}")
+    return line + "\n"

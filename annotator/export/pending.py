@@ -1,0 +1,54 @@
+"""The exported sentences kept between an export's two passes, in memory or spilled to a file."""
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Union
+
+from ..records import GoldSpanRecord, SentenceRecord
+
+__all__ = ["Exported", "PendingSentences"]
+
+# What a Doc needs to be made again in the second pass: the sentence (without its
+# token offsets), its gold spans and their source.
+Exported = tuple[SentenceRecord, list[GoldSpanRecord], Union[str, None]]
+
+
+class PendingSentences:
+    """The exported sentences between the two passes: in a list, or spilled to ``path``.
+
+    A spilled batch is one pickle (written and read only by this process,
+    in the export's own temporary folder); reading back holds one batch.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._items: list[Exported] = []
+        self._file = open(path, "wb") if path is not None else None
+
+    def __enter__(self) -> PendingSentences:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def add(self, batch: list[Exported]) -> None:
+        if self._file is None:
+            self._items.extend(batch)
+        elif batch:
+            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[Exported]:
+        if self._file is None:
+            yield from self._items
+            return
+        self._file.close()
+        with open(self._path, "rb") as f:
+            while True:
+                try:
+                    batch = pickle.load(f)
+                except EOFError:
+                    return
+                yield from batch

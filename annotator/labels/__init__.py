@@ -1,0 +1,34 @@
+"""Labels: the scheme and its kinds (``scheme``), normalised values (``normalise``), rule-based
+suggestions (``suggest``).
+
+Names load on first use, so that a light module (``annotator.labels.scheme``)
+does not pull in spaCy with the package.
+"""
+from __future__ import annotations
+
+from ..lazy import lazy_attributes
+
+_WHERE = {
+    "KINDS": "kinds",
+    "PLAIN": "kinds",
+    "LabelKind": "kinds",
+    "kind_of": "kinds",
+    "labels_of_kind": "kinds",
+    "Gazetteer": "normalise",
+    "GazetteerEntry": "normalise",
+    "NUMBER_WORDS": "normalise",
+    "OutcomeCategory": "normalise",
+    "OutcomeVocabulary": "normalise",
+    "VocabularyError": "normalise",
+    "count_prefix": "normalise",
+    "parse_count": "normalise",
+    "Label": "scheme",
+    "default_scheme": "scheme",
+    "COUNT_NOUNS": "suggest",
+    "COUNT_WINDOW": "suggest",
+    "RuleSuggester": "suggest",
+}
+
+__all__ = sorted(_WHERE)
+
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -1,0 +1,43 @@
+"""Label behaviour follows a label's kind, never its name."""
+import re
+from pathlib import Path
+
+import pytest
+
+from annotator.labels.kinds import KINDS, PLAIN, kind_of, labels_of_kind
+from annotator.labels.normalise import normalise
+from annotator.labels.scheme import DEFAULT_SCHEME, default_scheme
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_label_kinds_of_the_default_scheme():
+    assert {label.name: label.kind for label in DEFAULT_SCHEME} == {"REGION": "region", "COUNT": "count", "OUTCOME": "category"}
+    assert all(label["kind"] in KINDS for label in default_scheme())
+
+
+def test_label_kinds_a_renamed_label_keeps_its_behaviour():
+    scheme = [{"name": "PLACE", "kind": "region"}, {"name": "HOW_MANY", "kind": "count"}, {"name": "NOTE", "kind": PLAIN}]
+    assert normalise("PLACE", "Kiev", scheme=scheme) == "Kyiv"
+    assert normalise("HOW_MANY", "forty", scheme=scheme) == "40"
+    assert normalise("NOTE", "forty", scheme=scheme) is None
+    assert labels_of_kind("region", scheme) == ["PLACE"]
+
+
+def test_label_kinds_a_stored_label_without_kind_takes_the_default_schemes():
+    assert kind_of("region", [{"name": "REGION"}]) == "region"
+    assert kind_of("OTHER", [{"name": "OTHER"}]) == PLAIN
+
+
+def test_label_kinds_rule_suggester_names_spans_by_kind(nlp):
+    from annotator.labels.suggest import RuleSuggester
+
+    scheme = [{"name": "PLACE", "kind": "region"}, {"name": "N", "kind": "count"}]
+    found = RuleSuggester(nlp, scheme=scheme).suggest("Forty drones over Kharkiv were destroyed.")
+    assert {(s.label, s.value) for s in found} == {("N", "40"), ("PLACE", "Kharkiv Oblast")}
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "annotator").rglob("*.py")), ids=lambda p: str(p.relative_to(REPO)))
+def test_label_kinds_no_python_compares_a_label_name(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""[=!]=\s*["'](REGION|COUNT|OUTCOME)["']|["'](REGION|COUNT|OUTCOME)["']\s*[=!]=""", text)
