@@ -37,6 +37,8 @@ def test_packaging_wheel_ships_templates_static_migrations_and_data(tmp_path):
     for needed in ("annotator/templates/base.html", "annotator/static/app.css", "annotator/migrations/env.py", "annotator/migrations/versions/0001_initial_schema.py", "annotator/data/demo_reports.jsonl", "annotator/data/guidelines.md"):
         assert needed in names, needed
     assert not any(n.startswith(("templates/", "static/", "tests/")) for n in names)
+    modules = {str(p.relative_to(REPO)) for p in (REPO / "annotator").rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules - names == set(), "modules in the tree but not in the wheel (pyproject.toml's packages)"
 
 
 def _imported_top_modules(folder: Path) -> dict[str, Path]:
