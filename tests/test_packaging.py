@@ -3,6 +3,7 @@ import ast
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -31,7 +32,10 @@ def test_packaging_core_modules_import_without_flask_or_sqlalchemy():
 
 @pytest.mark.slow
 def test_packaging_wheel_ships_templates_static_migrations_and_data(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
+    # From a clean copy: a checkout's stale build/ folder would otherwise end up in the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "instance", "exports", ".pytest_cache", ".hypothesis"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("annotator-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("annotator/templates/base.html", "annotator/static/app.css", "annotator/migrations/env.py", "annotator/migrations/versions/0001_initial_schema.py", "annotator/data/demo_reports.jsonl", "annotator/data/guidelines.md"):
