@@ -1,10 +1,11 @@
 """The schema comes from Alembic migrations and matches the models."""
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from annotator import db as database
-from annotator.models import Base
+from annotator.models import Base, utcnow
 
 
 def test_migrations_upgrade_an_empty_database_to_the_models(database_url):
