@@ -3,6 +3,7 @@
 ``create_app`` is imported lazily so that the pure modules
 (``annotator.metrics``, ``annotator.corpus``, ``annotator.labels``, ``annotator.export``) load without Flask.
 """
+
 from __future__ import annotations
 
 __all__ = ["create_app"]

@@ -1,4 +1,5 @@
 """The application factory."""
+
 from __future__ import annotations
 
 import gc
@@ -40,7 +41,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         EXPORTS_DIR=str(PACKAGE.parent / "exports") if (PACKAGE.parent / "exports").is_dir() else None,
         LEASE_SECONDS=15 * 60,
         PROGRESS_MAX_AGE=5.0,  # seconds a project-wide progress count may be reused
-
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # any request, uploads included: larger is a 413
         **LIMITS,  # MAX_SPANS_PER_ANNOTATION, MAX_JSON_DEPTH, ...: see annotator.limits and the README
         SESSION_COOKIE_HTTPONLY=True,

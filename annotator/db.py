@@ -6,12 +6,12 @@ IMMEDIATE`` (see :func:`write_transaction`), so two writers queue for the lock
 instead of failing on a lock upgrade.
 PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``).
 """
+
 from __future__ import annotations
 
 import sqlite3
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -170,4 +170,3 @@ def read_snapshot(session: Session) -> None:
         session.commit()
     options = {"isolation_level": "REPEATABLE READ"} if session.get_bind().dialect.name == "postgresql" else {}
     session.connection(execution_options=options)
-

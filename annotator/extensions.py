@@ -1,4 +1,5 @@
 """Extensions created unbound; the factory attaches them with init_app."""
+
 from flask import current_app, g, has_request_context, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect

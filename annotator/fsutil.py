@@ -1,4 +1,5 @@
 """Durable file operations shared by exports and backups."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Package attributes loaded on first use, so that importing a light module of a package does not load
 its heavy ones (spaCy) with the package's ``__init__``."""
+
 from __future__ import annotations
 
 import importlib

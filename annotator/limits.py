@@ -9,6 +9,7 @@ Every limit is a setting (``ANNOTATOR_<NAME>`` in the environment, ``<NAME>``
 in the app config); :data:`DEFAULTS` holds the values used when none is set.
 The README's Security section lists them and what happens at each.
 """
+
 from __future__ import annotations
 
 import json

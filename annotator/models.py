@@ -3,6 +3,7 @@
 Span offsets are code points relative to the sentence text, ``end_char``
 exclusive. Timestamps are naive UTC.
 """
+
 from __future__ import annotations
 
 import uuid

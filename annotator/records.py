@@ -4,6 +4,7 @@ Character offsets are Python code points, ``end_char`` exclusive, relative to
 the text the record belongs to (a span's offsets are relative to its
 sentence). Token indices, where they appear, are spaCy token indices.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

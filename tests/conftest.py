@@ -6,6 +6,7 @@ server database (for example ``postgresql+psycopg://postgres@127.0.0.1:5432/test
 Each test gets its own database, copied from a migrated template and dropped
 afterwards.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from annotator import db as database
-from tests.helpers import world  # noqa: F401 - a fixture: a project, an export, a client per role
+from tests.helpers import make_project, sentences_of, world  # noqa: F401 - world: a fixture (a project, an export, a client per role)
 
 # In CI the property-based tests replay the same examples every run, so a red build is reproducible;
 # locally they explore new ones (HYPOTHESIS_PROFILE=ci to replay).
@@ -32,7 +33,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 PG_URL = os.environ.get("ANNOTATOR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 # Where PostgreSQL must be tested (CI, or a developer who says so), a missing URL stops the run at once.
-PG_REQUIRED = any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("CI", "ANNOTATOR_TEST_REQUIRE_POSTGRESQL"))
+PG_REQUIRED = any(
+    os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("CI", "ANNOTATOR_TEST_REQUIRE_POSTGRESQL")
+)
 NO_PG_MESSAGE = (
     "ANNOTATOR_TEST_DATABASE_URL is not set, so the PostgreSQL half of the suite cannot run. Start PostgreSQL and set it, "
     "e.g. ANNOTATOR_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test (./run-tests sets it when a server "
@@ -42,7 +45,9 @@ NO_PG_MESSAGE = (
 
 def pytest_configure(config):
     if PG_REQUIRED and not PG_URL:
-        raise pytest.UsageError(f"PostgreSQL is required here (CI or ANNOTATOR_TEST_REQUIRE_POSTGRESQL) but {NO_PG_MESSAGE}")
+        raise pytest.UsageError(
+            f"PostgreSQL is required here (CI or ANNOTATOR_TEST_REQUIRE_POSTGRESQL) but {NO_PG_MESSAGE}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +198,9 @@ class Browserless:
 
 
 def _csrf_from(page: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page
+    )
     assert match, "no CSRF token on the page"
     return match.group(1)
 
@@ -304,3 +311,16 @@ def browser_login(live_app, live_db):
         return page
 
     return do
+
+
+@pytest.fixture
+def project(db):
+    """The shared test corpus (tests.helpers.REPORTS) as project "incidents", 2 annotators per sentence.
+    tests/test_annotate.py overrides it with a corpus of its own (Cyrillic, emoji, a double space)."""
+    return make_project(db)
+
+
+@pytest.fixture
+def first(db, project):
+    """The project's first sentence."""
+    return sentences_of(db, project)[0]

@@ -2,6 +2,7 @@
 
 Fixtures live in conftest.py; a test module imports from here, never from another test module.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,11 @@ def make_project(db, name="incidents", reports=REPORTS, quota=2, routing="none",
 
 
 def sentences_of(db, project) -> list[Sentence]:
-    return list(db.scalars(select(Sentence).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)))
+    return list(
+        db.scalars(
+            select(Sentence).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)
+        )
+    )
 
 
 def users(db, *names, role="annotator") -> list[User]:
@@ -90,7 +95,12 @@ def run_threads(database_url, project_id, user_ids, work):
 XSS = "<script>alert(1)</script> hit Odesa ."
 
 
-TEXTS = ["Two drones hit Kyiv oblast at night .", "Three missiles were intercepted over Lviv .", XSS, "One drone fell ."]
+TEXTS = [
+    "Two drones hit Kyiv oblast at night .",
+    "Three missiles were intercepted over Lviv .",
+    XSS,
+    "One drone fell .",
+]
 
 
 def space_tokens(text: str) -> list[list[int]]:
@@ -116,8 +126,15 @@ def build_project(db) -> dict[str, int]:
     ids = {}
     offset = 0
     for position, text in enumerate(TEXTS):
-        sentence = Sentence(project_id=project.id, report_id=report.id, position=position, start_char=offset, text=text,
-                            tokens=space_tokens(text), needs_review=position == 3)
+        sentence = Sentence(
+            project_id=project.id,
+            report_id=report.id,
+            position=position,
+            start_char=offset,
+            text=text,
+            tokens=space_tokens(text),
+            needs_review=position == 3,
+        )
         db.add(sentence)
         db.flush()
         ids[f"s{position + 1}"] = sentence.id
@@ -169,7 +186,12 @@ SENTENCES = [
 def write_annotations(path, annotator, rows):
     with path.open("w", encoding="utf-8") as fh:
         for i, (text, spans) in enumerate(rows):
-            record = {"id": f"r{i}", "text": text, "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans], "_annotator_id": annotator}
+            record = {
+                "id": f"r{i}",
+                "text": text,
+                "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans],
+                "_annotator_id": annotator,
+            }
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -213,7 +235,12 @@ def world(app, db, runner, tmp_path, login):
     path = tmp_path / "hostile.jsonl"
     path.write_text(json.dumps({"id": "h1", "text": HOSTILE}) + "\n", encoding="utf-8")
     assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
-    clients = {"annotator": login("alice"), "other": login("bob"), "reviewer": login("rita", "reviewer"), "admin": login("ada", "admin")}
+    clients = {
+        "annotator": login("alice"),
+        "other": login("bob"),
+        "reviewer": login("rita", "reviewer"),
+        "admin": login("ada", "admin"),
+    }
     sentence = db.scalars(select(Sentence).order_by(Sentence.id)).first()
     alice = db.scalar(select(User).where(User.username == "alice"))
     annotation = Annotation(sentence_id=sentence.id, user_id=alice.id, status="done", comment=SECRET_COMMENT)
@@ -225,8 +252,12 @@ def world(app, db, runner, tmp_path, login):
     exports = next((tmp_path / "exports").iterdir())
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500 becomes a response the walks report
     values = {
-        "project": "p", "project_name": "p", "sentence_id": sentence.id, "user_id": alice.id,
-        "name": exports.name, "file": "manifest.json",
+        "project": "p",
+        "project_name": "p",
+        "sentence_id": sentence.id,
+        "user_id": alice.id,
+        "name": exports.name,
+        "file": "manifest.json",
     }
     return {"clients": clients, "values": values, "sentence": sentence, "alice": alice}
 

@@ -1,4 +1,5 @@
 """Admin pages: users, project settings, members, guidelines, vocabularies, uploads."""
+
 from __future__ import annotations
 
 import io
@@ -18,11 +19,6 @@ def admin(login):
     return login("root", "admin")
 
 
-@pytest.fixture
-def project(db):
-    return make_project(db)
-
-
 def audit_actions(db) -> list[str]:
     return list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
@@ -32,8 +28,16 @@ def test_admin_pages_are_403_for_non_admins(login, project, role):
     client = login("someone", role)
     assert client.get("/admin/users").status_code == 403
     assert client.get(f"/admin/projects/{project.name}").status_code == 403
-    assert client.post("/admin/users", data={"username": "x", "role": "admin", "password": "long enough"}).status_code == 403
-    assert client.post(f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": 5, "routing": "none"}).status_code == 403
+    assert (
+        client.post("/admin/users", data={"username": "x", "role": "admin", "password": "long enough"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": 5, "routing": "none"}
+        ).status_code
+        == 403
+    )
 
 
 def test_admin_pages_need_login(app, project):
@@ -99,7 +103,9 @@ def test_admin_cannot_lock_themselves_out(admin, db):
 
 
 def test_admin_user_names_are_escaped(admin, db):
-    admin.post("/admin/users", data={"username": "<script>alert(1)</script>", "role": "annotator", "password": "long enough"})
+    admin.post(
+        "/admin/users", data={"username": "<script>alert(1)</script>", "role": "annotator", "password": "long enough"}
+    )
     page = admin.get("/admin/users").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -120,9 +126,13 @@ def test_admin_upload_form_accepts_the_formats_of_the_table(admin, project):
 
 
 def test_admin_saves_guidelines_as_a_new_version(admin, login, db, project):
-    response = admin.post(f"/admin/projects/{project.name}/guidelines", data={"text": "# Rules\n\nLabel <b>only</b> regions."})
+    response = admin.post(
+        f"/admin/projects/{project.name}/guidelines", data={"text": "# Rules\n\nLabel <b>only</b> regions."}
+    )
     assert response.status_code == 302
-    versions = db.scalars(select(Guideline.version).where(Guideline.project_id == project.id).order_by(Guideline.version)).all()
+    versions = db.scalars(
+        select(Guideline.version).where(Guideline.project_id == project.id).order_by(Guideline.version)
+    ).all()
     assert versions == [1, 2]
     assert "guideline.add" in audit_actions(db)
     # the same text again makes no new version
@@ -138,20 +148,27 @@ def test_admin_saves_guidelines_as_a_new_version(admin, login, db, project):
 
 
 def test_admin_changes_settings(admin, db, project):
-    response = admin.post(f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": 3, "routing": "review", "restricted": "y"})
+    response = admin.post(
+        f"/admin/projects/{project.name}/settings",
+        data={"annotators_per_sentence": 3, "routing": "review", "restricted": "y"},
+    )
     assert response.status_code == 302
     db.rollback()  # end the read snapshot
     db.refresh(project)
     assert (project.annotators_per_sentence, project.routing, project.restricted) == (3, "review", True)
-    bad = admin.post(f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": 0, "routing": "review"})
+    bad = admin.post(
+        f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": 0, "routing": "review"}
+    )
     assert bad.status_code == 400 and "Ask for 1 to 20 annotators per sentence." in bad.get_data(as_text=True)
     assert audit_actions(db).count("project.settings") == 1
 
 
-
 def test_admin_sets_the_suggestion_threshold(admin, db, project):
     base = {"annotators_per_sentence": 2, "routing": "none"}
-    assert admin.post(f"/admin/projects/{project.name}/settings", data={**base, "suggestion_min_score": "0.4"}).status_code == 302
+    assert (
+        admin.post(f"/admin/projects/{project.name}/settings", data={**base, "suggestion_min_score": "0.4"}).status_code
+        == 302
+    )
     db.rollback()
     db.refresh(project)
     assert project.suggestion_min_score == 0.4
@@ -182,19 +199,28 @@ def test_admin_adds_and_removes_members(admin, login, db, project):
 
 def test_admin_gazetteer_entry_normalises_regions(admin, login, db):
     project = make_project(db, name="plants", reports=("Drones attacked the ZNPP again.",))
-    response = admin.post(f"/admin/projects/{project.name}/gazetteer", data={"canonical": "Zaporizhzhia NPP", "aliases": "ZNPP, Zaporizhzhia nuclear plant"})
+    response = admin.post(
+        f"/admin/projects/{project.name}/gazetteer",
+        data={"canonical": "Zaporizhzhia NPP", "aliases": "ZNPP, Zaporizhzhia nuclear plant"},
+    )
     assert response.status_code == 302
     entry = db.scalar(select(GazetteerEntry))
     assert entry.aliases == ["ZNPP", "Zaporizhzhia nuclear plant"]
     clash = admin.post(f"/admin/projects/{project.name}/gazetteer", data={"canonical": "Somewhere", "aliases": "Kursk"})
     assert clash.status_code == 400 and "already names" in clash.get_data(as_text=True)
     sentence = sentences_of(db, project)[0]
-    saved = login("ann").put(f"/api/sentences/{sentence.id}/annotation", json={"status": "done", "spans": [{"start_char": 20, "end_char": 24, "label": "REGION"}]})
+    saved = login("ann").put(
+        f"/api/sentences/{sentence.id}/annotation",
+        json={"status": "done", "spans": [{"start_char": 20, "end_char": 24, "label": "REGION"}]},
+    )
     assert saved.get_json()["annotation"]["spans"][0]["value"] == "Zaporizhzhia NPP"
 
 
 def test_admin_edits_the_outcome_vocabulary(admin, db, project):
-    vocabulary = [{"category": "hit", "description": "It hit.", "phrases": ["hit", "struck"]}, {"category": "missed", "phrases": ["missed"]}]
+    vocabulary = [
+        {"category": "hit", "description": "It hit.", "phrases": ["hit", "struck"]},
+        {"category": "missed", "phrases": ["missed"]},
+    ]
     response = admin.post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": json.dumps(vocabulary)})
     assert response.status_code == 302
     db.rollback()  # end the read snapshot
@@ -202,7 +228,10 @@ def test_admin_edits_the_outcome_vocabulary(admin, db, project):
     assert [e["category"] for e in project.outcomes] == ["hit", "missed"]
     bad = admin.post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": '[{"category": "x"'})
     assert bad.status_code == 400 and "Not valid JSON: line 1" in bad.get_data(as_text=True)
-    clash = admin.post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": json.dumps(vocabulary + [{"category": "y", "phrases": ["hit"]}])})
+    clash = admin.post(
+        f"/admin/projects/{project.name}/outcomes",
+        data={"vocabulary": json.dumps(vocabulary + [{"category": "y", "phrases": ["hit"]}])},
+    )
     assert clash.status_code == 400 and "already belongs to" in clash.get_data(as_text=True)
     assert admin.post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": ""}).status_code == 302
     db.rollback()  # end the read snapshot
@@ -216,7 +245,10 @@ def _files(*pairs):
 
 def test_admin_upload_imports_reports(admin, db, project):
     before = db.scalar(select(func.count()).select_from(Report))
-    data = _files(("more.txt", b"Three drones were shot down over Oryol.\n\nA fire broke out in Bryansk."), ("rows.csv", b"text,source\nOne UAV was intercepted.,agency\n"))
+    data = _files(
+        ("more.txt", b"Three drones were shot down over Oryol.\n\nA fire broke out in Bryansk."),
+        ("rows.csv", b"text,source\nOne UAV was intercepted.,agency\n"),
+    )
     response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     db.rollback()  # end the read snapshot
@@ -226,7 +258,9 @@ def test_admin_upload_imports_reports(admin, db, project):
 
 def test_admin_bad_upload_shows_file_and_line_and_imports_nothing(admin, db, project):
     before = db.scalar(select(func.count()).select_from(Sentence))
-    data = _files(("good.txt", b"Two drones were shot down."), ("../../etc/bad.jsonl", b'{"text": "fine"}\n{"text": oops}\n'))
+    data = _files(
+        ("good.txt", b"Two drones were shot down."), ("../../etc/bad.jsonl", b'{"text": "fine"}\n{"text": oops}\n')
+    )
     response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -237,14 +271,18 @@ def test_admin_bad_upload_shows_file_and_line_and_imports_nothing(admin, db, pro
 
 def test_admin_upload_of_two_files_with_one_name_is_refused(admin, db, project):
     before = db.scalar(select(func.count()).select_from(Report))
-    data = _files(("2024/reports.txt", b"Two drones were shot down."), ("2025/reports.txt", b"A fire broke out in Bryansk."))
+    data = _files(
+        ("2024/reports.txt", b"Two drones were shot down."), ("2025/reports.txt", b"A fire broke out in Bryansk.")
+    )
     response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")
     assert response.status_code == 400 and "two files have this name" in response.get_data(as_text=True)
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Report)) == before
 
 
-@pytest.mark.parametrize(("name", "message"), [("report.pdf", "unsupported file type .pdf"), ("empty.txt", "the file is empty")])
+@pytest.mark.parametrize(
+    ("name", "message"), [("report.pdf", "unsupported file type .pdf"), ("empty.txt", "the file is empty")]
+)
 def test_admin_upload_rejects_unsupported_or_empty_files(admin, db, project, name, message):
     data = _files((name, b"" if name == "empty.txt" else b"%PDF-1.4"))
     response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")

@@ -1,4 +1,5 @@
 """Agreement metrics: published worked examples, reference packages, edge cases."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,7 +27,6 @@ from annotator.metrics.coefficients import (
     token_labels,
 )
 from annotator.records import AnnotationRecord, SpanRecord
-
 
 SEEDS = range(6)
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -127,7 +127,11 @@ def test_agreement_span_scores_batista_totals():
     for scheme, (cor, inc, par, mis, spu, precision) in expected.items():
         got = scores[scheme]
         assert (got["correct"], got["incorrect"], got["partial"], got["missed"], got["spurious"]) == (
-            cor, inc, par, mis, spu,
+            cor,
+            inc,
+            par,
+            mis,
+            spu,
         )
         assert (got["possible"], got["actual"]) == (5, 5)
         assert got["precision"] == pytest.approx(precision)
@@ -441,8 +445,7 @@ def test_agreement_pairwise_span_f1_matches_reference(seed, match):
     assert pairwise_span_f1(annotations, match=match) == expected
     # AnnotationRecords in another order give the same result.
     records = [
-        AnnotationRecord(sentence_id, name, "done", tuple(spans))
-        for name, sentence_id, spans in reversed(annotations)
+        AnnotationRecord(sentence_id, name, "done", tuple(spans)) for name, sentence_id, spans in reversed(annotations)
     ]
     assert pairwise_span_f1(records, match=match) == expected
 

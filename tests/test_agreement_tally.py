@@ -1,4 +1,5 @@
 """SpanF1Tally: pairwise span F1 added up batch by batch equals pairwise_span_f1 on everything."""
+
 import random
 
 import pytest
@@ -36,12 +37,20 @@ def test_agreement_tally_equals_pairwise_span_f1_over_batches(seed):
     tally = SpanF1Tally()
     batch: list[AnnotationRecord] = []
     for annotation in annotations:  # batches of whole sentences, of varying size
-        if batch and batch[-1].sentence_id != annotation.sentence_id and random.Random(annotation.sentence_id).random() < 0.5:
+        if (
+            batch
+            and batch[-1].sentence_id != annotation.sentence_id
+            and random.Random(annotation.sentence_id).random() < 0.5
+        ):
             tally.add(batch)
             batch = []
         batch.append(annotation)
     tally.add(batch)
-    assert tally.summary() == {"overall": expected["overall"], "by_label": expected["by_label"], "pairs": len(expected["pairs"])}
+    assert tally.summary() == {
+        "overall": expected["overall"],
+        "by_label": expected["by_label"],
+        "pairs": len(expected["pairs"]),
+    }
 
 
 def test_agreement_tally_rejects_two_annotations_of_a_sentence_by_one_annotator():

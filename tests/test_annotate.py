@@ -1,4 +1,5 @@
 """The labelling page shell: access, guideline rendering, no inline script (test client, both backends)."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,12 @@ from annotator.services.projects import add_guideline_version, get_or_create_pro
 @pytest.fixture
 def project(db):
     project, _ = get_or_create_project(db, "drones")
-    import_reports(db, project, "test", [ReportRecord(text="Над Белгородом  сбили 🚀 два дрона. Forty drones were destroyed over Kaluga Oblast.")])
+    import_reports(
+        db,
+        project,
+        "test",
+        [ReportRecord(text="Над Белгородом  сбили 🚀 два дрона. Forty drones were destroyed over Kaluga Oblast.")],
+    )
     db.commit()
     return project
 
@@ -74,7 +80,9 @@ def test_annotate_revisit_needs_own_annotation(login, db, project):
 
 
 def test_annotate_guideline_markdown_is_escaped(login, db, project):
-    add_guideline_version(db, project, "# Rules\n\n<script>alert(1)</script>\n\nLabel **places**. <img src=x onerror=alert(2)>", None)
+    add_guideline_version(
+        db, project, "# Rules\n\n<script>alert(1)</script>\n\nLabel **places**. <img src=x onerror=alert(2)>", None
+    )
     db.commit()
     page = login("ann").get("/projects/drones/label").get_data(as_text=True)
     assert "<h1>Rules</h1>" in page
@@ -100,7 +108,9 @@ def test_annotate_page_has_no_inline_script_or_style(login, project):
 def test_annotate_normalise_prefills_values(login, project):
     client = login("ann")
     assert client.get("/projects/drones/label/normalise?label=COUNT&text=forty").get_json() == {"value": "40"}
-    assert client.get("/projects/drones/label/normalise?label=REGION&text=Kaluga Oblast").get_json() == {"value": "Kaluga Oblast"}
+    assert client.get("/projects/drones/label/normalise?label=REGION&text=Kaluga Oblast").get_json() == {
+        "value": "Kaluga Oblast"
+    }
     assert client.get("/projects/drones/label/normalise?label=COUNT&text=").get_json() == {"value": None}
 
 

@@ -1,4 +1,5 @@
 """The labelling JSON API: shapes, every error, blind annotation, routing, suggestions, OpenAPI."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,9 +7,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, ProjectMember, Span, Suggestion
-from annotator.web.openapi import document
 from annotator.services.suggestions import suggestions_for
 from annotator.services.users import get_user, issue_api_token
+from annotator.web.openapi import document
 from tests.helpers import COUNT, REGION, make_project, sentences_of
 
 FIRST = "Forty drones were shot down over Kursk."
@@ -18,21 +19,15 @@ OUTCOME = {"start_char": 18, "end_char": 27, "label": "OUTCOME"}
 def conforms(data, schema_name: str) -> None:
     """Assert ``data`` matches a schema of the OpenAPI document."""
     doc = document()
-    Draft202012Validator({"$ref": f"#/components/schemas/{schema_name}", "components": doc["components"]}).validate(data)
+    Draft202012Validator({"$ref": f"#/components/schemas/{schema_name}", "components": doc["components"]}).validate(
+        data
+    )
 
 
 def put(client, sentence_id, status="done", spans=(), **fields):
-    return client.put(f"/api/sentences/{sentence_id}/annotation", json={"status": status, "spans": list(spans), **fields})
-
-
-@pytest.fixture
-def project(db):
-    return make_project(db)
-
-
-@pytest.fixture
-def first(db, project):
-    return sentences_of(db, project)[0]
+    return client.put(
+        f"/api/sentences/{sentence_id}/annotation", json={"status": status, "spans": list(spans), **fields}
+    )
 
 
 # --- Happy paths ----------------------------------------------------------------------
@@ -67,7 +62,9 @@ def test_api_next_reload_gives_the_same_sentence_then_204_when_nothing_is_left(l
 
 def test_api_put_saves_with_normalised_values_and_audit(login, db, first):
     ann = login("ann")
-    response = put(ann, first.id, spans=[COUNT, REGION, {**OUTCOME, "value": "intercepted", "suggested": True}], seconds_spent=12.5)
+    response = put(
+        ann, first.id, spans=[COUNT, REGION, {**OUTCOME, "value": "intercepted", "suggested": True}], seconds_spent=12.5
+    )
     assert response.status_code == 200, response.get_json()
     saved = response.get_json()["annotation"]
     conforms(saved, "Annotation")
@@ -119,7 +116,13 @@ def test_api_progress_and_project_list(login, db, project, first):
     ann = login("ann")
     put(ann, first.id)
     progress = ann.get(f"/api/projects/{project.name}/progress").get_json()
-    assert progress == {"mine_done": 1, "mine_flagged": 0, "mine_skipped": 0, "project_complete": 0, "project_sentences": 5}
+    assert progress == {
+        "mine_done": 1,
+        "mine_flagged": 0,
+        "mine_skipped": 0,
+        "project_complete": 0,
+        "project_sentences": 5,
+    }
     listed = ann.get("/api/projects").get_json()
     assert [p["name"] for p in listed] == ["incidents"]  # not the restricted one
     conforms(listed[0], "ProjectWithProgress")
@@ -155,7 +158,11 @@ def test_api_put_invalid_span_is_422_naming_the_span(login, db, first, span, pro
 
 @pytest.mark.parametrize(
     ("fields", "problem"),
-    [({"status": "maybe"}, "status must be one of"), ({"status": "flagged"}, "needs a comment"), ({"seconds_spent": -1}, "seconds_spent")],
+    [
+        ({"status": "maybe"}, "status must be one of"),
+        ({"status": "flagged"}, "needs a comment"),
+        ({"seconds_spent": -1}, "seconds_spent"),
+    ],
 )
 def test_api_put_invalid_annotation_is_422(login, first, fields, problem):
     response = login("ann").put(f"/api/sentences/{first.id}/annotation", json={"status": "done", "spans": [], **fields})
@@ -165,9 +172,15 @@ def test_api_put_invalid_annotation_is_422(login, first, fields, problem):
 
 def test_api_put_flagged_and_skipped_keep_the_comment(login, db, first, project):
     ann = login("ann")
-    assert put(ann, first.id, "flagged", comment="Two places, which one?").get_json()["annotation"]["comment"] == "Two places, which one?"
+    assert (
+        put(ann, first.id, "flagged", comment="Two places, which one?").get_json()["annotation"]["comment"]
+        == "Two places, which one?"
+    )
     second = sentences_of(db, project)[1]
-    assert put(ann, second.id, "skipped", comment=" not an incident ").get_json()["annotation"]["comment"] == "not an incident"
+    assert (
+        put(ann, second.id, "skipped", comment=" not an incident ").get_json()["annotation"]["comment"]
+        == "not an incident"
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,7 +250,9 @@ def test_api_restricted_project_is_403_for_non_members(login, db):
     assert put(member, sentence.id).status_code == 200
 
 
-@pytest.mark.parametrize("url", ["/api/projects", "/api/projects/incidents/next", "/api/sentences/1", "/api/sentences/1/annotation"])
+@pytest.mark.parametrize(
+    "url", ["/api/projects", "/api/projects/incidents/next", "/api/sentences/1", "/api/sentences/1/annotation"]
+)
 def test_api_unauthenticated_is_401_json(app, project, url):
     response = app.test_client().get(url)
     assert response.status_code == 401 and response.get_json()["error"] == "unauthorized"
@@ -250,7 +265,11 @@ def test_api_bearer_token_needs_no_csrf_but_a_cookie_put_does(app, db, login, fi
     token = issue_api_token(get_user(db, "ann"))
     db.commit()
     script = app.test_client()
-    response = script.put(f"/api/sentences/{first.id}/annotation", json={"status": "done", "spans": [COUNT]}, headers={"Authorization": f"Bearer {token}"})
+    response = script.put(
+        f"/api/sentences/{first.id}/annotation",
+        json={"status": "done", "spans": [COUNT]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 200
     assert script.get("/api/projects", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
@@ -295,7 +314,10 @@ def test_api_routing_counts_a_flagged_version(login, db):
     project = make_project(db, quota=2, routing="review")
     first = sentences_of(db, project)[0]
     assert put(login("ann"), first.id, spans=[COUNT]).status_code == 200
-    assert put(login("bo"), first.id, spans=[COUNT, OUTCOME], status="flagged", comment="is this an outcome?").status_code == 200
+    assert (
+        put(login("bo"), first.id, spans=[COUNT, OUTCOME], status="flagged", comment="is this an outcome?").status_code
+        == 200
+    )
     db.rollback()  # end the read snapshot
     db.refresh(first)
     assert first.needs_review is True
@@ -320,16 +342,25 @@ def test_api_extra_annotator_then_review_when_disagreement_persists(login, db):
 def test_api_suggestions_from_import_rules_and_model(app, db, project, first, tmp_path):
     import spacy
 
-    db.add_all([
-        Suggestion(sentence_id=first.id, start_char=33, end_char=38, label="REGION", value=None, source="import"),
-        Suggestion(sentence_id=first.id, start_char=34, end_char=38, label="REGION", source="import"),  # mid-token: dropped
-    ])
+    db.add_all(
+        [
+            Suggestion(sentence_id=first.id, start_char=33, end_char=38, label="REGION", value=None, source="import"),
+            Suggestion(
+                sentence_id=first.id, start_char=34, end_char=38, label="REGION", source="import"
+            ),  # mid-token: dropped
+        ]
+    )
     nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns([{"label": "COUNT", "pattern": "drones"}, {"label": "WEAPON", "pattern": "Kursk"}])
+    nlp.add_pipe("entity_ruler").add_patterns(
+        [{"label": "COUNT", "pattern": "drones"}, {"label": "WEAPON", "pattern": "Kursk"}]
+    )
     nlp.to_disk(tmp_path / "model")
     project.model_path = str(tmp_path / "model")
     db.commit()
-    found = {(s["start_char"], s["end_char"], s["label"]): (s["value"], s["source"]) for s in suggestions_for(db, project, first)}
+    found = {
+        (s["start_char"], s["end_char"], s["label"]): (s["value"], s["source"])
+        for s in suggestions_for(db, project, first)
+    }
     assert found[(33, 38, "REGION")] == ("Kursk Oblast", "import")  # rules found it too: listed once
     assert found[(0, 5, "COUNT")] == ("40", "rules")
     assert found[(6, 12, "COUNT")] == (None, "model")
@@ -342,7 +373,10 @@ def test_api_model_suggestions_carry_spancat_confidence(app, db, project, first,
     import spacy
 
     nlp = spacy.blank("en")
-    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    spancat = nlp.add_pipe(
+        "spancat",
+        config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}},
+    )
     for label in ("COUNT", "REGION", "OUTCOME"):
         spancat.add_label(label)
     nlp.initialize()  # untrained: every word gets every label, each with a score
@@ -358,12 +392,14 @@ def test_api_model_suggestions_carry_spancat_confidence(app, db, project, first,
     assert schema["properties"]["score"]["type"] == ["number", "null"]
 
 
-
 def test_api_model_suggestions_below_the_projects_threshold_are_hidden(app, db, project, first, tmp_path):
     import spacy
 
     nlp = spacy.blank("en")
-    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    spancat = nlp.add_pipe(
+        "spancat",
+        config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}},
+    )
     for label in ("COUNT", "REGION", "OUTCOME"):
         spancat.add_label(label)
     nlp.initialize()
@@ -406,7 +442,11 @@ def test_api_openapi_documents_every_route(app, login):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api"):
             continue
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule).replace("{sentence_id}", "{id}").replace("{project_name}", "{project}")
+        path = (
+            re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            .replace("{sentence_id}", "{id}")
+            .replace("{project_name}", "{project}")
+        )
         assert path in doc["paths"], f"{rule.rule} is not documented"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             operation = doc["paths"][path].get(method.lower())
@@ -423,7 +463,9 @@ def test_api_openapi_is_public(app):
 def test_api_bearer_header_never_falls_back_on_the_cookie(app, db, login):
     """A cookie plus a bogus token is not a way around the CSRF check."""
     client = login("cookie-user", "annotator")
-    response = client.client.put("/api/sentences/1/annotation", json={"status": "done", "spans": []}, headers={"Authorization": "Bearer bogus"})
+    response = client.client.put(
+        "/api/sentences/1/annotation", json={"status": "done", "spans": []}, headers={"Authorization": "Bearer bogus"}
+    )
     assert response.status_code == 401
     assert client.client.get("/api/projects", headers={"Authorization": "Bearer bogus"}).status_code == 401
 
@@ -432,7 +474,9 @@ def test_api_bearer_header_never_falls_back_on_the_cookie(app, db, login):
 def test_api_seconds_spent_must_be_finite(app, db, login, first, seconds):
     client = login("timer", "annotator")
     body = '{"status": "done", "spans": [], "seconds_spent": %s}' % seconds
-    response = client.put(f"/api/sentences/{first.id}/annotation", data=body, headers={"Content-Type": "application/json"})
+    response = client.put(
+        f"/api/sentences/{first.id}/annotation", data=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert "finite" in response.get_json()["message"]
 

@@ -3,6 +3,7 @@
 Bodies are sent as raw JSON text where Python's json module could not write
 them (a lone surrogate escape, a 400-digit integer, 100,000 brackets).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,17 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, GoldAnnotation, Span
-from tests.helpers import COUNT, REGION, make_project, sentences_of
-
-
-@pytest.fixture
-def project(db):
-    return make_project(db)
-
-
-@pytest.fixture
-def first(db, project):
-    return sentences_of(db, project)[0]
+from tests.helpers import COUNT, REGION
 
 
 def stored(db) -> tuple[int, int, int]:
@@ -64,7 +55,16 @@ def _error(response, status: int, *words: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "query", ["offset=99999999999999999999999", "offset=-1", "offset=1e3", "offset=" + "9" * 5000, "limit=0", "limit=501", "limit=x"]
+    "query",
+    [
+        "offset=99999999999999999999999",
+        "offset=-1",
+        "offset=1e3",
+        "offset=" + "9" * 5000,
+        "limit=0",
+        "limit=501",
+        "limit=x",
+    ],
 )
 def test_api_limits_history_query_out_of_range_is_400(clients, project, query):
     response = clients["annotator"].get(f"/api/projects/{project.name}/history?{query}")
@@ -88,7 +88,11 @@ def test_api_limits_review_next_after_out_of_range_is_400(clients, project):
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ('{"status": "done", "spans": [], "seconds_spent": 1%s}' % ("0" * 400), 422, ["seconds_spent", "MAX_SECONDS_SPENT"]),
+        (
+            '{"status": "done", "spans": [], "seconds_spent": 1%s}' % ("0" * 400),
+            422,
+            ["seconds_spent", "MAX_SECONDS_SPENT"],
+        ),
         ('{"status": "done", "spans": [], "seconds_spent": -1%s}' % ("0" * 400), 422, ["seconds_spent"]),
         ('{"status": "done", "spans": [], "seconds_spent": 1e308}', 422, ["seconds_spent"]),
         ('{"status": "done", "spans": [], "seconds_spent": 5e-324}', 200, []),
@@ -96,22 +100,57 @@ def test_api_limits_review_next_after_out_of_range_is_400(clients, project):
         ('{"status": "done", "spans": [], "seconds_spent": %s}' % ("9" * 5000), 400, ["not valid JSON"]),
         ('{"status": "done", "spans": [], "base_version": 99999999999999999999999}', 400, ["base_version"]),
         ('{"status": "done", "spans": [], "base_version": -1}', 400, ["base_version"]),
-        ('{"status": "done", "spans": [{"start_char": 99999999999999999999999, "end_char": 5, "label": "COUNT"}]}', 422, ["offsets"]),
-        ('{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "4\\u00000"}]}', 400, ["NUL"]),
-        ('{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\ud800"}]}', 400, ["surrogate"]),
+        (
+            '{"status": "done", "spans": [{"start_char": 99999999999999999999999, "end_char": 5, "label": "COUNT"}]}',
+            422,
+            ["offsets"],
+        ),
+        (
+            '{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "4\\u00000"}]}',
+            400,
+            ["NUL"],
+        ),
+        (
+            '{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\ud800"}]}',
+            400,
+            ["surrogate"],
+        ),
         ('{"status": "flagged", "spans": [], "comment": "odd \\udfff text"}', 400, ["surrogate"]),
         ('{"status": "flagged", "spans": [], "comment": "odd \\u0000 text"}', 400, ["NUL"]),
         ('{"status": "done", "spans": [], "x\\ud800": 1}', 400, ["surrogate"]),
         ('{"status": "done", "spans": [' + "[" * 100_000 + "]" * 100_000 + "]}", 400, ["MAX_JSON_DEPTH"]),
-        ('{"status": "done", "spans": [' + "{\"a\":" * 20 + "1" + "}" * 20 + "]}", 400, ["MAX_JSON_DEPTH"]),
+        ('{"status": "done", "spans": [' + '{"a":' * 20 + "1" + "}" * 20 + "]}", 400, ["MAX_JSON_DEPTH"]),
         ("[" * 100_000, 400, ["MAX_JSON_DEPTH"]),
         ('{"status": "' + "d" * 100_000 + '", "spans": []}', 400, ["status"]),
         ('{"status": "done", "spans": [], "comment": "' + "c" * 10_001 + '"}', 422, ["MAX_COMMENT_CHARS"]),
-        ('{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "' + "L" * 100_000 + '"}]}', 422, ["label"]),
+        (
+            '{"status": "done", "spans": [{"start_char": 0, "end_char": 5, "label": "' + "L" * 100_000 + '"}]}',
+            422,
+            ["label"],
+        ),
     ],
-    ids=["seconds-huge-int", "seconds-huge-negative", "seconds-1e308", "seconds-tiny", "seconds-minus-inf", "seconds-5000-digits",
-         "base-version-huge", "base-version-negative", "offset-huge", "value-nul", "value-surrogate", "comment-surrogate", "comment-nul",
-         "key-surrogate", "deep-arrays", "deep-objects", "deep-unclosed", "status-long", "comment-long", "label-long"],
+    ids=[
+        "seconds-huge-int",
+        "seconds-huge-negative",
+        "seconds-1e308",
+        "seconds-tiny",
+        "seconds-minus-inf",
+        "seconds-5000-digits",
+        "base-version-huge",
+        "base-version-negative",
+        "offset-huge",
+        "value-nul",
+        "value-surrogate",
+        "comment-surrogate",
+        "comment-nul",
+        "key-surrogate",
+        "deep-arrays",
+        "deep-objects",
+        "deep-unclosed",
+        "status-long",
+        "comment-long",
+        "label-long",
+    ],
 )
 def test_api_limits_annotation_body_refused_with_its_limit(clients, db, first, body, status, words):
     response = raw_put(clients["annotator"], annotation_url(first), body)
@@ -128,11 +167,16 @@ def test_api_limits_too_many_spans_is_422_naming_the_limit(clients, db, first, a
     response = clients["annotator"].put(annotation_url(first), json={"status": "done", "spans": spans})
     _error(response, 422, "201 spans", "MAX_SPANS_PER_ANNOTATION")
     assert stored(db) == (0, 0, 0)
-    assert clients["annotator"].put(annotation_url(first), json={"status": "done", "spans": [COUNT, REGION]}).status_code == 200
+    assert (
+        clients["annotator"].put(annotation_url(first), json={"status": "done", "spans": [COUNT, REGION]}).status_code
+        == 200
+    )
 
 
 def test_api_limits_many_bad_spans_are_refused_in_a_short_answer(clients, db, first, app):
-    app.config.update(MAX_SPANS_PER_ANNOTATION=200_000, MAX_JSON_BODY_BYTES=20 * 1024 * 1024)  # lifted, to reach the listing
+    app.config.update(
+        MAX_SPANS_PER_ANNOTATION=200_000, MAX_JSON_BODY_BYTES=20 * 1024 * 1024
+    )  # lifted, to reach the listing
     bad = [{"start_char": 1, "end_char": 2, "label": "NOPE"}] * 20_000
     response = clients["annotator"].put(annotation_url(first), json={"status": "done", "spans": bad})
     data = _error(response, 422, "and 59,980 more")  # three problems per span, twenty listed
@@ -164,11 +208,29 @@ def test_api_limits_refusals_write_no_audit_event(clients, db, first):
     [
         ('{"version": null, "spans": [' + "[" * 100_000 + "]" * 100_000 + "]}", 400, ["MAX_JSON_DEPTH"]),
         ('{"version": 99999999999999999999999, "spans": []}', 422, ["version"]),
-        ('{"version": null, "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\ud800"}]}', 400, ["surrogate"]),
-        ('{"version": null, "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\u0000"}]}', 400, ["NUL"]),
+        (
+            '{"version": null, "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\ud800"}]}',
+            400,
+            ["surrogate"],
+        ),
+        (
+            '{"version": null, "spans": [{"start_char": 0, "end_char": 5, "label": "COUNT", "value": "\\u0000"}]}',
+            400,
+            ["NUL"],
+        ),
         ('{"version": null, "spans": [], "reason": "' + "r" * 100_000 + '"}', 422, ["reason must be one of"]),
-        ('{"version": null, "spans": [' + ",".join(['{"start_char": 0, "end_char": 5, "label": "COUNT"}'] * 201) + "]}", 422, ["MAX_SPANS_PER_ANNOTATION"]),
-        ('{"version": null, "spans": [' + ",".join(['{"start_char": 1, "end_char": 2, "label": "X"}'] * 150) + "]}", 422, ["and 430 more"]),
+        (
+            '{"version": null, "spans": ['
+            + ",".join(['{"start_char": 0, "end_char": 5, "label": "COUNT"}'] * 201)
+            + "]}",
+            422,
+            ["MAX_SPANS_PER_ANNOTATION"],
+        ),
+        (
+            '{"version": null, "spans": [' + ",".join(['{"start_char": 1, "end_char": 2, "label": "X"}'] * 150) + "]}",
+            422,
+            ["and 430 more"],
+        ),
     ],
     ids=["deep", "version-huge", "value-surrogate", "value-nul", "reason-long", "too-many-spans", "many-bad-spans"],
 )

@@ -1,4 +1,5 @@
 """Logging in and out, in a test client and in Chromium."""
+
 import re
 
 import pytest
@@ -25,7 +26,12 @@ def test_auth_wrong_password_then_lockout(app, make_user):
     client = app.test_client()
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        assert client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}).status_code == 401
+        assert (
+            client.post(
+                "/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}
+            ).status_code
+            == 401
+        )
     locked = client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token})
     # Locked answers as unknown and wrong do (401, one message): no way to tell which names exist.
     assert locked.status_code == 401
@@ -64,9 +70,23 @@ def test_auth_login_in_chromium(live_app, page, browser_login):
 
 LOCAL = ["/", "/projects/p/label", "/projects/p/review?label=COUNT&type=label", "/projects/caf%C3%A9/label"]
 OFF_SITE = [
-    "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example/", "/\n/evil.example/",
-    "/\r\n/evil.example/", "/\r\nSet-Cookie:x=1", "https://evil.example/", "http:/evil.example", "javascript:alert(1)",
-    "evil.example", "/\x00/evil.example", "/\x7f/evil.example", "/\u2028/evil.example", "/ /evil.example", "",
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "/\t/evil.example/",
+    "/\n/evil.example/",
+    "/\r\n/evil.example/",
+    "/\r\nSet-Cookie:x=1",
+    "https://evil.example/",
+    "http:/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "/\x00/evil.example",
+    "/\x7f/evil.example",
+    "/\u2028/evil.example",
+    "/ /evil.example",
+    "",
 ]
 
 
@@ -91,7 +111,8 @@ def test_auth_login_redirects_only_to_local_paths(app, make_user, target):
     make_user("ann")
     client, token = _login_client(app)
     response = client.post(
-        "/login?next=" + quote(target, safe=""), data={"username": "ann", "password": "correct horse battery", "csrf_token": token}
+        "/login?next=" + quote(target, safe=""),
+        data={"username": "ann", "password": "correct horse battery", "csrf_token": token},
     )
     if "\x00" in target:  # refused with every other NUL in a query (web.register): no redirect at all
         assert response.status_code == 400 and "Location" not in response.headers
@@ -116,14 +137,25 @@ def test_auth_same_answer_for_unknown_inactive_locked_and_wrong(app, db, make_us
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         client.post("/login", data={"username": "locked", "password": "wrong password", "csrf_token": token})
     answers = {}
-    for name, password in (("nobody", "correct horse battery"), ("wrong", "wrong password"),
-                           ("inactive", "correct horse battery"), ("locked", "correct horse battery")):
+    for name, password in (
+        ("nobody", "correct horse battery"),
+        ("wrong", "wrong password"),
+        ("inactive", "correct horse battery"),
+        ("locked", "correct horse battery"),
+    ):
         response = client.post("/login", data={"username": name, "password": password, "csrf_token": token})
         body = response.get_data(as_text=True)
         flashes = re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', body)
-        page = re.sub(r'"[\w-]+\.[\w-]+\.[\w-]+"', '"TOKEN"', body.replace(f'value="{name}"', 'value=""'))  # signed, timestamped
+        page = re.sub(
+            r'"[\w-]+\.[\w-]+\.[\w-]+"', '"TOKEN"', body.replace(f'value="{name}"', 'value=""')
+        )  # signed, timestamped
         answers[name] = (response.status_code, flashes, page)
-    assert answers["nobody"][:2] == (401, ["Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."])
+    assert answers["nobody"][:2] == (
+        401,
+        [
+            "Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."
+        ],
+    )
     assert answers["wrong"] == answers["nobody"] == answers["inactive"] == answers["locked"]
     assert client.get("/").status_code == 302  # none of them logged in
 
@@ -137,7 +169,12 @@ def test_auth_failures_are_counted_and_lock_the_account(app, db, make_user):
     client, token = _login_client(app)
     limit = app.config["LOGIN_MAX_FAILURES"]
     for _ in range(limit + 3):
-        assert client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}).status_code == 401
+        assert (
+            client.post(
+                "/login", data={"username": "ann", "password": "wrong password", "csrf_token": token}
+            ).status_code
+            == 401
+        )
     user = db.scalar(select(User).where(User.username == "ann"))
     assert user.locked_until is not None
     checked = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure"))
@@ -154,7 +191,12 @@ def test_auth_success_clears_the_failure_count(app, db, make_user):
     client, token = _login_client(app)
     for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
         client.post("/login", data={"username": "ann", "password": "wrong password", "csrf_token": token})
-    assert client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     user = db.scalar(select(User).where(User.username == "ann"))
     assert (user.failed_logins, user.locked_until) == (0, None)
 
@@ -181,7 +223,12 @@ def test_auth_login_rotates_the_csrf_token(app, make_user):
 
     make_user("ann")
     client, before = _login_client(app)
-    assert client.post("/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": before}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"username": "ann", "password": "correct horse battery", "csrf_token": before}
+        ).status_code
+        == 302
+    )
     stale = client.post("/logout", headers={"X-CSRFToken": before})
     assert stale.status_code == 400 and "CSRF" in stale.get_data(as_text=True)
     after = _csrf_from(client.get("/").get_data(as_text=True))

@@ -1,4 +1,5 @@
 """``annotator backup`` / ``annotator restore`` on each backend: round trip, concurrency, refusals."""
+
 import json
 import sqlite3
 import threading
@@ -14,7 +15,10 @@ from annotator.services.backup import BackupError, backup, restore
 from annotator.services.projects import get_or_create_project
 
 ROWS = [
-    ("Forty drones were destroyed over Kursk Oblast. Two more fell.", [(0, 5, "COUNT"), (18, 27, "OUTCOME"), (33, 45, "REGION")]),
+    (
+        "Forty drones were destroyed over Kursk Oblast. Two more fell.",
+        [(0, 5, "COUNT"), (18, 27, "OUTCOME"), (33, 45, "REGION")],
+    ),
     ("Над Белгородом  сбили 🚀 12 дронов.", [(4, 14, "REGION"), (24, 26, "COUNT")]),
     ("Nothing happened in the capital.\r\nA quiet night.", []),
 ]
@@ -24,7 +28,12 @@ def _import_annotated(runner, tmp_path, annotator="alice", rows=ROWS, project="p
     path = tmp_path / f"{annotator}-{project}.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for i, (body, spans) in enumerate(rows):
-            record = {"id": f"r{i}", "text": body, "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans], "_annotator_id": annotator}
+            record = {
+                "id": f"r{i}",
+                "text": body,
+                "spans": [{"start": a, "end": b, "label": lab} for a, b, lab in spans],
+                "_annotator_id": annotator,
+            }
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     result = runner.invoke(args=["import", str(path), "--project", project])
     assert result.exit_code == 0, result.output
@@ -71,7 +80,7 @@ def test_backup_round_trip_restores_exactly(app, db, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Restored the" in result.output
     after = _snapshot(engine)
-    logged = after["audit_events"][len(before["audit_events"]):]
+    logged = after["audit_events"][len(before["audit_events"]) :]
     after["audit_events"] = after["audit_events"][: len(before["audit_events"])]
     assert after == before  # exactly the backup's rows, and then the restore's own event:
     assert [row[3] for row in logged] == ["database.restore"] and str(target) in json.dumps(logged[0][6])
@@ -150,7 +159,16 @@ def test_backup_while_another_thread_writes_is_a_committed_state(app, db, tmp_pa
                 session.add(report)
                 session.flush()
                 for position, start in enumerate((0, 18, 43)):
-                    session.add(Sentence(project_id=project_id, report_id=report.id, position=position, start_char=start, text=body[start:], tokens=[]))
+                    session.add(
+                        Sentence(
+                            project_id=project_id,
+                            report_id=report.id,
+                            position=position,
+                            start_char=start,
+                            text=body[start:],
+                            tokens=[],
+                        )
+                    )
                 session.commit()
                 n += 1
                 committed.append(n)

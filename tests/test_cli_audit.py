@@ -1,4 +1,5 @@
 """Changes made with the ``annotator`` command reach the audit log, as the app's own do."""
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,19 @@ def assert_from_command_line(event: AuditEvent) -> None:
 
 
 def test_cli_audit_users_add_and_token(db, runner):
-    result = runner.invoke(args=["users", "add", "dana", "--role", "reviewer", "--password-stdin"], input="a long enough password\n")
+    result = runner.invoke(
+        args=["users", "add", "dana", "--role", "reviewer", "--password-stdin"], input="a long enough password\n"
+    )
     assert result.exit_code == 0, result.output
     dana = db.scalar(select(User).where(User.username == "dana"))
     (created,) = events(db, "user.create")
     assert_from_command_line(created)
-    assert (created.entity, created.entity_id, created.detail["username"], created.detail["role"]) == ("user", dana.id, "dana", "reviewer")
+    assert (created.entity, created.entity_id, created.detail["username"], created.detail["role"]) == (
+        "user",
+        dana.id,
+        "dana",
+        "reviewer",
+    )
 
     result = runner.invoke(args=["users", "token", "dana"])
     assert result.exit_code == 0, result.output
@@ -50,14 +58,23 @@ def test_cli_audit_import_is_one_event_and_a_refused_import_none(db, runner, tmp
     assert_from_command_line(imported)
     project = db.scalar(select(Project).where(Project.name == "p"))
     assert (imported.entity, imported.entity_id) == ("project", project.id)
-    assert imported.detail["files"] == ["night.txt"] and imported.detail["summary"] == result.output.strip().splitlines()[-1]
+    assert (
+        imported.detail["files"] == ["night.txt"]
+        and imported.detail["summary"] == result.output.strip().splitlines()[-1]
+    )
 
 
 def test_cli_audit_demo_logs_its_import_and_accounts(db, runner):
     result = runner.invoke(args=["demo", "--no-serve", "--annotated-reports", "0"])
     assert result.exit_code == 0, result.output
     assert len(events(db, "corpus.import")) == 1
-    assert sorted(e.detail["username"] for e in events(db, "user.create")) == ["admin", "alice", "bob", "chen", "reviewer"]
+    assert sorted(e.detail["username"] for e in events(db, "user.create")) == [
+        "admin",
+        "alice",
+        "bob",
+        "chen",
+        "reviewer",
+    ]
     again = runner.invoke(args=["demo", "--no-serve", "--annotated-reports", "0"])
     assert again.exit_code == 0, again.output
     resets = events(db, "user.password")  # a second run gives everyone a new password
@@ -86,7 +103,10 @@ def test_cli_audit_init_logs_a_schema_change(empty_database_url, tmp_path):
         with fresh.extensions["annotator.sessionmaker"]() as session:
             (upgraded,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "database.upgrade"))
             assert_from_command_line(upgraded)
-            assert upgraded.detail["from_revision"] is None and upgraded.detail["to_revision"] == result.output.split("schema ")[1].split(",")[0]
+            assert (
+                upgraded.detail["from_revision"] is None
+                and upgraded.detail["to_revision"] == result.output.split("schema ")[1].split(",")[0]
+            )
     finally:
         fresh.extensions["annotator.engine"].dispose()
 

@@ -1,4 +1,5 @@
 """Parsing report files: formats, encodings, exact offsets, bad input."""
+
 import json
 
 import pytest
@@ -7,7 +8,7 @@ from annotator.corpus.parse import CorpusError, parse_file
 
 
 def test_corpus_txt_one_report_per_blank_line_block():
-    reports = parse_file("r.txt", "First report.\nStill first.\n\nSecond report.\n".encode())
+    reports = parse_file("r.txt", b"First report.\nStill first.\n\nSecond report.\n")
     assert [r.text for r in reports] == ["First report.\nStill first.", "Second report."]
     assert [r.line for r in reports] == [1, 4]
     assert reports[0].source == "r.txt"
@@ -45,7 +46,7 @@ def test_corpus_jsonl_keeps_line_separator_inside_strings():
 
 
 def test_corpus_csv_text_column_and_metadata():
-    raw = 'id,text,outlet\r\n1,"Two drones, shot down.\nNext line.",Wire\r\n2,Second,\r\n'.encode()
+    raw = b'id,text,outlet\r\n1,"Two drones, shot down.\nNext line.",Wire\r\n2,Second,\r\n'
     reports = parse_file("r.csv", raw)
     assert reports[0].text == "Two drones, shot down.\nNext line."
     assert reports[0].external_id == "1" and reports[0].meta == {"outlet": "Wire"}
@@ -54,7 +55,12 @@ def test_corpus_csv_text_column_and_metadata():
 
 
 def test_corpus_prodigy_spans_with_annotator():
-    record = {"text": "Kaluga Oblast: 40 UAVs destroyed.", "spans": [{"start": 0, "end": 13, "label": "REGION"}], "_annotator_id": "ds-alice", "answer": "accept"}
+    record = {
+        "text": "Kaluga Oblast: 40 UAVs destroyed.",
+        "spans": [{"start": 0, "end": 13, "label": "REGION"}],
+        "_annotator_id": "ds-alice",
+        "answer": "accept",
+    }
     report = parse_file("p.jsonl", json.dumps(record).encode())[0]
     (annotation,) = report.annotations
     assert annotation.annotator == "ds-alice" and annotation.status == "done"
@@ -76,11 +82,16 @@ def test_corpus_doccano_labels():
         ("bad.jsonl", b'{"text": "ok"}\n[1, 2]\n', 2, "JSON object"),
         ("bad.jsonl", b'{"text": "   "}\n', 1, '"text" is empty'),
         ("bad.jsonl", b'{"text": "abc", "spans": [{"start": 2, "end": 9, "label": "X"}]}\n', 1, "outside the text"),
-        ("bad.jsonl", b'{"text": "abc", "spans": [{"start": 2, "end": 2, "label": "X"}]}\n', 1, "start must be before end"),
+        (
+            "bad.jsonl",
+            b'{"text": "abc", "spans": [{"start": 2, "end": 2, "label": "X"}]}\n',
+            1,
+            "start must be before end",
+        ),
         ("bad.jsonl", b'{"text": "abc", "label": [[0, 1]]}\n', 1, "doccano"),
         ("bad.txt", b"fine line\nsecond \xff\xfe line\n", 2, "not UTF-8"),
         ("bad.csv", b"title,body\nx,y\n", 1, 'no "text" column'),
-        ("bad.csv", b'text,a\nok,1\nbad,1,2\n', 3, "more fields"),
+        ("bad.csv", b"text,a\nok,1\nbad,1,2\n", 3, "more fields"),
         ("empty.txt", b"", None, "empty"),
         ("blank.jsonl", b"\n  \n", None, "empty"),
         ("report.pdf", b"%PDF", None, "unsupported file type"),

@@ -1,4 +1,5 @@
 """The table of import formats is the one list: the README, the upload form and parse_file follow it."""
+
 import re
 from pathlib import Path
 
@@ -28,8 +29,11 @@ def test_corpus_formats_words_and_accept_come_from_the_table():
 def test_corpus_formats_parse_file_dispatches_by_extension(extension, monkeypatch):
     seen = []
     entry = FORMATS[extension]
-    monkeypatch.setitem(FORMATS, extension, type(entry)(extension, lambda name, text, limits: seen.append(text) or [], entry.description))
+    monkeypatch.setitem(
+        FORMATS,
+        extension,
+        type(entry)(extension, lambda name, text, limits: seen.append(text) or [], entry.description),
+    )
     with pytest.raises(CorpusError, match="holds no reports"):
         parse_file(f"a{extension.upper()}", b"hello")
     assert seen == ["hello"]
-

@@ -1,10 +1,11 @@
 """Done, flagged, skipped and complete: the same counts on the labelling page, dashboard, `annotator status` and manifest."""
+
 from __future__ import annotations
 
 import json
 import re
-from tests.helpers import build_project
 
+from tests.helpers import build_project
 
 
 def _number(page: str, element_id: str) -> int:
@@ -33,11 +34,17 @@ def test_counts_agree_in_the_four_places(db, login, runner, tmp_path):
     assert (api["mine_done"], api["mine_flagged"], api["mine_skipped"], api["project_complete"]) == (2, 1, 0, 3)
 
     dashboard = reviewer.get("/projects/incidents/review").get_data(as_text=True)
-    assert (_number(dashboard, "stat-done"), _number(dashboard, "stat-flagged-annotations"), _number(dashboard, "stat-skipped")) == (7, 1, 1)
+    assert (
+        _number(dashboard, "stat-done"),
+        _number(dashboard, "stat-flagged-annotations"),
+        _number(dashboard, "stat-skipped"),
+    ) == (7, 1, 1)
     assert _number(dashboard, "stat-complete") == 3
     for name, mine in status["annotators"].items():
         row = dashboard[dashboard.index(f'<tr data-annotator="{name}">') :]
-        assert row.startswith(f'<tr data-annotator="{name}"><th scope="row">{name}</th><td>{mine["done"]}</td><td>{mine["flagged"]}</td><td>{mine["skipped"]}</td>')
+        assert row.startswith(
+            f'<tr data-annotator="{name}"><th scope="row">{name}</th><td>{mine["done"]}</td><td>{mine["flagged"]}</td><td>{mine["skipped"]}</td>'
+        )
 
     out = tmp_path / "export"
     result = runner.invoke(["export", "--project", "incidents", "--out", str(out)])

@@ -1,4 +1,5 @@
 """Transactions: a read snapshot sees one state and blocks no writer; writers queue for the write lock."""
+
 import threading
 
 from sqlalchemy import func, select, text

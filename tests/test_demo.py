@@ -1,4 +1,5 @@
 """The demo command: corpus, accounts and logins a first-time user can use."""
+
 import json
 import re
 

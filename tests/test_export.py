@@ -1,4 +1,5 @@
 """Export: grouped split, Doc building, manifest, Prodigy JSONL and atomic writes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,8 @@ from spacy.training import Corpus
 from thinc.api import Config
 
 from annotator.export.build import ExportError, build_export, grouped_split, stream_export, write_export
-from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from annotator.export.spacy_config import make_config
-
+from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +39,18 @@ def done(sentence: SentenceRecord, *spans: SpanRecord, names=("ana", "bo")) -> l
 # the sentence, double spaces and a non-breaking space.
 TRICKY = [
     ("🚀 Three drones hit Белгород overnight.", [("Белгород", "REGION", "Belgorod Oblast"), ("Three", "COUNT", "3")]),
-    ("Two\r\ndrones fell near Kyiv\r\nregion today.", [("Two", "COUNT", "2"), ("Kyiv\r\nregion", "REGION", "Kyiv Oblast")]),
-    ("Five  missiles were  intercepted over  Odesa.", [("Five", "COUNT", "5"), ("intercepted", "OUTCOME", None), ("Odesa", "REGION", "Odesa Oblast")]),
-    ("Shahed drones over\xa0Kharkiv were destroyed.", [("Kharkiv", "REGION", "Kharkiv Oblast"), ("destroyed", "OUTCOME", None)]),
+    (
+        "Two\r\ndrones fell near Kyiv\r\nregion today.",
+        [("Two", "COUNT", "2"), ("Kyiv\r\nregion", "REGION", "Kyiv Oblast")],
+    ),
+    (
+        "Five  missiles were  intercepted over  Odesa.",
+        [("Five", "COUNT", "5"), ("intercepted", "OUTCOME", None), ("Odesa", "REGION", "Odesa Oblast")],
+    ),
+    (
+        "Shahed drones over\xa0Kharkiv were destroyed.",
+        [("Kharkiv", "REGION", "Kharkiv Oblast"), ("destroyed", "OUTCOME", None)],
+    ),
     ("🚀🚀 12 drones launched at Sumy 🚀 in total.", [("12", "COUNT", "12"), ("Sumy", "REGION", "Sumy Oblast")]),
     ("Nothing was reported in Lviv\xa0\xa0today.", [("Lviv", "REGION", "Lviv Oblast")]),
 ]
@@ -122,10 +131,13 @@ def test_export_round_trip_keeps_span_texts_of_tricky_sentences(nlp, tmp_path, t
         assert doc.user_data["report_id"] == sentence_id - 100
         assert doc.user_data["gold_source"] == "unanimous"
         for s in spans:
-            assert doc.user_data["values"].get(f"{s.start_char}:{s.end_char}:{s.label_}") == (
-                dict((p, v) for p, _, v in TRICKY[sentence_id - 100][1])[s.text]
+            assert (
+                doc.user_data["values"].get(f"{s.start_char}:{s.end_char}:{s.label_}")
+                == (dict((p, v) for p, _, v in TRICKY[sentence_id - 100][1])[s.text])
             )
-            assert s.kb_id_ == (doc.user_data["values"][f"{s.start_char}:{s.end_char}:REGION"] if s.label_ == "REGION" else "")
+            assert s.kb_id_ == (
+                doc.user_data["values"][f"{s.start_char}:{s.end_char}:REGION"] if s.label_ == "REGION" else ""
+            )
 
 
 def test_export_ner_tokens_outside_spans_are_o_not_missing(nlp):
@@ -226,7 +238,12 @@ def test_export_manifest_counts(nlp, tmp_path):
     assert manifest["labels"] == ["COUNT", "REGION"]
     assert manifest["agreement"] == agreement
     assert manifest["spacy_version"] == spacy.__version__
-    assert (manifest["project"], manifest["task"], manifest["policy"], manifest["seed"]) == ("demo", "ner", "majority", 3)
+    assert (manifest["project"], manifest["task"], manifest["policy"], manifest["seed"]) == (
+        "demo",
+        "ner",
+        "majority",
+        3,
+    )
     assert manifest["dev_fraction"] == 0.25 and manifest["created_at"]
 
     out = write_export(result, tmp_path / "out")
@@ -261,7 +278,9 @@ def test_export_prodigy_jsonl_shape(nlp, tmp_path):
     sentences, annotations, _ = tricky_corpus()
     crlf = sentences[1]
     annotations = [a for a in annotations if a.sentence_id != crlf.id] + [
-        AnnotationRecord(crlf.id, "ana", "done", (span(crlf.text, "Two", "COUNT", "2"), span(crlf.text, "Kyiv\r\nregion", "REGION"))),
+        AnnotationRecord(
+            crlf.id, "ana", "done", (span(crlf.text, "Two", "COUNT", "2"), span(crlf.text, "Kyiv\r\nregion", "REGION"))
+        ),
         AnnotationRecord(crlf.id, "bo", "done", (span(crlf.text, "Two", "COUNT", "2"),)),
         AnnotationRecord(crlf.id, "cy", "done", (span(crlf.text, "Two", "COUNT", "2"),)),
         AnnotationRecord(crlf.id, "di", "skipped"),
@@ -281,14 +300,14 @@ def test_export_prodigy_jsonl_shape(nlp, tmp_path):
     tokens = record["tokens"]
     assert [t["id"] for t in tokens] == list(range(len(tokens)))
     assert "".join(t["text"] + (" " if t["ws"] else "") for t in tokens) == crlf.text
-    assert all(crlf.text[t["start"]:t["end"]] == t["text"] for t in tokens)
+    assert all(crlf.text[t["start"] : t["end"]] == t["text"] for t in tokens)
     (gold_span,) = record["spans"]
     assert gold_span == {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "COUNT", "value": "2"}
     assert set(record["_annotators"]) == {"ana", "bo", "cy", "di"}
     assert record["_annotators"]["di"] == {"status": "skipped", "spans": []}
     region = record["_annotators"]["ana"]["spans"][1]
     # token_end is inclusive, as in Prodigy: "Kyiv", "\r\n", "region".
-    assert [t["text"] for t in tokens[region["token_start"]:region["token_end"] + 1]] == ["Kyiv", "\r\n", "region"]
+    assert [t["text"] for t in tokens[region["token_start"] : region["token_end"] + 1]] == ["Kyiv", "\r\n", "region"]
 
 
 def test_export_spancat_suggester_covers_longest_span(nlp):
@@ -368,7 +387,9 @@ def mixed_corpus():
     gold = []
     for r in range(10, 22):
         for position in range(1 + r % 3):
-            sentence = SentenceRecord(1000 + r * 10 + position, r, position, f"Report {r}: {position + 2} drones hit Odesa and Sumy.")
+            sentence = SentenceRecord(
+                1000 + r * 10 + position, r, position, f"Report {r}: {position + 2} drones hit Odesa and Sumy."
+            )
             sentences.append(sentence)
             odesa, sumy = span(sentence.text, "Odesa", "REGION"), span(sentence.text, "Sumy", "REGION")
             kind = (r + position) % 6
@@ -389,7 +410,7 @@ def batches_of(sentences, annotations, gold, reports_per_batch):
     """The corpus as stream_export's batches, ``reports_per_batch`` reports each, in report order."""
     reports = sorted({s.report_id for s in sentences})
     for i in range(0, len(reports), reports_per_batch):
-        chosen = set(reports[i:i + reports_per_batch])
+        chosen = set(reports[i : i + reports_per_batch])
         ids = {s.id for s in sentences if s.report_id in chosen}
         yield (
             [s for s in sentences if s.id in ids],
@@ -411,7 +432,11 @@ def test_export_stream_in_batches_writes_what_build_export_writes(nlp, tmp_path,
     expected = write_export(result, tmp_path / "whole")
     seen = []
     path, manifest = stream_export(
-        nlp, batches_of(sentences, annotations, gold, reports_per_batch), tmp_path / "streamed", progress=seen.append, **options
+        nlp,
+        batches_of(sentences, annotations, gold, reports_per_batch),
+        tmp_path / "streamed",
+        progress=seen.append,
+        **options,
     )
     assert seen == list(range(1, len(sentences) + 1))
     assert manifest["misaligned"] and manifest["sentences"]["excluded"]["misaligned span"]
@@ -419,7 +444,9 @@ def test_export_stream_in_batches_writes_what_build_export_writes(nlp, tmp_path,
     for name in ("train.spacy", "dev.spacy", "annotations.jsonl", "config.cfg"):
         assert (path / name).read_bytes() == (expected / name).read_bytes(), name
     assert without_created_at(manifest) == without_created_at(result.manifest)
-    assert without_created_at(json.loads((path / "manifest.json").read_text(encoding="utf-8"))) == without_created_at(result.manifest)
+    assert without_created_at(json.loads((path / "manifest.json").read_text(encoding="utf-8"))) == without_created_at(
+        result.manifest
+    )
     assert sorted(p.name for p in path.iterdir()) == sorted(result.manifest["files"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed", "whole"]  # no temporary left
 
@@ -431,7 +458,14 @@ def test_export_stream_shards_a_large_split_into_a_folder(nlp, tmp_path, task):
     n_train, n_dev = len(result.train), len(result.dev)
     assert n_train > 5 >= n_dev > 0
     path, manifest = stream_export(
-        nlp, batches_of(sentences, annotations, gold, 2), tmp_path / "out", project="p", task=task, dev_fraction=0.3, seed=2, shard_size=5
+        nlp,
+        batches_of(sentences, annotations, gold, 2),
+        tmp_path / "out",
+        project="p",
+        task=task,
+        dev_fraction=0.3,
+        seed=2,
+        shard_size=5,
     )
     shards = sorted((path / "train.spacy").iterdir())
     assert [p.name for p in shards] == [f"{i:03d}.spacy" for i in range(-(-n_train // 5))]
@@ -440,8 +474,13 @@ def test_export_stream_shards_a_large_split_into_a_folder(nlp, tmp_path, task):
     assert (path / "dev.spacy").read_bytes() == result.dev.to_bytes()
 
     vocab = spacy.blank("en").vocab
+
     def spans_of(doc):
-        return [(s.start_char, s.end_char, s.text, s.label_, s.kb_id_) for s in (doc.ents if task == "ner" else doc.spans["sc"])]
+        return [
+            (s.start_char, s.end_char, s.text, s.label_, s.kb_id_)
+            for s in (doc.ents if task == "ner" else doc.spans["sc"])
+        ]
+
     streamed = [d for p in shards for d in DocBin().from_disk(p).get_docs(vocab)]
     whole = list(result.train.get_docs(vocab))
     assert [(d.text, spans_of(d), d.user_data) for d in streamed] == [(d.text, spans_of(d), d.user_data) for d in whole]

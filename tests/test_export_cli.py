@@ -1,4 +1,5 @@
 """``annotator export`` and ``annotator train`` end to end, on each backend."""
+
 import json
 
 import pytest
@@ -21,10 +22,18 @@ def annotated(runner, tmp_path):
 
 def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
     out = annotated / "out"
-    result = runner.invoke(args=["export", "--project", "p", "--out", str(out), "--dev-fraction", "0.34", "--seed", "1"])
+    result = runner.invoke(
+        args=["export", "--project", "p", "--out", str(out), "--dev-fraction", "0.34", "--seed", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "Exported to" in result.output and "excluded 0" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annotations.jsonl",
+        "config.cfg",
+        "dev.spacy",
+        "manifest.json",
+        "train.spacy",
+    ]
     vocab = spacy.blank("en").vocab
     docs = [d for name in ("train.spacy", "dev.spacy") for d in DocBin().from_disk(out / name).get_docs(vocab)]
     assert len(docs) == 3
@@ -32,7 +41,13 @@ def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
     for text, spans in SENTENCES:
         assert by_text[text] == sorted(spans)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["sentences"]["by_gold_source"] == {"adjudicated": 0, "unanimous": 3, "majority": 0, "single annotator": 0, "annotator": 0}
+    assert manifest["sentences"]["by_gold_source"] == {
+        "adjudicated": 0,
+        "unanimous": 3,
+        "majority": 0,
+        "single annotator": 0,
+        "annotator": 0,
+    }
     assert manifest["agreement"]["span_f1"]["overall"] == 1.0
     assert {d.user_data["gold_source"] for d in docs} == {"unanimous"}
 
@@ -69,7 +84,11 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
     assert "ner" in nlp.pipe_names
     (trained,) = db.scalars(select(AuditEvent).where(AuditEvent.action == "model.train"))
     assert trained.user_id is None and trained.detail["via"] == "command line"  # who trained it, from where
-    assert (trained.entity_id, trained.detail["model_path"], trained.detail["task"]) == (project.id, project.model_path, "ner")
+    assert (trained.entity_id, trained.detail["model_path"], trained.detail["task"]) == (
+        project.id,
+        project.model_path,
+        "ner",
+    )
 
 
 def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
@@ -85,20 +104,31 @@ def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
     assert {k: v for b in batches for k, v in b.gold.items()} == whole.gold
 
     one, manifest = export_project(db, project, annotated / "one", dev_fraction=0.34, seed=1)
-    sharded, sharded_manifest = export_project(db, project, annotated / "sharded", dev_fraction=0.34, seed=1, batch_sentences=1, shard_size=1)
+    sharded, sharded_manifest = export_project(
+        db, project, annotated / "sharded", dev_fraction=0.34, seed=1, batch_sentences=1, shard_size=1
+    )
     assert (sharded / "train.spacy").is_dir() and (one / "train.spacy").is_file()
     vocab = spacy.blank("en").vocab
 
     def docs(path):
         files = sorted(path.iterdir()) if path.is_dir() else [path]
-        return [(d.text, [(e.start_char, e.end_char, e.label_) for e in d.ents], d.user_data) for f in files for d in DocBin().from_disk(f).get_docs(vocab)]
+        return [
+            (d.text, [(e.start_char, e.end_char, e.label_) for e in d.ents], d.user_data)
+            for f in files
+            for d in DocBin().from_disk(f).get_docs(vocab)
+        ]
 
     for split in ("train.spacy", "dev.spacy"):
         assert docs(sharded / split) == docs(one / split)
     same = ("created_at", "content_sha256")
-    assert {k: v for k, v in sharded_manifest.items() if k not in same} == {k: v for k, v in manifest.items() if k not in same}
+    assert {k: v for k, v in sharded_manifest.items() if k not in same} == {
+        k: v for k, v in manifest.items() if k not in same
+    }
     gold_scores = manifest["agreement"].pop("annotator_vs_gold")
-    assert manifest["agreement"] == {"span_f1": {"overall": 1.0, "by_label": {"COUNT": 1.0, "OUTCOME": 1.0, "REGION": 1.0}}, "pairs": 1}
+    assert manifest["agreement"] == {
+        "span_f1": {"overall": 1.0, "by_label": {"COUNT": 1.0, "OUTCOME": 1.0, "REGION": 1.0}},
+        "pairs": 1,
+    }
     # Two annotators, nothing adjudicated: no gold that is not their own vote.
     assert gold_scores["sentences"] == {"adjudicated": 0, "leave_one_out": 0}
     assert all(s["f1"] is None and s["reason"] for s in gold_scores["annotators"].values())

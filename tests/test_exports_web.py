@@ -1,11 +1,12 @@
 """Export and download in the browser's HTTP terms, on each backend."""
+
 import io
 import json
 import zipfile
 
 import pytest
-from tests.helpers import SENTENCES, write_annotations
 
+from tests.helpers import SENTENCES, write_annotations
 
 
 @pytest.fixture
@@ -17,13 +18,28 @@ def annotated(runner, tmp_path):
 
 def test_exports_web_reviewer_exports_and_downloads_a_zip(login, annotated):
     reviewer = login("rita", "reviewer")
-    response = reviewer.post("/projects/p/export", data={"task": "spancat", "policy": "majority", "dev_fraction": "0.34", "seed": "3", "csrf_token": reviewer.csrf})
+    response = reviewer.post(
+        "/projects/p/export",
+        data={
+            "task": "spancat",
+            "policy": "majority",
+            "dev_fraction": "0.34",
+            "seed": "3",
+            "csrf_token": reviewer.csrf,
+        },
+    )
     assert response.status_code == 302
     page = reviewer.get("/projects/p/export").get_data(as_text=True)
     assert "Exported 2 train and 1 dev documents" in page
     name = page.split("/projects/p/exports/")[1].split(".zip")[0]
     archive = zipfile.ZipFile(io.BytesIO(reviewer.get(f"/projects/p/exports/{name}.zip").data))
-    assert sorted(n.split("/")[1] for n in archive.namelist()) == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy"]
+    assert sorted(n.split("/")[1] for n in archive.namelist()) == [
+        "annotations.jsonl",
+        "config.cfg",
+        "dev.spacy",
+        "manifest.json",
+        "train.spacy",
+    ]
     manifest = json.loads(archive.read(f"{name}/manifest.json"))
     assert manifest["task"] == "spancat" and manifest["seed"] == 3
 
@@ -42,7 +58,10 @@ def test_exports_web_empty_export_says_why(login, runner, tmp_path):
     (tmp_path / "r.txt").write_text("Nothing here.\n", encoding="utf-8")
     assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0
     reviewer = login("rita", "reviewer")
-    response = reviewer.post("/projects/p/export", data={"task": "ner", "policy": "majority", "dev_fraction": "0.2", "seed": "0", "csrf_token": reviewer.csrf})
+    response = reviewer.post(
+        "/projects/p/export",
+        data={"task": "ner", "policy": "majority", "dev_fraction": "0.2", "seed": "0", "csrf_token": reviewer.csrf},
+    )
     assert response.status_code == 200
     assert "Export failed" in response.get_data(as_text=True)
 
@@ -71,7 +90,9 @@ def test_exports_web_lists_and_zips_an_export_in_shards(login, annotated, app):
     session = app.extensions["annotator.sessionmaker"]()
     try:
         project = session.scalar(select(Project).where(Project.name == "p"))
-        path, _ = export_project(session, project, default_export_dir(app.config["EXPORTS_DIR"], project), dev_fraction=0.34, shard_size=1)
+        path, _ = export_project(
+            session, project, default_export_dir(app.config["EXPORTS_DIR"], project), dev_fraction=0.34, shard_size=1
+        )
     finally:
         session.close()
     assert (path / "train.spacy").is_dir()
@@ -79,7 +100,14 @@ def test_exports_web_lists_and_zips_an_export_in_shards(login, annotated, app):
     assert path.name in reviewer.get("/projects/p/export").get_data(as_text=True)
     archive = zipfile.ZipFile(io.BytesIO(reviewer.get(f"/projects/p/exports/{path.name}.zip").data))
     names = sorted(n.split("/", 1)[1] for n in archive.namelist())
-    assert names == ["annotations.jsonl", "config.cfg", "dev.spacy", "manifest.json", "train.spacy/000.spacy", "train.spacy/001.spacy"]
+    assert names == [
+        "annotations.jsonl",
+        "config.cfg",
+        "dev.spacy",
+        "manifest.json",
+        "train.spacy/000.spacy",
+        "train.spacy/001.spacy",
+    ]
     assert archive.read(f"{path.name}/train.spacy/001.spacy") == (path / "train.spacy" / "001.spacy").read_bytes()
     assert reviewer.get(f"/projects/p/exports/{path.name}/train.spacy").status_code == 404  # a folder: in the zip
     assert reviewer.get(f"/projects/p/exports/{path.name}/manifest.json").status_code == 200

@@ -4,6 +4,7 @@ The database and the exports folder must be left in a state that was committed
 (all or nothing), and the next run must succeed. Marked slow: each test runs a
 subprocess on thousands of reports.
 """
+
 import json
 import os
 import signal
@@ -20,7 +21,6 @@ from sqlalchemy import func, insert, select, text
 
 from annotator.export.build import FILES, remove_stale_temporaries
 from annotator.models import Annotation, Project, Report, Sentence, Span, User
-
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,8 @@ def _write_reports(path: Path, n: int, start: int = 0) -> Path:
 def _counts(engine):
     with engine.connect() as connection:
         return tuple(
-            connection.execute(select(func.count()).select_from(model)).scalar() for model in (Project, Report, Sentence)
+            connection.execute(select(func.count()).select_from(model)).scalar()
+            for model in (Project, Report, Sentence)
         )
 
 
@@ -66,7 +67,14 @@ def _integrity_ok(engine) -> None:
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
     else:
         with engine.connect() as connection:  # what foreign keys would catch, asked directly
-            assert connection.execute(text("SELECT count(*) FROM sentences s LEFT JOIN reports r ON r.id = s.report_id WHERE r.id IS NULL")).scalar() == 0
+            assert (
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM sentences s LEFT JOIN reports r ON r.id = s.report_id WHERE r.id IS NULL"
+                    )
+                ).scalar()
+                == 0
+            )
 
 
 def _import_is_writing(engine, stderr: Path) -> bool:
@@ -89,7 +97,9 @@ def _kill_when(proc: subprocess.Popen, ready) -> None:
             break
         time.sleep(0.002)
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL, f"the process ended on its own (status {proc.returncode}) before it could be killed mid-write"
+    assert proc.returncode == -signal.SIGKILL, (
+        f"the process ended on its own (status {proc.returncode}) before it could be killed mid-write"
+    )
 
 
 def test_faults_import_killed_midway_leaves_nothing_and_next_import_works(app, database_url, tmp_path):
@@ -97,7 +107,12 @@ def test_faults_import_killed_midway_leaves_nothing_and_next_import_works(app, d
     big = _write_reports(tmp_path / "big.jsonl", BIG)
     stderr = tmp_path / "import.err"
     with stderr.open("wb") as err:
-        proc = subprocess.Popen([*CLI, "import", str(big), "--project", "p"], env=_env(database_url, tmp_path), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [*CLI, "import", str(big), "--project", "p"],
+            env=_env(database_url, tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         _kill_when(proc, lambda: _import_is_writing(engine, stderr))
 
     assert _counts(engine) in ((0, 0, 0), (1, BIG, 3 * BIG))  # never a part of the file
@@ -105,7 +120,12 @@ def test_faults_import_killed_midway_leaves_nothing_and_next_import_works(app, d
     _integrity_ok(engine)
 
     small = _write_reports(tmp_path / "small.jsonl", 50, start=BIG)
-    again = subprocess.run([*CLI, "import", str(small), str(big), "--project", "p"], env=_env(database_url, tmp_path), capture_output=True, text=True)
+    again = subprocess.run(
+        [*CLI, "import", str(small), str(big), "--project", "p"],
+        env=_env(database_url, tmp_path),
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr
     assert f"{BIG + 50} reports added" in again.stdout
     assert _counts(engine) == (1, BIG + 50, 3 * (BIG + 50))
@@ -114,10 +134,14 @@ def test_faults_import_killed_midway_leaves_nothing_and_next_import_works(app, d
 
 def _annotated_project(runner, engine, tmp_path, n_reports: int) -> None:
     """``n_reports`` reports imported through the CLI; alice labels the first token of every sentence."""
-    result = runner.invoke(args=["import", str(_write_reports(tmp_path / "reports.jsonl", n_reports)), "--project", "p"])
+    result = runner.invoke(
+        args=["import", str(_write_reports(tmp_path / "reports.jsonl", n_reports)), "--project", "p"]
+    )
     assert result.exit_code == 0, result.output
     with engine.begin() as connection:
-        user_id = connection.execute(insert(User).values(username="alice", role="annotator", session_token="x" * 64).returning(User.id)).scalar()
+        user_id = connection.execute(
+            insert(User).values(username="alice", role="annotator", session_token="x" * 64).returning(User.id)
+        ).scalar()
         sentences = connection.execute(select(Sentence.id, Sentence.tokens).order_by(Sentence.id)).all()
         annotation_ids = connection.scalars(
             insert(Annotation).returning(Annotation.id, sort_by_parameter_order=True),
@@ -125,7 +149,10 @@ def _annotated_project(runner, engine, tmp_path, n_reports: int) -> None:
         ).all()
         connection.execute(
             insert(Span),
-            [{"annotation_id": aid, "start_char": tokens[0][0], "end_char": tokens[0][1], "label": "COUNT"} for aid, (_, tokens) in zip(annotation_ids, sentences, strict=True)],
+            [
+                {"annotation_id": aid, "start_char": tokens[0][0], "end_char": tokens[0][1], "label": "COUNT"}
+                for aid, (_, tokens) in zip(annotation_ids, sentences, strict=True)
+            ],
         )
 
 
@@ -151,7 +178,9 @@ def test_faults_export_killed_midway_leaves_no_partial_export(app, runner, datab
     def writing() -> bool:  # the temporary folder beside DIR exists: files are being written
         return any(name.startswith(".out.") and name.endswith(".tmp") for name in os.listdir(folder))
 
-    proc = subprocess.Popen(command, env=_env(database_url, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, env=_env(database_url, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _kill_when(proc, writing)
 
     # DIR appears only by rename: absent, or complete.

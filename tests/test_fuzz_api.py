@@ -1,5 +1,6 @@
 """The JSON API against its own OpenAPI description, with schemathesis: no 5xx, and every
 response conforms to the schema (status codes, content types, bodies), on each backend."""
+
 import json
 
 import pytest

@@ -7,12 +7,24 @@ gets them as query parameters and as path values; every form endpoint as form
 fields. The routes are walked from the url_map, so a new one is covered too.
 Besides these fixed classes, tests/test_fuzz_api.py runs schemathesis.
 """
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
-from annotator.models import Annotation, AuditEvent, GazetteerEntry, GoldAnnotation, Guideline, Project, ProjectMember, Report, Span, User
+from annotator.models import (
+    Annotation,
+    AuditEvent,
+    GazetteerEntry,
+    GoldAnnotation,
+    Guideline,
+    Project,
+    ProjectMember,
+    Report,
+    Span,
+    User,
+)
 from tests.helpers import rule_url, url_rules
 
 HUGE = "9" * 30  # beyond 64 bits
@@ -36,9 +48,12 @@ BODIES = {
     "surrogate-key": '{"status": "done", "spans": [], "\\ud800": 1}',
     "nul": '{"status": "flagged", "comment": "a\\u0000b", "spans": [%s], "reason": "\\u0000", "version": null}'
     % (SPAN % ("0", "6", '"COUNT"', '"4\\u00000"', '"\\u0000"')),
-    "nul-label": '{"status": "done", "spans": [%s], "version": null}' % (SPAN % ("0", "6", '"CO\\u0000UNT"', "null", "null")),
+    "nul-label": '{"status": "done", "spans": [%s], "version": null}'
+    % (SPAN % ("0", "6", '"CO\\u0000UNT"', "null", "null")),
     "huge-array": '{"status": "done", "spans": [' + ",".join(["0"] * 200_000) + '], "version": null}',
-    "huge-spans": '{"status": "done", "spans": [' + ",".join([SPAN % ("0", "6", '"COUNT"', "null", "null")] * 30_000) + '], "version": null}',
+    "huge-spans": '{"status": "done", "spans": ['
+    + ",".join([SPAN % ("0", "6", '"COUNT"', "null", "null")] * 30_000)
+    + '], "version": null}',
     "huge-string": '{"status": "flagged", "comment": "' + "x" * 3_000_000 + '", "spans": [], "version": null}',
     "wrong-types": '{"status": [], "spans": {}, "comment": {}, "seconds_spent": "1", "base_version": true, "version": [], "reason": 5}',
 }
@@ -46,20 +61,50 @@ QUERIES = {
     "huge-int": {"offset": HUGE, "limit": HUGE, "after": HUGE, "seed": HUGE, "done": HUGE, "page": HUGE},
     "digits": {"offset": DIGITS, "limit": DIGITS, "after": DIGITS},
     "negative": {"offset": "-" + HUGE, "limit": "-1", "after": "-" + HUGE},
-    "nul": {"offset": "1\x00", "label": "CO\x00UNT", "type": "\x00", "a": "alice\x00", "b": "\x00", "text": "forty\x00", "next": "/\x00"},
+    "nul": {
+        "offset": "1\x00",
+        "label": "CO\x00UNT",
+        "type": "\x00",
+        "a": "alice\x00",
+        "b": "\x00",
+        "text": "forty\x00",
+        "next": "/\x00",
+    },
     "surrogate-bytes": "label=%ED%A0%80&a=%ED%B0%80&b=%ED%A0%80&text=%ED%A0%80&type=%ED%A0%80",
     "long": {"label": "L" * 20_000, "a": "a" * 20_000, "b": "b" * 20_000, "text": "t" * 20_000, "type": "t" * 20_000},
     "repeated": "&".join(["offset=1", "label=COUNT", "a=alice", "text=forty"] * 5_000),
     "deep": {"label": "[" * 10_000, "text": "{" * 10_000},
 }
-FORM_FIELDS = ("username", "password", "role", "active", "annotators_per_sentence", "routing", "restricted", "text", "canonical",
-               "aliases", "vocabulary", "task", "policy", "annotator", "dev_fraction", "seed")
+FORM_FIELDS = (
+    "username",
+    "password",
+    "role",
+    "active",
+    "annotators_per_sentence",
+    "routing",
+    "restricted",
+    "text",
+    "canonical",
+    "aliases",
+    "vocabulary",
+    "task",
+    "policy",
+    "annotator",
+    "dev_fraction",
+    "seed",
+)
 FORMS = {
     "nul": dict.fromkeys(FORM_FIELDS, "a\x00b"),
     "huge-int": dict.fromkeys(FORM_FIELDS, HUGE),
     "long": dict.fromkeys(FORM_FIELDS, "x" * 300_000),
 }
-PATH_VALUES = {"nul": "a\x00b", "long": "p" * 5_000, "slash-encoded": "a%2Fb", "surrogate-bytes": "%ED%A0%80", "dots": ".."}
+PATH_VALUES = {
+    "nul": "a\x00b",
+    "long": "p" * 5_000,
+    "slash-encoded": "a%2Fb",
+    "surrogate-bytes": "%ED%A0%80",
+    "dots": "..",
+}
 SKIP = {"auth.logout"}  # ends the session the walk runs in
 TABLES = (Annotation, Span, GoldAnnotation, Report, Project, User, ProjectMember, GazetteerEntry, Guideline)
 
@@ -67,8 +112,12 @@ TABLES = (Annotation, Span, GoldAnnotation, Report, Project, User, ProjectMember
 def _stored(db) -> dict[str, int]:
     db.expire_all()
     counts = {t.__name__: db.scalar(select(func.count()).select_from(t)) for t in TABLES}
-    counts["audit"] = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_in(("login.failure",))))
-    counts["users"] = hash(tuple(db.execute(select(User.username, User.role, User.active, User.password_hash).order_by(User.id)).all()))
+    counts["audit"] = db.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_in(("login.failure",)))
+    )
+    counts["users"] = hash(
+        tuple(db.execute(select(User.username, User.role, User.active, User.password_hash).order_by(User.id)).all())
+    )
     return counts
 
 
@@ -94,7 +143,9 @@ def test_fuzz_endpoints_json_writes_refuse_hostile_bodies(app, db, world, name):
     for rule, method in _walk(app, {"PUT"}):
         assert rule.endpoint in JSON_WRITES
         url = rule_url(rule, world["values"])
-        response = getattr(_client(world, rule), method.lower())(url, data=BODIES[name], headers={"Content-Type": "application/json"})
+        response = getattr(_client(world, rule), method.lower())(
+            url, data=BODIES[name], headers={"Content-Type": "application/json"}
+        )
         assert response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code}"
         assert 400 <= response.status_code < 500, f"{method} {rule.rule} {name}: {response.status_code} (accepted?)"
         body = response.get_json()
@@ -107,7 +158,7 @@ def test_fuzz_endpoints_json_writes_refuse_hostile_bodies(app, db, world, name):
 def test_fuzz_endpoints_query_parameters(app, db, world, name):
     before = _stored(db)
     checked = 0
-    for rule, method in _walk(app, {"GET"}):
+    for rule, _method in _walk(app, {"GET"}):
         url = rule_url(rule, world["values"])
         response = _client(world, rule).get(url, query_string=QUERIES[name])
         assert response.status_code < 500, f"GET {rule.rule} {name}: {response.status_code}"
@@ -122,7 +173,7 @@ def test_fuzz_endpoints_form_fields(app, db, world, name):
     refused = name in ("nul", "long")
     before = _stored(db)
     checked = 0
-    for rule, method in _walk(app, {"POST"}):
+    for rule, _method in _walk(app, {"POST"}):
         if rule.endpoint == "auth.login":
             continue  # logged in already: the login page redirects; login itself: tests/test_auth.py
         url = rule_url(rule, world["values"])
@@ -131,14 +182,20 @@ def test_fuzz_endpoints_form_fields(app, db, world, name):
         checked += 1
     assert checked >= 10
     if refused:
-        assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {k: v for k, v in before.items() if k != "ProjectMember"}
+        assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {
+            k: v for k, v in before.items() if k != "ProjectMember"
+        }
 
 
-@pytest.mark.parametrize("vocabulary", ["[" * 50_000 + "]" * 50_000, "[" * 50_000, "[" + DIGITS + "]", '[{"category": "\\ud800"}]'])
+@pytest.mark.parametrize(
+    "vocabulary", ["[" * 50_000 + "]" * 50_000, "[" * 50_000, "[" + DIGITS + "]", '[{"category": "\\ud800"}]']
+)
 def test_fuzz_endpoints_outcome_vocabulary_json_is_refused_not_a_crash(app, db, world, vocabulary):
     project = db.scalar(select(Project))
     before = project.outcomes
-    response = world["clients"]["admin"].post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": vocabulary})
+    response = world["clients"]["admin"].post(
+        f"/admin/projects/{project.name}/outcomes", data={"vocabulary": vocabulary}
+    )
     assert response.status_code == 400, response.status_code
     db.expire_all()
     assert db.scalar(select(Project)).outcomes == before

@@ -5,6 +5,7 @@ what the file holds, or raises CorpusError naming the file (and the line,
 for an error in one line); never another exception. Imported reports keep
 exact sentence and span offsets on each backend.
 """
+
 import csv
 import io
 import json
@@ -24,11 +25,31 @@ from annotator.services.projects import get_or_create_project
 FORMATS = ("a.txt", "a.jsonl", "a.csv")
 WHOLE_FILE = ("the file is empty", "the file holds no reports", "unsupported file type")
 # Characters that break naive code: line ends str.splitlines knows and files do not, NUL, BOM, emoji.
-SPECIAL = ["\r", "\n", "\r\n", "\u2028", "\u2029", "\x85", "\x0c", "\x00", "\ufeff", "\u00a0", "🚀", "e\u0301", " ", "  ", "\t"]
+SPECIAL = [
+    "\r",
+    "\n",
+    "\r\n",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x0c",
+    "\x00",
+    "\ufeff",
+    "\u00a0",
+    "🚀",
+    "e\u0301",
+    " ",
+    "  ",
+    "\t",
+]
 UNICODE = st.characters(blacklist_categories=("Cs",))  # every code point UTF-8 can carry
 TEXT = st.lists(st.one_of(st.text(UNICODE, max_size=12), st.sampled_from(SPECIAL)), max_size=25).map("".join)
 JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
-JSON = st.recursive(JSON_SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)), max_leaves=6)
+JSON = st.recursive(
+    JSON_SCALAR,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=6,
+)
 LABEL = st.one_of(st.sampled_from(["REGION", "COUNT", "OUTCOME"]), JSON)
 OFFSET = st.one_of(st.integers(-3, 60), JSON)
 
@@ -107,7 +128,12 @@ RECORD = st.fixed_dictionaries(
         "id": JSON,
         "source": JSON,
         "meta": st.one_of(st.dictionaries(TEXT, JSON, max_size=3), JSON),
-        "spans": st.one_of(st.lists(st.one_of(st.fixed_dictionaries({"start": OFFSET, "end": OFFSET, "label": LABEL}), JSON), max_size=3), JSON),
+        "spans": st.one_of(
+            st.lists(
+                st.one_of(st.fixed_dictionaries({"start": OFFSET, "end": OFFSET, "label": LABEL}), JSON), max_size=3
+            ),
+            JSON,
+        ),
         "label": st.one_of(st.lists(st.one_of(st.tuples(OFFSET, OFFSET, LABEL).map(list), JSON), max_size=3), JSON),
         "answer": st.one_of(st.sampled_from(["accept", "reject", "ignore"]), JSON),
         "_annotator_id": JSON,
@@ -152,7 +178,7 @@ def test_fuzz_import_huge_text(name):
     data = {
         "a.txt": body.encode("utf-8"),
         "a.jsonl": json.dumps({"text": body}, ensure_ascii=False).encode("utf-8"),
-        "a.csv": ("text\r\n\"" + body.replace('"', '""') + "\"\r\n").encode("utf-8"),  # a quoted field
+        "a.csv": ('text\r\n"' + body.replace('"', '""') + '"\r\n').encode("utf-8"),  # a quoted field
     }[name]
     reports = parse_file(name, data)
     assert [r.text for r in reports] == [body]
@@ -160,7 +186,7 @@ def test_fuzz_import_huge_text(name):
 
 def test_fuzz_import_error_lines_point_at_the_bad_line():
     with pytest.raises(CorpusError) as exc:
-        parse_file("a.csv", b"text\nfine\n\"" + b"x" * 10 + b"\x00\n")
+        parse_file("a.csv", b'text\nfine\n"' + b"x" * 10 + b"\x00\n")
     assert exc.value.line == 3
     with pytest.raises(CorpusError) as exc:
         parse_file("a.jsonl", b'{"text": "fine"}\n{"text": "a\\u0000b"}\n')
@@ -192,9 +218,21 @@ def annotated_reports(draw):
 
 @given(records=annotated_reports())
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@example(records=[{"text": "Two drones\u2028 over Kursk.\r\n\r\nНад Белгородом 🚀 сбили.\x85Done.", "spans": [{"start": 0, "end": 3, "label": "COUNT"}], "_annotator_id": "alice"}])
+@example(
+    records=[
+        {
+            "text": "Two drones\u2028 over Kursk.\r\n\r\nНад Белгородом 🚀 сбили.\x85Done.",
+            "spans": [{"start": 0, "end": 3, "label": "COUNT"}],
+            "_annotator_id": "alice",
+        }
+    ]
+)
 @example(records=[{"text": "\ufeffA\x00B", "spans": [], "_annotator_id": "alice"}])
-@example(records=[{"text": "Two drones fell.", "spans": [{"start": 0, "end": 3, "label": "COUNT"}] * 2, "_annotator_id": "alice"}])
+@example(
+    records=[
+        {"text": "Two drones fell.", "spans": [{"start": 0, "end": 3, "label": "COUNT"}] * 2, "_annotator_id": "alice"}
+    ]
+)
 def test_fuzz_import_service_keeps_offsets_exact(db, records):
     data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8")
     try:
@@ -207,7 +245,12 @@ def test_fuzz_import_service_keeps_offsets_exact(db, records):
         try:
             import_reports(db, project, "f.jsonl", parsed)
         except CorpusError as exc:
-            refusals = ("does not lie within one sentence", "is not the start of a token", "is not the end of a token", "is not one of")
+            refusals = (
+                "does not lie within one sentence",
+                "is not the start of a token",
+                "is not the end of a token",
+                "is not one of",
+            )
             assert exc.file == "f.jsonl" and any(r in exc.message for r in refusals), exc.message
             return
         db.flush()
@@ -218,7 +261,9 @@ def test_fuzz_import_service_keeps_offsets_exact(db, records):
         for report in db.scalars(select(Report).where(Report.project_id == project.id)):
             assert report.text in by_text  # stored exactly as written
             record = by_text[report.text]
-            sentences = db.scalars(select(Sentence).where(Sentence.report_id == report.id).order_by(Sentence.position)).all()
+            sentences = db.scalars(
+                select(Sentence).where(Sentence.report_id == report.id).order_by(Sentence.position)
+            ).all()
             for sentence in sentences:
                 assert report.text[sentence.start_char : sentence.start_char + len(sentence.text)] == sentence.text
                 for start, end in sentence.tokens:

@@ -1,4 +1,5 @@
 """Gold policy resolution on hand-built records."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,7 +70,9 @@ def test_gold_flagged_sentence_waits_for_review(policy):
     annotations = [ann("ana", TWO), ann("bo", TWO, SHOT, status="flagged"), ann("cy", TWO)]
     resolution = resolve_gold(SENTENCE, annotations, None, policy)
     assert resolution.excluded == "flagged, awaiting review"
-    assert resolve_gold(SENTENCE, [ann("bo", SHOT, status="flagged")], None, policy).excluded == "flagged, awaiting review"
+    assert (
+        resolve_gold(SENTENCE, [ann("bo", SHOT, status="flagged")], None, policy).excluded == "flagged, awaiting review"
+    )
 
 
 def test_gold_flagged_annotations_vote_once_adjudicated():
@@ -154,9 +157,7 @@ def test_gold_annotator_policy_exclusions():
     ],
 )
 def test_gold_value_is_majority_of_agreeing_annotators(values, expected):
-    annotations = [
-        ann(f"a{i}", SpanRecord(31, 38, "REGION", value)) for i, value in enumerate(values)
-    ]
+    annotations = [ann(f"a{i}", SpanRecord(31, 38, "REGION", value)) for i, value in enumerate(values)]
     resolution = resolve_gold(SENTENCE, annotations, None, "majority")
     assert resolution.spans[0].value == expected
 

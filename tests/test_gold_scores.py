@@ -1,4 +1,5 @@
 """Annotator vs gold: never scored against gold their own vote made (core, dashboard, CLI, manifest)."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,14 @@ def build(db) -> list[int]:
     db.flush()
     ids, offset = [], 0
     for position, text in enumerate(TEXTS):
-        sentence = Sentence(project_id=project.id, report_id=report.id, position=position, start_char=offset, text=text, tokens=tokens(text))
+        sentence = Sentence(
+            project_id=project.id,
+            report_id=report.id,
+            position=position,
+            start_char=offset,
+            text=text,
+            tokens=tokens(text),
+        )
         db.add(sentence)
         db.flush()
         ids.append(sentence.id)
@@ -59,7 +67,10 @@ def build(db) -> list[int]:
         start = text.index(region)
         for name in ("bob", "chen"):
             a = Annotation(sentence_id=sentence.id, user_id=get_or_create_annotator(db, name).id, status="done")
-            a.spans = [Span(start_char=0, end_char=len(text.split(" ")[0]), label="COUNT"), Span(start_char=start, end_char=start + len(region), label="REGION")]
+            a.spans = [
+                Span(start_char=0, end_char=len(text.split(" ")[0]), label="COUNT"),
+                Span(start_char=start, end_char=start + len(region), label="REGION"),
+            ]
             db.add(a)
     db.commit()
     return ids
@@ -97,8 +108,12 @@ def test_gold_scores_two_annotators_without_adjudication_are_na_everywhere(db, r
     text0 = TEXTS[0]
     saved = reviewer.put(
         f"/projects/pair/review/{ids[0]}/gold",
-        json={"version": None, "spans": [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": None}],
-              "dropped": [{"start_char": 15, "end_char": 19, "label": "REGION"}], "reason": "guideline"},
+        json={
+            "version": None,
+            "spans": [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": None}],
+            "dropped": [{"start_char": 15, "end_char": 19, "label": "REGION"}],
+            "reason": "guideline",
+        },
     )
     assert saved.status_code == 200, saved.get_json()
     assert text0[15:19] == "Kyiv"

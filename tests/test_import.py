@@ -1,4 +1,5 @@
 """Importing reports into a project: the service and the CLI, on each backend."""
+
 import json
 
 import pytest
@@ -26,14 +27,27 @@ def test_import_each_format(runner, tmp_path):
     (tmp_path / "a.txt").write_text("First report. Two sentences.\n\nSecond report.\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x1", "text": "A jsonl report."}) + "\n", encoding="utf-8")
     (tmp_path / "c.csv").write_text('text,outlet\n"A csv report, with a comma.",Wire\n', encoding="utf-8")
-    result = runner.invoke(args=["import", str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl"), str(tmp_path / "c.csv"), "--project", "p"])
+    result = runner.invoke(
+        args=["import", str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl"), str(tmp_path / "c.csv"), "--project", "p"]
+    )
     assert result.exit_code == 0, result.output
     assert "4 reports added, 5 sentences added, 0 duplicates skipped" in result.output
-    assert _status(runner) == {"reports": 4, "sentences": 5, "done": 0, "flagged": 0, "skipped": 0, "complete": 0, "gold": 0, "annotators": {}}
+    assert _status(runner) == {
+        "reports": 4,
+        "sentences": 5,
+        "done": 0,
+        "flagged": 0,
+        "skipped": 0,
+        "complete": 0,
+        "gold": 0,
+        "annotators": {},
+    }
 
 
 def test_import_offsets_exact_for_tricky_text(runner, tmp_path, db):
-    (tmp_path / "t.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": TRICKY_REPORT}, ensure_ascii=False).encode() + b"\n")
+    (tmp_path / "t.jsonl").write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"text": TRICKY_REPORT}, ensure_ascii=False).encode() + b"\n"
+    )
     assert runner.invoke(args=["import", str(tmp_path / "t.jsonl"), "--project", "p"]).exit_code == 0
     report = db.scalar(select(Report))
     assert report.text == TRICKY_REPORT
@@ -85,7 +99,11 @@ def test_import_status_of_missing_project_exits_1(runner):
 
 def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runner, tmp_path, db):
     text = "Forty drones were destroyed over Kursk Oblast."
-    prodigy = {"text": text, "spans": [{"start": 0, "end": 5, "label": "COUNT"}, {"start": 33, "end": 45, "label": "REGION"}], "_annotator_id": "alice"}
+    prodigy = {
+        "text": text,
+        "spans": [{"start": 0, "end": 5, "label": "COUNT"}, {"start": 33, "end": 45, "label": "REGION"}],
+        "_annotator_id": "alice",
+    }
     doccano = {"text": text, "label": [[0, 5, "COUNT"]]}
     (tmp_path / "p.jsonl").write_text(json.dumps(prodigy) + "\n", encoding="utf-8")
     (tmp_path / "d.jsonl").write_text(json.dumps(doccano) + "\n", encoding="utf-8")
@@ -104,7 +122,9 @@ def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runne
 
 
 def test_import_spans_without_annotator_need_a_name(runner, tmp_path):
-    (tmp_path / "d.jsonl").write_text(json.dumps({"text": "Kursk.", "label": [[0, 5, "REGION"]]}) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"text": "Kursk.", "label": [[0, 5, "REGION"]]}) + "\n", encoding="utf-8"
+    )
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p"])
     assert result.exit_code == 1
     assert "--as-annotator" in result.output
@@ -113,17 +133,25 @@ def test_import_spans_without_annotator_need_a_name(runner, tmp_path):
 
 def test_import_as_suggestions(runner, tmp_path, db):
     text = "Two drones fell. Kursk Oblast was hit."
-    (tmp_path / "d.jsonl").write_text(json.dumps({"text": text, "label": [[0, 3, "COUNT"], [17, 29, "REGION"]]}) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"text": text, "label": [[0, 3, "COUNT"], [17, 29, "REGION"]]}) + "\n", encoding="utf-8"
+    )
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-suggestions"])
     assert result.exit_code == 0, result.output
-    rows = db.execute(select(Sentence.text, Suggestion.start_char, Suggestion.end_char, Suggestion.label).join(Suggestion, Suggestion.sentence_id == Sentence.id).order_by(Sentence.position)).all()
+    rows = db.execute(
+        select(Sentence.text, Suggestion.start_char, Suggestion.end_char, Suggestion.label)
+        .join(Suggestion, Suggestion.sentence_id == Sentence.id)
+        .order_by(Sentence.position)
+    ).all()
     assert [(t[a:b], label) for t, a, b, label in rows] == [("Two", "COUNT"), ("Kursk Oblast", "REGION")]
     assert db.scalar(select(func.count()).select_from(Annotation)) == 0
 
 
 def test_import_span_across_sentences_is_refused(runner, tmp_path):
     text = "Two drones fell. Kursk Oblast was hit."
-    (tmp_path / "d.jsonl").write_text(json.dumps({"text": text, "label": [[4, 25, "OUTCOME"]]}) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"text": text, "label": [[4, 25, "OUTCOME"]]}) + "\n", encoding="utf-8"
+    )
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
     assert result.exit_code == 1
     assert "d.jsonl, line 1" in result.output and "does not lie within one sentence" in result.output
@@ -137,7 +165,9 @@ def test_import_service_counts(app, db):
 
     project, created = get_or_create_project(db, "svc")
     assert created
-    summary = import_reports(db, project, "x", [ReportRecord("One. Two."), ReportRecord("One. Two."), ReportRecord("Three.")], batch_size=1)
+    summary = import_reports(
+        db, project, "x", [ReportRecord("One. Two."), ReportRecord("One. Two."), ReportRecord("Three.")], batch_size=1
+    )
     db.commit()
     assert (summary.reports, summary.sentences, summary.duplicates) == (2, 3, 1)
     assert project_status(db, "svc")["sentences"] == 3
@@ -151,7 +181,9 @@ def test_import_service_counts(app, db):
     ],
 )
 def test_import_spans_obey_labels_and_token_boundaries(runner, tmp_path, span, problem):
-    (tmp_path / "d.jsonl").write_text(json.dumps({"text": "Forty drones fell.", "label": [span]}) + "\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"text": "Forty drones fell.", "label": [span]}) + "\n", encoding="utf-8"
+    )
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "a"])
     assert result.exit_code == 1
     assert "d.jsonl, line 1" in result.output and problem in result.output

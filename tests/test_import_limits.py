@@ -1,4 +1,5 @@
 """Import limits, on each backend: a clear file-and-line error (CLI exit 1, web 400), never a traceback, nothing stored."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,14 @@ def _jsonl(path, *records) -> str:
 @pytest.mark.parametrize(
     ("record", "words"),
     [
-        ({"id": "i" * 256, "text": "Two drones fell."}, ['"id" is 256 characters long', "255", "MAX_EXTERNAL_ID_CHARS"]),
-        ({"source": "s" * 1025, "text": "Two drones fell."}, ['"source" is 1,025 characters long', "1,024", "MAX_SOURCE_CHARS"]),
+        (
+            {"id": "i" * 256, "text": "Two drones fell."},
+            ['"id" is 256 characters long', "255", "MAX_EXTERNAL_ID_CHARS"],
+        ),
+        (
+            {"source": "s" * 1025, "text": "Two drones fell."},
+            ['"source" is 1,025 characters long', "1,024", "MAX_SOURCE_CHARS"],
+        ),
         ({"meta": {"id": "m" * 300}, "text": "Two drones fell."}, ['"id" is 300 characters long']),
         ({"text": "Two drones fell.", "spans": [], "_annotator_id": "a" * 81}, ["annotator's name must be 1 to 80"]),
     ],
@@ -54,7 +61,12 @@ def test_import_limits_field_lengths_at_the_limit_are_stored(runner, db, tmp_pat
 def test_import_limits_report_longer_than_max_report_chars(app, runner, db, tmp_path):
     app.config["MAX_REPORT_CHARS"] = 1000
     path = _jsonl(tmp_path / "f.jsonl", {"text": "Fine."}, {"text": "Forty drones fell. " * 60})
-    _refused(runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 2", "1,140 characters", "MAX_REPORT_CHARS")
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p"]),
+        "f.jsonl, line 2",
+        "1,140 characters",
+        "MAX_REPORT_CHARS",
+    )
     assert _counts(db) == (0, 0, 0)
 
 
@@ -62,14 +74,21 @@ def test_import_limits_report_longer_than_the_tokenizer_takes(app, runner, db, t
     app.config["MAX_REPORT_CHARS"] = 5_000_000  # set above spaCy's own limit: the tokenizer's is checked too
     text = ("Forty drones fell over Kursk. " * 40_000)[:1_000_001]
     path = _jsonl(tmp_path / "f.jsonl", {"text": text})
-    _refused(runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 1", "1,000,001 characters", "at most 1,000,000")
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p"]),
+        "f.jsonl, line 1",
+        "1,000,001 characters",
+        "at most 1,000,000",
+    )
     assert _counts(db) == (0, 0, 0)
 
 
 def test_import_limits_sentence_longer_than_max_sentence_chars(app, runner, db, tmp_path):
     app.config["MAX_SENTENCE_CHARS"] = 50
     path = _jsonl(tmp_path / "f.jsonl", {"text": "Short one. " + "word " * 20 + "without an end"})
-    _refused(runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 1", "sentence 2", "MAX_SENTENCE_CHARS")
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 1", "sentence 2", "MAX_SENTENCE_CHARS"
+    )
     assert _counts(db) == (0, 0, 0)
 
 
@@ -116,7 +135,9 @@ def test_import_limits_annotator_id_naming_an_admin_or_reviewer_is_refused(runne
         {"text": "Forty drones fell.", "spans": [{"start": 0, "end": 5, "label": "COUNT"}], "_annotator_id": "alice"},
         {"text": "Two drones fell.", "spans": [{"start": 0, "end": 3, "label": "COUNT"}], "_annotator_id": "boss"},
     )
-    _refused(runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 2", "'boss'", f"existing {role} account")
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 2", "'boss'", f"existing {role} account"
+    )
     assert _counts(db) == (0, 0, 0)
     _refused(runner.invoke(args=["import", path, "--project", "p", "--as-annotator", "boss"]), "existing")
 
@@ -137,15 +158,25 @@ def admin(app, runner, login, tmp_path):
 
 
 def _upload(admin, name: str, data: bytes):
-    return admin.post("/admin/projects/p/upload", data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    return admin.post(
+        "/admin/projects/p/upload", data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
         ("long.txt", b"Forty drones fell. " * 60, ["long.txt, line 1", "MAX_REPORT_CHARS"]),
-        ("deep.jsonl", b'{"text": "x", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", ["deep.jsonl, line 1", "MAX_JSON_DEPTH"]),
-        ("id.jsonl", json.dumps({"id": "i" * 256, "text": "Two."}).encode() + b"\n", ["id.jsonl, line 1", "MAX_EXTERNAL_ID_CHARS"]),
+        (
+            "deep.jsonl",
+            b'{"text": "x", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+            ["deep.jsonl, line 1", "MAX_JSON_DEPTH"],
+        ),
+        (
+            "id.jsonl",
+            json.dumps({"id": "i" * 256, "text": "Two."}).encode() + b"\n",
+            ["id.jsonl, line 1", "MAX_EXTERNAL_ID_CHARS"],
+        ),
         ("s.csv", ("text,source\nTwo drones.," + "s" * 1025 + "\n").encode(), ["s.csv, line 2", "MAX_SOURCE_CHARS"]),
         ("sur.jsonl", b'{"text": "a \\ud800 b"}\n', ["sur.jsonl, line 1", "surrogate"]),
     ],

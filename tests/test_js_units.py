@@ -16,6 +16,9 @@ def test_js_units_pass_under_node():
     assert node, "node is missing: apt-get install nodejs (./run-tests does it as root)"
     result = subprocess.run(
         [node, "--test", *sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))],
-        capture_output=True, text=True, timeout=120, cwd=JS_TESTS.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=JS_TESTS.parent.parent,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

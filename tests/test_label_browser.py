@@ -3,6 +3,7 @@
 Offsets are checked in the database (Span rows, code points), including a
 sentence with an emoji, a double space and Cyrillic letters.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,6 @@ from annotator.models import Annotation, Span, User
 from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
-
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +115,9 @@ def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_a
 
     page.keyboard.press("Enter")
     expect(page.locator("#all-done")).to_be_visible()
-    expect(page.locator("#all-done-progress")).to_have_text("You have done 1 sentence here (0 flagged, 0 skipped); the project has 1 of 1 complete.")
+    expect(page.locator("#all-done-progress")).to_have_text(
+        "You have done 1 sentence here (0 flagged, 0 skipped); the project has 1 of 1 complete."
+    )
     expect(page.locator("#mine-done")).to_have_text("1")
     page.screenshot(path="/tmp/label-all-done.png")
     page.reload()
@@ -123,7 +125,10 @@ def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_a
 
     status, comment, spans = stored(live_db, "ann")[CYRILLIC]
     assert status == "done"
-    assert {s[:3] for s in spans} == {offsets(CYRILLIC, "Белгородом", "REGION")[:3], offsets(CYRILLIC, "🚀 два дрона", "COUNT")[:3]}
+    assert {s[:3] for s in spans} == {
+        offsets(CYRILLIC, "Белгородом", "REGION")[:3],
+        offsets(CYRILLIC, "🚀 два дрона", "COUNT")[:3],
+    }
     assert (4, 14, "REGION") in {s[:3] for s in spans}
     assert (22, 33, "COUNT") in {s[:3] for s in spans}
 
@@ -335,7 +340,7 @@ def test_label_browser_failed_save_keeps_work_and_retries_without_duplicates(pag
 
 
 def test_label_browser_untrusted_text_is_shown_as_text(page, live_app, live_db, browser_login):
-    evil = 'Reports said <img src=x onerror=alert(1)> and <script>alert(2)</script> near Kursk.'
+    evil = "Reports said <img src=x onerror=alert(1)> and <script>alert(2)</script> near Kursk."
     make_project(live_db, [evil], suggestions={evil: [(77, 82, "REGION", "<b>Kursk</b>")]})
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -363,7 +368,9 @@ def test_label_browser_unsaved_draft_survives_reload(page, live_app, live_db, br
     assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "Kaluga Oblast", "REGION", "Kaluga Oblast")}
 
 
-def test_label_browser_restored_draft_of_a_sentence_saved_elsewhere_gets_a_conflict(page, live_app, live_db, browser_login):
+def test_label_browser_restored_draft_of_a_sentence_saved_elsewhere_gets_a_conflict(
+    page, live_app, live_db, browser_login
+):
     from annotator.services.annotations import save_annotation
 
     project = make_project(live_db, [KALUGA])
@@ -374,7 +381,9 @@ def test_label_browser_restored_draft_of_a_sentence_saved_elsewhere_gets_a_confl
     expect(page.locator("mark.span")).to_have_count(1)  # a draft of a new annotation (base_version null)
     # Meanwhile the same annotator saves this sentence from another device.
     user = live_db.scalar(select(User).where(User.username == "ann"))
-    save_annotation(live_db, project.reports[0].sentences[0], user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}])
+    save_annotation(
+        live_db, project.reports[0].sentences[0], user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}]
+    )
     live_db.commit()
     page.goto(f"{live_app.base_url}/projects/drones/label/{project.reports[0].sentences[0].id}")
     expect(page.locator("#mode")).to_contain_text("Restored")
@@ -419,7 +428,9 @@ def test_label_browser_conflict_keep_mine(page, live_app, live_db, browser_login
     page.goto(f"{live_app.base_url}/projects/drones/label/{sentence.id}")
     expect(page.locator("#sentence .tok").first).to_be_visible()
     # Meanwhile, in another tab, the same annotator saves a different version.
-    save_annotation(live_db, sentence, user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}], base_version=1)
+    save_annotation(
+        live_db, sentence, user, "done", [{"start_char": 0, "end_char": 5, "label": "COUNT"}], base_version=1
+    )
     live_db.commit()
     drag(page, "Kaluga", "Oblast")
     page.keyboard.press("r")
@@ -498,7 +509,9 @@ def test_label_browser_context_is_shown_dimmed_and_not_labellable(page, live_app
 
     live_app.config["RULE_SUGGESTIONS"] = True  # as annotators see it
     report = Path(__file__).parents[2].joinpath("shared/examples/incident-report.txt")
-    text = report.read_text(encoding="utf-8") if report.exists() else f"{KALUGA} Nothing else happened. Moscow was quiet."
+    text = (
+        report.read_text(encoding="utf-8") if report.exists() else f"{KALUGA} Nothing else happened. Moscow was quiet."
+    )
     project, _ = get_or_create_project(live_db, "drones", annotators_per_sentence=1)
     import_reports(live_db, project, "test", [ReportRecord(text=text, source="https://example.org/report?id=1")])
     live_db.commit()
@@ -548,7 +561,11 @@ THREE = {KALUGA: [(0, 5, "COUNT", "40"), (18, 27, "OUTCOME", "destroyed"), (33, 
 
 def test_label_browser_a_accepts_every_suggestion_and_saves_x_saves_nothing(page, live_app, live_db, browser_login):
     other = "Two drones hit Kursk."
-    make_project(live_db, [KALUGA, other], suggestions={**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]})
+    make_project(
+        live_db,
+        [KALUGA, other],
+        suggestions={**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]},
+    )
     browser_login(page, "ann")
     open_label(page, live_app)
     first = sentence_text(page)
@@ -565,7 +582,10 @@ def test_label_browser_a_accepts_every_suggestion_and_saves_x_saves_nothing(page
 
     rows = stored(live_db, "ann")
     second = other if first == KALUGA else KALUGA
-    expected = {(s, e, label, value, True) for s, e, label, value in ({**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]})[first]}
+    expected = {
+        (s, e, label, value, True)
+        for s, e, label, value in ({**THREE, other: [(0, 3, "COUNT", "2"), (15, 20, "REGION", "Kursk Oblast")]})[first]
+    }
     assert rows[first] == ("done", None, expected)
     assert rows[second] == ("done", None, set())
 
@@ -620,11 +640,16 @@ def test_label_browser_shift_arrow_moves_the_edge_of_a_highlighted_suggestion(pa
     expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
     page.keyboard.press("a")
     expect(page.locator("#all-done")).to_be_visible()
-    assert {s[:3] + (s[4],) for s in stored(live_db, "ann")[KALUGA][2]} == {(0, 5, "COUNT", True), (33, 46, "REGION", False)}
+    assert {s[:3] + (s[4],) for s in stored(live_db, "ann")[KALUGA][2]} == {
+        (0, 5, "COUNT", True),
+        (33, 46, "REGION", False),
+    }
 
 
 def test_label_browser_overlapping_suggestions_show_in_the_sentence(page, live_app, live_db, browser_login):
-    make_project(live_db, [KALUGA], suggestions={KALUGA: [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]})
+    make_project(
+        live_db, [KALUGA], suggestions={KALUGA: [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]}
+    )
     browser_login(page, "ann")
     open_label(page, live_app)
     mark = page.locator("mark.suggestion")
@@ -701,7 +726,9 @@ def background(page, selector):
     return page.locator(selector).first.evaluate("el => getComputedStyle(el).backgroundColor")
 
 
-def test_label_browser_dark_mode_follows_the_browser_and_the_toggle_is_remembered(page, live_app, live_db, browser_login):
+def test_label_browser_dark_mode_follows_the_browser_and_the_toggle_is_remembered(
+    page, live_app, live_db, browser_login
+):
     make_project(live_db, [KALUGA])
     page.emulate_media(color_scheme="dark")
     browser_login(page, "ann")
@@ -736,10 +763,16 @@ def _no_sideways_scroll(page) -> bool:
 
 
 def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(browser, live_app, live_db, browser_login):
-    long = ("Over the night of 3 January air defence forces intercepted and destroyed forty-two unmanned aerial "
-            "vehicles over the territories of Belgorod Oblast, Kursk Oblast and the Krasnodar Krai, the ministry said.")
+    long = (
+        "Over the night of 3 January air defence forces intercepted and destroyed forty-two unmanned aerial "
+        "vehicles over the territories of Belgorod Oblast, Kursk Oblast and the Krasnodar Krai, the ministry said."
+    )
     count, kursk = long.index("forty-two"), long.index("Kursk Oblast")
-    make_project(live_db, [long], suggestions={long: [(count, count + 9, "COUNT", "42"), (kursk, kursk + 12, "REGION", "Kursk Oblast")]})
+    make_project(
+        live_db,
+        [long],
+        suggestions={long: [(count, count + 9, "COUNT", "42"), (kursk, kursk + 12, "REGION", "Kursk Oblast")]},
+    )
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
@@ -797,7 +830,11 @@ def _serious_violations(page) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_label_browser_accessibility_check_passes(page, live_app, live_db, browser_login, scheme):
-    make_project(live_db, [KALUGA], suggestions={KALUGA: THREE[KALUGA][:2] + [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]})
+    make_project(
+        live_db,
+        [KALUGA],
+        suggestions={KALUGA: THREE[KALUGA][:2] + [(33, 46, "REGION", "Kaluga Oblast"), (33, 39, "OUTCOME", None)]},
+    )
     page.emulate_media(color_scheme=scheme)
     browser_login(page, "ann")
     open_label(page, live_app)
@@ -818,7 +855,12 @@ def test_label_browser_every_control_is_reached_and_shown_by_the_keyboard(page, 
     make_project(live_db, [KALUGA])
     browser_login(page, "ann")
     open_label(page, live_app)
-    wanted = set(page.eval_on_selector_all(".bar [data-action], .label-chip, #guidelines summary", "els => els.map(e => e.dataset.action || e.dataset.label || 'summary')"))
+    wanted = set(
+        page.eval_on_selector_all(
+            ".bar [data-action], .label-chip, #guidelines summary",
+            "els => els.map(e => e.dataset.action || e.dataset.label || 'summary')",
+        )
+    )
     reached = set()
     for _ in range(60):
         page.keyboard.press("Tab")
@@ -834,7 +876,10 @@ def test_label_browser_model_suggestions_show_their_confidence(page, live_app, l
     import spacy
 
     nlp = spacy.blank("en")
-    spancat = nlp.add_pipe("spancat", config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}})
+    spancat = nlp.add_pipe(
+        "spancat",
+        config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}},
+    )
     spancat.add_label("COUNT")
     nlp.initialize()  # untrained: every word is a COUNT suggestion with some score
     nlp.to_disk(tmp_path / "spancat")
@@ -890,7 +935,7 @@ def _plan(suggestions, tokens, seen):
     suggestions: (start, end, label) in the page's order; tokens: (start, end) of the sentence.
     """
     k = len(suggestions)
-    overlapping = any(_overlap(a, b) for i, a in enumerate(suggestions) for b in suggestions[i + 1:])
+    overlapping = any(_overlap(a, b) for i, a in enumerate(suggestions) for b in suggestions[i + 1 :])
     taken = {(s, e, label, True) for s, e, label in _taken_by_a(suggestions)}
     if k == 0:
         return "none", ["x"], set()
@@ -907,9 +952,17 @@ def _plan(suggestions, tokens, seen):
     start, end, label = suggestions[j]
     rest = {(s, e, lab, True) for i, (s, e, lab) in enumerate(suggestions) if i != j}
     following = [t for t in tokens if t[0] >= end]
-    if seen["wrong"] % 2 == 0 and following and not any(_overlap((start, following[0][1]), s) for i, s in enumerate(suggestions) if i != j):
+    if (
+        seen["wrong"] % 2 == 0
+        and following
+        and not any(_overlap((start, following[0][1]), s) for i, s in enumerate(suggestions) if i != j)
+    ):
         # One suggestion is a word short: reach it, Shift+→ takes in the next word, its label's key, a.
-        return "one wrong: a word short", [*_reach(j, k), "Shift+ArrowRight", LABEL_KEY[label], "a"], rest | {(start, following[0][1], label, False)}
+        return (
+            "one wrong: a word short",
+            [*_reach(j, k), "Shift+ArrowRight", LABEL_KEY[label], "a"],
+            rest | {(start, following[0][1], label, False)},
+        )
     # One suggestion has the wrong label: reach it, press the right label's key, a.
     right = OTHER_LABEL[label]
     return "one wrong: its label", [*_reach(j, k), LABEL_KEY[right], "a"], rest | {(start, end, right, False)}
@@ -933,13 +986,21 @@ def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_
     open_label(page, live_app, "demo")
 
     seen = {"single": 0, "multi": 0, "wrong": 0}
-    figures: dict[str, list[tuple[int, int]]] = {"right": [], "one wrong: its label": [], "one wrong: a word short": [], "none": []}
+    figures: dict[str, list[tuple[int, int]]] = {
+        "right": [],
+        "one wrong: its label": [],
+        "one wrong: a word short": [],
+        "none": [],
+    }
     expected: dict[str, set] = {}
     while page.locator("#all-done").is_hidden():
         expect(page.locator("#labeller[data-pending]")).to_have_count(0)
         text = sentence_text(page)
         rows = page.locator("#suggestion-list li[data-start]")
-        suggestions = [(int(r.get_attribute("data-start")), int(r.get_attribute("data-end")), r.get_attribute("data-label")) for r in rows.all()]
+        suggestions = [
+            (int(r.get_attribute("data-start")), int(r.get_attribute("data-end")), r.get_attribute("data-label"))
+            for r in rows.all()
+        ]
         tokens = live_db.scalar(select(Sentence.tokens).where(Sentence.text == text))
         live_db.rollback()
         scenario, keys, expected[text] = _plan(suggestions, [tuple(t) for t in tokens], seen)
@@ -956,7 +1017,9 @@ def test_label_browser_keys_and_mouse_actions_per_sentence(page, live_app, live_
         figures[scenario].append((counted["keys"], counted["mouse"]))
 
     live_db.rollback()
-    sentences = live_db.scalars(select(Sentence).join(Sentence.report).where(Sentence.report.has(project_id=project.id))).all()
+    sentences = live_db.scalars(
+        select(Sentence).join(Sentence.report).where(Sentence.report.has(project_id=project.id))
+    ).all()
     assert len(expected) == len(sentences)
     rows = stored(live_db, "ann")
     for text, spans in expected.items():

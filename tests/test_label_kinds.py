@@ -1,4 +1,5 @@
 """Label behaviour follows a label's kind, never its name."""
+
 import re
 from pathlib import Path
 
@@ -12,12 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_label_kinds_of_the_default_scheme():
-    assert {label.name: label.kind for label in DEFAULT_SCHEME} == {"REGION": "region", "COUNT": "count", "OUTCOME": "category"}
+    assert {label.name: label.kind for label in DEFAULT_SCHEME} == {
+        "REGION": "region",
+        "COUNT": "count",
+        "OUTCOME": "category",
+    }
     assert all(label["kind"] in KINDS for label in default_scheme())
 
 
 def test_label_kinds_a_renamed_label_keeps_its_behaviour():
-    scheme = [{"name": "PLACE", "kind": "region"}, {"name": "HOW_MANY", "kind": "count"}, {"name": "NOTE", "kind": PLAIN}]
+    scheme = [
+        {"name": "PLACE", "kind": "region"},
+        {"name": "HOW_MANY", "kind": "count"},
+        {"name": "NOTE", "kind": PLAIN},
+    ]
     assert normalise("PLACE", "Kiev", scheme=scheme) == "Kyiv"
     assert normalise("HOW_MANY", "forty", scheme=scheme) == "40"
     assert normalise("NOTE", "forty", scheme=scheme) is None

@@ -1,4 +1,5 @@
 """The limits and text checks of ``annotator.limits``: pure, no app."""
+
 import json
 
 import pytest
@@ -7,8 +8,8 @@ from annotator.limits import (
     DEFAULTS,
     LimitExceeded,
     Limits,
-    json_depth,
     join_capped,
+    json_depth,
     parse_int,
     parse_json,
     project_name_problem,
@@ -44,7 +45,9 @@ def test_limits_parse_json_takes_nesting_up_to_the_limit(depth):
     assert json_depth(parse_json(raw, 8)) == depth
 
 
-@pytest.mark.parametrize("raw", ["[" * 9 + "]" * 9, '{"a":' * 50 + "1" + "}" * 50, "[" * 200_000 + "]" * 200_000, "[" * 200_000])
+@pytest.mark.parametrize(
+    "raw", ["[" * 9 + "]" * 9, '{"a":' * 50 + "1" + "}" * 50, "[" * 200_000 + "]" * 200_000, "[" * 200_000]
+)
 def test_limits_parse_json_refuses_deep_nesting_without_recursion_error(raw):
     with pytest.raises(LimitExceeded) as exc:
         parse_json(raw, 8)
@@ -58,8 +61,20 @@ def test_limits_parse_json_refuses_integers_python_will_not_convert():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("0", 0), ("42", 42), (" 7 ", 7), ("1000000", 1_000_000), ("99999999999999999999999", None), ("-1", None),
-     ("1e3", None), ("0x10", None), ("", None), ("٣", None), ("1" * 5000, None), ("1000001", None)],
+    [
+        ("0", 0),
+        ("42", 42),
+        (" 7 ", 7),
+        ("1000000", 1_000_000),
+        ("99999999999999999999999", None),
+        ("-1", None),
+        ("1e3", None),
+        ("0x10", None),
+        ("", None),
+        ("٣", None),
+        ("1" * 5000, None),
+        ("1000001", None),
+    ],
 )
 def test_limits_parse_int_bounds_query_parameters(raw, expected):
     if expected is None:
@@ -78,9 +93,22 @@ def test_limits_project_name_rule_accepts(name):
 
 @pytest.mark.parametrize(
     ("name", "problem"),
-    [("", "blank"), ("   ", "blank"), ("a/b", "not allowed"), ("a\\b", "not allowed"), ("a" * 121, "at most 120"),
-     ("-flag", "not allowed"), (".hidden", "not allowed"), ("tab\there", "not allowed"), ("nul\x00", "not allowed"),
-     ("line\nbreak", "not allowed"), ("trailing ", "not allowed"), ("a?b", "not allowed"), ("a#b", "not allowed"), ("%2e", "not allowed")],
+    [
+        ("", "blank"),
+        ("   ", "blank"),
+        ("a/b", "not allowed"),
+        ("a\\b", "not allowed"),
+        ("a" * 121, "at most 120"),
+        ("-flag", "not allowed"),
+        (".hidden", "not allowed"),
+        ("tab\there", "not allowed"),
+        ("nul\x00", "not allowed"),
+        ("line\nbreak", "not allowed"),
+        ("trailing ", "not allowed"),
+        ("a?b", "not allowed"),
+        ("a#b", "not allowed"),
+        ("%2e", "not allowed"),
+    ],
 )
 def test_limits_project_name_rule_refuses(name, problem):
     assert problem in project_name_problem(name)
@@ -97,5 +125,9 @@ def test_limits_join_capped_counts_what_it_leaves_out():
 def test_limits_settings_are_read_from_config_with_defaults():
     assert DEFAULTS["MAX_SPANS_PER_ANNOTATION"] == 200
     limits = Limits.from_config({"MAX_SPANS_PER_ANNOTATION": "5", "MAX_JSON_DEPTH": 3})
-    assert (limits.max_spans_per_annotation, limits.max_json_depth, limits.max_report_chars) == (5, 3, DEFAULTS["MAX_REPORT_CHARS"])
+    assert (limits.max_spans_per_annotation, limits.max_json_depth, limits.max_report_chars) == (
+        5,
+        3,
+        DEFAULTS["MAX_REPORT_CHARS"],
+    )
     assert json.loads(json.dumps(DEFAULTS)) == DEFAULTS

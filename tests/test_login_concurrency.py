@@ -6,6 +6,7 @@ UPDATE before its password is checked, so exactly LOGIN_MAX_FAILURES passwords
 are checked (one ``login.failure`` audit event each), the account is locked
 once, and every client gets the same 401.
 """
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -24,9 +25,8 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
-
-from annotator.services.unit_of_work import session_factory
 from annotator.models import AuditEvent, User
+from annotator.services.unit_of_work import session_factory
 from annotator.services.users import create_user
 from tests.helpers import free_port, wait_ready
 
@@ -46,9 +46,25 @@ def _gunicorn(database_url: str, tmp_path) -> tuple[subprocess.Popen, str]:
         "ANNOTATOR_INSTANCE_PATH": str(tmp_path / "instance"),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--preload", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2",
-         "--timeout", "120", "annotator:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(WORKERS),
+            "--preload",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "2",
+            "--timeout",
+            "120",
+            "annotator:create_app()",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -58,7 +74,9 @@ def _attempt(base: str, barrier: threading.Barrier, results: list, lock: threadi
     try:
         page = opener.open(f"{base}/login", timeout=60).read().decode()
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-        body = urllib.parse.urlencode({"username": "target", "password": "wrong password", "csrf_token": token}).encode()
+        body = urllib.parse.urlencode(
+            {"username": "target", "password": "wrong password", "csrf_token": token}
+        ).encode()
         barrier.wait(timeout=60)
         try:
             with opener.open(urllib.request.Request(f"{base}/login", data=body), timeout=120) as response:
@@ -83,7 +101,9 @@ def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(data
     try:
         wait_ready(process, base)
         barrier, lock, results = threading.Barrier(CLIENTS), threading.Lock(), []
-        threads = [threading.Thread(target=_attempt, args=(base, barrier, results, lock), daemon=True) for _ in range(CLIENTS)]
+        threads = [
+            threading.Thread(target=_attempt, args=(base, barrier, results, lock), daemon=True) for _ in range(CLIENTS)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -102,9 +122,13 @@ def test_login_concurrency_parallel_wrong_passwords_check_exactly_the_limit(data
     session = session_factory(engine)()
     try:
         user = session.scalar(select(User).where(User.username == "target"))
-        checked = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure"))
+        checked = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure")
+        )
         lockouts = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "lockout"))
-        print(f"{CLIENTS} parallel wrong passwords, {WORKERS} workers, {engine.dialect.name}: {checked} checked, {lockouts} lockout")
+        print(
+            f"{CLIENTS} parallel wrong passwords, {WORKERS} workers, {engine.dialect.name}: {checked} checked, {lockouts} lockout"
+        )
         assert checked == 5 == lockouts * 5  # LOGIN_MAX_FAILURES, the default
         assert user.locked_until is not None
     finally:

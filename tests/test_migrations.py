@@ -1,4 +1,5 @@
 """The schema comes from Alembic migrations and matches the models."""
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -73,14 +74,31 @@ def test_migration_0004_adds_gold_note_and_dropped_and_keeps_gold(empty_database
     command.upgrade(database.alembic_config(engine), "0003")
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-                 "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"), {"now": utcnow()})
-        connection.execute(text("INSERT INTO reports (id, project_id, text, content_hash, meta, created_at) "
-                                "VALUES (1, 1, 'One drone .', :h, '{}', :now)"), {"h": "x" * 64, "now": utcnow()})
-        connection.execute(text("INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, extra_annotators) "
-                                "VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0)"))
-        connection.execute(text("INSERT INTO gold_annotations (id, sentence_id, version, created_at, updated_at) VALUES (1, 1, 1, :now, :now)"),
-                           {"now": utcnow()})
+            text(
+                "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"
+            ),
+            {"now": utcnow()},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reports (id, project_id, text, content_hash, meta, created_at) "
+                "VALUES (1, 1, 'One drone .', :h, '{}', :now)"
+            ),
+            {"h": "x" * 64, "now": utcnow()},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, extra_annotators) "
+                "VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO gold_annotations (id, sentence_id, version, created_at, updated_at) VALUES (1, 1, 1, :now, :now)"
+            ),
+            {"now": utcnow()},
+        )
     database.upgrade(engine, "0004")
     with engine.connect() as connection:
         columns = {c["name"] for c in inspect(connection).get_columns("gold_annotations")}
@@ -100,8 +118,12 @@ def test_migration_0005_adds_a_zero_suggestion_threshold_to_existing_projects(em
     database.upgrade(engine, "0004")
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-                 "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"), {"now": utcnow()})
+            text(
+                "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"
+            ),
+            {"now": utcnow()},
+        )
     database.upgrade(engine, "0005")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT suggestion_min_score FROM projects")).scalar() == 0

@@ -8,6 +8,7 @@ the other, and read the save back from the first, until each gets 204. Then
 no sentence has more annotators than its quota, every sentence reached it,
 and every save is stored exactly once, as sent.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,11 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
-
-from annotator.services.unit_of_work import session_factory
 from annotator.models import Annotation, Lease, Sentence, Span, User
 from annotator.records import ReportRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
+from annotator.services.unit_of_work import session_factory
 from annotator.services.users import create_user, issue_api_token
 from tests.helpers import free_port, wait_ready
 
@@ -56,8 +56,19 @@ def _start_server(database_url: str, secret: str, instance: Path) -> tuple[subpr
         "ANNOTATOR_INSTANCE_PATH": str(instance),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--preload", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2",
-         "annotator:create_app()"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "--preload",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "2",
+            "annotator:create_app()",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -88,7 +99,9 @@ def _setup(database_url: str) -> tuple[str, dict[str, str], int]:
     session = session_factory(engine)()
     try:
         project, _ = get_or_create_project(session, "multiserver", annotators_per_sentence=QUOTA)
-        import_reports(session, project, "multiserver.txt", [ReportRecord(text=REPORT.format(i=i)) for i in range(REPORTS)])
+        import_reports(
+            session, project, "multiserver.txt", [ReportRecord(text=REPORT.format(i=i)) for i in range(REPORTS)]
+        )
         tokens = {}
         for i in range(ANNOTATORS):
             user = create_user(session, f"annotator{i}", "annotator", None)
@@ -141,7 +154,12 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
                 spans = [{"start_char": first["start_char"], "end_char": first["end_char"], "label": "COUNT"}]
                 with lock:
                     served[(name, sentence["id"])] += 1
-                status, saved = _call("PUT", f"{there}/api/sentences/{sentence['id']}/annotation", token, {"status": "done", "spans": spans})
+                status, saved = _call(
+                    "PUT",
+                    f"{there}/api/sentences/{sentence['id']}/annotation",
+                    token,
+                    {"status": "done", "spans": spans},
+                )
                 if status != 200:
                     with lock:
                         problems.append(f"{name}: PUT {sentence['id']} -> {status} {saved}")
@@ -149,14 +167,17 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
                 status, read = _call("GET", f"{here}/api/sentences/{sentence['id']}/annotation", token)
                 if status != 200 or read["annotation"] != saved["annotation"]:
                     with lock:
-                        problems.append(f"{name}: read back {sentence['id']} from the other server -> {status} {read}, saved {saved}")
+                        problems.append(
+                            f"{name}: read back {sentence['id']} from the other server -> {status} {read}, saved {saved}"
+                        )
                 with lock:
                     saves.append((name, sentence["id"], spans))
             with lock:
                 problems.append(f"{name}: no 204 after {n_sentences + 5} rounds")
 
         threads = [
-            threading.Thread(target=annotate, args=(name, token, k), daemon=True) for k, (name, token) in enumerate(sorted(tokens.items()))
+            threading.Thread(target=annotate, args=(name, token, k), daemon=True)
+            for k, (name, token) in enumerate(sorted(tokens.items()))
         ]
         for thread in threads:
             thread.start()
@@ -184,7 +205,9 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
         per_sentence = Counter(
             dict(
                 session.execute(
-                    select(Sentence.id, func.count(Annotation.id)).outerjoin(Annotation, Annotation.sentence_id == Sentence.id).group_by(Sentence.id)
+                    select(Sentence.id, func.count(Annotation.id))
+                    .outerjoin(Annotation, Annotation.sentence_id == Sentence.id)
+                    .group_by(Sentence.id)
                 ).all()
             )
         )
@@ -194,7 +217,9 @@ def test_multiserver_quota_holds_and_no_save_is_lost(database_url, tmp_path):
         stored = {
             (username, sentence_id): (status, [])
             for username, sentence_id, status in session.execute(
-                select(User.username, Annotation.sentence_id, Annotation.status).join(User, User.id == Annotation.user_id)
+                select(User.username, Annotation.sentence_id, Annotation.status).join(
+                    User, User.id == Annotation.user_id
+                )
             )
         }
         for username, sentence_id, start, end, label in session.execute(

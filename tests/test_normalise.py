@@ -1,4 +1,5 @@
 """Counts, the region gazetteer, the outcome vocabulary and span normalisation."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,22 @@ def test_normalise_parse_count_reads_numbers(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["dozens", "dozens of drones", "several", "hundreds", "a couple of drones", "a drone",
-     "3.5", "1,20", "", "   ", "drones", "hundred", "and five", "a"],
+    [
+        "dozens",
+        "dozens of drones",
+        "several",
+        "hundreds",
+        "a couple of drones",
+        "a drone",
+        "3.5",
+        "1,20",
+        "",
+        "   ",
+        "drones",
+        "hundred",
+        "and five",
+        "a",
+    ],
 )
 def test_normalise_parse_count_rejects_vague_or_non_numbers(text):
     assert parse_count(text) is None
@@ -144,9 +159,7 @@ def test_normalise_gazetteer_lookup_finds_canonical(gazetteer, text, canonical):
     assert gazetteer.lookup(text) == canonical
 
 
-@pytest.mark.parametrize(
-    "text", ["Russia", "Ukraine", "the region", "the capital", "Vladimir", "perm hair", "", "the"]
-)
+@pytest.mark.parametrize("text", ["Russia", "Ukraine", "the region", "the capital", "Vladimir", "perm hair", "", "the"])
 def test_normalise_gazetteer_lookup_unknown_is_none(gazetteer, text):
     assert gazetteer.lookup(text) is None
 
@@ -154,12 +167,48 @@ def test_normalise_gazetteer_lookup_unknown_is_none(gazetteer, text):
 @pytest.mark.parametrize(
     "name",
     [
-        "Moscow", "Moscow Oblast", "Kaluga", "Bryansk", "Kursk", "Belgorod", "Voronezh", "Rostov",
-        "Krasnodar Krai", "Crimea", "Tula", "Oryol", "Smolensk", "Lipetsk", "Tambov", "Ryazan",
-        "Saratov", "Tatarstan", "Bashkortostan", "Leningrad Oblast", "Saint Petersburg",
-        "Novgorod", "Pskov", "Tver", "Yaroslavl", "Nizhny Novgorod", "Volgograd", "Astrakhan",
-        "Samara", "Penza", "Kaliningrad", "Kyiv", "Kharkiv", "Odesa", "Dnipropetrovsk",
-        "Zaporizhzhia", "Lviv", "Sumy", "Chernihiv", "Poltava", "Mykolaiv", "Kherson",
+        "Moscow",
+        "Moscow Oblast",
+        "Kaluga",
+        "Bryansk",
+        "Kursk",
+        "Belgorod",
+        "Voronezh",
+        "Rostov",
+        "Krasnodar Krai",
+        "Crimea",
+        "Tula",
+        "Oryol",
+        "Smolensk",
+        "Lipetsk",
+        "Tambov",
+        "Ryazan",
+        "Saratov",
+        "Tatarstan",
+        "Bashkortostan",
+        "Leningrad Oblast",
+        "Saint Petersburg",
+        "Novgorod",
+        "Pskov",
+        "Tver",
+        "Yaroslavl",
+        "Nizhny Novgorod",
+        "Volgograd",
+        "Astrakhan",
+        "Samara",
+        "Penza",
+        "Kaliningrad",
+        "Kyiv",
+        "Kharkiv",
+        "Odesa",
+        "Dnipropetrovsk",
+        "Zaporizhzhia",
+        "Lviv",
+        "Sumy",
+        "Chernihiv",
+        "Poltava",
+        "Mykolaiv",
+        "Kherson",
     ],
 )
 def test_normalise_gazetteer_covers_regions_in_reports(gazetteer, name):
@@ -223,8 +272,18 @@ def test_normalise_gazetteer_rejects_malformed_entries(entry):
 
 def test_normalise_outcomes_default_is_a_small_clean_set(outcomes):
     assert 8 <= len(outcomes.categories) <= 10
-    assert {"destroyed", "shot down", "intercepted", "damage", "no damage", "fire",
-            "disruption", "injuries", "casualties", "no casualties"} == set(outcomes.categories)
+    assert {
+        "destroyed",
+        "shot down",
+        "intercepted",
+        "damage",
+        "no damage",
+        "fire",
+        "disruption",
+        "injuries",
+        "casualties",
+        "no casualties",
+    } == set(outcomes.categories)
     for entry in outcomes.entries:
         assert entry.description and entry.phrases
         assert all(outcomes.categorise(phrase) == entry.category for phrase in entry.phrases)

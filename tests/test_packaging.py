@@ -1,4 +1,5 @@
 """The package as installed: assets inside the wheel, a core free of Flask and the ORM."""
+
 import ast
 import importlib.metadata
 import os
@@ -25,7 +26,11 @@ CORE = sorted(
 
 def test_packaging_core_modules_import_without_flask_or_sqlalchemy():
     assert {"metrics.coefficients", "corpus.parse", "labels", "export.build", "limits"} <= set(CORE)
-    code = "import sys\n" + "".join(f"import annotator.{m}\n" for m in CORE) + "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_login') if m in sys.modules))"
+    code = (
+        "import sys\n"
+        + "".join(f"import annotator.{m}\n" for m in CORE)
+        + "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_login') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -34,11 +39,28 @@ def test_packaging_core_modules_import_without_flask_or_sqlalchemy():
 def test_packaging_wheel_ships_templates_static_migrations_and_data(tmp_path):
     # From a clean copy: a checkout's stale build/ folder would otherwise end up in the wheel.
     source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "instance", "exports", ".pytest_cache", ".hypothesis"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)], check=True, capture_output=True)
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", "__pycache__", "instance", "exports", ".pytest_cache", ".hypothesis"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("annotator-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("annotator/templates/base.html", "annotator/static/app.css", "annotator/migrations/env.py", "annotator/migrations/versions/0001_initial_schema.py", "annotator/data/demo_reports.jsonl", "annotator/data/guidelines.md"):
+    for needed in (
+        "annotator/templates/base.html",
+        "annotator/static/app.css",
+        "annotator/migrations/env.py",
+        "annotator/migrations/versions/0001_initial_schema.py",
+        "annotator/data/demo_reports.jsonl",
+        "annotator/data/guidelines.md",
+    ):
         assert needed in names, needed
     assert not any(n.startswith(("templates/", "static/", "tests/")) for n in names)
     modules = {str(p.relative_to(REPO)) for p in (REPO / "annotator").rglob("*.py") if "__pycache__" not in p.parts}
@@ -112,7 +134,13 @@ def test_packaging_app_without_pages_loads_no_spacy_alembic_or_web_code(tmp_path
         "assert db.ensure_current(app.extensions['annotator.engine']) == db.SCHEMA_HEAD\n"
         "print(sorted(m for m in ('spacy', 'alembic', 'annotator.web') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

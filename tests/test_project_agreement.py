@@ -1,4 +1,5 @@
 """Project agreement and conflict classification on hand-built records (no app)."""
+
 from __future__ import annotations
 
 import random
@@ -8,7 +9,6 @@ import pytest
 from annotator.metrics import coefficients as agreement
 from annotator.metrics.project import agreement_report, disagreements
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
-
 
 TEXT = "Two drones hit Kyiv oblast at night ."
 LABELS = ["REGION", "COUNT", "OUTCOME"]
@@ -98,20 +98,28 @@ def test_project_agreement_kappa_alpha_and_confusion_match_the_metrics(report):
     assert report["krippendorff_alpha"]["overall"] == pytest.approx(alpha)
     binary = [[None if v is None else v == "COUNT" for v in table[n]] for n in ("ann", "bob", "cy")]
     count_alpha = agreement.krippendorff_alpha(binary)
-    assert report["krippendorff_alpha"]["by_label"]["COUNT"] == (None if count_alpha is None else pytest.approx(count_alpha))
+    assert report["krippendorff_alpha"]["by_label"]["COUNT"] == (
+        None if count_alpha is None else pytest.approx(count_alpha)
+    )
     # Fleiss: sentences 2 and 3 have two annotators each (the most common number), sentence 1 has three.
     fleiss = report["fleiss_kappa"]
     assert (fleiss["annotators_per_sentence"], fleiss["sentences"], fleiss["tokens"]) == (2, 2, 16)
     categories = ["REGION", "COUNT", "OUTCOME", "O"]
     rows = []
     for s in SENTENCES[1:]:
-        labels = [agreement.token_labels(s.tokens, a.spans) for a in ANNOTATIONS if a.sentence_id == s.id and a.status != "skipped"]
+        labels = [
+            agreement.token_labels(s.tokens, a.spans)
+            for a in ANNOTATIONS
+            if a.sentence_id == s.id and a.status != "skipped"
+        ]
         rows += [[sum(1 for lab in labels if lab[t] == c) for c in categories] for t in range(len(s.tokens))]
     assert fleiss["overall"] == pytest.approx(agreement.fleiss_kappa(rows))
     tokens = {s.id: s.tokens for s in SENTENCES}
     expected_confusion = agreement.confusion([a for a in ANNOTATIONS if a.status != "skipped"], tokens)
     names = report["confusion"]["labels"]
-    got = {(names[i], names[j]): n for i, row in enumerate(report["confusion"]["matrix"]) for j, n in enumerate(row) if n}
+    got = {
+        (names[i], names[j]): n for i, row in enumerate(report["confusion"]["matrix"]) for j, n in enumerate(row) if n
+    }
     assert got == expected_confusion
 
 
@@ -224,17 +232,26 @@ def test_conflicts_agreed_sentence_and_skips_are_no_conflict():
 
 def test_conflicts_sorted_worst_first_and_filtered():
     annotations = [
-        ann(1, "ann", R), ann(1, "bob", R_WIDE),  # boundary: mild
-        ann(2, "ann", R), ann(2, "bob", R_AS_COUNT), ann(2, "cy", R_AS_COUNT, status="flagged"),  # label
-        ann(3, "ann", R, HIT), ann(3, "bob", R), ann(3, "cy", R_AS_COUNT),  # presence + label
+        ann(1, "ann", R),
+        ann(1, "bob", R_WIDE),  # boundary: mild
+        ann(2, "ann", R),
+        ann(2, "bob", R_AS_COUNT),
+        ann(2, "cy", R_AS_COUNT, status="flagged"),  # label
+        ann(3, "ann", R, HIT),
+        ann(3, "bob", R),
+        ann(3, "cy", R_AS_COUNT),  # presence + label
     ]
     found = disagreements(SENTENCES, annotations)
     assert [f["sentence_id"] for f in found] == [3, 2, 1]
     assert found[1]["flagged_by"] == ["cy"]
     assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, types=["boundary"])] == [1]
     assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, labels=["OUTCOME"])] == [3]
-    assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, pair=("cy", "bob"))] == [3]  # they agree on 2
-    assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, pair=("ann", "bob"), types=["label"])] == [2]
+    assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, pair=("cy", "bob"))] == [
+        3
+    ]  # they agree on 2
+    assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, pair=("ann", "bob"), types=["label"])] == [
+        2
+    ]
     with pytest.raises(ValueError):
         disagreements(SENTENCES, annotations, types=["typo"])
 

@@ -1,4 +1,5 @@
 """A project's gazetteer entries and guideline version: read once per settings token, renewed on change."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -7,11 +8,10 @@ from alembic import command
 from sqlalchemy import delete, event, inspect, select, text
 
 from annotator import db as database
-from annotator.models import GazetteerEntry, Project, utcnow
 from annotator.labels.normalise import normalise
+from annotator.models import GazetteerEntry, Project, utcnow
 from annotator.services.projects import add_guideline_version, get_or_create_project, project_settings
 from annotator.services.suggestions import project_gazetteer
-
 
 
 @contextmanager
@@ -52,7 +52,9 @@ def test_settings_token_renews_when_the_gazetteer_or_guidelines_change(db):
     tokens.append(project.settings_token)
 
     assert all(tokens) and len(set(tokens)) == len(tokens)  # a new token for each change
-    stored = db.scalar(select(Project.settings_token).where(Project.id == project.id).execution_options(populate_existing=True))
+    stored = db.scalar(
+        select(Project.settings_token).where(Project.id == project.id).execution_options(populate_existing=True)
+    )
     assert stored == tokens[-1]  # written to the database, not only to the object
     db.refresh(other)
     assert other.settings_token == other_token  # another project's settings did not change
@@ -105,8 +107,10 @@ def test_pending_changes_count_before_the_cache(db):
 def test_rows_written_around_the_orm_are_read_every_time(db):
     """A project without a token (inserted in plain SQL) is never cached."""
     db.execute(
-        text("INSERT INTO projects (name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-             "VALUES ('raw', 'en', '[]', 2, false, 'none', :now)"),
+        text(
+            "INSERT INTO projects (name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+            "VALUES ('raw', 'en', '[]', 2, false, 'none', :now)"
+        ),
         {"now": utcnow()},
     )
     db.commit()
@@ -125,8 +129,10 @@ def test_migration_0003_gives_every_project_its_own_token(empty_database_url):
     with engine.begin() as connection:
         for pid in (1, 2):
             connection.execute(
-                text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-                     "VALUES (:id, :name, 'en', '[]', 2, false, 'none', :now)"),
+                text(
+                    "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                    "VALUES (:id, :name, 'en', '[]', 2, false, 'none', :now)"
+                ),
                 {"id": pid, "name": f"p{pid}", "now": utcnow()},
             )
     command.upgrade(database.alembic_config(engine), "0003")

@@ -1,4 +1,5 @@
 """The labelling queue: order, quota, leases, and real concurrency on both backends."""
+
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import db as database
-
 from annotator.models import Annotation, Lease, Sentence, utcnow
 from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence, progress
@@ -34,7 +34,10 @@ def save(db, sentence, user, status="done", spans=(), **kwargs):
 
 def test_queue_sentences_split_as_expected(db):
     project = make_project(db)
-    assert [s.text for s in sentences_of(db, project)][:2] == ["Forty drones were shot down over Kursk.", "Debris damaged a house."]
+    assert [s.text for s in sentences_of(db, project)][:2] == [
+        "Forty drones were shot down over Kursk.",
+        "Debris damaged a house.",
+    ]
     assert len(sentences_of(db, project)) == 5
 
 
@@ -121,7 +124,13 @@ def test_queue_nothing_left_returns_none(db):
     assert claim(db, project, bo) is None  # ann's lease fills the only slot
     save(db, sentence, ann)
     assert claim(db, project, ann) is None
-    assert progress(db, project, ann) == {"mine_done": 1, "mine_flagged": 0, "mine_skipped": 0, "project_complete": 1, "project_sentences": 1}
+    assert progress(db, project, ann) == {
+        "mine_done": 1,
+        "mine_flagged": 0,
+        "mine_skipped": 0,
+        "project_complete": 1,
+        "project_sentences": 1,
+    }
 
 
 def test_queue_extra_annotators_raise_the_quota(db):
@@ -160,7 +169,9 @@ def test_queue_concurrent_sessions_annotate_each_sentence_exactly_quota_times(db
     def work(session, project, user):
         done = []
         while (sentence := claim(session, project, user)) is not None:
-            taken = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence.id))
+            taken = session.scalar(
+                select(func.count()).select_from(Annotation).where(Annotation.sentence_id == sentence.id)
+            )
             leases = session.scalar(select(func.count()).select_from(Lease).where(Lease.sentence_id == sentence.id))
             assert taken + leases <= 2 + 0, f"sentence {sentence.id}: {taken} annotations + {leases} leases"
             save(session, sentence, user)

@@ -1,4 +1,5 @@
 """Sentence.annotation_count and Sentence.state: kept equal to a count from scratch, and backfilled by 0002."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,16 @@ def from_scratch(db) -> dict[int, tuple[int, int]]:
     """{sentence id: (annotation_count, state)} computed from the annotations, not the stored columns."""
     counted = dict(
         db.execute(
-            select(Annotation.sentence_id, func.count()).where(Annotation.status.in_(("done", "flagged"))).group_by(Annotation.sentence_id)
+            select(Annotation.sentence_id, func.count())
+            .where(Annotation.status.in_(("done", "flagged")))
+            .group_by(Annotation.sentence_id)
         ).all()
     )
     expected = {}
     for sentence_id, quota in db.execute(
-        select(Sentence.id, Project.annotators_per_sentence + Sentence.extra_annotators).join(Project, Project.id == Sentence.project_id)
+        select(Sentence.id, Project.annotators_per_sentence + Sentence.extra_annotators).join(
+            Project, Project.id == Sentence.project_id
+        )
     ):
         n = counted.get(sentence_id, 0)
         expected[sentence_id] = (n, UNTOUCHED if n == 0 else COMPLETE if n >= quota else STARTED)
@@ -32,7 +37,9 @@ def from_scratch(db) -> dict[int, tuple[int, int]]:
 
 
 def stored(db) -> dict[int, tuple[int, int]]:
-    return {sid: (n, state) for sid, n, state in db.execute(select(Sentence.id, Sentence.annotation_count, Sentence.state))}
+    return {
+        sid: (n, state) for sid, n, state in db.execute(select(Sentence.id, Sentence.annotation_count, Sentence.state))
+    }
 
 
 def assert_counts_right(db) -> dict[int, tuple[int, int]]:
@@ -127,7 +134,9 @@ def test_queue_counts_follow_quota_change_in_admin(app, db, login):
     save(db, second, ann)
     admin = login("root", "admin")
     for quota, states in ((1, (COMPLETE, COMPLETE)), (3, (STARTED, STARTED)), (2, (COMPLETE, STARTED))):
-        response = admin.post(f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": quota, "routing": "none"})
+        response = admin.post(
+            f"/admin/projects/{project.name}/settings", data={"annotators_per_sentence": quota, "routing": "none"}
+        )
         assert response.status_code == 302
         counts = assert_counts_right(db)
         assert (counts[first.id][1], counts[second.id][1]) == states
@@ -153,7 +162,9 @@ def test_queue_recount_repairs_drifted_counts(db):
     (ann,) = users(db, "ann")
     first = sentences_of(db, project)[0]
     save(db, first, ann)
-    db.execute(Sentence.__table__.update().values(annotation_count=0, state=UNTOUCHED))  # as a Core write would leave them
+    db.execute(
+        Sentence.__table__.update().values(annotation_count=0, state=UNTOUCHED)
+    )  # as a Core write would leave them
     recount(db, project_ids=[project.id])
     db.commit()
     assert assert_counts_right(db)[first.id] == (1, STARTED)
@@ -168,20 +179,55 @@ def test_migrations_0002_backfills_existing_annotations(empty_database_url):
     now = utcnow()
     with engine.begin() as connection:  # rows as revision 0001 stored them, without the new columns
         run = connection.execute
-        run(text("INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-                 "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"), {"now": now})
-        run(text("INSERT INTO reports (id, project_id, meta, text, content_hash, created_at) VALUES (1, 1, '{}', 'r', 'h', :now)"), {"now": now})
+        run(
+            text(
+                "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"
+            ),
+            {"now": now},
+        )
+        run(
+            text(
+                "INSERT INTO reports (id, project_id, meta, text, content_hash, created_at) VALUES (1, 1, '{}', 'r', 'h', :now)"
+            ),
+            {"now": now},
+        )
         for sid, extra in ((1, 0), (2, 0), (3, 0), (4, 1), (5, 0)):
-            run(text("INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, extra_annotators, needs_review) "
-                     "VALUES (:id, 1, 1, :id, 0, 's', '[]', :extra, false)"), {"id": sid, "extra": extra})
+            run(
+                text(
+                    "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, extra_annotators, needs_review) "
+                    "VALUES (:id, 1, 1, :id, 0, 's', '[]', :extra, false)"
+                ),
+                {"id": sid, "extra": extra},
+            )
         for uid in (1, 2, 3):
-            run(text("INSERT INTO users (id, username, role, active, session_token, failed_logins, created_at) "
-                     "VALUES (:id, :name, 'annotator', true, :token, 0, :now)"), {"id": uid, "name": f"u{uid}", "token": f"t{uid}", "now": now})
-        annotations = [(1, 1, "done"), (1, 2, "flagged"), (2, 1, "done"), (2, 2, "skipped"), (3, 3, "skipped"),
-                       (4, 1, "done"), (4, 2, "done"), (5, 1, "done"), (5, 2, "done"), (5, 3, "done")]
+            run(
+                text(
+                    "INSERT INTO users (id, username, role, active, session_token, failed_logins, created_at) "
+                    "VALUES (:id, :name, 'annotator', true, :token, 0, :now)"
+                ),
+                {"id": uid, "name": f"u{uid}", "token": f"t{uid}", "now": now},
+            )
+        annotations = [
+            (1, 1, "done"),
+            (1, 2, "flagged"),
+            (2, 1, "done"),
+            (2, 2, "skipped"),
+            (3, 3, "skipped"),
+            (4, 1, "done"),
+            (4, 2, "done"),
+            (5, 1, "done"),
+            (5, 2, "done"),
+            (5, 3, "done"),
+        ]
         for i, (sid, uid, status) in enumerate(annotations, start=1):
-            run(text("INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
-                     "VALUES (:id, :sid, :uid, :status, 0, 1, :now, :now)"), {"id": i, "sid": sid, "uid": uid, "status": status, "now": now})
+            run(
+                text(
+                    "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
+                    "VALUES (:id, :sid, :uid, :status, 0, 1, :now, :now)"
+                ),
+                {"id": i, "sid": sid, "uid": uid, "status": status, "now": now},
+            )
     database.upgrade(engine, "0002")
     assert database.current_revision(engine) == "0002"
     with engine.connect() as connection:
@@ -192,11 +238,11 @@ def test_migrations_0002_backfills_existing_annotations(empty_database_url):
     engine.dispose()
     assert kept == len(annotations)  # adding the columns did not copy the table (no cascade)
     assert [tuple(r) for r in rows] == [
-        (1, 2, COMPLETE),   # done + flagged, quota 2
-        (2, 1, STARTED),    # the skip does not count
+        (1, 2, COMPLETE),  # done + flagged, quota 2
+        (2, 1, STARTED),  # the skip does not count
         (3, 0, UNTOUCHED),  # only a skip
-        (4, 2, STARTED),    # an extra annotator raised its quota to 3
-        (5, 3, COMPLETE),   # beyond the quota still complete
+        (4, 2, STARTED),  # an extra annotator raised its quota to 3
+        (5, 3, COMPLETE),  # beyond the quota still complete
     ]
 
 

@@ -1,4 +1,5 @@
 """Review: agreement CLI, dashboard, disagreements, adjudication into gold (client, both backends)."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ from sqlalchemy import select
 from annotator.models import AuditEvent, GoldAnnotation, Report, Sentence, User
 from annotator.services.users import get_or_create_annotator
 from tests.helpers import QUESTION, build_flagged, build_project
-
 
 # Hand computation of span_f1 (strict, pooled over shared sentences, then the mean over pairs):
 #   ann|bob share s1, s2, s3: matched 1 + 2 + 0 = 3 of 4 + 5 + 1 = 10 spans -> 2*3/10 = 0.6
@@ -128,7 +128,12 @@ def test_review_adjudication_stores_gold_with_provenance_and_audit(db, login):
     assert gold.reviewer_id == reviewer.id
     count, region, outcome = spans[(0, 3, "COUNT")], spans[(15, 19, "REGION")], spans[(11, 14, "OUTCOME")]
     assert (count.provenance, count.decided_by, count.reason) == ("unanimous", None, None)
-    assert (region.provenance, region.decided_by, region.reason, region.value) == ("majority", reviewer.id, "boundary", "Kyiv")
+    assert (region.provenance, region.decided_by, region.reason, region.value) == (
+        "majority",
+        reviewer.id,
+        "boundary",
+        "Kyiv",
+    )
     assert (outcome.provenance, outcome.decided_by, outcome.reason) == ("adjudicated", reviewer.id, "guideline")
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "gold.create"))
     assert event.user_id == reviewer.id and event.entity_id == gold.id
@@ -149,7 +154,8 @@ def test_review_adjudication_stores_gold_with_provenance_and_audit(db, login):
     assert update.detail["removed"] == [{"start_char": 11, "end_char": 14, "label": "OUTCOME", "value": None}]
     # bob's "Kyiv oblast" was replaced by the REGION taken; the earlier gold's OUTCOME was dropped on purpose.
     assert [(d["start_char"], d["end_char"], d["label"], d["by"], d["decision"]) for d in gold.dropped] == [
-        (11, 14, "OUTCOME", ["gold"], "drop"), (15, 26, "REGION", ["bob"], "replaced"),
+        (11, 14, "OUTCOME", ["gold"], "drop"),
+        (15, 26, "REGION", ["bob"], "replaced"),
     ]
     # The sentence left the review queue.
     page = client.get("/projects/incidents/review").get_data(as_text=True)
@@ -187,7 +193,9 @@ def test_review_adjudication_stale_version_is_409(db, login):
 )
 def test_review_adjudication_rejects_invalid_spans(db, login, spans):
     ids = build_project(db)
-    response = login("rev", "reviewer").put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": spans})
+    response = login("rev", "reviewer").put(
+        f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": spans}
+    )
     assert response.status_code == 422
     db.rollback()
     assert db.scalar(select(GoldAnnotation)) is None
@@ -225,7 +233,13 @@ def test_review_cached_report_follows_new_annotations_and_gold(db):
     queue_before = [q["sentence_id"] for q in review_queue(db, project)]
     # A fourth annotator agrees with bob on s1: the pooled strict F1 must move.
     dee = get_or_create_annotator(db, "dee")
-    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 15, "end_char": 26, "label": "REGION"}])
+    save_annotation(
+        db,
+        db.get(Sentence, ids["s1"]),
+        dee,
+        "done",
+        [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 15, "end_char": 26, "label": "REGION"}],
+    )
     db.commit()
     after = project_report(db, project, n_resamples=50)
     assert after["span_f1"]["overall"] != before["span_f1"]["overall"]
@@ -243,8 +257,22 @@ def test_review_effort_compares_time_with_and_without_suggestions(db, login):
     project = db.scalar(select(Report)).project
     project.annotators_per_sentence = 5  # room for a fourth annotator
     eve = get_or_create_annotator(db, "eve")
-    save_annotation(db, db.get(Sentence, ids["s1"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT", "suggested": True}], seconds_spent=4)
-    save_annotation(db, db.get(Sentence, ids["s4"]), eve, "done", [{"start_char": 0, "end_char": 3, "label": "COUNT"}], seconds_spent=30)
+    save_annotation(
+        db,
+        db.get(Sentence, ids["s1"]),
+        eve,
+        "done",
+        [{"start_char": 0, "end_char": 3, "label": "COUNT", "suggested": True}],
+        seconds_spent=4,
+    )
+    save_annotation(
+        db,
+        db.get(Sentence, ids["s4"]),
+        eve,
+        "done",
+        [{"start_char": 0, "end_char": 3, "label": "COUNT"}],
+        seconds_spent=30,
+    )
     db.commit()
     effort = labelling_effort(db, project)
     assert effort["annotators"]["eve"] == {"median_seconds": 17.0, "suggested_share": 0.5, "sentences": 2}
@@ -261,7 +289,9 @@ def test_review_single_flagged_version_is_offered_with_its_comment(db, login):
     assert "<b>outcome</b>" not in page
     data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
     assert data["annotations"][0]["comment"] == QUESTION
-    assert [(d["kind"], d["proposal"], d["versions"]["alice"][0]["label"]) for d in data["decisions"]] == [("single", "alice", "OUTCOME")]
+    assert [(d["kind"], d["proposal"], d["versions"]["alice"][0]["label"]) for d in data["decisions"]] == [
+        ("single", "alice", "OUTCOME")
+    ]
     assert "Nothing to decide" not in page
 
 
@@ -281,8 +311,14 @@ def test_review_gold_that_drops_a_span_silently_is_refused(db, login, runner, tm
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sentences"]["excluded"]["flagged, awaiting review"] == 2  # s2 (bob) and s4 (alice)
     # Taking alice's version stores it, with the reviewer's note for her.
-    taken = client.put(url, json={"version": None, "spans": [{"start_char": 10, "end_char": 14, "label": "OUTCOME", "value": None}],
-                                  "note": "Yes: a <i>fall</i> is an outcome."})
+    taken = client.put(
+        url,
+        json={
+            "version": None,
+            "spans": [{"start_char": 10, "end_char": 14, "label": "OUTCOME", "value": None}],
+            "note": "Yes: a <i>fall</i> is an outcome.",
+        },
+    )
     assert taken.status_code == 200, taken.get_json()
     gold, spans = _gold_rows(db, sentence_id)
     assert set(spans) == {(10, 14, "OUTCOME")} and spans[(10, 14, "OUTCOME")].provenance == "adjudicated"
@@ -296,7 +332,9 @@ def test_review_gold_that_drops_a_span_silently_is_refused(db, login, runner, tm
     history = alice.get("/projects/incidents/history").get_data(as_text=True)
     assert "Yes: a &lt;i&gt;fall&lt;/i&gt; is an outcome." in history
     # An explicit drop is allowed and kept with the gold.
-    dropped = client.put(url, json={"version": 1, "spans": [], "dropped": [{"start_char": 10, "end_char": 14, "label": "OUTCOME"}]})
+    dropped = client.put(
+        url, json={"version": 1, "spans": [], "dropped": [{"start_char": 10, "end_char": 14, "label": "OUTCOME"}]}
+    )
     assert dropped.status_code == 200
     gold, spans = _gold_rows(db, sentence_id)
     assert spans == {}
@@ -314,7 +352,10 @@ def test_review_disagreement_list_shows_flags_and_comments(db, login):
     with_comment = client.get("/projects/incidents/review/disagreements?has=comment").get_data(as_text=True)
     assert re.findall(r'data-sentence="(\d+)"', with_comment) == [str(sentence_id)]
     flagged = client.get("/projects/incidents/review/disagreements?has=flagged").get_data(as_text=True)
-    assert str(sentence_id) in re.findall(r'data-sentence="(\d+)"', flagged) and len(re.findall(r'data-sentence="(\d+)"', flagged)) == 2
+    assert (
+        str(sentence_id) in re.findall(r'data-sentence="(\d+)"', flagged)
+        and len(re.findall(r'data-sentence="(\d+)"', flagged)) == 2
+    )
     assert client.get("/projects/incidents/review/disagreements?has=nonsense").status_code == 400
 
 
@@ -323,11 +364,17 @@ def test_review_readjudication_offers_spans_only_the_saved_gold_has(db, login):
     client = login("rev", "reviewer")
     url = f"/projects/incidents/review/{ids['s4']}/gold"
     # The reviewer adds "drone" as an OUTCOME nobody marked, next to ann's COUNT.
-    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": "1"}, {"start_char": 4, "end_char": 9, "label": "OUTCOME", "value": None}]
+    spans = [
+        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "1"},
+        {"start_char": 4, "end_char": 9, "label": "OUTCOME", "value": None},
+    ]
     assert client.put(url, json={"version": None, "spans": spans}).status_code == 200
     page = client.get(f"/projects/incidents/review/{ids['s4']}").get_data(as_text=True)
     data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
-    assert [(d["kind"], d["start_char"], d["end_char"]) for d in data["decisions"]] == [("single", 0, 3), ("gold", 4, 9)]
+    assert [(d["kind"], d["start_char"], d["end_char"]) for d in data["decisions"]] == [
+        ("single", 0, 3),
+        ("gold", 4, 9),
+    ]
     # Saving again without it is a decision nobody made: refused, until it is dropped on purpose.
     refused = client.put(url, json={"version": 1, "spans": spans[:1]})
     assert refused.status_code == 422 and "gold: OUTCOME «drone» (4–9)" in refused.get_json()["message"]
@@ -347,7 +394,9 @@ def test_review_readjudication_offers_spans_only_the_saved_gold_has(db, login):
 def test_review_adjudication_note_and_dropped_are_bounded(db, login, extra, status, problem):
     """The reviewer's note and dropped list obey the limits every other text and list does, on both backends."""
     ids = build_project(db)
-    response = login("rev", "reviewer").put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": [], **extra})
+    response = login("rev", "reviewer").put(
+        f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": [], **extra}
+    )
     assert response.status_code == status
     assert problem in response.get_json()["message"]
     db.rollback()

@@ -1,4 +1,5 @@
 """Adjudication in real Chromium: keys resolve conflicts, Enter saves gold and moves on."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,10 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
     base = live_app.base_url
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.on(
+        "response",
+        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
+    )
     browser_login(page, "rev", "reviewer")
     reviewer = live_db.scalar(select(User).where(User.username == "rev")).id
 
@@ -72,12 +76,13 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
 
 
 @pytest.mark.browser
-def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(live_app, live_db, page, browser_login, tmp_path):
+def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(
+    live_app, live_db, page, browser_login, tmp_path
+):
     import json
 
     from annotator.services.exports import export_project
     from annotator.services.projects import get_project
-
 
     sentence_id = build_flagged(live_db)
     base = live_app.base_url
@@ -99,7 +104,9 @@ def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(live
     page.locator("#sentence-text").click()
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: url != f"{base}/projects/incidents/review/{sentence_id}")
-    assert gold_of(live_db, sentence_id) == {(10, 14, "OUTCOME"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev")))}
+    assert gold_of(live_db, sentence_id) == {
+        (10, 14, "OUTCOME"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev")))
+    }
 
     project = get_project(live_db, "incidents")
     out, manifest = export_project(live_db, project, tmp_path / "export")
@@ -116,7 +123,9 @@ def test_review_browser_keys_move_to_the_next_undecided_and_do_not_wrap(live_app
     from annotator.models import Annotation, Span
 
     ids = build_project(live_db)
-    ann = live_db.scalar(select(Annotation).join(User).where(Annotation.sentence_id == ids["s1"], User.username == "ann"))
+    ann = live_db.scalar(
+        select(Annotation).join(User).where(Annotation.sentence_id == ids["s1"], User.username == "ann")
+    )
     ann.spans.append(Span(start_char=11, end_char=14, label="OUTCOME"))  # s1: an OUTCOME conflict before the REGION one
     live_db.commit()
     browser_login(page, "rev", "reviewer")

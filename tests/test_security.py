@@ -1,5 +1,6 @@
 """Security: CSRF, escaping of untrusted text, headers, cookies, secrets, lockout, limits, and
 who may reach which route (walking every rule of the url_map, so new routes are covered)."""
+
 import os
 import re
 import stat
@@ -13,7 +14,12 @@ from annotator.services.users import issue_api_token
 from tests.helpers import HOSTILE, SECRET_COMMENT, rule_url, url_rules
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)", "{{ 7*7 }}"]
-PUBLIC = {"auth.login", "main.healthz", "main.favicon", "api.openapi"}  # reachable without logging in (api.openapi: the API's description)
+PUBLIC = {
+    "auth.login",
+    "main.healthz",
+    "main.favicon",
+    "api.openapi",
+}  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
     "annotator": ("review.", "admin.", "exports."),
     "reviewer": ("admin.",),
@@ -110,7 +116,9 @@ def test_security_untrusted_text_is_escaped_on_every_page(app, world):
             assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", body, re.I), rule.rule
             assert "total 49 drones" not in body, f"{rule.rule} evaluated {{{{ 7*7 }}}}"
             if "<script>alert(1)" in HOSTILE and "alert(1)" in body:  # the text is on the page (maybe truncated)
-                assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body or "\\u003cscript\\u003ealert(1)" in body, rule.rule
+                assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body or "\\u003cscript\\u003ealert(1)" in body, (
+                    rule.rule
+                )
                 shown.append((rule.rule, "{{ 7*7 }}" in body))
     assert shown, "no page showed the report text: the test checks nothing"
     assert any(whole for _, whole in shown), "no page showed {{ 7*7 }} as text"
@@ -119,7 +127,9 @@ def test_security_untrusted_text_is_escaped_on_every_page(app, world):
 def test_security_headers_on_every_html_response(app, world):
     problems = []
     pages = 0
-    for role, client in [("anonymous", app.test_client())] + [(r, world["clients"][r]) for r in ("annotator", "reviewer", "admin")]:
+    for role, client in [("anonymous", app.test_client())] + [
+        (r, world["clients"][r]) for r in ("annotator", "reviewer", "admin")
+    ]:
         for rule, method in url_rules(app):
             if method != "GET":
                 continue
@@ -138,7 +148,10 @@ def test_security_headers_on_every_html_response(app, world):
                 problems.append(f"{role} {rule.rule}: an inline event handler")
             if re.search(r"<[^>]+\sstyle\s*=", body):
                 problems.append(f"{role} {rule.rule}: an inline style attribute (blocked by style-src 'self')")
-            if response.headers.get("X-Frame-Options") != "DENY" or response.headers.get("X-Content-Type-Options") != "nosniff":
+            if (
+                response.headers.get("X-Frame-Options") != "DENY"
+                or response.headers.get("X-Content-Type-Options") != "nosniff"
+            ):
                 problems.append(f"{role} {rule.rule}: framing or sniffing headers missing")
     assert pages > 5 and not problems, "\n".join(problems)
 
@@ -158,7 +171,9 @@ def test_security_csrf_on_form_and_json_writes(app, world, db):
     user = db.get(User, world["alice"].id)
     token = issue_api_token(user)
     db.commit()
-    scripted = app.test_client().put(url, json={**body, "base_version": 1}, headers={"Authorization": f"Bearer {token}"})
+    scripted = app.test_client().put(
+        url, json={**body, "base_version": 1}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert scripted.status_code == 200, scripted.get_data(as_text=True)  # a bearer token needs no CSRF token
     assert scripted.get_json()["annotation"]["comment"] == "changed"
 
@@ -172,7 +187,9 @@ def test_security_session_cookie_flags(app, make_user, monkeypatch, tmp_path, da
     def login_cookie(application):
         client = application.test_client()
         token = _csrf_from(client.get("/login").get_data(as_text=True))
-        response = client.post("/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": token})
+        response = client.post(
+            "/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": token}
+        )
         assert response.status_code == 302
         return [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")][-1]
 
@@ -210,7 +227,12 @@ def test_security_login_lockout_after_repeated_failures(app, make_user):
     client = app.test_client()
     token = _csrf_from(client.get("/login").get_data(as_text=True))
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        assert client.post("/login", data={"username": "alice", "password": "wrong password", "csrf_token": token}).status_code == 401
+        assert (
+            client.post(
+                "/login", data={"username": "alice", "password": "wrong password", "csrf_token": token}
+            ).status_code
+            == 401
+        )
     locked = client.post("/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": token})
     assert locked.status_code == 401 and "locked" in locked.get_data(as_text=True)
     assert client.get("/").status_code == 302  # the right password did not log in
@@ -220,25 +242,44 @@ def test_security_request_size_limit(app):
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     response = app.test_client().post("/login", data={"username": "x" * 20_000, "password": "y"})
     assert response.status_code == 413
-    assert "Request Entity Too Large" in response.get_data(as_text=True) or "too large" in response.get_data(as_text=True).lower()
+    assert (
+        "Request Entity Too Large" in response.get_data(as_text=True)
+        or "too large" in response.get_data(as_text=True).lower()
+    )
 
 
 def test_security_upload_refuses_wrong_types_and_ignores_paths(app, world, tmp_path, db):
     import io
 
     admin = world["clients"]["admin"]
-    wrong = admin.post("/admin/projects/p/upload", data={"files": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")}, content_type="multipart/form-data")
+    wrong = admin.post(
+        "/admin/projects/p/upload",
+        data={"files": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")},
+        content_type="multipart/form-data",
+    )
     assert wrong.status_code == 400 and "unsupported file type .exe" in wrong.get_data(as_text=True)
     evil = "../../" + uuid.uuid4().hex + ".txt"
-    sneaky = admin.post("/admin/projects/p/upload", data={"files": (io.BytesIO(b"A report from afar."), evil)}, content_type="multipart/form-data")
+    sneaky = admin.post(
+        "/admin/projects/p/upload",
+        data={"files": (io.BytesIO(b"A report from afar."), evil)},
+        content_type="multipart/form-data",
+    )
     assert sneaky.status_code == 302, sneaky.get_data(as_text=True)
     name = evil.rsplit("/", 1)[1]
-    assert not any(p.name == name for root in (tmp_path, tmp_path.parent, tmp_path.parent.parent, os.getcwd()) for p in __import__("pathlib").Path(root).iterdir())
-    source = db.scalar(select(Project).where(Project.name == "p")) and [r.source for r in db.scalar(select(Project).where(Project.name == "p")).reports]
+    assert not any(
+        p.name == name
+        for root in (tmp_path, tmp_path.parent, tmp_path.parent.parent, os.getcwd())
+        for p in __import__("pathlib").Path(root).iterdir()
+    )
+    source = db.scalar(select(Project).where(Project.name == "p")) and [
+        r.source for r in db.scalar(select(Project).where(Project.name == "p")).reports
+    ]
     assert ".." not in "".join(s or "" for s in source)
 
 
-@pytest.mark.parametrize("name", ["..", "../..", "%2e%2e", "..%2f..%2fetc", ".{export}", "{export}%2f..%2f..%2f", "{export}/../.."])
+@pytest.mark.parametrize(
+    "name", ["..", "../..", "%2e%2e", "..%2f..%2fetc", ".{export}", "{export}%2f..%2f..%2f", "{export}/../.."]
+)
 def test_security_export_downloads_only_from_the_exports_folder(app, world, name):
     reviewer = world["clients"]["reviewer"]
     export = world["values"]["name"]
@@ -255,10 +296,18 @@ def test_security_audit_log_records_annotation_gold_and_user_changes(app, world,
 
     sentence = world["sentence"]
     bob = world["clients"]["other"]
-    saved = bob.put(f"/api/sentences/{sentence.id}/annotation", json={"status": "done", "spans": [{"start_char": 0, "end_char": 6, "label": "COUNT"}]})
+    saved = bob.put(
+        f"/api/sentences/{sentence.id}/annotation",
+        json={"status": "done", "spans": [{"start_char": 0, "end_char": 6, "label": "COUNT"}]},
+    )
     assert saved.status_code == 200, saved.get_data(as_text=True)
     gold = world["clients"]["reviewer"].put(
-        f"/projects/p/review/{sentence.id}/gold", json={"version": None, "spans": [{"start_char": 0, "end_char": 6, "label": "COUNT", "value": None}], "reason": None}
+        f"/projects/p/review/{sentence.id}/gold",
+        json={
+            "version": None,
+            "spans": [{"start_char": 0, "end_char": 6, "label": "COUNT", "value": None}],
+            "reason": None,
+        },
     )
     assert gold.status_code == 200, gold.get_data(as_text=True)
     role = world["clients"]["admin"].post(f"/admin/users/{world['alice'].id}/role", data={"role": "reviewer"})
@@ -269,10 +318,18 @@ def test_security_audit_log_records_annotation_gold_and_user_changes(app, world,
     annotation = events.get(("annotation.save", "annotation", users["bob"]))
     assert annotation is not None and annotation.detail["sentence_id"] == sentence.id
     assert annotation.detail["new_spans"] and annotation.entity_id is not None
-    gold_events = [e for (action, entity, who), e in events.items() if entity == "gold_annotation" and who == users["rita"]]
-    assert len(gold_events) == 1 and gold_events[0].detail["sentence_id"] == sentence.id and gold_events[0].detail["added"]
+    gold_events = [
+        e for (action, entity, who), e in events.items() if entity == "gold_annotation" and who == users["rita"]
+    ]
+    assert (
+        len(gold_events) == 1 and gold_events[0].detail["sentence_id"] == sentence.id and gold_events[0].detail["added"]
+    )
     changed = events.get(("user.role", "user", users["ada"]))
-    assert changed is not None and changed.entity_id == users["alice"] and changed.detail == {"old": "annotator", "new": "reviewer"}
+    assert (
+        changed is not None
+        and changed.entity_id == users["alice"]
+        and changed.detail == {"old": "annotator", "new": "reviewer"}
+    )
 
 
 def test_security_ids_beyond_the_database_integer_are_404(app, world):
@@ -292,6 +349,8 @@ def test_security_cookie_secure_setting_reads_text_as_a_person_means_it(tmp_path
     from annotator import create_app
 
     for text, expected in (("true", True), ("Yes", True), ("1", True), ("False", False), ("no", False), ("off", False)):
-        app = create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "SESSION_COOKIE_SECURE": text})
+        app = create_app(
+            {"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "SESSION_COOKIE_SECURE": text}
+        )
         assert app.config["SESSION_COOKIE_SECURE"] is expected, text
         app.extensions["annotator.engine"].dispose()

@@ -4,6 +4,7 @@ Each case runs in a child process: ``gc.freeze`` is process-wide, and the test
 process must keep collecting normally. The child drives the app as a WSGI
 server does (call, read the body, close the iterable), then prints what it saw.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,10 @@ def _serve_twice(tmp_path, **config) -> list[tuple[str, int]]:
     config = {"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", "SECRET_KEY": "k" * 32, **config}
     done = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(config)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     return [tuple(step) for step in json.loads(done.stdout.strip().splitlines()[-1])]

@@ -1,4 +1,5 @@
 """Rule-based suggestions, and the demo corpus they are shown on."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ import pytest
 import spacy
 
 from annotator.labels.normalise import Gazetteer, OutcomeVocabulary, normalise
-from annotator.records import SpanRecord
 from annotator.labels.suggest import RuleSuggester
+from annotator.records import SpanRecord
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST_SENTENCE = (
@@ -79,29 +80,38 @@ def test_suggest_first_sentence_of_example_report(suggester):
     ("text", "expected"),
     [
         # REGION: the longest alias wins; "the" and "'s" stay outside
-        ("Drones were destroyed over Kaluga Oblast.",
-         [("OUTCOME", "destroyed", "destroyed"), ("REGION", "Kaluga Oblast", "Kaluga Oblast")]),
+        (
+            "Drones were destroyed over Kaluga Oblast.",
+            [("OUTCOME", "destroyed", "destroyed"), ("REGION", "Kaluga Oblast", "Kaluga Oblast")],
+        ),
         ("Sirens sounded in the Kiev region’s north.", [("REGION", "Kiev region", "Kyiv Oblast")]),
         ("Flights left Moscow’s airports.", [("REGION", "Moscow", "Moscow")]),
-        ("Debris hit Moscow region and Moscow.",
-         [("REGION", "Moscow region", "Moscow Oblast"), ("REGION", "Moscow", "Moscow")]),
+        (
+            "Debris hit Moscow region and Moscow.",
+            [("REGION", "Moscow region", "Moscow Oblast"), ("REGION", "Moscow", "Moscow")],
+        ),
         ("Rostov-on-Don was calm.", [("REGION", "Rostov-on-Don", "Rostov Oblast")]),
         ("Белгород was attacked again.", [("REGION", "Белгород", "Belgorod Oblast")]),
-        ("The regional perm was cancelled in Perm.",
-         [("OUTCOME", "cancelled", "disruption"), ("REGION", "Perm", "Perm Krai")]),
+        (
+            "The regional perm was cancelled in Perm.",
+            [("OUTCOME", "cancelled", "disruption"), ("REGION", "Perm", "Perm Krai")],
+        ),
         ("Russia said the region was calm.", []),
         # COUNT: the number alone, only before a drone or missile noun
-        ("Air defence shot down 27 drones.",
-         [("OUTCOME", "shot down", "shot down"), ("COUNT", "27", "27")]),
-        ("Twenty-three UAVs were intercepted.",
-         [("COUNT", "Twenty-three", "23"), ("OUTCOME", "intercepted", "intercepted")]),
+        ("Air defence shot down 27 drones.", [("OUTCOME", "shot down", "shot down"), ("COUNT", "27", "27")]),
+        (
+            "Twenty-three UAVs were intercepted.",
+            [("COUNT", "Twenty-three", "23"), ("OUTCOME", "intercepted", "intercepted")],
+        ),
         ("A single drone struck a depot.", [("COUNT", "A single", "1")]),
         ("Two dozen unmanned aerial vehicles flew in.", [("COUNT", "Two dozen", "24")]),
         ("Half a dozen Shahed drones flew in.", [("COUNT", "Half a dozen", "6")]),
         ("In total, thirteen\u00a0drones flew in.", [("COUNT", "thirteen", "13")]),
         ("Some 1,200 attack drones were launched.", [("COUNT", "1,200", "1200")]),
-        ("Nine of the 14 UAVs were downed.",
-         [("COUNT", "Nine", "9"), ("COUNT", "14", "14"), ("OUTCOME", "downed", "shot down")]),
+        (
+            "Nine of the 14 UAVs were downed.",
+            [("COUNT", "Nine", "9"), ("COUNT", "14", "14"), ("OUTCOME", "downed", "shot down")],
+        ),
         ("Dozens of drones and several missiles flew in.", []),
         ("Three people were injured in 2026.", [("OUTCOME", "injured", "injuries")]),
         ("It was one of the most significant attacks.", []),
@@ -112,13 +122,19 @@ def test_suggest_first_sentence_of_example_report(suggester):
         ("A fire broke out at a depot.", [("OUTCOME", "fire broke out", "fire")]),
         ("The house was partially destroyed.", [("OUTCOME", "partially destroyed", "damage")]),
         ("Power supply was also disrupted.", [("OUTCOME", "disrupted", "disruption")]),
-        ("Two people were killed and nine were wounded.",
-         [("OUTCOME", "killed", "casualties"), ("OUTCOME", "wounded", "injuries")]),
+        (
+            "Two people were killed and nine were wounded.",
+            [("OUTCOME", "killed", "casualties"), ("OUTCOME", "wounded", "injuries")],
+        ),
         # tricky text
-        ("A post read: “We are fine 🙏 12 drones shot down over Kursk.”",
-         [("COUNT", "12", "12"), ("OUTCOME", "shot down", "shot down"), ("REGION", "Kursk", "Kursk Oblast")]),
-        ("Five  drones were destroyed — over Sumy.",
-         [("COUNT", "Five", "5"), ("OUTCOME", "destroyed", "destroyed"), ("REGION", "Sumy", "Sumy Oblast")]),
+        (
+            "A post read: “We are fine 🙏 12 drones shot down over Kursk.”",
+            [("COUNT", "12", "12"), ("OUTCOME", "shot down", "shot down"), ("REGION", "Kursk", "Kursk Oblast")],
+        ),
+        (
+            "Five  drones were destroyed — over Sumy.",
+            [("COUNT", "Five", "5"), ("OUTCOME", "destroyed", "destroyed"), ("REGION", "Sumy", "Sumy Oblast")],
+        ),
         ("", []),
     ],
 )

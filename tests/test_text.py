@@ -1,4 +1,5 @@
 """Sentence splitting and tokens: offsets exact for tricky text."""
+
 import pytest
 
 from annotator.corpus.text import make_nlp, split_report

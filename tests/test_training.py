@@ -3,6 +3,7 @@
 Small generated corpora and 30 steps keep each run to seconds; the tests
 check that training runs and reports, not how well it learns.
 """
+
 from __future__ import annotations
 
 import random
@@ -13,8 +14,8 @@ import pytest
 import spacy
 
 from annotator.export.build import build_export, stream_export, write_export
-from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
 from annotator.export.training import TrainingError, load_pipeline, predict_spans, read_scores, train
+from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
 
 TASKS = ["ner", "spancat"]
 COUNTS = ["Two", "Three", "Five", "12", "Seven", "40"]
@@ -69,18 +70,21 @@ def trained(export_dir, tmp_path_factory):
 
 
 def spacy_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "spacy", *args], capture_output=True, text=True, timeout=600
-    )
+    return subprocess.run([sys.executable, "-m", "spacy", *args], capture_output=True, text=True, timeout=600)
 
 
 def assert_spacy_trains(export_dir, out):
     """The documented ``spacy train`` command, unchanged, trains a pipeline from the export."""
     run = spacy_cli(
-        "train", str(export_dir / "config.cfg"),
-        "--paths.train", str(export_dir / "train.spacy"),
-        "--paths.dev", str(export_dir / "dev.spacy"),
-        "--output", str(out), *STEPS,
+        "train",
+        str(export_dir / "config.cfg"),
+        "--paths.train",
+        str(export_dir / "train.spacy"),
+        "--paths.dev",
+        str(export_dir / "dev.spacy"),
+        "--output",
+        str(out),
+        *STEPS,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert (out / "model-best" / "meta.json").is_file()
@@ -96,21 +100,29 @@ def test_training_spacy_train_cli_runs_on_export(export_dir, tmp_path):
 def test_training_spacy_train_cli_runs_on_sharded_export(nlp, tmp_path, task):
     """A large export's train.spacy and dev.spacy are folders of shards; the documented command is unchanged."""
     sentences, annotations = corpus()
-    batches = ((sentences[i:i + 25], annotations[2 * i:2 * (i + 25)], []) for i in range(0, len(sentences), 25))
-    export_dir, manifest = stream_export(nlp, batches, tmp_path / "export", project="t", task=task, dev_fraction=0.25, shard_size=5)
+    batches = ((sentences[i : i + 25], annotations[2 * i : 2 * (i + 25)], []) for i in range(0, len(sentences), 25))
+    export_dir, manifest = stream_export(
+        nlp, batches, tmp_path / "export", project="t", task=task, dev_fraction=0.25, shard_size=5
+    )
     assert (export_dir / "train.spacy").is_dir() and (export_dir / "dev.spacy").is_dir()
     assert len(list((export_dir / "train.spacy").iterdir())) == -(-manifest["counts"]["train"]["docs"] // 5)
     assert_spacy_trains(export_dir, tmp_path / "out")
-    scores = train(export_dir, tmp_path / "api", max_steps=10, eval_frequency=5)  # annotator train takes the folders too
+    scores = train(
+        export_dir, tmp_path / "api", max_steps=10, eval_frequency=5
+    )  # annotator train takes the folders too
     assert set(scores["overall"]) == {"p", "r", "f"}
 
 
 @pytest.mark.slow
 def test_training_spacy_debug_data_passes_on_export(export_dir):
     run = spacy_cli(
-        "debug", "data", str(export_dir / "config.cfg"),
-        "--paths.train", str(export_dir / "train.spacy"),
-        "--paths.dev", str(export_dir / "dev.spacy"),
+        "debug",
+        "data",
+        str(export_dir / "config.cfg"),
+        "--paths.train",
+        str(export_dir / "train.spacy"),
+        "--paths.dev",
+        str(export_dir / "dev.spacy"),
     )
     assert run.returncode == 0, run.stdout + run.stderr
 

@@ -5,6 +5,7 @@ and prints a one-line summary; failures exit 1 with a message to act on.
 The app is created only when a command runs, and each command imports what
 it needs then: ``annotator --help`` loads no database, model or web code.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """``annotator agreement``: a project's inter-annotator agreement."""
+
 from __future__ import annotations
 
 import json
@@ -20,27 +21,62 @@ def format_report(report: dict) -> str:
     """The report as a plain-text table, one row per label plus "all"."""
     f1, alpha = report["span_f1"], report["krippendorff_alpha"]
     kappa, fleiss, values = report["cohen_kappa"], report["fleiss_kappa"], report["value_agreement"]
-    head = ("label", "F1 strict", "95% CI", "F1 partial", "Cohen k", "Fleiss k", "alpha", "95% CI", "same value", "sentences")
+    head = (
+        "label",
+        "F1 strict",
+        "95% CI",
+        "F1 partial",
+        "Cohen k",
+        "Fleiss k",
+        "alpha",
+        "95% CI",
+        "same value",
+        "sentences",
+    )
     rows = [
-        ("all", _num(f1["overall"]), _ci(f1["ci"]["overall"]), _num(f1["partial"]["overall"]), _num(kappa["overall"]),
-         _num(fleiss["overall"]), _num(alpha["overall"]), _ci(alpha["ci"]["overall"]), _num(values["overall"]),
-         str(f1["support"]["overall"]["sentences"]))
+        (
+            "all",
+            _num(f1["overall"]),
+            _ci(f1["ci"]["overall"]),
+            _num(f1["partial"]["overall"]),
+            _num(kappa["overall"]),
+            _num(fleiss["overall"]),
+            _num(alpha["overall"]),
+            _ci(alpha["ci"]["overall"]),
+            _num(values["overall"]),
+            str(f1["support"]["overall"]["sentences"]),
+        )
     ]
     for label in report["labels"]:
         rows.append(
-            (label, _num(f1["by_label"][label]), _ci(f1["ci"]["by_label"][label]), _num(f1["partial"]["by_label"][label]),
-             _num(kappa["by_label"][label]), _num(fleiss["by_label"][label]), _num(alpha["by_label"][label]),
-             _ci(alpha["ci"]["by_label"][label]), _num(values["by_label"][label]), str(f1["support"]["by_label"][label]["sentences"]))
+            (
+                label,
+                _num(f1["by_label"][label]),
+                _ci(f1["ci"]["by_label"][label]),
+                _num(f1["partial"]["by_label"][label]),
+                _num(kappa["by_label"][label]),
+                _num(fleiss["by_label"][label]),
+                _num(alpha["by_label"][label]),
+                _ci(alpha["ci"]["by_label"][label]),
+                _num(values["by_label"][label]),
+                str(f1["support"]["by_label"][label]["sentences"]),
+            )
         )
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = [f"Project {report['project']}: {report['sentences']} sentences, {report['multi_annotated']} with 2+ annotators, "
-             f"annotators: {', '.join(report['annotators']) or 'none'}"]
+    lines = [
+        f"Project {report['project']}: {report['sentences']} sentences, {report['multi_annotated']} with 2+ annotators, "
+        f"annotators: {', '.join(report['annotators']) or 'none'}"
+    ]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [head, *rows]]
     if f1["pairs"]:
-        lines.append("pairs (strict span F1, sentences shared): " + ", ".join(
-            f"{pair} {_num(p['overall'])} ({p['sentences']})" for pair, p in f1["pairs"].items()))
+        lines.append(
+            "pairs (strict span F1, sentences shared): "
+            + ", ".join(f"{pair} {_num(p['overall'])} ({p['sentences']})" for pair, p in f1["pairs"].items())
+        )
     if fleiss["annotators_per_sentence"]:
-        lines.append(f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators.")
+        lines.append(
+            f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators."
+        )
     lines += ["", *format_gold(report["gold"]), "", *format_confusion(report["confusion"])]
     return "\n".join(lines)
 
@@ -48,15 +84,19 @@ def format_report(report: dict) -> str:
 def format_gold(gold: dict) -> list[str]:
     """Annotator vs gold, one line per annotator; "n/a" with the reason where there is no gold to score on."""
     sentences = gold["sentences"]
-    lines = [f"Annotator vs gold ({sentences['adjudicated']} adjudicated sentences, "
-             f"{sentences['leave_one_out']} scored by the majority of the others; {gold['match']} match):"]
+    lines = [
+        f"Annotator vs gold ({sentences['adjudicated']} adjudicated sentences, "
+        f"{sentences['leave_one_out']} scored by the majority of the others; {gold['match']} match):"
+    ]
     width = max((len(name) for name in gold["annotators"]), default=0)
     for name, g in gold["annotators"].items():
         if g["reason"]:
             lines.append(f"  {name.ljust(width)}  n/a: {g['reason']}")
         else:
-            lines.append(f"  {name.ljust(width)}  P {_num(g['precision'])}  R {_num(g['recall'])}  F1 {_num(g['f1'])}  "
-                         f"({g['sentences']} sentence{'' if g['sentences'] == 1 else 's'}: {g['adjudicated']} adjudicated, {g['leave_one_out']} leave-one-out)")
+            lines.append(
+                f"  {name.ljust(width)}  P {_num(g['precision'])}  R {_num(g['recall'])}  F1 {_num(g['f1'])}  "
+                f"({g['sentences']} sentence{'' if g['sentences'] == 1 else 's'}: {g['adjudicated']} adjudicated, {g['leave_one_out']} leave-one-out)"
+            )
     if not gold["annotators"]:
         lines.append("  no annotations yet")
     return lines
@@ -70,14 +110,21 @@ def format_confusion(confusion: dict) -> list[str]:
     cells = [["", *names]] + [[name, *(str(n) for n in row)] for name, row in zip(names, matrix)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return [f"Token label confusion ({confusion['note']}):"] + [
-        "  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in cells
+        "  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in cells
     ]
 
 
 @click.command("agreement")
 @click.option("--project", "project_name", required=True, help="The project to measure.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(1), help="Bootstrap resamples for the 95% intervals.")
+@click.option(
+    "--resamples",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Bootstrap resamples for the 95% intervals.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the bootstrap.")
 def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> None:
     """Inter-annotator agreement of a project: span F1, kappa, alpha, with 95% intervals.
@@ -95,7 +142,9 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> No
     try:
         project = get_project(db, project_name)
     except NotFound:
-        raise fail(f"No project named {project_name!r}. List projects on the web page, or import into a new one with 'annotator import'.") from None
+        raise fail(
+            f"No project named {project_name!r}. List projects on the web page, or import into a new one with 'annotator import'."
+        ) from None
     report = project_report(db, project, n_resamples=resamples, seed=seed)
     db.rollback()  # read only
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))

@@ -1,4 +1,5 @@
 """Helpers shared by the commands."""
+
 from __future__ import annotations
 
 import click

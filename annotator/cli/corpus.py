@@ -1,4 +1,5 @@
 """``annotator init``, ``import``, ``status`` and ``demo``."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,13 @@ from flask import current_app
 from .common import ensure_schema, fail, session
 
 DEMO_PROJECT = "incidents"
-DEMO_USERS = (("admin", "admin"), ("reviewer", "reviewer"), ("alice", "annotator"), ("bob", "annotator"), ("chen", "annotator"))
+DEMO_USERS = (
+    ("admin", "admin"),
+    ("reviewer", "reviewer"),
+    ("alice", "annotator"),
+    ("bob", "annotator"),
+    ("chen", "annotator"),
+)
 
 
 def _import_help() -> str:
@@ -40,11 +47,15 @@ def init() -> None:
 
 @click.command("import", help=_import_help())
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--project", "project_name", required=True, help="Project to import into; created with the default scheme if new.")
+@click.option(
+    "--project", "project_name", required=True, help="Project to import into; created with the default scheme if new."
+)
 @click.option("--lang", default="en", show_default=True, help="spaCy language code of a new project's tokenizer.")
 @click.option("--as-annotator", help="Spans in the files become this annotator's annotations.")
 @click.option("--as-suggestions", is_flag=True, help="Spans in the files become suggestions, not annotations.")
-def import_command(paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool) -> None:
+def import_command(
+    paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool
+) -> None:
     from ..corpus.parse import CorpusError, parse_file
     from ..limits import Limits, project_name_problem
 
@@ -79,10 +90,21 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
         total = sum(len(reports) for _, reports in parsed)
         with click.progressbar(length=total, label="Importing reports", file=sys.stderr) as bar:
             for name, reports in parsed:
-                summary.add(import_reports(
-                    db, project, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, progress=bar.update, limits=limits
-                ))
-        record_command(db, "corpus.import", "project", project.id, files=[name for name, _ in parsed], summary=str(summary))
+                summary.add(
+                    import_reports(
+                        db,
+                        project,
+                        name,
+                        reports,
+                        as_annotator=as_annotator,
+                        as_suggestions=as_suggestions,
+                        progress=bar.update,
+                        limits=limits,
+                    )
+                )
+        record_command(
+            db, "corpus.import", "project", project.id, files=[name for name, _ in parsed], summary=str(summary)
+        )
         db.commit()
     except (CorpusError, UserError, InvalidProjectName) as exc:
         db.rollback()
@@ -132,7 +154,9 @@ def projects(as_json: bool) -> None:
         return
     for row in rows:
         access = "members only" if row["restricted"] else "open"
-        counts = ", ".join(f"{key} {row[key]}" for key in ("reports", "sentences", "done", "flagged", "skipped", "complete", "gold"))
+        counts = ", ".join(
+            f"{key} {row[key]}" for key in ("reports", "sentences", "done", "flagged", "skipped", "complete", "gold")
+        )
         click.echo(f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}): {counts}")
 
 
@@ -140,7 +164,13 @@ def projects(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Load the demo data and accounts, then exit.")
-@click.option("--annotated-reports", default=8, show_default=True, type=click.IntRange(0), help="Reports that bob and chen have labelled already, so review has data.")
+@click.option(
+    "--annotated-reports",
+    default=8,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Reports that bob and chen have labelled already, so review has data.",
+)
 def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
     from ..corpus.parse import parse_file

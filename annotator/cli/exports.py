@@ -1,4 +1,5 @@
 """``annotator export`` and ``annotator train``."""
+
 from __future__ import annotations
 
 import sys
@@ -51,7 +52,14 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     try:
         with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
             return export_project(
-                db, project, out, task=task, policy=policy, dev_fraction=dev_fraction, seed=seed, force=force,
+                db,
+                project,
+                out,
+                task=task,
+                policy=policy,
+                dev_fraction=dev_fraction,
+                seed=seed,
+                force=force,
                 progress=lambda _done: bar.update(1),
             )
     except (ExportError, ValueError) as exc:
@@ -60,9 +68,25 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
 
 @click.command("export")
 @click.option("--project", "project_name", required=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder; default a new folder under exports/.")
-@click.option("--task", type=TASKS, default="ner", show_default=True, help="ner: spans in doc.ents; spancat: doc.spans['sc'], overlaps allowed.")
-@click.option("--policy", default="majority", show_default=True, callback=_policy, help="adjudicated, majority, unanimous or annotator:NAME.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder; default a new folder under exports/.",
+)
+@click.option(
+    "--task",
+    type=TASKS,
+    default="ner",
+    show_default=True,
+    help="ner: spans in doc.ents; spancat: doc.spans['sc'], overlaps allowed.",
+)
+@click.option(
+    "--policy",
+    default="majority",
+    show_default=True,
+    callback=_policy,
+    help="adjudicated, majority, unanimous or annotator:NAME.",
+)
 @click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an output folder that is not empty.")
@@ -85,11 +109,11 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")
 def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
     """Export, train a spaCy pipeline on the CPU, print scores per label, and use it for suggestions."""
+    from ..export.training import TrainingError
+    from ..export.training import train as train_pipeline
     from ..services.audit import record_command
     from ..services.exports import safe_name
     from ..services.projects import get_project
-    from ..export.training import TrainingError
-    from ..export.training import train as train_pipeline
 
     instance = Path(current_app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -98,15 +122,29 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
         click.echo(f"Exported {summary(manifest)}.")
         db = session(write=True)
         project = get_project(db, project_name)
-        output = instance / "models" / f"{safe_name(project.name)}-{task}-{manifest['created_at'].replace(':', '')[:15]}"
+        output = (
+            instance / "models" / f"{safe_name(project.name)}-{task}-{manifest['created_at'].replace(':', '')[:15]}"
+        )
         try:
-            scores = train_pipeline(path, output, max_steps=max_steps, eval_frequency=min(200, max_steps) if max_steps else None)
+            scores = train_pipeline(
+                path, output, max_steps=max_steps, eval_frequency=min(200, max_steps) if max_steps else None
+            )
         except TrainingError as exc:
             raise fail(str(exc)) from None
     project.model_path = str(output / "model-best")
     overall = scores.get("overall", {})
-    record_command(db, "model.train", "project", project.id, task=task, policy=policy, model_path=project.model_path,
-                   exported=summary(manifest), content_sha256=manifest["content_sha256"], overall={key: overall.get(key) for key in ("p", "r", "f")})
+    record_command(
+        db,
+        "model.train",
+        "project",
+        project.id,
+        task=task,
+        policy=policy,
+        model_path=project.model_path,
+        exported=summary(manifest),
+        content_sha256=manifest["content_sha256"],
+        overall={key: overall.get(key) for key in ("p", "r", "f")},
+    )
     db.commit()
     click.echo(f"Trained {task} pipeline: {output / 'model-best'}")
     click.echo(f"{'label':<12}{'P':>8}{'R':>8}{'F':>8}")

@@ -1,4 +1,5 @@
 """``annotator backup`` and ``annotator restore``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,8 @@ def backup(path: Path, force: bool) -> None:
     archive. Restore it with 'annotator restore PATH'. The audit log records
     who took it, to which path.
     """
-    from ..services.backup import BackupError, backup as backup_database
+    from ..services.backup import BackupError
+    from ..services.backup import backup as backup_database
 
     try:
         result = backup_database(_database_url(), path, force=force)
@@ -42,7 +44,8 @@ def restore(path: Path) -> None:
     database open. It is all or nothing; everything written since the backup
     is gone afterwards. The restored audit log then records the restore.
     """
-    from ..services.backup import BackupError, restore as restore_database
+    from ..services.backup import BackupError
+    from ..services.backup import restore as restore_database
 
     try:
         backend = restore_database(_database_url(), path)

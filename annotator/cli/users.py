@@ -1,4 +1,5 @@
 """``annotator users``: accounts and API tokens."""
+
 from __future__ import annotations
 
 import sys

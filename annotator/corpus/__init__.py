@@ -4,6 +4,7 @@ sentences and tokens spaCy makes of them (``text``).
 Names load on first use, so that a light module (``annotator.corpus.parse``)
 does not pull in spaCy with the package.
 """
+
 from __future__ import annotations
 
 from ..lazy import lazy_attributes

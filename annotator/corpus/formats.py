@@ -4,6 +4,7 @@ To add a format, write its parser (``(file name, text, limits) -> reports``, rai
 an entry to ``FORMATS``: ``parse_file``, ``annotator import``, the upload form (its label, its check and the
 file picker's ``accept``) and the README's table (tests/test_corpus_formats.py) all read this table.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,12 +29,21 @@ class ImportFormat:
 FORMATS: dict[str, ImportFormat] = {
     f.extension: f
     for f in (
-        ImportFormat(".txt", lambda name, text, limits: parse_txt(name, text),
-                     "one report per file, or reports separated by blank lines."),
-        ImportFormat(".jsonl", lambda name, text, limits: parse_jsonl(name, text, limits.max_json_depth),
-                     "one object per line: `text`, optional `id`, `source`, `meta`."),
-        ImportFormat(".csv", lambda name, text, limits: parse_csv(name, text),
-                     "a `text` column; `id` and `source` columns are used as such, other columns are kept as metadata."),
+        ImportFormat(
+            ".txt",
+            lambda name, text, limits: parse_txt(name, text),
+            "one report per file, or reports separated by blank lines.",
+        ),
+        ImportFormat(
+            ".jsonl",
+            lambda name, text, limits: parse_jsonl(name, text, limits.max_json_depth),
+            "one object per line: `text`, optional `id`, `source`, `meta`.",
+        ),
+        ImportFormat(
+            ".csv",
+            lambda name, text, limits: parse_csv(name, text),
+            "a `text` column; `id` and `source` columns are used as such, other columns are kept as metadata.",
+        ),
     )
 }
 

@@ -10,6 +10,7 @@ JSON lines may carry spans in Prodigy's shape (``"spans": [{"start", "end",
 "label"}]``, the annotator in ``_annotator_id`` or ``_session_id``) or in
 doccano's (``"label": [[start, end, "LABEL"], ...]``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,6 +24,7 @@ from pathlib import PurePath
 
 from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
 from ..records import ImportedAnnotation, ReportRecord, SpanRecord
+
 
 @dataclass
 class CorpusError(Exception):
@@ -74,7 +76,9 @@ def check_report(name: str, report: ReportRecord, limits: Limits = DEFAULT_LIMIT
     line = report.line
     if len(report.text) > limits.max_report_chars:
         raise CorpusError(
-            name, line, f"the report is {len(report.text):,} characters long; the limit is {limits.max_report_chars:,} "
+            name,
+            line,
+            f"the report is {len(report.text):,} characters long; the limit is {limits.max_report_chars:,} "
             "(MAX_REPORT_CHARS): split it into several reports",
         )
     for field, value, limit, setting in (
@@ -82,14 +86,16 @@ def check_report(name: str, report: ReportRecord, limits: Limits = DEFAULT_LIMIT
         ("source", report.source, limits.max_source_chars, "MAX_SOURCE_CHARS"),
     ):
         if value is not None and len(value) > limit:
-            raise CorpusError(name, line, f"\"{field}\" is {len(value):,} characters long; the limit is {limit:,} ({setting})")
+            raise CorpusError(
+                name, line, f'"{field}" is {len(value):,} characters long; the limit is {limit:,} ({setting})'
+            )
     for annotation in report.annotations:
         if annotation.annotator is not None and not 0 < len(annotation.annotator.strip()) <= MAX_ANNOTATOR_NAME:
             raise CorpusError(name, line, f"the annotator's name must be 1 to {MAX_ANNOTATOR_NAME} characters")
     for field, value in (("text", report.text), ("id", report.external_id), ("source", report.source)):
         problem = None if value is None else text_problem(value)
         if problem is not None:
-            raise CorpusError(name, line, f"\"{field}\" {problem}")
+            raise CorpusError(name, line, f'"{field}" {problem}')
 
 
 def decode(name: str, data: bytes) -> str:
@@ -115,7 +121,9 @@ def parse_txt(name: str, text: str) -> list[ReportRecord]:
     Lines end at LF, CRLF or CR only (a form feed or U+2028 inside a line is
     text); a blank line holds nothing but white space.
     """
-    reports, block, block_line = [], [], None
+    reports: list[ReportRecord] = []
+    block: list[str] = []
+    block_line = 1  # the line the current block starts on
     for number, line in enumerate(_LINE.findall(text), start=1):
         if line.strip():
             if not block:
@@ -153,7 +161,7 @@ def parse_jsonl(name: str, text: str, max_depth: int = DEFAULT_LIMITS.max_json_d
         except ValueError as exc:  # an integer of more than 4,300 digits
             raise CorpusError(name, number, f"invalid JSON: {exc}") from None
         if not isinstance(record, dict):
-            raise CorpusError(name, number, "each line must be a JSON object with a \"text\" field")
+            raise CorpusError(name, number, 'each line must be a JSON object with a "text" field')
         _check_strings(name, number, record)
         reports.append(_json_report(name, number, record))
     return reports
@@ -175,14 +183,14 @@ def _check_strings(name: str, number: int, value) -> None:
 def _json_report(name: str, number: int, record: dict) -> ReportRecord:
     text = record.get("text")
     if not isinstance(text, str):
-        raise CorpusError(name, number, "missing \"text\" (a string)")
+        raise CorpusError(name, number, 'missing "text" (a string)')
     if not text.strip():
-        raise CorpusError(name, number, "\"text\" is empty")
+        raise CorpusError(name, number, '"text" is empty')
     meta = record.get("meta", {})
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise CorpusError(name, number, "\"meta\" must be an object")
+        raise CorpusError(name, number, '"meta" must be an object')
     external_id = record.get("id", meta.get("id"))
     source = record.get("source", meta.get("source"))
     annotations = _json_annotations(name, number, record, text)
@@ -200,7 +208,7 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
     if "spans" in record:
         raw = record["spans"]
         if not isinstance(raw, list):
-            raise CorpusError(name, number, "\"spans\" must be a list")
+            raise CorpusError(name, number, '"spans" must be a list')
         spans = [_prodigy_span(name, number, span, text) for span in raw]
     elif isinstance(record.get("label"), list):
         spans = [_doccano_span(name, number, span, text) for span in record["label"]]
@@ -208,7 +216,7 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
         return ()
     answer = record.get("answer", "accept")
     if answer not in ("accept", "reject", "ignore"):
-        raise CorpusError(name, number, f"\"answer\" must be accept, reject or ignore, not {answer!r}")
+        raise CorpusError(name, number, f'"answer" must be accept, reject or ignore, not {answer!r}')
     annotator = record.get("_annotator_id") or record.get("_session_id") or record.get("annotator")
     status = "done" if answer == "accept" else "skipped"
     return (ImportedAnnotation(None if annotator is None else str(annotator), tuple(spans), status),)
@@ -216,14 +224,15 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
 
 def _prodigy_span(name: str, number: int, span, text: str) -> SpanRecord:
     if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
-        raise CorpusError(name, number, "each span needs \"start\", \"end\" and \"label\"")
+        raise CorpusError(name, number, 'each span needs "start", "end" and "label"')
     return _span(name, number, span["start"], span["end"], span["label"], text)
 
 
 def _doccano_span(name: str, number: int, span, text: str) -> SpanRecord:
     if not isinstance(span, list) or len(span) != 3:
-        raise CorpusError(name, number, "each doccano label must be [start, end, \"LABEL\"]")
-    return _span(name, number, *span, text)
+        raise CorpusError(name, number, 'each doccano label must be [start, end, "LABEL"]')
+    start, end, label = span
+    return _span(name, number, start, end, label, text)
 
 
 def _span(name: str, number: int, start, end, label, text: str) -> SpanRecord:
@@ -243,7 +252,7 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or "text" not in reader.fieldnames:
-        raise CorpusError(name, 1, "the header has no \"text\" column")
+        raise CorpusError(name, 1, 'the header has no "text" column')
     reports = []
     line = reader.line_num + 1
     try:
@@ -254,7 +263,11 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
             if body.strip():
                 external_id, source = row.pop("id", None), row.pop("source", None)
                 meta = {k: v for k, v in row.items() if v not in (None, "")}
-                reports.append(ReportRecord(text=body, external_id=external_id or None, source=source or None, meta=meta, line=line))
+                reports.append(
+                    ReportRecord(
+                        text=body, external_id=external_id or None, source=source or None, meta=meta, line=line
+                    )
+                )
             line = reader.line_num + 1
     except csv.Error as exc:
         raise CorpusError(name, line, f"malformed CSV: {exc}") from None

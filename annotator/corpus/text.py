@@ -5,6 +5,7 @@ are also broken at paragraph breaks (a blank line), and trimmed of surrounding w
 tokens stored for a sentence are those of ``nlp.make_doc(sentence_text)``
 without white-space tokens: the same tokenizer the export aligns to.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ def sentence_bounds(nlp: Language, doc) -> list[tuple[int, int]]:
     """
     bounds = []
     for sent in doc.sents:
-        start = None
+        start: int | None = None
+        end = 0
         for token in sent:
             if token.is_space:
                 if _is_paragraph_break(token.text):

@@ -6,6 +6,7 @@ the files of an export folder (``files``), the training config (``spacy_config``
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.
 """
+
 from __future__ import annotations
 
 from ..lazy import lazy_attributes

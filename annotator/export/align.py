@@ -1,6 +1,7 @@
 """Gold spans on spaCy Docs: strict alignment and its problems, overlapping pairs, the Prodigy records of
 annotations.jsonl. Each function takes one sentence's records and its Doc.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,26 @@ if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
 
     from .pending import Exported
 
-__all__ = ["align_spans", "annotate_doc", "make_docs", "jsonl_line", "overlapping_pairs", "prodigy_record", "source_kind"]
+__all__ = [
+    "align_spans",
+    "annotate_doc",
+    "make_docs",
+    "jsonl_line",
+    "overlapping_pairs",
+    "prodigy_record",
+    "source_kind",
+]
 
 # Labels whose value is a place: the value becomes the span's kb_id (an entity id, as spaCy's entity linker reads it).
 REGION_LABELS = frozenset(labels_of_kind("region"))
 
 
 def make_docs(
-    nlp: Language, task: str, project: str, pending: Iterable[Exported], dev_reports: set[int],
+    nlp: Language,
+    task: str,
+    project: str,
+    pending: Iterable[Exported],
+    dev_reports: set[int],
     add: Mapping[str, Callable[[Doc], None]],
 ) -> dict[str, dict[str, Any]]:
     """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
@@ -36,12 +49,22 @@ def make_docs(
     DocBin row ~2 KB, and tokenising and aligning are deterministic.
     """
     docs: Counter[str] = Counter()
-    labels = {side: Counter() for side in SPLITS}
+    labels: dict[str, Counter[str]] = {side: Counter() for side in SPLITS}
     for sentence, spans, source in pending:
         doc = nlp.make_doc(sentence.text)
         aligned, _ = align_spans(doc, sentence, spans)
         side = "dev" if sentence.report_id in dev_reports else "train"
-        add[side](annotate_doc(doc, task, aligned, project=project, report_id=sentence.report_id, sentence_id=sentence.id, gold_source=source))
+        add[side](
+            annotate_doc(
+                doc,
+                task,
+                aligned,
+                project=project,
+                report_id=sentence.report_id,
+                sentence_id=sentence.id,
+                gold_source=source,
+            )
+        )
         docs[side] += 1
         labels[side].update(token_span.label_ for _, token_span in aligned)
     return {
@@ -73,11 +96,16 @@ def align_spans(
                 aligned.append((span, token_span))
         if problem is not None:
             expanded = doc.char_span(start, end, alignment_mode="expand") if in_range else None
-            problems.append({
-                "sentence_id": sentence.id, "report_id": sentence.report_id, "span": _span_dict(span),
-                "text": text[start:end], "problem": problem,
-                "tokens": [t.text for t in expanded] if expanded is not None else [],  # what it straddles
-            })
+            problems.append(
+                {
+                    "sentence_id": sentence.id,
+                    "report_id": sentence.report_id,
+                    "span": _span_dict(span),
+                    "text": text[start:end],
+                    "problem": problem,
+                    "tokens": [t.text for t in expanded] if expanded is not None else [],  # what it straddles
+                }
+            )
     return aligned, problems
 
 
@@ -86,10 +114,10 @@ def overlapping_pairs(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord])
     found = []
     ordered = sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
     for i, first in enumerate(ordered):
-        for second in ordered[i + 1:]:
+        for second in ordered[i + 1 :]:
             if second.start_char >= first.end_char:
                 break
-            pair = [{**_span_dict(s), "text": sentence.text[s.start_char:s.end_char]} for s in (first, second)]
+            pair = [{**_span_dict(s), "text": sentence.text[s.start_char : s.end_char]} for s in (first, second)]
             found.append({"sentence_id": sentence.id, "report_id": sentence.report_id, "spans": pair})
     return found
 
@@ -110,8 +138,12 @@ def source_kind(source: str | None) -> str:
 
 
 def prodigy_record(
-    doc: Doc, sentence: SentenceRecord, annotations: Sequence[AnnotationRecord],
-    spans: Sequence[GoldSpanRecord], resolution: Resolution, excluded: str | None,
+    doc: Doc,
+    sentence: SentenceRecord,
+    annotations: Sequence[AnnotationRecord],
+    spans: Sequence[GoldSpanRecord],
+    resolution: Resolution,
+    excluded: str | None,
 ) -> dict[str, Any]:
     """A Prodigy task: tokens, gold spans (token_end inclusive), each annotator's spans.
 

@@ -17,6 +17,7 @@ sentence, inside a token, or begins or ends with white space (spaCy cannot
 learn such a span); under ``conflicts`` when two spans overlap under ner
 (``doc.ents`` cannot hold both; spancat keeps overlaps).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,9 +28,9 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from ..records import (
     AnnotationRecord,
@@ -68,15 +69,23 @@ if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
     from spacy.tokens import DocBin, Span
 
 __all__ = [
-    "FILES", "SHARD_SIZE", "ExportBatch", "ExportError", "ExportResult", "build_export", "grouped_split",
-    "remove_stale_temporaries", "stream_export", "write_export",
+    "FILES",
+    "SHARD_SIZE",
+    "ExportBatch",
+    "ExportError",
+    "ExportResult",
+    "build_export",
+    "grouped_split",
+    "remove_stale_temporaries",
+    "stream_export",
+    "write_export",
 ]
 
 GOLD_SOURCES = ("adjudicated", "unanimous", "majority", "single annotator", "annotator")
 MISALIGNED = "misaligned span"
 OVERLAP = "overlapping spans"
 
-Gold = Union[Iterable[GoldRecord], Mapping[int, GoldRecord]]
+Gold = Iterable[GoldRecord] | Mapping[int, GoldRecord]
 # (sentences, annotations, gold) of some sentences; see stream_export.
 ExportBatch = tuple[Iterable[SentenceRecord], Iterable[AnnotationRecord], Gold]
 
@@ -131,15 +140,27 @@ def build_export(
     """
     _check_options(task, policy, dev_fraction)
     lines: list[str] = []
-    first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=lines.append, pending=PendingSentences())
+    first = _FirstPass(
+        nlp,
+        task=task,
+        policy=policy,
+        labels=labels,
+        progress=progress,
+        write_line=lines.append,
+        pending=PendingSentences(),
+    )
     first.add(sentences, annotations, gold)
     dev_reports = first.dev_reports(dev_fraction, seed)
     builders = {side: DocBinBuilder() for side in SPLITS}
     counts = make_docs(nlp, task, project, first.pending, dev_reports, {side: b.add for side, b in builders.items()})
     train, dev = builders["train"].build(), builders["dev"].build()
     manifest = first.manifest(
-        project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
-        content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(), agreement=agreement,
+        project=project,
+        dev_fraction=dev_fraction,
+        seed=seed,
+        counts=counts,
+        content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(),
+        agreement=agreement,
     )
     return ExportResult(train, dev, manifest, lines, first.config())
 
@@ -157,13 +178,17 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
     """
     counts = result.manifest["counts"]
     _refuse_empty(
-        result.n_docs, counts["train"]["spans"] + counts["dev"]["spans"], result.config is not None,
-        result.manifest["policy"], result.manifest["sentences"]["excluded"],
+        result.n_docs,
+        counts["train"]["spans"] + counts["dev"]["spans"],
+        result.config is not None,
+        result.manifest["policy"],
+        result.manifest["sentences"]["excluded"],
     )
     out_dir = check_destination(out_dir, force)
     with staging(out_dir) as tmp:
         write_file(tmp / "train.spacy", result.train.to_bytes())
         write_file(tmp / "dev.spacy", result.dev.to_bytes())
+        assert result.config is not None  # _refuse_empty refused an export without labels
         write_file(tmp / "config.cfg", result.config.encode("utf-8"))
         write_file(tmp / "manifest.json", _manifest_bytes(result.manifest))
         write_file(tmp / "annotations.jsonl", "".join(result.prodigy_lines).encode("utf-8"))
@@ -217,7 +242,15 @@ def stream_export(
     with staging(out_dir) as tmp:
         with open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl:
             with PendingSentences(tmp / PENDING) as pending:
-                first = _FirstPass(nlp, task=task, policy=policy, labels=labels, progress=progress, write_line=jsonl.write, pending=pending)
+                first = _FirstPass(
+                    nlp,
+                    task=task,
+                    policy=policy,
+                    labels=labels,
+                    progress=progress,
+                    write_line=jsonl.write,
+                    pending=pending,
+                )
                 for batch in batches:
                     first.add(*batch)
                 jsonl.flush()
@@ -226,17 +259,29 @@ def stream_export(
                 dev_reports = first.dev_reports(dev_fraction, seed)
                 n_dev = first.docs_of(dev_reports)
                 sizes = {"train": first.n_exported - n_dev, "dev": n_dev}
-                writers = {side: ShardWriter(tmp / f"{side}.spacy", sizes[side] > shard_size, shard_size, sizes[side]) for side in SPLITS}
-                counts = make_docs(nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()})
+                writers = {
+                    side: ShardWriter(tmp / f"{side}.spacy", sizes[side] > shard_size, shard_size, sizes[side])
+                    for side in SPLITS
+                }
+                counts = make_docs(
+                    nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()}
+                )
                 files = writers["train"].close() + writers["dev"].close()
         (tmp / PENDING).unlink()
         if callable(agreement):
             agreement = agreement()
         manifest = first.manifest(
-            project=project, dev_fraction=dev_fraction, seed=seed, counts=counts,
-            content_sha256=content_sha256(files), agreement=agreement, status=status,
+            project=project,
+            dev_fraction=dev_fraction,
+            seed=seed,
+            counts=counts,
+            content_sha256=content_sha256(files),
+            agreement=agreement,
+            status=status,
         )
-        write_file(tmp / "config.cfg", first.config().encode("utf-8"))
+        config = first.config()
+        assert config is not None  # _refuse_empty refused an export without labels
+        write_file(tmp / "config.cfg", config.encode("utf-8"))
         write_file(tmp / "manifest.json", _manifest_bytes(manifest))
     return out_dir, manifest
 
@@ -272,8 +317,15 @@ class _FirstPass:
     """
 
     def __init__(
-        self, nlp: Language, *, task: str, policy: str, labels: Sequence[str] | None,
-        progress: Callable[[int], None] | None, write_line: Callable[[str], Any], pending: PendingSentences,
+        self,
+        nlp: Language,
+        *,
+        task: str,
+        policy: str,
+        labels: Sequence[str] | None,
+        progress: Callable[[int], None] | None,
+        write_line: Callable[[str], Any],
+        pending: PendingSentences,
     ) -> None:
         self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
         self.labels = list(labels) if labels is not None else None
@@ -300,8 +352,14 @@ class _FirstPass:
         ordered = sorted(sentences, key=lambda s: (s.report_id, s.position, s.id))
         if len({s.id for s in ordered}) != len(ordered):
             raise ValueError("a sentence id appears twice in the export's sentences")
-        if ordered and self._last is not None and (ordered[0].report_id, ordered[0].position, ordered[0].id) <= self._last:
-            raise ValueError("export batches must come in report order: a batch starts before the end of the one before it")
+        if (
+            ordered
+            and self._last is not None
+            and (ordered[0].report_id, ordered[0].position, ordered[0].id) <= self._last
+        ):
+            raise ValueError(
+                "export batches must come in report order: a batch starts before the end of the one before it"
+            )
         exported: list[Exported] = []
         for sentence in ordered:
             sentence_annotations = by_sentence.get(sentence.id, [])
@@ -318,12 +376,20 @@ class _FirstPass:
                 self.conflicts.extend(overlaps)
                 reason = MISALIGNED if problems else OVERLAP if overlaps else None
                 if reason is None:
-                    exported.append((dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence, spans, resolution.source))
+                    exported.append(
+                        (
+                            dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence,
+                            spans,
+                            resolution.source,
+                        )
+                    )
                     self._count_exported(sentence.report_id, aligned, resolution.source)
             if reason is not None:
                 self.excluded[reason] += 1
             if sentence_annotations or sentence_gold is not None:
-                self.write_line(jsonl_line(prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason)))
+                self.write_line(
+                    jsonl_line(prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason))
+                )
             self.n_done += 1
             if self.progress is not None:
                 self.progress(self.n_done)
@@ -331,7 +397,9 @@ class _FirstPass:
             self._last = (ordered[-1].report_id, ordered[-1].position, ordered[-1].id)
         self.pending.add(exported)
 
-    def _count_exported(self, report_id: int, aligned: Sequence[tuple[GoldSpanRecord, Span]], source: str | None) -> None:
+    def _count_exported(
+        self, report_id: int, aligned: Sequence[tuple[GoldSpanRecord, Span]], source: str | None
+    ) -> None:
         self.n_exported += 1
         self.n_spans += len(aligned)
         for _, token_span in aligned:
@@ -355,11 +423,18 @@ class _FirstPass:
 
     def config(self) -> str | None:
         labels = self.label_list()
-        return make_config(self.task, labels, self.nlp.lang, self.max_span_tokens) if labels else None
+        return make_config(self.task, labels, self.nlp.lang, self.max_span_tokens) if labels else None  # type: ignore[arg-type]  # a pipeline always has a lang
 
     def manifest(
-        self, *, project: str, dev_fraction: float, seed: int, counts: dict[str, Any], content_sha256: str,
-        agreement: Mapping[str, Any] | None, status: Mapping[str, Any] | None = None,
+        self,
+        *,
+        project: str,
+        dev_fraction: float,
+        seed: int,
+        counts: dict[str, Any],
+        content_sha256: str,
+        agreement: Mapping[str, Any] | None,
+        status: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         import spacy
 
@@ -384,7 +459,7 @@ class _FirstPass:
             "misaligned": self.misaligned,
             "conflicts": self.conflicts,
             "content_sha256": content_sha256,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "agreement": dict(agreement) if agreement is not None else None,
             "status": dict(status) if status is not None else None,
             "files": list(FILES),

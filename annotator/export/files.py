@@ -8,6 +8,7 @@ otherwise folders of DocBin shards (``train.spacy/000.spacy``, ...), which
 spaCy's corpus reader walks in name order: ``--paths.train DIR/train.spacy``
 works for both.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,7 @@ class DocBinBuilder:
     def build(self) -> DocBin:
         """The DocBin of the Docs added; the builder is spent."""
         self._docbin.store_user_data = True
-        self._docbin.user_data = self._user_data
+        self._docbin.user_data = self._user_data  # type: ignore[assignment]  # spaCy types it list[bytes | None]
         return self._docbin
 
 
@@ -110,7 +111,11 @@ class ShardWriter:
 
 def split_files(path: Path) -> list[Path]:
     """The DocBin files of ``path`` (train.spacy or dev.spacy), in the order spaCy reads them."""
-    return sorted(p for p in path.iterdir() if p.suffix == ".spacy" and not p.name.startswith(".")) if path.is_dir() else [path]
+    return (
+        sorted(p for p in path.iterdir() if p.suffix == ".spacy" and not p.name.startswith("."))
+        if path.is_dir()
+        else [path]
+    )
 
 
 def content_sha256(paths: list[Path]) -> str:
@@ -177,7 +182,7 @@ def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     export, and it is renamed back. Those of a live process are left alone.
     """
     folder = Path(folder)
-    touched = []
+    touched: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:

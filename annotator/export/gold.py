@@ -60,6 +60,7 @@ A span's normalised ``value`` comes from the annotators who have that exact
 span: among their non-``None`` values, the one held by more than half of
 them; ``None`` when none is, or when nobody gave one.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -101,11 +102,9 @@ def check_policy(policy: str) -> str:
     """Return ``policy`` if it is known, else raise ``ValueError``."""
     if policy in POLICIES:
         return policy
-    if policy.startswith(ANNOTATOR_PREFIX) and policy[len(ANNOTATOR_PREFIX):].strip():
+    if policy.startswith(ANNOTATOR_PREFIX) and policy[len(ANNOTATOR_PREFIX) :].strip():
         return policy
-    raise ValueError(
-        f"unknown gold policy {policy!r}: use one of {', '.join(POLICIES)} or annotator:NAME"
-    )
+    raise ValueError(f"unknown gold policy {policy!r}: use one of {', '.join(POLICIES)} or annotator:NAME")
 
 
 def resolve_gold(
@@ -126,7 +125,7 @@ def resolve_gold(
         raise ValueError(f"gold of sentence {gold.sentence_id} given for sentence {sentence.id}")
 
     if policy.startswith(ANNOTATOR_PREFIX):
-        return _resolve_annotator(sentence.id, by_annotator, policy[len(ANNOTATOR_PREFIX):])
+        return _resolve_annotator(sentence.id, by_annotator, policy[len(ANNOTATOR_PREFIX) :])
     if gold is not None:
         spans = tuple(
             GoldSpanRecord(s.start_char, s.end_char, s.label, s.value, provenance="adjudicated")
@@ -138,26 +137,18 @@ def resolve_gold(
     return _resolve_vote(sentence.id, by_annotator, unanimous_only=policy == "unanimous")
 
 
-def _by_annotator(
-    sentence: SentenceRecord, annotations: Iterable[AnnotationRecord]
-) -> dict[str, AnnotationRecord]:
+def _by_annotator(sentence: SentenceRecord, annotations: Iterable[AnnotationRecord]) -> dict[str, AnnotationRecord]:
     by_annotator: dict[str, AnnotationRecord] = {}
     for annotation in annotations:
         if annotation.sentence_id != sentence.id:
-            raise ValueError(
-                f"annotation of sentence {annotation.sentence_id} given for sentence {sentence.id}"
-            )
+            raise ValueError(f"annotation of sentence {annotation.sentence_id} given for sentence {sentence.id}")
         if annotation.annotator in by_annotator:
-            raise ValueError(
-                f"sentence {sentence.id} has two annotations by {annotation.annotator!r}"
-            )
+            raise ValueError(f"sentence {sentence.id} has two annotations by {annotation.annotator!r}")
         by_annotator[annotation.annotator] = annotation
     return by_annotator
 
 
-def _resolve_annotator(
-    sentence_id: int, by_annotator: dict[str, AnnotationRecord], name: str
-) -> Resolution:
+def _resolve_annotator(sentence_id: int, by_annotator: dict[str, AnnotationRecord], name: str) -> Resolution:
     annotation = by_annotator.get(name)
     if annotation is None:
         return Resolution(sentence_id, excluded=f"not annotated by {name}")
@@ -165,15 +156,12 @@ def _resolve_annotator(
         return Resolution(sentence_id, excluded=f"{annotation.status} by {name}")
     votes = _span_values(annotation)
     spans = tuple(
-        GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator")
-        for key in sorted(votes)
+        GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator") for key in sorted(votes)
     )
     return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}")
 
 
-def _resolve_vote(
-    sentence_id: int, by_annotator: dict[str, AnnotationRecord], *, unanimous_only: bool
-) -> Resolution:
+def _resolve_vote(sentence_id: int, by_annotator: dict[str, AnnotationRecord], *, unanimous_only: bool) -> Resolution:
     if not by_annotator:
         return Resolution(sentence_id, excluded="no annotations")
     voters = [a for a in by_annotator.values() if a.status in VOTING_STATUSES]
@@ -195,9 +183,7 @@ def _resolve_vote(
     for key in sorted(k for k, n in counts.items() if 2 * n > n_voters):
         values = [v for span_set in span_sets for v in span_set.get(key, ())]
         provenance = SINGLE if n_voters == 1 else "unanimous" if counts[key] == n_voters else "majority"
-        spans.append(
-            GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance)
-        )
+        spans.append(GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance))
     source = SINGLE if n_voters == 1 else "unanimous" if unanimous else "majority"
     return Resolution(sentence_id, tuple(spans), source=source)
 

@@ -1,10 +1,10 @@
 """The exported sentences kept between an export's two passes, in memory or spilled to a file."""
+
 from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Union
 
 from ..records import GoldSpanRecord, SentenceRecord
 
@@ -12,7 +12,7 @@ __all__ = ["Exported", "PendingSentences"]
 
 # What a Doc needs to be made again in the second pass: the sentence (without its
 # token offsets), its gold spans and their source.
-Exported = tuple[SentenceRecord, list[GoldSpanRecord], Union[str, None]]
+Exported = tuple[SentenceRecord, list[GoldSpanRecord], str | None]
 
 
 class PendingSentences:
@@ -45,6 +45,7 @@ class PendingSentences:
             yield from self._items
             return
         self._file.close()
+        assert self._path is not None  # set together with _file
         with open(self._path, "rb") as f:
             while True:
                 try:

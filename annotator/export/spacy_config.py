@@ -7,6 +7,7 @@ line fills them in::
 
     python -m spacy train DIR/config.cfg --paths.train DIR/train.spacy --paths.dev DIR/dev.spacy
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,9 +16,7 @@ TASKS = ("ner", "spancat")
 SPANS_KEY = "sc"  # spancat's default span group: doc.spans["sc"]
 
 
-def make_config(
-    task: str, labels: Sequence[str], lang: str = "en", max_span_tokens: int = 1
-) -> str:
+def make_config(task: str, labels: Sequence[str], lang: str = "en", max_span_tokens: int = 1) -> str:
     """A complete CPU training config for ``task`` ("ner" or "spancat").
 
     Labels are not written into the config: spaCy reads them from the

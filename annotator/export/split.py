@@ -1,4 +1,5 @@
 """The train/dev split of an export: whole reports on one side, the dev share as close as it can be."""
+
 from __future__ import annotations
 
 import math

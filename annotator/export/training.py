@@ -4,6 +4,7 @@ A thin layer over spaCy's own training API (``spacy.cli.train.train``), so
 that a model trained here is the same as one trained with
 ``python -m spacy train``. Pure: no Flask, no database.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,8 @@ def train(
     export_dir, output_dir = Path(export_dir), Path(output_dir)
     # train.spacy and dev.spacy are DocBin files, or folders of shards (a large export).
     missing = [
-        name for name in EXPORT_FILES
+        name
+        for name in EXPORT_FILES
         if not ((export_dir / name).is_file() or (name != "config.cfg" and (export_dir / name).is_dir()))
     ]
     if missing:
@@ -83,8 +85,7 @@ def read_scores(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
                 "task": task,
                 "overall": {k: performance.get(f"{prefix}_{k}") for k in ("p", "r", "f")},
                 "per_label": {
-                    label: {k: scores.get(k) for k in ("p", "r", "f")}
-                    for label, scores in sorted(per_type.items())
+                    label: {k: scores.get(k) for k in ("p", "r", "f")} for label, scores in sorted(per_type.items())
                 },
             }
     raise TrainingError(f"{meta_path} has no ner or spancat scores")
@@ -116,9 +117,11 @@ def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, flo
     doc = nlp(text)
     spancat = next((name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "spancat"), None)
     if spancat:
-        group = doc.spans.get(nlp.get_pipe(spancat).key, [])
+        group = doc.spans.get(nlp.get_pipe(spancat).key, [])  # type: ignore[attr-defined]  # a SpanCategorizer has key
         scores = getattr(group, "attrs", {}).get("scores")
-        scored = [(s, float(scores[i]) if scores is not None and i < len(scores) else None) for i, s in enumerate(group)]
+        scored = [
+            (s, float(scores[i]) if scores is not None and i < len(scores) else None) for i, s in enumerate(group)
+        ]
     else:
         scored = [(s, None) for s in doc.ents]
     best: dict[tuple[int, int, str], float | None] = {}
@@ -126,4 +129,6 @@ def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, flo
         key = (span.start_char, span.end_char, span.label_)
         if key not in best or (score is not None and (best[key] is None or score > best[key])):  # type: ignore[operator]
             best[key] = score
-    return [(SpanRecord(start, end, label, suggested=True), best[(start, end, label)]) for start, end, label in sorted(best)]
+    return [
+        (SpanRecord(start, end, label, suggested=True), best[(start, end, label)]) for start, end, label in sorted(best)
+    ]

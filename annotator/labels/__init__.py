@@ -4,6 +4,7 @@ suggestions (``suggest``).
 Names load on first use, so that a light module (``annotator.labels.scheme``)
 does not pull in spaCy with the package.
 """
+
 from __future__ import annotations
 
 from ..lazy import lazy_attributes

@@ -3,6 +3,7 @@
 A label in a scheme names its ``kind``; behaviour follows the kind, never the label's name. To add a kind,
 add an entry to ``KINDS`` (its normaliser here; its rule suggester, if any, in ``RuleSuggester.SUGGESTERS``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping

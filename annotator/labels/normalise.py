@@ -8,6 +8,7 @@ Matching is case-insensitive and ignores accents, hyphens, dots and runs of
 whitespace (including non-breaking spaces), so "Rostov-on-Don", "rostov on don"
 and "ROSTOV ON DON" are one key.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,16 +41,38 @@ class VocabularyError(ValueError):
 # Counts
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4,
-    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
 }
 _TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "hundred", "thousand", "dozen"})
 # hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
@@ -108,8 +131,10 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
         elif word in _HYPHENS and last == "tens" and following in _UNITS:
             last = "hyphen"
             continue  # a joiner never ends a number
-        elif word == "and" and last in ("hundred", "thousand") and (
-            following in _UNITS or following in _TEENS or following in _TENS
+        elif (
+            word == "and"
+            and last in ("hundred", "thousand")
+            and (following in _UNITS or following in _TEENS or following in _TENS)
         ):
             last = "and"
             continue
@@ -220,17 +245,15 @@ class Gazetteer:
         self._entries: list[GazetteerEntry] = []
         self._by_key: dict[str, str] = {}
         for index, raw in enumerate(entries):
-            entry = raw if isinstance(raw, GazetteerEntry) else GazetteerEntry.from_dict(
-                raw, f"gazetteer entry {index}"
+            entry = (
+                raw if isinstance(raw, GazetteerEntry) else GazetteerEntry.from_dict(raw, f"gazetteer entry {index}")
             )
             self._entries.append(entry)
             for alias in (entry.canonical, *entry.aliases):
                 key = _place_key(alias)
                 owner = self._by_key.setdefault(key, entry.canonical)
                 if owner != entry.canonical:
-                    raise VocabularyError(
-                        f"gazetteer entry {index}: alias {alias!r} already names {owner!r}"
-                    )
+                    raise VocabularyError(f"gazetteer entry {index}: alias {alias!r} already names {owner!r}")
 
     @classmethod
     @cache
@@ -299,8 +322,8 @@ class OutcomeVocabulary:
         self._entries: list[OutcomeCategory] = []
         self._by_key: dict[str, str] = {}
         for index, raw in enumerate(entries):
-            entry = raw if isinstance(raw, OutcomeCategory) else OutcomeCategory.from_dict(
-                raw, f"outcome entry {index}"
+            entry = (
+                raw if isinstance(raw, OutcomeCategory) else OutcomeCategory.from_dict(raw, f"outcome entry {index}")
             )
             if any(e.category == entry.category for e in self._entries):
                 raise VocabularyError(f"outcome entry {index}: category {entry.category!r} repeated")
@@ -308,9 +331,7 @@ class OutcomeVocabulary:
             for phrase in entry.phrases:
                 owner = self._by_key.setdefault(_key(phrase), entry.category)
                 if owner != entry.category:
-                    raise VocabularyError(
-                        f"outcome entry {index}: phrase {phrase!r} already belongs to {owner!r}"
-                    )
+                    raise VocabularyError(f"outcome entry {index}: phrase {phrase!r} already belongs to {owner!r}")
         # Longest first, so that "no injuries" is tried before "injuries".
         self._searches = [
             (re.compile(rf"(?<!\w){re.escape(key)}(?!\w)"), category)

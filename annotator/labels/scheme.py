@@ -1,4 +1,5 @@
 """The default label scheme for incident reports: each label with its kind (``annotator.labels.kinds``)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -19,7 +20,13 @@ class Label:
 DEFAULT_SCHEME: tuple[Label, ...] = (
     Label("REGION", "A named place where the incident happened: oblast, city, district.", "#8ecae6", "r", "region"),
     Label("COUNT", "How many drones or missiles: the number itself, in digits or words.", "#ffb703", "c", "count"),
-    Label("OUTCOME", "What happened to them or because of them: destroyed, intercepted, damage, casualties.", "#95d5b2", "o", "category"),
+    Label(
+        "OUTCOME",
+        "What happened to them or because of them: destroyed, intercepted, damage, casualties.",
+        "#95d5b2",
+        "o",
+        "category",
+    ),
 )
 
 

@@ -20,6 +20,7 @@ What each label covers (see ``annotator/data/guidelines.md``):
 Overlaps between labels are resolved like ``spacy.util.filter_spans``: the
 longer span (in tokens) wins, then the earlier one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -30,19 +31,43 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from ..records import SpanRecord
 from .kinds import labels_of_kind
 from .normalise import NUMBER_WORDS, Gazetteer, OutcomeVocabulary, count_prefix
-from ..records import SpanRecord
 
 __all__ = ["COUNT_NOUNS", "COUNT_WINDOW", "RuleSuggester"]
 
 # What a COUNT counts: the attacking objects. Multi-word entries match token by token.
-COUNT_NOUNS: frozenset[str] = frozenset({
-    "drone", "drones", "uav", "uavs", "unmanned aerial vehicle", "unmanned aerial vehicles",
-    "aerial vehicle", "aerial vehicles", "missile", "missiles", "rocket", "rockets",
-    "target", "targets", "shahed", "shaheds", "geran", "gerans", "quadcopter", "quadcopters",
-    "fpv", "fpvs", "projectile", "projectiles", "bpla", "бпла",
-})
+COUNT_NOUNS: frozenset[str] = frozenset(
+    {
+        "drone",
+        "drones",
+        "uav",
+        "uavs",
+        "unmanned aerial vehicle",
+        "unmanned aerial vehicles",
+        "aerial vehicle",
+        "aerial vehicles",
+        "missile",
+        "missiles",
+        "rocket",
+        "rockets",
+        "target",
+        "targets",
+        "shahed",
+        "shaheds",
+        "geran",
+        "gerans",
+        "quadcopter",
+        "quadcopters",
+        "fpv",
+        "fpvs",
+        "projectile",
+        "projectiles",
+        "bpla",
+        "бпла",
+    }
+)
 COUNT_WINDOW = 4  # tokens after the number in which the counted noun must appear
 
 # Punctuation that may sit between a number and its noun: "40-odd drones", "12 ‘Shahed’ drones".
@@ -79,9 +104,7 @@ class RuleSuggester:
                 self._labels[kind] = names[0]
         self.gazetteer = gazetteer or Gazetteer.default()
         self.outcomes = outcomes or OutcomeVocabulary.default()
-        self.count_nouns = (
-            None if count_nouns is None else {tuple(noun.lower().split()) for noun in count_nouns}
-        )
+        self.count_nouns = None if count_nouns is None else {tuple(noun.lower().split()) for noun in count_nouns}
         # One matcher per label, keyed by the value, so a match id is its value.
         self._regions = self._phrase_matcher(self.gazetteer.patterns())
         self._outcomes = self._phrase_matcher(self.outcomes.patterns())
@@ -103,7 +126,7 @@ class RuleSuggester:
         for pattern in patterns:
             by_value.setdefault(pattern["id"], []).append(pattern["pattern"])
         for value, phrases in by_value.items():
-            matcher.add(value, list(self.nlp.tokenizer.pipe(phrases)))
+            matcher.add(value, list(self.nlp.tokenizer.pipe(phrases)))  # type: ignore[union-attr]  # a Tokenizer has pipe
         return matcher
 
     def suggest(self, text: str) -> list[SpanRecord]:

@@ -6,9 +6,19 @@ over pairs; ``tally`` and ``gold_scores``: their streaming forms; ``token_agreem
 ``disagreements``: where annotators disagree; ``project``: the report behind the review dashboard.
 Each figure is defined by one function, which the dashboard, the CLI and the export manifest all call.
 """
+
 from __future__ import annotations
 
-from .coefficients import bootstrap_ci, cohen_kappa, cohen_kappa_table, fleiss_kappa, fleiss_kappa_counts, krippendorff_alpha, nominal_alpha, percentile_interval
+from .coefficients import (
+    bootstrap_ci,
+    cohen_kappa,
+    cohen_kappa_table,
+    fleiss_kappa,
+    fleiss_kappa_counts,
+    krippendorff_alpha,
+    nominal_alpha,
+    percentile_interval,
+)
 from .disagreements import disagreements, sentence_disagreements, span_dict
 from .gold_scores import GoldScoreTally, annotator_vs_gold
 from .project import agreement_report
@@ -18,4 +28,31 @@ from .summary import mean_defined, pair_f1, pairs_mean
 from .tally import SpanF1Tally
 from .token_agreement import token_tables
 
-__all__ = ['GoldScoreTally', 'SpanF1Tally', 'agreement_report', 'annotator_vs_gold', 'as_span', 'bootstrap_ci', 'cohen_kappa', 'cohen_kappa_table', 'confusion', 'disagreements', 'fleiss_kappa', 'fleiss_kappa_counts', 'krippendorff_alpha', 'matched_count', 'mean_defined', 'nominal_alpha', 'overlaps', 'pair_f1', 'pairs_mean', 'pairwise_span_f1', 'percentile_interval', 'sentence_disagreements', 'span_dict', 'span_scores', 'token_labels', 'token_tables']
+__all__ = [
+    "GoldScoreTally",
+    "SpanF1Tally",
+    "agreement_report",
+    "annotator_vs_gold",
+    "as_span",
+    "bootstrap_ci",
+    "cohen_kappa",
+    "cohen_kappa_table",
+    "confusion",
+    "disagreements",
+    "fleiss_kappa",
+    "fleiss_kappa_counts",
+    "krippendorff_alpha",
+    "matched_count",
+    "mean_defined",
+    "nominal_alpha",
+    "overlaps",
+    "pair_f1",
+    "pairs_mean",
+    "pairwise_span_f1",
+    "percentile_interval",
+    "sentence_disagreements",
+    "span_dict",
+    "span_scores",
+    "token_labels",
+    "token_tables",
+]

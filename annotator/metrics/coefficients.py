@@ -8,6 +8,7 @@ formula is undefined for the data (no items, no variation); 0 means agreement
 at chance level, never "could not compute". Spans are ``(start, end, label)``
 with ``end`` exclusive, or ``SpanRecord``-like objects.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -37,9 +38,7 @@ __all__ = [
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
-def cohen_kappa(
-    labels_a: Sequence[Hashable], labels_b: Sequence[Hashable], weights: str | None = None
-) -> float | None:
+def cohen_kappa(labels_a: Sequence[Hashable], labels_b: Sequence[Hashable], weights: str | None = None) -> float | None:
     """Cohen's kappa between two raters' labels for the same items, in order.
 
     ``weights``: None (any disagreement counts 1), "linear" or "quadratic"
@@ -57,7 +56,7 @@ def cohen_kappa(
         raise ValueError(f'weights must be None, "linear" or "quadratic", not {weights!r}')
     if not a:
         return None
-    index = {label: i for i, label in enumerate(sorted(set(a) | set(b)))}
+    index = {label: i for i, label in enumerate(sorted(set(a) | set(b)))}  # type: ignore[type-var]  # labels of one kind sort
     k = len(index)
     codes_a = np.fromiter((index[x] for x in a), dtype=np.intp, count=len(a))
     codes_b = np.fromiter((index[x] for x in b), dtype=np.intp, count=len(b))
@@ -297,5 +296,3 @@ def percentile_interval(estimates: np.ndarray, confidence: float = 0.95) -> tupl
     tail = (1 - confidence) / 2
     low, high = np.quantile(defined, [tail, 1 - tail])
     return float(low), float(high)
-
-

@@ -19,6 +19,7 @@ annotators outside the largest group of identical versions; a sentence's is
 the sum over its disagreements. Only annotations with status "done" or
 "flagged" count.
 """
+
 from __future__ import annotations
 
 from collections import Counter

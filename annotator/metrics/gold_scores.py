@@ -19,6 +19,7 @@ saying why. Only annotations with status "done" or "flagged" are scored.
 ``annotator_vs_gold`` is the same on one batch. The review dashboard,
 ``annotator agreement`` and the export manifest all report this figure.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -121,7 +122,10 @@ class GoldScoreTally:
             }
         return {
             "annotators": annotators,
-            "sentences": {"adjudicated": self._sentences["adjudicated"], "leave_one_out": self._sentences["leave_one_out"]},
+            "sentences": {
+                "adjudicated": self._sentences["adjudicated"],
+                "leave_one_out": self._sentences["leave_one_out"],
+            },
             "match": "strict",
             "rule": RULE,
         }
@@ -150,4 +154,11 @@ def _prf(correct: int, predicted: int, reference: int) -> dict[str, Any]:
         f1 = None
     else:
         f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return {"precision": precision, "recall": recall, "f1": f1, "correct": int(correct), "predicted": int(predicted), "reference": int(reference)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "correct": int(correct),
+        "predicted": int(predicted),
+        "reference": int(reference),
+    }

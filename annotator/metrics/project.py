@@ -12,6 +12,7 @@ of sentences, spans or tokens it rests on. Vectorised with numpy so that
 x tokens. ``disagreements`` (from ``annotator.metrics.disagreements``) lists the
 conflicts sentence by sentence.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from .span_agreement import matched_count
-from .disagreements import COUNTED, disagreements
-from .gold_scores import annotator_vs_gold
 from ..records import AnnotationRecord, GoldRecord, SentenceRecord
 from .coefficients import percentile_interval
+from .disagreements import COUNTED, disagreements
+from .gold_scores import annotator_vs_gold
+from .span_agreement import matched_count
 from .summary import pair_f1, pairs_mean
 from .token_agreement import token_tables
 
@@ -72,8 +73,8 @@ def agreement_report(
         labels = sorted({s.label for held in records for a in held.values() for s in a.spans})
     label_at = {label: j for j, label in enumerate(labels)}
     votes = [{name: _Vote(a, label_at) for name, a in held.items()} for held in records]
-    for held in votes:
-        for name, vote in held.items():
+    for voted in votes:
+        for name, vote in voted.items():
             progress[name]["spans"] += len(vote.keys)
     labels = list(labels)
     annotators = sorted({name for held in votes for name in held})
@@ -94,7 +95,8 @@ def agreement_report(
         "labels": labels,
         "annotators": annotators,
         "progress": {
-            name: {key: int(c[key]) for key in ("done", "flagged", "skipped", "spans")} for name, c in sorted(progress.items())
+            name: {key: int(c[key]) for key in ("done", "flagged", "skipped", "spans")}
+            for name, c in sorted(progress.items())
         },
         "span_f1": span_f1,
         "cohen_kappa": tokens["cohen"],
@@ -149,7 +151,9 @@ def _span_tables(votes, labels, pool) -> dict[str, Any]:
                 for j, label in enumerate(labels):
                     # Partial matching can only add where some spans of both are left unmatched.
                     if strict[j] < min(va.counts[j], vb.counts[j]):
-                        partial[j] = matched_count([k for k in va.keys if k[2] == label], [k for k in vb.keys if k[2] == label], "partial")
+                        partial[j] = matched_count(
+                            [k for k in va.keys if k[2] == label], [k for k in vb.keys if k[2] == label], "partial"
+                        )
             for key in common:
                 value_a, value_b = va.values[key], vb.values[key]
                 if value_a is not None or value_b is not None:
@@ -172,7 +176,10 @@ def _span_tables(votes, labels, pool) -> dict[str, Any]:
     values = {
         "overall": _ratio(sum(same), sum(compared)),
         "by_label": {label: _ratio(same[j], compared[j]) for j, label in enumerate(labels)},
-        "support": {"overall": {"spans": sum(compared)}, "by_label": {label: {"spans": compared[j]} for j, label in enumerate(labels)}},
+        "support": {
+            "overall": {"spans": sum(compared)},
+            "by_label": {label: {"spans": compared[j]} for j, label in enumerate(labels)},
+        },
         "note": "strictly matching span pairs where at least one annotator gave a value; fraction with the same value",
     }
     return {"pairs": pairs, "values": values}
@@ -211,7 +218,11 @@ def _span_f1_section(spans, labels, n_resamples) -> dict[str, Any]:
         **strict,
         "match": "strict: same start, end and label; pooled over the sentences a pair shares, then the mean over pairs",
         "support": {
-            "overall": {"sentences": len(shared), "pairs": len(strict["pairs"]), "spans": sum(p["spans"] for p in strict["pairs"].values())},
+            "overall": {
+                "sentences": len(shared),
+                "pairs": len(strict["pairs"]),
+                "spans": sum(p["spans"] for p in strict["pairs"].values()),
+            },
             "by_label": by_label_support,
         },
         "ci": None,  # filled in by the bootstrap
@@ -240,7 +251,9 @@ def _bootstrap(spans, alpha_stats, n_labels, n_resamples, rng):
     alpha = np.full((n_resamples, 1 + n_labels), np.nan)
     chunk = max(1, 2_000_000 // max(size, 1))
     # sums x sentences, contiguous: the fast layout for (sums x sentences) @ (sentences x resamples).
-    pair_sums = [(t["at"], np.ascontiguousarray(np.hstack([t["strict"], t["marked"]]).T)) for t in spans["pairs"].values()]
+    pair_sums = [
+        (t["at"], np.ascontiguousarray(np.hstack([t["strict"], t["marked"]]).T)) for t in spans["pairs"].values()
+    ]
     alpha_sums = np.ascontiguousarray(alpha_stats.T)
     with np.errstate(divide="ignore", invalid="ignore"):
         for done in range(0, n_resamples if size else 0, chunk):
@@ -265,7 +278,9 @@ def _bootstrap(spans, alpha_stats, n_labels, n_resamples, rng):
             for j in range(n_labels):
                 yes = cats[:, j + 1]
                 between = 2 * yes * (n - yes)
-                alpha[done : done + rows, j + 1] = 1 - (n - 1) * totals[:, 1 + k + j] / np.where(between > 0, between, np.nan)
+                alpha[done : done + rows, j + 1] = 1 - (n - 1) * totals[:, 1 + k + j] / np.where(
+                    between > 0, between, np.nan
+                )
     return f1, alpha
 
 

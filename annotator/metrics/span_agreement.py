@@ -4,6 +4,7 @@ Pure functions on plain records (numpy-free): ``(annotator, sentence_id,
 spans)`` triples or ``AnnotationRecord``-like objects, spans as ``(start,
 end, label)`` with ``end`` exclusive. Re-exported by ``annotator.metrics.coefficients``.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,8 +13,8 @@ from itertools import chain, combinations
 from operator import itemgetter
 from typing import Any
 
-from .summary import pair_f1, pairs_mean
 from .span_metrics import Span, as_span, overlaps
+from .summary import pair_f1, pairs_mean
 
 __all__ = ["confusion", "matched_count", "pairwise_span_f1", "token_labels"]
 
@@ -194,8 +195,8 @@ def confusion(
                 counts.update((a if a != "O" else None, b if b != "O" else None) for a, b in zip(labels_a, labels_b))
                 continue
             for extent in {s[:2] for s in spans_a + spans_b}:
-                at_a = sorted(s[2] for s in spans_a if s[:2] == extent)
-                at_b = sorted(s[2] for s in spans_b if s[:2] == extent)
+                at_a: list[str | None] = [*sorted(s[2] for s in spans_a if s[:2] == extent)]
+                at_b: list[str | None] = [*sorted(s[2] for s in spans_b if s[:2] == extent)]
                 width = max(len(at_a), len(at_b))
                 at_a += [None] * (width - len(at_a))
                 at_b += [None] * (width - len(at_b))

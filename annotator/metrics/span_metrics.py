@@ -7,6 +7,7 @@ Counts follow David Batista's "Named-Entity evaluation metrics based on
 entity-level" (2018) and reproduce the ``nervaluate`` package's Evaluator,
 including its greedy, order-dependent matching (see ``span_scores``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

@@ -3,6 +3,7 @@
 Span F1 is counted three ways (all annotations at once in ``span_agreement``, batch by batch in ``tally``,
 per sentence for the bootstrap in ``project``); each turns its counts into figures here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,11 +31,13 @@ def pair_f1(
     order = sorted(marked) if labels is None else labels
     return {
         "overall": 2 * sum(int(n) for n in matched.values()) / total if total else None,
-        "by_label": {label: 2 * int(matched.get(label, 0)) / int(marked[label]) for label in order if marked.get(label)},
+        "by_label": {
+            label: 2 * int(matched.get(label, 0)) / int(marked[label]) for label in order if marked.get(label)
+        },
     }
 
 
-def pairs_mean(pairs: Mapping[str, Mapping[str, Any]], labels: Iterable[str]) -> dict[str, Any]:
+def pairs_mean(pairs: Mapping[Any, Mapping[str, Any]], labels: Iterable[str]) -> dict[str, Any]:
     """``{"overall", "by_label"}``: the mean over pairs of each pair's figures, skipping undefined ones."""
     return {
         "overall": mean_defined(p["overall"] for p in pairs.values()),

@@ -7,6 +7,7 @@ so ``SpanF1Tally`` keeps only those counts (pairs x labels integers) and
 gives the same figures as ``pairwise_span_f1(..., match="strict")`` on the
 same annotations (tests/test_agreement_tally.py checks that they agree).
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict

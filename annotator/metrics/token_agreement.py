@@ -10,6 +10,7 @@ the same labels (tested), computed from contingency tables and per-token
 category counts so that millions of tokens take well under a second.
 Memory grows with annotators x tokens.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,7 +21,6 @@ import numpy as np
 
 from .coefficients import cohen_kappa_table, fleiss_kappa_counts, nominal_alpha
 from .summary import pairs_mean
-
 
 # --- tokens ------------------------------------------------------------------------------
 
@@ -38,7 +38,9 @@ def _token_matrix(sentences, votes, annotators, labels):
     n_tokens = np.fromiter((len(s.tokens) for s in sentences), dtype=np.int64, count=len(sentences))
     first = np.concatenate([[0], np.cumsum(n_tokens)]).astype(np.int64)
     total = int(first[-1])
-    offsets = np.fromiter(chain.from_iterable(chain.from_iterable(s.tokens for s in sentences)), dtype=np.int64, count=2 * total)
+    offsets = np.fromiter(
+        chain.from_iterable(chain.from_iterable(s.tokens for s in sentences)), dtype=np.int64, count=2 * total
+    )
     sentence_of = np.repeat(np.arange(len(sentences)), n_tokens)
     width = max([len(s.text) for s in sentences] + [int(offsets.max()) if total else 0]) + 1
     coder = {name: j for j, name in enumerate(annotators)}
@@ -95,7 +97,8 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
     k = len(labels) + 1
     n_sentences = len(sentences)
     # Cohen's kappa and the confusion table, pair by pair.
-    pairs, confusion = {}, np.zeros((k, k), dtype=np.int64)
+    pairs: dict[str, dict[str, Any]] = {}
+    confusion = np.zeros((k, k), dtype=np.int64)
     for a, b in combinations(range(len(annotators)), 2):
         both = (matrix[a] >= 0) & (matrix[b] >= 0)
         if not both.any():
@@ -121,14 +124,23 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
     raters = counts.sum(axis=1)
     coders = np.array([len(held) for held in votes])
     sizes = Counter(int(c) for c in coders if c >= 2)
-    fleiss: dict[str, Any] = {"overall": None, "by_label": dict.fromkeys(labels), "annotators_per_sentence": None, "sentences": 0, "tokens": 0}
+    fleiss: dict[str, Any] = {
+        "overall": None,
+        "by_label": dict.fromkeys(labels),
+        "annotators_per_sentence": None,
+        "sentences": 0,
+        "tokens": 0,
+    }
     if sizes:
         r = max(sizes, key=lambda c: (sizes[c], c))
         chosen = coders[sentence_of] == r if sentence_of.size else np.zeros(0, dtype=bool)
         units = counts[chosen]
         fleiss = {
             "overall": fleiss_kappa_counts(units),
-            "by_label": {label: fleiss_kappa_counts(np.stack([units[:, j + 1], r - units[:, j + 1]], axis=1)) for j, label in enumerate(labels)},
+            "by_label": {
+                label: fleiss_kappa_counts(np.stack([units[:, j + 1], r - units[:, j + 1]], axis=1))
+                for j, label in enumerate(labels)
+            },
             "annotators_per_sentence": r,
             "sentences": sizes[r],
             "tokens": int(units.shape[0]),
@@ -147,7 +159,10 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
     totals = stats.sum(axis=0)
     alpha = {
         "overall": nominal_alpha(totals[0], totals[1 : 1 + k]),
-        "by_label": {label: nominal_alpha(totals[1 + k + j], np.array([totals[2 + j], totals[1 : 1 + k].sum() - totals[2 + j]])) for j, label in enumerate(labels)},
+        "by_label": {
+            label: nominal_alpha(totals[1 + k + j], np.array([totals[2 + j], totals[1 : 1 + k].sum() - totals[2 + j]]))
+            for j, label in enumerate(labels)
+        },
         "level": "nominal",
         "support": {"tokens": int(pairable.sum()), "values": int(m.sum()), "sentences": int(np.unique(at).size)},
         "note": "tokens as units, annotators as coders, missing annotators allowed; per label: label vs not",

@@ -1,4 +1,5 @@
 """Alembic environment: runs against the engine the app hands over."""
+
 from alembic import context
 
 from annotator.models import Base

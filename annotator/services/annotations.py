@@ -4,6 +4,7 @@ Blind annotation: every function here reads or writes only the given user's
 own annotation. Offsets are code points into the sentence text, end exclusive,
 and must fall on the sentence's stored token boundaries.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -14,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..labels.normalise import normalise
 from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
-from ..labels.normalise import normalise
 from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import COUNTED_STATUSES, take_lease
@@ -80,7 +81,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "\u2026"
 
 
-def _check_room(session: Session, project: Project, sentence: Sentence, user: User, now: datetime, leased: bool) -> None:
+def _check_room(
+    session: Session, project: Project, sentence: Sentence, user: User, now: datetime, leased: bool
+) -> None:
     """A new done or flagged annotation needs a free slot: the user's live lease (``leased``), or room left.
 
     Without this a save after an expired lease, or straight through the API,
@@ -92,10 +95,16 @@ def _check_room(session: Session, project: Project, sentence: Sentence, user: Us
     session.execute(select(Sentence.id).where(Sentence.id == sentence.id).with_for_update())
     taken = session.scalar(
         select(
-            select(func.count()).select_from(Annotation)
-            .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED_STATUSES), Annotation.user_id != user.id)
+            select(func.count())
+            .select_from(Annotation)
+            .where(
+                Annotation.sentence_id == sentence.id,
+                Annotation.status.in_(COUNTED_STATUSES),
+                Annotation.user_id != user.id,
+            )
             .scalar_subquery()
-            + select(func.count()).select_from(Lease)
+            + select(func.count())
+            .select_from(Lease)
             .where(Lease.sentence_id == sentence.id, Lease.user_id != user.id, Lease.expires_at > now)
             .scalar_subquery()
         )
@@ -114,7 +123,12 @@ def validate_spans(
     none of them is looked at.
     """
     if len(spans) > limits.max_spans_per_annotation:
-        return [], [Problem(None, f"{len(spans):,} spans; at most {limits.max_spans_per_annotation} may be saved at once (MAX_SPANS_PER_ANNOTATION)")]
+        return [], [
+            Problem(
+                None,
+                f"{len(spans):,} spans; at most {limits.max_spans_per_annotation} may be saved at once (MAX_SPANS_PER_ANNOTATION)",
+            )
+        ]
     problems: list[Problem] = []
     clean: list[dict] = []
     labels = label_names(project)
@@ -141,7 +155,12 @@ def validate_spans(
             problems.append(Problem(i, f"label {_shown(label)} is not one of {', '.join(labels)}"))
         value = span.get("value")
         if value is not None and (not isinstance(value, str) or len(value) > limits.max_value_chars):
-            problems.append(Problem(i, f"value must be a string of at most {limits.max_value_chars} characters (MAX_VALUE_CHARS), or null"))
+            problems.append(
+                Problem(
+                    i,
+                    f"value must be a string of at most {limits.max_value_chars} characters (MAX_VALUE_CHARS), or null",
+                )
+            )
         elif isinstance(value, str) and text_problem(value) is not None:
             problems.append(Problem(i, f"value {text_problem(value)}"))
         suggested = span.get("suggested", False)
@@ -159,7 +178,11 @@ def validate_spans(
 
 
 def _content(status: str, comment: str | None, spans) -> tuple:
-    return (status, comment or None, frozenset((s.start_char, s.end_char, s.label, s.value, bool(s.suggested)) for s in spans))
+    return (
+        status,
+        comment or None,
+        frozenset((s.start_char, s.end_char, s.label, s.value, bool(s.suggested)) for s in spans),
+    )
 
 
 def own_annotation(session: Session, sentence: Sentence, user: User, *, lock: bool = False) -> Annotation | None:
@@ -207,17 +230,23 @@ def save_annotation(
     if comment is not None and not isinstance(comment, str):
         problems.append(Problem(None, "comment must be a string"))
     elif comment is not None and len(comment) > limits.max_comment_chars:
-        problems.append(Problem(None, f"comment is longer than {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)"))
+        problems.append(
+            Problem(None, f"comment is longer than {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)")
+        )
     elif comment is not None and text_problem(comment) is not None:
         problems.append(Problem(None, f"comment {text_problem(comment)}"))
     comment = comment.strip() or None if isinstance(comment, str) else None
     if status == "flagged" and not comment:
         problems.append(Problem(None, "a flagged sentence needs a comment saying what is wrong"))
     if seconds_spent is not None and (
-        not isinstance(seconds_spent, int | float) or isinstance(seconds_spent, bool) or not 0 <= seconds_spent <= limits.max_seconds_spent
+        not isinstance(seconds_spent, int | float)
+        or isinstance(seconds_spent, bool)
+        or not 0 <= seconds_spent <= limits.max_seconds_spent
     ):
         # Compared as sent: float() of a 400-digit integer would raise, and NaN fails every comparison.
-        problems.append(Problem(None, f"seconds_spent must be a number from 0 to {limits.max_seconds_spent} (MAX_SECONDS_SPENT)"))
+        problems.append(
+            Problem(None, f"seconds_spent must be a number from 0 to {limits.max_seconds_spent} (MAX_SECONDS_SPENT)")
+        )
     if not isinstance(spans, Sequence) or isinstance(spans, str):
         problems.append(Problem(None, "spans must be a list"))
         spans = []
@@ -232,7 +261,11 @@ def save_annotation(
             s["start_char"],
             s["end_char"],
             s["label"],
-            s["value"] if s["value"] is not None else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels),
+            s["value"]
+            if s["value"] is not None
+            else normalise(
+                s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels
+            ),
             s["suggested"],
         )
         for s in clean
@@ -240,7 +273,9 @@ def save_annotation(
     annotation = own_annotation(session, sentence, user, lock=True)
     stored_version = annotation.version if annotation is not None else None
     if stored_version != base_version:
-        if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans):
+        if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(
+            status, comment, new_spans
+        ):
             return annotation  # a retried save that was applied already
         raise StaleSave(annotation)
 
@@ -252,7 +287,9 @@ def save_annotation(
         guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
     if annotation is None:
-        annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0)
+        annotation = Annotation(
+            sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0
+        )
         session.add(annotation)
     else:
         annotation.version += 1
@@ -264,13 +301,22 @@ def save_annotation(
     annotation.guideline_version = guideline_version
     annotation.updated_at = now
     annotation.spans = [
-        Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested) for s in new_spans
+        Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested)
+        for s in new_spans
     ]
     session.flush()
     record(
-        session, user, "annotation.save", "annotation", annotation.id, at=now,
-        sentence_id=sentence.id, status=status, version=annotation.version,
-        old_spans=old_spans, new_spans=[_span_dict(s) for s in annotation.spans],
+        session,
+        user,
+        "annotation.save",
+        "annotation",
+        annotation.id,
+        at=now,
+        sentence_id=sentence.id,
+        status=status,
+        version=annotation.version,
+        old_spans=old_spans,
+        new_spans=[_span_dict(s) for s in annotation.spans],
     )
     route_disagreement(session, sentence, project)
     session.flush()
@@ -309,7 +355,13 @@ def route_disagreement(session: Session, sentence: Sentence, project: Project | 
 
 
 def _span_dict(span: Span) -> dict[str, Any]:
-    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "suggested": bool(span.suggested)}
+    return {
+        "start_char": span.start_char,
+        "end_char": span.end_char,
+        "label": span.label,
+        "value": span.value,
+        "suggested": bool(span.suggested),
+    }
 
 
 def iso(moment: datetime | None) -> str | None:

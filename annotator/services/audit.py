@@ -5,6 +5,7 @@ Changes made in the app name the logged-in user. Changes made with the
 account that ran it (``detail["os_user"]``) and say ``detail["via"] ==
 "command line"``.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -19,13 +20,22 @@ COMMAND_LINE = "command line"
 
 
 def record(
-    session: Session, user: User | None, action: str, entity: str, entity_id: int | None, *, at: datetime | None = None, **detail: Any
+    session: Session,
+    user: User | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    *,
+    at: datetime | None = None,
+    **detail: Any,
 ) -> AuditEvent:
     """Add an event for ``user``'s change to the session (committed with the change itself).
 
     ``at`` defaults to now; a change stamped with its own time passes that.
     """
-    event = AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity, entity_id=entity_id, detail=detail)
+    event = AuditEvent(
+        user_id=user.id if user is not None else None, action=action, entity=entity, entity_id=entity_id, detail=detail
+    )
     if at is not None:
         event.at = at
     session.add(event)

@@ -11,6 +11,7 @@ connection has the database open (a running app, a command): their pooled
 connections and in-flight work would otherwise meet a database changed under
 them. Both raise :class:`BackupError` with a message saying what to do.
 """
+
 from __future__ import annotations
 
 import glob
@@ -211,7 +212,9 @@ def find_pg_tool(name: str) -> str:
     on_path = shutil.which(name)
     if on_path:
         return on_path
-    raise BackupError(f"{name} was not found in /usr/lib/postgresql/*/bin or on PATH; install the PostgreSQL client tools (apt-get install postgresql-client)")
+    raise BackupError(
+        f"{name} was not found in /usr/lib/postgresql/*/bin or on PATH; install the PostgreSQL client tools (apt-get install postgresql-client)"
+    )
 
 
 def _libpq(url: URL) -> tuple[str, dict[str, str]]:
@@ -233,7 +236,11 @@ def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.Complete
 
 def _pg_dump(url: URL, target: Path) -> None:
     dsn, env = _libpq(url)
-    _run([find_pg_tool("pg_dump"), "--format=custom", "--no-password", f"--file={target}", f"--dbname={dsn}"], env, "pg_dump")
+    _run(
+        [find_pg_tool("pg_dump"), "--format=custom", "--no-password", f"--file={target}", f"--dbname={dsn}"],
+        env,
+        "pg_dump",
+    )
 
 
 def _pg_restore(url: URL, path: Path) -> None:
@@ -244,7 +251,17 @@ def _pg_restore(url: URL, path: Path) -> None:
         raise BackupError(f"{path} is not a backup of an annotator database (no schema version)")
     _refuse_if_in_use(url)
     _run(
-        [tool, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error", "--no-password", f"--dbname={dsn}", str(path)],
+        [
+            tool,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            f"--dbname={dsn}",
+            str(path),
+        ],
         env,
         "pg_restore (nothing was changed)",
     )

@@ -1,4 +1,5 @@
 """Store parsed reports: sentences, tokens and any annotations they came with."""
+
 from __future__ import annotations
 
 import bisect
@@ -10,10 +11,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..corpus.parse import CorpusError, content_hash
+from ..corpus.text import make_nlp, split_reports
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, ReportRecord
-from ..corpus.text import make_nlp, split_reports
 from .users import get_or_create_annotator
 
 
@@ -90,7 +91,9 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
     hashes = [content_hash(r.text) for r in batch]
     existing = dict(
         session.execute(
-            select(Report.content_hash, Report.id).where(Report.project_id == project.id, Report.content_hash.in_(set(hashes)))
+            select(Report.content_hash, Report.id).where(
+                Report.project_id == project.id, Report.content_hash.in_(set(hashes))
+            )
         ).all()
     )
     new: dict[str, ReportRecord] = {}
@@ -104,7 +107,9 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
         for record in records:
             if len(record.text) > nlp.max_length:  # spaCy refuses it with a ValueError
                 raise CorpusError(
-                    file, record.line, f"the report is {len(record.text):,} characters long; the tokenizer takes at most "
+                    file,
+                    record.line,
+                    f"the report is {len(record.text):,} characters long; the tokenizer takes at most "
                     f"{nlp.max_length:,}: split it into several reports",
                 )
         report_ids = _insert_reports(
@@ -123,7 +128,9 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
             ],
         )
         rows = []
-        for record, report_id, sentences in zip(records, report_ids, split_reports(nlp, [r.text for r in records]), strict=True):
+        for record, report_id, sentences in zip(
+            records, report_ids, split_reports(nlp, [r.text for r in records]), strict=True
+        ):
             _check_sentences(file, record, sentences, limits)
             rows.extend(
                 {
@@ -153,13 +160,24 @@ def _check_sentences(file: str, record: ReportRecord, sentences, limits: Limits)
     for position, sentence in enumerate(sentences, start=1):
         if len(sentence.text) > limits.max_sentence_chars:
             raise CorpusError(
-                file, record.line, f"sentence {position} of the report is {len(sentence.text):,} characters long; the limit is "
+                file,
+                record.line,
+                f"sentence {position} of the report is {len(sentence.text):,} characters long; the limit is "
                 f"{limits.max_sentence_chars:,} (MAX_SENTENCE_CHARS): break it with punctuation or a blank line",
             )
 
 
 REPORT_COLUMNS = ("id", "project_id", "external_id", "source", "meta", "text", "content_hash", "created_at")
-SENTENCE_COLUMNS = ("project_id", "report_id", "position", "start_char", "text", "tokens", "extra_annotators", "needs_review")
+SENTENCE_COLUMNS = (
+    "project_id",
+    "report_id",
+    "position",
+    "start_char",
+    "text",
+    "tokens",
+    "extra_annotators",
+    "needs_review",
+)
 
 
 def _insert_reports(session: Session, rows: list[dict]) -> list[int]:
@@ -201,7 +219,9 @@ def _insert_sentences(session: Session, rows: list[dict]) -> None:
 
 def _attach(session, file, record, report_id, as_annotator, as_suggestions, summary) -> None:
     project = session.get(Project, sentences_project(session, report_id))
-    sentences = session.scalars(select(Sentence).where(Sentence.report_id == report_id).order_by(Sentence.position)).all()
+    sentences = session.scalars(
+        select(Sentence).where(Sentence.report_id == report_id).order_by(Sentence.position)
+    ).all()
     starts = [s.start_char for s in sentences]
     for imported in record.annotations:
         placed = _place_spans(file, record, imported, sentences, starts)
@@ -211,22 +231,35 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             continue
         name = imported.annotator or as_annotator
         if name is None:
-            raise CorpusError(file, record.line, "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions")
+            raise CorpusError(
+                file,
+                record.line,
+                "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions",
+            )
         user = get_or_create_annotator(session, name)
         if user.role != "annotator":
             # Attributing imported work to an admin or reviewer would put their name on labels they never made.
             raise CorpusError(
-                file, record.line,
+                file,
+                record.line,
                 f"annotator {name!r} is the name of an existing {user.role} account; imported annotations go to annotator "
                 "accounts only: rename the annotator in the file or use --as-annotator NAME",
             )
-        done = set(session.scalars(select(Annotation.sentence_id).where(Annotation.user_id == user.id, Annotation.sentence_id.in_([s.id for s in sentences]))))
+        done = set(
+            session.scalars(
+                select(Annotation.sentence_id).where(
+                    Annotation.user_id == user.id, Annotation.sentence_id.in_([s.id for s in sentences])
+                )
+            )
+        )
         for sentence in sentences:
             if sentence.id in done:
                 continue
             annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=imported.status)
             # A span repeated in the file is one span (the schema holds each once).
-            unique = {(start, end, span.label): (start, end, span) for start, end, span in reversed(placed[sentence.id])}
+            unique = {
+                (start, end, span.label): (start, end, span) for start, end, span in reversed(placed[sentence.id])
+            }
             annotation.spans = [
                 Span(start_char=start, end_char=end, label=span.label, value=span.value)
                 for start, end, span in sorted(unique.values(), key=lambda item: (item[0], item[1], item[2].label))
@@ -251,9 +284,15 @@ def _check_spans(file, record, project, sentences, placed) -> None:
             if problem.problem.startswith("duplicate"):
                 continue  # a span listed twice is stored once
             if problem.span is None:  # about the whole list (too many spans)
-                raise CorpusError(file, record.line, f"sentence {sentence.position + 1} of the report: {problem.problem}")
+                raise CorpusError(
+                    file, record.line, f"sentence {sentence.position + 1} of the report: {problem.problem}"
+                )
             a, b, span = placed[sentence.id][problem.span]
-            raise CorpusError(file, record.line, f"span {span.label} {sentence.text[a:b]!r} at [{span.start_char}, {span.end_char}): {problem.problem}")
+            raise CorpusError(
+                file,
+                record.line,
+                f"span {span.label} {sentence.text[a:b]!r} at [{span.start_char}, {span.end_char}): {problem.problem}",
+            )
 
 
 def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):
@@ -264,7 +303,11 @@ def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):
         sentence = sentences[index] if index >= 0 else None
         if sentence is None or span.end_char > sentence.start_char + len(sentence.text):
             text = record.text[span.start_char : span.end_char]
-            raise CorpusError(file, record.line, f"span [{span.start_char}, {span.end_char}) {span.label} {text!r} does not lie within one sentence")
+            raise CorpusError(
+                file,
+                record.line,
+                f"span [{span.start_char}, {span.end_char}) {span.label} {text!r} does not lie within one sentence",
+            )
         placed[sentence.id].append((span.start_char - sentence.start_char, span.end_char - sentence.start_char, span))
     return placed
 
@@ -272,12 +315,25 @@ def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):
 def _add_suggestions(session, placed) -> int:
     added = 0
     for sentence_id, spans in placed.items():
-        have = set(session.execute(
-            select(Suggestion.start_char, Suggestion.end_char, Suggestion.label).where(Suggestion.sentence_id == sentence_id, Suggestion.source == "import")
-        ).all())
+        have = set(
+            session.execute(
+                select(Suggestion.start_char, Suggestion.end_char, Suggestion.label).where(
+                    Suggestion.sentence_id == sentence_id, Suggestion.source == "import"
+                )
+            ).all()
+        )
         for start, end, span in spans:
             if (start, end, span.label) not in have:
-                session.add(Suggestion(sentence_id=sentence_id, start_char=start, end_char=end, label=span.label, value=span.value, source="import"))
+                session.add(
+                    Suggestion(
+                        sentence_id=sentence_id,
+                        start_char=start,
+                        end_char=end,
+                        label=span.label,
+                        value=span.value,
+                        source="import",
+                    )
+                )
                 have.add((start, end, span.label))
                 added += 1
     return added

@@ -1,4 +1,5 @@
 """Demo data: annotations by two annotators on some reports, so review has something to show."""
+
 from __future__ import annotations
 
 import random
@@ -11,7 +12,9 @@ from .annotations import save_annotation
 from .suggestions import suggestions_for
 
 
-def simulate_annotations(session: Session, project: Project, annotators: list[User], reports: int = 8, seed: int = 7) -> int:
+def simulate_annotations(
+    session: Session, project: Project, annotators: list[User], reports: int = 8, seed: int = 7
+) -> int:
     """Label the last ``reports`` reports as each of ``annotators`` would, with human-like slips.
 
     Each annotator starts from the rule suggestions and, at random, drops a
@@ -20,8 +23,12 @@ def simulate_annotations(session: Session, project: Project, annotators: list[Us
     already did are left alone. Returns the number of annotations added.
     """
     rng = random.Random(seed)
-    report_ids = session.scalars(select(Report.id).where(Report.project_id == project.id).order_by(Report.id.desc()).limit(reports)).all()
-    sentences = session.scalars(select(Sentence).where(Sentence.report_id.in_(report_ids)).order_by(Sentence.report_id, Sentence.position)).all()
+    report_ids = session.scalars(
+        select(Report.id).where(Report.project_id == project.id).order_by(Report.id.desc()).limit(reports)
+    ).all()
+    sentences = session.scalars(
+        select(Sentence).where(Sentence.report_id.in_(report_ids)).order_by(Sentence.report_id, Sentence.position)
+    ).all()
     labels = [label["name"] for label in project.labels]
     added = 0
     for user in annotators:

@@ -1,4 +1,5 @@
 """Export a project as spaCy training data, and train from it."""
+
 from __future__ import annotations
 
 import re
@@ -9,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..metrics.tally import SpanF1Tally
+from ..corpus.text import make_nlp
 from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
 from ..metrics.gold_scores import GoldScoreTally
+from ..metrics.tally import SpanF1Tally
 from ..models import Project, utcnow
-from ..corpus.text import make_nlp
 from .projects import project_status
 from .rows import iter_project_records
 

@@ -1,4 +1,5 @@
 """Projects: creation with the default scheme, guidelines and counts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,9 +10,9 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..db import database_key
 from ..labels.scheme import default_scheme
 from ..limits import project_name_problem
-from ..db import database_key
 from ..models import (
     GazetteerEntry,
     GoldAnnotation,
@@ -105,7 +106,9 @@ def project_settings(session: Session, project: Project) -> ProjectSettings:
     settings = _SETTINGS.get(key) if token else None
     if settings is None:
         rows = session.execute(
-            select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.id)
+            select(GazetteerEntry.canonical, GazetteerEntry.aliases)
+            .where(GazetteerEntry.project_id == project.id)
+            .order_by(GazetteerEntry.id)
         ).all()
         version = session.scalar(select(func.max(Guideline.version)).where(Guideline.project_id == project.id))
         settings = ProjectSettings(tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows), version)
@@ -119,7 +122,9 @@ def project_settings(session: Session, project: Project) -> ProjectSettings:
 def _renew_settings_tokens(session: Session, _flush_context, _instances) -> None:
     """before_flush: a new token for every project whose gazetteer entries or guidelines change."""
     project_ids = {
-        row.project_id for row in chain(session.new, session.dirty, session.deleted) if isinstance(row, GazetteerEntry | Guideline)
+        row.project_id
+        for row in chain(session.new, session.dirty, session.deleted)
+        if isinstance(row, GazetteerEntry | Guideline)
     }
     with session.no_autoflush:
         for project_id in project_ids:
@@ -161,8 +166,13 @@ def required_annotations(project: Project, sentence: Sentence) -> int:
 def list_projects(session: Session) -> list[dict[str, Any]]:
     """Every project's name and settings, by name."""
     return [
-        {"name": p.name, "lang": p.lang, "annotators_per_sentence": p.annotators_per_sentence, "restricted": p.restricted,
-         "labels": [label["name"] for label in p.labels]}
+        {
+            "name": p.name,
+            "lang": p.lang,
+            "annotators_per_sentence": p.annotators_per_sentence,
+            "restricted": p.restricted,
+            "labels": [label["name"] for label in p.labels],
+        }
         for p in session.scalars(select(Project).order_by(Project.name))
     ]
 
@@ -191,4 +201,11 @@ def project_status(session: Session, name: str) -> dict[str, Any]:
         .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
         .where(Sentence.project_id == project.id)
     )
-    return {"reports": reports, "sentences": sentences, **totals, "complete": complete, "gold": gold, "annotators": annotators}
+    return {
+        "reports": reports,
+        "sentences": sentences,
+        **totals,
+        "complete": complete,
+        "gold": gold,
+        "annotators": annotators,
+    }

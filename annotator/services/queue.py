@@ -29,16 +29,31 @@ that adds, deletes or re-statuses an annotation, changes a sentence's
 ``update`` of those columns, ``ON DELETE CASCADE`` from users) must call
 :func:`recount` themselves.
 """
+
 from __future__ import annotations
 
-import time
-
 import heapq
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import DateTime, Integer, bindparam, case, delete, event, exists, func, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    bindparam,
+    case,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
@@ -62,7 +77,9 @@ def _recount_statement(where):
         .scalar_subquery()
     )
     quota = (
-        select(Project.__table__.c.annotators_per_sentence).where(Project.__table__.c.id == sentences.c.project_id).scalar_subquery()
+        select(Project.__table__.c.annotators_per_sentence)
+        .where(Project.__table__.c.id == sentences.c.project_id)
+        .scalar_subquery()
         + sentences.c.extra_annotators
     )
     state = case((counted == 0, UNTOUCHED), (counted >= quota, COMPLETE), else_=STARTED)
@@ -77,8 +94,10 @@ def _lock_statement(where):
 # Built once; a call binds :of_project or :of_ids (an UPDATE reserves the column names).
 _BY_PROJECT = Sentence.__table__.c.project_id == bindparam("of_project")
 _BY_IDS = Sentence.__table__.c.id.in_(bindparam("of_ids", expanding=True))
-_RECOUNT = {"of_project": (_lock_statement(_BY_PROJECT), _recount_statement(_BY_PROJECT)),
-            "of_ids": (_lock_statement(_BY_IDS), _recount_statement(_BY_IDS))}
+_RECOUNT = {
+    "of_project": (_lock_statement(_BY_PROJECT), _recount_statement(_BY_PROJECT)),
+    "of_ids": (_lock_statement(_BY_IDS), _recount_statement(_BY_IDS)),
+}
 
 
 def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
@@ -103,7 +122,11 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
     # Loaded sentences show the new figures on their next access.
     loaded = [session.identity_map.get(identity_key(Sentence, sid)) for sid in ids]
     if project_ids:
-        loaded += [row for row in list(session.identity_map.values()) if isinstance(row, Sentence) and row.project_id in project_ids]
+        loaded += [
+            row
+            for row in list(session.identity_map.values())
+            if isinstance(row, Sentence) and row.project_id in project_ids
+        ]
     for row in loaded:
         if row is not None:
             session.expire(row, ["annotation_count", "state"])
@@ -125,7 +148,9 @@ def _note_changes(session: Session, _flush_context) -> None:
     for row in session.dirty:
         if isinstance(row, Annotation) and (_changed(row, "status") or _changed(row, "sentence_id")):
             history = inspect(row).attrs.sentence_id.history
-            sentence_ids.update(v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int))
+            sentence_ids.update(
+                v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int)
+            )
         elif isinstance(row, Sentence) and _changed(row, "extra_annotators"):
             sentence_ids.add(row.id)
         elif isinstance(row, Project) and _changed(row, "annotators_per_sentence"):
@@ -186,7 +211,9 @@ _IN_STATE = (
     .order_by(*_QUEUE_ORDER)
     .limit(CANDIDATE_BATCH)
 )
-_IN_STATE_AFTER = _IN_STATE.where(tuple_(*_QUEUE_ORDER) > tuple_(bindparam("after_report"), bindparam("after_position")))
+_IN_STATE_AFTER = _IN_STATE.where(
+    tuple_(*_QUEUE_ORDER) > tuple_(bindparam("after_report"), bindparam("after_position"))
+)
 _UNTOUCHED_AMONG = (
     select(Sentence.report_id, Sentence.position, Sentence.id)
     .where(Sentence.id.in_(bindparam("ids", expanding=True)), Sentence.state == UNTOUCHED, *_OPEN)
@@ -196,12 +223,20 @@ _UNTOUCHED_AMONG = (
 # most, each with its project and whether the user has annotated the sentence since) and the
 # active ones of others (one per working annotator). Plain rows, not Lease objects.
 _LEASES = (
-    select(Lease.sentence_id, Lease.user_id, Lease.expires_at, Sentence.project_id, _annotated_by_user(Sentence.id).label("annotated"))
+    select(
+        Lease.sentence_id,
+        Lease.user_id,
+        Lease.expires_at,
+        Sentence.project_id,
+        _annotated_by_user(Sentence.id).label("annotated"),
+    )
     .join(Sentence, Sentence.id == Lease.sentence_id)
     .where(or_(Lease.user_id == _USER, Lease.expires_at > _NOW))
     .order_by(*_QUEUE_ORDER)
 )
-_DELETE_OWN_EXPIRED = delete(Lease.__table__).where(Lease.__table__.c.user_id == _USER, Lease.__table__.c.expires_at <= _NOW)
+_DELETE_OWN_EXPIRED = delete(Lease.__table__).where(
+    Lease.__table__.c.user_id == _USER, Lease.__table__.c.expires_at <= _NOW
+)
 _RENEW = (  # an UPDATE reserves its table's column names for its SET clause
     update(Lease.__table__)
     .where(Lease.__table__.c.sentence_id == bindparam("of_sentence"), Lease.__table__.c.user_id == bindparam("of_user"))
@@ -217,7 +252,8 @@ _CLAIM = (
         ["sentence_id", "user_id", "expires_at"],
         select(_SENTENCE_ID, _USER, bindparam("expires_at", type_=DateTime())).where(
             ~_annotated_by_user(_SENTENCE_ID),
-            select(func.count()).select_from(Annotation)
+            select(func.count())
+            .select_from(Annotation)
             .where(Annotation.sentence_id == _SENTENCE_ID, Annotation.status.in_(COUNTED_STATUSES))
             .scalar_subquery()
             + _other_leases(_SENTENCE_ID)
@@ -251,7 +287,10 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     mine = [lease for lease in leases if lease.user_id == user.id]
     if any(lease.expires_at <= now for lease in mine):
         session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
-    held = next((lease for lease in mine if lease.expires_at > now and lease.project_id == project.id and not lease.annotated), None)
+    held = next(
+        (lease for lease in mine if lease.expires_at > now and lease.project_id == project.id and not lease.annotated),
+        None,
+    )
     if held is not None:
         session.execute(_RENEW, {"of_sentence": held.sentence_id, "of_user": user.id, "new_expiry": expires_at})
         loaded = session.identity_map.get(identity_key(Lease, (held.sentence_id, user.id)))
@@ -271,7 +310,9 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     return None
 
 
-def _candidates(session: Session, project: Project, user: User, now: datetime, leased_by_others: list[int]) -> Iterator[int]:
+def _candidates(
+    session: Session, project: Project, user: User, now: datetime, leased_by_others: list[int]
+) -> Iterator[int]:
     """Sentence ids the user may claim, in queue order, each once.
 
     Started sentences first: those with a counted annotation (state STARTED, read in report
@@ -316,7 +357,13 @@ _LOCK_SKIP = _LOCK_CANDIDATE.with_for_update(key_share=True, skip_locked=True)
 
 
 def _claim(
-    session: Session, project: Project, user: User, sentence_id: int, now: datetime, expires_at: datetime, busy: list[int] | None = None
+    session: Session,
+    project: Project,
+    user: User,
+    sentence_id: int,
+    now: datetime,
+    expires_at: datetime,
+    busy: list[int] | None = None,
 ) -> Sentence | None:
     """Lock the sentence row, recount its slots, and lease it if one is free; the sentence, or None.
 
@@ -328,7 +375,9 @@ def _claim(
     no lease here: expired ones were deleted, an unexpired one was renewed instead.
     """
     savepoint = None if single_writer(session) else session.begin_nested()
-    sentence = session.execute(_LOCK_WAIT if busy is None else _LOCK_SKIP, {"sentence_id": sentence_id}).scalar_one_or_none()
+    sentence = session.execute(
+        _LOCK_WAIT if busy is None else _LOCK_SKIP, {"sentence_id": sentence_id}
+    ).scalar_one_or_none()
     if sentence is None:  # locked by another transaction, or deleted since it was a candidate
         if savepoint is not None:
             savepoint.rollback()
@@ -337,8 +386,13 @@ def _claim(
         return None
     leased = session.execute(
         _CLAIM,
-        {"sentence_id": sentence_id, "user_id": user.id, "now": now, "expires_at": expires_at,
-         "quota": project.annotators_per_sentence + sentence.extra_annotators},
+        {
+            "sentence_id": sentence_id,
+            "user_id": user.id,
+            "now": now,
+            "expires_at": expires_at,
+            "quota": project.annotators_per_sentence + sentence.extra_annotators,
+        },
     ).first()
     if leased is None:
         if savepoint is not None:
@@ -353,7 +407,9 @@ def take_lease(session: Session, sentence: Sentence, user: User) -> datetime | N
     """Delete the user's lease on the sentence (a save ends it); when it expires or expired, or None."""
     table = Lease.__table__
     return session.scalar(
-        delete(table).where(table.c.sentence_id == sentence.id, table.c.user_id == user.id).returning(table.c.expires_at)
+        delete(table)
+        .where(table.c.sentence_id == sentence.id, table.c.user_id == user.id)
+        .returning(table.c.expires_at)
     )
 
 
@@ -380,7 +436,9 @@ def project_counts(session: Session, project: Project, max_age: float = 0.0) -> 
         return cached[1]
     counts = tuple(
         session.execute(
-            select(func.count(), func.count().filter(Sentence.state == COMPLETE)).select_from(Sentence).where(Sentence.project_id == project.id)
+            select(func.count(), func.count().filter(Sentence.state == COMPLETE))
+            .select_from(Sentence)
+            .where(Sentence.project_id == project.id)
         ).one()
     )
     _PROJECT_COUNTS[key] = (now, counts)

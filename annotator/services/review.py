@@ -3,6 +3,7 @@
 Functions take the session and never commit; the view or command that
 calls them owns the transaction.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,11 +14,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreements
 from ..db import database_key
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
-from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
+from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreements
 from ..metrics.project import agreement_report
+from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User, utcnow
 from ..records import AnnotationRecord
 from .annotations import validate_spans
 from .audit import record
@@ -35,7 +36,9 @@ class StaleGold(RuntimeError):
     """The gold changed since the reviewer loaded it; ``current`` is its version now (None: no gold)."""
 
     def __init__(self, current: int | None):
-        super().__init__(f"the gold of this sentence is at version {current}; reload to see the other reviewer's changes")
+        super().__init__(
+            f"the gold of this sentence is at version {current}; reload to see the other reviewer's changes"
+        )
         self.current = current
 
 
@@ -60,10 +63,22 @@ def data_version(session: Session, project: Project) -> tuple:
         .where(Sentence.project_id == project.id)
     ).one()
     sentences = session.execute(
-        select(func.count(Sentence.id), func.count(Sentence.id).filter(Sentence.needs_review.is_(True)), func.sum(Sentence.extra_annotators))
-        .where(Sentence.project_id == project.id)
+        select(
+            func.count(Sentence.id),
+            func.count(Sentence.id).filter(Sentence.needs_review.is_(True)),
+            func.sum(Sentence.extra_annotators),
+        ).where(Sentence.project_id == project.id)
     ).one()
-    return (database_key(session), project.id, tuple(annotations), tuple(gold), tuple(sentences), repr(project.labels), project.annotators_per_sentence, project.routing)
+    return (
+        database_key(session),
+        project.id,
+        tuple(annotations),
+        tuple(gold),
+        tuple(sentences),
+        repr(project.labels),
+        project.annotators_per_sentence,
+        project.routing,
+    )
 
 
 def _cached(session: Session, project: Project, name: str, compute, *args):
@@ -86,12 +101,16 @@ def _cached(session: Session, project: Project, name: str, compute, *args):
 
 def project_report(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """``agreement_report`` of the project, plus its counts (``status``) and review-queue length."""
-    return _cached(session, project, "report", lambda: _project_report(session, project, n_resamples, seed), n_resamples, seed)
+    return _cached(
+        session, project, "report", lambda: _project_report(session, project, n_resamples, seed), n_resamples, seed
+    )
 
 
 def _project_report(session: Session, project: Project, n_resamples: int, seed: int) -> dict[str, Any]:
     records = load_records(session, project)
-    report = agreement_report(records.sentences, records.annotations, records.gold.values(), project_labels(project), n_resamples, seed)
+    report = agreement_report(
+        records.sentences, records.annotations, records.gold.values(), project_labels(project), n_resamples, seed
+    )
     report["project"] = project.name
     report["status"] = project_status(session, project.name)
     report["annotators_per_sentence"] = project.annotators_per_sentence
@@ -110,12 +129,21 @@ def labelling_effort(session: Session, project: Project) -> dict[str, Any]:
     the suggestions save. Medians are None with no sentences.
     """
     suggested = (
-        select(Span.annotation_id, func.count().label("spans"), func.count().filter(Span.suggested.is_(True)).label("suggested"))
+        select(
+            Span.annotation_id,
+            func.count().label("spans"),
+            func.count().filter(Span.suggested.is_(True)).label("suggested"),
+        )
         .group_by(Span.annotation_id)
         .subquery()
     )
     rows = session.execute(
-        select(User.username, Annotation.seconds_spent, func.coalesce(suggested.c.spans, 0), func.coalesce(suggested.c.suggested, 0))
+        select(
+            User.username,
+            Annotation.seconds_spent,
+            func.coalesce(suggested.c.spans, 0),
+            func.coalesce(suggested.c.suggested, 0),
+        )
         .join(User, User.id == Annotation.user_id)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .outerjoin(suggested, suggested.c.annotation_id == Annotation.id)
@@ -152,13 +180,21 @@ def _median(values: list[float]) -> float | None:
 
 
 def project_disagreements(
-    session: Session, project: Project, labels: Iterable[str] | None = None, pair=None, types: Iterable[str] | None = None,
+    session: Session,
+    project: Project,
+    labels: Iterable[str] | None = None,
+    pair=None,
+    types: Iterable[str] | None = None,
     has: str | None = None,
 ) -> list[dict[str, Any]]:
     """``disagreements`` over the project's sentences with two or more counted annotations, or a flag."""
-    ids = select(Annotation.sentence_id).join(Sentence, Sentence.id == Annotation.sentence_id).where(
-        Sentence.project_id == project.id, Annotation.status.in_(COUNTED)
-    ).group_by(Annotation.sentence_id).having(or_(func.count() >= 2, func.count().filter(Annotation.status == "flagged") > 0))
+    ids = (
+        select(Annotation.sentence_id)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id, Annotation.status.in_(COUNTED))
+        .group_by(Annotation.sentence_id)
+        .having(or_(func.count() >= 2, func.count().filter(Annotation.status == "flagged") > 0))
+    )
     records = load_records(session, project, session.scalars(ids).all())
     return disagreements(records.sentences, records.annotations, labels, pair=pair, types=types, has=has)
 
@@ -174,7 +210,12 @@ def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
 
 
 def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
-    several = select(Annotation.sentence_id).where(Annotation.status.in_(COUNTED)).group_by(Annotation.sentence_id).having(func.count() >= 2)
+    several = (
+        select(Annotation.sentence_id)
+        .where(Annotation.status.in_(COUNTED))
+        .group_by(Annotation.sentence_id)
+        .having(func.count() >= 2)
+    )
     flagged = select(Annotation.sentence_id).where(Annotation.status == "flagged")
     candidates = session.scalars(
         select(Sentence.id)
@@ -222,7 +263,12 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
         "text": sentence.text,
         "tokens": [list(t) for t in sentence.tokens],
         "annotations": [
-            {"annotator": a.annotator, "status": a.status, "comment": a.comment, "spans": [_span_json(s, sentence.text) for s in a.spans]}
+            {
+                "annotator": a.annotator,
+                "status": a.status,
+                "comment": a.comment,
+                "spans": [_span_json(s, sentence.text) for s in a.spans],
+            }
             for a in records.annotations
         ],
         **found,
@@ -233,10 +279,15 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
             "version": gold.version,
             "note": gold.note,
             "dropped": gold.dropped or [],
-            "spans": [{**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans],
+            "spans": [
+                {**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans
+            ],
         },
         "labels": project_labels(project),
-        "label_info": [{"name": label["name"], "key": label.get("key"), "colour": label.get("colour", "#2458c6")} for label in project.labels],
+        "label_info": [
+            {"name": label["name"], "key": label.get("key"), "colour": label.get("colour", "#2458c6")}
+            for label in project.labels
+        ],
         "reasons": list(REASONS),
     }
 
@@ -252,21 +303,36 @@ def _decisions(text: str, found: Mapping[str, Any], gold_spans) -> list[dict[str
     items = [{**c, "kind": "conflict"} for c in found["conflicts"]]
     for region in found["single"]:
         items.append({**region, "kind": "single", "types": ["single annotator"], "proposal": found["annotators"][0]})
-    covered = [(r["start_char"], r["end_char"]) for r in items] + [(s["start_char"], s["end_char"]) for s in found["agreed"]]
+    covered = [(r["start_char"], r["end_char"]) for r in items] + [
+        (s["start_char"], s["end_char"]) for s in found["agreed"]
+    ]
     for span in sorted(gold_spans, key=lambda s: (s.start_char, s.end_char, s.label)):
         if any(a < span.end_char and span.start_char < b for a, b in covered):
             continue
-        items.append({
-            "kind": "gold", "types": ["saved gold"], "start_char": span.start_char, "end_char": span.end_char, "labels": [span.label],
-            "versions": {n: [] for n in found["annotators"]}, "proposal": None,
-        })
+        items.append(
+            {
+                "kind": "gold",
+                "types": ["saved gold"],
+                "start_char": span.start_char,
+                "end_char": span.end_char,
+                "labels": [span.label],
+                "versions": {n: [] for n in found["annotators"]},
+                "proposal": None,
+            }
+        )
         covered.append((span.start_char, span.end_char))
     items.sort(key=lambda r: (r["start_char"], r["end_char"]))
     return items
 
 
 def _span_json(span, text: str) -> dict[str, Any]:
-    return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value, "text": text[span.start_char : span.end_char]}
+    return {
+        "start_char": span.start_char,
+        "end_char": span.end_char,
+        "label": span.label,
+        "value": span.value,
+        "text": text[span.start_char : span.end_char],
+    }
 
 
 def adjudicate(
@@ -314,7 +380,9 @@ def adjudicate(
     if gold is None:
         if expected:
             raise StaleGold(None)
-        gold = GoldAnnotation(sentence_id=sentence.id, reviewer_id=reviewer.id, version=1, created_at=now, updated_at=now)
+        gold = GoldAnnotation(
+            sentence_id=sentence.id, reviewer_id=reviewer.id, version=1, created_at=now, updated_at=now
+        )
         session.add(gold)
         session.flush()  # a concurrent first save fails here on the unique sentence_id
         action = "gold.create"
@@ -360,9 +428,19 @@ def adjudicate(
     gold.dropped = dropped
     sentence.needs_review = False
     record(
-        session, reviewer, action, "gold_annotation", gold.id,
-        sentence_id=sentence.id, version=gold.version, added=added, removed=removed, changed=changed, reason=default_reason,
-        dropped=dropped, note=note,
+        session,
+        reviewer,
+        action,
+        "gold_annotation",
+        gold.id,
+        sentence_id=sentence.id,
+        version=gold.version,
+        added=added,
+        removed=removed,
+        changed=changed,
+        reason=default_reason,
+        dropped=dropped,
+        note=note,
     )
     session.flush()
     return gold
@@ -373,12 +451,19 @@ def _dropped_keys(dropped: Any, limits: Limits) -> set[tuple[int, int, str]]:
     if dropped is None:
         return set()
     if isinstance(dropped, list) and len(dropped) > limits.max_spans_per_annotation:
-        raise AdjudicationError(f'"dropped" lists more than {limits.max_spans_per_annotation} spans (MAX_SPANS_PER_ANNOTATION)')
+        raise AdjudicationError(
+            f'"dropped" lists more than {limits.max_spans_per_annotation} spans (MAX_SPANS_PER_ANNOTATION)'
+        )
     if not isinstance(dropped, list) or not all(
-        isinstance(d, dict) and isinstance(d.get("start_char"), int) and isinstance(d.get("end_char"), int) and isinstance(d.get("label"), str)
+        isinstance(d, dict)
+        and isinstance(d.get("start_char"), int)
+        and isinstance(d.get("end_char"), int)
+        and isinstance(d.get("label"), str)
         for d in dropped
     ):
-        raise AdjudicationError('"dropped" must be a list of {start_char, end_char, label}: the spans you decided to leave out')
+        raise AdjudicationError(
+            '"dropped" must be a list of {start_char, end_char, label}: the spans you decided to leave out'
+        )
     return {(d["start_char"], d["end_char"], d["label"]) for d in dropped}
 
 
@@ -387,7 +472,9 @@ def _note(note: Any, limits: Limits) -> str | None:
     if note is None:
         return None
     if not isinstance(note, str) or len(note) > limits.max_comment_chars:
-        raise AdjudicationError(f"the note must be text of at most {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)")
+        raise AdjudicationError(
+            f"the note must be text of at most {limits.max_comment_chars} characters (MAX_COMMENT_CHARS)"
+        )
     problem = text_problem(note)
     if problem is not None:
         raise AdjudicationError(f"the note {problem}")
@@ -419,11 +506,21 @@ def _accounted_drops(
         else:
             silent.append(key)
             continue
-        out.append({**_audit_span(key, None), "text": text[key[0]:key[1]], "by": sorted(marked_by[key]), "decision": decision, "reason": reason})
+        out.append(
+            {
+                **_audit_span(key, None),
+                "text": text[key[0] : key[1]],
+                "by": sorted(marked_by[key]),
+                "decision": decision,
+                "reason": reason,
+            }
+        )
     if silent:
-        listed = "; ".join(f"{', '.join(sorted(marked_by[k]))}: {k[2]} «{text[k[0]:k[1]]}» ({k[0]}–{k[1]})" for k in silent)
+        listed = "; ".join(
+            f"{', '.join(sorted(marked_by[k]))}: {k[2]} «{text[k[0] : k[1]]}» ({k[0]}–{k[1]})" for k in silent
+        )
         raise AdjudicationError(
-            f"this gold would leave out spans nobody decided to drop ({listed}); take them, edit them, or list them in \"dropped\""
+            f'this gold would leave out spans nobody decided to drop ({listed}); take them, edit them, or list them in "dropped"'
         )
     return out
 
@@ -449,11 +546,16 @@ def _validate(
     if not isinstance(spans, list):
         raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
     version = decisions.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_ROW_ID):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_ROW_ID
+    ):
         raise AdjudicationError('"version" must be the gold version you loaded, or null')
-    clean, problems = validate_spans(project, sentence, [
-        {k: v for k, v in span.items() if k != "reason"} if isinstance(span, dict) else span for span in spans
-    ], limits)
+    clean, problems = validate_spans(
+        project,
+        sentence,
+        [{k: v for k, v in span.items() if k != "reason"} if isinstance(span, dict) else span for span in spans],
+        limits,
+    )
     if problems:
         messages = [f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in problems]
         raise AdjudicationError(join_capped(messages, limits.max_listed_problems))

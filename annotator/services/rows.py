@@ -1,4 +1,5 @@
 """A project's rows as plain records, for the pure core (export, agreement)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -103,12 +104,21 @@ def _records(session: Session, where: list) -> ProjectRecords:
 
     gold_spans = defaultdict(list)
     for row in session.execute(
-        select(GoldSpan.gold_id, GoldSpan.start_char, GoldSpan.end_char, GoldSpan.label, GoldSpan.value, GoldSpan.provenance)
+        select(
+            GoldSpan.gold_id,
+            GoldSpan.start_char,
+            GoldSpan.end_char,
+            GoldSpan.label,
+            GoldSpan.value,
+            GoldSpan.provenance,
+        )
         .join(GoldAnnotation, GoldAnnotation.id == GoldSpan.gold_id)
         .where(GoldAnnotation.sentence_id.in_(scope))
         .order_by(GoldSpan.start_char)
     ):
-        gold_spans[row.gold_id].append(GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance))
+        gold_spans[row.gold_id].append(
+            GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance)
+        )
     gold = {
         row.sentence_id: GoldRecord(row.sentence_id, tuple(gold_spans[row.id]), row.username)
         for row in session.execute(

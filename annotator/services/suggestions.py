@@ -5,6 +5,7 @@ outcome categories) that normalised values and the rules are computed from.
 Suggesters and loaded models are derived data: cached in process memory,
 keyed by what they are built from, never stored.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Project, Sentence, Suggestion
 from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..labels.normalise import GazetteerEntry as GazetteerRecord
+from ..models import Project, Sentence, Suggestion
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def project_gazetteer(session: Session, project: Project) -> Gazetteer:
     try:
         return build_gazetteer(extra)
     except ValueError:
-        log.warning("project %s: gazetteer entries clash with the shipped gazetteer; using the shipped one", project.name)
+        log.warning(
+            "project %s: gazetteer entries clash with the shipped gazetteer; using the shipped one", project.name
+        )
         return Gazetteer.default()
 
 
@@ -58,7 +61,9 @@ def _outcomes_key(project: Project) -> tuple | None:
     if not project.outcomes:
         return None
     return tuple(
-        (e.get("category"), e.get("description", ""), tuple(e.get("phrases") or ())) if isinstance(e, dict) else (None, "", ())
+        (e.get("category"), e.get("description", ""), tuple(e.get("phrases") or ()))
+        if isinstance(e, dict)
+        else (None, "", ())
         for e in project.outcomes
     )
 
@@ -89,8 +94,8 @@ def label_names(project: Project) -> list[str]:
 
 @lru_cache(maxsize=32)
 def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary):
-    from ..labels.suggest import RuleSuggester
     from ..corpus.text import make_nlp
+    from ..labels.suggest import RuleSuggester
 
     return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
 
@@ -129,7 +134,9 @@ def load_model(model_path: str):
 # --- Suggestions ----------------------------------------------------------------
 
 
-def suggestions_for(session: Session, project: Project, sentence: Sentence, *, rules: bool = True) -> list[dict[str, Any]]:
+def suggestions_for(
+    session: Session, project: Project, sentence: Sentence, *, rules: bool = True
+) -> list[dict[str, Any]]:
     """Suggested spans for ``sentence``, sorted by offset.
 
     Each is ``{"start_char", "end_char", "label", "value", "source", "score"}``
@@ -144,9 +151,24 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
     gazetteer = project_gazetteer(session, project)
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
-    for row in session.scalars(select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)):
-        value = row.value if row.value is not None else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes, project.labels)
-        found.append((row.start_char, row.end_char, row.label, value, "import" if row.source not in ("rules", "model") else row.source, None))
+    for row in session.scalars(
+        select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)
+    ):
+        value = (
+            row.value
+            if row.value is not None
+            else normalise(row.label, sentence.text[row.start_char : row.end_char], gazetteer, outcomes, project.labels)
+        )
+        found.append(
+            (
+                row.start_char,
+                row.end_char,
+                row.label,
+                value,
+                "import" if row.source not in ("rules", "model") else row.source,
+                None,
+            )
+        )
     if rules:
         for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
             found.append((span.start_char, span.end_char, span.label, span.value, "rules", None))
@@ -159,7 +181,16 @@ def suggestions_for(session: Session, project: Project, sentence: Sentence, *, r
                 if score is not None and score < project.suggestion_min_score:
                     continue
                 text = sentence.text[span.start_char : span.end_char]
-                found.append((span.start_char, span.end_char, span.label, normalise(span.label, text, gazetteer, outcomes, project.labels), "model", score))
+                found.append(
+                    (
+                        span.start_char,
+                        span.end_char,
+                        span.label,
+                        normalise(span.label, text, gazetteer, outcomes, project.labels),
+                        "model",
+                        score,
+                    )
+                )
 
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}

@@ -11,6 +11,7 @@ test that writes rows) sees them right without remembering to call anything:
 The app and the commands make their sessions here; ``annotator.db.make_sessionmaker`` gives plain
 sessions and knows nothing of the services.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Engine

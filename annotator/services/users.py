@@ -1,4 +1,5 @@
 """Users: creation, passwords, API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -70,7 +71,9 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def claim_login_attempt(session: Session, username: str, now: datetime, max_failures: int, lockout_seconds: int) -> User | None:
+def claim_login_attempt(
+    session: Session, username: str, now: datetime, max_failures: int, lockout_seconds: int
+) -> User | None:
     """Count one login attempt against ``username`` before its password is checked; never commits.
 
     One atomic UPDATE adds 1 to the user's failure count, unless the account

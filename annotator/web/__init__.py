@@ -1,4 +1,5 @@
 """Edges: one blueprint per area, wired here."""
+
 from __future__ import annotations
 
 from flask import Flask, abort, g, request

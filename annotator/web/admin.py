@@ -3,6 +3,7 @@
 Admins only (others get 403). Every change writes an AuditEvent and commits
 here; the services do the work.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..corpus.formats import accept, extensions_or, extensions_text
 from ..corpus.parse import CorpusError, parse_files
 from ..db import write_transaction
-from ..limits import LimitExceeded, parse_json
 from ..extensions import get_session
-from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..labels.normalise import OutcomeVocabulary, VocabularyError
+from ..limits import LimitExceeded, parse_json
+from ..models import ROLES, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..services.audit import record
 from ..services.corpus import import_reports
 from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project
@@ -69,7 +70,8 @@ class PasswordForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     annotators_per_sentence = IntegerField(
-        "Annotators per sentence", validators=[InputRequired(), NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")]
+        "Annotators per sentence",
+        validators=[InputRequired(), NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")],
     )
     routing = SelectField("When annotators disagree", choices=ROUTING_CHOICES)
     restricted = BooleanField("Only members may annotate")
@@ -93,7 +95,9 @@ class GazetteerForm(FlaskForm):
 
 
 class OutcomesForm(FlaskForm):
-    vocabulary = TextAreaField("Outcome vocabulary (JSON; empty restores the shipped one)", validators=[Length(max=200_000)])
+    vocabulary = TextAreaField(
+        "Outcome vocabulary (JSON; empty restores the shipped one)", validators=[Length(max=200_000)]
+    )
 
 
 class UploadForm(FlaskForm):
@@ -132,7 +136,15 @@ def users():
             session.rollback()
             form.username.errors.append(str(exc))
         else:
-            return _done(url_for("admin.users"), f"Created {user.role} {user.username}.", "user.create", "user", user.id, username=user.username, role=user.role)
+            return _done(
+                url_for("admin.users"),
+                f"Created {user.role} {user.username}.",
+                "user.create",
+                "user",
+                user.id,
+                username=user.username,
+                role=user.role,
+            )
     listed = session.scalars(select(User).order_by(User.username)).all()
     status = 400 if form.errors else 200
     return render_template("admin_users.html", form=form, users=listed, roles=ROLES), status
@@ -191,7 +203,14 @@ def reset_password(user_id: int):
         return _back(back, "A password is at least 8 characters.", "error")
     set_password(user, form.password.data)  # also rotates the session token: old logins end
     user.failed_logins, user.locked_until = 0, None
-    return _done(back, f"New password set for {user.username}; their other sessions were logged out.", "user.password", "user", user.id, username=user.username)
+    return _done(
+        back,
+        f"New password set for {user.username}; their other sessions were logged out.",
+        "user.password",
+        "user",
+        user.id,
+        username=user.username,
+    )
 
 
 # --- Project settings -----------------------------------------------------------
@@ -250,13 +269,18 @@ def _render_project(project: Project, status: int = 200, upload_errors: list[str
     }
     built = {name: forms.get(name) or make() for name, make in defaults.items()}
     members = session.scalars(
-        select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id).order_by(User.username)
+        select(User)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project.id)
+        .order_by(User.username)
     ).all()
     context = {
         "project": project,
         "guideline": guideline,
         "members": members,
-        "gazetteer": session.scalars(select(GazetteerEntry).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.canonical)).all(),
+        "gazetteer": session.scalars(
+            select(GazetteerEntry).where(GazetteerEntry.project_id == project.id).order_by(GazetteerEntry.canonical)
+        ).all(),
         "upload_errors": upload_errors or [],
         "formats": extensions_text(),
         "accept": accept(),
@@ -277,8 +301,12 @@ def project(project: str):
 
 
 def _settings_of(row: Project) -> dict:
-    return {"annotators_per_sentence": row.annotators_per_sentence, "routing": row.routing, "restricted": row.restricted,
-            "suggestion_min_score": row.suggestion_min_score}
+    return {
+        "annotators_per_sentence": row.annotators_per_sentence,
+        "routing": row.routing,
+        "restricted": row.restricted,
+        "suggestion_min_score": row.suggestion_min_score,
+    }
 
 
 @bp.post("/projects/<project>/settings")
@@ -286,10 +314,16 @@ def _settings_of(row: Project) -> dict:
 @_project_form(SettingsForm, "settings")
 def project_settings(session: Session, row: Project, form: SettingsForm):
     old = _settings_of(row)
-    row.annotators_per_sentence, row.routing, row.restricted = form.annotators_per_sentence.data, form.routing.data, form.restricted.data
+    row.annotators_per_sentence, row.routing, row.restricted = (
+        form.annotators_per_sentence.data,
+        form.routing.data,
+        form.restricted.data,
+    )
     if form.suggestion_min_score.data is not None:  # left out: unchanged
         row.suggestion_min_score = form.suggestion_min_score.data
-    return _done(_to_project(row), "Settings saved.", "project.settings", "project", row.id, old=old, new=_settings_of(row))
+    return _done(
+        _to_project(row), "Settings saved.", "project.settings", "project", row.id, old=old, new=_settings_of(row)
+    )
 
 
 @bp.post("/projects/<project>/members")
@@ -318,8 +352,12 @@ def remove_member(project: str, user_id: int):
     user = session.get(User, user_id)
     session.delete(member)
     return _done(
-        _to_project(row), f"{user.username if user else 'The user'} is no longer a member.",
-        "project.member_remove", "project", row.id, username=user.username if user else None,
+        _to_project(row),
+        f"{user.username if user else 'The user'} is no longer a member.",
+        "project.member_remove",
+        "project",
+        row.id,
+        username=user.username if user else None,
     )
 
 
@@ -332,8 +370,13 @@ def save_guidelines(session: Session, row: Project, form: GuidelineForm):
         return _back(_to_project(row), f"No change: the guidelines stay at version {latest.version}.", "info")
     guideline = add_guideline_version(session, row, form.text.data, current_user)
     return _done(
-        _to_project(row), f"Saved guidelines version {guideline.version}.",
-        "guideline.add", "guideline", guideline.id, project=row.name, version=guideline.version,
+        _to_project(row),
+        f"Saved guidelines version {guideline.version}.",
+        "guideline.add",
+        "guideline",
+        guideline.id,
+        project=row.name,
+        version=guideline.version,
     )
 
 
@@ -344,7 +387,9 @@ def add_gazetteer_entry(session: Session, row: Project, form: GazetteerForm):
     canonical = form.canonical.data.strip()
     aliases = list(dict.fromkeys(a.strip() for a in (form.aliases.data or "").split(",") if a.strip()))
     existing = session.execute(
-        select(GazetteerEntry.canonical, GazetteerEntry.aliases).where(GazetteerEntry.project_id == row.id).order_by(GazetteerEntry.id)
+        select(GazetteerEntry.canonical, GazetteerEntry.aliases)
+        .where(GazetteerEntry.project_id == row.id)
+        .order_by(GazetteerEntry.id)
     ).all()
     if any(c == canonical for c, _ in existing):
         form.canonical.errors.append(f"{canonical!r} is in this project's gazetteer already.")
@@ -358,8 +403,14 @@ def add_gazetteer_entry(session: Session, row: Project, form: GazetteerForm):
     session.add(entry)
     session.flush()
     return _done(
-        _to_project(row), f"Added {canonical} to the gazetteer.",
-        "gazetteer.add", "gazetteer_entry", entry.id, project=row.name, canonical=canonical, aliases=aliases,
+        _to_project(row),
+        f"Added {canonical} to the gazetteer.",
+        "gazetteer.add",
+        "gazetteer_entry",
+        entry.id,
+        project=row.name,
+        canonical=canonical,
+        aliases=aliases,
     )
 
 
@@ -428,4 +479,12 @@ def upload(project: str):
     total = summaries[0]
     for summary in summaries[1:]:
         total.add(summary)
-    return _done(_to_project(row), f"Imported {', '.join(name for name, _ in parsed)}: {total}.", "corpus.import", "project", row.id, files=[name for name, _ in parsed], summary=str(total))
+    return _done(
+        _to_project(row),
+        f"Imported {', '.join(name for name, _ in parsed)}: {total}.",
+        "corpus.import",
+        "project",
+        row.id,
+        files=[name for name, _ in parsed],
+        summary=str(total),
+    )

@@ -3,6 +3,7 @@
 The page carries everything the script needs as ``data-*`` attributes (API
 URLs, labels, the user), so no inline script is needed under the CSP.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -13,8 +14,8 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from ..extensions import get_session
-from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..labels.normalise import normalise
+from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
 from ..services.suggestions import project_gazetteer, project_outcomes
@@ -87,7 +88,9 @@ def revisit(project: str, sentence_id: int):
     sentence = session.get(Sentence, sentence_id)
     if sentence is None or sentence.project_id != found.id:
         abort(404, description="That sentence is not part of this project.")
-    mine = session.scalar(select(Annotation.id).where(Annotation.sentence_id == sentence_id, Annotation.user_id == current_user.id))
+    mine = session.scalar(
+        select(Annotation.id).where(Annotation.sentence_id == sentence_id, Annotation.user_id == current_user.id)
+    )
     if mine is None:
         abort(404, description="You have not annotated that sentence; start labelling to get new sentences.")
     return _render_page(found, sentence_id)
@@ -103,7 +106,14 @@ def history(project: str):
     found = _project_or_abort(project)
     session = get_session()
     rows = session.execute(
-        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Annotation.comment, Sentence.text, GoldAnnotation.note)
+        select(
+            Annotation.sentence_id,
+            Annotation.status,
+            Annotation.updated_at,
+            Annotation.comment,
+            Sentence.text,
+            GoldAnnotation.note,
+        )
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
         .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
@@ -123,4 +133,6 @@ def normalise_value(project: str):
     if not text.strip():
         return jsonify(value=None)
     session = get_session()
-    return jsonify(value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found), found.labels))
+    return jsonify(
+        value=normalise(label_name, text, project_gazetteer(session, found), project_outcomes(found), found.labels)
+    )

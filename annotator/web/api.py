@@ -5,6 +5,7 @@ checked globally) or ``Authorization: Bearer TOKEN``. Unauthenticated calls
 get 401 JSON, never a redirect. Every endpoint checks that the caller may
 work on the project; a caller only ever sees their own annotation.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,7 +21,15 @@ from ..extensions import get_session
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
-from ..services.annotations import StaleSave, InvalidAnnotation, SentenceFull, annotation_dict, iso, own_annotation, save_annotation
+from ..services.annotations import (
+    InvalidAnnotation,
+    SentenceFull,
+    StaleSave,
+    annotation_dict,
+    iso,
+    own_annotation,
+    save_annotation,
+)
 from ..services.projects import can_work_on, project_settings
 from ..services.suggestions import project_outcomes, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
@@ -50,7 +59,9 @@ def require_login():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        return jsonify(error="unauthorized", message="Log in, or send 'Authorization: Bearer TOKEN' (annotator users token NAME)."), 401
+        return jsonify(
+            error="unauthorized", message="Log in, or send 'Authorization: Bearer TOKEN' (annotator users token NAME)."
+        ), 401
     return None
 
 
@@ -69,7 +80,9 @@ def _project(name: str) -> Project:
 
 def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
     session = get_session()
-    row = session.execute(select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)).first()
+    row = session.execute(
+        select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)
+    ).first()
     if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
     sentence, project = row
@@ -111,7 +124,12 @@ def project_dict(project: Project) -> dict[str, Any]:
     return {
         "name": project.name,
         "labels": [
-            {"name": label["name"], "description": label.get("description", ""), "colour": label.get("colour"), "key": label.get("key")}
+            {
+                "name": label["name"],
+                "description": label.get("description", ""),
+                "colour": label.get("colour"),
+                "key": label.get("key"),
+            }
             for label in project.labels
         ],
         "outcomes": list(project_outcomes(project).categories),
@@ -120,7 +138,9 @@ def project_dict(project: Project) -> dict[str, Any]:
 
 
 def _suggestions(project: Project, sentence: Sentence) -> list[dict[str, Any]]:
-    return suggestions_for(get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True)))
+    return suggestions_for(
+        get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True))
+    )
 
 
 def _own(sentence: Sentence) -> dict[str, Any] | None:
@@ -141,8 +161,18 @@ def openapi():
 @bp.get("/projects")
 def projects():
     session = get_session()
-    listed = [p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)]
-    return jsonify([{**project_dict(p), "progress": queue.progress(session, p, current_user, current_app.config["PROGRESS_MAX_AGE"])} for p in listed])
+    listed = [
+        p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)
+    ]
+    return jsonify(
+        [
+            {
+                **project_dict(p),
+                "progress": queue.progress(session, p, current_user, current_app.config["PROGRESS_MAX_AGE"]),
+            }
+            for p in listed
+        ]
+    )
 
 
 @bp.get("/projects/<project_name>/next")
@@ -196,14 +226,18 @@ def history(project_name: str):
     project = _project(project_name)
     limit = query_int("limit", 50, 1, 500)
     offset = query_int("offset", 0, 0, limits().max_query_offset)
-    rows = get_session().execute(
-        select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id, Annotation.user_id == current_user.id)
-        .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    rows = (
+        get_session()
+        .execute(
+            select(Annotation.sentence_id, Annotation.status, Annotation.updated_at, Sentence.text)
+            .join(Sentence, Sentence.id == Annotation.sentence_id)
+            .where(Sentence.project_id == project.id, Annotation.user_id == current_user.id)
+            .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .all()
+    )
     return jsonify(
         [
             {"sentence_id": sid, "status": status, "updated_at": iso(updated), "text": _truncate(text)}
@@ -264,15 +298,21 @@ def put_annotation(sentence_id: int):
             # At most MAX_LISTED_PROBLEMS listed: a refusal of 100,000 bad spans is not a 25 MB answer.
             shown = bounds.max_listed_problems
             raise ApiError(
-                422, "invalid_annotation", f"The annotation was not saved: {join_capped(exc.messages(), shown)}.",
-                details=[p.to_dict() for p in exc.problems[:shown]], more=max(0, len(exc.problems) - shown),
+                422,
+                "invalid_annotation",
+                f"The annotation was not saved: {join_capped(exc.messages(), shown)}.",
+                details=[p.to_dict() for p in exc.problems[:shown]],
+                more=max(0, len(exc.problems) - shown),
             ) from None
         except SentenceFull as exc:
             raise ApiError(409, "sentence_full", f"Not saved: {exc}. Ask for the next sentence.") from None
         except StaleSave as exc:
             current = annotation_dict(exc.current) if exc.current is not None else None
             raise ApiError(
-                409, "conflict", "This annotation was changed elsewhere since you loaded it; reload it, then save again.", current=current
+                409,
+                "conflict",
+                "This annotation was changed elsewhere since you loaded it; reload it, then save again.",
+                current=current,
             ) from None
         except IntegrityError:
             # Two first saves of the same annotation at once: the loser retries and sees the winner's.
@@ -288,7 +328,7 @@ def _annotation_body() -> dict[str, Any]:
     body = json_object('{"status", "spans", "comment", "seconds_spent", "base_version"}')
     status = body.get("status")
     if not isinstance(status, str) or len(status) > 32:
-        raise ApiError(400, "bad_request", "status is required: one of \"done\", \"skipped\", \"flagged\".")
+        raise ApiError(400, "bad_request", 'status is required: one of "done", "skipped", "flagged".')
     if not isinstance(body.get("spans", []), list):
         raise ApiError(400, "bad_request", "spans must be a list of span objects.")
     body.setdefault("spans", [])

@@ -1,4 +1,5 @@
 """Login, logout and role checks."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -42,7 +43,9 @@ def roles_required(*roles: str):
     return decorator
 
 
-LOGIN_REFUSED = "Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."
+LOGIN_REFUSED = (
+    "Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."
+)
 
 
 def local_path(target: str | None) -> str | None:
@@ -95,7 +98,9 @@ def _authenticate(username: str, password: str) -> User | None:
     user = None
     if text_problem(username) is None and text_problem(password) is None:
         write_transaction(session)
-        user = claim_login_attempt(session, username, utcnow(), int(config["LOGIN_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"]))
+        user = claim_login_attempt(
+            session, username, utcnow(), int(config["LOGIN_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"])
+        )
         session.commit()
     correct = check_login(user, password)
     if user is None:

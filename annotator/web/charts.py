@@ -4,6 +4,7 @@ No Flask, no JavaScript; colours go in SVG presentation attributes (fill=,
 stroke=), which the Content-Security-Policy allows, never in style=. Every
 piece of text passes through ``markupsafe.escape``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -13,7 +14,9 @@ from markupsafe import Markup, escape
 INK, MUTED, LINE, ACCENT = "#1d2330", "#5f6b7a", "#d9dee5", "#2458c6"
 
 
-def _text(x: float, y: float, text: object, anchor: str = "start", fill: str = INK, size: int = 12, weight: str = "normal") -> str:
+def _text(
+    x: float, y: float, text: object, anchor: str = "start", fill: str = INK, size: int = 12, weight: str = "normal"
+) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" font-size="{size}" '
         f'font-weight="{weight}">{escape(str(text))}</text>'
@@ -61,13 +64,19 @@ def bars_with_intervals(
             body.append(_text(x(low_end) + 4, y + 17, f"n/a (n={n})", fill=MUTED, size=11))
             continue
         start, end = sorted((x(0), x(value)))
-        body.append(f'<rect x="{start:.1f}" y="{y + 5}" width="{max(end - start, 1):.1f}" height="{row_h - 12}" fill="{escape(colours.get(name, ACCENT))}" rx="2"/>')
+        body.append(
+            f'<rect x="{start:.1f}" y="{y + 5}" width="{max(end - start, 1):.1f}" height="{row_h - 12}" fill="{escape(colours.get(name, ACCENT))}" rx="2"/>'
+        )
         if ci:
             lo, hi = x(ci[0]), x(ci[1])
             mid = y + row_h / 2 - 1
-            body.append(f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" stroke="{INK}" stroke-width="1.5"/>')
+            body.append(
+                f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" stroke="{INK}" stroke-width="1.5"/>'
+            )
             for cap in (lo, hi):
-                body.append(f'<line x1="{cap:.1f}" y1="{mid - 6:.1f}" x2="{cap:.1f}" y2="{mid + 6:.1f}" stroke="{INK}" stroke-width="1.5"/>')
+                body.append(
+                    f'<line x1="{cap:.1f}" y1="{mid - 6:.1f}" x2="{cap:.1f}" y2="{mid + 6:.1f}" stroke="{INK}" stroke-width="1.5"/>'
+                )
         interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
         body.append(_text(left + plot + 8, y + 17, f"{value:.2f}{interval} n={n}", size=11))
     return _svg(width, height, title, body, "bars")
@@ -80,11 +89,16 @@ def _shade(share: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _grid(title: str, rows: Sequence[str], cols: Sequence[str], cells: list[list[tuple[float | None, str]]], corner: str) -> Markup:
+def _grid(
+    title: str, rows: Sequence[str], cols: Sequence[str], cells: list[list[tuple[float | None, str]]], corner: str
+) -> Markup:
     """A labelled grid of (share for the shade or None for blank, text) cells."""
     left, top, cell = 120, 48, 64
     width, height = left + cell * len(cols) + 10, top + cell * len(rows) + 10
-    body = [_text(0, 16, title, weight="600", size=13), _text(left - 8, top - 10, corner, anchor="end", fill=MUTED, size=11)]
+    body = [
+        _text(0, 16, title, weight="600", size=13),
+        _text(left - 8, top - 10, corner, anchor="end", fill=MUTED, size=11),
+    ]
     for j, name in enumerate(cols):
         body.append(_text(left + j * cell + cell / 2, top - 10, name, anchor="middle", size=11))
     for i, name in enumerate(rows):

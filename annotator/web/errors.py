@@ -1,4 +1,5 @@
 """Error pages: JSON for API clients, HTML for people; roll back on 500."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, render_template, request
@@ -53,4 +54,6 @@ def server_error(exc: Exception):
     from flask import current_app
 
     current_app.logger.exception("unhandled error")
-    return error_response(500, "Internal Server Error", "Something went wrong on our side; nothing was saved. Try again.")
+    return error_response(
+        500, "Internal Server Error", "Something went wrong on our side; nothing was saved. Try again."
+    )

@@ -1,4 +1,5 @@
 """Export pages: build a dataset and download it (reviewers and admins)."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ from wtforms.validators import NumberRange, Optional
 from ..db import read_snapshot
 from ..export.build import FILES, ExportError
 from ..export.files import SPLIT_FILES, split_files
-from ..extensions import get_session
 from ..export.gold import POLICIES, check_policy
+from ..extensions import get_session
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
@@ -25,8 +26,13 @@ bp = Blueprint("exports", __name__)
 
 
 class ExportForm(FlaskForm):
-    task = SelectField("Task", choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")])
-    policy = SelectField("Gold policy", choices=[(p, p) for p in ("majority", "adjudicated", "unanimous")] + [("annotator", "one annotator's spans")])
+    task = SelectField(
+        "Task", choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")]
+    )
+    policy = SelectField(
+        "Gold policy",
+        choices=[(p, p) for p in ("majority", "adjudicated", "unanimous")] + [("annotator", "one annotator's spans")],
+    )
     annotator = StringField("Annotator (for that policy)", validators=[Optional()])
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])
@@ -71,7 +77,11 @@ def _finished_manifest(path: Path) -> dict | None:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("counts"), dict) or not isinstance(manifest.get("sentences"), dict):
+    if (
+        not isinstance(manifest, dict)
+        or not isinstance(manifest.get("counts"), dict)
+        or not isinstance(manifest.get("sentences"), dict)
+    ):
         return None
     return manifest
 
@@ -103,16 +113,26 @@ def index(project):
             # A long read: release the request's write lock and read one consistent state.
             read_snapshot(get_session())
             path, manifest = export_project(
-                get_session(), project, out, task=form.task.data, policy=policy,
-                dev_fraction=float(form.dev_fraction.data), seed=form.seed.data,
+                get_session(),
+                project,
+                out,
+                task=form.task.data,
+                policy=policy,
+                dev_fraction=float(form.dev_fraction.data),
+                seed=form.seed.data,
             )
         except (ExportError, ValueError) as exc:
             flash(f"Export failed: {exc}. Nothing was written.", "error")
         else:
             counts = manifest["counts"]
-            flash(f"Exported {counts['train']['docs']} train and {counts['dev']['docs']} dev documents to {path.name}.", "success")
+            flash(
+                f"Exported {counts['train']['docs']} train and {counts['dev']['docs']} dev documents to {path.name}.",
+                "success",
+            )
             return redirect(url_for("exports.index", project=project.name))
-    return render_template("exports.html", project=project, form=form, exports=project_exports(project), policies=POLICIES)
+    return render_template(
+        "exports.html", project=project, form=form, exports=project_exports(project), policies=POLICIES
+    )
 
 
 @bp.route("/projects/<project>/exports/<name>.zip")

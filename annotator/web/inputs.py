@@ -6,6 +6,7 @@ so each refusal is the same JSON ``{"error", "message"}`` naming the limit:
 object, nests deeper than MAX_JSON_DEPTH or holds a NUL or an unpaired
 surrogate anywhere, and 400 for a query parameter out of its range.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from ..limits import Limits, LimitExceeded, parse_int, parse_json, strings_problem
+from ..limits import LimitExceeded, Limits, parse_int, parse_json, strings_problem
 
 
 class BadInput(Exception):
@@ -39,12 +40,16 @@ def json_object(shape: str) -> dict[str, Any]:
     bounds = limits()
     most = bounds.max_json_body_bytes
     if request.content_length is not None and request.content_length > most:
-        raise BadInput(413, "too_large", f"The body is larger than {most:,} bytes (MAX_JSON_BODY_BYTES); send less at once.")
+        raise BadInput(
+            413, "too_large", f"The body is larger than {most:,} bytes (MAX_JSON_BODY_BYTES); send less at once."
+        )
     if not request.is_json:
         raise BadInput(400, "bad_request", f"Send a JSON object {shape} with Content-Type: application/json.")
     data = request.get_data(cache=True)
     if len(data) > most:
-        raise BadInput(413, "too_large", f"The body is larger than {most:,} bytes (MAX_JSON_BODY_BYTES); send less at once.")
+        raise BadInput(
+            413, "too_large", f"The body is larger than {most:,} bytes (MAX_JSON_BODY_BYTES); send less at once."
+        )
     try:
         body = parse_json(data, bounds.max_json_depth)
     except LimitExceeded as exc:

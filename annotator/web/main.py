@@ -1,4 +1,5 @@
 """The home page: the projects a user can work on, with progress."""
+
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -16,7 +17,9 @@ bp = Blueprint("main", __name__)
 @login_required
 def index():
     session = get_session()
-    projects = [p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)]
+    projects = [
+        p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)
+    ]
     return render_template("index.html", projects=[(p, project_status(session, p.name)) for p in projects])
 
 

@@ -3,6 +3,7 @@
 A plain dict, no Flask: tests check that every ``/api`` route appears here
 and that responses validate against these schemas.
 """
+
 from __future__ import annotations
 
 from copy import deepcopy
@@ -42,7 +43,10 @@ SCHEMAS: dict[str, Any] = {
                     "type": "object",
                     "required": ["span", "problem"],
                     "properties": {
-                        "span": {**NULLABLE_INT, "description": "index in the submitted spans; null for the annotation itself"},
+                        "span": {
+                            **NULLABLE_INT,
+                            "description": "index in the submitted spans; null for the annotation itself",
+                        },
                         "problem": {"type": "string"},
                     },
                 },
@@ -100,7 +104,12 @@ SCHEMAS: dict[str, Any] = {
             "label": {"type": "string"},
             "value": NULLABLE_STRING,
             "source": {"enum": ["import", "rules", "model"]},
-            "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "the model's confidence where it gives one (spancat); else null"},
+            "score": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 1,
+                "description": "the model's confidence where it gives one (spancat); else null",
+            },
         },
     },
     "Span": {
@@ -110,7 +119,10 @@ SCHEMAS: dict[str, Any] = {
             "start_char": {"type": "integer"},
             "end_char": {"type": "integer"},
             "label": {"type": "string"},
-            "value": {**NULLABLE_STRING, "description": "normalised value: a number, canonical region or outcome category"},
+            "value": {
+                **NULLABLE_STRING,
+                "description": "normalised value: a number, canonical region or outcome category",
+            },
             "suggested": {"type": "boolean"},
         },
     },
@@ -144,13 +156,30 @@ SCHEMAS: dict[str, Any] = {
         "required": ["status"],
         "properties": {
             "status": {"enum": ["done", "skipped", "flagged"]},
-            "spans": {"type": "array", "items": _ref("SpanInput"), "default": [], "maxItems": 200,
-                      "description": "at most MAX_SPANS_PER_ANNOTATION (default 200)"},
-            "comment": {**NULLABLE_STRING, "maxLength": 10_000,
-                        "description": "required when flagged; the skip reason when skipped; at most MAX_COMMENT_CHARS (default 10,000)"},
-            "seconds_spent": {"type": ["number", "null"], "minimum": 0, "maximum": 86_400,
-                              "description": "time of this visit, added to the total; at most MAX_SECONDS_SPENT (default 86,400)"},
-            "base_version": {**NULLABLE_INT, "minimum": 0, "maximum": 2**31 - 1, "description": "the version loaded; null for a new annotation"},
+            "spans": {
+                "type": "array",
+                "items": _ref("SpanInput"),
+                "default": [],
+                "maxItems": 200,
+                "description": "at most MAX_SPANS_PER_ANNOTATION (default 200)",
+            },
+            "comment": {
+                **NULLABLE_STRING,
+                "maxLength": 10_000,
+                "description": "required when flagged; the skip reason when skipped; at most MAX_COMMENT_CHARS (default 10,000)",
+            },
+            "seconds_spent": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 86_400,
+                "description": "time of this visit, added to the total; at most MAX_SECONDS_SPENT (default 86,400)",
+            },
+            "base_version": {
+                **NULLABLE_INT,
+                "minimum": 0,
+                "maximum": 2**31 - 1,
+                "description": "the version loaded; null for a new annotation",
+            },
         },
     },
     "Label": {
@@ -161,7 +190,10 @@ SCHEMAS: dict[str, Any] = {
             "description": {"type": "string"},
             "colour": NULLABLE_STRING,
             "key": NULLABLE_STRING,
-            "kind": {"type": "string", "description": "region, count, category or plain: how the label's values are normalised"},
+            "kind": {
+                "type": "string",
+                "description": "region, count, category or plain: how the label's values are normalised",
+            },
         },
     },
     "Project": {
@@ -185,7 +217,12 @@ SCHEMAS: dict[str, Any] = {
             "project_sentences": {"type": "integer"},
         },
     },
-    "ProjectWithProgress": {"allOf": [_ref("Project"), {"type": "object", "required": ["progress"], "properties": {"progress": _ref("Progress")}}]},
+    "ProjectWithProgress": {
+        "allOf": [
+            _ref("Project"),
+            {"type": "object", "required": ["progress"], "properties": {"progress": _ref("Progress")}},
+        ]
+    },
     "NextSentence": {
         "type": "object",
         "required": ["sentence", "suggestions", "annotation", "project", "progress", "lease_expires_at"],
@@ -208,7 +245,11 @@ SCHEMAS: dict[str, Any] = {
             "project": _ref("Project"),
         },
     },
-    "AnnotationEnvelope": {"type": "object", "required": ["annotation"], "properties": {"annotation": _ref("Annotation")}},
+    "AnnotationEnvelope": {
+        "type": "object",
+        "required": ["annotation"],
+        "properties": {"annotation": _ref("Annotation")},
+    },
     "HistoryItem": {
         "type": "object",
         "required": ["sentence_id", "status", "updated_at", "text"],
@@ -223,8 +264,20 @@ SCHEMAS: dict[str, Any] = {
 
 UNAUTHORIZED = _error("Not logged in and no valid bearer token.")
 FORBIDDEN = _error("The project is restricted to members and the caller is not one.")
-PROJECT_PARAM = {"name": "project", "in": "path", "required": True, "schema": {"type": "string"}, "description": "project name"}
-SENTENCE_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}, "description": "sentence id"}
+PROJECT_PARAM = {
+    "name": "project",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "project name",
+}
+SENTENCE_PARAM = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+    "description": "sentence id",
+}
 SECURITY = [{"bearer": []}, {"cookie": []}]
 
 PATHS: dict[str, Any] = {
@@ -233,7 +286,9 @@ PATHS: dict[str, Any] = {
             "summary": "This document",
             "operationId": "openapi",
             "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}
+            },
         }
     },
     "/api/projects": {
@@ -269,7 +324,12 @@ PATHS: dict[str, Any] = {
             "summary": "Progress counts",
             "operationId": "projectProgress",
             "parameters": [PROJECT_PARAM],
-            "responses": {"200": _json(_ref("Progress"), "Counts"), "401": UNAUTHORIZED, "403": FORBIDDEN, "404": _error("No such project")},
+            "responses": {
+                "200": _json(_ref("Progress"), "Counts"),
+                "401": UNAUTHORIZED,
+                "403": FORBIDDEN,
+                "404": _error("No such project"),
+            },
         }
     },
     "/api/projects/{project}/history": {
@@ -278,9 +338,22 @@ PATHS: dict[str, Any] = {
             "operationId": "projectHistory",
             "parameters": [
                 PROJECT_PARAM,
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0,
-                                                             "description": "at most MAX_QUERY_OFFSET (default 1,000,000)"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                },
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 1_000_000,
+                        "default": 0,
+                        "description": "at most MAX_QUERY_OFFSET (default 1,000,000)",
+                    },
+                },
             ],
             "responses": {
                 "200": _json({"type": "array", "items": _ref("HistoryItem")}, "History entries"),
@@ -368,7 +441,12 @@ DOCUMENT: dict[str, Any] = {
         "schemas": SCHEMAS,
         "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "a token from `annotator users token NAME`"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "session", "description": "the login session; writes need X-CSRFToken"},
+            "cookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "session",
+                "description": "the login session; writes need X-CSRFToken",
+            },
         },
     },
 }

@@ -1,15 +1,15 @@
 """Review pages: agreement dashboard, disagreement list, adjudication; reviewers and admins only."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from . import charts
-from ..metrics.disagreements import HAS, TYPES
 from ..db import write_transaction
 from ..extensions import get_session
 from ..limits import MAX_ROW_ID
+from ..metrics.disagreements import HAS, TYPES
 from ..models import Project, Sentence
 from ..services.projects import NotFound, get_project
 from ..services.review import (
@@ -24,6 +24,7 @@ from ..services.review import (
     review_queue,
 )
 from ..services.review import adjudicate as store_gold
+from . import charts
 from .auth import roles_required
 from .inputs import json_object, limits, query_int
 
@@ -81,17 +82,24 @@ def dashboard(project: str):
     chart_f1 = charts.bars_with_intervals(
         "Span F1 between annotators (strict), 95% CI",
         [("all labels", f1["overall"], f1["ci"]["overall"], f1["support"]["overall"]["sentences"])]
-        + [(label, f1["by_label"][label], f1["ci"]["by_label"][label], support[label]["sentences"]) for label in labels],
+        + [
+            (label, f1["by_label"][label], f1["ci"]["by_label"][label], support[label]["sentences"]) for label in labels
+        ],
         colours,
     )
     chart_alpha = charts.bars_with_intervals(
         "Krippendorff's alpha over tokens, 95% CI",
         [("all labels", alpha["overall"], alpha["ci"]["overall"], alpha["support"]["tokens"])]
-        + [(label, alpha["by_label"][label], alpha["ci"]["by_label"][label], alpha["support"]["tokens"]) for label in labels],
+        + [
+            (label, alpha["by_label"][label], alpha["ci"]["by_label"][label], alpha["support"]["tokens"])
+            for label in labels
+        ],
         colours,
     )
     heatmap = charts.pair_heatmap("Pairwise span F1 (strict)", report["annotators"], f1["pairs"])
-    confusion = charts.confusion_grid("Token label confusion", report["confusion"]["labels"], report["confusion"]["matrix"])
+    confusion = charts.confusion_grid(
+        "Token label confusion", report["confusion"]["labels"], report["confusion"]["matrix"]
+    )
     return render_template(
         "review_dashboard.html",
         project=project_row,
@@ -123,7 +131,12 @@ def disagreements(project: str):
             abort(400, description="Pick two different annotators to compare.")
         pair = (first, second)
     found = project_disagreements(
-        get_session(), project_row, labels=[label] if label else None, pair=pair, types=[kind] if kind else None, has=has
+        get_session(),
+        project_row,
+        labels=[label] if label else None,
+        pair=pair,
+        types=[kind] if kind else None,
+        has=has,
     )
     limit = 200
     annotators = sorted({name for item in found for name in item["annotators"]} | ({first, second} - {None}))
@@ -188,10 +201,14 @@ def save_gold(project: str, sentence_id: int):
         return jsonify(error="invalid", message=f"{exc}."), 422
     except StaleGold as exc:
         session.rollback()
-        return jsonify(error="stale", message=f"Someone saved this sentence's gold meanwhile: {exc}.", version=exc.current), 409
+        return jsonify(
+            error="stale", message=f"Someone saved this sentence's gold meanwhile: {exc}.", version=exc.current
+        ), 409
     except IntegrityError:
         session.rollback()  # two first saves raced; the other one won
-        return jsonify(error="stale", message="Someone saved this sentence's gold meanwhile; reload to see it.", version=None), 409
+        return jsonify(
+            error="stale", message="Someone saved this sentence's gold meanwhile; reload to see it.", version=None
+        ), 409
     following = next_in_queue(session, project_row, after=sentence.id)
     next_url = (
         url_for("review.adjudicate", project=project_row.name, sentence_id=following)
@@ -201,7 +218,14 @@ def save_gold(project: str, sentence_id: int):
     return jsonify(
         version=gold.version,
         spans=[
-            {"start_char": s.start_char, "end_char": s.end_char, "label": s.label, "value": s.value, "provenance": s.provenance, "reason": s.reason}
+            {
+                "start_char": s.start_char,
+                "end_char": s.end_char,
+                "label": s.label,
+                "value": s.value,
+                "provenance": s.provenance,
+                "reason": s.reason,
+            }
             for s in gold.spans
         ],
         next=next_url,

@@ -9,6 +9,7 @@ latency: ratio 1 = as cheap as the bare tools).
 
 Benchmarks only print; nothing here asserts a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,31 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 REGIONS = [
-    "Kursk", "Belgorod", "Bryansk", "Kharkiv", "Odesa", "Kherson", "Zaporizhzhia", "Dnipro",
-    "Sumy", "Mykolaiv", "Lviv", "Crimea", "Rostov", "Voronezh", "Kyiv", "Poltava",
+    "Kursk",
+    "Belgorod",
+    "Bryansk",
+    "Kharkiv",
+    "Odesa",
+    "Kherson",
+    "Zaporizhzhia",
+    "Dnipro",
+    "Sumy",
+    "Mykolaiv",
+    "Lviv",
+    "Crimea",
+    "Rostov",
+    "Voronezh",
+    "Kyiv",
+    "Poltava",
 ]
 WEAPONS = ["drones", "UAVs", "Shahed drones", "missiles", "cruise missiles", "glide bombs"]
 OUTCOMES = [
-    "were shot down", "were intercepted", "were destroyed", "were suppressed by electronic warfare",
-    "hit an energy facility", "struck a residential building",
+    "were shot down",
+    "were intercepted",
+    "were destroyed",
+    "were suppressed by electronic warfare",
+    "hit an energy facility",
+    "struck a residential building",
 ]
 AFTERMATH = [
     "Debris damaged {n} houses and a school.",
@@ -115,7 +134,12 @@ def sentence(rng: random.Random) -> tuple[str, list[tuple[int, int, str]]]:
     """One incident-report-like sentence and its REGION/COUNT/OUTCOME spans (char offsets)."""
     kind = rng.random()
     if kind < 0.55:
-        count, weapon, outcome, region = rng.choice(NUMBERS), rng.choice(WEAPONS), rng.choice(OUTCOMES), rng.choice(REGIONS)
+        count, weapon, outcome, region = (
+            rng.choice(NUMBERS),
+            rng.choice(WEAPONS),
+            rng.choice(OUTCOMES),
+            rng.choice(REGIONS),
+        )
         head = f"{count} {weapon} "
         text = f"{head}{outcome} over the {region} region overnight."
         o = len(head)
@@ -140,7 +164,10 @@ def reports(n_sentences: int, seed: int = 0, per_report: int = 5):
         k = min(per_report, n_sentences - made)
         parts = [sentence(rng) for _ in range(k)]
         # A report id line keeps every text unique (a repeated text is skipped as a duplicate).
-        parts[0] = (f"Report {number}: {parts[0][0]}", [(s + len(f"Report {number}: "), e + len(f"Report {number}: "), lab) for s, e, lab in parts[0][1]])
+        parts[0] = (
+            f"Report {number}: {parts[0][0]}",
+            [(s + len(f"Report {number}: "), e + len(f"Report {number}: "), lab) for s, e, lab in parts[0][1]],
+        )
         text, sentences, offset = "", [], 0
         for i, (s, spans) in enumerate(parts):
             sep = "" if i == 0 else " "

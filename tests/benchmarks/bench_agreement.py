@@ -17,6 +17,7 @@ difference between our value and the reference's.
 
     python tests/benchmarks/bench_agreement.py [--size N]
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,10 +25,9 @@ import time
 from collections import Counter
 from itertools import combinations
 
-import numpy as np
-
 import _common as c
 import bench_export
+import numpy as np
 
 
 def timed(fn, *args, **kwargs):
@@ -52,14 +52,16 @@ def main(argv=None) -> list[dict]:
     import krippendorff
     from sklearn.metrics import cohen_kappa_score
 
+    from annotator.corpus.text import make_nlp, token_offsets
     from annotator.metrics import coefficients as agreement
     from annotator.records import SentenceRecord
-    from annotator.corpus.text import make_nlp, token_offsets
 
     args = c.parser(__doc__.splitlines()[0]).parse_args(argv)
     nlp = make_nlp("en")
     sentences, annotations, _ = bench_export.corpus(args.size)
-    sentences = [SentenceRecord(s.id, s.report_id, s.position, s.text, 0, token_offsets(nlp, s.text)) for s in sentences]
+    sentences = [
+        SentenceRecord(s.id, s.report_id, s.position, s.text, 0, token_offsets(nlp, s.text)) for s in sentences
+    ]
     names = bench_export.ANNOTATORS
 
     # Token labels per annotator, in one fixed token order (not timed: both sides need it).
@@ -67,7 +69,10 @@ def main(argv=None) -> list[dict]:
     by_annotator = {name: {} for name in names}
     for a in annotations:
         by_annotator[a.annotator][a.sentence_id] = a.spans
-    labels = {name: [lab for s in sentences for lab in agreement.token_labels(s.tokens, by_annotator[name][s.id])] for name in names}
+    labels = {
+        name: [lab for s in sentences for lab in agreement.token_labels(s.tokens, by_annotator[name][s.id])]
+        for name in names
+    }
     projection_seconds = time.perf_counter() - projection_seconds
     codes = {"O": 0, "REGION": 1, "COUNT": 2, "OUTCOME": 3}
     matrix = np.array([[codes[x] for x in labels[name]] for name in names], dtype=float)
@@ -77,7 +82,9 @@ def main(argv=None) -> list[dict]:
 
     ours_s, ours = timed(agreement.krippendorff_alpha, matrix, "nominal")
     ref_s, ref = timed(krippendorff.alpha, reliability_data=matrix, level_of_measurement="nominal")
-    out.append(c.emit("agreement.krippendorff_alpha.seconds.lower_better", ours_s, "s", ref_s, check=abs(ours - ref), **common))
+    out.append(
+        c.emit("agreement.krippendorff_alpha.seconds.lower_better", ours_s, "s", ref_s, check=abs(ours - ref), **common)
+    )
     alpha_ref_s = ref_s
 
     ours_s = ref_s = check = 0.0
@@ -91,25 +98,58 @@ def main(argv=None) -> list[dict]:
     kappa_ref_s = ref_s
 
     triples = [(a.annotator, a.sentence_id, a.spans) for a in annotations]
-    table = {name: {sid: [(s.start_char, s.end_char, s.label) for s in spans] for sid, spans in by.items()} for name, by in by_annotator.items()}
+    table = {
+        name: {sid: [(s.start_char, s.end_char, s.label) for s in spans] for sid, spans in by.items()}
+        for name, by in by_annotator.items()
+    }
     ours_s, ours = timed(agreement.pairwise_span_f1, triples)
     ref_s, ref = timed(bare_span_f1, table)
     check = max(abs(ours["pairs"][k]["overall"] - v) for k, v in ref.items())
-    out.append(c.emit("agreement.pairwise_span_f1.seconds.lower_better", ours_s, "s", ref_s, check=check,
-                      limit_tool="bare Counter intersection", **common))
+    out.append(
+        c.emit(
+            "agreement.pairwise_span_f1.seconds.lower_better",
+            ours_s,
+            "s",
+            ref_s,
+            check=check,
+            limit_tool="bare Counter intersection",
+            **common,
+        )
+    )
     f1_ref_s = ref_s
 
-    out.append(c.emit("agreement.token_projection.seconds.lower_better", projection_seconds, "s", None,
-                      note="agreement.token_labels for every annotator and sentence (input to alpha and kappa)", **common))
+    out.append(
+        c.emit(
+            "agreement.token_projection.seconds.lower_better",
+            projection_seconds,
+            "s",
+            None,
+            note="agreement.token_labels for every annotator and sentence (input to alpha and kappa)",
+            **common,
+        )
+    )
 
     if importlib.util.find_spec("annotator.metrics.project") is not None:
         from annotator.metrics.project import agreement_report
 
         ours_s, report = timed(agreement_report, sentences, annotations)
-        check = abs(report["krippendorff_alpha"]["overall"] - alpha_value(matrix)) if isinstance(report.get("krippendorff_alpha"), dict) and "overall" in report["krippendorff_alpha"] else None
-        out.append(c.emit("agreement.agreement_report.seconds.lower_better", ours_s, "s", alpha_ref_s + kappa_ref_s + f1_ref_s,
-                          check=check, limit_tool="krippendorff.alpha + sklearn cohen_kappa_score x3 + bare span F1",
-                          resamples=1000, **common))
+        check = (
+            abs(report["krippendorff_alpha"]["overall"] - alpha_value(matrix))
+            if isinstance(report.get("krippendorff_alpha"), dict) and "overall" in report["krippendorff_alpha"]
+            else None
+        )
+        out.append(
+            c.emit(
+                "agreement.agreement_report.seconds.lower_better",
+                ours_s,
+                "s",
+                alpha_ref_s + kappa_ref_s + f1_ref_s,
+                check=check,
+                limit_tool="krippendorff.alpha + sklearn cohen_kappa_score x3 + bare span F1",
+                resamples=1000,
+                **common,
+            )
+        )
     return out
 
 

@@ -13,6 +13,7 @@ Each figure is the median wall time of a new process, over ``--repeat`` runs:
 each against ``python -c "import flask, sqlalchemy"`` timed in the same run
 (``limit``; ratio 1 = no slower than loading those two).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,19 +49,31 @@ def main() -> int:
         env.pop("ANNOTATOR_TEST_DATABASE_URL", None)
         reports = Path(tmp) / "reports.txt"
         reports.write_text("Twelve drones were shot down over the Kursk region.\n\nA fire broke out in Belgorod.\n")
-        subprocess.run([annotator, "import", str(reports), "--project", "bench"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [annotator, "import", str(reports), "--project", "bench"], env=env, check=True, capture_output=True
+        )
         n = args.repeat
         baseline = _median_seconds([[sys.executable, "-c", "import flask, sqlalchemy"]] * n, env)
         figures = {
             "cli_help": _median_seconds([[annotator, "--help"]] * n, env),
             "cli_status": _median_seconds([[annotator, "status", "--project", "bench"]] * n, env),
             # a new user each run: a password hashed and a row written
-            "cli_users_add": _median_seconds([[annotator, "users", "add", f"user{i}", "--password-stdin"] for i in range(n)], env,
-                                             stdin="a long enough password\n"),
+            "cli_users_add": _median_seconds(
+                [[annotator, "users", "add", f"user{i}", "--password-stdin"] for i in range(n)],
+                env,
+                stdin="a long enough password\n",
+            ),
         }
         for name, value in figures.items():
-            emit(f"{name}_seconds_lower_better", value, "s", baseline, n=n, backend="sqlite",
-                 baseline='python -c "import flask, sqlalchemy"')
+            emit(
+                f"{name}_seconds_lower_better",
+                value,
+                "s",
+                baseline,
+                n=n,
+                backend="sqlite",
+                baseline='python -c "import flask, sqlalchemy"',
+            )
     return 0
 
 

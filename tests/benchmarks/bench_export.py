@@ -12,6 +12,7 @@ Two figures per run, both against the same limit: a bare loop of
 
     python tests/benchmarks/bench_export.py [--size N] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import random
@@ -57,7 +58,10 @@ def bare_export(nlp, sentences, majority) -> tuple[float, int]:
     docbin = DocBin(store_user_data=True)
     for sentence in sentences:
         doc = nlp.make_doc(sentence.text)
-        doc.set_ents([doc.char_span(s, e, label, alignment_mode="strict") for s, e, label in majority[sentence.id]], default="outside")
+        doc.set_ents(
+            [doc.char_span(s, e, label, alignment_mode="strict") for s, e, label in majority[sentence.id]],
+            default="outside",
+        )
         docbin.add(doc)
     data = docbin.to_bytes()
     elapsed = time.perf_counter() - started
@@ -79,48 +83,113 @@ def populate(url: str, sentences, annotations, chunk: int = 20_000) -> None:
     from sqlalchemy import insert
 
     from annotator import db as database
-
     from annotator.models import Annotation, Project, Report, Sentence, Span, User, utcnow
     from annotator.services.projects import default_scheme
 
     engine = database.make_engine(url)
     now = utcnow()
     with engine.begin() as connection:
-        connection.execute(insert(Project.__table__), [{"id": 1, "name": "bench", "lang": "en", "labels": default_scheme(),
-                                                        "annotators_per_sentence": 3, "restricted": False, "routing": "none", "created_at": now}])
-        connection.execute(insert(User.__table__), [
-            {"id": i, "username": name, "role": "annotator", "active": True, "session_token": f"tok{i}", "failed_logins": 0, "created_at": now}
-            for i, name in enumerate(ANNOTATORS, start=1)
-        ])
+        connection.execute(
+            insert(Project.__table__),
+            [
+                {
+                    "id": 1,
+                    "name": "bench",
+                    "lang": "en",
+                    "labels": default_scheme(),
+                    "annotators_per_sentence": 3,
+                    "restricted": False,
+                    "routing": "none",
+                    "created_at": now,
+                }
+            ],
+        )
+        connection.execute(
+            insert(User.__table__),
+            [
+                {
+                    "id": i,
+                    "username": name,
+                    "role": "annotator",
+                    "active": True,
+                    "session_token": f"tok{i}",
+                    "failed_logins": 0,
+                    "created_at": now,
+                }
+                for i, name in enumerate(ANNOTATORS, start=1)
+            ],
+        )
         user_ids = {name: i for i, name in enumerate(ANNOTATORS, start=1)}
         report_ids = sorted({s.report_id for s in sentences})
         for first in range(0, len(report_ids), chunk):
-            connection.execute(insert(Report.__table__), [
-                {"id": r, "project_id": 1, "meta": {}, "text": f"report {r}", "content_hash": f"{r:064d}", "created_at": now}
-                for r in report_ids[first : first + chunk]
-            ])
+            connection.execute(
+                insert(Report.__table__),
+                [
+                    {
+                        "id": r,
+                        "project_id": 1,
+                        "meta": {},
+                        "text": f"report {r}",
+                        "content_hash": f"{r:064d}",
+                        "created_at": now,
+                    }
+                    for r in report_ids[first : first + chunk]
+                ],
+            )
         for first in range(0, len(sentences), chunk):
-            connection.execute(insert(Sentence.__table__), [
-                {"id": s.id, "project_id": 1, "report_id": s.report_id, "position": s.position, "start_char": 0, "text": s.text,
-                 "tokens": [], "extra_annotators": 0, "needs_review": False}
-                for s in sentences[first : first + chunk]
-            ])
+            connection.execute(
+                insert(Sentence.__table__),
+                [
+                    {
+                        "id": s.id,
+                        "project_id": 1,
+                        "report_id": s.report_id,
+                        "position": s.position,
+                        "start_char": 0,
+                        "text": s.text,
+                        "tokens": [],
+                        "extra_annotators": 0,
+                        "needs_review": False,
+                    }
+                    for s in sentences[first : first + chunk]
+                ],
+            )
         span_id = 0
         for first in range(0, len(annotations), chunk):
             rows, span_rows = [], []
             for aid, a in enumerate(annotations[first : first + chunk], start=first + 1):
-                rows.append({"id": aid, "sentence_id": a.sentence_id, "user_id": user_ids[a.annotator], "status": a.status,
-                             "seconds_spent": 1.0, "version": 1, "created_at": now, "updated_at": now})
+                rows.append(
+                    {
+                        "id": aid,
+                        "sentence_id": a.sentence_id,
+                        "user_id": user_ids[a.annotator],
+                        "status": a.status,
+                        "seconds_spent": 1.0,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 for s in a.spans:
                     span_id += 1
-                    span_rows.append({"id": span_id, "annotation_id": aid, "start_char": s.start_char, "end_char": s.end_char,
-                                      "label": s.label, "suggested": False})
+                    span_rows.append(
+                        {
+                            "id": span_id,
+                            "annotation_id": aid,
+                            "start_char": s.start_char,
+                            "end_char": s.end_char,
+                            "label": s.label,
+                            "suggested": False,
+                        }
+                    )
             connection.execute(insert(Annotation.__table__), rows)
             if span_rows:
                 connection.execute(insert(Span.__table__), span_rows)
         if not url.startswith("sqlite"):  # explicit ids: move the sequences past them
             for table in ("projects", "users", "reports", "sentences", "annotations", "spans"):
-                connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
     engine.dispose()
 
 
@@ -128,10 +197,9 @@ def app_export_project(url: str, out_dir: Path) -> tuple[float, int]:
     from sqlalchemy import select
 
     from annotator import db as database
-
-    from annotator.services.unit_of_work import session_factory
     from annotator.models import Project
     from annotator.services.exports import export_project
+    from annotator.services.unit_of_work import session_factory
 
     engine = database.make_engine(url)
     session = session_factory(engine)()
@@ -154,16 +222,37 @@ def main(argv=None) -> list[dict]:
     bare_seconds, bare_docs = bare_export(nlp, sentences, majority)
     limit = bare_docs / bare_seconds
     seconds, docs = app_build_export(nlp, sentences, annotations)
-    out.append(c.emit("export.build_export.docs_per_s.higher_better", docs / seconds, "docs/s", limit, n=len(sentences),
-                      backend="none", docs=docs, seconds=round(seconds, 2), limit_seconds=round(bare_seconds, 2)))
+    out.append(
+        c.emit(
+            "export.build_export.docs_per_s.higher_better",
+            docs / seconds,
+            "docs/s",
+            limit,
+            n=len(sentences),
+            backend="none",
+            docs=docs,
+            seconds=round(seconds, 2),
+            limit_seconds=round(bare_seconds, 2),
+        )
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in c.backends(args):
             with c.fresh_database(backend, args.database_url, Path(tmp)) as url:
                 populate(url, sentences, annotations)
                 seconds, docs = app_export_project(url, Path(tmp) / f"export-{backend}")
-            out.append(c.emit(f"export.{backend}.export_project.docs_per_s.higher_better", docs / seconds, "docs/s", limit,
-                              n=len(sentences), backend=backend, docs=docs, seconds=round(seconds, 2),
-                              limit_seconds=round(bare_seconds, 2)))
+            out.append(
+                c.emit(
+                    f"export.{backend}.export_project.docs_per_s.higher_better",
+                    docs / seconds,
+                    "docs/s",
+                    limit,
+                    n=len(sentences),
+                    backend=backend,
+                    docs=docs,
+                    seconds=round(seconds, 2),
+                    limit_seconds=round(bare_seconds, 2),
+                )
+            )
     return out
 
 

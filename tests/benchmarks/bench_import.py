@@ -7,6 +7,7 @@ sentence tables through the bare DB-API driver, committed once.
 
     python tests/benchmarks/bench_import.py [--size N] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,11 +22,11 @@ import _common as c
 def app_import(url: str, texts: list[str], batch_size: int = 500) -> float:
     """Seconds for import_reports of ``texts`` into a new project, committed."""
     from annotator import db as database
-    from annotator.services.unit_of_work import session_factory
+    from annotator.corpus.text import make_nlp
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
-    from annotator.corpus.text import make_nlp
+    from annotator.services.unit_of_work import session_factory
 
     make_nlp("en")  # the pipeline is cached across imports in a server: build it outside the timing
     engine = database.make_engine(url)
@@ -34,7 +35,9 @@ def app_import(url: str, texts: list[str], batch_size: int = 500) -> float:
     session.commit()
     started = time.perf_counter()
     database.write_transaction(session)
-    summary = import_reports(session, project, "bench.txt", (ReportRecord(text=t) for t in texts), batch_size=batch_size)
+    summary = import_reports(
+        session, project, "bench.txt", (ReportRecord(text=t) for t in texts), batch_size=batch_size
+    )
     session.commit()
     elapsed = time.perf_counter() - started
     session.close()
@@ -81,7 +84,9 @@ def bare_import(url: str, texts: list[str], batch_size: int = 500) -> tuple[floa
             for position, sent in enumerate(doc.sents):
                 tokens = [[t.idx - sent.start_char, t.idx - sent.start_char + len(t)] for t in sent if not t.is_space]
                 sentences.append((1, i + 1, position, sent.start_char, sent.text, json.dumps(tokens)))
-        cursor.executemany(f"INSERT INTO bare_reports (id, project_id, text, content_hash) VALUES ({p}, {p}, {p}, {p})", reports)
+        cursor.executemany(
+            f"INSERT INTO bare_reports (id, project_id, text, content_hash) VALUES ({p}, {p}, {p}, {p})", reports
+        )
         cursor.executemany(
             f"INSERT INTO bare_sentences (project_id, report_id, position, start_char, text, tokens) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
             sentences,
@@ -95,7 +100,9 @@ def bare_import(url: str, texts: list[str], batch_size: int = 500) -> tuple[floa
 
 def main(argv=None) -> list[dict]:
     p = c.parser(__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=2, help="alternate bare and app runs this often; best of each (default 2)")
+    p.add_argument(
+        "--repeat", type=int, default=2, help="alternate bare and app runs this often; best of each (default 2)"
+    )
     args = p.parse_args(argv)
     texts = [text for text, _ in c.reports(args.size)]
     out = []
@@ -110,9 +117,15 @@ def main(argv=None) -> list[dict]:
             out.append(
                 c.emit(
                     f"import.{backend}.sentences_per_s.higher_better",
-                    n / app_seconds, "sentences/s", bare_n / bare_seconds,
-                    n=n, backend=backend, seconds=round(app_seconds, 2), limit_seconds=round(bare_seconds, 2),
-                    reports=len(texts), repeat=args.repeat,
+                    n / app_seconds,
+                    "sentences/s",
+                    bare_n / bare_seconds,
+                    n=n,
+                    backend=backend,
+                    seconds=round(app_seconds, 2),
+                    limit_seconds=round(bare_seconds, 2),
+                    reports=len(texts),
+                    repeat=args.repeat,
                 )
             )
     return out

@@ -13,6 +13,7 @@ time (the target is within 2x either way).
 
     python tests/benchmarks/bench_login.py [--repeat 30] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import re
@@ -43,9 +44,14 @@ def main(argv=None) -> list[dict]:
     out = []
     for backend in c.backends(args):
         with tempfile.TemporaryDirectory() as tmp, c.fresh_database(backend, args.database_url, Path(tmp)) as url:
-            app = create_app({
-                "DATABASE_URL": url, "SECRET_KEY": uuid.uuid4().hex, "LOGIN_MAX_FAILURES": 10**9, "GC_FREEZE": False,
-            })
+            app = create_app(
+                {
+                    "DATABASE_URL": url,
+                    "SECRET_KEY": uuid.uuid4().hex,
+                    "LOGIN_MAX_FAILURES": 10**9,
+                    "GC_FREEZE": False,
+                }
+            )
             app.instance_path = str(Path(tmp) / "instance")
             session = app.extensions["annotator.sessionmaker"]()
             create_user(session, "known", "annotator", "correct horse battery")
@@ -62,8 +68,15 @@ def main(argv=None) -> list[dict]:
                 known.append(attempt(client, token, "known"))
             app.extensions["annotator.engine"].dispose()
         common = dict(n=args.repeat, backend=backend)
-        out.append(c.emit("login.failed.unknown_user_ms.lower_better", statistics.median(unknown) * 1000, "ms",
-                          statistics.median(known) * 1000, **common))
+        out.append(
+            c.emit(
+                "login.failed.unknown_user_ms.lower_better",
+                statistics.median(unknown) * 1000,
+                "ms",
+                statistics.median(known) * 1000,
+                **common,
+            )
+        )
     return out
 
 

@@ -17,6 +17,7 @@ peak barely moves from 100k to 1M sentences; if it grows linearly, the
 
     python tests/benchmarks/bench_memory.py [--sizes 100000,1000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,10 @@ def child(mode: str, size: int, url: str, out: str) -> None:
         make_nlp("en")
     elif mode == "import":
         from annotator import db as database
-        from annotator.services.unit_of_work import session_factory
         from annotator.records import ReportRecord
         from annotator.services.corpus import import_reports
         from annotator.services.projects import get_or_create_project
+        from annotator.services.unit_of_work import session_factory
 
         engine = database.make_engine(url)
         session = session_factory(engine)()
@@ -107,7 +108,9 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
 
     def flush():
         doc = nlp.make_doc(text)
-        spans = [doc.char_span(s, e, lab, alignment_mode="strict") for (s, e, lab), v in sorted(votes.items()) if v >= 2]
+        spans = [
+            doc.char_span(s, e, lab, alignment_mode="strict") for (s, e, lab), v in sorted(votes.items()) if v >= 2
+        ]
         doc.set_ents([s for s in spans if s is not None], default="outside")
         docbin.add(doc)
         if len(docbin) == 10_000:
@@ -130,8 +133,21 @@ def bare_export_streaming(url: str, out_dir: Path) -> None:
 def run_child(mode: str, size: int, url: str, out: str) -> tuple[float, float]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--size", str(size), "--url", url, "--out", out],
-        capture_output=True, text=True, cwd=HERE,
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            mode,
+            "--size",
+            str(size),
+            "--url",
+            url,
+            "--out",
+            out,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{mode} child failed:\n{result.stderr[-3000:]}")
@@ -181,9 +197,16 @@ def emit(kind, size, app, bare, baseline, firsts, app_s, bare_s):
     first_size, first_mb = firsts[kind]
     growth = (app - first_mb) / (size - first_size) * 100_000 if size != first_size else None
     return c.emit(
-        f"memory.{kind}.peak_rss_mb.lower_better", app, "MB", bare, n=size, backend="sqlite",
-        baseline_mb=round(baseline, 1), mb_per_100k=None if growth is None else round(growth, 1),
-        seconds=round(app_s, 1), limit_seconds=round(bare_s, 1),
+        f"memory.{kind}.peak_rss_mb.lower_better",
+        app,
+        "MB",
+        bare,
+        n=size,
+        backend="sqlite",
+        baseline_mb=round(baseline, 1),
+        mb_per_100k=None if growth is None else round(growth, 1),
+        seconds=round(app_s, 1),
+        limit_seconds=round(bare_s, 1),
     )
 
 

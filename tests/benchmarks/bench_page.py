@@ -13,6 +13,7 @@ server (until its body is there).
 
     python tests/benchmarks/bench_page.py [--size N] [--repeat 5]
 """
+
 from __future__ import annotations
 
 import statistics
@@ -24,8 +25,15 @@ import _common as c
 import bench_roundtrip as rt
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "correct horse battery"
 
 
@@ -47,13 +55,12 @@ def measure(page, cdp, url: str, selector: str) -> tuple[float, int]:
 
 def main(argv=None) -> list[dict]:
     from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
 
     from annotator import db as database
-
+    from annotator.models import User
     from annotator.services.unit_of_work import session_factory
     from annotator.services.users import set_password
-    from annotator.models import User
-    from sqlalchemy import select
 
     p = c.parser(__doc__.splitlines()[0], size=1000)
     p.add_argument("--repeat", type=int, default=5)
@@ -84,17 +91,33 @@ def main(argv=None) -> list[dict]:
                 cdp.send("Network.enable")
                 cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
                 measure(page, cdp, f"{base}/projects/bench/label", "#sentence .tok")  # warm the workers
-                label = [measure(page, cdp, f"{base}/projects/bench/label", "#sentence .tok") for _ in range(args.repeat)]
+                label = [
+                    measure(page, cdp, f"{base}/projects/bench/label", "#sentence .tok") for _ in range(args.repeat)
+                ]
                 trivial = [measure(page, cdp, f"{base}/healthz", "body") for _ in range(args.repeat)]
                 browser.close()
         finally:
             process.terminate()
             process.wait(timeout=15)
     common = dict(n=args.size, backend="sqlite", loads=args.repeat, cache="disabled")
-    out.append(c.emit("page.label.time_to_tokens_ms.lower_better", statistics.median(t for t, _ in label) * 1000, "ms",
-                      statistics.median(t for t, _ in trivial) * 1000, **common))
-    out.append(c.emit("page.label.bytes_transferred.lower_better", statistics.median(b for _, b in label), "bytes",
-                      statistics.median(b for _, b in trivial), **common))
+    out.append(
+        c.emit(
+            "page.label.time_to_tokens_ms.lower_better",
+            statistics.median(t for t, _ in label) * 1000,
+            "ms",
+            statistics.median(t for t, _ in trivial) * 1000,
+            **common,
+        )
+    )
+    out.append(
+        c.emit(
+            "page.label.bytes_transferred.lower_better",
+            statistics.median(b for _, b in label),
+            "bytes",
+            statistics.median(b for _, b in trivial),
+            **common,
+        )
+    )
     return out
 
 

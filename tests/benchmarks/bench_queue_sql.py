@@ -9,6 +9,7 @@ time and statement count per request; no bare-tools limit (``limit`` null).
 
     python tests/benchmarks/bench_queue_sql.py --size 300000 [--database-url URL] [--rounds 30]
 """
+
 from __future__ import annotations
 
 import statistics
@@ -23,10 +24,10 @@ from sqlalchemy import event
 def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
     from annotator import create_app
     from annotator import db as database
-    from annotator.services.unit_of_work import session_factory
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
+    from annotator.services.unit_of_work import session_factory
     from annotator.services.users import create_user, issue_api_token
 
     engine = database.make_engine(url)
@@ -64,7 +65,9 @@ def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
         token = sentence["tokens"][0]
         spans = [{"start_char": token["start_char"], "end_char": token["end_char"], "label": "COUNT"}]
         timed.clear()
-        response = client.put(f"/api/sentences/{sentence['id']}/annotation", headers=headers, json={"status": "done", "spans": spans})
+        response = client.put(
+            f"/api/sentences/{sentence['id']}/annotation", headers=headers, json={"status": "done", "spans": spans}
+        )
         assert response.status_code == 200, response.data
         figures["put_ms"].append(sum(t for t, _ in timed) * 1000)
         figures["put_statements"].append(len(timed))
@@ -90,7 +93,17 @@ def main(argv=None) -> list[dict]:
                 figures = probe(url, args.size, args.rounds, args.explain)
             for name, value in figures.items():
                 unit = "ms" if name.endswith("_ms") else "statements"
-                out.append(c.emit(f"queue_sql.{backend}.{name}.lower_better", value, unit, None, n=args.rounds, backend=backend, size=args.size))
+                out.append(
+                    c.emit(
+                        f"queue_sql.{backend}.{name}.lower_better",
+                        value,
+                        unit,
+                        None,
+                        n=args.rounds,
+                        backend=backend,
+                        size=args.size,
+                    )
+                )
     return out
 
 

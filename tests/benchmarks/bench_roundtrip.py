@@ -26,6 +26,7 @@ per round on the same server.
     python tests/benchmarks/bench_roundtrip.py [--database-url URL] [--rounds 1000] [--workers 4] [--think 4]
         [--runs c1,c50,c50.nothink]
 """
+
 from __future__ import annotations
 
 import http.client
@@ -70,10 +71,10 @@ def request(port: int, method: str, path: str, token: str | None = None, body=No
 
 def setup(url: str, n_sentences: int) -> dict[str, str]:
     from annotator import db as database
-    from annotator.services.unit_of_work import session_factory
     from annotator.records import ReportRecord
     from annotator.services.corpus import import_reports
     from annotator.services.projects import get_or_create_project
+    from annotator.services.unit_of_work import session_factory
     from annotator.services.users import create_user, issue_api_token
 
     engine = database.make_engine(url)
@@ -92,11 +93,28 @@ def setup(url: str, n_sentences: int) -> dict[str, str]:
 
 def start_server(url: str, workers: int, instance: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "ANNOTATOR_DATABASE_URL": url, "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
-           "ANNOTATOR_INSTANCE_PATH": str(instance)}
+    env = {
+        **os.environ,
+        "ANNOTATOR_DATABASE_URL": url,
+        "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "ANNOTATOR_INSTANCE_PATH": str(instance),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--preload", "-b", f"127.0.0.1:{port}", "annotator:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=c.ROOT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "--preload",
+            "-b",
+            f"127.0.0.1:{port}",
+            "annotator:create_app()",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=c.ROOT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -118,7 +136,9 @@ def round_app(port: int, token: str, i: int) -> bool:
     sentence = json.loads(body)["sentence"]
     first = sentence["tokens"][i % len(sentence["tokens"])]
     spans = [{"start_char": first["start_char"], "end_char": first["end_char"], "label": "COUNT"}]
-    status, body = request(port, "PUT", f"/api/sentences/{sentence['id']}/annotation", token, {"status": "done", "spans": spans})
+    status, body = request(
+        port, "PUT", f"/api/sentences/{sentence['id']}/annotation", token, {"status": "done", "spans": spans}
+    )
     if status != 200:
         raise RuntimeError(f"put -> {status} {body[:300]!r}")
     return True
@@ -132,7 +152,9 @@ def round_healthz(port: int, token: str, i: int) -> bool:
     return True
 
 
-def run(port: int, tokens: list[str], rounds_each: int, one_round, think: float = 0.0) -> tuple[list[float], float, list[str]]:
+def run(
+    port: int, tokens: list[str], rounds_each: int, one_round, think: float = 0.0
+) -> tuple[list[float], float, list[str]]:
     """Each token's annotator does ``rounds_each`` rounds, thinking ``think`` s (mean) between them."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -176,7 +198,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--rounds", type=int, default=1000, help="rounds at the highest concurrency (default 1000)")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--think", type=float, default=4.0, help="mean think time between rounds, seconds (default 4)")
-    p.add_argument("--runs", default="c1,c50,c50.nothink", help="comma-separated subset of c1,c50,c50.nothink (default all)")
+    p.add_argument(
+        "--runs", default="c1,c50,c50.nothink", help="comma-separated subset of c1,c50,c50.nothink (default all)"
+    )
     args = p.parse_args(argv)
     unknown = set(args.runs.split(",")) - {"c1", "c50", "c50.nothink"}
     if unknown:
@@ -198,14 +222,34 @@ def main(argv=None) -> list[dict]:
                         chosen = [tokens[n] for n in names[:concurrency]]
                         app, app_wall, app_errors = run(port, chosen, each, round_app, think)
                         bare, bare_wall, _ = run(port, chosen, each, round_healthz, think)
-                        common = dict(n=len(app), backend=backend, concurrency=concurrency, think_s=think, gunicorn_workers=args.workers)
+                        common = dict(
+                            n=len(app),
+                            backend=backend,
+                            concurrency=concurrency,
+                            think_s=think,
+                            gunicorn_workers=args.workers,
+                        )
                         if app_errors:
                             common["errors"] = app_errors[:5]
                         for q in (50, 95, 99):
-                            out.append(c.emit(f"roundtrip.{backend}.{label}.p{q}_ms.lower_better",
-                                              percentile(app, q) * 1000, "ms", percentile(bare, q) * 1000, **common))
-                        out.append(c.emit(f"roundtrip.{backend}.{label}.rounds_per_s.higher_better",
-                                          len(app) / app_wall, "rounds/s", len(bare) / bare_wall, **common))
+                            out.append(
+                                c.emit(
+                                    f"roundtrip.{backend}.{label}.p{q}_ms.lower_better",
+                                    percentile(app, q) * 1000,
+                                    "ms",
+                                    percentile(bare, q) * 1000,
+                                    **common,
+                                )
+                            )
+                        out.append(
+                            c.emit(
+                                f"roundtrip.{backend}.{label}.rounds_per_s.higher_better",
+                                len(app) / app_wall,
+                                "rounds/s",
+                                len(bare) / bare_wall,
+                                **common,
+                            )
+                        )
                 finally:
                     process.terminate()
                     try:

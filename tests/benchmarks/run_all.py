@@ -7,6 +7,7 @@ few minutes); without it, the sizes of docs/performance.md (about an hour on
 a 2-CPU machine, most of it the memory runs at 1,000,000 sentences).
 Benchmarks print; they never assert a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,11 @@ def main() -> int:
     for run in runs:
         started = time.perf_counter()
         result = subprocess.run([sys.executable, str(HERE / run[0]), *run[1:]], cwd=HERE)
-        print(f"# {' '.join(run)}: exit {result.returncode} after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"# {' '.join(run)}: exit {result.returncode} after {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         failed += result.returncode != 0
     return 1 if failed else 0
 
