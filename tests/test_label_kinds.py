@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from annotator.labels.kinds import KINDS, PLAIN, kind_of, labels_of_kind
+from annotator.labels.kinds import KINDS, TEXT, kind_of, labels_of_kind
 from annotator.labels.normalise import normalise
 from annotator.labels.scheme import DEFAULT_SCHEME, default_scheme
 
@@ -25,7 +25,7 @@ def test_label_kinds_a_renamed_label_keeps_its_behaviour():
     scheme = [
         {"name": "PLACE", "kind": "region"},
         {"name": "HOW_MANY", "kind": "count"},
-        {"name": "NOTE", "kind": PLAIN},
+        {"name": "NOTE", "kind": TEXT},
     ]
     assert normalise("PLACE", "Kiev", scheme=scheme) == "Kyiv"
     assert normalise("HOW_MANY", "forty", scheme=scheme) == "40"
@@ -35,7 +35,7 @@ def test_label_kinds_a_renamed_label_keeps_its_behaviour():
 
 def test_label_kinds_a_stored_label_without_kind_takes_the_default_schemes():
     assert kind_of("region", [{"name": "REGION"}]) == "region"
-    assert kind_of("OTHER", [{"name": "OTHER"}]) == PLAIN
+    assert kind_of("OTHER", [{"name": "OTHER"}]) == TEXT
 
 
 def test_label_kinds_rule_suggester_names_spans_by_kind(nlp):

@@ -11,7 +11,7 @@ from ..lazy import lazy_attributes
 
 _WHERE = {
     "KINDS": "kinds",
-    "PLAIN": "kinds",
+    "TEXT": "kinds",
     "LabelKind": "kinds",
     "kind_of": "kinds",
     "labels_of_kind": "kinds",
@@ -23,7 +23,12 @@ _WHERE = {
     "VocabularyError": "normalise",
     "count_prefix": "normalise",
     "parse_count": "normalise",
+    "COMMAND_KEYS": "scheme",
+    "DEFAULT_SCHEME": "scheme",
     "Label": "scheme",
+    "SchemeError": "scheme",
+    "check_label": "scheme",
+    "check_scheme": "scheme",
     "default_scheme": "scheme",
     "COUNT_NOUNS": "suggest",
     "COUNT_WINDOW": "suggest",

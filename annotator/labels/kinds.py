@@ -12,9 +12,9 @@ from typing import Any
 
 from .normalise import Gazetteer, OutcomeVocabulary, parse_count
 
-__all__ = ["KINDS", "PLAIN", "LabelKind", "kind_of", "labels_of_kind"]
+__all__ = ["KINDS", "TEXT", "LabelKind", "kind_of", "labels_of_kind"]
 
-PLAIN = "plain"
+TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ KINDS: dict[str, LabelKind] = {
         LabelKind("region", "a place: the value is its canonical name from the gazetteer", _region),
         LabelKind("count", "a number: the value is the integer, from digits or words", _count),
         LabelKind("category", "a phrase of a closed vocabulary: the value is its category", _category),
-        LabelKind(PLAIN, "a span with no value"),
+        LabelKind(TEXT, "a span with no value"),
     )
 }
 
@@ -54,16 +54,18 @@ def kind_of(label: str, scheme: Iterable[Mapping[str, Any]] | None = None) -> st
     """The kind of the label named ``label`` (any case) in ``scheme`` (label dicts; default: the default scheme).
 
     A label stored before labels had kinds takes the kind of the default scheme's label of the same name;
-    a label found in neither is ``plain``.
+    a label found in neither is ``text``. A kind stored under an earlier name reads as its
+    current name (``plain`` is ``text``).
     """
-    from .scheme import default_scheme
+    from .scheme import OLD_KIND_NAMES, default_scheme
 
     wanted = label.upper()
     for candidates in ([] if scheme is None else list(scheme), default_scheme()):
         for entry in candidates:
             if str(entry.get("name", "")).upper() == wanted and entry.get("kind"):
-                return str(entry["kind"])
-    return PLAIN
+                kind = str(entry["kind"])
+                return OLD_KIND_NAMES.get(kind, kind)
+    return TEXT
 
 
 def labels_of_kind(kind: str, scheme: Iterable[Mapping[str, Any]] | None = None) -> list[str]:
