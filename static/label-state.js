@@ -31,13 +31,18 @@ export function initPage() {
   urls = JSON.parse(root.dataset.urls);
   outcomes = JSON.parse(root.dataset.outcomes);
   labels = Array.from(document.querySelectorAll("#legend .label-chip")).map((el) => ({
-    name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, number: el.dataset.number, el,
+    name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, kind: el.dataset.kind, number: el.dataset.number, el,
   }));
   drafts = createDrafts(root.dataset.user);
   S.progress = JSON.parse(root.dataset.progress);
 }
 
 export const colourOf = (name) => (labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
+
+/** The kind of the label called name in list (annotator.labels.kinds: region, count, category, plain); "plain" if unknown. */
+export const kindIn = (list, name) => (list.find((l) => l.name === name) || {}).kind || "plain";
+/** The kind of one of this page's labels: a span's value input follows its label's kind, never its name. */
+export const kindOf = (name) => kindIn(labels, name);
 export const focusSentence = () => sentenceEl.focus({ preventScroll: true });
 export const sortSpans = () => sortInPlace(S.spans);
 export const selection = () => (S.anchor === null || S.cursor === null ? null : [Math.min(S.anchor, S.cursor), Math.max(S.anchor, S.cursor)]);

@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from ..extensions import get_session
+from ..labels.kinds import kind_of
 from ..labels.normalise import normalise
 from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..services import queue
@@ -53,7 +54,8 @@ def _render_page(project: Project, sentence_id: int | None):
     return render_template(
         "label.html",
         project=project,
-        labels=project.labels,
+        # Each label with its kind (labels.kinds), so the page picks a value's input by kind, not by name.
+        labels=[{**label, "kind": kind_of(label["name"], project.labels)} for label in project.labels],
         outcomes=_outcomes(project),
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,

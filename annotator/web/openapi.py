@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API (``/api``), served at ``GET /api/openapi.json``.
 
 A plain dict, no Flask: tests check that every ``/api`` route appears here
-and that responses validate against these schemas.
+and that responses validate against its schemas (``openapi_schemas``).
 """
 
 from __future__ import annotations
@@ -9,261 +9,10 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from .openapi_schemas import SCHEMAS, error_response, json_content, schema_ref
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
-
-
-NULLABLE_STRING = {"type": ["string", "null"]}
-NULLABLE_INT = {"type": ["integer", "null"]}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-    },
-    "ValidationError": {
-        "type": "object",
-        "required": ["error", "message", "details"],
-        "properties": {
-            "error": {"const": "invalid_annotation"},
-            "message": {"type": "string"},
-            "details": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["span", "problem"],
-                    "properties": {
-                        "span": {
-                            **NULLABLE_INT,
-                            "description": "index in the submitted spans; null for the annotation itself",
-                        },
-                        "problem": {"type": "string"},
-                    },
-                },
-                "description": "at most MAX_LISTED_PROBLEMS (default 20) problems",
-            },
-            "more": {"type": "integer", "minimum": 0, "description": "problems found beyond those listed"},
-        },
-    },
-    "ConflictError": {
-        "type": "object",
-        "required": ["error", "message", "current"],
-        "properties": {
-            "error": {"const": "conflict"},
-            "message": {"type": "string"},
-            "current": {"oneOf": [_ref("Annotation"), {"type": "null"}], "description": "the stored annotation"},
-        },
-    },
-    "SentenceFullError": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {"error": {"const": "sentence_full"}, "message": {"type": "string"}},
-    },
-    "Token": {
-        "type": "object",
-        "required": ["start_char", "end_char"],
-        "properties": {"start_char": {"type": "integer", "minimum": 0}, "end_char": {"type": "integer", "minimum": 1}},
-    },
-    "Sentence": {
-        "type": "object",
-        "description": "Offsets are Unicode code points into text, end exclusive.",
-        "required": ["id", "text", "report_id", "position", "source", "tokens", "context"],
-        "properties": {
-            "id": {"type": "integer"},
-            "text": {"type": "string"},
-            "report_id": {"type": "integer"},
-            "position": {"type": "integer", "minimum": 0},
-            "source": NULLABLE_STRING,
-            "tokens": {"type": "array", "items": _ref("Token")},
-            "context": {
-                "type": "object",
-                "required": ["before", "after"],
-                "properties": {
-                    "before": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
-                    "after": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
-                },
-            },
-        },
-    },
-    "Suggestion": {
-        "type": "object",
-        "required": ["start_char", "end_char", "label", "value", "source"],
-        "properties": {
-            "start_char": {"type": "integer"},
-            "end_char": {"type": "integer"},
-            "label": {"type": "string"},
-            "value": NULLABLE_STRING,
-            "source": {"enum": ["import", "rules", "model"]},
-            "score": {
-                "type": ["number", "null"],
-                "minimum": 0,
-                "maximum": 1,
-                "description": "the model's confidence where it gives one (spancat); else null",
-            },
-        },
-    },
-    "Span": {
-        "type": "object",
-        "required": ["start_char", "end_char", "label", "value", "suggested"],
-        "properties": {
-            "start_char": {"type": "integer"},
-            "end_char": {"type": "integer"},
-            "label": {"type": "string"},
-            "value": {
-                **NULLABLE_STRING,
-                "description": "normalised value: a number, canonical region or outcome category",
-            },
-            "suggested": {"type": "boolean"},
-        },
-    },
-    "SpanInput": {
-        "type": "object",
-        "required": ["start_char", "end_char", "label"],
-        "properties": {
-            "start_char": {"type": "integer", "description": "on a token start"},
-            "end_char": {"type": "integer", "description": "on a token end, exclusive"},
-            "label": {"type": "string"},
-            "value": {**NULLABLE_STRING, "maxLength": 255, "description": "absent or null: computed by the server"},
-            "suggested": {"type": "boolean", "default": False},
-        },
-    },
-    "Annotation": {
-        "type": "object",
-        "required": ["sentence_id", "status", "spans", "comment", "version", "updated_at", "guideline_version"],
-        "properties": {
-            "sentence_id": {"type": "integer"},
-            "status": {"enum": ["done", "skipped", "flagged"]},
-            "spans": {"type": "array", "items": _ref("Span")},
-            "comment": NULLABLE_STRING,
-            "seconds_spent": {"type": "number"},
-            "version": {"type": "integer", "minimum": 1},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "guideline_version": NULLABLE_INT,
-        },
-    },
-    "AnnotationInput": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"enum": ["done", "skipped", "flagged"]},
-            "spans": {
-                "type": "array",
-                "items": _ref("SpanInput"),
-                "default": [],
-                "maxItems": 200,
-                "description": "at most MAX_SPANS_PER_ANNOTATION (default 200)",
-            },
-            "comment": {
-                **NULLABLE_STRING,
-                "maxLength": 10_000,
-                "description": "required when flagged; the skip reason when skipped; at most MAX_COMMENT_CHARS (default 10,000)",
-            },
-            "seconds_spent": {
-                "type": ["number", "null"],
-                "minimum": 0,
-                "maximum": 86_400,
-                "description": "time of this visit, added to the total; at most MAX_SECONDS_SPENT (default 86,400)",
-            },
-            "base_version": {
-                **NULLABLE_INT,
-                "minimum": 0,
-                "maximum": 2**31 - 1,
-                "description": "the version loaded; null for a new annotation",
-            },
-        },
-    },
-    "Label": {
-        "type": "object",
-        "required": ["name", "description", "colour", "key"],
-        "properties": {
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "colour": NULLABLE_STRING,
-            "key": NULLABLE_STRING,
-            "kind": {
-                "type": "string",
-                "description": "region, count, category or plain: how the label's values are normalised",
-            },
-        },
-    },
-    "Project": {
-        "type": "object",
-        "required": ["name", "labels", "outcomes", "guideline_version"],
-        "properties": {
-            "name": {"type": "string"},
-            "labels": {"type": "array", "items": _ref("Label")},
-            "outcomes": {"type": "array", "items": {"type": "string"}, "description": "OUTCOME categories"},
-            "guideline_version": NULLABLE_INT,
-        },
-    },
-    "Progress": {
-        "type": "object",
-        "required": ["mine_done", "mine_flagged", "mine_skipped", "project_complete", "project_sentences"],
-        "properties": {
-            "mine_done": {"type": "integer", "description": "the caller's done annotations (not flagged ones)"},
-            "mine_flagged": {"type": "integer", "description": "the caller's flagged annotations"},
-            "mine_skipped": {"type": "integer"},
-            "project_complete": {"type": "integer", "description": "sentences with all the annotations they need"},
-            "project_sentences": {"type": "integer"},
-        },
-    },
-    "ProjectWithProgress": {
-        "allOf": [
-            _ref("Project"),
-            {"type": "object", "required": ["progress"], "properties": {"progress": _ref("Progress")}},
-        ]
-    },
-    "NextSentence": {
-        "type": "object",
-        "required": ["sentence", "suggestions", "annotation", "project", "progress", "lease_expires_at"],
-        "properties": {
-            "sentence": _ref("Sentence"),
-            "suggestions": {"type": "array", "items": _ref("Suggestion")},
-            "annotation": {"type": "null"},
-            "project": _ref("Project"),
-            "progress": _ref("Progress"),
-            "lease_expires_at": {"type": "string", "format": "date-time", "description": "UTC"},
-        },
-    },
-    "SentenceView": {
-        "type": "object",
-        "required": ["sentence", "suggestions", "annotation", "project"],
-        "properties": {
-            "sentence": _ref("Sentence"),
-            "suggestions": {"type": "array", "items": _ref("Suggestion")},
-            "annotation": {"oneOf": [_ref("Annotation"), {"type": "null"}], "description": "the caller's own"},
-            "project": _ref("Project"),
-        },
-    },
-    "AnnotationEnvelope": {
-        "type": "object",
-        "required": ["annotation"],
-        "properties": {"annotation": _ref("Annotation")},
-    },
-    "HistoryItem": {
-        "type": "object",
-        "required": ["sentence_id", "status", "updated_at", "text"],
-        "properties": {
-            "sentence_id": {"type": "integer"},
-            "status": {"enum": ["done", "skipped", "flagged"]},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "text": {"type": "string", "description": "truncated to 120 characters"},
-        },
-    },
-}
-
-UNAUTHORIZED = _error("Not logged in and no valid bearer token.")
-FORBIDDEN = _error("The project is restricted to members and the caller is not one.")
+UNAUTHORIZED = error_response("Not logged in and no valid bearer token.")
+FORBIDDEN = error_response("The project is restricted to members and the caller is not one.")
 PROJECT_PARAM = {
     "name": "project",
     "in": "path",
@@ -296,7 +45,7 @@ PATHS: dict[str, Any] = {
             "summary": "Projects the caller may work on, with their progress",
             "operationId": "listProjects",
             "responses": {
-                "200": _json({"type": "array", "items": _ref("ProjectWithProgress")}, "Projects by name"),
+                "200": json_content({"type": "array", "items": schema_ref("ProjectWithProgress")}, "Projects by name"),
                 "401": UNAUTHORIZED,
             },
         }
@@ -311,11 +60,11 @@ PATHS: dict[str, Any] = {
             "operationId": "nextSentence",
             "parameters": [PROJECT_PARAM],
             "responses": {
-                "200": _json(_ref("NextSentence"), "A sentence leased to the caller"),
+                "200": json_content(schema_ref("NextSentence"), "A sentence leased to the caller"),
                 "204": {"description": "Nothing left for the caller in this project"},
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such project"),
+                "404": error_response("No such project"),
             },
         }
     },
@@ -325,10 +74,10 @@ PATHS: dict[str, Any] = {
             "operationId": "projectProgress",
             "parameters": [PROJECT_PARAM],
             "responses": {
-                "200": _json(_ref("Progress"), "Counts"),
+                "200": json_content(schema_ref("Progress"), "Counts"),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such project"),
+                "404": error_response("No such project"),
             },
         }
     },
@@ -356,11 +105,11 @@ PATHS: dict[str, Any] = {
                 },
             ],
             "responses": {
-                "200": _json({"type": "array", "items": _ref("HistoryItem")}, "History entries"),
-                "400": _error("limit or offset is not an integer in its range"),
+                "200": json_content({"type": "array", "items": schema_ref("HistoryItem")}, "History entries"),
+                "400": error_response("limit or offset is not an integer in its range"),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such project"),
+                "404": error_response("No such project"),
             },
         }
     },
@@ -370,10 +119,10 @@ PATHS: dict[str, Any] = {
             "operationId": "getSentence",
             "parameters": [SENTENCE_PARAM],
             "responses": {
-                "200": _json(_ref("SentenceView"), "The sentence"),
+                "200": json_content(schema_ref("SentenceView"), "The sentence"),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such sentence"),
+                "404": error_response("No such sentence"),
             },
         }
     },
@@ -383,10 +132,10 @@ PATHS: dict[str, Any] = {
             "operationId": "getAnnotation",
             "parameters": [SENTENCE_PARAM],
             "responses": {
-                "200": _json(_ref("AnnotationEnvelope"), "The caller's annotation"),
+                "200": json_content(schema_ref("AnnotationEnvelope"), "The caller's annotation"),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such sentence, or the caller has not annotated it"),
+                "404": error_response("No such sentence, or the caller has not annotated it"),
             },
         },
         "put": {
@@ -398,24 +147,27 @@ PATHS: dict[str, Any] = {
             ),
             "operationId": "putAnnotation",
             "parameters": [SENTENCE_PARAM],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AnnotationInput")}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema_ref("AnnotationInput")}},
+            },
             "responses": {
-                "200": _json(_ref("AnnotationEnvelope"), "Saved (or already saved)"),
-                "400": _error(
+                "200": json_content(schema_ref("AnnotationEnvelope"), "Saved (or already saved)"),
+                "400": error_response(
                     "Not a JSON object, nested deeper than MAX_JSON_DEPTH, a NUL or unpaired surrogate in a string, "
                     "wrong top-level types or integers out of range, or missing CSRF token"
                 ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
-                "404": _error("No such sentence"),
-                "409": _json(
-                    {"oneOf": [_ref("ConflictError"), _ref("SentenceFullError")]},
+                "404": error_response("No such sentence"),
+                "409": json_content(
+                    {"oneOf": [schema_ref("ConflictError"), schema_ref("SentenceFullError")]},
                     "conflict: changed since base_version, current holds the stored annotation; "
                     "sentence_full: the sentence has all the annotators it needs and the caller holds no lease on it",
                 ),
-                "413": _error("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
-                "422": _json(
-                    _ref("ValidationError"),
+                "413": error_response("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
+                "422": json_content(
+                    schema_ref("ValidationError"),
                     "Invalid: details name each span and what is wrong (more than MAX_SPANS_PER_ANNOTATION spans is one problem)",
                 ),
             },
