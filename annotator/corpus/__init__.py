@@ -24,6 +24,8 @@ _WHERE = {
     "parse_jsonl": "parse",
     "parse_csv": "parse",
     "parse_files": "parse",
+    "parse_label_studio": "label_studio",
+    "parse_conll": "conll",
     "SentenceSplit": "text",
     "make_nlp": "text",
     "token_offsets": "text",
