@@ -165,7 +165,8 @@ def _bad(tasks) -> str:
     ("raw", "expected"),
     [
         ('[{"data": {"text": "x"}}, {oops', "export.json, line 1: invalid JSON"),
-        ('{"tasks": []}', "a JSON list of tasks"),
+        ('{"tasks": []}', "export.json: the file is not a Label Studio export, which is a JSON list of tasks"),
+        ('[{"data": {"text": "a\\u0000b"}}]', "export.json, line 1: task 1: "),
         (_bad([{"id": 7, "data": {"body": "x"}}]), 'task 1 (id 7): missing "data.text"'),
         (_bad([{"data": {"text": "ok"}}, "text"]), "task 2: each task must be a JSON object"),
         (

@@ -34,19 +34,19 @@ def parse_label_studio(name: str, text: str, limits: Limits = DEFAULT_LIMITS) ->
     except json.JSONDecodeError as exc:
         raise CorpusError(name, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     except LimitExceeded as exc:
-        raise CorpusError(name, None, f"{exc.message}; is this a Label Studio JSON export?") from None
-    except ValueError as exc:
-        raise CorpusError(name, None, f"invalid JSON: {exc}") from None
-    if isinstance(tasks, dict) and "data" in tasks:
-        tasks = [tasks]  # a single task, as Label Studio's task editor shows it
+        raise CorpusError(name, None, f"the file is not a Label Studio export: {exc.message}") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise CorpusError(name, None, f"the file is not valid JSON: {exc}") from None
     if not isinstance(tasks, list):
-        raise CorpusError(name, None, "a Label Studio export is a JSON list of tasks; export as JSON, not JSON-MIN")
-    problem = strings_problem(tasks)
-    if problem is not None:
-        raise CorpusError(name, None, problem)
+        raise CorpusError(
+            name, None, "the file is not a Label Studio export, which is a JSON list of tasks (export as JSON)"
+        )
     reports = []
     for index, (task, line) in enumerate(zip(tasks, _task_lines(text, len(tasks)), strict=True), start=1):
         try:
+            problem = strings_problem(task)
+            if problem is not None:
+                raise _fail(name, f"task {index}", problem)
             reports.append(_task(name, index, task, line))
         except CorpusError as exc:
             raise CorpusError(name, line, exc.message) from None
