@@ -154,9 +154,9 @@ def browse_sentences(
         return BrowsePage(rows=[], previous=None, next=None)
     first, last = (found[0].report_id, found[0].position), (found[-1].report_id, found[-1].position)
     if before is not None:
-        has_previous, has_next = more, _any(session, terms, key > tuple_(*last))
+        has_previous, has_next = more, _any(session, terms, key > tuple_(*last), ascending=True)
     else:
-        has_previous = after is not None and _any(session, terms, key < tuple_(*first))
+        has_previous = after is not None and _any(session, terms, key < tuple_(*first), ascending=False)
         has_next = more
     return BrowsePage(
         rows=_rows(session, found),
@@ -165,8 +165,12 @@ def browse_sentences(
     )
 
 
-def _any(session: Session, terms: list[ColumnElement[bool]], beyond: ColumnElement[bool]) -> bool:
-    return session.scalar(select(Sentence.id).where(*terms, beyond).limit(1)) is not None
+def _any(session: Session, terms: list[ColumnElement[bool]], beyond: ColumnElement[bool], *, ascending: bool) -> bool:
+    """Whether a matching sentence lies beyond the page; read from the page outwards, so the nearest answers."""
+    order = (
+        (Sentence.report_id, Sentence.position) if ascending else (Sentence.report_id.desc(), Sentence.position.desc())
+    )
+    return session.scalar(select(Sentence.id).where(*terms, beyond).order_by(*order).limit(1)) is not None
 
 
 def _rows(session: Session, found: list[Any]) -> list[BrowsedSentence]:
