@@ -55,6 +55,7 @@ def test_browse_web_annotators_are_refused_reviewers_and_admins_see_the_page(log
         ("after=1.2.3", "page position"),
         ("after=99999999999.1", "page position"),
         ("before=-1.0", "page position"),
+        ("after=\u0661.2", "page position"),  # an Arabic-Indic digit one
         ("after=1.1&before=2.2", "not both"),
         ("text=" + "x" * 201, "at most 200"),
         ("text=a%00b", "NUL"),

@@ -18,7 +18,7 @@ bp = Blueprint("browse", __name__, url_prefix="/projects/<project>/browse")
 
 BROWSE_ROLES = ("admin", "reviewer")
 MAX_TEXT_CHARS = 200  # a search longer than this is not a search
-KEY = re.compile(r"(\d{1,10})\.(\d{1,10})")
+KEY = re.compile(r"(\d{1,10})\.(\d{1,10})", re.ASCII)
 PARAMETERS = ("text", "state", "annotator", "label", "disagreement")
 
 
