@@ -218,6 +218,8 @@ class Annotation(Base):
         CheckConstraint("seconds_spent >= 0", name="seconds_spent"),
         CheckConstraint("version >= 1", name="version"),
         Index("ix_annotations_user_updated", "user_id", "updated_at"),
+        # The corpus browser's filters (flagged, annotator, done or flagged) read this index only.
+        Index("ix_annotations_sentence_status", "sentence_id", "status", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -242,6 +244,8 @@ class Span(Base):
         CheckConstraint("start_char >= 0", name="start_char"),
         CheckConstraint("start_char < end_char", name="start_before_end"),
         UniqueConstraint("annotation_id", "start_char", "end_char", "label"),
+        # The corpus browser's "label present" filter reads this index only.
+        Index("ix_spans_annotation_label", "annotation_id", "label"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

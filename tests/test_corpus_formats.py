@@ -20,9 +20,9 @@ def test_corpus_formats_readme_lists_exactly_the_registry():
 
 
 def test_corpus_formats_words_and_accept_come_from_the_table():
-    assert accept() == ",".join(FORMATS) == ".txt,.jsonl,.csv"
-    assert extensions_text() == ".txt, .jsonl, .csv"
-    assert extensions_or() == ".txt, .jsonl or .csv"
+    assert accept() == ",".join(FORMATS) == ".txt,.jsonl,.csv,.json,.conll,.iob"
+    assert extensions_text() == ".txt, .jsonl, .csv, .json, .conll, .iob"
+    assert extensions_or() == ".txt, .jsonl, .csv, .json, .conll or .iob"
 
 
 @pytest.mark.parametrize("extension", list(FORMATS))

@@ -132,3 +132,21 @@ def test_migration_0005_adds_a_zero_suggestion_threshold_to_existing_projects(em
         assert "suggestion_min_score" not in {c["name"] for c in inspect(connection).get_columns("projects")}
         assert connection.execute(text("SELECT name FROM projects")).scalar() == "p"
     engine.dispose()
+
+
+def test_migration_0006_adds_the_browse_indexes_and_removes_them_on_downgrade(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0005")
+    database.upgrade(engine, "0006")
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        annotations = {i["name"]: i["column_names"] for i in inspector.get_indexes("annotations")}
+        spans = {i["name"]: i["column_names"] for i in inspector.get_indexes("spans")}
+    assert annotations["ix_annotations_sentence_status"] == ["sentence_id", "status", "user_id"]
+    assert spans["ix_spans_annotation_label"] == ["annotation_id", "label"]
+    command.downgrade(database.alembic_config(engine), "0005")
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        assert "ix_annotations_sentence_status" not in {i["name"] for i in inspector.get_indexes("annotations")}
+        assert "ix_spans_annotation_label" not in {i["name"] for i in inspector.get_indexes("spans")}
+    engine.dispose()

@@ -1,5 +1,6 @@
-"""The corpus: report files parsed into records (``parse``, its formats in ``formats``), and the
-sentences and tokens spaCy makes of them (``text``).
+"""The corpus: report files parsed into records (``parse``; Label Studio exports in ``label_studio``,
+CoNLL-2003 / IOB files in ``conll``; the table of formats in ``formats``), and the sentences and tokens
+spaCy makes of them (``text``).
 
 Names load on first use, so that a light module (``annotator.corpus.parse``)
 does not pull in spaCy with the package.
@@ -24,6 +25,8 @@ _WHERE = {
     "parse_jsonl": "parse",
     "parse_csv": "parse",
     "parse_files": "parse",
+    "parse_label_studio": "label_studio",
+    "parse_conll": "conll",
     "SentenceSplit": "text",
     "make_nlp": "text",
     "token_offsets": "text",

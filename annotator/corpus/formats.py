@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from ..limits import Limits
 from ..records import ReportRecord
+from .conll import parse_conll
+from .label_studio import parse_label_studio
 from .parse import parse_csv, parse_jsonl, parse_txt
 
 __all__ = ["FORMATS", "ImportFormat", "accept", "extensions_or", "extensions_text"]
@@ -44,12 +46,29 @@ FORMATS: dict[str, ImportFormat] = {
             lambda name, text, limits: parse_csv(name, text),
             "a `text` column; `id` and `source` columns are used as such, other columns are kept as metadata.",
         ),
+        ImportFormat(
+            ".json",
+            parse_label_studio,
+            "Label Studio's JSON export: a list of tasks with `data.text`; each annotation's `labels` results "
+            "become spans of its annotator (`completed_by`: the email, or `label-studio-ID`).",
+        ),
+        ImportFormat(
+            ".conll",
+            lambda name, text, limits: parse_conll(name, text),
+            "CoNLL-2003: one token per line, its IOB or IOB2 tag in the last column, a blank line between "
+            "sentences, `-DOCSTART-` between documents (one report each).",
+        ),
+        ImportFormat(
+            ".iob",
+            lambda name, text, limits: parse_conll(name, text),
+            "the same as `.conll` (e.g. two columns: token and tag). CoNLL-U (`.conllu`) is not read.",
+        ),
     )
 }
 
 
 def extensions_text() -> str:
-    """``.txt, .jsonl, .csv``: the extensions for a message."""
+    """``.txt, .jsonl, .csv, ...``: the extensions for a message."""
     return ", ".join(FORMATS)
 
 
