@@ -3,7 +3,8 @@
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy import text as text_sql
 
 from annotator.metrics.disagreements import sentence_disagreements
 from annotator.models import Annotation, GoldAnnotation, Report, Sentence, Span
@@ -76,6 +77,9 @@ def _named(ids, *names):
         ({"text": "100%"}, ("s5",)),  # % and _ are literal characters
         ({"text": "_"}, ()),
         ({"text": "<script>"}, ("s3",)),
+        ({"text": 'drones "hit'}, ()),  # a double quote is a character, not FTS syntax
+        ({"text": "OR"}, ()),  # nor is an FTS operator
+        ({"text": "hit sumy"}, ("s6",)),
         ({"state": "unlabelled"}, ("s5",)),
         ({"state": "in_progress"}, ("s4",)),
         ({"state": "complete"}, ("s1", "s2", "s3", "s6", "s7")),
@@ -218,3 +222,20 @@ def test_browse_empty_project_and_a_cursor_past_the_end(db):
     assert page.rows == []
     with pytest.raises(ValueError, match="not both"):
         browse_sentences(db, project, after=(1, 1), before=(2, 2))
+
+
+def test_browse_text_index_follows_inserts_and_deletes(db, corpus):
+    """The trigram index (SQLite's sentences_text, kept by triggers) never answers for a sentence that is gone."""
+    project, ids = corpus
+    assert _found(db, project, text="odesa") == _named(ids, "s3", "s7")
+    db.delete(db.get(Sentence, ids["s7"]))
+    report = db.get(Report, db.get(Sentence, ids["s6"]).report_id)
+    text = "Eight drones hit Odesa port ."
+    db.add(Sentence(project_id=project.id, report_id=report.id, position=9, start_char=0, text=text, tokens=[]))
+    db.commit()
+    found = _found(db, project, text="odesa")
+    assert found[0] == ids["s3"] and len(found) == 2
+    assert db.get(Sentence, found[1]).text == text
+    if db.get_bind().dialect.name == "sqlite":
+        indexed = db.execute(text_sql("SELECT count(*) FROM sentences_text")).scalar()
+        assert indexed == db.scalar(select(func.count()).select_from(Sentence))

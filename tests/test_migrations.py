@@ -14,7 +14,8 @@ def test_migrations_upgrade_an_empty_database_to_the_models(database_url):
     database.upgrade(engine)  # the fixture's database is migrated already: a second run is a no-op
     assert database.current_revision(engine) is not None
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": database.modelled})
+        diff = compare_metadata(context, Base.metadata)
         tables = set(inspect(connection).get_table_names())
     engine.dispose()
     assert diff == []
@@ -149,4 +150,36 @@ def test_migration_0006_adds_the_browse_indexes_and_removes_them_on_downgrade(em
         inspector = inspect(connection)
         assert "ix_annotations_sentence_status" not in {i["name"] for i in inspector.get_indexes("annotations")}
         assert "ix_spans_annotation_label" not in {i["name"] for i in inspector.get_indexes("spans")}
+    engine.dispose()
+
+
+def test_migration_0007_adds_a_trigram_text_index_and_removes_it_on_downgrade(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0006")
+    with engine.begin() as connection:  # a sentence from before the index: the upgrade indexes it
+        connection.exec_driver_sql(
+            "INSERT INTO projects (name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+            "VALUES ('p', 'en', '[]', 2, false, 'none', '2026-11-30')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO reports (project_id, text, content_hash, meta, created_at) "
+            "VALUES (1, 'Drones over Kursk.', 'h', '{}', '2026-11-30')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO sentences (project_id, report_id, position, start_char, text, tokens, extra_annotators, "
+            "needs_review, annotation_count, state) VALUES (1, 1, 0, 0, 'Drones over Kursk.', '[]', 0, false, 0, 0)"
+        )
+    database.upgrade(engine, "0007")
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            found = connection.exec_driver_sql(
+                "SELECT rowid FROM sentences_text WHERE sentences_text MATCH '\"kursk\"'"
+            ).all()
+            assert found == [(1,)]
+        else:
+            assert "ix_sentences_text_trgm" in {i["name"] for i in inspect(connection).get_indexes("sentences")}
+    command.downgrade(database.alembic_config(engine), "0006")
+    with engine.connect() as connection:
+        assert "sentences_text" not in inspect(connection).get_table_names()
+        assert "ix_sentences_text_trgm" not in {i["name"] for i in inspect(connection).get_indexes("sentences")}
     engine.dispose()
