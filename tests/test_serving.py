@@ -76,3 +76,14 @@ def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection
     assert suggestions._rule_suggester.cache_info().currsize == 1
     assert app.extensions["annotator.engine"].pool.checkedout() == 0  # nothing for a forked worker to inherit
     assert app.jinja_env.cache  # the page templates are compiled
+
+
+def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
+    from pathlib import Path
+
+    conf = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+    settings: dict = {}
+    exec(compile(conf.read_text(), str(conf), "exec"), settings)
+    assert settings["preload_app"] is True
+    assert settings["wsgi_app"] == "annotator:create_app()"
+    assert callable(settings["when_ready"])
