@@ -6,7 +6,8 @@ process, one transaction per request:
 
 - ``GET /api/projects/<name>/next``: the bearer token's user; the sentence
   the user already holds an unexpired lease on (renewed), else the first
-  open sentence of the project (report order, started ones first) that the
+  open sentence of the project (started ones, with a counted annotation,
+  first; each in report order along the ``ix_sentences_queue`` index) that the
   user has not annotated in any status and whose counted annotations
   (``annotation_count``: done and flagged) plus other users' live leases are
   fewer than its quota (``annotators_per_sentence + extra_annotators``),
@@ -123,22 +124,23 @@ def claim(cursor, user: int, project_name: str):
         (user, stamp(moment), project, user),
     )
     held = cursor.fetchone()
-    if held is None:
+    for state in (1, 0) if held is None else ():  # started sentences first, each state in report order
         cursor.execute(
             q(
                 "SELECT s.id FROM sentences s JOIN projects p ON p.id = s.project_id "
-                "WHERE s.project_id = ? AND s.state < 2 "
+                "WHERE s.project_id = ? AND s.state = ? "
                 "AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.sentence_id = s.id AND a.user_id = ?) "
                 "AND s.annotation_count + (SELECT count(*) FROM leases l WHERE l.sentence_id = s.id "
                 "AND l.user_id <> ? AND l.expires_at > ?) < p.annotators_per_sentence + s.extra_annotators "
-                "ORDER BY s.state DESC, s.report_id, s.position LIMIT 1"
-                + ("" if SQLITE else " FOR UPDATE OF s SKIP LOCKED")
+                "ORDER BY s.report_id, s.position LIMIT 1" + ("" if SQLITE else " FOR UPDATE OF s SKIP LOCKED")
             ),
-            (project, user, user, stamp(moment)),
+            (project, state, user, user, stamp(moment)),
         )
         held = cursor.fetchone()
-        if held is None:
-            return 204, None
+        if held is not None:
+            break
+    if held is None:
+        return 204, None
     cursor.execute(
         q(
             "INSERT INTO leases (sentence_id, user_id, expires_at) VALUES (?, ?, ?) "
