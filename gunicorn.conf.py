@@ -22,7 +22,11 @@ def when_ready(server):
     """In the master, after the app is loaded and the socket bound, before any worker is forked."""
     from annotator.app import warm_up
 
-    projects = warm_up(server.app.wsgi())
+    try:
+        projects = warm_up(server.app.wsgi())
+    except Exception:  # noqa: BLE001 - e.g. a database not initialised yet: serve cold rather than not at all
+        server.log.warning("Warm-up failed; each worker loads what it needs on its first requests", exc_info=True)
+    else:
+        server.log.info("Warmed up %d project(s); the workers share what was loaded", projects)
     gc.collect()
     gc.freeze()
-    server.log.info("Warmed up %d project(s); the start-up heap is shared by the workers", projects)
