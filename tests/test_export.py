@@ -569,6 +569,8 @@ def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_pat
             (d.text, spans_of(d), d.user_data) for d in expected
         ]
         every += got
+        for mine, theirs in zip(files.split_files(fast / name), files.split_files(plain / name)):
+            assert mine.read_bytes() == theirs.read_bytes(), mine.name  # byte for byte, not only alike
     assert (fast / "train.spacy").is_dir()  # the shards, not only a single file, were compared
     assert any(s[4] for d in every for s in spans_of(d))  # REGION spans carry their kb_id
     assert any(d.user_data["values"] for d in every) and all(d.user_data["project"] == "p" for d in every)
