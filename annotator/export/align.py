@@ -150,10 +150,10 @@ def prodigy_record(
     Exported sentences are answered "accept"; excluded ones "ignore", so that
     Prodigy's training recipes do not learn them as negatives.
     """
-    meta: dict[str, Any] = {"sentence_id": sentence.id, "report_id": sentence.report_id}
-    meta.update({"gold_source": resolution.source} if excluded is None else {"excluded": excluded})
     from spacy.attrs import IDX, LENGTH, SPACY
 
+    meta: dict[str, Any] = {"sentence_id": sentence.id, "report_id": sentence.report_id}
+    meta.update({"gold_source": resolution.source} if excluded is None else {"excluded": excluded})
     text = sentence.text  # the Doc's text: it was made from it
     tokens = []
     starts: dict[int, int] = {}  # token index by start offset, and by end offset: strict alignment

@@ -42,8 +42,9 @@ def iter_project_records(
     Each batch is ``project_records`` of consecutive reports holding about
     ``batch_sentences`` sentences together (one report more than that is a
     batch of its own); ``tokens=False`` leaves the sentences' token offsets
-    out (an export tokenises the text again and does not read them). One grouped query first counts the sentences of each
-    report (two integers per report are held, not the rows), then each
+    out (an export tokenises the text again and does not read them). One
+    grouped query first counts the sentences of each report (two integers
+    per report are held, not the rows), then each
     batch is read by a range of report ids (the ``ix_sentences_project_order``
     index): memory is one batch, whatever the project's size. The batches
     are read with separate statements, so they see one snapshot only where
