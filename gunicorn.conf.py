@@ -5,8 +5,8 @@
 The app is loaded once, in gunicorn's master process, and shared by the
 workers it forks: spaCy, the projects' pipelines and rule suggesters and the
 page templates are loaded before the first worker starts (``warm_up``), so
-that each worker's first labelling request is as fast as its later ones, and
-their memory pages are shared rather than copied four times. The start-up heap
+that no worker's first labelling request spends seconds loading them, and
+their memory pages are shared rather than copied into each worker. The start-up heap
 is then moved out of the garbage collector's reach (``gc.freeze``): a
 collection in a worker would otherwise write to every shared object's header
 and copy its page. Command-line options override these.

@@ -212,7 +212,7 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     served = current_app._get_current_object()
     if "auth" not in served.blueprints:  # the command's own app has no pages (cli._create_app)
         served = create_app({"DATABASE_URL": served.config["DATABASE_URL"]})
-    warm_up(served)  # the first labelling request is then as fast as the next ones
+    warm_up(served)  # so that the first labelling request does not load spaCy and the rules
     # Flask's app.run() refuses to start inside a CLI command; serve the app directly.
     run_simple(host, port, served, threaded=True)
 

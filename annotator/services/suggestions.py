@@ -105,7 +105,8 @@ def warm_suggesters(session: Session) -> int:
 
     For each project: its gazetteer and outcome vocabulary, its language's
     pipeline (importing spaCy) and its rule suggester, run once on a short
-    text so that the tokenizer's caches and the rules' patterns are made too.
+    text so that the tokenizer's caches and the rules' patterns are made too,
+    and its trained model when it has one.
     A server calls it before it forks its workers (``gunicorn.conf.py``), so
     that they share it and no annotator's first request pays for it.
     """
@@ -115,6 +116,8 @@ def warm_suggesters(session: Session) -> int:
         _rule_suggester(project.lang, gazetteer, project_outcomes(project)).suggest(
             "Three drones were shot down over the Kursk region overnight."
         )
+        if project.model_path:
+            load_model(project.model_path)
     return len(projects)
 
 
