@@ -88,6 +88,31 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     return app
 
 
+def warm_up(app: Flask) -> int:
+    """Load before serving what the first requests would otherwise load; returns the projects warmed.
+
+    spaCy, each project's pipeline, rule suggester and vocabularies, and the
+    compiled page templates: without them a process's first labelling request
+    takes seconds (spaCy's import and the rules' patterns) instead of tens of
+    milliseconds. Called once in a server's parent process before it forks
+    workers (``gunicorn.conf.py``, ``annotator demo``), which then share it; the
+    connections it used are closed, so that no worker inherits one.
+    """
+    from .services.suggestions import warm_suggesters
+
+    if "auth" in app.blueprints:  # an app with pages
+        for name in app.jinja_env.list_templates(extensions=["html"]):
+            app.jinja_env.get_template(name)
+    engine = app.extensions["annotator.engine"]
+    session = app.extensions["annotator.sessionmaker"]()
+    try:
+        with app.app_context():
+            return warm_suggesters(session)
+    finally:
+        session.close()
+        engine.dispose()
+
+
 def _freeze_heap_after_first_response(app: Flask) -> None:
     """Keep Python's full garbage collections out of request latency.
 

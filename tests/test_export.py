@@ -522,3 +522,55 @@ def test_export_stream_refuses_empty_export_and_busy_folder(nlp, tmp_path):
     assert not consumed and [p.name for p in tmp_path.iterdir()] == ["busy"]
     with pytest.raises(ValueError, match="shard_size"):
         stream_export(nlp, batches(), tmp_path / "x", project="p", shard_size=0)
+
+
+class PlainDocBinBuilder:
+    """What ``files.DocBinBuilder`` stands for: ``DocBin(store_user_data=True)`` and its own ``add``."""
+
+    def __init__(self) -> None:
+        self._docbin = DocBin(store_user_data=True)
+
+    def __len__(self) -> int:
+        return len(self._docbin)
+
+    def add(self, doc) -> None:
+        self._docbin.add(doc)
+
+    def build(self) -> DocBin:
+        return self._docbin
+
+
+@pytest.mark.parametrize("task", ["ner", "spancat"])
+def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_path, monkeypatch, task):
+    from annotator.export import files
+
+    sentences, annotations, gold = mixed_corpus()
+    options = dict(project="p", task=task, dev_fraction=0.3, seed=2, shard_size=5)
+    fast, _ = stream_export(nlp, batches_of(sentences, annotations, gold, 3), tmp_path / "fast", **options)
+    monkeypatch.setattr(files, "DocBinBuilder", PlainDocBinBuilder)
+    plain, _ = stream_export(nlp, batches_of(sentences, annotations, gold, 3), tmp_path / "plain", **options)
+
+    def docs(path):
+        vocab = spacy.blank("en").vocab
+        return [d for f in files.split_files(path) for d in DocBin().from_disk(f).get_docs(vocab)]
+
+    def spans_of(doc):
+        return [
+            (s.start_char, s.end_char, s.text, s.label_, s.kb_id_)
+            for s in (doc.ents if task == "ner" else doc.spans["sc"])
+        ]
+
+    every = []
+    for name in ("train.spacy", "dev.spacy"):
+        assert [f.name for f in files.split_files(fast / name)] == [f.name for f in files.split_files(plain / name)]
+        got, expected = docs(fast / name), docs(plain / name)
+        assert got and len(got) == len(expected)
+        assert [(d.text, spans_of(d), d.user_data) for d in got] == [
+            (d.text, spans_of(d), d.user_data) for d in expected
+        ]
+        every += got
+        for mine, theirs in zip(files.split_files(fast / name), files.split_files(plain / name)):
+            assert mine.read_bytes() == theirs.read_bytes(), mine.name  # byte for byte, not only alike
+    assert (fast / "train.spacy").is_dir()  # the shards, not only a single file, were compared
+    assert any(s[4] for d in every for s in spans_of(d))  # REGION spans carry their kb_id
+    assert any(d.user_data["values"] for d in every) and all(d.user_data["project"] == "p" for d in every)

@@ -64,3 +64,26 @@ def test_serving_heap_stays_unfrozen_when_turned_off_or_testing(tmp_path, config
 
 def test_serving_heap_freeze_can_be_forced_on_while_testing(tmp_path):
     assert _serve_twice(tmp_path, TESTING=True, GC_FREEZE=True)[1][1] > 10_000
+
+
+def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection_open(app, db, project):
+    from annotator.app import warm_up
+    from annotator.services import suggestions
+
+    suggestions._rule_suggester.cache_clear()
+    db.commit()
+    assert warm_up(app) == 1
+    assert suggestions._rule_suggester.cache_info().currsize == 1
+    assert app.extensions["annotator.engine"].pool.checkedout() == 0  # nothing for a forked worker to inherit
+    assert app.jinja_env.cache  # the page templates are compiled
+
+
+def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
+    from pathlib import Path
+
+    conf = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+    settings: dict = {}
+    exec(compile(conf.read_text(), str(conf), "exec"), settings)
+    assert settings["preload_app"] is True
+    assert settings["wsgi_app"] == "annotator:create_app()"
+    assert callable(settings["when_ready"])

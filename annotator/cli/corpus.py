@@ -207,11 +207,12 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     click.echo(f"Open http://{host}:{port}/ and log in. Stop with Ctrl+C.")
     from werkzeug.serving import run_simple
 
-    from ..app import create_app
+    from ..app import create_app, warm_up
 
     served = current_app._get_current_object()
     if "auth" not in served.blueprints:  # the command's own app has no pages (cli._create_app)
         served = create_app({"DATABASE_URL": served.config["DATABASE_URL"]})
+    warm_up(served)  # so that the first labelling request does not load spaCy and the rules
     # Flask's app.run() refuses to start inside a CLI command; serve the app directly.
     run_simple(host, port, served, threaded=True)
 

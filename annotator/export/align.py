@@ -150,31 +150,47 @@ def prodigy_record(
     Exported sentences are answered "accept"; excluded ones "ignore", so that
     Prodigy's training recipes do not learn them as negatives.
     """
+    from spacy.attrs import IDX, LENGTH, SPACY
+
     meta: dict[str, Any] = {"sentence_id": sentence.id, "report_id": sentence.report_id}
     meta.update({"gold_source": resolution.source} if excluded is None else {"excluded": excluded})
+    text = sentence.text  # the Doc's text: it was made from it
+    tokens = []
+    starts: dict[int, int] = {}  # token index by start offset, and by end offset: strict alignment
+    ends: dict[int, int] = {}
+    # One array of offsets rather than a Token object per token (most of this function's time otherwise).
+    for i, (start, length, space) in enumerate(doc.to_array([IDX, LENGTH, SPACY]).tolist()):
+        end = start + length
+        tokens.append({"text": text[start:end], "start": start, "end": end, "id": i, "ws": bool(space)})
+        starts[start], ends[end] = i, i
     return {
         "text": sentence.text,
-        "tokens": [
-            {"text": t.text, "start": t.idx, "end": t.idx + len(t.text), "id": t.i, "ws": bool(t.whitespace_)}
-            for t in doc
-        ],
-        "spans": [_prodigy_span(doc, s) for s in spans],
+        "tokens": tokens,
+        "spans": [_prodigy_span(starts, ends, s) for s in spans],
         "meta": meta,
         "answer": "accept" if excluded is None else "ignore",
         "_annotators": {
-            a.annotator: {"status": a.status, "spans": [_prodigy_span(doc, s) for s in a.spans]}
+            a.annotator: {"status": a.status, "spans": [_prodigy_span(starts, ends, s) for s in a.spans]}
             for a in sorted(annotations, key=lambda a: a.annotator)
         },
     }
 
 
-def _prodigy_span(doc: Doc, span: SpanRecord | GoldSpanRecord) -> dict[str, Any]:
-    """A Prodigy span; token indices only where the span aligns strictly."""
+def _prodigy_span(
+    starts: Mapping[int, int], ends: Mapping[int, int], span: SpanRecord | GoldSpanRecord
+) -> dict[str, Any]:
+    """A Prodigy span; token indices only where the span aligns strictly.
+
+    ``starts`` and ``ends`` map a token's first and end (exclusive) character
+    offsets to its index: a span aligns strictly when it starts where a token
+    starts and ends where a token ends, as ``Doc.char_span(..., "strict")``
+    decides, without building a Span (or the Doc's text) per span.
+    """
     out: dict[str, Any] = {"start": span.start_char, "end": span.end_char, "label": span.label}
-    if 0 <= span.start_char < span.end_char <= len(doc.text):
-        token_span = doc.char_span(span.start_char, span.end_char, alignment_mode="strict")
-        if token_span is not None:
-            out["token_start"], out["token_end"] = token_span.start, token_span.end - 1
+    if span.start_char < span.end_char:
+        token_start, token_end = starts.get(span.start_char), ends.get(span.end_char)
+        if token_start is not None and token_end is not None:
+            out["token_start"], out["token_end"] = token_start, token_end
     if span.value is not None:
         out["value"] = span.value
     return out

@@ -20,17 +20,6 @@ class ProjectRecords:
     gold: dict[int, GoldRecord]
 
 
-def sentence_record(row: Sentence) -> SentenceRecord:
-    return SentenceRecord(
-        id=row.id,
-        report_id=row.report_id,
-        position=row.position,
-        text=row.text,
-        start_char=row.start_char,
-        tokens=tuple((a, b) for a, b in row.tokens),
-    )
-
-
 def project_records(session: Session, project: Project, sentence_ids: Iterable[int] | None = None) -> ProjectRecords:
     """Sentences in report order, every annotation with its spans, and gold.
 
@@ -45,13 +34,17 @@ def project_records(session: Session, project: Project, sentence_ids: Iterable[i
     return _records(session, where)
 
 
-def iter_project_records(session: Session, project: Project, batch_sentences: int = 2000) -> Iterator[ProjectRecords]:
+def iter_project_records(
+    session: Session, project: Project, batch_sentences: int = 2000, *, tokens: bool = True
+) -> Iterator[ProjectRecords]:
     """The project's records in batches of whole reports, in report order.
 
     Each batch is ``project_records`` of consecutive reports holding about
     ``batch_sentences`` sentences together (one report more than that is a
-    batch of its own). One grouped query first counts the sentences of each
-    report (two integers per report are held, not the rows), then each
+    batch of its own); ``tokens=False`` leaves the sentences' token offsets
+    out (an export tokenises the text again and does not read them). One
+    grouped query first counts the sentences of each report (two integers
+    per report are held, not the rows), then each
     batch is read by a range of report ids (the ``ix_sentences_project_order``
     index): memory is one batch, whatever the project's size. The batches
     are read with separate statements, so they see one snapshot only where
@@ -75,13 +68,28 @@ def iter_project_records(session: Session, project: Project, batch_sentences: in
     if first is not None:
         ranges.append((first, last))
     for first, last in ranges:
-        yield _records(session, [Sentence.project_id == project.id, Sentence.report_id.between(first, last)])
+        yield _records(session, [Sentence.project_id == project.id, Sentence.report_id.between(first, last)], tokens)
 
 
-def _records(session: Session, where: list) -> ProjectRecords:
-    """Records of the sentences matching ``where`` (conditions on Sentence)."""
-    sentence_query = select(Sentence).where(*where).order_by(Sentence.report_id, Sentence.position)
-    sentences = [sentence_record(s) for s in session.scalars(sentence_query)]
+def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecords:
+    """Records of the sentences matching ``where`` (conditions on Sentence); without their token
+    offsets (``SentenceRecord.tokens`` empty) when ``tokens`` is false.
+
+    Rows, not ORM objects: nothing here is changed or kept in the session.
+    """
+    columns = [Sentence.id, Sentence.report_id, Sentence.position, Sentence.text, Sentence.start_char]
+    sentence_query = (
+        select(*columns, *([Sentence.tokens] if tokens else []))
+        .where(*where)
+        .order_by(Sentence.report_id, Sentence.position)
+    )
+    if tokens:
+        sentences = [
+            SentenceRecord(row[0], row[1], row[2], row[3], row[4], tuple((a, b) for a, b in row[5]))
+            for row in session.execute(sentence_query)
+        ]
+    else:
+        sentences = [SentenceRecord(*row) for row in session.execute(sentence_query)]
 
     scope = select(Sentence.id).where(*where)
     spans = defaultdict(list)

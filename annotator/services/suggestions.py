@@ -100,6 +100,27 @@ def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary
     return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
 
 
+def warm_suggesters(session: Session) -> int:
+    """Build, once in this process, what a project's first labelling request would build; returns the projects.
+
+    For each project: its gazetteer and outcome vocabulary, its language's
+    pipeline (importing spaCy) and its rule suggester, run once on a short
+    text so that the tokenizer's caches and the rules' patterns are made too,
+    and its trained model when it has one.
+    A server calls it before it forks its workers (``gunicorn.conf.py``), so
+    that they share it and no annotator's first request pays for it.
+    """
+    projects = session.scalars(select(Project).order_by(Project.id)).all()
+    for project in projects:
+        gazetteer = project_gazetteer(session, project)
+        _rule_suggester(project.lang, gazetteer, project_outcomes(project)).suggest(
+            "Three drones were shot down over the Kursk region overnight."
+        )
+        if project.model_path:
+            load_model(project.model_path)
+    return len(projects)
+
+
 _models: dict[tuple[str, float], Any] = {}
 _models_lock = threading.Lock()
 

@@ -1,6 +1,7 @@
 """Labelling round trip over HTTP: GET next sentence + PUT its annotation.
 
-The app runs under ``gunicorn -w 4 --preload`` on a free loopback port, on
+The app runs under ``gunicorn -w 4 --preload``, started in the repository
+root (so with its ``gunicorn.conf.py``), on a free loopback port, on
 a fresh SQLite file and (with --database-url) a fresh PostgreSQL database.
 Simulated annotators (threads, one request at a time each, a new connection
 per request as the sync workers close them) each do rounds of

@@ -35,6 +35,8 @@ def main() -> int:
         ["bench_memory.py", "--sizes", "5000,20000" if args.quick else "100000,1000000", "--only", "import"],
         ["bench_memory.py", "--sizes", "5000,20000" if args.quick else "100000,300000", "--only", "export"],
         ["bench_roundtrip.py", "--rounds", "100" if args.quick else "1000", *db],
+        ["bench_server.py", "--size", "2000" if args.quick else "10000", *db],
+        ["bench_bare_roundtrip.py", "--rounds", "100" if args.quick else "500", *db],
         ["bench_queue_sql.py", "--size", "3000" if args.quick else "300000", *db],
         [
             "bench_browse.py",
