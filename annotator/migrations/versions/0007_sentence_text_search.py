@@ -10,7 +10,7 @@ the browser read the whole project. A trigram index answers it from the index:
 - SQLite: ``sentences_text``, an FTS5 table with the ``trigram`` tokenizer whose
   content is ``sentences.text`` (external content, kept by three triggers), where
   the SQLite build has FTS5 and the tokenizer (3.34 and later);
-- PostgreSQL: a GIN index on ``lower(text)`` with ``gin_trgm_ops``, where the
+- PostgreSQL: a GIN index on ``text`` with ``gin_trgm_ops`` (it serves ``ILIKE``), where the
   ``pg_trgm`` extension can be created (trusted since PostgreSQL 13).
 
 Where neither can be made the browser still works, by a scan
@@ -59,7 +59,7 @@ def upgrade() -> None:
                 bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except sa.exc.DBAPIError:
             return  # not allowed here: the browser scans instead
-        bind.exec_driver_sql("CREATE INDEX ix_sentences_text_trgm ON sentences USING gin (lower(text) gin_trgm_ops)")
+        bind.exec_driver_sql("CREATE INDEX ix_sentences_text_trgm ON sentences USING gin (text gin_trgm_ops)")
 
 
 def downgrade() -> None:
