@@ -38,7 +38,9 @@ class RowId(IntegerConverter):
 
 
 def register(app: Flask) -> None:
-    from . import admin, annotate, api, auth, errors, exports, main, review
+    from . import admin, annotate, api, auth, errors, exports, main, project_admin, review
+
+    assert project_admin.bp is admin.bp  # the project pages are admin pages: imported, they are on it
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 
