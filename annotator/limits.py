@@ -40,6 +40,8 @@ class Limits:
     max_external_id_chars: int = 255  # a report's "id" (the column's size)
     max_source_chars: int = 1024  # a report's "source" (the column's size)
     max_project_name_chars: int = 120  # a project's name (the column's size)
+    max_annotators_per_sentence: int = 20  # a project's annotators per sentence
+    max_guideline_chars: int = 200_000  # one version of a project's guidelines
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Limits:
