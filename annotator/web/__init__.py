@@ -38,9 +38,10 @@ class RowId(IntegerConverter):
 
 
 def register(app: Flask) -> None:
-    from . import admin, annotate, api, auth, errors, exports, main, project_admin, review
+    from . import admin, annotate, api, auth, errors, exports, main, new_project, project_admin, review
 
-    assert project_admin.bp is admin.bp  # the project pages are admin pages: imported, they are on it
+    # The project pages are admin pages: importing their modules puts them on the admin blueprint.
+    assert project_admin.bp is new_project.bp is admin.bp
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 

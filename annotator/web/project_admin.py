@@ -1,4 +1,4 @@
-"""Admin pages of a project: settings, members, guidelines, vocabularies and uploads.
+"""Admin pages of a project: its settings, members, guidelines, vocabularies and uploads.
 
 On the admin blueprint (``web.admin``): admins only, others get 403. Every change writes an
 AuditEvent and commits here; the services do the work.
@@ -28,7 +28,13 @@ from ..labels.normalise import OutcomeVocabulary, VocabularyError
 from ..limits import LimitExceeded, parse_json
 from ..models import ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..services.corpus import import_reports
-from ..services.projects import NotFound, add_guideline_version, current_guideline, get_project
+from ..services.projects import (
+    NotFound,
+    add_guideline_version,
+    current_guideline,
+    get_project,
+    project_staffing_problem,
+)
 from ..services.suggestions import build_gazetteer
 from ..services.users import UserError
 from .admin import bp, done, go_back
@@ -46,10 +52,13 @@ assert {choice.value for choice in ROUTING_CHOICES} == set(ROUTINGS)
 # --- Forms ----------------------------------------------------------------------
 
 
+ANNOTATORS_PER_SENTENCE = NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")
+
+
 class SettingsForm(FlaskForm):
     annotators_per_sentence = IntegerField(
         "Annotators per sentence",
-        validators=[InputRequired(), NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")],
+        validators=[InputRequired(), ANNOTATORS_PER_SENTENCE],
     )
     routing = SelectField("When annotators disagree", choices=ROUTING_CHOICES)
     restricted = BooleanField("Only members may annotate")
@@ -145,6 +154,7 @@ def _render_project(project: Project, status: int = 200, upload_errors: list[str
     ).all()
     context = {
         "project": project,
+        "staffing_warning": project_staffing_problem(session, project),
         "guideline": guideline,
         "members": members,
         "gazetteer": session.scalars(
