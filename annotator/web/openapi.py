@@ -23,6 +23,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+LABEL_KINDS = ("region", "count", "category", "text")  # labels.kinds.KINDS; tests/test_project_create.py checks
 NULLABLE_INT = {"type": ["integer", "null"]}
 
 SCHEMAS: dict[str, Any] = {
@@ -184,23 +185,88 @@ SCHEMAS: dict[str, Any] = {
     },
     "Label": {
         "type": "object",
-        "required": ["name", "description", "colour", "key"],
+        "required": ["name", "kind", "description", "colour", "key", "retired"],
         "properties": {
             "name": {"type": "string"},
+            "kind": {
+                "enum": list(LABEL_KINDS),
+                "description": "what the label's spans are, and so how their values are normalised",
+            },
             "description": {"type": "string"},
             "colour": NULLABLE_STRING,
-            "key": NULLABLE_STRING,
-            "kind": {
+            "key": {**NULLABLE_STRING, "description": "keyboard shortcut on the labelling page; empty for none"},
+            "retired": {"type": "boolean", "description": "kept for existing spans, offered for no new one"},
+        },
+    },
+    "LabelInput": {
+        "type": "object",
+        "required": ["name", "kind"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {
                 "type": "string",
-                "description": "region, count, category or plain: how the label's values are normalised",
+                "maxLength": 40,
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                "description": "a letter or digit, then letters, digits, '_' and '-' (any script's letters)",
             },
+            "kind": {"enum": list(LABEL_KINDS)},
+            "description": {"type": "string", "maxLength": 500},
+            "colour": {"type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"},
+            "key": {
+                "type": "string",
+                "maxLength": 1,
+                "description": "one character, not a command key of the labelling page nor a digit",
+            },
+            "retired": {"type": "boolean", "default": False},
+        },
+    },
+    "ProjectInput": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 120,
+                "description": "a letter or digit, then letters, digits, spaces, '.', '_' and '-'; unique, case aside",
+            },
+            "lang": {"type": "string", "default": "en", "description": "a language spacy.blank accepts"},
+            "annotators_per_sentence": {"type": "integer", "minimum": 1, "maximum": 20, "default": 2},
+            "restricted": {"type": "boolean", "default": False, "description": "only members may annotate"},
+            "labels": {
+                "type": "array",
+                "items": _ref("LabelInput"),
+                "minItems": 1,
+                "maxItems": 20,
+                "description": "the label scheme; left out: REGION, COUNT and OUTCOME",
+            },
+            "guidelines": {"type": "string", "description": "Markdown; left out: the shipped guidelines"},
         },
     },
     "Project": {
         "type": "object",
-        "required": ["name", "labels", "outcomes", "guideline_version"],
+        "required": [
+            "name",
+            "lang",
+            "annotators_per_sentence",
+            "restricted",
+            "suggestion_min_score",
+            "labels",
+            "outcomes",
+            "guideline_version",
+        ],
         "properties": {
             "name": {"type": "string"},
+            "lang": {"type": "string"},
+            "annotators_per_sentence": {"type": "integer", "minimum": 1},
+            "restricted": {"type": "boolean"},
+            "suggestion_min_score": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "model suggestions less confident than this are not offered",
+            },
             "labels": {"type": "array", "items": _ref("Label")},
             "outcomes": {"type": "array", "items": {"type": "string"}, "description": "OUTCOME categories"},
             "guideline_version": NULLABLE_INT,
@@ -299,7 +365,30 @@ PATHS: dict[str, Any] = {
                 "200": _json({"type": "array", "items": _ref("ProjectWithProgress")}, "Projects by name"),
                 "401": UNAUTHORIZED,
             },
-        }
+        },
+        "post": {
+            "summary": "Create a project (admins)",
+            "description": (
+                "Creates a project with its label scheme and version 1 of its guidelines, and logs it in the "
+                "audit log. An open project asking for more annotators per sentence than there are active "
+                "annotators is refused (422); a restricted one is created without members. Cookie sessions "
+                "must send the X-CSRFToken header; bearer tokens need none."
+            ),
+            "operationId": "createProject",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProjectInput")}}},
+            "responses": {
+                "201": _json(_ref("ProjectWithProgress"), "Created: the project as the list shows it"),
+                "400": _error("Not a JSON object, an unknown field, a field of the wrong type, or missing CSRF token"),
+                "401": UNAUTHORIZED,
+                "403": _error("The caller is not an admin"),
+                "409": _error("A project of that name exists already (case aside)"),
+                "413": _error("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
+                "422": _error(
+                    "Settings no project can have: a bad name, language, label scheme or guidelines, annotators "
+                    "per sentence out of range or more than the active annotators of an open project"
+                ),
+            },
+        },
     },
     "/api/projects/{project}/next": {
         "get": {
