@@ -97,7 +97,7 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     session = get_session()
     # The sentence's own row comes along so that the report's source always arrives in the same query.
     window = session.execute(
-        select(Sentence.position, Sentence.text, Report.source)
+        select(Sentence.position, Sentence.text, Report.source, Report.number)
         .join(Report, Report.id == Sentence.report_id)
         .where(
             Sentence.report_id == sentence.report_id,
@@ -105,12 +105,13 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
         )
         .order_by(Sentence.position)
     ).all()
-    neighbours = [(position, text) for position, text, _ in window if position != sentence.position]
+    neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
     source = window[0].source if window else None
     return {
         "id": sentence.id,
         "text": sentence.text,
         "report_id": sentence.report_id,
+        "report_number": window[0].number if window else None,
         "position": sentence.position,
         "source": source,
         "tokens": [{"start_char": start, "end_char": end} for start, end in sentence.tokens],

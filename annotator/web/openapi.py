@@ -78,11 +78,16 @@ SCHEMAS: dict[str, Any] = {
     "Sentence": {
         "type": "object",
         "description": "Offsets are Unicode code points into text, end exclusive.",
-        "required": ["id", "text", "report_id", "position", "source", "tokens", "context"],
+        "required": ["id", "text", "report_id", "report_number", "position", "source", "tokens", "context"],
         "properties": {
             "id": {"type": "integer"},
             "text": {"type": "string"},
-            "report_id": {"type": "integer"},
+            "report_id": {"type": "integer", "description": "the report's id in the database"},
+            "report_number": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "the report's number within its project (1: the project's first report): show this one",
+            },
             "position": {"type": "integer", "minimum": 0},
             "source": NULLABLE_STRING,
             "tokens": {"type": "array", "items": _ref("Token")},
