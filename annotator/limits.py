@@ -18,6 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+# What a project may ask for: these are bounds of the domain, not settings.
+MAX_ANNOTATORS_PER_SENTENCE = 20  # annotators per sentence of a project
+MAX_GUIDELINE_CHARS = 200_000  # one version of a project's guidelines
+
 # Largest value of a PostgreSQL ``integer`` column (row ids, versions): SQLite's is wider,
 # Python's unbounded; a bigger number can only be an error.
 MAX_ROW_ID = 2**31 - 1
@@ -40,8 +44,6 @@ class Limits:
     max_external_id_chars: int = 255  # a report's "id" (the column's size)
     max_source_chars: int = 1024  # a report's "source" (the column's size)
     max_project_name_chars: int = 120  # a project's name (the column's size)
-    max_annotators_per_sentence: int = 20  # a project's annotators per sentence
-    max_guideline_chars: int = 200_000  # one version of a project's guidelines
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Limits:

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import database_key
 from ..labels.scheme import SchemeError, check_scheme, default_scheme
-from ..limits import DEFAULT_LIMITS, Limits, int_problem, project_name_problem, text_problem
+from ..limits import (
+    DEFAULT_LIMITS,
+    MAX_ANNOTATORS_PER_SENTENCE,
+    MAX_GUIDELINE_CHARS,
+    Limits,
+    int_problem,
+    project_name_problem,
+    text_problem,
+)
 from ..models import (
     GazetteerEntry,
     GoldAnnotation,
@@ -192,10 +200,9 @@ def create_project(
     problem = lang_problem(lang)
     if problem is not None:
         raise ProjectError(problem, field="lang")
-    most = limits.max_annotators_per_sentence
-    problem = int_problem(annotators_per_sentence, "annotators per sentence", 1, most)
+    problem = int_problem(annotators_per_sentence, "annotators per sentence", 1, MAX_ANNOTATORS_PER_SENTENCE)
     if problem is not None:
-        raise ProjectError(f"{problem} (MAX_ANNOTATORS_PER_SENTENCE)", field="annotators_per_sentence")
+        raise ProjectError(problem, field="annotators_per_sentence")
     if not isinstance(restricted, bool):
         raise ProjectError("restricted must be true or false", field="restricted")
     try:
@@ -206,11 +213,8 @@ def create_project(
         guidelines = default_guidelines()
     elif not isinstance(guidelines, str) or not guidelines.strip():
         raise ProjectError("guidelines must be text; leave them out for the shipped guidelines", field="guidelines")
-    elif len(guidelines) > limits.max_guideline_chars:
-        raise ProjectError(
-            f"guidelines are at most {limits.max_guideline_chars:,} characters (MAX_GUIDELINE_CHARS)",
-            field="guidelines",
-        )
+    elif len(guidelines) > MAX_GUIDELINE_CHARS:
+        raise ProjectError(f"guidelines are at most {MAX_GUIDELINE_CHARS:,} characters", field="guidelines")
     elif (problem := text_problem(guidelines)) is not None:
         raise ProjectError(f"the guidelines {problem}", field="guidelines")
     if not restricted:

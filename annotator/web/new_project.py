@@ -25,6 +25,7 @@ from ..labels.scheme import (
     format_scheme_lines,
     parse_scheme_lines,
 )
+from ..limits import MAX_GUIDELINE_CHARS
 from ..services.projects import ProjectError, create_project, default_guidelines
 from .admin import bp
 from .auth import roles_required
@@ -33,14 +34,14 @@ from .project_admin import ANNOTATORS_PER_SENTENCE
 
 
 class NewProjectForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired()])  # the rule: services.projects.create_project
     lang = StringField("Language (spaCy code: en, uk, ru, xx for many)", default="en", validators=[DataRequired()])
     annotators_per_sentence = IntegerField(
         "Annotators per sentence", default=2, validators=[InputRequired(), ANNOTATORS_PER_SENTENCE]
     )
     restricted = BooleanField("Only members may annotate")
     labels = TextAreaField(f"Labels, one a line: {LINE_FORMAT}", validators=[DataRequired(), Length(max=20_000)])
-    guidelines = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=200_000)])
+    guidelines = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=MAX_GUIDELINE_CHARS)])
 
 
 @bp.route("/new-project", methods=["GET", "POST"])

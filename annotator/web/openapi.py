@@ -9,6 +9,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -237,7 +239,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "a letter or digit, then letters, digits, spaces, '.', '_' and '-'; unique, case aside",
             },
             "lang": {"type": "string", "default": "en", "description": "a language spacy.blank accepts"},
-            "annotators_per_sentence": {"type": "integer", "minimum": 1, "maximum": 20, "default": 2},
+            "annotators_per_sentence": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ANNOTATORS_PER_SENTENCE,
+                "default": 2,
+            },
             "restricted": {"type": "boolean", "default": False, "description": "only members may annotate"},
             "labels": {
                 "type": "array",
@@ -246,7 +253,11 @@ SCHEMAS: dict[str, Any] = {
                 "maxItems": 20,
                 "description": "the label scheme; left out: REGION, COUNT and OUTCOME",
             },
-            "guidelines": {"type": "string", "description": "Markdown; left out: the shipped guidelines"},
+            "guidelines": {
+                "type": "string",
+                "maxLength": MAX_GUIDELINE_CHARS,
+                "description": "Markdown; left out: the shipped guidelines",
+            },
         },
     },
     "Project": {

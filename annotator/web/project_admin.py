@@ -25,7 +25,7 @@ from ..corpus.parse import CorpusError, parse_files
 from ..db import write_transaction
 from ..extensions import get_session
 from ..labels.normalise import OutcomeVocabulary, VocabularyError
-from ..limits import LimitExceeded, parse_json
+from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS, LimitExceeded, parse_json
 from ..models import ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..services.corpus import import_reports
 from ..services.projects import (
@@ -52,7 +52,9 @@ assert {choice.value for choice in ROUTING_CHOICES} == set(ROUTINGS)
 # --- Forms ----------------------------------------------------------------------
 
 
-ANNOTATORS_PER_SENTENCE = NumberRange(1, 20, message="Ask for 1 to 20 annotators per sentence.")
+ANNOTATORS_PER_SENTENCE = NumberRange(
+    1, MAX_ANNOTATORS_PER_SENTENCE, message=f"Ask for 1 to {MAX_ANNOTATORS_PER_SENTENCE} annotators per sentence."
+)
 
 
 class SettingsForm(FlaskForm):
@@ -73,7 +75,7 @@ class MemberForm(FlaskForm):
 
 
 class GuidelineForm(FlaskForm):
-    text = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=200_000)])
+    text = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=MAX_GUIDELINE_CHARS)])
 
 
 class GazetteerForm(FlaskForm):
