@@ -93,7 +93,11 @@ def test_project_create_openapi_names_every_label_kind():
     [
         ({"name": "a/b"}, "name", "project name 'a/b' is not allowed"),
         ({"name": " "}, "name", "cannot be blank"),
-        ({"name": "Incidents"}, "name", "a project named 'Incidents' exists already ('incidents'"),
+        (
+            {"name": "Incidents"},
+            "name",
+            "a project named 'Incidents' exists already as 'incidents' (names must differ by more than case)",
+        ),
         ({"lang": "zz"}, "lang", "spaCy cannot make a tokenizer for language 'zz'"),
         ({"lang": "../x"}, "lang", "language must be a spaCy language code"),
         ({"annotators_per_sentence": 0}, "annotators_per_sentence", "from 1 to 20"),

@@ -195,7 +195,7 @@ def create_project(
         raise InvalidProjectName(problem)
     taken = session.scalar(select(Project.name).where(func.lower(Project.name) == name.lower()))
     if taken is not None:
-        same = "" if taken == name else f" ({taken!r}: names differ by more than case)"
+        same = "" if taken == name else f" as {taken!r} (names must differ by more than case)"
         raise ProjectError(f"a project named {name!r} exists already{same}; choose another name", "duplicate", "name")
     problem = lang_problem(lang)
     if problem is not None:
