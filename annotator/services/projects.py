@@ -113,7 +113,13 @@ def lang_problem(lang: object) -> str | None:
     try:
         make_nlp(lang)
     except (ImportError, ValueError, KeyError) as exc:
-        return f"spaCy cannot make a tokenizer for language {lang!r} ({str(exc).splitlines()[0][:200]})"
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if "E048" in detail:  # spaCy has no such language
+            return (
+                f"there is no spaCy tokenizer for language {lang!r}: use a code spaCy knows, "
+                "such as 'en', 'uk' or 'xx' (many languages)"
+            )
+        return f"there is no spaCy tokenizer for language {lang!r} here ({detail})"  # e.g. a package it needs
     return None
 
 
