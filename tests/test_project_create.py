@@ -341,9 +341,11 @@ def test_project_create_form_cli_and_api_make_the_same_project(admin, runner, db
     assert made[0]["lang"] == "uk" and made[0]["labels"][-1]["name"] == "WEAPON"
     restricted = [
         admin.post("/admin/new-project", data=form_data("r-form", restricted="y")).status_code,
-        runner.invoke(args=["projects", "create", "r-cli", "--restricted"]).exit_code,
+        runner.invoke(args=["projects", "create", "r-cli", "--restricted"]),
         admin.post("/api/projects", json={"name": "r-api", "restricted": True}).status_code,
     ]
-    assert restricted == [302, 0, 201]
+    cli = restricted[1]
+    assert "Warning: 2 annotators per sentence, but the project is restricted to 0 active members" in cli.output
+    assert [restricted[0], cli.exit_code, restricted[2]] == [302, 0, 201]
     assert {stored(db, n)["restricted"] for n in ("r-form", "r-cli", "r-api")} == {True}
     assert db.scalar(select(func.count()).select_from(ProjectMember)) == 0

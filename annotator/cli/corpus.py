@@ -205,7 +205,7 @@ def create(
 ) -> None:
     """Create project NAME with its settings, label scheme and guidelines. Nothing is created if any is invalid."""
     from ..limits import LimitExceeded, Limits, parse_json
-    from ..services.projects import ProjectError, create_project
+    from ..services.projects import ProjectError, create_project, project_staffing_problem
 
     limits = Limits.from_config(current_app.config)
     labels = None
@@ -248,6 +248,10 @@ def create(
         f"Created project {project.name} ({project.lang}, {project.annotators_per_sentence} per sentence, {access}; "
         f"labels {', '.join(label['name'] for label in project.labels)})."
     )
+    warning = project_staffing_problem(db, project)
+    db.rollback()  # read only
+    if warning is not None:
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 @click.command("demo")
