@@ -18,6 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+# What a project may ask for: these are bounds of the domain, not settings.
+MAX_ANNOTATORS_PER_SENTENCE = 20  # annotators per sentence of a project
+MAX_GUIDELINE_CHARS = 200_000  # one version of a project's guidelines
+
 # Largest value of a PostgreSQL ``integer`` column (row ids, versions): SQLite's is wider,
 # Python's unbounded; a bigger number can only be an error.
 MAX_ROW_ID = 2**31 - 1

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -147,12 +148,31 @@ class GazetteerEntry(Base):
     aliases: Mapped[list[Any]] = mapped_column(JSON)
 
 
+def next_report_number(context: Any) -> int:
+    """The number after the project's last report: the default of a report added on its own.
+
+    The import numbers a batch of reports itself (``services.corpus``); this default reads the
+    table, so it suits one report per flush, not several of a project at once.
+    """
+    project_id = context.get_current_parameters()["project_id"]
+    found = context.connection.execute(
+        text("SELECT coalesce(max(number), 0) + 1 FROM reports WHERE project_id = :project_id"),
+        {"project_id": project_id},
+    ).scalar()
+    return int(found)
+
+
 class Report(Base):
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("project_id", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "content_hash"),
+        Index("ix_reports_project_number", "project_id", "number", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    # "Report 1" is the project's first report: 1, 2, ... within the project, in import order.
+    number: Mapped[int] = mapped_column(Integer, default=next_report_number)
     external_id: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str | None] = mapped_column(String(1024))
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

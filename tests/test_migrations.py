@@ -183,3 +183,42 @@ def test_migration_0007_adds_a_trigram_text_index_and_removes_it_on_downgrade(em
         assert "sentences_text" not in inspect(connection).get_table_names()
         assert "ix_sentences_text_trgm" not in {i["name"] for i in inspect(connection).get_indexes("sentences")}
     engine.dispose()
+
+
+def test_migration_0008_numbers_each_projects_reports_in_import_order(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0007")
+    with engine.begin() as connection:
+        for project_id in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                    "VALUES (:id, :name, 'en', '[]', 2, false, 'none', :now)"
+                ),
+                {"id": project_id, "name": f"p{project_id}", "now": utcnow()},
+            )
+        for report_id, project_id in ((1, 1), (2, 2), (3, 1), (4, 1)):
+            connection.execute(
+                text(
+                    "INSERT INTO reports (id, project_id, text, content_hash, meta, created_at) "
+                    "VALUES (:id, :project, 'One drone .', :h, '{}', :now)"
+                ),
+                {"id": report_id, "project": project_id, "h": str(report_id) * 64, "now": utcnow()},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, extra_annotators) "
+                    "VALUES (:id, :project, :id, 0, 0, 'One drone .', '[]', false, 0)"
+                ),
+                {"id": report_id, "project": project_id},
+            )
+    database.upgrade(engine, "0008")
+    with engine.connect() as connection:
+        numbers = connection.execute(text("SELECT id, project_id, number FROM reports ORDER BY id")).all()
+        assert connection.execute(text("SELECT count(*) FROM sentences")).scalar() == 4  # nothing cascaded away
+    assert [tuple(row) for row in numbers] == [(1, 1, 1), (2, 2, 1), (3, 1, 2), (4, 1, 3)]
+    command.downgrade(database.alembic_config(engine), "0007")
+    with engine.connect() as connection:
+        assert "number" not in {c["name"] for c in inspect(connection).get_columns("reports")}
+        assert connection.execute(text("SELECT count(*) FROM sentences")).scalar() == 4
+    engine.dispose()

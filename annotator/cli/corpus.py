@@ -137,10 +137,7 @@ def status(project_name: str, as_json: bool) -> None:
             click.echo(f"  {name}: " + ", ".join(f"{key}: {value}" for key, value in mine.items()))
 
 
-@click.command("projects")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def projects(as_json: bool) -> None:
-    """List the projects, each with its settings and counts (those of 'annotator status')."""
+def _list_projects(as_json: bool) -> None:
     from ..services.projects import list_projects, project_status
 
     db = session()
@@ -150,7 +147,9 @@ def projects(as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     if not rows:
-        click.echo("No projects yet. Create one with 'annotator import PATH --project NAME'.")
+        click.echo(
+            "No projects yet. Create one with 'annotator projects create NAME' or 'annotator import PATH --project NAME'."
+        )
         return
     for row in rows:
         access = "members only" if row["restricted"] else "open"
@@ -158,6 +157,101 @@ def projects(as_json: bool) -> None:
             f"{key} {row[key]}" for key in ("reports", "sentences", "done", "flagged", "skipped", "complete", "gold")
         )
         click.echo(f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}): {counts}")
+
+
+@click.group("projects", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (with no subcommand: the list).")
+@click.pass_context
+def projects(ctx: click.Context, as_json: bool) -> None:
+    """List the projects (the same as 'annotator projects list'), or create one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_command, as_json=as_json)
+
+
+@projects.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_command(as_json: bool) -> None:
+    """List the projects, each with its settings and counts (those of 'annotator status')."""
+    _list_projects(as_json)
+
+
+@projects.command("create")
+@click.argument("name")
+@click.option("--lang", default="en", show_default=True, help="spaCy language code of the project's tokenizer.")
+@click.option(
+    "--annotators-per-sentence", default=2, show_default=True, type=int, help="Annotators each sentence needs."
+)
+@click.option("--restricted", is_flag=True, help="Only members may annotate (add them on the project's admin page).")
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='The label scheme: a JSON list of {"name", "kind", "description"?, "colour"?, "key"?}. '
+    "Default: REGION, COUNT, OUTCOME.",
+)
+@click.option(
+    "--guidelines",
+    "guidelines_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The guidelines, a Markdown file. Default: the shipped guidelines.",
+)
+def create(
+    name: str,
+    lang: str,
+    annotators_per_sentence: int,
+    restricted: bool,
+    labels_path: Path | None,
+    guidelines_path: Path | None,
+) -> None:
+    """Create project NAME with its settings, label scheme and guidelines. Nothing is created if any is invalid."""
+    from ..limits import LimitExceeded, Limits, parse_json
+    from ..services.projects import ProjectError, create_project, project_staffing_problem
+
+    limits = Limits.from_config(current_app.config)
+    labels = None
+    if labels_path is not None:
+        try:
+            labels = parse_json(labels_path.read_bytes(), limits.max_json_depth)
+        except LimitExceeded as exc:
+            raise fail(f"{labels_path.name}: {exc.message}. Nothing was created.") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise fail(f"{labels_path.name} is not JSON ({exc}). Nothing was created.") from None
+        if not isinstance(labels, list):
+            raise fail(f'{labels_path.name}: write a JSON list of {{"name", "kind", ...}} labels. Nothing was created.')
+    guidelines = None
+    if guidelines_path is not None:
+        try:
+            guidelines = guidelines_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise fail(f"{guidelines_path.name} is not UTF-8 text. Nothing was created.") from None
+    db = session(write=True)
+    try:
+        project = create_project(
+            db,
+            name,
+            lang=lang,
+            annotators_per_sentence=annotators_per_sentence,
+            restricted=restricted,
+            labels=labels,
+            guidelines=guidelines,
+            limits=limits,
+        )
+        db.commit()
+    except ProjectError as exc:
+        db.rollback()
+        raise fail(f"{exc.message}. Nothing was created.") from None
+    except BaseException:
+        db.rollback()
+        raise
+    access = "members only" if project.restricted else "open"
+    click.echo(
+        f"Created project {project.name} ({project.lang}, {project.annotators_per_sentence} per sentence, {access}; "
+        f"labels {', '.join(label['name'] for label in project.labels)})."
+    )
+    warning = project_staffing_problem(db, project)
+    db.rollback()  # read only
+    if warning is not None:
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 @click.command("demo")

@@ -30,6 +30,8 @@ _WHERE = {
     "check_label": "scheme",
     "check_scheme": "scheme",
     "default_scheme": "scheme",
+    "format_scheme_lines": "scheme",
+    "parse_scheme_lines": "scheme",
     "COUNT_NOUNS": "suggest",
     "COUNT_WINDOW": "suggest",
     "RuleSuggester": "suggest",

@@ -22,6 +22,8 @@ __all__ = [
     "check_label",
     "check_scheme",
     "default_scheme",
+    "format_scheme_lines",
+    "parse_scheme_lines",
 ]
 
 # Keys the labelling page keeps for its commands (static/keymap.js, KEYS): a label cannot take them.
@@ -137,3 +139,50 @@ def _unique(values: Iterable[str], what: str) -> None:
         if value in seen:
             raise SchemeError(f"two labels have the same {what}: {value!r}")
         seen.add(value)
+
+
+# --- The scheme as lines of text (the admin's "new project" form) ----------------------------
+
+LINE_FIELDS = ("name", "kind", "key", "colour", "description")
+LINE_FORMAT = "NAME | kind | key | #colour | description"
+
+
+def parse_scheme_lines(text: str) -> list[dict[str, Any]]:
+    """A scheme from text with one label a line, ``NAME | kind | key | #colour | description``.
+
+    Only name and kind are required; empty fields take :func:`check_label`'s defaults and the
+    description may hold ``|`` itself. Blank lines are skipped. Returns the checked scheme
+    (:func:`check_scheme`); raises SchemeError naming the line of the first bad label.
+    """
+    raw: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}  # (what, value) -> the line that has it first
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|", len(LINE_FIELDS) - 1)]
+        if len(parts) < 2:
+            raise SchemeError(f"line {number}: write a label as {LINE_FORMAT} (name and kind at least)")
+        entry = {field: value for field, value in zip(LINE_FIELDS, parts, strict=False) if value}
+        try:
+            label = check_label(entry, len(raw))
+        except SchemeError as exc:
+            raise SchemeError(f"line {number}: {exc}") from None
+        for what, value in (("name (case aside)", label.name.upper()), ("key", label.key)):
+            if value and (what, value) in seen:
+                raise SchemeError(
+                    f"line {number}: label {label.name!r} has the same {what} as line {seen[what, value]}"
+                )
+            seen.setdefault((what, value), number)
+        raw.append(entry)
+    return check_scheme(raw)
+
+
+def format_scheme_lines(scheme: Iterable[Mapping[str, Any]]) -> str:
+    """The text :func:`parse_scheme_lines` reads back as ``scheme`` (retired labels left out)."""
+    lines = []
+    for label in scheme:
+        if label.get("retired"):
+            continue
+        fields = [str(label.get(field) or "") for field in LINE_FIELDS]
+        lines.append(" | ".join(fields).rstrip(" |") if not fields[-1] else " | ".join(fields))
+    return "\n".join(lines) + "\n"

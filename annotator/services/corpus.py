@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..corpus.parse import CorpusError, content_hash
@@ -66,6 +66,9 @@ def import_reports(
     a sentence longer than ``limits.max_sentence_chars``; the caller rolls back.
     """
     nlp = make_nlp(project.lang)
+    # One import of a project at a time: each numbers its reports after the project's last one.
+    # (PostgreSQL locks the project's row; SQLite's write transaction shuts out other writers.)
+    session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     summary = ImportSummary()
     batch: list[ReportRecord] = []
     for record in reports:
@@ -112,11 +115,13 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
                     f"the report is {len(record.text):,} characters long; the tokenizer takes at most "
                     f"{nlp.max_length:,}: split it into several reports",
                 )
+        last = session.scalar(select(func.max(Report.number)).where(Report.project_id == project.id)) or 0
         report_ids = _insert_reports(
             session,
             [
                 {
                     "project_id": project.id,
+                    "number": last + n,
                     "external_id": r.external_id,
                     "source": r.source,
                     "meta": r.meta,
@@ -124,7 +129,7 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
                     "content_hash": digest,
                     "created_at": utcnow(),
                 }
-                for digest, r in new.items()
+                for n, (digest, r) in enumerate(new.items(), start=1)
             ],
         )
         rows = []
@@ -167,7 +172,7 @@ def _check_sentences(file: str, record: ReportRecord, sentences, limits: Limits)
             )
 
 
-REPORT_COLUMNS = ("id", "project_id", "external_id", "source", "meta", "text", "content_hash", "created_at")
+REPORT_COLUMNS = ("id", "project_id", "number", "external_id", "source", "meta", "text", "content_hash", "created_at")
 SENTENCE_COLUMNS = (
     "project_id",
     "report_id",

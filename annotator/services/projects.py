@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from itertools import chain
@@ -11,8 +13,16 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import database_key
-from ..labels.scheme import default_scheme
-from ..limits import project_name_problem
+from ..labels.scheme import SchemeError, check_scheme, default_scheme
+from ..limits import (
+    DEFAULT_LIMITS,
+    MAX_ANNOTATORS_PER_SENTENCE,
+    MAX_GUIDELINE_CHARS,
+    Limits,
+    int_problem,
+    project_name_problem,
+    text_problem,
+)
 from ..models import (
     GazetteerEntry,
     GoldAnnotation,
@@ -24,14 +34,31 @@ from ..models import (
     User,
     new_settings_token,
 )
+from .audit import record, record_command
 
 
 class NotFound(LookupError):
     """A named thing that does not exist."""
 
 
-class InvalidProjectName(ValueError):
+class ProjectError(ValueError):
+    """A project that cannot be created as asked; the message says what to change.
+
+    ``reason`` tells the edges apart what the caller got wrong: ``"duplicate"`` (the name is
+    taken: HTTP 409) or ``"invalid"`` (a setting no project can have, or cannot have now: 422).
+    ``field`` names the setting to change, as :func:`create_project` names its argument.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid", field: str = "name"):
+        super().__init__(message)
+        self.message, self.reason, self.field = message, reason, field
+
+
+class InvalidProjectName(ProjectError):
     """A name no project may have (annotator.limits.project_name_problem says why)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "invalid", "name")
 
 
 def default_guidelines() -> str:
@@ -68,6 +95,163 @@ def get_or_create_project(
     session.add(Guideline(project_id=project.id, version=1, text=default_guidelines()))
     session.flush()
     return project, True
+
+
+LANG_CODE = re.compile(r"[a-z]{2,3}")  # spaCy's language codes: "en", "uk", "grc", "xx" (multi-language)
+
+
+def lang_problem(lang: object) -> str | None:
+    """Why ``lang`` is not a language ``spacy.blank`` can build a tokenizer for, or None.
+
+    Builds the pipeline the import will use (``corpus.text.make_nlp``, cached per language),
+    so a language whose tokenizer needs a package that is not installed is refused here.
+    """
+    if not isinstance(lang, str) or not LANG_CODE.fullmatch(lang):
+        return f"language must be a spaCy language code such as 'en', 'uk' or 'xx', not {str(lang)[:20]!r}"
+    from ..corpus.text import make_nlp
+
+    try:
+        make_nlp(lang)
+    except (ImportError, ValueError, KeyError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if "E048" in detail:  # spaCy has no such language
+            return (
+                f"there is no spaCy tokenizer for language {lang!r}: use a code spaCy knows, "
+                "such as 'en', 'uk' or 'xx' (many languages)"
+            )
+        return f"there is no spaCy tokenizer for language {lang!r} here ({detail})"  # e.g. a package it needs
+    return None
+
+
+def staffing_problem(annotators_per_sentence: int, restricted: bool, annotators: int) -> str | None:
+    """Why a project's sentences cannot all be completed by the people who may annotate it, or None.
+
+    ``annotators``: who may annotate it, the active members of a restricted project or the active
+    annotators of an open one (:func:`staffing`). Each sentence needs ``annotators_per_sentence``
+    different people, so fewer people than that never complete one. Pure: the admin page's
+    warning and the refusals of :func:`create_project` share it.
+    """
+    if annotators >= annotators_per_sentence:
+        return None
+    who = (
+        f"the project is restricted to {annotators} active member{'s' * (annotators != 1)}"
+        if restricted
+        else f"there {'is' if annotators == 1 else 'are'} {annotators} active annotator{'s' * (annotators != 1)}"
+    )
+    fix = "add members" if restricted else "create annotator accounts"
+    return (
+        f"{annotators_per_sentence} annotators per sentence, but {who}: no sentence can be completed; "
+        f"{fix} or ask for fewer annotators per sentence"
+    )
+
+
+def staffing(session: Session, project: Project | None, restricted: bool) -> int:
+    """How many people may annotate: active members of a restricted ``project`` (none if it is new),
+    active users with the annotator role for an open one."""
+    if restricted:
+        if project is None or project.id is None:
+            return 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(ProjectMember)
+                .join(User, User.id == ProjectMember.user_id)
+                .where(ProjectMember.project_id == project.id, User.active.is_(True))
+            )
+            or 0
+        )
+    return (
+        session.scalar(select(func.count()).select_from(User).where(User.role == "annotator", User.active.is_(True)))
+        or 0
+    )
+
+
+def project_staffing_problem(session: Session, project: Project) -> str | None:
+    """:func:`staffing_problem` of a stored project, as the admin page shows it."""
+    return staffing_problem(
+        project.annotators_per_sentence, project.restricted, staffing(session, project, project.restricted)
+    )
+
+
+def create_project(
+    session: Session,
+    name: str,
+    lang: str = "en",
+    annotators_per_sentence: int = 2,
+    restricted: bool = False,
+    labels: Sequence[object] | None = None,
+    guidelines: str | None = None,
+    *,
+    created_by: User | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Project:
+    """A new project, checked whole before anything is added; the one way the form, CLI and API create one.
+
+    ``labels``: label dicts (``labels.scheme.check_scheme``; None: the default scheme);
+    ``guidelines``: Markdown, version 1 (None: the shipped guidelines). Adds the project, its
+    guidelines and the audit event (``created_by``'s, or the command line's when None) to the
+    session; the caller commits. Raises ProjectError: ``reason="duplicate"`` for a name taken
+    (case aside), ``"invalid"`` for a bad name, language, scheme or guidelines, an
+    ``annotators_per_sentence`` out of range, or an open project asking for more annotators per
+    sentence than there are active annotators (:func:`staffing_problem`). A restricted project
+    has no members yet: it is created, and its admin page warns until it has enough.
+    """
+    problem = project_name_problem(name, limits) if isinstance(name, str) else "a project name is text"
+    if problem is not None:
+        raise InvalidProjectName(problem)
+    taken = session.scalar(select(Project.name).where(func.lower(Project.name) == name.lower()))
+    if taken is not None:
+        same = "" if taken == name else f" as {taken!r} (names must differ by more than case)"
+        raise ProjectError(f"a project named {name!r} exists already{same}; choose another name", "duplicate", "name")
+    problem = lang_problem(lang)
+    if problem is not None:
+        raise ProjectError(problem, field="lang")
+    problem = int_problem(annotators_per_sentence, "annotators per sentence", 1, MAX_ANNOTATORS_PER_SENTENCE)
+    if problem is not None:
+        raise ProjectError(problem, field="annotators_per_sentence")
+    if not isinstance(restricted, bool):
+        raise ProjectError("restricted must be true or false", field="restricted")
+    try:
+        scheme = default_scheme() if labels is None else check_scheme(list(labels))
+    except SchemeError as exc:
+        raise ProjectError(f"label scheme: {exc}", field="labels") from None
+    if guidelines is None:
+        guidelines = default_guidelines()
+    elif not isinstance(guidelines, str) or not guidelines.strip():
+        raise ProjectError("guidelines must be text; leave them out for the shipped guidelines", field="guidelines")
+    elif len(guidelines) > MAX_GUIDELINE_CHARS:
+        raise ProjectError(f"guidelines are at most {MAX_GUIDELINE_CHARS:,} characters", field="guidelines")
+    elif (problem := text_problem(guidelines)) is not None:
+        raise ProjectError(f"the guidelines {problem}", field="guidelines")
+    if not restricted:
+        problem = staffing_problem(annotators_per_sentence, False, staffing(session, None, False))
+        if problem is not None:
+            raise ProjectError(f"{problem}, or restrict the project and add members", field="annotators_per_sentence")
+    project = Project(
+        name=name,
+        lang=lang,
+        labels=scheme,
+        annotators_per_sentence=annotators_per_sentence,
+        restricted=restricted,
+    )
+    session.add(project)
+    session.flush()
+    session.add(
+        Guideline(project_id=project.id, version=1, text=guidelines, author_id=created_by.id if created_by else None)
+    )
+    detail = {
+        "name": name,
+        "lang": lang,
+        "annotators_per_sentence": annotators_per_sentence,
+        "restricted": restricted,
+        "labels": [label["name"] for label in scheme],
+    }
+    if created_by is not None:
+        record(session, created_by, "project.create", "project", project.id, **detail)
+    else:
+        record_command(session, "project.create", "project", project.id, **detail)
+    session.flush()
+    return project
 
 
 def current_guideline(session: Session, project: Project) -> Guideline | None:

@@ -38,7 +38,10 @@ class RowId(IntegerConverter):
 
 
 def register(app: Flask) -> None:
-    from . import admin, annotate, api, auth, browse, errors, exports, main, review
+    from . import admin, annotate, api, auth, browse, errors, exports, main, new_project, project_admin, review
+
+    # The project pages are admin pages: importing their modules puts them on the admin blueprint.
+    assert project_admin.bp is new_project.bp is admin.bp
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 

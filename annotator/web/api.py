@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import single_writer, write_transaction
 from ..extensions import get_session
-from ..limits import MAX_ROW_ID, join_capped, project_name_problem
+from ..labels.kinds import kind_of
+from ..limits import MAX_ROW_ID, is_int, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
 from ..services.annotations import (
@@ -30,7 +31,7 @@ from ..services.annotations import (
     own_annotation,
     save_annotation,
 )
-from ..services.projects import can_work_on, project_settings
+from ..services.projects import ProjectError, can_work_on, create_project, project_settings
 from ..services.suggestions import project_outcomes, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
 
@@ -96,7 +97,7 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     session = get_session()
     # The sentence's own row comes along so that the report's source always arrives in the same query.
     window = session.execute(
-        select(Sentence.position, Sentence.text, Report.source)
+        select(Sentence.position, Sentence.text, Report.source, Report.number)
         .join(Report, Report.id == Sentence.report_id)
         .where(
             Sentence.report_id == sentence.report_id,
@@ -104,12 +105,13 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
         )
         .order_by(Sentence.position)
     ).all()
-    neighbours = [(position, text) for position, text, _ in window if position != sentence.position]
+    neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
     source = window[0].source if window else None
     return {
         "id": sentence.id,
         "text": sentence.text,
         "report_id": sentence.report_id,
+        "report_number": window[0].number if window else None,
         "position": sentence.position,
         "source": source,
         "tokens": [{"start_char": start, "end_char": end} for start, end in sentence.tokens],
@@ -123,17 +125,32 @@ def sentence_dict(sentence: Sentence) -> dict[str, Any]:
 def project_dict(project: Project) -> dict[str, Any]:
     return {
         "name": project.name,
+        "lang": project.lang,
+        "annotators_per_sentence": project.annotators_per_sentence,
+        "restricted": project.restricted,
+        "suggestion_min_score": project.suggestion_min_score,
         "labels": [
             {
                 "name": label["name"],
+                "kind": kind_of(label["name"], project.labels),
                 "description": label.get("description", ""),
                 "colour": label.get("colour"),
                 "key": label.get("key"),
+                "retired": bool(label.get("retired", False)),
             }
             for label in project.labels
         ],
         "outcomes": list(project_outcomes(project).categories),
         "guideline_version": project_settings(get_session(), project).guideline_version,
+    }
+
+
+def listed_project(project: Project) -> dict[str, Any]:
+    """A project as ``GET /api/projects`` lists it: its settings and labels, and the caller's progress."""
+    session = get_session()
+    return {
+        **project_dict(project),
+        "progress": queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
     }
 
 
@@ -164,15 +181,58 @@ def projects():
     listed = [
         p for p in session.scalars(select(Project).order_by(Project.name)) if can_work_on(session, current_user, p)
     ]
-    return jsonify(
-        [
-            {
-                **project_dict(p),
-                "progress": queue.progress(session, p, current_user, current_app.config["PROGRESS_MAX_AGE"]),
-            }
-            for p in listed
-        ]
-    )
+    return jsonify([listed_project(p) for p in listed])
+
+
+PROJECT_FIELDS = {
+    "name": (str,),
+    "lang": (str,),
+    "annotators_per_sentence": (int,),
+    "restricted": (bool,),
+    "labels": (list,),
+    "guidelines": (str,),
+}
+PROJECT_SHAPE = '{"name", "lang"?, "annotators_per_sentence"?, "restricted"?, "labels"?, "guidelines"?}'
+
+
+@bp.post("/projects")
+def post_project():
+    """Create a project (admins): 201 with it as the list shows it; 400 for a malformed body,
+    409 for a name taken, 422 for settings no project can have (``services.projects.create_project``)."""
+    if current_user.role != "admin":
+        raise ApiError(403, "forbidden", "Only admins create projects.")
+    body = json_object(PROJECT_SHAPE)
+    unknown = sorted(set(body) - set(PROJECT_FIELDS))
+    if unknown:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"Unknown field(s) {', '.join(repr(k[:40]) for k in unknown[:5])}; send {PROJECT_SHAPE}.",
+        )
+    if "name" not in body:
+        raise ApiError(400, "bad_request", f"name is required; send {PROJECT_SHAPE}.")
+    for field, types in PROJECT_FIELDS.items():
+        value = body.get(field)
+        if field in body and field != "name" and value is None:
+            del body[field]  # null: the default
+        elif field in body and (not isinstance(value, types) or (types == (int,) and not is_int(value))):
+            kind = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}[types[0]]
+            raise ApiError(400, "bad_request", f"{field} must be {kind}.")
+    session = get_session()
+    write_transaction(session)
+    try:
+        project = create_project(session, created_by=current_user, limits=limits(), **body)
+        session.flush()
+    except ProjectError as exc:
+        status, error = (409, "conflict") if exc.reason == "duplicate" else (422, "invalid_project")
+        raise ApiError(status, error, f"No project was created: {exc.message}.", field=exc.field) from None
+    except IntegrityError:  # the same name created at the same moment by another request
+        raise ApiError(
+            409, "conflict", f"No project was created: a project named {body['name']!r} exists already."
+        ) from None
+    result = listed_project(project)
+    session.commit()
+    return jsonify(result), 201
 
 
 @bp.get("/projects/<project_name>/next")

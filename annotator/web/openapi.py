@@ -48,7 +48,32 @@ PATHS: dict[str, Any] = {
                 "200": json_content({"type": "array", "items": schema_ref("ProjectWithProgress")}, "Projects by name"),
                 "401": UNAUTHORIZED,
             },
-        }
+        },
+        "post": {
+            "summary": "Create a project (admins)",
+            "description": (
+                "Creates a project with its label scheme and version 1 of its guidelines, and logs it in the "
+                "audit log. An open project asking for more annotators per sentence than there are active "
+                "annotators is refused (422); a restricted one is created without members. Cookie sessions "
+                "must send the X-CSRFToken header; bearer tokens need none."
+            ),
+            "operationId": "createProject",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema_ref("ProjectInput")}}},
+            "responses": {
+                "201": json_content(schema_ref("ProjectWithProgress"), "Created: the project as the list shows it"),
+                "400": error_response(
+                    "Not a JSON object, an unknown field, a field of the wrong type, or missing CSRF token"
+                ),
+                "401": UNAUTHORIZED,
+                "403": error_response("The caller is not an admin"),
+                "409": error_response("A project of that name exists already (case aside)"),
+                "413": error_response("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
+                "422": error_response(
+                    "Settings no project can have: a bad name, language, label scheme or guidelines, annotators "
+                    "per sentence out of range or more than the active annotators of an open project"
+                ),
+            },
+        },
     },
     "/api/projects/{project}/next": {
         "get": {

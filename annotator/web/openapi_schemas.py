@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..labels.kinds import KINDS
+from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS
+
 
 def schema_ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -21,6 +24,7 @@ def error_response(description: str) -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+LABEL_KINDS = tuple(KINDS)  # the label kinds, from their table
 NULLABLE_INT = {"type": ["integer", "null"]}
 
 SCHEMAS: dict[str, Any] = {
@@ -75,11 +79,16 @@ SCHEMAS: dict[str, Any] = {
     "Sentence": {
         "type": "object",
         "description": "Offsets are Unicode code points into text, end exclusive.",
-        "required": ["id", "text", "report_id", "position", "source", "tokens", "context"],
+        "required": ["id", "text", "report_id", "report_number", "position", "source", "tokens", "context"],
         "properties": {
             "id": {"type": "integer"},
             "text": {"type": "string"},
-            "report_id": {"type": "integer"},
+            "report_id": {"type": "integer", "description": "the report's id in the database"},
+            "report_number": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "the report's number within its project (1: the project's first report): show this one",
+            },
             "position": {"type": "integer", "minimum": 0},
             "source": NULLABLE_STRING,
             "tokens": {"type": "array", "items": schema_ref("Token")},
@@ -182,23 +191,97 @@ SCHEMAS: dict[str, Any] = {
     },
     "Label": {
         "type": "object",
-        "required": ["name", "description", "colour", "key"],
+        "required": ["name", "kind", "description", "colour", "key", "retired"],
         "properties": {
             "name": {"type": "string"},
+            "kind": {
+                "enum": list(LABEL_KINDS),
+                "description": "what the label's spans are, and so how their values are normalised",
+            },
             "description": {"type": "string"},
             "colour": NULLABLE_STRING,
-            "key": NULLABLE_STRING,
-            "kind": {
+            "key": {**NULLABLE_STRING, "description": "keyboard shortcut on the labelling page; empty for none"},
+            "retired": {"type": "boolean", "description": "kept for existing spans, offered for no new one"},
+        },
+    },
+    "LabelInput": {
+        "type": "object",
+        "required": ["name", "kind"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {
                 "type": "string",
-                "description": "region, count, category or plain: how the label's values are normalised",
+                "maxLength": 40,
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                "description": "a letter or digit, then letters, digits, '_' and '-' (any script's letters)",
+            },
+            "kind": {"enum": list(LABEL_KINDS)},
+            "description": {"type": "string", "maxLength": 500},
+            "colour": {"type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"},
+            "key": {
+                "type": "string",
+                "maxLength": 1,
+                "description": "one character, not a command key of the labelling page nor a digit",
+            },
+            "retired": {"type": "boolean", "default": False},
+        },
+    },
+    "ProjectInput": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 120,
+                "description": "a letter or digit, then letters, digits, spaces, '.', '_' and '-'; unique, case aside",
+            },
+            "lang": {"type": "string", "default": "en", "description": "a language spacy.blank accepts"},
+            "annotators_per_sentence": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ANNOTATORS_PER_SENTENCE,
+                "default": 2,
+            },
+            "restricted": {"type": "boolean", "default": False, "description": "only members may annotate"},
+            "labels": {
+                "type": "array",
+                "items": schema_ref("LabelInput"),
+                "minItems": 1,
+                "maxItems": 20,
+                "description": "the label scheme; left out: REGION, COUNT and OUTCOME",
+            },
+            "guidelines": {
+                "type": "string",
+                "maxLength": MAX_GUIDELINE_CHARS,
+                "description": "Markdown; left out: the shipped guidelines",
             },
         },
     },
     "Project": {
         "type": "object",
-        "required": ["name", "labels", "outcomes", "guideline_version"],
+        "required": [
+            "name",
+            "lang",
+            "annotators_per_sentence",
+            "restricted",
+            "suggestion_min_score",
+            "labels",
+            "outcomes",
+            "guideline_version",
+        ],
         "properties": {
             "name": {"type": "string"},
+            "lang": {"type": "string"},
+            "annotators_per_sentence": {"type": "integer", "minimum": 1},
+            "restricted": {"type": "boolean"},
+            "suggestion_min_score": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "model suggestions less confident than this are not offered",
+            },
             "labels": {"type": "array", "items": schema_ref("Label")},
             "outcomes": {"type": "array", "items": {"type": "string"}, "description": "OUTCOME categories"},
             "guideline_version": NULLABLE_INT,
