@@ -15,6 +15,7 @@ export let sentenceEl = null;
 export let urls = {};
 export let outcomes = [];
 export let labels = [];
+export let scheme = [];
 export let drafts = null;
 
 export const S = {
@@ -30,14 +31,19 @@ export function initPage() {
   sentenceEl = $("sentence");
   urls = JSON.parse(root.dataset.urls);
   outcomes = JSON.parse(root.dataset.outcomes);
+  // The legend lists the labels offered for new spans; the scheme also has the retired ones, whose
+  // spans are still drawn in their colour.
   labels = Array.from(document.querySelectorAll("#legend .label-chip")).map((el) => ({
     name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, number: el.dataset.number, el,
   }));
+  scheme = JSON.parse(root.dataset.scheme || "[]");
   drafts = createDrafts(root.dataset.user);
   S.progress = JSON.parse(root.dataset.progress);
 }
 
-export const colourOf = (name) => (labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
+export const colourOf = (name) => (scheme.find((l) => l.name === name) || labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
+/** The kind of the label called name in the project's scheme ("region", "count", "category", "text"). */
+export const kindOf = (name) => (scheme.find((l) => l.name === name) || { kind: "text" }).kind;
 export const focusSentence = () => sentenceEl.focus({ preventScroll: true });
 export const sortSpans = () => sortInPlace(S.spans);
 export const selection = () => (S.anchor === null || S.cursor === null ? null : [Math.min(S.anchor, S.cursor), Math.max(S.anchor, S.cursor)]);

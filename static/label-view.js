@@ -160,6 +160,14 @@ export function renderProgress() {
 
 export function openEditor(span) {
   $("suggestion-pop").hidden = true;
+  // A retired label is offered for no new span, but a span that has it keeps it: list it for this one.
+  const choices = $("editor-label");
+  for (const option of Array.from(choices.options)) if (option.dataset.retired) option.remove();
+  if (!Array.from(choices.options).some((o) => o.value === span.label)) {
+    const option = new Option(span.label, span.label);
+    option.dataset.retired = "1";
+    choices.append(option);
+  }
   S.editing = span;
   S.editUndoPushed = false;
   const range = tokenRange(S.tokens, span.start_char, span.end_char);

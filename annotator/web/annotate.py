@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..extensions import get_session
 from ..labels.normalise import normalise
+from ..labels.scheme import active_labels
 from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
@@ -53,7 +54,8 @@ def _render_page(project: Project, sentence_id: int | None):
     return render_template(
         "label.html",
         project=project,
-        labels=project.labels,
+        labels=active_labels(project.labels),  # the legend, keys and editor offer no retired label
+        scheme=[{k: label.get(k) for k in ("name", "kind", "colour", "retired")} for label in project.labels],
         outcomes=_outcomes(project),
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,
