@@ -72,10 +72,6 @@ def _index(project: Project, name: str) -> int:
 
 
 def _checked(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # A label stored before labels had kinds is given the kind it has had all along.
-    labels = [
-        label if label.get("kind") else {**label, "kind": kind_of(str(label.get("name")), labels)} for label in labels
-    ]
     try:
         return check_scheme(labels)
     except SchemeError as exc:
