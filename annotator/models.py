@@ -39,7 +39,7 @@ ROLES = ("admin", "reviewer", "annotator")
 STATUSES = ("done", "skipped", "flagged")
 PROVENANCES = ("unanimous", "majority", "adjudicated")
 ROUTINGS = ("none", "extra_annotator", "review")
-# Sentence.state, kept by annotator.services.queue.recount: no counted annotation yet,
+# Sentence.state, kept by annotator.services.recount.recount: no counted annotation yet,
 # some but fewer than its quota, quota reached.
 UNTOUCHED, STARTED, COMPLETE = 0, 1, 2
 
@@ -188,7 +188,7 @@ class Sentence(Base):
     # Disagreement routing adds annotators beyond the project's quota.
     extra_annotators: Mapped[int] = mapped_column(Integer, default=0)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Derived from the annotations, written only by annotator.services.queue.recount (run on
+    # Derived from the annotations, written only by annotator.services.recount.recount (run on
     # every flush that changes them): done + flagged annotations, and UNTOUCHED/STARTED/COMPLETE.
     annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[int] = mapped_column(SmallInteger, default=UNTOUCHED, server_default="0")

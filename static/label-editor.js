@@ -1,5 +1,5 @@
 // Editing in the span editor popover: change a span's label, value (free text, or the outcome
-// vocabulary for OUTCOME) and word boundaries. One undo step per edit session. Opening, filling
+// vocabulary for a category label) and word boundaries. One undo step per edit session. Opening, filling
 // and closing the popover is drawing, in label-view.js; initEditor() (called by label.js) wires
 // the popover's controls.
 import { overlaps, tokenRange } from "./spans.js";

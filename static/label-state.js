@@ -34,7 +34,7 @@ export function initPage() {
   // The legend lists the labels offered for new spans; the scheme also has the retired ones, whose
   // spans are still drawn in their colour.
   labels = Array.from(document.querySelectorAll("#legend .label-chip")).map((el) => ({
-    name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, number: el.dataset.number, el,
+    name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, kind: el.dataset.kind, number: el.dataset.number, el,
   }));
   scheme = JSON.parse(root.dataset.scheme || "[]");
   drafts = createDrafts(root.dataset.user);
@@ -42,8 +42,11 @@ export function initPage() {
 }
 
 export const colourOf = (name) => (scheme.find((l) => l.name === name) || labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
-/** The kind of the label called name in the project's scheme ("region", "count", "category", "text"). */
-export const kindOf = (name) => (scheme.find((l) => l.name === name) || { kind: "text" }).kind;
+
+/** The kind of the label called name in list (annotator.labels.kinds: region, count, category, text); "text" if unknown. */
+export const kindIn = (list, name) => (list.find((l) => l.name === name) || {}).kind || "text";
+/** The kind of one of this page's labels, retired ones too: a span's value input follows its label's kind, never its name. */
+export const kindOf = (name) => kindIn(scheme.some((l) => l.name === name) ? scheme : labels, name);
 export const focusSentence = () => sentenceEl.focus({ preventScroll: true });
 export const sortSpans = () => sortInPlace(S.spans);
 export const selection = () => (S.anchor === null || S.cursor === null ? null : [Math.min(S.anchor, S.cursor), Math.max(S.anchor, S.cursor)]);

@@ -5,7 +5,7 @@
 // functions in with setListActions(), so this module imports only the state below it.
 import { renderSentence } from "./sentence-view.js";
 import { confidenceOf, overlaps, readableInk, spanText, suggestionKey, tokenRange } from "./spans.js";
-import { $, S, colourOf, focusSentence, outcomes, pendingSuggestions, selection, sentenceEl } from "./label-state.js";
+import { $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, selection, sentenceEl } from "./label-state.js";
 
 const listActions = { deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {} };
 
@@ -199,7 +199,8 @@ export function positionEditor() {
   const editor = $("editor");
   $("editor-text").textContent = spanText(S.text, S.u16, span);
   $("editor-label").value = span.label;
-  const isOutcome = span.label === "OUTCOME" && outcomes.length;
+  // A category label picks its value from the vocabulary; other kinds type it.
+  const isOutcome = kindOf(span.label) === "category" && outcomes.length;
   $("editor-value").hidden = !!isOutcome;
   $("editor-outcome").hidden = !isOutcome;
   if (isOutcome) {

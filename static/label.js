@@ -22,8 +22,9 @@ import { initEditor } from "./label-editor.js";
 import { loadNext, loadSentence, previous } from "./label-load.js";
 import { acceptAllAndSave, ignore, initSave, resolveConflict, save, saveNothing } from "./label-save.js";
 import { escape, handleKey, toggleHelp } from "./label-keys.js";
-import { toggleTheme } from "./theme.js";
+import { initTheme, toggleTheme } from "./theme.js";
 
+initTheme();
 initPage();
 startTimer();
 setListActions({ deleteSpan, acceptSuggestion, rejectSuggestion });

@@ -3,6 +3,7 @@
 // ← → move the word cursor (Shift extends), a label's number or key labels the selection, Delete
 // removes the span there, z / Ctrl+Z undo, Z / Ctrl+Y redo; click a span to give it a value.
 // Enter uses these spans, Escape cancels. Offsets are code points; text goes in with textContent only.
+import { commandOf, labelOfKey } from "./keymap.js";
 import { codePointToUtf16 } from "./offsets.js";
 import { renderSentence, selectedTokens } from "./sentence-view.js";
 import { overlaps, tokenRange } from "./spans.js";
@@ -18,6 +19,7 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
   const u16 = codePointToUtf16(text);
   const chars = Array.from(text);
   const colours = Object.fromEntries(labels.map((l) => [l.name, l.colour]));
+  const numbered = labels.map((l, i) => ({ ...l, number: String(i + 1) })); // for keymap.js's labelOfKey
   let edit = null;
 
   function open(container, spans, region) {
@@ -164,16 +166,18 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
     if (k === "z" || k === "Z") { event.preventDefault(); return undoRedo(k === "Z" || event.shiftKey ? "redo" : "undo"); }
     if (ctrl && k === "y") { event.preventDefault(); return undoRedo("redo"); }
     if (ctrl || event.altKey) return;
-    if (k === "Enter") { event.preventDefault(); edit.use.click(); return; }
-    if (k === "ArrowRight" || k === "ArrowLeft") {
+    // The labelling page's keys (keymap.js) for the commands the editor has; any other key may be a label's.
+    const command = commandOf(event);
+    if (command === "save") { event.preventDefault(); edit.use.click(); return; }
+    if (command === "right" || command === "left") {
       event.preventDefault();
-      edit.cursor = Math.min(tokens.length - 1, Math.max(0, edit.cursor + (k === "ArrowRight" ? 1 : -1)));
+      edit.cursor = Math.min(tokens.length - 1, Math.max(0, edit.cursor + (command === "right" ? 1 : -1)));
       if (!event.shiftKey) edit.anchor = edit.cursor;
       edit.focused = null;
       return draw();
     }
-    if (k === "Delete" || k === "Backspace") { event.preventDefault(); return remove(); }
-    const chosen = labels.find((l, i) => String(i + 1) === k || l.key === k);
+    if (command === "delete") { event.preventDefault(); return remove(); }
+    const chosen = labelOfKey(numbered, k);
     if (chosen) { event.preventDefault(); label(chosen.name); }
   }
 

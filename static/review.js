@@ -4,6 +4,7 @@
 // Offsets are code points (as stored); text is only ever set with textContent.
 
 import { sendJSON } from "./api.js";
+import { reviewCommandOf } from "./keymap.js";
 import { createSpanEditor } from "./review-editor.js";
 
 const root = document.getElementById("adjudicate");
@@ -185,37 +186,37 @@ async function save() {
   }
 }
 
+/** The commands of keymap.js's REVIEW_KEYS; take gets the annotator's index. */
+const commands = {
+  save,
+  take,
+  drop: () => decide({ kind: "drop" }),
+  edit: openEditor,
+  down: () => move(1),
+  up: () => move(-1),
+};
+
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const found = reviewCommandOf(event);
+  if (!found) return;
   const typing = event.target.closest("input, textarea, select");
-  if (event.key === "Enter") {
+  if (found.command === "save") {
     if (typing && (event.target.closest(".editor") || event.target.matches("textarea"))) return;
     if (event.target.closest("button, a")) return; // let the focused control act
-    event.preventDefault();
-    save();
+  } else if (typing) {
     return;
   }
-  if (typing) return;
-  const k = event.key;
-  let handled = true;
-  if (k === "a" || k === "b") handled = take(k === "a" ? 0 : 1);
-  else if (/^[1-9]$/.test(k)) handled = take(Number(k) - 1);
-  else if (k === "d") decide({ kind: "drop" });
-  else if (k === "e") openEditor();
-  else if (k === "ArrowDown" || k === "j") move(1);
-  else if (k === "ArrowUp" || k === "k") move(-1);
-  else handled = false;
-  if (handled) event.preventDefault();
+  event.preventDefault();
+  commands[found.command](found.index);
 });
 
 function take(index) {
   const who = data.annotators[index];
   if (!who) {
     say(`There is no annotator ${index + 1} on this sentence.`, true);
-    return true;
+    return;
   }
   decide({ kind: "take", who });
-  return true;
 }
 
 // Up and down stop at the first and the last decision: no wrapping round.

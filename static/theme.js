@@ -1,20 +1,31 @@
 // Light or dark: the browser's preference (prefers-color-scheme, in CSS) unless the person
 // picked one with the toggle, which is remembered in this browser (localStorage).
+// Importing this module touches no DOM: the page calls initTheme() once.
 const KEY = "annotator:theme";
-const prefersDark = window.matchMedia("(prefers-color-scheme: dark)");
 
-function chosen() {
+/** The remembered choice: "dark" or "light" when it is a valid one, else null. storage: a Storage, or null. */
+export function storedTheme(storage) {
   try {
-    const value = localStorage.getItem(KEY);
+    const value = storage ? storage.getItem(KEY) : null;
     return value === "dark" || value === "light" ? value : null;
   } catch {
     return null;
   }
 }
 
+function chosen() {
+  try {
+    return storedTheme(localStorage);
+  } catch {
+    return null;  // storage disabled
+  }
+}
+
+const prefersDark = () => window.matchMedia("(prefers-color-scheme: dark)");
+
 /** "dark" or "light": the theme the page shows now. */
 export function currentTheme() {
-  return chosen() || document.documentElement.dataset.theme || (prefersDark.matches ? "dark" : "light");
+  return chosen() || document.documentElement.dataset.theme || (prefersDark().matches ? "dark" : "light");
 }
 
 /** Put the remembered choice on <html data-theme>; the "Dark theme" toggles are pressed when dark. */
@@ -33,5 +44,8 @@ export function toggleTheme() {
   applyTheme(next);
 }
 
-prefersDark.addEventListener("change", () => applyTheme());
-applyTheme();
+/** Show the remembered theme now, and follow the browser's preference while none is remembered. */
+export function initTheme() {
+  prefersDark().addEventListener("change", () => applyTheme());
+  applyTheme();
+}

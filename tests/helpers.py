@@ -111,6 +111,32 @@ def space_tokens(text: str) -> list[list[int]]:
     return out
 
 
+def add_report(db, project, texts: list[str], content_hash: str, needs_review=()) -> list[int]:
+    """One report of ``texts``, one sentence each (split on spaces, lines apart); returns the sentence ids.
+
+    ``needs_review``: the positions of the sentences routed to a reviewer.
+    """
+    report = Report(project_id=project.id, text="\n".join(texts), content_hash=content_hash, meta={})
+    db.add(report)
+    db.flush()
+    ids, offset = [], 0
+    for position, text in enumerate(texts):
+        sentence = Sentence(
+            project_id=project.id,
+            report_id=report.id,
+            position=position,
+            start_char=offset,
+            text=text,
+            tokens=space_tokens(text),
+            needs_review=position in needs_review,
+        )
+        db.add(sentence)
+        db.flush()
+        ids.append(sentence.id)
+        offset += len(text) + 1
+    return ids
+
+
 def build_project(db) -> dict[str, int]:
     """Three annotators, four sentences; returns sentence ids by name.
 
@@ -120,25 +146,7 @@ def build_project(db) -> dict[str, int]:
     s4: one annotator, needs review (routing).
     """
     project, _ = get_or_create_project(db, "incidents")
-    report = Report(project_id=project.id, text="\n".join(TEXTS), content_hash="x" * 64, meta={})
-    db.add(report)
-    db.flush()
-    ids = {}
-    offset = 0
-    for position, text in enumerate(TEXTS):
-        sentence = Sentence(
-            project_id=project.id,
-            report_id=report.id,
-            position=position,
-            start_char=offset,
-            text=text,
-            tokens=space_tokens(text),
-            needs_review=position == 3,
-        )
-        db.add(sentence)
-        db.flush()
-        ids[f"s{position + 1}"] = sentence.id
-        offset += len(text) + 1
+    ids = {f"s{n}": sid for n, sid in enumerate(add_report(db, project, TEXTS, "x" * 64, needs_review={3}), 1)}
     users = {name: get_or_create_annotator(db, name) for name in ("ann", "bob", "cy")}
     region_s3 = XSS.index("Odesa")
 

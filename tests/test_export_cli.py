@@ -132,3 +132,12 @@ def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
     # Two annotators, nothing adjudicated: no gold that is not their own vote.
     assert gold_scores["sentences"] == {"adjudicated": 0, "leave_one_out": 0}
     assert all(s["f1"] is None and s["reason"] for s in gold_scores["annotators"].values())
+
+
+def test_export_cli_policy_help_lists_the_policies_table(runner):
+    from annotator.export.gold import POLICIES
+
+    for command in ("export", "train"):
+        help_text = " ".join(runner.invoke(args=[command, "--help"]).output.split())
+        for policy in POLICIES.values():
+            assert f"{policy.spelled}: {policy.description}" in help_text

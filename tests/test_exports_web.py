@@ -111,3 +111,12 @@ def test_exports_web_lists_and_zips_an_export_in_shards(login, annotated, app):
     assert archive.read(f"{path.name}/train.spacy/001.spacy") == (path / "train.spacy" / "001.spacy").read_bytes()
     assert reviewer.get(f"/projects/p/exports/{path.name}/train.spacy").status_code == 404  # a folder: in the zip
     assert reviewer.get(f"/projects/p/exports/{path.name}/manifest.json").status_code == 200
+
+
+def test_exports_web_form_offers_the_policies_table(login, annotated):
+    from annotator.export.gold import POLICIES
+
+    page = login("rita", "reviewer").get("/projects/p/export").get_data(as_text=True)
+    for policy in POLICIES.values():
+        assert f'<option value="{policy.name}"' in page or f'<option selected value="{policy.name}"' in page
+        assert policy.description in page.replace("&#39;", "'")

@@ -197,3 +197,16 @@ def test_gold_rejects_records_of_other_sentences_and_duplicates():
         resolve_gold(SENTENCE, [ann("ana"), ann("ana", TWO)], None)
     with pytest.raises(ValueError, match="gold of sentence 99"):
         resolve_gold(SENTENCE, [], GoldRecord(99))
+
+
+def test_gold_policies_table_is_what_check_and_resolve_read():
+    from annotator.export.gold import POLICIES
+
+    for policy in POLICIES.values():
+        spelled = policy.spelled.replace(f":{policy.argument}", ":ana") if policy.argument else policy.spelled
+        assert check_policy(spelled) == spelled
+        assert resolve_gold(SENTENCE, [ann("ana", TWO)], None, spelled).sentence_id == SENTENCE.id
+        assert policy.description
+        if policy.argument is not None:  # a parametrised policy needs its argument
+            with pytest.raises(ValueError, match="unknown gold policy"):
+                check_policy(policy.name)

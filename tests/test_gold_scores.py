@@ -7,21 +7,14 @@ import json
 import pytest
 
 from annotator.metrics.gold_scores import annotator_vs_gold
-from annotator.models import Annotation, Report, Sentence, Span
+from annotator.models import Annotation, Span
 from annotator.records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 from annotator.services.projects import get_or_create_project
 from annotator.services.users import get_or_create_annotator
+from tests.helpers import add_report
 
 TEXTS = ["Two drones hit Kyiv oblast at night .", "Three drones hit Lviv at dawn ."]
 LABELS = ["REGION", "COUNT", "OUTCOME"]
-
-
-def tokens(text: str) -> list[list[int]]:
-    out, start = [], 0
-    for word in text.split(" "):
-        out.append([start, start + len(word)])
-        start += len(word) + 1
-    return out
 
 
 def test_gold_scores_leave_one_out_majority_of_three():
@@ -46,27 +39,12 @@ def test_gold_scores_leave_one_out_majority_of_three():
 def build(db) -> list[int]:
     """Two annotators who agree exactly on two sentences; nothing adjudicated."""
     project, _ = get_or_create_project(db, "pair")
-    report = Report(project_id=project.id, text="\n".join(TEXTS), content_hash="p" * 64, meta={})
-    db.add(report)
-    db.flush()
-    ids, offset = [], 0
-    for position, text in enumerate(TEXTS):
-        sentence = Sentence(
-            project_id=project.id,
-            report_id=report.id,
-            position=position,
-            start_char=offset,
-            text=text,
-            tokens=tokens(text),
-        )
-        db.add(sentence)
-        db.flush()
-        ids.append(sentence.id)
-        offset += len(text) + 1
+    ids = add_report(db, project, TEXTS, "p" * 64)
+    for sentence_id, text in zip(ids, TEXTS, strict=True):
         region = text.split(" ")[3]
         start = text.index(region)
         for name in ("bob", "chen"):
-            a = Annotation(sentence_id=sentence.id, user_id=get_or_create_annotator(db, name).id, status="done")
+            a = Annotation(sentence_id=sentence_id, user_id=get_or_create_annotator(db, name).id, status="done")
             a.spans = [
                 Span(start_char=0, end_char=len(text.split(" ")[0]), label="COUNT"),
                 Span(start_char=start, end_char=start + len(region), label="REGION"),

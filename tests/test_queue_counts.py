@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from annotator import db as database
 from annotator.models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence, utcnow
 from annotator.services.annotations import save_annotation
-from annotator.services.queue import next_sentence, progress, recount
+from annotator.services.queue import next_sentence, progress
+from annotator.services.recount import recount
 from tests.helpers import make_project, run_threads, sentences_of, users
 
 

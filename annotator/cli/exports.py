@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from .common import fail, session
 
 TASKS = click.Choice(["ner", "spancat"])
+# The gold policies and what each exports, from the table in export/gold.py.
+POLICY_HELP = "; ".join(f"{p.spelled}: {p.description}" for p in POLICIES.values()) + "."
 
 
 def _policy(ctx, param, value: str) -> str:
-    from ..export.gold import check_policy
-
     try:
         return check_policy(value)
     except ValueError as exc:
@@ -80,13 +81,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     show_default=True,
     help="ner: spans in doc.ents; spancat: doc.spans['sc'], overlaps allowed.",
 )
-@click.option(
-    "--policy",
-    default="majority",
-    show_default=True,
-    callback=_policy,
-    help="adjudicated, majority, unanimous or annotator:NAME.",
-)
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, callback=_policy, help=POLICY_HELP)
 @click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an output folder that is not empty.")
@@ -103,7 +98,7 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.command("train")
 @click.option("--project", "project_name", required=True)
 @click.option("--task", type=TASKS, default="ner", show_default=True)
-@click.option("--policy", default="majority", show_default=True, callback=_policy)
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, callback=_policy, help=POLICY_HELP)
 @click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")

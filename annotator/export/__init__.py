@@ -34,6 +34,8 @@ _WHERE = {
     "staging": "files",
     "write_file": "files",
     "remove_stale_temporaries": "files",
+    "GoldPolicy": "gold",
+    "POLICIES": "gold",
     "Resolution": "gold",
     "check_policy": "gold",
     "resolve_gold": "gold",

@@ -140,15 +140,7 @@ def build_export(
     """
     _check_options(task, policy, dev_fraction)
     lines: list[str] = []
-    first = _FirstPass(
-        nlp,
-        task=task,
-        policy=policy,
-        labels=labels,
-        progress=progress,
-        write_line=lines.append,
-        pending=PendingSentences(),
-    )
+    first = _FirstPass(nlp, task, policy, labels, progress, write_line=lines.append, pending=PendingSentences())
     first.add(sentences, annotations, gold)
     dev_reports = first.dev_reports(dev_fraction, seed)
     builders = {side: DocBinBuilder() for side in SPLITS}
@@ -242,15 +234,7 @@ def stream_export(
     with staging(out_dir) as tmp:
         with open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl:
             with PendingSentences(tmp / PENDING) as pending:
-                first = _FirstPass(
-                    nlp,
-                    task=task,
-                    policy=policy,
-                    labels=labels,
-                    progress=progress,
-                    write_line=jsonl.write,
-                    pending=pending,
-                )
+                first = _FirstPass(nlp, task, policy, labels, progress, write_line=jsonl.write, pending=pending)
                 for batch in batches:
                     first.add(*batch)
                 jsonl.flush()
@@ -319,14 +303,15 @@ class _FirstPass:
     def __init__(
         self,
         nlp: Language,
-        *,
         task: str,
         policy: str,
         labels: Sequence[str] | None,
         progress: Callable[[int], None] | None,
+        *,
         write_line: Callable[[str], Any],
         pending: PendingSentences,
     ) -> None:
+        """The export's own options, as ``build_export`` takes them; where the Prodigy lines and sentences go."""
         self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
         self.labels = list(labels) if labels is not None else None
         self.keep = set(labels) if labels is not None else None

@@ -7,6 +7,9 @@ the reason the sentence is left out of an export.
 
 Policies
 --------
+Each policy is an entry of ``POLICIES`` (name -> ``GoldPolicy``: its resolver and a one-line
+description); ``annotator:NAME`` is the parametrised entry ``annotator``.
+
 ``"adjudicated"``
     Only reviewed sentences: the ``GoldRecord``'s spans, else excluded with
     ``"no adjudication"``.
@@ -64,13 +67,13 @@ them; ``None`` when none is, or when nobody gave one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
 
-POLICIES = ("adjudicated", "majority", "unanimous")
 ANNOTATOR_PREFIX = "annotator:"
+DEFAULT_POLICY = "majority"
 VOTING_STATUSES = frozenset({"done", "flagged"})
 SINGLE = "single annotator"
 FLAGGED = "flagged, awaiting review"
@@ -98,20 +101,130 @@ class Resolution:
         return self.excluded is None
 
 
+# (sentence id, its annotations by annotator, its adjudication or None, the policy's argument or None) -> Resolution
+Resolver = Callable[[int, Mapping[str, AnnotationRecord], GoldRecord | None, str | None], Resolution]
+
+
+@dataclass(frozen=True)
+class GoldPolicy:
+    """A gold policy: its name, how it resolves a sentence, and a one-line description.
+
+    A parametrised policy is spelled ``NAME:ARGUMENT`` (``annotator:ana``); ``argument`` names
+    what follows the colon, for help texts.
+    """
+
+    name: str
+    resolve: Resolver
+    description: str
+    argument: str | None = None
+
+    @property
+    def spelled(self) -> str:
+        """How the policy is written: ``majority``, ``annotator:NAME``."""
+        return self.name if self.argument is None else f"{self.name}:{self.argument}"
+
+
+def _adjudicated(sentence_id: int, gold: GoldRecord) -> Resolution:
+    spans = tuple(
+        GoldSpanRecord(s.start_char, s.end_char, s.label, s.value, provenance="adjudicated")
+        for s in sorted(gold.spans, key=_gold_key)
+    )
+    return Resolution(sentence_id, spans, source="adjudicated")
+
+
+def _resolve_adjudicated(
+    sentence_id: int, by_annotator: Mapping[str, AnnotationRecord], gold: GoldRecord | None, argument: str | None
+) -> Resolution:
+    if gold is not None:
+        return _adjudicated(sentence_id, gold)
+    return Resolution(sentence_id, excluded="no adjudication")
+
+
+def _gold_else_vote(*, unanimous_only: bool) -> Resolver:
+    """A voting policy: the adjudication where one exists (a reviewer's word outranks any vote), else the vote."""
+
+    def resolve(
+        sentence_id: int, by_annotator: Mapping[str, AnnotationRecord], gold: GoldRecord | None, argument: str | None
+    ) -> Resolution:
+        if gold is not None:
+            return _adjudicated(sentence_id, gold)
+        return _resolve_vote(sentence_id, by_annotator, unanimous_only=unanimous_only)
+
+    return resolve
+
+
+def _resolve_annotator(
+    sentence_id: int, by_annotator: Mapping[str, AnnotationRecord], gold: GoldRecord | None, name: str | None
+) -> Resolution:
+    """``annotator:NAME``: NAME's own spans; the adjudication and the other annotators are ignored."""
+    name = name or ""
+    annotation = by_annotator.get(name)
+    if annotation is None:
+        return Resolution(sentence_id, excluded=f"not annotated by {name}")
+    if annotation.status not in VOTING_STATUSES:
+        return Resolution(sentence_id, excluded=f"{annotation.status} by {name}")
+    votes = _span_values(annotation)
+    spans = tuple(
+        GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator") for key in sorted(votes)
+    )
+    return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}")
+
+
+POLICIES: dict[str, GoldPolicy] = {
+    p.name: p
+    for p in (
+        GoldPolicy("adjudicated", _resolve_adjudicated, "only reviewed sentences, with the reviewer's gold"),
+        GoldPolicy(
+            "majority",
+            _gold_else_vote(unanimous_only=False),
+            "the reviewer's gold where there is one, else the majority vote",
+        ),
+        GoldPolicy(
+            "unanimous",
+            _gold_else_vote(unanimous_only=True),
+            "the reviewer's gold where there is one, else what all agree on",
+        ),
+        GoldPolicy(
+            "annotator",
+            _resolve_annotator,
+            "one annotator's own spans, ignoring the reviewer and the others",
+            argument="NAME",
+        ),
+    )
+}
+"""The gold policies by name (see the module doc). To add a policy, add an entry: ``check_policy``,
+``resolve_gold``, ``annotator export --policy`` and the export form read this table."""
+
+
+def policies_text() -> str:
+    """``adjudicated, majority, unanimous or annotator:NAME``: the policies for a message."""
+    *rest, last = (p.spelled for p in POLICIES.values())
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _lookup(policy: str) -> tuple[GoldPolicy, str | None]:
+    """The table entry of ``policy`` and its argument (None for a plain policy); ValueError if unknown."""
+    name, colon, argument = policy.partition(":")
+    entry = POLICIES.get(name)
+    if entry is not None and bool(colon) == (entry.argument is not None):
+        if not colon:
+            return entry, None
+        if argument.strip():
+            return entry, argument
+    raise ValueError(f"unknown gold policy {policy!r}: use one of {policies_text()}")
+
+
 def check_policy(policy: str) -> str:
     """Return ``policy`` if it is known, else raise ``ValueError``."""
-    if policy in POLICIES:
-        return policy
-    if policy.startswith(ANNOTATOR_PREFIX) and policy[len(ANNOTATOR_PREFIX) :].strip():
-        return policy
-    raise ValueError(f"unknown gold policy {policy!r}: use one of {', '.join(POLICIES)} or annotator:NAME")
+    _lookup(policy)
+    return policy
 
 
 def resolve_gold(
     sentence: SentenceRecord,
     annotations: Iterable[AnnotationRecord],
     gold: GoldRecord | None = None,
-    policy: str = "majority",
+    policy: str = DEFAULT_POLICY,
 ) -> Resolution:
     """Resolve one sentence's gold spans under ``policy`` (see the module doc).
 
@@ -119,22 +232,11 @@ def resolve_gold(
     annotator. Raises ``ValueError`` for an unknown policy, a record that
     belongs to another sentence, or two annotations by the same annotator.
     """
-    check_policy(policy)
+    entry, argument = _lookup(policy)
     by_annotator = _by_annotator(sentence, annotations)
     if gold is not None and gold.sentence_id != sentence.id:
         raise ValueError(f"gold of sentence {gold.sentence_id} given for sentence {sentence.id}")
-
-    if policy.startswith(ANNOTATOR_PREFIX):
-        return _resolve_annotator(sentence.id, by_annotator, policy[len(ANNOTATOR_PREFIX) :])
-    if gold is not None:
-        spans = tuple(
-            GoldSpanRecord(s.start_char, s.end_char, s.label, s.value, provenance="adjudicated")
-            for s in sorted(gold.spans, key=_gold_key)
-        )
-        return Resolution(sentence.id, spans, source="adjudicated")
-    if policy == "adjudicated":
-        return Resolution(sentence.id, excluded="no adjudication")
-    return _resolve_vote(sentence.id, by_annotator, unanimous_only=policy == "unanimous")
+    return entry.resolve(sentence.id, by_annotator, gold, argument)
 
 
 def _by_annotator(sentence: SentenceRecord, annotations: Iterable[AnnotationRecord]) -> dict[str, AnnotationRecord]:
@@ -148,20 +250,9 @@ def _by_annotator(sentence: SentenceRecord, annotations: Iterable[AnnotationReco
     return by_annotator
 
 
-def _resolve_annotator(sentence_id: int, by_annotator: dict[str, AnnotationRecord], name: str) -> Resolution:
-    annotation = by_annotator.get(name)
-    if annotation is None:
-        return Resolution(sentence_id, excluded=f"not annotated by {name}")
-    if annotation.status not in VOTING_STATUSES:
-        return Resolution(sentence_id, excluded=f"{annotation.status} by {name}")
-    votes = _span_values(annotation)
-    spans = tuple(
-        GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator") for key in sorted(votes)
-    )
-    return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}")
-
-
-def _resolve_vote(sentence_id: int, by_annotator: dict[str, AnnotationRecord], *, unanimous_only: bool) -> Resolution:
+def _resolve_vote(
+    sentence_id: int, by_annotator: Mapping[str, AnnotationRecord], *, unanimous_only: bool
+) -> Resolution:
     if not by_annotator:
         return Resolution(sentence_id, excluded="no annotations")
     voters = [a for a in by_annotator.values() if a.status in VOTING_STATUSES]

@@ -20,7 +20,8 @@ from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
 from .audit import record
 from .projects import project_settings, required_annotations
-from .queue import COUNTED_STATUSES, take_lease
+from .queue import take_lease
+from .recount import COUNTED_STATUSES
 from .suggestions import label_names, offered_label_names, project_gazetteer, project_outcomes
 
 

@@ -21,159 +21,26 @@ commits promptly after :func:`next_sentence`.
 Cost: the queue reads ``Sentence.state`` (untouched, started, complete) and
 ``Sentence.annotation_count`` through the index ``ix_sentences_queue``, so a
 request reads a few rows whatever the project's size. Both columns are
-derived from the annotations and written only by :func:`recount`, which
-every session made by ``annotator.services.unit_of_work.session_factory`` runs after a flush
-that adds, deletes or re-statuses an annotation, changes a sentence's
-``extra_annotators`` or a project's ``annotators_per_sentence``
-(:func:`keep_counts`). Writes that bypass the ORM (Core ``insert`` or
-``update`` of those columns, ``ON DELETE CASCADE`` from users) must call
-:func:`recount` themselves.
+derived from the annotations and kept by ``annotator.services.recount``.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import (
-    DateTime,
-    Integer,
-    bindparam,
-    case,
-    delete,
-    event,
-    exists,
-    func,
-    insert,
-    inspect,
-    or_,
-    select,
-    tuple_,
-    update,
-)
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import DateTime, Integer, bindparam, delete, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..db import database_key, single_writer
 from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
+from .recount import COUNTED_STATUSES
 
-COUNTED_STATUSES = ("done", "flagged")  # statuses that use up a slot of a sentence's quota
 CANDIDATE_BATCH = 20
-RECOUNT_CHUNK = 2000  # sentence ids per UPDATE: well under SQLite's bound-parameter limit
-
-
-# --- The derived counts: Sentence.annotation_count and Sentence.state ------------------
-
-
-def _recount_statement(where):
-    sentences, annotations = Sentence.__table__, Annotation.__table__
-    counted = (
-        select(func.count())
-        .select_from(annotations)
-        .where(annotations.c.sentence_id == sentences.c.id, annotations.c.status.in_(COUNTED_STATUSES))
-        .scalar_subquery()
-    )
-    quota = (
-        select(Project.__table__.c.annotators_per_sentence)
-        .where(Project.__table__.c.id == sentences.c.project_id)
-        .scalar_subquery()
-        + sentences.c.extra_annotators
-    )
-    state = case((counted == 0, UNTOUCHED), (counted >= quota, COMPLETE), else_=STARTED)
-    return update(sentences).where(where).values(annotation_count=counted, state=state)
-
-
-def _lock_statement(where):
-    sentences = Sentence.__table__
-    return select(sentences.c.id).where(where).order_by(sentences.c.id).with_for_update(key_share=True)
-
-
-# Built once; a call binds :of_project or :of_ids (an UPDATE reserves the column names).
-_BY_PROJECT = Sentence.__table__.c.project_id == bindparam("of_project")
-_BY_IDS = Sentence.__table__.c.id.in_(bindparam("of_ids", expanding=True))
-_RECOUNT = {
-    "of_project": (_lock_statement(_BY_PROJECT), _recount_statement(_BY_PROJECT)),
-    "of_ids": (_lock_statement(_BY_IDS), _recount_statement(_BY_IDS)),
-}
-
-
-def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
-    """Set ``annotation_count`` and ``state`` of the given sentences (and of every sentence of
-    the given projects) from their annotations. The only writer of both columns; never commits.
-
-    On PostgreSQL the rows are locked first (``FOR NO KEY UPDATE``, in id order), so the count,
-    a statement taken after the lock, sees every annotation committed by a concurrent save of
-    the same sentence; counting inside the UPDATE itself could miss it (its snapshot is older
-    than the lock wait) and store a stale count.
-    """
-    project_ids = set(project_ids)
-    lock = not single_writer(session)  # SQLite: the write lock is held already
-    ids = sorted({sid for sid in sentence_ids if sid is not None})
-    calls = [("of_project", pid) for pid in sorted(project_ids)]
-    calls += [("of_ids", ids[i : i + RECOUNT_CHUNK]) for i in range(0, len(ids), RECOUNT_CHUNK)]
-    for name, value in calls:
-        lock_rows, update_counts = _RECOUNT[name]
-        if lock:
-            session.execute(lock_rows, {name: value})
-        session.execute(update_counts, {name: value})
-    # Loaded sentences show the new figures on their next access.
-    loaded = [session.identity_map.get(identity_key(Sentence, sid)) for sid in ids]
-    if project_ids:
-        loaded += [
-            row
-            for row in list(session.identity_map.values())
-            if isinstance(row, Sentence) and row.project_id in project_ids
-        ]
-    for row in loaded:
-        if row is not None:
-            session.expire(row, ["annotation_count", "state"])
-
-
-_PENDING = "annotator.recount"
-
-
-def _changed(row, name: str) -> bool:
-    return inspect(row).attrs[name].history.has_changes()
-
-
-def _note_changes(session: Session, _flush_context) -> None:
-    """after_flush: remember which sentences and projects the flush changed the counts of."""
-    sentence_ids, project_ids = session.info.setdefault(_PENDING, (set(), set()))
-    for row in chain(session.new, session.deleted):
-        if isinstance(row, Annotation):
-            sentence_ids.add(row.sentence_id)
-    for row in session.dirty:
-        if isinstance(row, Annotation) and (_changed(row, "status") or _changed(row, "sentence_id")):
-            history = inspect(row).attrs.sentence_id.history
-            sentence_ids.update(
-                v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int)
-            )
-        elif isinstance(row, Sentence) and _changed(row, "extra_annotators"):
-            sentence_ids.add(row.id)
-        elif isinstance(row, Project) and _changed(row, "annotators_per_sentence"):
-            project_ids.add(row.id)
-
-
-def _apply_changes(session: Session, _flush_context) -> None:
-    """after_flush_postexec: recount what the flush changed, in the same transaction."""
-    pending = session.info.pop(_PENDING, None)
-    if pending and (pending[0] or pending[1]):
-        recount(session, *pending)
-
-
-def _forget_changes(session: Session, _previous_transaction) -> None:
-    session.info.pop(_PENDING, None)  # a flush that failed half-way: its rows are rolled back too
-
-
-def keep_counts(factory: sessionmaker) -> sessionmaker:
-    """Make every session of ``factory`` run :func:`recount` after flushes that change the counts."""
-    event.listen(factory, "after_flush", _note_changes)
-    event.listen(factory, "after_flush_postexec", _apply_changes)
-    event.listen(factory, "after_soft_rollback", _forget_changes)
-    return factory
 
 
 # --- The queue -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ Two figures are derived from other rows and kept by the session itself, so that 
 test that writes rows) sees them right without remembering to call anything:
 
 - ``Sentence`` queue counts (annotations done, leases) are recounted after a flush that changes an
-  annotation or a lease (``services.queue.keep_counts`` -> ``services.queue.recount``);
+  annotation or a lease (``services.recount.keep_counts`` -> ``services.recount.recount``);
 - ``Project.settings_token`` is renewed before a flush that changes a project's gazetteer entries or
   guidelines (``services.projects.keep_settings_token``), so every app server reloads the settings.
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import db as database
 from .projects import keep_settings_token
-from .queue import keep_counts
+from .recount import keep_counts
 
 __all__ = ["session_factory"]
 

@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from ..extensions import get_session
+from ..labels.kinds import kind_of
 from ..labels.normalise import normalise
 from ..labels.scheme import active_labels
 from ..models import Annotation, GoldAnnotation, Project, Sentence
@@ -54,8 +55,14 @@ def _render_page(project: Project, sentence_id: int | None):
     return render_template(
         "label.html",
         project=project,
-        labels=active_labels(project.labels),  # the legend, keys and editor offer no retired label
-        scheme=[{k: label.get(k) for k in ("name", "kind", "colour", "retired")} for label in project.labels],
+        # The labels offered for new spans (the legend, keys and editor offer no retired one), each with
+        # its kind (labels.kinds), so the page picks a value's input by kind, not by name; the scheme has
+        # every label, retired ones too, for drawing the spans that have them.
+        labels=[{**label, "kind": kind_of(label["name"], project.labels)} for label in active_labels(project.labels)],
+        scheme=[
+            {"name": label["name"], "kind": kind_of(label["name"], project.labels), "colour": label.get("colour")}
+            for label in project.labels
+        ],
         outcomes=_outcomes(project),
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,

@@ -16,7 +16,7 @@ from wtforms.validators import NumberRange, Optional
 from ..db import read_snapshot
 from ..export.build import FILES, ExportError
 from ..export.files import SPLIT_FILES, split_files
-from ..export.gold import POLICIES, check_policy
+from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
@@ -29,9 +29,14 @@ class ExportForm(FlaskForm):
     task = SelectField(
         "Task", choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")]
     )
+    # From the table of gold policies; the default first. A parametrised one (annotator:NAME) takes
+    # its argument from the field below it.
     policy = SelectField(
         "Gold policy",
-        choices=[(p, p) for p in ("majority", "adjudicated", "unanimous")] + [("annotator", "one annotator's spans")],
+        choices=[
+            (p.name, p.name if p.argument is None else p.description)
+            for p in sorted(POLICIES.values(), key=lambda p: p.name != DEFAULT_POLICY)
+        ],
     )
     annotator = StringField("Annotator (for that policy)", validators=[Optional()])
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
@@ -105,8 +110,8 @@ def index(project):
     form = ExportForm()
     if form.validate_on_submit():
         policy = form.policy.data
-        if policy == "annotator":
-            policy = f"annotator:{(form.annotator.data or '').strip()}"
+        if POLICIES[policy].argument is not None:
+            policy = f"{policy}:{(form.annotator.data or '').strip()}"
         try:
             check_policy(policy)
             out = default_export_dir(_exports_dir(), project)

@@ -11,19 +11,10 @@ from ..extensions import get_session
 from ..limits import MAX_ROW_ID
 from ..metrics.disagreements import HAS, TYPES
 from ..models import Project, Sentence
+from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
+from ..services.adjudication import adjudicate as store_gold
 from ..services.projects import NotFound, get_project
-from ..services.review import (
-    REASONS,
-    AdjudicationError,
-    StaleGold,
-    adjudication_view,
-    next_in_queue,
-    project_disagreements,
-    project_labels,
-    project_report,
-    review_queue,
-)
-from ..services.review import adjudicate as store_gold
+from ..services.review import next_in_queue, project_disagreements, project_labels, project_report, review_queue
 from . import charts
 from .auth import roles_required
 from .inputs import json_object, limits, query_int

@@ -1,7 +1,7 @@
 // The labelling page's key map: which key press runs which command.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { commandOf, KEYS, labelOfKey, WITHOUT_SENTENCE } from "../../static/keymap.js";
+import { commandOf, KEYS, labelOfKey, reviewCommandOf, WITHOUT_SENTENCE } from "../../static/keymap.js";
 
 test("keymap_plain_keys", () => {
   assert.equal(commandOf({ key: "Enter" }), "save");
@@ -35,4 +35,27 @@ test("keymap_label_by_number_or_key", () => {
   assert.equal(labelOfKey(labels, "2").name, "COUNT");
   assert.equal(labelOfKey(labels, "w").name, "WEAPON");
   assert.equal(labelOfKey(labels, "3"), null);
+});
+
+test("keymap_review_takes_a_version_by_letter_or_number", () => {
+  assert.deepEqual(reviewCommandOf({ key: "a" }), { command: "take", index: 0 });
+  assert.deepEqual(reviewCommandOf({ key: "b" }), { command: "take", index: 1 });
+  assert.deepEqual(reviewCommandOf({ key: "1" }), { command: "take", index: 0 });
+  assert.deepEqual(reviewCommandOf({ key: "9" }), { command: "take", index: 8 });
+  assert.equal(reviewCommandOf({ key: "0" }), null);
+  assert.equal(reviewCommandOf({ key: "c" }), null);
+});
+
+test("keymap_review_commands_and_modifiers", () => {
+  assert.deepEqual(reviewCommandOf({ key: "Enter" }), { command: "save" });
+  assert.deepEqual(reviewCommandOf({ key: "Enter", shiftKey: true }), { command: "save" });
+  assert.deepEqual(reviewCommandOf({ key: "d" }), { command: "drop" });
+  assert.deepEqual(reviewCommandOf({ key: "e" }), { command: "edit" });
+  assert.deepEqual(reviewCommandOf({ key: "j" }), { command: "down" });
+  assert.deepEqual(reviewCommandOf({ key: "ArrowUp" }), { command: "up" });
+  assert.equal(reviewCommandOf({ key: "constructor" }), null);
+  for (const modifier of ["ctrlKey", "altKey", "metaKey"]) {
+    assert.equal(reviewCommandOf({ key: "Enter", [modifier]: true }), null);
+    assert.equal(reviewCommandOf({ key: "a", [modifier]: true }), null);
+  }
 });

@@ -19,3 +19,12 @@ test("state_imports_without_a_document", async () => {
   S.cursor = 0;
   assert.deepEqual(state.selection(), [0, 1]);
 });
+
+test("state_label_kind_by_the_scheme_not_the_name", async () => {
+  const { kindIn } = await import("../../static/label-state.js");
+  const labels = [{ name: "RESULT", kind: "category" }, { name: "OUTCOME", kind: "plain" }, { name: "OLD" }];
+  assert.equal(kindIn(labels, "RESULT"), "category");
+  assert.equal(kindIn(labels, "OUTCOME"), "plain");
+  assert.equal(kindIn(labels, "OLD"), "text");
+  assert.equal(kindIn(labels, "MISSING"), "text");
+});

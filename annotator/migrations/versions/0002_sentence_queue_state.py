@@ -45,7 +45,7 @@ def upgrade() -> None:
         op.create_check_constraint(op.f('ck_sentences_annotation_count'), 'sentences', 'annotation_count >= 0')
         op.create_check_constraint(op.f('ck_sentences_state'), 'sentences', 'state IN (0, 1, 2)')
         op.create_check_constraint(op.f('ck_sentences_state_count'), 'sentences', '(annotation_count = 0) = (state = 0)')
-    # The same figures as annotator.services.queue.recount, for every sentence at once.
+    # The same figures as annotator.services.recount.recount, for every sentence at once.
     op.execute(
         f"UPDATE sentences SET annotation_count = {COUNT}, "
         f"state = CASE WHEN {COUNT} = 0 THEN 0 WHEN {COUNT} >= {QUOTA} THEN 2 ELSE 1 END "
