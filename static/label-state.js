@@ -16,6 +16,7 @@ export let urls = {};
 export let outcomes = [];
 export let labels = [];
 export let scheme = [];
+export let regions = [];
 export let drafts = null;
 
 export const S = {
@@ -37,6 +38,7 @@ export function initPage() {
     name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, kind: el.dataset.kind, number: el.dataset.number, el,
   }));
   scheme = JSON.parse(root.dataset.scheme || "[]");
+  regions = JSON.parse(root.dataset.regions || "[]");
   drafts = createDrafts(root.dataset.user);
   S.progress = JSON.parse(root.dataset.progress);
 }
@@ -47,6 +49,13 @@ export const colourOf = (name) => (scheme.find((l) => l.name === name) || labels
 export const kindIn = (list, name) => (list.find((l) => l.name === name) || {}).kind || "text";
 /** The kind of one of this page's labels, retired ones too: a span's value input follows its label's kind, never its name. */
 export const kindOf = (name) => kindIn(scheme.some((l) => l.name === name) ? scheme : labels, name);
+/** The values a span's value field offers as you type, by its label's kind: region the gazetteer's
+ * canonical names, category the vocabulary; none for the others. */
+export function valueOptions(kind, { regions: places = [], outcomes: categories = [] } = {}) {
+  if (kind === "region") return places;
+  if (kind === "category") return categories;
+  return [];
+}
 export const focusSentence = () => sentenceEl.focus({ preventScroll: true });
 export const sortSpans = () => sortInPlace(S.spans);
 export const selection = () => (S.anchor === null || S.cursor === null ? null : [Math.min(S.anchor, S.cursor), Math.max(S.anchor, S.cursor)]);

@@ -5,7 +5,9 @@
 // functions in with setListActions(), so this module imports only the state below it.
 import { renderSentence } from "./sentence-view.js";
 import { confidenceOf, overlaps, readableInk, spanText, suggestionKey, tokenRange } from "./spans.js";
-import { $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, selection, sentenceEl } from "./label-state.js";
+import {
+  $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, regions, selection, sentenceEl, valueOptions,
+} from "./label-state.js";
 
 const listActions = { deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {} };
 
@@ -190,6 +192,18 @@ export function positionNear(popup, mark) {
   popup.style.left = `${Math.max(8, Math.min(box.left + window.scrollX, document.documentElement.clientWidth - popup.offsetWidth - 8))}px`;
 }
 
+/** The value field's list of offered values for a label of kind: option values only, set as text, never HTML. */
+function fillValueOptions(kind) {
+  const list = $("editor-value-options");
+  if (list.dataset.kind === kind) return;
+  list.dataset.kind = kind;
+  list.replaceChildren(...valueOptions(kind, { regions, outcomes }).map((value) => {
+    const option = document.createElement("option");
+    option.value = value;
+    return option;
+  }));
+}
+
 /** Fill the editor from the span being edited and put it under the span's mark. */
 export function positionEditor() {
   const span = S.editing;
@@ -213,6 +227,7 @@ export function positionEditor() {
   } else if (document.activeElement !== $("editor-value")) {
     $("editor-value").value = span.value || "";
   }
+  fillValueOptions(kindOf(span.label));
   // Docked in the page's flow (below the sentence) it covers nothing; a floating one goes under the span.
   if (!editor.classList.contains("docked")) positionNear(editor, mark);
 }

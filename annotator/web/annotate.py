@@ -48,6 +48,11 @@ def _outcomes(project: Project) -> list[str]:
     return list(project_outcomes(project).categories)
 
 
+def _regions(session, project: Project) -> list[str]:
+    """The canonical names of the project's gazetteer (shipped and its own), offered as a region's value."""
+    return sorted({entry.canonical for entry in project_gazetteer(session, project).entries}, key=str.casefold)
+
+
 def _render_page(project: Project, sentence_id: int | None):
     session = get_session()
     guideline = current_guideline(session, project)
@@ -64,6 +69,7 @@ def _render_page(project: Project, sentence_id: int | None):
             for label in project.labels
         ],
         outcomes=_outcomes(project),
+        regions=_regions(session, project),
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,
         sentence_id=sentence_id,
