@@ -44,7 +44,8 @@ def labelled(db):
 
 
 def _stored_labels(db) -> set[str]:
-    db.rollback()
+    db.rollback()  # end any read transaction, and
+    db.expire_all()  # reload rows loaded before (the sessions keep them on commit)
     return {
         *db.scalars(select(Span.label)),
         *db.scalars(select(GoldSpan.label)),
