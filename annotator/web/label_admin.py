@@ -89,7 +89,7 @@ def _project(name: str) -> Project:
 
 def _back(project: Project, message: str, category: str) -> Response:
     flash(message, category)
-    return redirect(url_for("admin.project", project=project.name) + "#labels")
+    return redirect(url_for("admin.project", project=project.name))  # the message shows at the top of the page
 
 
 def _refused(project: Project, form: FlaskForm) -> Response:
