@@ -53,3 +53,9 @@ def test_label_kinds_rule_suggester_names_spans_by_kind(nlp):
 def test_label_kinds_no_python_compares_a_label_name(path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""[=!]=\s*["'](REGION|COUNT|OUTCOME)["']|["'](REGION|COUNT|OUTCOME)["']\s*[=!]=""", text)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "static").glob("*.js")), ids=lambda p: str(p.relative_to(REPO)))
+def test_label_kinds_no_script_compares_a_label_name(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""[=!]==?\s*["'](REGION|COUNT|OUTCOME)["']|["'](REGION|COUNT|OUTCOME)["']\s*[=!]==?""", text)
