@@ -63,6 +63,7 @@ def test_label_rename_rewrites_spans_gold_and_suggestions(db, labelled, tmp_path
     assert project.labels[0]["kind"] == "region"
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "label.rename"))
     assert event.detail["old"]["name"] == "REGION" and event.detail["new"]["name"] == "PLACE"
+    assert event.detail["renamed"] == {"spans": 2, "gold_spans": 1, "suggestions": 1}
 
     out, manifest = export_project(db, project, tmp_path / "out", policy="adjudicated", dev_fraction=0)
     (doc,) = DocBin().from_disk(out / "train.spacy").get_docs(spacy.blank("en").vocab)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..labels.kinds import kind_of
@@ -111,17 +111,21 @@ def edit_label(
         raise LabelChangeError(
             f"label {name!r} has spans, so its kind stays {old_kind!r}; add a new label of kind {new['kind']!r} instead"
         )
-    if new["name"] != name:
-        _rename_uses(session, project, name, new["name"])
-    project.labels = scheme
-    action = "label.rename" if new["name"] != name else "label.edit"
-    record(session, user, action, "project", project.id, label=new["name"], old=old, new=new)
+    if new["name"] == name:
+        project.labels = scheme
+        record(session, user, "label.edit", "project", project.id, label=name, old=old, new=new)
+    else:
+        renamed = _rename_uses(session, project, name, new["name"])
+        project.labels = scheme
+        record(
+            session, user, "label.rename", "project", project.id, label=new["name"], old=old, new=new, renamed=renamed
+        )
     session.flush()
     return new
 
 
-def _rename_uses(session: Session, project: Project, old: str, new: str) -> None:
-    """Rewrite every stored use of label ``old`` in ``project`` to ``new``."""
+def _rename_uses(session: Session, project: Project, old: str, new: str) -> dict[str, int]:
+    """Rewrite every stored use of label ``old`` in ``project`` to ``new``; how many rows of each table changed."""
     session.flush()  # nothing pending is lost when the loaded rows are expired below
     sentences = select(Sentence.id).where(Sentence.project_id == project.id)
     annotations = select(Annotation.id).where(Annotation.sentence_id.in_(sentences))
@@ -140,13 +144,15 @@ def _rename_uses(session: Session, project: Project, old: str, new: str) -> None
                 raise LabelChangeError(
                     f"{clash} stored span(s) or suggestion(s) are named {new!r} already; pick another name"
                 )
+    renamed: dict[str, int] = {}
     for model, where in targets:
-        session.execute(
+        result = session.execute(
             update(model)
             .where(where, model.label == old)
             .values(label=new)
             .execution_options(synchronize_session=False)
         )
+        renamed[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]  # an UPDATE's result has one
     for gold in session.scalars(select(GoldAnnotation).where(GoldAnnotation.id.in_(golds))):
         if gold.dropped and any(isinstance(d, dict) and d.get("label") == old for d in gold.dropped):
             gold.dropped = [
@@ -154,6 +160,7 @@ def _rename_uses(session: Session, project: Project, old: str, new: str) -> None
             ]
     session.flush()
     session.expire_all()  # loaded spans show the new name (the project's new scheme is set after this)
+    return renamed
 
 
 def move_label(session: Session, project: Project, name: str, step: int, user: User | None) -> list[str]:
@@ -191,7 +198,9 @@ def delete_label(session: Session, project: Project, name: str, user: User | Non
     project.labels = _checked(labels)
     sentences = select(Sentence.id).where(Sentence.project_id == project.id)
     session.execute(
-        Suggestion.__table__.delete().where(Suggestion.sentence_id.in_(sentences), Suggestion.label == name)
+        delete(Suggestion)
+        .where(Suggestion.sentence_id.in_(sentences), Suggestion.label == name)
+        .execution_options(synchronize_session=False)
     )
     record(session, user, "label.delete", "project", project.id, label=removed)
     session.flush()
