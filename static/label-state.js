@@ -15,6 +15,8 @@ export let sentenceEl = null;
 export let urls = {};
 export let outcomes = [];
 export let labels = [];
+export let scheme = [];
+export let regions = [];
 export let drafts = null;
 
 export const S = {
@@ -30,19 +32,30 @@ export function initPage() {
   sentenceEl = $("sentence");
   urls = JSON.parse(root.dataset.urls);
   outcomes = JSON.parse(root.dataset.outcomes);
+  // The legend lists the labels offered for new spans; the scheme also has the retired ones, whose
+  // spans are still drawn in their colour.
   labels = Array.from(document.querySelectorAll("#legend .label-chip")).map((el) => ({
     name: el.dataset.label, colour: el.dataset.colour, key: el.dataset.key, kind: el.dataset.kind, number: el.dataset.number, el,
   }));
+  scheme = JSON.parse(root.dataset.scheme || "[]");
+  regions = JSON.parse(root.dataset.regions || "[]");
   drafts = createDrafts(root.dataset.user);
   S.progress = JSON.parse(root.dataset.progress);
 }
 
-export const colourOf = (name) => (labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
+export const colourOf = (name) => (scheme.find((l) => l.name === name) || labels.find((l) => l.name === name) || { colour: "#ccc" }).colour;
 
-/** The kind of the label called name in list (annotator.labels.kinds: region, count, category, plain); "plain" if unknown. */
-export const kindIn = (list, name) => (list.find((l) => l.name === name) || {}).kind || "plain";
-/** The kind of one of this page's labels: a span's value input follows its label's kind, never its name. */
-export const kindOf = (name) => kindIn(labels, name);
+/** The kind of the label called name in list (annotator.labels.kinds: region, count, category, text); "text" if unknown. */
+export const kindIn = (list, name) => (list.find((l) => l.name === name) || {}).kind || "text";
+/** The kind of one of this page's labels, retired ones too: a span's value input follows its label's kind, never its name. */
+export const kindOf = (name) => kindIn(scheme.some((l) => l.name === name) ? scheme : labels, name);
+/** The values a span's value field offers as you type, by its label's kind: region the gazetteer's
+ * canonical names, category the vocabulary; none for the others. */
+export function valueOptions(kind, { regions: places = [], outcomes: categories = [] } = {}) {
+  if (kind === "region") return places;
+  if (kind === "category") return categories;
+  return [];
+}
 export const focusSentence = () => sentenceEl.focus({ preventScroll: true });
 export const sortSpans = () => sortInPlace(S.spans);
 export const selection = () => (S.anchor === null || S.cursor === null ? null : [Math.min(S.anchor, S.cursor), Math.max(S.anchor, S.cursor)]);

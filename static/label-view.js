@@ -5,7 +5,9 @@
 // functions in with setListActions(), so this module imports only the state below it.
 import { renderSentence } from "./sentence-view.js";
 import { confidenceOf, overlaps, readableInk, spanText, suggestionKey, tokenRange } from "./spans.js";
-import { $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, selection, sentenceEl } from "./label-state.js";
+import {
+  $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, regions, selection, sentenceEl, valueOptions,
+} from "./label-state.js";
 
 const listActions = { deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {} };
 
@@ -128,7 +130,7 @@ function renderSuggestionList(pending) {
 
 export function renderSource(sentence) {
   const el = $("source");
-  el.textContent = `Report ${sentence.report_id} · sentence ${sentence.position + 1}`;
+  el.textContent = `Report ${sentence.report_number} · sentence ${sentence.position + 1}`;
   if (sentence.source) {
     el.append(" · ");
     if (/^https?:\/\//i.test(sentence.source)) {
@@ -160,6 +162,14 @@ export function renderProgress() {
 
 export function openEditor(span) {
   $("suggestion-pop").hidden = true;
+  // A retired label is offered for no new span, but a span that has it keeps it: list it for this one.
+  const choices = $("editor-label");
+  for (const option of Array.from(choices.options)) if (option.dataset.retired) option.remove();
+  if (!Array.from(choices.options).some((o) => o.value === span.label)) {
+    const option = new Option(span.label, span.label);
+    option.dataset.retired = "1";
+    choices.append(option);
+  }
   S.editing = span;
   S.editUndoPushed = false;
   const range = tokenRange(S.tokens, span.start_char, span.end_char);
@@ -180,6 +190,18 @@ export function positionNear(popup, mark) {
   const box = mark.getBoundingClientRect();
   popup.style.top = `${box.bottom + window.scrollY + 8}px`;
   popup.style.left = `${Math.max(8, Math.min(box.left + window.scrollX, document.documentElement.clientWidth - popup.offsetWidth - 8))}px`;
+}
+
+/** The value field's list of offered values for a label of kind: option values only, set as text, never HTML. */
+function fillValueOptions(kind) {
+  const list = $("editor-value-options");
+  if (list.dataset.kind === kind) return;
+  list.dataset.kind = kind;
+  list.replaceChildren(...valueOptions(kind, { regions, outcomes }).map((value) => {
+    const option = document.createElement("option");
+    option.value = value;
+    return option;
+  }));
 }
 
 /** Fill the editor from the span being edited and put it under the span's mark. */
@@ -205,6 +227,7 @@ export function positionEditor() {
   } else if (document.activeElement !== $("editor-value")) {
     $("editor-value").value = span.value || "";
   }
+  fillValueOptions(kindOf(span.label));
   // Docked in the page's flow (below the sentence) it covers nothing; a floating one goes under the span.
   if (!editor.classList.contains("docked")) positionNear(editor, mark);
 }

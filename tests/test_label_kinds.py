@@ -33,9 +33,12 @@ def test_label_kinds_a_renamed_label_keeps_its_behaviour():
     assert labels_of_kind("region", scheme) == ["PLACE"]
 
 
-def test_label_kinds_a_stored_label_without_kind_takes_the_default_schemes():
-    assert kind_of("region", [{"name": "REGION"}]) == "region"
-    assert kind_of("OTHER", [{"name": "OTHER"}]) == TEXT
+def test_label_kinds_come_from_the_scheme_never_from_the_name():
+    assert kind_of("region", [{"name": "REGION", "kind": "region"}]) == "region"  # any case
+    assert kind_of("REGION", [{"name": "REGION", "kind": "plain"}]) == TEXT  # the kind's earlier name
+    assert kind_of("REGION", [{"name": "PLACE", "kind": "region"}]) == TEXT  # not in the scheme: no value
+    assert kind_of("REGION", [{"name": "REGION"}]) == TEXT  # migration 0006 gave every stored label its kind
+    assert kind_of("REGION") == "region"  # the default scheme
 
 
 def test_label_kinds_rule_suggester_names_spans_by_kind(nlp):
@@ -50,3 +53,9 @@ def test_label_kinds_rule_suggester_names_spans_by_kind(nlp):
 def test_label_kinds_no_python_compares_a_label_name(path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""[=!]=\s*["'](REGION|COUNT|OUTCOME)["']|["'](REGION|COUNT|OUTCOME)["']\s*[=!]=""", text)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "static").glob("*.js")), ids=lambda p: str(p.relative_to(REPO)))
+def test_label_kinds_no_script_compares_a_label_name(path):
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""[=!]==?\s*["'](REGION|COUNT|OUTCOME)["']|["'](REGION|COUNT|OUTCOME)["']\s*[=!]==?""", text)

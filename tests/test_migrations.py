@@ -222,3 +222,42 @@ def test_migration_0008_numbers_each_projects_reports_in_import_order(empty_data
         assert "number" not in {c["name"] for c in inspect(connection).get_columns("reports")}
         assert connection.execute(text("SELECT count(*) FROM sentences")).scalar() == 4
     engine.dispose()
+
+
+def test_migration_0009_gives_every_stored_label_its_kind(empty_database_url):
+    import json
+
+    old_scheme = [
+        {"name": "REGION", "description": "", "colour": "#8ecae6", "key": "r"},
+        {"name": "Count", "description": "", "colour": "#ffb703", "key": "c"},
+        {"name": "OUTCOME", "description": "", "colour": "#95d5b2", "key": "o", "kind": "plain"},
+        {"name": "WEAPON", "description": "", "colour": "#cdb4db", "key": "w"},
+        {"name": "PLACE", "description": "", "colour": "#bde0fe", "key": "l", "kind": "region"},
+    ]
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0008")
+    with engine.begin() as connection:
+        for i, labels in enumerate((old_scheme, []), start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                    "VALUES (:id, :name, 'en', :labels, 2, false, 'none', :now)"
+                ),
+                {"id": i, "name": f"p{i}", "labels": json.dumps(labels), "now": utcnow()},
+            )
+    database.upgrade(engine, "0009")
+    with engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT name, labels FROM projects")).all())
+    labels = {name: json.loads(value) if isinstance(value, str) else value for name, value in stored.items()}
+    assert [(label["name"], label["kind"]) for label in labels["p1"]] == [
+        ("REGION", "region"),
+        ("Count", "count"),
+        ("OUTCOME", "text"),  # a kind it had stored, under its earlier name, is kept
+        ("WEAPON", "text"),
+        ("PLACE", "region"),
+    ]
+    assert labels["p1"][0]["colour"] == "#8ecae6"
+    assert labels["p2"] == []
+    command.downgrade(database.alembic_config(engine), "0008")
+    assert database.current_revision(engine) == "0008"
+    engine.dispose()

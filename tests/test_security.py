@@ -21,8 +21,8 @@ PUBLIC = {
     "api.openapi",
 }  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
-    "annotator": ("review.", "browse.", "admin.", "exports."),
-    "reviewer": ("admin.",),
+    "annotator": ("review.", "browse.", "admin.", "label_admin.", "exports."),
+    "reviewer": ("admin.", "label_admin."),
     "admin": (),
 }
 ADMIN_ENDPOINTS = {"api.post_project"}  # closed to all but admins outside the admin area

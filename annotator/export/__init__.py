@@ -16,6 +16,7 @@ _WHERE = {
     "annotate_doc": "align",
     "make_docs": "align",
     "jsonl_line": "align",
+    "linked_labels": "align",
     "overlapping_pairs": "align",
     "prodigy_record": "align",
     "source_kind": "align",

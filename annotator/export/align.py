@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ..labels.kinds import labels_of_kind
@@ -26,13 +28,35 @@ __all__ = [
     "annotate_doc",
     "make_docs",
     "jsonl_line",
+    "linked_labels",
     "overlapping_pairs",
     "prodigy_record",
     "source_kind",
 ]
 
-# Labels whose value is a place: the value becomes the span's kb_id (an entity id, as spaCy's entity linker reads it).
-REGION_LABELS = frozenset(labels_of_kind("region"))
+# Labels whose value is a place, of the scheme being exported: the value becomes the span's kb_id (an entity
+# id, as spaCy's entity linker reads it). Unset: the region labels of the default scheme.
+_LINKED: ContextVar[frozenset[str] | None] = ContextVar("annotator_linked_labels", default=None)
+
+
+@contextmanager
+def linked_labels(scheme: Iterable[Mapping[str, Any]]) -> Iterator[frozenset[str]]:
+    """Within the block, spans of ``scheme``'s region labels carry their value as ``kb_id_`` on export.
+
+    ``scheme`` is a project's label dicts (``Project.labels``); the export of a project runs inside this
+    block, so a region label called anything (PLACE, a renamed REGION) keeps its ``kb_id_``.
+    """
+    names = frozenset(labels_of_kind("region", scheme))
+    token = _LINKED.set(names)
+    try:
+        yield names
+    finally:
+        _LINKED.reset(token)
+
+
+def _linked() -> frozenset[str]:
+    names = _LINKED.get()
+    return frozenset(labels_of_kind("region")) if names is None else names
 
 
 def make_docs(
@@ -79,6 +103,7 @@ def align_spans(
     """Strictly aligned spans, and a problem entry for each span that is not."""
     aligned, problems = [], []
     text = sentence.text
+    linked = _linked()
     for span in spans:
         start, end = span.start_char, span.end_char
         in_range = 0 <= start < end <= len(text)
@@ -88,7 +113,7 @@ def align_spans(
         elif text[start].isspace() or text[end - 1].isspace():
             problem = "white space at the edge of the span"
         else:
-            kb_id = span.value if span.label in REGION_LABELS and span.value else 0
+            kb_id = span.value if span.label in linked and span.value else 0
             token_span = doc.char_span(start, end, span.label, kb_id=kb_id, alignment_mode="strict")
             if token_span is None:
                 problem = "not on token boundaries"

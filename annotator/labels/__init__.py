@@ -27,6 +27,7 @@ _WHERE = {
     "DEFAULT_SCHEME": "scheme",
     "Label": "scheme",
     "SchemeError": "scheme",
+    "active_labels": "scheme",
     "check_label": "scheme",
     "check_scheme": "scheme",
     "default_scheme": "scheme",

@@ -53,18 +53,18 @@ KINDS: dict[str, LabelKind] = {
 def kind_of(label: str, scheme: Iterable[Mapping[str, Any]] | None = None) -> str:
     """The kind of the label named ``label`` (any case) in ``scheme`` (label dicts; default: the default scheme).
 
-    A label stored before labels had kinds takes the kind of the default scheme's label of the same name;
-    a label found in neither is ``text``. A kind stored under an earlier name reads as its
-    current name (``plain`` is ``text``).
+    A label ``scheme`` does not have (a deleted label, a model's label) is ``text``: no value. The kind
+    is read from the scheme alone, never guessed from the name (stored schemes name every label's kind
+    since migration 0006). A kind stored under an earlier name reads as its current name (``plain`` is
+    ``text``).
     """
     from .scheme import OLD_KIND_NAMES, default_scheme
 
     wanted = label.upper()
-    for candidates in ([] if scheme is None else list(scheme), default_scheme()):
-        for entry in candidates:
-            if str(entry.get("name", "")).upper() == wanted and entry.get("kind"):
-                kind = str(entry["kind"])
-                return OLD_KIND_NAMES.get(kind, kind)
+    for entry in default_scheme() if scheme is None else scheme:
+        if str(entry.get("name", "")).upper() == wanted and entry.get("kind"):
+            kind = str(entry["kind"])
+            return OLD_KIND_NAMES.get(kind, kind)
     return TEXT
 
 

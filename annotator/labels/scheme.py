@@ -19,6 +19,7 @@ __all__ = [
     "MAX_LABELS",
     "Label",
     "SchemeError",
+    "active_labels",
     "check_label",
     "check_scheme",
     "default_scheme",
@@ -70,6 +71,11 @@ DEFAULT_SCHEME: tuple[Label, ...] = (
 
 def default_scheme() -> list[dict[str, Any]]:
     return [label.to_dict() for label in DEFAULT_SCHEME]
+
+
+def active_labels(scheme: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The labels of ``scheme`` offered for new spans: all but the retired ones, in scheme order."""
+    return [dict(label) for label in scheme if not label.get("retired")]
 
 
 def check_label(raw: Any, position: int = 0) -> Label:

@@ -22,7 +22,7 @@ from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import take_lease
 from .recount import COUNTED_STATUSES
-from .suggestions import label_names, project_gazetteer, project_outcomes
+from .suggestions import label_names, offered_label_names, project_gazetteer, project_outcomes
 
 
 class AnnotationError(Exception):
@@ -178,6 +178,17 @@ def validate_spans(
     return clean, problems
 
 
+def _retired_problems(project: Project, clean: Sequence[Mapping[str, Any]], stored: Sequence[Span]) -> list[Problem]:
+    """A span with a retired label is kept where the stored annotation has it already, refused where it is new."""
+    offered = set(offered_label_names(project))
+    kept = {(s.start_char, s.end_char, s.label) for s in stored}
+    return [
+        Problem(i, f"label {_shown(s['label'])} is retired: it stays on the spans that have it but takes no new ones")
+        for i, s in enumerate(clean)
+        if s["label"] not in offered and (s["start_char"], s["end_char"], s["label"]) not in kept
+    ]
+
+
 def _content(status: str, comment: str | None, spans) -> tuple:
     return (
         status,
@@ -272,6 +283,9 @@ def save_annotation(
         for s in clean
     ]
     annotation = own_annotation(session, sentence, user, lock=True)
+    retired = _retired_problems(project, clean, [] if annotation is None else annotation.spans)
+    if retired:
+        raise InvalidAnnotation(retired)
     stored_version = annotation.version if annotation is not None else None
     if stored_version != base_version:
         if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(

@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, literal_colum
 from sqlalchemy.orm import Session
 
 from ..db import database_key
-from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, GoldAnnotation, Project, Sentence, Span, User
+from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, GoldAnnotation, Project, Report, Sentence, Span, User
 
 STATES = ("unlabelled", "in_progress", "complete", "flagged", "gold")
 STATE_NAMES = {UNTOUCHED: "unlabelled", STARTED: "in_progress", COMPLETE: "complete"}
@@ -65,6 +65,7 @@ Key = tuple[int, int]  # (report_id, position)
 class BrowsedSentence:
     sentence_id: int
     report_id: int
+    report_number: int  # the report's number within its project, as pages show it
     position: int
     text: str
     state: str  # one of unlabelled, in_progress, complete
@@ -215,7 +216,7 @@ def _any(session: Session, terms: list[ColumnElement[bool]], beyond: ColumnEleme
 
 
 def _rows(session: Session, found: list[Any]) -> list[BrowsedSentence]:
-    """The page's sentences with their annotators, flags and gold, in two queries."""
+    """The page's sentences with their report numbers, annotators, flags and gold, in three queries."""
     ids = [row.id for row in found]
     annotators: dict[int, list[str]] = {}
     flagged: set[int] = set()
@@ -229,10 +230,16 @@ def _rows(session: Session, found: list[Any]) -> list[BrowsedSentence]:
         if status == "flagged":
             flagged.add(sentence_id)
     gold = set(session.scalars(select(GoldAnnotation.sentence_id).where(GoldAnnotation.sentence_id.in_(ids))))
+    numbers = dict(
+        session.execute(select(Report.id, Report.number).where(Report.id.in_({row.report_id for row in found})))
+        .tuples()
+        .all()
+    )
     return [
         BrowsedSentence(
             sentence_id=row.id,
             report_id=row.report_id,
+            report_number=numbers[row.report_id],
             position=row.position,
             text=row.text,
             state=STATE_NAMES[row.state],

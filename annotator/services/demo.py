@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Annotation, Project, Report, Sentence, User
 from .annotations import save_annotation
-from .suggestions import suggestions_for
+from .suggestions import offered_label_names, suggestions_for
 
 
 def simulate_annotations(
@@ -29,7 +29,7 @@ def simulate_annotations(
     sentences = session.scalars(
         select(Sentence).where(Sentence.report_id.in_(report_ids)).order_by(Sentence.report_id, Sentence.position)
     ).all()
-    labels = [label["name"] for label in project.labels]
+    labels = offered_label_names(project)  # a slip picks a label a new span may take
     added = 0
     for user in annotators:
         done = set(session.scalars(select(Annotation.sentence_id).where(Annotation.user_id == user.id)))
@@ -44,7 +44,7 @@ def simulate_annotations(
                 span = {key: suggestion[key] for key in ("start_char", "end_char", "label")}
                 if roll < 0.14:
                     span["end_char"] = _next_token_end(sentence, span["end_char"])
-                elif roll < 0.18:
+                elif roll < 0.18 and len(labels) > 1:
                     span["label"] = rng.choice([name for name in labels if name != span["label"]])
                 if not any(s["start_char"] < span["end_char"] and span["start_char"] < s["end_char"] for s in spans):
                     spans.append(span)

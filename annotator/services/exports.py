@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..corpus.text import make_nlp
+from ..export.align import linked_labels
 from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
 from ..metrics.gold_scores import GoldScoreTally
 from ..metrics.tally import SpanF1Tally
@@ -70,22 +71,23 @@ def export_project(
             "annotator_vs_gold": gold_scores.summary(),
         }
 
-    return stream_export(
-        make_nlp(project.lang),
-        batches(),
-        out_dir,
-        project=project.name,
-        task=task,
-        policy=policy,
-        dev_fraction=dev_fraction,
-        seed=seed,
-        labels=labels,
-        agreement=agreement,
-        status=project_status(session, project.name),
-        progress=progress,
-        force=force,
-        shard_size=shard_size,
-    )
+    with linked_labels(project.labels):  # the project's region labels carry their value as kb_id_
+        return stream_export(
+            make_nlp(project.lang),
+            batches(),
+            out_dir,
+            project=project.name,
+            task=task,
+            policy=policy,
+            dev_fraction=dev_fraction,
+            seed=seed,
+            labels=labels,
+            agreement=agreement,
+            status=project_status(session, project.name),
+            progress=progress,
+            force=force,
+            shard_size=shard_size,
+        )
 
 
 __all__ = ["ExportError", "default_export_dir", "export_project", "safe_name"]

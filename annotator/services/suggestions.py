@@ -17,8 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..labels.kinds import kind_of
 from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..labels.normalise import GazetteerEntry as GazetteerRecord
+from ..labels.scheme import active_labels
 from ..models import Project, Sentence, Suggestion
 from .projects import project_settings
 
@@ -86,18 +88,31 @@ def project_outcomes(project: Project) -> OutcomeVocabulary:
 
 
 def label_names(project: Project) -> list[str]:
+    """Every label of the project's scheme, retired ones included (their spans are kept)."""
     return [label["name"] for label in project.labels]
+
+
+def offered_label_names(project: Project) -> list[str]:
+    """The labels a new span may take: the scheme's labels that are not retired."""
+    return [label["name"] for label in active_labels(project.labels)]
+
+
+def _kinds_key(project: Project) -> tuple[tuple[str, str], ...]:
+    """(name, kind) of the labels offered, in scheme order: what the rule suggester is built from."""
+    return tuple((label["name"], kind_of(label["name"], project.labels)) for label in active_labels(project.labels))
 
 
 # --- Suggesters -----------------------------------------------------------------
 
 
 @lru_cache(maxsize=32)
-def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary):
+def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary, kinds: tuple[tuple[str, str], ...]):
+    """A rule suggester naming each kind's spans after the first offered label of that kind in ``kinds``."""
     from ..corpus.text import make_nlp
     from ..labels.suggest import RuleSuggester
 
-    return RuleSuggester(make_nlp(lang), gazetteer, outcomes)
+    scheme = [{"name": name, "kind": kind} for name, kind in kinds]
+    return RuleSuggester(make_nlp(lang), gazetteer, outcomes, scheme=scheme)
 
 
 def warm_suggesters(session: Session) -> int:
@@ -191,7 +206,7 @@ def suggestions_for(
             )
         )
     if rules:
-        for span in _rule_suggester(project.lang, gazetteer, outcomes).suggest(sentence.text):
+        for span in _rule_suggester(project.lang, gazetteer, outcomes, _kinds_key(project)).suggest(sentence.text):
             found.append((span.start_char, span.end_char, span.label, span.value, "rules", None))
     if project.model_path:
         nlp = load_model(project.model_path)
@@ -215,7 +230,7 @@ def suggestions_for(
 
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}
-    labels = set(label_names(project))
+    labels = set(offered_label_names(project))  # a retired label is suggested for no span
     order = {source: i for i, source in enumerate(SOURCES)}
     best: dict[tuple[int, int, str], tuple] = {}
     for item in found:

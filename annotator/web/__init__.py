@@ -38,14 +38,27 @@ class RowId(IntegerConverter):
 
 
 def register(app: Flask) -> None:
-    from . import admin, annotate, api, auth, browse, errors, exports, main, new_project, project_admin, review
+    from . import (
+        admin,
+        annotate,
+        api,
+        auth,
+        browse,
+        errors,
+        exports,
+        label_admin,
+        main,
+        new_project,
+        project_admin,
+        review,
+    )
 
     # The project pages are admin pages: importing their modules puts them on the admin blueprint.
     assert project_admin.bp is new_project.bp is admin.bp
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 
-    for module in (auth, main, annotate, api, review, browse, exports, admin, errors):
+    for module in (auth, main, annotate, api, review, browse, exports, admin, label_admin, errors):
         app.register_blueprint(module.bp)
 
     @login_manager.user_loader

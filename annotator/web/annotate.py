@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..extensions import get_session
 from ..labels.kinds import kind_of
 from ..labels.normalise import normalise
+from ..labels.scheme import active_labels
 from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
@@ -47,6 +48,11 @@ def _outcomes(project: Project) -> list[str]:
     return list(project_outcomes(project).categories)
 
 
+def _regions(session, project: Project) -> list[str]:
+    """The canonical names of the project's gazetteer (shipped and its own), offered as a region's value."""
+    return sorted({entry.canonical for entry in project_gazetteer(session, project).entries}, key=str.casefold)
+
+
 def _render_page(project: Project, sentence_id: int | None):
     session = get_session()
     guideline = current_guideline(session, project)
@@ -54,9 +60,16 @@ def _render_page(project: Project, sentence_id: int | None):
     return render_template(
         "label.html",
         project=project,
-        # Each label with its kind (labels.kinds), so the page picks a value's input by kind, not by name.
-        labels=[{**label, "kind": kind_of(label["name"], project.labels)} for label in project.labels],
+        # The labels offered for new spans (the legend, keys and editor offer no retired one), each with
+        # its kind (labels.kinds), so the page picks a value's input by kind, not by name; the scheme has
+        # every label, retired ones too, for drawing the spans that have them.
+        labels=[{**label, "kind": kind_of(label["name"], project.labels)} for label in active_labels(project.labels)],
+        scheme=[
+            {"name": label["name"], "kind": kind_of(label["name"], project.labels), "colour": label.get("colour")}
+            for label in project.labels
+        ],
         outcomes=_outcomes(project),
+        regions=_regions(session, project),
         guideline_html=render_guideline(guideline.text if guideline else ""),
         guideline_version=guideline.version if guideline else None,
         sentence_id=sentence_id,

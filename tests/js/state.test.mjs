@@ -25,6 +25,16 @@ test("state_label_kind_by_the_scheme_not_the_name", async () => {
   const labels = [{ name: "RESULT", kind: "category" }, { name: "OUTCOME", kind: "plain" }, { name: "OLD" }];
   assert.equal(kindIn(labels, "RESULT"), "category");
   assert.equal(kindIn(labels, "OUTCOME"), "plain");
-  assert.equal(kindIn(labels, "OLD"), "plain");
-  assert.equal(kindIn(labels, "MISSING"), "plain");
+  assert.equal(kindIn(labels, "OLD"), "text");
+  assert.equal(kindIn(labels, "MISSING"), "text");
+});
+
+test("state_value_options_by_kind", async () => {
+  const { valueOptions } = await import("../../static/label-state.js");
+  const lists = { regions: ["Kursk Oblast", "Kyiv"], outcomes: ["destroyed", "damage"] };
+  assert.deepEqual(valueOptions("region", lists), ["Kursk Oblast", "Kyiv"]);
+  assert.deepEqual(valueOptions("category", lists), ["destroyed", "damage"]);
+  assert.deepEqual(valueOptions("count", lists), []);
+  assert.deepEqual(valueOptions("text", lists), []);
+  assert.deepEqual(valueOptions("region"), []);
 });
