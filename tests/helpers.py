@@ -266,6 +266,7 @@ def world(app, db, runner, tmp_path, login):
         "user_id": alice.id,
         "name": exports.name,
         "file": "manifest.json",
+        "number": 1,
     }
     return {"clients": clients, "values": values, "sentence": sentence, "alice": alice}
 

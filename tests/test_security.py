@@ -21,7 +21,7 @@ PUBLIC = {
     "api.openapi",
 }  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
-    "annotator": ("review.", "admin.", "exports."),
+    "annotator": ("review.", "admin.", "exports.", "models."),
     "reviewer": ("admin.",),
     "admin": (),
 }

@@ -38,11 +38,11 @@ class RowId(IntegerConverter):
 
 
 def register(app: Flask) -> None:
-    from . import admin, annotate, api, auth, errors, exports, main, review
+    from . import admin, annotate, api, auth, errors, exports, main, model_pages, review
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 
-    for module in (auth, main, annotate, api, review, exports, admin, errors):
+    for module in (auth, main, annotate, api, review, exports, model_pages, admin, errors):
         app.register_blueprint(module.bp)
 
     @login_manager.user_loader
