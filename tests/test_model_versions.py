@@ -7,7 +7,6 @@ polls the database (or the page) until the run has moved on, with a generous lim
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -16,48 +15,12 @@ from sqlalchemy import select
 
 from annotator.models import ModelVersion, Project
 from annotator.services import model_versions as versions
-
-COUNTS = ["Two", "Three", "Five", "12", "Seven", "40"]
-REGIONS = ["Kyiv", "Odesa", "Kharkiv", "Sumy", "Lviv", "Kursk"]
-OUTCOMES = ["shot down", "intercepted", "destroyed"]
-UNLABELLED = "Nine drones were shot down over Odesa."
-WAIT = 300  # seconds a run may take on a busy machine before a test gives up
-
-
-def training_reports(n: int = 36) -> list[tuple[str, list[tuple[int, int, str]]]]:
-    """Distinct one-sentence reports with COUNT, OUTCOME and REGION spans."""
-    rows = []
-    for i in range(n):
-        count, outcome, region = COUNTS[i % 6], OUTCOMES[i % 3], REGIONS[(i // 6) % 6]
-        text = f"{count} drones were {outcome} over {region} on day {i + 1}."
-        spans = [
-            (0, len(count), "COUNT"),
-            (text.index(outcome), text.index(outcome) + len(outcome), "OUTCOME"),
-            (text.index(region), text.index(region) + len(region), "REGION"),
-        ]
-        rows.append((text, spans))
-    return rows
-
-
-def import_trainable(runner, tmp_path, project: str = "p") -> None:
-    """Two agreeing annotators on :func:`training_reports`, and one report nobody labelled."""
-    for name in ("alice", "bob"):
-        path = tmp_path / f"{name}.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
-            for i, (text, spans) in enumerate(training_reports()):
-                record = {"id": f"r{i}", "text": text, "_annotator_id": name}
-                record["spans"] = [{"start": a, "end": b, "label": label} for a, b, label in spans]
-                fh.write(json.dumps(record) + "\n")
-        result = runner.invoke(args=["import", str(path), "--project", project])
-        assert result.exit_code == 0, result.output
-    (tmp_path / "new.txt").write_text(UNLABELLED + "\n", encoding="utf-8")
-    result = runner.invoke(args=["import", str(tmp_path / "new.txt"), "--project", project])
-    assert result.exit_code == 0, result.output
+from tests.helpers import UNLABELLED, WAIT, import_trainable
 
 
 @pytest.fixture
 def trainable(runner, tmp_path, db):
-    import_trainable(runner, tmp_path)
+    import_trainable(runner.invoke, tmp_path)
     return db.scalar(select(Project).where(Project.name == "p"))
 
 

@@ -124,7 +124,7 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
             db,
             project,
             None,
-            Path(current_app.instance_path) / "models",
+            current_app.config["MODELS_DIR"],
             task=task,
             policy=policy,
             dev_fraction=dev_fraction,

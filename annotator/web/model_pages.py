@@ -3,8 +3,6 @@ active one (reviewers and admins)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -119,7 +117,7 @@ def start(project: str):
             session,
             project_row,
             current_user,
-            Path(current_app.instance_path) / "models",
+            current_app.config["MODELS_DIR"],
             task=form.task.data,
             policy=policy,
             dev_fraction=float(form.dev_fraction.data),
