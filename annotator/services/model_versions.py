@@ -84,10 +84,10 @@ def pipeline_path(version: ModelVersion) -> Path:
     return Path(version.pipeline_dir) / PIPELINE
 
 
-def settle_lost_runs(session: Session, project: Project, now: datetime | None = None) -> list[ModelVersion]:
-    """Mark as failed the project's runs whose process has not reported for :data:`LOST_AFTER`."""
+def lost_runs(session: Session, project: Project, now: datetime | None = None) -> list[ModelVersion]:
+    """The project's queued or running versions whose process has not reported for :data:`LOST_AFTER`."""
     now = now or utcnow()
-    lost = list(
+    return list(
         session.scalars(
             select(ModelVersion).where(
                 ModelVersion.project_id == project.id,
@@ -96,6 +96,12 @@ def settle_lost_runs(session: Session, project: Project, now: datetime | None = 
             )
         )
     )
+
+
+def settle_lost_runs(session: Session, project: Project, now: datetime | None = None) -> list[ModelVersion]:
+    """Mark the :func:`lost_runs` failed, so that they no longer block a new run."""
+    now = now or utcnow()
+    lost = lost_runs(session, project, now)
     for version in lost:
         version.status, version.finished_at = "failed", now
         version.error = "The training process stopped without reporting (crashed or killed). Start a new run."

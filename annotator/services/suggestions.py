@@ -102,6 +102,9 @@ def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary
 
 _models: dict[tuple[str, float], Any] = {}
 _models_lock = threading.Lock()
+# Pipelines kept loaded per process (switching versions back and forth reloads none of them);
+# past this many, the least recently loaded goes.
+MAX_LOADED_MODELS = 8
 
 
 def _model_mtime(path: Path) -> float:
@@ -123,6 +126,8 @@ def load_model(model_path: str):
         if key not in _models:
             for old in [k for k in _models if k[0] == key[0]]:
                 del _models[old]  # a retrained model replaces the old one
+            while len(_models) >= MAX_LOADED_MODELS:
+                del _models[next(iter(_models))]  # the least recently loaded
             try:
                 _models[key] = load_pipeline(path)
             except Exception:  # noqa: BLE001 - any broken model only costs its suggestions

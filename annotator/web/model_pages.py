@@ -85,6 +85,15 @@ def _usernames(listed) -> dict[int, str]:
     }
 
 
+def _settle_lost_runs(project: Project) -> None:
+    """A run whose process died shows as failed (a read first: a page view seldom writes)."""
+    session = get_session()
+    if versions.lost_runs(session, project):
+        write_transaction(session)
+        versions.settle_lost_runs(session, project)
+        session.commit()
+
+
 def _to_page(project: Project):
     return redirect(url_for("models.index", project=project.name))
 
@@ -93,9 +102,7 @@ def _to_page(project: Project):
 @roles_required(*MODEL_ROLES)
 def index(project: str):
     project_row = _project(project)
-    session = get_session()
-    if versions.settle_lost_runs(session, project_row):
-        session.commit()
+    _settle_lost_runs(project_row)
     return _page(project_row, TrainForm())
 
 
@@ -148,9 +155,8 @@ def start(project: str):
 def status(project: str):
     """The versions with their progress and scores, for the page to poll."""
     project_row = _project(project)
+    _settle_lost_runs(project_row)
     session = get_session()
-    if versions.settle_lost_runs(session, project_row):
-        session.commit()
     listed = versions.list_versions(session, project_row)
     names = _usernames(listed)
     running = next((v for v in listed if v.status in versions.RUNNING), None)
