@@ -34,6 +34,11 @@ def test_model_versions_browser_reviewer_trains_watches_and_activates(live_app, 
     expect(page.locator("#run-step")).to_have_text(re.compile(r"^\d+$"), timeout=WAIT * 1000)
     expect(page.locator("#run-f")).to_have_text(re.compile(r"^\d+\.\d$"))
 
+    # The run goes on in its own process: a reload finds it again (or, if it ended meanwhile, its row).
+    page.reload()
+    progress_again = page.locator("#run-step").filter(has_text=re.compile(r"^\d+$"))
+    expect(progress_again.or_(page.locator("#version-1", has_text="done"))).to_be_visible(timeout=WAIT * 1000)
+
     # When the run ends the page shows the version with its scores per label.
     row = page.locator("#version-1")
     expect(row).to_contain_text("done", timeout=WAIT * 1000)
