@@ -11,6 +11,8 @@ function show(run) {
   const last = run.progress.length ? run.progress[run.progress.length - 1] : null;
   document.getElementById("run-status").textContent =
     `Version ${run.number}: ${run.status}` + (run.status === "queued" ? " (starting)…" : last ? "…" : " (exporting)…");
+  const cell = document.getElementById(`version-${run.number}-status`);
+  if (cell) cell.textContent = run.status;
   if (!last) return;
   document.getElementById("run-step").textContent = String(last.step);
   document.getElementById("run-loss").textContent = last.loss.toFixed(2);
