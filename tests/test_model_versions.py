@@ -179,3 +179,17 @@ def test_model_versions_page_refuses_bad_input_and_annotators(app, login, traina
     # Without the CSRF token nothing starts.
     plain = app.test_client()
     assert plain.post("/projects/p/models", data={"task": "ner"}).status_code in (302, 400)
+
+
+def test_model_versions_cli_train_reports_a_failed_run_and_refuses_while_one_runs(runner, db, tmp_path):
+    (tmp_path / "r.txt").write_text("No annotations yet.\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0
+    failed = runner.invoke(args=["train", "--project", "p", "--max-steps", "5"])
+    assert failed.exit_code == 1 and "Training failed" in failed.output, failed.output
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    (version,) = versions.list_versions(db, project)
+    assert (version.number, version.status, version.active) == (1, "failed", False) and version.error
+    versions.start_run(db, project, None, tmp_path, task="ner", policy="majority")
+    db.commit()
+    busy = runner.invoke(args=["train", "--project", "p"])
+    assert busy.exit_code == 1 and "Version 2 is still queued" in busy.output, busy.output

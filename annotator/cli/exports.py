@@ -135,7 +135,14 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
         raise fail(str(exc)) from None
     db.commit()
     click.echo(f"Training version {version.number} of {project.name!r} ({task}, policy {policy}).")
-    status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
+    try:
+        status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
+    except KeyboardInterrupt:
+        db.rollback()
+        database.write_transaction(db)
+        versions.cancel_run(db, project, version.number)
+        db.commit()
+        raise fail(f"Interrupted: version {version.number} is cancelled.") from None
     db.expire_all()
     database.write_transaction(db)
     version = db.get(ModelVersion, version.id)
