@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     app.config.from_mapping(
         DATABASE_URL=None,
         EXPORTS_DIR=str(PACKAGE.parent / "exports") if (PACKAGE.parent / "exports").is_dir() else None,
+        MODELS_DIR=None,  # where training runs keep their export and pipelines; default instance/models
         LEASE_SECONDS=15 * 60,
         PROGRESS_MAX_AGE=5.0,  # seconds a project-wide progress count may be reused
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # any request, uploads included: larger is a 413
@@ -65,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'annotator.db'}"
     if not app.config["EXPORTS_DIR"]:
         app.config["EXPORTS_DIR"] = str(Path(app.instance_path) / "exports")
+    if not app.config["MODELS_DIR"]:
+        app.config["MODELS_DIR"] = str(Path(app.instance_path) / "models")
     app.config["SESSION_COOKIE_SECURE"] = _flag(app.config.get("SESSION_COOKIE_SECURE", False))
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 

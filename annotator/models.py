@@ -40,6 +40,8 @@ ROLES = ("admin", "reviewer", "annotator")
 STATUSES = ("done", "skipped", "flagged")
 PROVENANCES = ("unanimous", "majority", "adjudicated")
 ROUTINGS = ("none", "extra_annotator", "review")
+# ModelVersion.status: a training run waits for its process, runs, then ends in one of the last three.
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # Sentence.state, kept by annotator.services.recount.recount: no counted annotation yet,
 # some but fewer than its quota, quota reached.
 UNTOUCHED, STARTED, COMPLETE = 0, 1, 2
@@ -354,3 +356,58 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ModelVersion(Base):
+    """One training run of a project's pipeline and what it produced.
+
+    At most one run per project is queued or running, and at most one version is
+    active (its pipeline suggests spans): both are partial unique indexes. Scores
+    are spaCy's on the export's dev split, in 0..1.
+    """
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"),
+        CheckConstraint("task IN ('ner', 'spancat')", name="task"),
+        CheckConstraint("number >= 1", name="number"),
+        CheckConstraint("NOT active OR status = 'done'", name="active_done"),
+        Index(
+            "uq_model_versions_one_run",
+            "project_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+        Index(
+            "uq_model_versions_one_active",
+            "project_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per project
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    task: Mapped[str] = mapped_column(String(16))
+    policy: Mapped[str] = mapped_column(String(120))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # dev_fraction, seed, max_steps
+    content_sha256: Mapped[str | None] = mapped_column(String(64))  # the export's manifest hash
+    config: Mapped[str | None] = mapped_column(Text)  # the config.cfg trained with
+    export_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the manifest's counts per split
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"overall": {p, r, f}, "per_label": {...}}
+    progress: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{step, epoch, loss, score, ...}]
+    pipeline_dir: Mapped[str] = mapped_column(String(1024))  # the run's folder; the pipeline is model-best
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # the run's process is alive

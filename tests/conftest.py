@@ -133,6 +133,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
         "EXPORTS_DIR": str(tmp_path / "exports"),
+        "MODELS_DIR": str(tmp_path / "models"),
         "PROGRESS_MAX_AGE": 0,  # tests read progress right after changing it
     }
 

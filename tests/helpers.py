@@ -266,6 +266,7 @@ def world(app, db, runner, tmp_path, login):
         "user_id": alice.id,
         "name": exports.name,
         "file": "manifest.json",
+        "number": 1,
     }
     return {"clients": clients, "values": values, "sentence": sentence, "alice": alice}
 
@@ -282,3 +283,45 @@ def rule_url(rule, values) -> str:
     missing = set(rule.arguments) - set(values)
     assert not missing, f"{rule.rule}: no test value for {missing}; add one to the world fixture"
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+
+
+# A corpus a pipeline learns in a few dozen steps (tests/test_model_versions*.py).
+TRAIN_COUNTS = ["Two", "Three", "Five", "12", "Seven", "40"]
+TRAIN_REGIONS = ["Kyiv", "Odesa", "Kharkiv", "Sumy", "Lviv", "Kursk"]
+TRAIN_OUTCOMES = ["shot down", "intercepted", "destroyed"]
+UNLABELLED = "Nine drones were shot down over Odesa."
+WAIT = 300  # seconds a run may take on a busy machine before a test gives up
+
+
+def training_reports(n: int = 36) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Distinct one-sentence reports with COUNT, OUTCOME and REGION spans."""
+    rows = []
+    for i in range(n):
+        count, outcome, region = TRAIN_COUNTS[i % 6], TRAIN_OUTCOMES[i % 3], TRAIN_REGIONS[(i // 6) % 6]
+        text = f"{count} drones were {outcome} over {region} on day {i + 1}."
+        spans = [
+            (0, len(count), "COUNT"),
+            (text.index(outcome), text.index(outcome) + len(outcome), "OUTCOME"),
+            (text.index(region), text.index(region) + len(region), "REGION"),
+        ]
+        rows.append((text, spans))
+    return rows
+
+
+def import_trainable(invoke, tmp_path, project: str = "p") -> None:
+    """Two agreeing annotators on :func:`training_reports`, and one report nobody labelled.
+
+    ``invoke(args)`` runs an ``annotator`` command (``runner.invoke``).
+    """
+    for name in ("alice", "bob"):
+        path = tmp_path / f"{name}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for i, (text, spans) in enumerate(training_reports()):
+                record = {"id": f"r{i}", "text": text, "_annotator_id": name}
+                record["spans"] = [{"start": a, "end": b, "label": label} for a, b, label in spans]
+                fh.write(json.dumps(record) + "\n")
+        result = invoke(["import", str(path), "--project", project])
+        assert result.exit_code == 0, result.output
+    (tmp_path / "new.txt").write_text(UNLABELLED + "\n", encoding="utf-8")
+    result = invoke(["import", str(tmp_path / "new.txt"), "--project", project])
+    assert result.exit_code == 0, result.output

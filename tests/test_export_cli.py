@@ -7,7 +7,8 @@ import spacy
 from spacy.tokens import DocBin
 from sqlalchemy import select
 
-from annotator.models import AuditEvent, Project
+from annotator.models import AuditEvent, ModelVersion, Project
+from annotator.services.model_versions import pipeline_path
 from tests.helpers import SENTENCES, write_annotations
 
 
@@ -80,14 +81,18 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
     assert result.exit_code == 0, result.output
     assert "COUNT" in result.output and "overall" in result.output
     project = db.scalar(select(Project).where(Project.name == "p"))
-    nlp = spacy.load(project.model_path)
+    (version,) = db.scalars(select(ModelVersion).where(ModelVersion.project_id == project.id))
+    assert (version.number, version.status, version.active, version.task) == (1, "done", True, "ner")
+    assert version.content_sha256 and version.config and version.progress and version.scores["per_label"]
+    nlp = spacy.load(pipeline_path(version))
     assert "ner" in nlp.pipe_names
     (trained,) = db.scalars(select(AuditEvent).where(AuditEvent.action == "model.train"))
     assert trained.user_id is None and trained.detail["via"] == "command line"  # who trained it, from where
-    assert (trained.entity_id, trained.detail["model_path"], trained.detail["task"]) == (
+    assert (trained.entity_id, trained.detail["model_path"], trained.detail["task"], trained.detail["version"]) == (
         project.id,
-        project.model_path,
+        str(pipeline_path(version)),
         "ner",
+        1,
     )
 
 

@@ -1,9 +1,11 @@
 """The schema comes from Alembic migrations and matches the models."""
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from annotator import db as database
 from annotator.models import Base, utcnow
@@ -260,4 +262,35 @@ def test_migration_0009_gives_every_stored_label_its_kind(empty_database_url):
     assert labels["p2"] == []
     command.downgrade(database.alembic_config(engine), "0008")
     assert database.current_revision(engine) == "0008"
+    engine.dispose()
+
+
+def test_migration_0010_adds_model_versions_and_keeps_model_path(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, model_path, created_at) "
+                "VALUES (1, 'p', 'en', '[]', 2, false, 'none', '/models/old/model-best', :now)"
+            ),
+            {"now": utcnow()},
+        )
+    database.upgrade(engine, "0010")
+    insert = text(
+        "INSERT INTO model_versions (project_id, number, status, active, task, policy, settings, progress, pipeline_dir, created_at) "
+        "VALUES (1, :number, :status, :active, 'ner', 'majority', '{}', '[]', '/runs/x', :now)"
+    )
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT model_path FROM projects")).scalar() == "/models/old/model-best"
+        connection.execute(insert, {"number": 1, "status": "done", "active": True, "now": utcnow()})
+        connection.execute(insert, {"number": 2, "status": "running", "active": False, "now": utcnow()})
+    # One run at a time, one active version, numbers unique per project: the schema refuses the rest.
+    for number, status, active in ((3, "queued", False), (4, "done", True), (2, "done", False), (5, "failed", True)):
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"number": number, "status": status, "active": active, "now": utcnow()})
+    command.downgrade(database.alembic_config(engine), "0009")
+    with engine.connect() as connection:
+        assert "model_versions" not in inspect(connection).get_table_names()
+        assert connection.execute(text("SELECT model_path FROM projects")).scalar() == "/models/old/model-best"
     engine.dispose()

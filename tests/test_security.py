@@ -21,7 +21,7 @@ PUBLIC = {
     "api.openapi",
 }  # reachable without logging in (api.openapi: the API's description)
 ROLE_AREAS = {  # endpoint prefixes closed to a role
-    "annotator": ("review.", "browse.", "admin.", "label_admin.", "exports."),
+    "annotator": ("review.", "browse.", "admin.", "label_admin.", "exports.", "models."),
     "reviewer": ("admin.", "label_admin."),
     "admin": (),
 }

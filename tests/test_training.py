@@ -14,7 +14,15 @@ import pytest
 import spacy
 
 from annotator.export.build import build_export, stream_export, write_export
-from annotator.export.training import TrainingError, load_pipeline, predict_spans, read_scores, train
+from annotator.export.training import (
+    TrainingError,
+    load_pipeline,
+    predict_spans,
+    progress_record,
+    read_progress,
+    read_scores,
+    train,
+)
 from annotator.records import AnnotationRecord, SentenceRecord, SpanRecord
 
 TASKS = ["ner", "spancat"]
@@ -158,3 +166,45 @@ def test_training_train_refuses_a_directory_that_is_not_an_export(tmp_path):
         train(tmp_path, tmp_path / "out")
     with pytest.raises(TrainingError, match="meta.json missing"):
         read_scores(tmp_path)
+
+
+@pytest.mark.slow
+def test_training_progress_file_records_each_evaluation(export_dir, tmp_path):
+    progress = tmp_path / "progress.jsonl"
+    scores = train(export_dir, tmp_path / "out", max_steps=20, eval_frequency=5, progress_file=progress)
+    assert set(scores["overall"]) == {"p", "r", "f"}
+    records = read_progress(progress)
+    assert [r["step"] for r in records] == [0, 5, 10, 15, 20]
+    for record in records:
+        assert set(record["dev"]) == {"p", "r", "f"} and record["loss"] >= 0 and record["losses"]
+    # The saved pipeline is a plain spaCy one: its config names the export's logger again.
+    config = spacy.util.load_config(tmp_path / "out" / "model-best" / "config.cfg")
+    assert config["training"]["logger"] == spacy.util.load_config(export_dir / "config.cfg")["training"]["logger"]
+    assert spacy.load(tmp_path / "out" / "model-best").pipe_names
+
+
+def test_training_read_progress_leaves_a_partial_line(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    assert read_progress(path) == []
+    path.write_text('{"step": 0}\n{"step": 5}\n{"ste', encoding="utf-8")
+    assert read_progress(path) == [{"step": 0}, {"step": 5}]
+
+
+def test_training_progress_record_reads_spacys_info():
+    info = {
+        "epoch": 1,
+        "step": 10,
+        "seconds": 3,
+        "score": 0.5,
+        "losses": {"tok2vec": 1.5, "ner": 2.0},
+        "other_scores": {"ents_f": 0.5, "ents_p": 0.25, "ents_r": 1.0, "ents_per_type": {}},
+    }
+    assert progress_record(info) == {
+        "step": 10,
+        "epoch": 1,
+        "seconds": 3,
+        "loss": 3.5,
+        "losses": {"tok2vec": 1.5, "ner": 2.0},
+        "score": 0.5,
+        "dev": {"p": 0.25, "r": 1.0, "f": 0.5},
+    }

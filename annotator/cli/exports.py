@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -103,50 +102,82 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")
 def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
-    """Export, train a spaCy pipeline on the CPU, print scores per label, and use it for suggestions."""
-    from ..export.training import TrainingError
-    from ..export.training import train as train_pipeline
-    from ..services.audit import record_command
-    from ..services.exports import safe_name
-    from ..services.projects import get_project
+    """Export, train a spaCy pipeline on the CPU, print scores per label, and use it for suggestions.
 
-    instance = Path(current_app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=instance) as tmp:
-        path, manifest = run_export(project_name, Path(tmp) / "export", task, policy, dev_fraction, seed, False)
-        click.echo(f"Exported {summary(manifest)}.")
-        db = session(write=True)
+    The run is kept as the project's next model version (as one started on the project's Models
+    page) and becomes the active one: the labelling page offers its predictions.
+    """
+    from .. import db as database
+    from ..models import ModelVersion
+    from ..services import model_versions as versions
+    from ..services.audit import record_command
+    from ..services.projects import NotFound, get_project
+    from .training_job import run_version
+
+    db = session(write=True)
+    try:
         project = get_project(db, project_name)
-        output = (
-            instance / "models" / f"{safe_name(project.name)}-{task}-{manifest['created_at'].replace(':', '')[:15]}"
+    except NotFound as exc:
+        raise fail(f"{exc}; import reports into it first") from None
+    try:
+        version = versions.start_run(
+            db,
+            project,
+            None,
+            current_app.config["MODELS_DIR"],
+            task=task,
+            policy=policy,
+            dev_fraction=dev_fraction,
+            seed=seed,
+            max_steps=max_steps,
         )
-        try:
-            scores = train_pipeline(
-                path, output, max_steps=max_steps, eval_frequency=min(200, max_steps) if max_steps else None
-            )
-        except TrainingError as exc:
-            raise fail(str(exc)) from None
-    project.model_path = str(output / "model-best")
-    overall = scores.get("overall", {})
+    except versions.ModelVersionError as exc:
+        raise fail(str(exc)) from None
+    db.commit()
+    click.echo(f"Training version {version.number} of {project.name!r} ({task}, policy {policy}).")
+    try:
+        status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
+    except KeyboardInterrupt:
+        db.rollback()
+        database.write_transaction(db)
+        versions.cancel_run(db, project, version.number)
+        db.commit()
+        raise fail(f"Interrupted: version {version.number} is cancelled.") from None
+    db.expire_all()
+    database.write_transaction(db)
+    version = db.get(ModelVersion, version.id)
+    if status != "done" or version is None:
+        raise fail(f"Training failed: {version.error if version else status}")
+    versions.activate(db, project, version.number)
+    overall = (version.scores or {}).get("overall") or {}
+    model_path = str(versions.pipeline_path(version))
     record_command(
         db,
         "model.train",
         "project",
         project.id,
+        version=version.number,
         task=task,
         policy=policy,
-        model_path=project.model_path,
-        exported=summary(manifest),
-        content_sha256=manifest["content_sha256"],
+        model_path=model_path,
+        content_sha256=version.content_sha256,
         overall={key: overall.get(key) for key in ("p", "r", "f")},
     )
     db.commit()
-    click.echo(f"Trained {task} pipeline: {output / 'model-best'}")
+    counts = version.export_counts or {}
+    click.echo(
+        "Exported "
+        + "; ".join(f"{split} {counts.get(split, {}).get('docs', 0)} docs" for split in ("train", "dev"))
+        + "."
+    )
+    click.echo(f"Trained {task} pipeline, version {version.number}: {model_path}")
     click.echo(f"{'label':<12}{'P':>8}{'R':>8}{'F':>8}")
-    for label, score in sorted(scores.get("per_label", {}).items()):
+    for label, score in sorted(((version.scores or {}).get("per_label") or {}).items()):
         click.echo(f"{label:<12}{_pct(score.get('p')):>8}{_pct(score.get('r')):>8}{_pct(score.get('f')):>8}")
     click.echo(f"{'overall':<12}{_pct(overall.get('p')):>8}{_pct(overall.get('r')):>8}{_pct(overall.get('f')):>8}")
-    click.echo(f"The labelling page now offers this pipeline's predictions as suggestions for {project.name!r}.")
+    click.echo(
+        f"Version {version.number} is now active: the labelling page offers its predictions for {project.name!r}."
+    )
 
 
 def _pct(value) -> str:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from spacy.language import Language
+from spacy.util import registry
 
 from ..records import SpanRecord
 
 EXPORT_FILES = ("config.cfg", "train.spacy", "dev.spacy")
+PROGRESS_LOGGER = "annotator.ProgressLogger.v1"
+# spaCy's score names per task: f"{prefix}_f", f"{prefix}_per_type", ...
+SCORE_PREFIXES = {"ner": "ents", "spancat": "spans_sc"}
 
 
 class TrainingError(Exception):
@@ -29,13 +35,18 @@ def train(
     *,
     max_steps: int | None = None,
     eval_frequency: int | None = None,
+    progress_file: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train the export's config on its train/dev DocBins; return the best scores.
 
     ``max_steps`` and ``eval_frequency`` override the config's
     ``training.*`` settings (None keeps the config's). spaCy writes
     ``model-best`` and ``model-last`` into ``output_dir`` and logs progress to
-    stdout. Returns :func:`read_scores` of ``model-best``. Raises
+    stdout; with ``progress_file``, each evaluation is also appended to it as
+    one JSON line (:func:`progress_record`), flushed at once, for a reader
+    watching the run (:func:`read_progress`). The saved pipelines' configs keep
+    the export's own logger, so they stay plain spaCy configs.
+    Returns :func:`read_scores` of ``model-best``. Raises
     ``TrainingError`` when an export file is missing or spaCy stops
     (invalid config, no training data).
     """
@@ -58,11 +69,97 @@ def train(
         overrides["training.max_steps"] = max_steps
     if eval_frequency is not None:
         overrides["training.eval_frequency"] = eval_frequency
+    if progress_file is not None:
+        overrides["training.logger"] = {"@loggers": PROGRESS_LOGGER, "path": str(progress_file)}
     try:
         spacy_train(export_dir / "config.cfg", output_dir, use_gpu=-1, overrides=overrides)
     except SystemExit as stop:  # spaCy's CLI helpers exit on a bad config
         raise TrainingError(f"spaCy stopped training (exit {stop.code}); see its output above") from stop
+    if progress_file is not None:
+        _restore_logger(export_dir / "config.cfg", output_dir)
     return read_scores(output_dir / "model-best")
+
+
+def _restore_logger(export_config: Path, output_dir: Path) -> None:
+    """Put the export's ``[training.logger]`` back into the saved pipelines' configs."""
+    from spacy.util import load_config
+
+    logger = load_config(export_config)["training"]["logger"]
+    for name in ("model-best", "model-last"):
+        path = output_dir / name / "config.cfg"
+        if path.is_file():
+            config = load_config(path)
+            config["training"]["logger"] = logger
+            config.to_disk(path)
+
+
+@registry.loggers(PROGRESS_LOGGER)
+def progress_logger(path: str) -> Callable[..., tuple[Callable[[dict[str, Any] | None], None], Callable[[], None]]]:
+    """spaCy's console table, plus one JSON line per evaluation appended to ``path`` and flushed."""
+    console = registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar=None, console_output=True)
+
+    def setup(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr):
+        log_console, finalize_console = console(nlp, stdout, stderr)
+        stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by finalize
+
+        def log_step(info: dict[str, Any] | None) -> None:
+            log_console(info)
+            if info is not None:
+                stream.write(json.dumps(progress_record(info)) + "\n")
+                stream.flush()
+
+        def finalize() -> None:
+            finalize_console()
+            stream.close()
+
+        return log_step, finalize
+
+    return setup
+
+
+def progress_record(info: dict[str, Any]) -> dict[str, Any]:
+    """One evaluation of spaCy's training loop as a plain record.
+
+    ``{"step", "epoch", "seconds", "loss", "losses": {component: loss}, "score",
+    "dev": {"p", "r", "f"}}``: ``loss`` is the sum over the components of the
+    loss accumulated since the previous evaluation; ``score`` is the weighted
+    dev score spaCy picks the best model by, ``dev`` the span scores on the dev
+    split (0..1; None where spaCy gives none).
+    """
+    losses = {name: float(value) for name, value in (info.get("losses") or {}).items()}
+    other = info.get("other_scores") or {}
+    prefix = next((p for p in SCORE_PREFIXES.values() if f"{p}_f" in other), None)
+    dev = {
+        k: (None if prefix is None or other.get(f"{prefix}_{k}") is None else float(other[f"{prefix}_{k}"]))
+        for k in ("p", "r", "f")
+    }
+    return {
+        "step": int(info.get("step", 0)),
+        "epoch": int(info.get("epoch", 0)),
+        "seconds": info.get("seconds"),
+        "loss": sum(losses.values()),
+        "losses": losses,
+        "score": None if info.get("score") is None else float(info["score"]),
+        "dev": dev,
+    }
+
+
+def read_progress(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records :func:`progress_logger` wrote so far; [] if there is no file yet.
+
+    A line still being written (no newline yet, or not JSON) is left for the next read.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in text.split("\n")[:-1]:  # the last piece has no newline yet
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
 
 
 def read_scores(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -77,7 +174,7 @@ def read_scores(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not meta_path.is_file():
         raise TrainingError(f"no trained model at {model_dir}: meta.json missing")
     performance = json.loads(meta_path.read_text(encoding="utf-8")).get("performance", {})
-    for task, prefix in (("ner", "ents"), ("spancat", "spans_sc")):
+    for task, prefix in SCORE_PREFIXES.items():
         if f"{prefix}_f" in performance:
             per_type = performance.get(f"{prefix}_per_type") or {}
             return {

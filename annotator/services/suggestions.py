@@ -138,6 +138,9 @@ def warm_suggesters(session: Session) -> int:
 
 _models: dict[tuple[str, float], Any] = {}
 _models_lock = threading.Lock()
+# Pipelines kept loaded per process (switching versions back and forth reloads none of them);
+# past this many, the least recently loaded goes.
+MAX_LOADED_MODELS = 8
 
 
 def _model_mtime(path: Path) -> float:
@@ -159,6 +162,8 @@ def load_model(model_path: str):
         if key not in _models:
             for old in [k for k in _models if k[0] == key[0]]:
                 del _models[old]  # a retrained model replaces the old one
+            while len(_models) >= MAX_LOADED_MODELS:
+                del _models[next(iter(_models))]  # the least recently loaded
             try:
                 _models[key] = load_pipeline(path)
             except Exception:  # noqa: BLE001 - any broken model only costs its suggestions
@@ -175,10 +180,12 @@ def suggestions_for(
 ) -> list[dict[str, Any]]:
     """Suggested spans for ``sentence``, sorted by offset.
 
-    Each is ``{"start_char", "end_char", "label", "value", "source", "score"}``
+    Each is ``{"start_char", "end_char", "label", "value", "source", "score", "model_version"}``
     with ``source`` one of "import" (Suggestion rows), "rules" (``RuleSuggester``,
-    when ``rules``) or "model" (``Project.model_path``, when set and it
-    loads), and ``score`` the model's confidence (0 to 1) where it gives one
+    when ``rules``) or "model" (:func:`model_source`: the active model version's
+    pipeline, else ``Project.model_path``, when it loads), ``model_version`` the number of the
+    version that suggested a "model" span (None for ``model_path`` and the other sources),
+    and ``score`` the model's confidence (0 to 1) where it gives one
     (a spancat pipeline), else None; a model suggestion scored below the project's
     ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
@@ -208,8 +215,9 @@ def suggestions_for(
     if rules:
         for span in _rule_suggester(project.lang, gazetteer, outcomes, _kinds_key(project)).suggest(sentence.text):
             found.append((span.start_char, span.end_char, span.label, span.value, "rules", None))
-    if project.model_path:
-        nlp = load_model(project.model_path)
+    model = model_source(session, project)
+    if model is not None:
+        nlp = load_model(model[0])
         if nlp is not None:
             from ..export.training import predict_scored_spans
 
@@ -240,7 +248,32 @@ def suggestions_for(
         key = (start, end, label)
         if key not in best or order[source] < order[best[key][4]]:
             best[key] = item
+    version = model[1] if model is not None else None
     return [
-        {"start_char": s, "end_char": e, "label": label, "value": value, "source": source, "score": score}
+        {
+            "start_char": s,
+            "end_char": e,
+            "label": label,
+            "value": value,
+            "source": source,
+            "score": score,
+            "model_version": version if source == "model" else None,
+        }
         for s, e, label, value, source, score in sorted(best.values(), key=lambda t: (t[0], t[1], t[2]))
     ]
+
+
+def model_source(session: Session, project: Project) -> tuple[str, int | None] | None:
+    """The pipeline that suggests spans for ``project`` and its version number.
+
+    The active model version's pipeline; for a project trained before versions
+    existed (a ``model_path`` and no active version), that path with no number.
+    """
+    from .model_versions import active_version, pipeline_path
+
+    version = active_version(session, project)
+    if version is not None:
+        return str(pipeline_path(version)), version.number
+    if project.model_path:
+        return project.model_path, None
+    return None

@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
         exports,
         label_admin,
         main,
+        model_pages,
         new_project,
         project_admin,
         review,
@@ -58,7 +59,7 @@ def register(app: Flask) -> None:
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 
-    for module in (auth, main, annotate, api, review, browse, exports, admin, label_admin, errors):
+    for module in (auth, main, annotate, api, review, browse, exports, model_pages, admin, label_admin, errors):
         app.register_blueprint(module.bp)
 
     @login_manager.user_loader

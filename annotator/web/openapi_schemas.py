@@ -117,6 +117,10 @@ SCHEMAS: dict[str, Any] = {
                 "maximum": 1,
                 "description": "the model's confidence where it gives one (spancat); else null",
             },
+            "model_version": {
+                "type": ["integer", "null"],
+                "description": "the model version whose pipeline suggested the span (source model); else null",
+            },
         },
     },
     "Span": {
