@@ -62,7 +62,7 @@ def fill(url: str, size: int) -> tuple[int, list[tuple[int, int]]]:
     keys = []
     sid = aid = 0
     for rid, (text, parts) in enumerate(c.reports(size), start=1):
-        reports.append((rid, project_id, json.dumps({}), text, f"{rid:064x}", now))
+        reports.append((rid, project_id, rid, json.dumps({}), text, f"{rid:064x}", now))
         for position, (sentence, offset, marked) in enumerate(parts):
             sid += 1
             keys.append((rid, position))
@@ -94,7 +94,7 @@ def fill(url: str, size: int) -> tuple[int, list[tuple[int, int]]]:
             if sid % 100 == 0:
                 gold.append((sid, sid, reviewer_id, 1, now, now))
     statements = [
-        ("reports (id, project_id, meta, text, content_hash, created_at)", reports),
+        ("reports (id, project_id, number, meta, text, content_hash, created_at)", reports),
         (
             "sentences (id, project_id, report_id, position, start_char, text, tokens, extra_annotators,"
             " needs_review, annotation_count, state)",
