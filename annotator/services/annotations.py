@@ -287,6 +287,7 @@ def save_annotation(
     if guideline_version is None:
         guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
+    replacing = annotation is not None
     if annotation is None:
         annotation = Annotation(
             sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0
@@ -294,13 +295,14 @@ def save_annotation(
         session.add(annotation)
     else:
         annotation.version += 1
-        annotation.spans.clear()
-        session.flush()  # old spans go before new ones with the same offsets arrive
     annotation.status = status
     annotation.comment = comment
     annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
     annotation.guideline_version = guideline_version
     annotation.updated_at = now
+    if replacing:
+        annotation.spans.clear()
+        session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
     annotation.spans = [
         Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested)
         for s in new_spans
