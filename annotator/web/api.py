@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import single_writer, write_transaction
-from ..extensions import get_session
+from ..extensions import get_session, writes_on_get
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
 from ..services import queue
@@ -176,6 +176,7 @@ def projects():
 
 
 @bp.get("/projects/<project_name>/next")
+@writes_on_get  # the claim: the request's first statement already runs under the write lock
 def next_sentence(project_name: str):
     project = _project(project_name)
     session = get_session()
@@ -204,7 +205,8 @@ def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int =
     session = get_session()
     for attempt in range(attempts):
         try:
-            write_transaction(session)
+            if attempt:  # the first attempt runs in the write transaction the request opened
+                write_transaction(session)
             sentence = queue.next_sentence(session, project, current_user, now, lease_seconds)
             session.flush()
             return sentence
