@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..labels.normalise import normalise
@@ -186,11 +186,15 @@ def _content(status: str, comment: str | None, spans) -> tuple:
     )
 
 
+# Built once: every save and every sentence page reads it.
+_OWN = select(Annotation).where(
+    Annotation.sentence_id == bindparam("sentence_id"), Annotation.user_id == bindparam("user_id")
+)
+_OWN_LOCKED = _OWN.with_for_update().execution_options(populate_existing=True)
+
+
 def own_annotation(session: Session, sentence: Sentence, user: User, *, lock: bool = False) -> Annotation | None:
-    query = select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.user_id == user.id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+    return session.scalar(_OWN_LOCKED if lock else _OWN, {"sentence_id": sentence.id, "user_id": user.id})
 
 
 def save_annotation(
