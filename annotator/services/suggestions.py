@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
@@ -155,6 +155,14 @@ def load_model(model_path: str):
 # --- Suggestions ----------------------------------------------------------------
 
 
+# Built once, columns rather than Suggestion objects: the labelling page reads it per sentence.
+_STORED = (
+    select(Suggestion.start_char, Suggestion.end_char, Suggestion.label, Suggestion.value, Suggestion.source)
+    .where(Suggestion.sentence_id == bindparam("sentence_id"))
+    .order_by(Suggestion.start_char, Suggestion.id)
+)
+
+
 def suggestions_for(
     session: Session, project: Project, sentence: Sentence, *, rules: bool = True
 ) -> list[dict[str, Any]]:
@@ -172,9 +180,7 @@ def suggestions_for(
     gazetteer = project_gazetteer(session, project)
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
-    for row in session.scalars(
-        select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)
-    ):
+    for row in session.execute(_STORED, {"sentence_id": sentence.id}):
         value = (
             row.value
             if row.value is not None
