@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import single_writer, write_transaction
@@ -68,9 +68,25 @@ def require_login():
 # --- Lookups and shapes ---------------------------------------------------------
 
 
+# The lookups of the labelling round trip, built once (building a statement costs more than running it).
+_PROJECT_NAMED = select(Project).where(Project.name == bindparam("name"))
+_SENTENCE_AND_PROJECT = (
+    select(Sentence, Project)
+    .join(Project, Project.id == Sentence.project_id)
+    .where(Sentence.id == bindparam("sentence_id"))
+)
+# The sentence's own row comes along so that the report's source always arrives in the same query.
+_WINDOW = (
+    select(Sentence.position, Sentence.text, Report.source)
+    .join(Report, Report.id == Sentence.report_id)
+    .where(Sentence.report_id == bindparam("report_id"), Sentence.position.between(bindparam("low"), bindparam("high")))
+    .order_by(Sentence.position)
+)
+
+
 def _project(name: str) -> Project:
     session = get_session()
-    project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
+    project = None if project_name_problem(name) else session.scalar(_PROJECT_NAMED, {"name": name})
     if project is None:
         raise ApiError(404, "not_found", f"No project named {name[:120]!r}.")
     if not can_work_on(session, current_user, project):
@@ -80,9 +96,7 @@ def _project(name: str) -> Project:
 
 def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
     session = get_session()
-    row = session.execute(
-        select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)
-    ).first()
+    row = session.execute(_SENTENCE_AND_PROJECT, {"sentence_id": sentence_id}).first()
     if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
     sentence, project = row
@@ -94,15 +108,13 @@ def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
     session = get_session()
-    # The sentence's own row comes along so that the report's source always arrives in the same query.
     window = session.execute(
-        select(Sentence.position, Sentence.text, Report.source)
-        .join(Report, Report.id == Sentence.report_id)
-        .where(
-            Sentence.report_id == sentence.report_id,
-            Sentence.position.between(sentence.position - CONTEXT_SENTENCES, sentence.position + CONTEXT_SENTENCES),
-        )
-        .order_by(Sentence.position)
+        _WINDOW,
+        {
+            "report_id": sentence.report_id,
+            "low": sentence.position - CONTEXT_SENTENCES,
+            "high": sentence.position + CONTEXT_SENTENCES,
+        },
     ).all()
     neighbours = [(position, text) for position, text, _ in window if position != sentence.position]
     source = window[0].source if window else None
