@@ -18,11 +18,11 @@ from tests.helpers import make_project, users
 # Statements per step of the round trip on each backend, and what they are.
 EXPECTED = {
     "sqlite": {
-        # user, project; leases, candidates (started, untouched), sentence, claim; BEGIN, window,
-        # suggestions, own counts, project counts (PROGRESS_MAX_AGE is 0 in the tests)
-        "next": 12,
-        # user, project; leases, renew, sentence; BEGIN, window, suggestions, own counts, project counts
-        "renew": 10,
+        # one write transaction: user, project; leases, candidates (started, untouched), sentence,
+        # claim; window, stored suggestions, own counts, project counts (PROGRESS_MAX_AGE is 0 here)
+        "next": 11,
+        # user, project; leases, renew, sentence; window, stored suggestions, own counts, project counts
+        "renew": 9,
         # user, sentence and project, own annotation, lease, annotation, spans, recount, audit event
         "save": 8,
         # done -> flagged: user, sentence, annotation, lease, its spans; the annotation and its

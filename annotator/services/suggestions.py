@@ -163,8 +163,13 @@ _STORED = (
 )
 
 
+def stored_suggestions(session: Session, sentence: Sentence) -> list[Any]:
+    """The sentence's Suggestion rows (start_char, end_char, label, value, source), by offset."""
+    return list(session.execute(_STORED, {"sentence_id": sentence.id}).all())
+
+
 def suggestions_for(
-    session: Session, project: Project, sentence: Sentence, *, rules: bool = True
+    session: Session, project: Project, sentence: Sentence, *, rules: bool = True, stored: list[Any] | None = None
 ) -> list[dict[str, Any]]:
     """Suggested spans for ``sentence``, sorted by offset.
 
@@ -175,12 +180,13 @@ def suggestions_for(
     (a spancat pipeline), else None; a model suggestion scored below the project's
     ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
-    listed once, under the first source in that order.
+    listed once, under the first source in that order. ``stored``: the rows of
+    :func:`stored_suggestions`, when the caller read them already.
     """
     gazetteer = project_gazetteer(session, project)
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
-    for row in session.execute(_STORED, {"sentence_id": sentence.id}):
+    for row in stored if stored is not None else stored_suggestions(session, sentence):
         value = (
             row.value
             if row.value is not None

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import single_writer, write_transaction
+from ..db import write_transaction
 from ..extensions import get_session, writes_on_get
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
@@ -31,7 +31,7 @@ from ..services.annotations import (
     save_annotation,
 )
 from ..services.projects import can_work_on, project_settings
-from ..services.suggestions import project_outcomes, suggestions_for
+from ..services.suggestions import project_outcomes, stored_suggestions, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -149,9 +149,9 @@ def project_dict(project: Project) -> dict[str, Any]:
     }
 
 
-def _suggestions(project: Project, sentence: Sentence) -> list[dict[str, Any]]:
+def _suggestions(project: Project, sentence: Sentence, stored: list[Any] | None = None) -> list[dict[str, Any]]:
     return suggestions_for(
-        get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True))
+        get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True)), stored=stored
     )
 
 
@@ -198,17 +198,20 @@ def next_sentence(project_name: str):
     if sentence is None:
         session.commit()
         return "", 204
-    if single_writer(session):
-        session.commit()  # SQLite: every other writer waits for this transaction; read the rest after it
+    # The page's rows are read in the claim's transaction (on SQLite a second one would cost a
+    # BEGIN and a COMMIT); it ends before the suggestions are computed, which can take a model's time.
+    shown = sentence_dict(sentence)
+    stored = stored_suggestions(session, sentence)
+    counts = queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"])
+    session.commit()
     payload = dict(
-        sentence=sentence_dict(sentence),
-        suggestions=_suggestions(project, sentence),
+        sentence=shown,
+        suggestions=_suggestions(project, sentence, stored),
         annotation=None,
         project=project_dict(project),
-        progress=queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
+        progress=counts,
         lease_expires_at=iso(now + timedelta(seconds=lease_seconds)),
     )
-    session.commit()
     return jsonify(payload)
 
 
