@@ -6,7 +6,7 @@ import json
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from annotator import db as database
@@ -95,6 +95,40 @@ def test_queue_counts_follow_direct_orm_changes(db):
     db.delete(annotation)
     db.commit()
     assert assert_counts_right(db)[first.id] == (0, UNTOUCHED)
+
+
+def test_queue_counts_recount_only_what_a_flush_can_change(db, app):
+    """A new skip and a done <-> flagged switch skip the recount; the figures stay right either way."""
+    project = make_project(db, quota=2)
+    ann, bo = users(db, "ann", "bo")
+    first = sentences_of(db, project)[0]
+    recounts: list[str] = []
+
+    def _note(conn, cursor, statement, params, context, executemany):
+        if statement.startswith("UPDATE sentences SET annotation_count"):
+            recounts.append(statement)
+
+    engine = app.extensions["annotator.engine"]
+    event.listen(engine, "before_cursor_execute", _note)
+    try:
+        save(db, first, ann, "skipped")
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((0, UNTOUCHED), 0)
+        save(db, first, bo)
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 1)
+        save(db, first, bo, "flagged", comment="unclear")
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 1)
+        save(db, first, ann, "done")  # skipped -> done: a change of the counts
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((2, COMPLETE), 2)
+        # A status whose old value the session never loaded is recounted.
+        annotation = db.scalar(
+            select(Annotation).where(Annotation.sentence_id == first.id, Annotation.user_id == ann.id)
+        )
+        db.expire(annotation, ["status"])
+        annotation.status = "skipped"
+        db.commit()
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 3)
+    finally:
+        event.remove(engine, "before_cursor_execute", _note)
 
 
 def test_queue_counts_follow_imported_annotations(runner, tmp_path, db):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..labels.normalise import normalise
@@ -197,11 +197,15 @@ def _content(status: str, comment: str | None, spans) -> tuple:
     )
 
 
+# Built once: every save and every sentence page reads it.
+_OWN = select(Annotation).where(
+    Annotation.sentence_id == bindparam("sentence_id"), Annotation.user_id == bindparam("user_id")
+)
+_OWN_LOCKED = _OWN.with_for_update().execution_options(populate_existing=True)
+
+
 def own_annotation(session: Session, sentence: Sentence, user: User, *, lock: bool = False) -> Annotation | None:
-    query = select(Annotation).where(Annotation.sentence_id == sentence.id, Annotation.user_id == user.id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+    return session.scalar(_OWN_LOCKED if lock else _OWN, {"sentence_id": sentence.id, "user_id": user.id})
 
 
 def save_annotation(
@@ -301,6 +305,7 @@ def save_annotation(
     if guideline_version is None:
         guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
+    replacing = annotation is not None
     if annotation is None:
         annotation = Annotation(
             sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0
@@ -308,13 +313,14 @@ def save_annotation(
         session.add(annotation)
     else:
         annotation.version += 1
-        annotation.spans.clear()
-        session.flush()  # old spans go before new ones with the same offsets arrive
     annotation.status = status
     annotation.comment = comment
     annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
     annotation.guideline_version = guideline_version
     annotation.updated_at = now
+    if replacing:
+        annotation.spans.clear()
+        session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
     annotation.spans = [
         Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested)
         for s in new_spans

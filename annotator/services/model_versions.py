@@ -27,7 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import ModelVersion, Project, User, utcnow
+from ..models import ModelVersion, Project, User, new_settings_token, utcnow
 from .exports import safe_name
 
 WORKER_MODULE = "annotator.cli.training_job"
@@ -288,6 +288,7 @@ def activate(session: Session, project: Project, number: int) -> ModelVersion:
         previous.active = False
         session.flush()  # before the new one: the schema allows one active version at a time
     version.active = True
+    project.settings_token = new_settings_token()  # every server reads the active version afresh
     session.flush()
     return version
 

@@ -27,6 +27,7 @@ from ..models import (
     GazetteerEntry,
     GoldAnnotation,
     Guideline,
+    ModelVersion,
     Project,
     ProjectMember,
     Report,
@@ -267,6 +268,7 @@ def current_guideline(session: Session, project: Project) -> Guideline | None:
 class ProjectSettings:
     gazetteer_entries: tuple[tuple[str, tuple[str, ...]], ...]  # (canonical, aliases) of the project's own regions
     guideline_version: int | None  # the current guidelines' version
+    active_model: tuple[str, int] | None = None  # the active model version's pipeline directory and number
 
 
 _SETTINGS: dict[tuple[str, int, str], ProjectSettings] = {}
@@ -274,12 +276,13 @@ SETTINGS_CACHE_SIZE = 256
 
 
 def project_settings(session: Session, project: Project) -> ProjectSettings:
-    """The project's gazetteer entries and current guideline version.
+    """The project's gazetteer entries, current guideline version and active model version.
 
     Read once per ``Project.settings_token`` and kept in this process: the token
     changes, in the same transaction, whenever a gazetteer entry or a guideline
     is added, changed or deleted through a session of
-    ``annotator.services.unit_of_work.session_factory`` (:func:`keep_settings_token`), so every
+    ``annotator.services.unit_of_work.session_factory`` (:func:`keep_settings_token`), and
+    when a model version is made active (``services.model_versions.activate``), so every
     app server sees a change on its next request. Without a token (rows
     written around the ORM) the settings are read every time.
     """
@@ -295,7 +298,16 @@ def project_settings(session: Session, project: Project) -> ProjectSettings:
             .order_by(GazetteerEntry.id)
         ).all()
         version = session.scalar(select(func.max(Guideline.version)).where(Guideline.project_id == project.id))
-        settings = ProjectSettings(tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows), version)
+        model = session.execute(
+            select(ModelVersion.pipeline_dir, ModelVersion.number).where(
+                ModelVersion.project_id == project.id, ModelVersion.active
+            )
+        ).first()
+        settings = ProjectSettings(
+            tuple((canonical, tuple(aliases or ())) for canonical, aliases in rows),
+            version,
+            None if model is None else (model.pipeline_dir, model.number),
+        )
         if token:
             if len(_SETTINGS) >= SETTINGS_CACHE_SIZE:
                 _SETTINGS.clear()

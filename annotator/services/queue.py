@@ -270,14 +270,16 @@ def _claim(
     return sentence
 
 
+_TAKE = (
+    delete(Lease.__table__)
+    .where(Lease.__table__.c.sentence_id == _SENTENCE_ID, Lease.__table__.c.user_id == _USER)
+    .returning(Lease.__table__.c.expires_at)
+)
+
+
 def take_lease(session: Session, sentence: Sentence, user: User) -> datetime | None:
     """Delete the user's lease on the sentence (a save ends it); when it expires or expired, or None."""
-    table = Lease.__table__
-    return session.scalar(
-        delete(table)
-        .where(table.c.sentence_id == sentence.id, table.c.user_id == user.id)
-        .returning(table.c.expires_at)
-    )
+    return session.scalar(_TAKE, {"sentence_id": sentence.id, "user_id": user.id})
 
 
 def purge_expired_leases(session: Session, now: datetime) -> int:
@@ -313,6 +315,18 @@ def project_counts(session: Session, project: Project, max_age: float = 0.0) -> 
 
 
 STATUSES = ("done", "flagged", "skipped")
+# One user's annotations in :project_id by status, built once (the labelling page reads it per sentence).
+# A correlated lookup rather than a join: the plan then starts from the user's annotations
+# (ix_annotations_user_updated), never from the project's sentences.
+_OWN_COUNTS = (
+    select(Annotation.status, func.count())
+    .where(
+        Annotation.user_id == _USER,
+        select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery()
+        == bindparam("project_id"),
+    )
+    .group_by(Annotation.status)
+)
 
 
 def annotation_counts(session: Session, project: Project, user: User | None = None) -> dict[str, dict[str, int]]:
@@ -323,18 +337,18 @@ def annotation_counts(session: Session, project: Project, user: User | None = No
     flagged annotation is flagged, not done (though both count toward a
     sentence's quota: see ``complete``). With ``user``, only theirs.
     """
-    query = select(User.username, Annotation.status, func.count()).join(User, User.id == Annotation.user_id)
     if user is not None:
-        # A correlated lookup rather than a join: the plan then starts from the user's
-        # annotations (ix_annotations_user_updated), never from the project's sentences.
-        query = query.where(Annotation.user_id == user.id).where(
-            select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery() == project.id
-        )
-    else:
-        query = query.join(Sentence, Sentence.id == Annotation.sentence_id).where(Sentence.project_id == project.id)
+        mine = dict.fromkeys(STATUSES, 0)
+        for status, n in session.execute(_OWN_COUNTS, {"user_id": user.id, "project_id": project.id}):
+            mine[status] = n
+        return {user.username: mine}
+    query = (
+        select(User.username, Annotation.status, func.count())
+        .join(User, User.id == Annotation.user_id)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .where(Sentence.project_id == project.id)
+    )
     counts: dict[str, dict[str, int]] = {}
-    if user is not None:
-        counts[user.username] = dict.fromkeys(STATUSES, 0)
     for name, status, n in session.execute(query.group_by(User.username, Annotation.status)):
         counts.setdefault(name, dict.fromkeys(STATUSES, 0))[status] = n
     return dict(sorted(counts.items()))

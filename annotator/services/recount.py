@@ -96,14 +96,35 @@ def _changed(row, name: str) -> bool:
     return inspect(row).attrs[name].history.has_changes()
 
 
+def _counted_status_changed(row: Annotation) -> bool:
+    """Whether the status moved into or out of COUNTED_STATUSES (done <-> flagged leaves the counts be).
+
+    An old value the session never loaded is taken as a change.
+    """
+    history = inspect(row).attrs.status.history
+    if not history.has_changes():
+        return False
+    if not history.deleted:
+        return True
+    after = bool(history.added) and history.added[0] in COUNTED_STATUSES
+    return (history.deleted[0] in COUNTED_STATUSES) != after
+
+
 def _note_changes(session: Session, _flush_context) -> None:
-    """after_flush: remember which sentences and projects the flush changed the counts of."""
+    """after_flush: remember which sentences and projects the flush changed the counts of.
+
+    A new skipped annotation, or a status change within COUNTED_STATUSES, changes neither figure
+    and costs no recount.
+    """
     sentence_ids, project_ids = session.info.setdefault(_PENDING, (set(), set()))
-    for row in chain(session.new, session.deleted):
+    for row in session.new:
+        if isinstance(row, Annotation) and row.status in COUNTED_STATUSES:
+            sentence_ids.add(row.sentence_id)
+    for row in session.deleted:
         if isinstance(row, Annotation):
             sentence_ids.add(row.sentence_id)
     for row in session.dirty:
-        if isinstance(row, Annotation) and (_changed(row, "status") or _changed(row, "sentence_id")):
+        if isinstance(row, Annotation) and (_counted_status_changed(row) or _changed(row, "sentence_id")):
             history = inspect(row).attrs.sentence_id.history
             sentence_ids.update(
                 v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int)

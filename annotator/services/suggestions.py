@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..labels.kinds import kind_of
@@ -175,8 +175,21 @@ def load_model(model_path: str):
 # --- Suggestions ----------------------------------------------------------------
 
 
+# Built once, columns rather than Suggestion objects: the labelling page reads it per sentence.
+_STORED = (
+    select(Suggestion.start_char, Suggestion.end_char, Suggestion.label, Suggestion.value, Suggestion.source)
+    .where(Suggestion.sentence_id == bindparam("sentence_id"))
+    .order_by(Suggestion.start_char, Suggestion.id)
+)
+
+
+def stored_suggestions(session: Session, sentence: Sentence) -> list[Any]:
+    """The sentence's Suggestion rows (start_char, end_char, label, value, source), by offset."""
+    return list(session.execute(_STORED, {"sentence_id": sentence.id}).all())
+
+
 def suggestions_for(
-    session: Session, project: Project, sentence: Sentence, *, rules: bool = True
+    session: Session, project: Project, sentence: Sentence, *, rules: bool = True, stored: list[Any] | None = None
 ) -> list[dict[str, Any]]:
     """Suggested spans for ``sentence``, sorted by offset.
 
@@ -189,14 +202,13 @@ def suggestions_for(
     (a spancat pipeline), else None; a model suggestion scored below the project's
     ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
-    listed once, under the first source in that order.
+    listed once, under the first source in that order. ``stored``: the rows of
+    :func:`stored_suggestions`, when the caller read them already.
     """
     gazetteer = project_gazetteer(session, project)
     outcomes = project_outcomes(project)
     found: list[tuple[int, int, str, str | None, str, float | None]] = []
-    for row in session.scalars(
-        select(Suggestion).where(Suggestion.sentence_id == sentence.id).order_by(Suggestion.start_char, Suggestion.id)
-    ):
+    for row in stored if stored is not None else stored_suggestions(session, sentence):
         value = (
             row.value
             if row.value is not None
@@ -269,11 +281,12 @@ def model_source(session: Session, project: Project) -> tuple[str, int | None] |
     The active model version's pipeline; for a project trained before versions
     existed (a ``model_path`` and no active version), that path with no number.
     """
-    from .model_versions import active_version, pipeline_path
+    from .model_versions import PIPELINE
 
-    version = active_version(session, project)
-    if version is not None:
-        return str(pipeline_path(version)), version.number
+    active = project_settings(session, project).active_model
+    if active is not None:
+        directory, number = active
+        return str(Path(directory) / PIPELINE), number
     if project.model_path:
         return project.model_path, None
     return None

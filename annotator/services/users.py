@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -141,6 +141,9 @@ def issue_api_token(user: User) -> str:
     return token
 
 
+_BY_TOKEN = select(User).where(User.api_token_hash == bindparam("digest"))  # built once: every API request runs it
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    user = session.scalar(select(User).where(User.api_token_hash == _token_digest(token)))
+    user = session.scalar(_BY_TOKEN, {"digest": _token_digest(token)})
     return user if user is not None and user.active else None

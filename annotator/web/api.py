@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import single_writer, write_transaction
-from ..extensions import get_session
+from ..db import write_transaction
+from ..extensions import get_session, writes_on_get
 from ..labels.kinds import kind_of
 from ..limits import MAX_ROW_ID, is_int, join_capped, project_name_problem
 from ..models import Annotation, Project, Report, Sentence, utcnow
@@ -32,7 +32,7 @@ from ..services.annotations import (
     save_annotation,
 )
 from ..services.projects import ProjectError, can_work_on, create_project, project_settings
-from ..services.suggestions import project_outcomes, suggestions_for
+from ..services.suggestions import project_outcomes, stored_suggestions, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -69,9 +69,25 @@ def require_login():
 # --- Lookups and shapes ---------------------------------------------------------
 
 
+# The lookups of the labelling round trip, built once (building a statement costs more than running it).
+_PROJECT_NAMED = select(Project).where(Project.name == bindparam("name"))
+_SENTENCE_AND_PROJECT = (
+    select(Sentence, Project)
+    .join(Project, Project.id == Sentence.project_id)
+    .where(Sentence.id == bindparam("sentence_id"))
+)
+# The sentence's own row comes along so that the report's source always arrives in the same query.
+_WINDOW = (
+    select(Sentence.position, Sentence.text, Report.source, Report.number)
+    .join(Report, Report.id == Sentence.report_id)
+    .where(Sentence.report_id == bindparam("report_id"), Sentence.position.between(bindparam("low"), bindparam("high")))
+    .order_by(Sentence.position)
+)
+
+
 def _project(name: str) -> Project:
     session = get_session()
-    project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
+    project = None if project_name_problem(name) else session.scalar(_PROJECT_NAMED, {"name": name})
     if project is None:
         raise ApiError(404, "not_found", f"No project named {name[:120]!r}.")
     if not can_work_on(session, current_user, project):
@@ -81,9 +97,7 @@ def _project(name: str) -> Project:
 
 def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
     session = get_session()
-    row = session.execute(
-        select(Sentence, Project).join(Project, Project.id == Sentence.project_id).where(Sentence.id == sentence_id)
-    ).first()
+    row = session.execute(_SENTENCE_AND_PROJECT, {"sentence_id": sentence_id}).first()
     if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
     sentence, project = row
@@ -95,15 +109,13 @@ def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
     session = get_session()
-    # The sentence's own row comes along so that the report's source always arrives in the same query.
     window = session.execute(
-        select(Sentence.position, Sentence.text, Report.source, Report.number)
-        .join(Report, Report.id == Sentence.report_id)
-        .where(
-            Sentence.report_id == sentence.report_id,
-            Sentence.position.between(sentence.position - CONTEXT_SENTENCES, sentence.position + CONTEXT_SENTENCES),
-        )
-        .order_by(Sentence.position)
+        _WINDOW,
+        {
+            "report_id": sentence.report_id,
+            "low": sentence.position - CONTEXT_SENTENCES,
+            "high": sentence.position + CONTEXT_SENTENCES,
+        },
     ).all()
     neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
     source = window[0].source if window else None
@@ -154,9 +166,9 @@ def listed_project(project: Project) -> dict[str, Any]:
     }
 
 
-def _suggestions(project: Project, sentence: Sentence) -> list[dict[str, Any]]:
+def _suggestions(project: Project, sentence: Sentence, stored: list[Any] | None = None) -> list[dict[str, Any]]:
     return suggestions_for(
-        get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True))
+        get_session(), project, sentence, rules=bool(current_app.config.get("RULE_SUGGESTIONS", True)), stored=stored
     )
 
 
@@ -236,6 +248,7 @@ def post_project():
 
 
 @bp.get("/projects/<project_name>/next")
+@writes_on_get  # the claim: the request's first statement already runs under the write lock
 def next_sentence(project_name: str):
     project = _project(project_name)
     session = get_session()
@@ -245,17 +258,20 @@ def next_sentence(project_name: str):
     if sentence is None:
         session.commit()
         return "", 204
-    if single_writer(session):
-        session.commit()  # SQLite: every other writer waits for this transaction; read the rest after it
+    # The page's rows are read in the claim's transaction (on SQLite a second one would cost a
+    # BEGIN and a COMMIT); it ends before the suggestions are computed, which can take a model's time.
+    shown = sentence_dict(sentence)
+    stored = stored_suggestions(session, sentence)
+    counts = queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"])
+    session.commit()
     payload = dict(
-        sentence=sentence_dict(sentence),
-        suggestions=_suggestions(project, sentence),
+        sentence=shown,
+        suggestions=_suggestions(project, sentence, stored),
         annotation=None,
         project=project_dict(project),
-        progress=queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"]),
+        progress=counts,
         lease_expires_at=iso(now + timedelta(seconds=lease_seconds)),
     )
-    session.commit()
     return jsonify(payload)
 
 
@@ -264,7 +280,8 @@ def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int =
     session = get_session()
     for attempt in range(attempts):
         try:
-            write_transaction(session)
+            if attempt:  # the first attempt runs in the write transaction the request opened
+                write_transaction(session)
             sentence = queue.next_sentence(session, project, current_user, now, lease_seconds)
             session.flush()
             return sentence

@@ -1,0 +1,106 @@
+"""SQL statements per labelling round trip (GET next, PUT annotation), pinned per backend.
+
+Counted with the engine's ``before_cursor_execute`` event: every statement SQLAlchemy sends,
+BEGIN, SAVEPOINT and RELEASE included; not SQLite's ``BEGIN IMMEDIATE``, which ``annotator.db``
+issues on the driver connection, nor COMMIT. The counts are deterministic; a change that adds a
+statement to the round trip fails here and should say why in the new figure.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select
+
+from annotator.models import Annotation, Sentence
+from annotator.services.users import issue_api_token
+from tests.helpers import make_project, users
+
+# Statements per step of the round trip on each backend, and what they are.
+EXPECTED = {
+    "sqlite": {
+        # one write transaction: user, project; leases, candidates (started, untouched), sentence,
+        # claim; window, stored suggestions, own counts, project counts (PROGRESS_MAX_AGE is 0 here)
+        "next": 11,
+        # user, project; leases, renew, sentence; window, stored suggestions, own counts, project counts
+        "renew": 9,
+        # user, sentence and project, own annotation, lease, annotation, spans, recount, audit event
+        "save": 8,
+        # done -> flagged: user, sentence, annotation, lease, its spans; the annotation and its
+        # old spans, the new spans, audit event; no recount (both statuses count)
+        "resave": 9,
+        # a new skip: as a save, without the recount (a skip counts toward nothing)
+        "skip": 7,
+    },
+    "postgresql": {
+        # no BEGIN statements, one transaction; the claim's SAVEPOINT and RELEASE
+        "next": 13,
+        "renew": 9,
+        # the recount locks the sentence row first
+        "save": 9,
+        "resave": 9,
+        "skip": 7,
+    },
+}
+
+
+@pytest.fixture
+def counted(app):
+    statements: list[str] = []
+
+    @event.listens_for(app.extensions["annotator.engine"], "before_cursor_execute")
+    def _count(conn, cursor, statement, params, context, executemany):
+        statements.append(statement)
+
+    yield statements
+    event.remove(app.extensions["annotator.engine"], "before_cursor_execute", _count)
+
+
+def _statements(counted: list[str], call):
+    counted.clear()
+    response = call()
+    assert response.status_code == 200, response.data
+    return response.get_json(), list(counted)
+
+
+def test_roundtrip_statements_pinned(app, db, counted):
+    make_project(db, quota=2)
+    ann, bob = users(db, "ann", "bob")
+    token, warm = issue_api_token(ann), issue_api_token(bob)
+    db.commit()
+    client = app.test_client()
+    # A first request fills the process's caches (project settings, gazetteer): not what is pinned.
+    assert client.get("/api/projects/incidents/next", headers={"Authorization": f"Bearer {warm}"}).status_code == 200
+    headers = {"Authorization": f"Bearer {token}"}
+    expected = EXPECTED[app.extensions["annotator.engine"].dialect.name]
+
+    def get_next():
+        return client.get("/api/projects/incidents/next", headers=headers)
+
+    def put(sentence, status, base_version=None, comment=None):
+        token = sentence["tokens"][0]
+        spans = [{"start_char": token["start_char"], "end_char": token["end_char"], "label": "COUNT"}]
+        body = {"status": status, "spans": spans, "base_version": base_version, "comment": comment}
+        return client.put(f"/api/sentences/{sentence['id']}/annotation", headers=headers, json=body)
+
+    figures = {}
+    payload, statements = _statements(counted, get_next)
+    figures["next"] = len(statements)
+    sentence = payload["sentence"]
+    payload, statements = _statements(counted, get_next)  # the lease the user holds, renewed
+    figures["renew"] = len(statements)
+    assert payload["sentence"]["id"] == sentence["id"]
+    saved, statements = _statements(counted, lambda: put(sentence, "done"))
+    figures["save"] = len(statements)
+    _, statements = _statements(counted, lambda: put(sentence, "flagged", saved["annotation"]["version"], "unclear"))
+    figures["resave"] = len(statements)
+    payload, _ = _statements(counted, get_next)
+    _, statements = _statements(counted, lambda: put(payload["sentence"], "skipped"))
+    figures["skip"] = len(statements)
+    assert figures == expected
+
+    # The figures the skipped statements would have kept are right.
+    db.rollback()
+    first = db.get(Sentence, sentence["id"])
+    skipped = db.get(Sentence, payload["sentence"]["id"])
+    assert (first.annotation_count, skipped.annotation_count) == (1, 0)
+    assert db.scalar(select(Annotation.status).where(Annotation.sentence_id == skipped.id)) == "skipped"
