@@ -40,3 +40,38 @@ def test_demo_corpus_has_variety(runner, db):
     for needle in ("Oblast", "forty", "dozen", "injur", "fire", "Белгород"):
         assert needle.lower() in texts.lower(), needle
     assert re.search(r"\b\d{2,}\b", texts)
+
+
+def test_demo_serves_as_the_readme_starts_it(tmp_path):
+    """`annotator demo` (the README's first command) loads the demo, warms up and answers over HTTP."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "ANNOTATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "ANNOTATOR_INSTANCE_PATH": str(tmp_path),
+    }
+    command = [str(Path(sys.executable).parent / "annotator"), "demo", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        answered = None
+        deadline = time.monotonic() + 300
+        while answered is None and process.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+                    answered = (response.status, response.read().decode())
+            except OSError:
+                time.sleep(0.2)
+        assert answered is not None, f"exit {process.poll()}: {process.stdout.read() if process.poll() else ''}"
+        assert answered[0] == 200 and "password" in answered[1].lower()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -128,11 +128,12 @@ def warm_suggesters(session: Session) -> int:
     projects = session.scalars(select(Project).order_by(Project.id)).all()
     for project in projects:
         gazetteer = project_gazetteer(session, project)
-        _rule_suggester(project.lang, gazetteer, project_outcomes(project)).suggest(
+        _rule_suggester(project.lang, gazetteer, project_outcomes(project), _kinds_key(project)).suggest(
             "Three drones were shot down over the Kursk region overnight."
         )
-        if project.model_path:
-            load_model(project.model_path)
+        model = model_source(session, project)
+        if model is not None:
+            load_model(model[0])
     return len(projects)
 
 

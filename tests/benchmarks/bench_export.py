@@ -157,6 +157,7 @@ def populate(url: str, sentences, annotations, chunk: int = 20_000) -> None:
                     {
                         "id": r,
                         "project_id": 1,
+                        "number": r,
                         "meta": {},
                         "text": f"report {r}",
                         "content_hash": f"{r:064d}",
