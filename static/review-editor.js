@@ -11,7 +11,8 @@ import { overlaps, tokenRange } from "./spans.js";
 const byPosition = (a, b) => a.start_char - b.start_char || a.end_char - b.end_char;
 
 /**
- * text: the sentence; tokens: [[start_char, end_char], ...]; labels: [{name, key, colour}];
+ * text: the sentence; tokens: [[start_char, end_char], ...]; labels: [{name, key, colour, retired}] (a retired
+ * label keeps its colour on the spans that have it and is offered for no new span);
  * say(message, error): the page's status line; apply(spans) and cancel(): after the editor closes.
  */
 export function createSpanEditor({ text, tokens: pairs, labels, say, apply, cancel }) {
@@ -19,7 +20,8 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
   const u16 = codePointToUtf16(text);
   const chars = Array.from(text);
   const colours = Object.fromEntries(labels.map((l) => [l.name, l.colour]));
-  const numbered = labels.map((l, i) => ({ ...l, number: String(i + 1) })); // for keymap.js's labelOfKey
+  const offered = labels.filter((l) => !l.retired);
+  const numbered = offered.map((l, i) => ({ ...l, number: String(i + 1) })); // for keymap.js's labelOfKey
   let edit = null;
 
   function open(container, spans, region) {
@@ -32,7 +34,7 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
     container.replaceChildren();
     const help = document.createElement("p");
     help.className = "muted small";
-    help.textContent = `Select words, then press a label's number or key (${labels.map((l, i) => `${i + 1}/${l.key} ${l.name}`).join(", ")}). `
+    help.textContent = `Select words, then press a label's number or key (${offered.map((l, i) => `${i + 1}/${l.key} ${l.name}`).join(", ")}). `
       + "Delete removes, z undoes, Z redoes; click a span to set its value. Enter uses these spans, Escape cancels.";
     const sentence = document.createElement("div");
     sentence.className = "edit-sentence";

@@ -195,3 +195,16 @@ def test_label_admin_retired_label_is_offered_for_no_new_span(admin, login, proj
     # Suggestions of a retired label are not offered.
     suggestions = ann.get(f"/api/sentences/{first.id}").get_json()["suggestions"]
     assert suggestions and all(s["label"] != "COUNT" for s in suggestions)
+
+
+def test_label_admin_retired_label_is_marked_for_the_adjudication_editor(db, project):
+    """The reviewer's span editor keeps a retired label's colour on old spans but offers it for no new one."""
+    from annotator.services.adjudication import adjudication_view
+    from annotator.services.label_scheme import set_retired
+
+    set_retired(db, project, "OUTCOME", True, None)
+    db.flush()
+    sentence = sentences_of(db, project)[0]
+    info = {label["name"]: label for label in adjudication_view(db, project, sentence)["label_info"]}
+    assert info["OUTCOME"]["retired"] is True
+    assert info["REGION"]["retired"] is False and info["OUTCOME"]["colour"]

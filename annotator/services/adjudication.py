@@ -69,7 +69,12 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
         },
         "labels": project_labels(project),
         "label_info": [
-            {"name": label["name"], "key": label.get("key"), "colour": label.get("colour", "#2458c6")}
+            {
+                "name": label["name"],
+                "key": label.get("key"),
+                "colour": label.get("colour", "#2458c6"),
+                "retired": bool(label.get("retired", False)),
+            }
             for label in project.labels
         ],
         "reasons": list(REASONS),
