@@ -56,7 +56,7 @@ class FirstPass:
         write_line: Callable[[str], Any],
         pending: PendingSentences,
     ) -> None:
-        """The export's own options, as ``build_export`` takes them; where the Prodigy lines and sentences go."""
+        """The export's own options, as ``build.build_export`` takes them; where the Prodigy lines and sentences go."""
         self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
         self.labels = list(labels) if labels is not None else None
         self.keep = set(labels) if labels is not None else None
