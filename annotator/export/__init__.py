@@ -1,7 +1,7 @@
 """Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
-(``split``), alignment and Prodigy records (``align``), building and writing the DocBins (``build``),
-the files of an export folder (``files``), the training config (``spacy_config``) and training
-(``training``).
+(``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
+tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
+(``files``), the training config (``spacy_config``) and training (``training``).
 
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.

@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
         admin,
         annotate,
         api,
+        api_projects,
         auth,
         browse,
         errors,
@@ -56,6 +57,8 @@ def register(app: Flask) -> None:
 
     # The project pages are admin pages: importing their modules puts them on the admin blueprint.
     assert project_admin.bp is new_project.bp is admin.bp
+    # The project routes of the API: importing their module puts them on the api blueprint.
+    assert api_projects.bp is api.bp
 
     app.url_map.converters["int"] = RowId  # before any rule is added
 
