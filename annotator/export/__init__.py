@@ -1,7 +1,8 @@
 """Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
 (``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
 tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
-(``files``), the training config (``spacy_config``) and training (``training``).
+(``files``), the training config (``spacy_config``), training (``training``) and the learning curve
+(``curve``).
 
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.
@@ -20,6 +21,11 @@ _WHERE = {
     "overlapping_pairs": "align",
     "prodigy_record": "align",
     "source_kind": "align",
+    "CurveError": "curve",
+    "CurveVerdict": "curve",
+    "curve_verdict": "curve",
+    "learning_curve": "curve",
+    "nested_subsets": "curve",
     "ExportBatch": "build",
     "ExportResult": "build",
     "build_export": "build",

@@ -36,6 +36,7 @@ def train(
     max_steps: int | None = None,
     eval_frequency: int | None = None,
     progress_file: str | os.PathLike[str] | None = None,
+    train_path: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train the export's config on its train/dev DocBins; return the best scores.
 
@@ -45,7 +46,9 @@ def train(
     stdout; with ``progress_file``, each evaluation is also appended to it as
     one JSON line (:func:`progress_record`), flushed at once, for a reader
     watching the run (:func:`read_progress`). The saved pipelines' configs keep
-    the export's own logger, so they stay plain spaCy configs.
+    the export's own logger, so they stay plain spaCy configs. ``train_path``
+    trains on other Docs than the export's ``train.spacy`` (a subset, for the
+    learning curve) with the export's config and dev split.
     Returns :func:`read_scores` of ``model-best``. Raises
     ``TrainingError`` when an export file is missing or spaCy stops
     (invalid config, no training data).
@@ -62,7 +65,7 @@ def train(
     if missing:
         raise TrainingError(f"{export_dir} is not an export: {', '.join(missing)} missing")
     overrides: dict[str, Any] = {
-        "paths.train": str(export_dir / "train.spacy"),
+        "paths.train": str(train_path or export_dir / "train.spacy"),
         "paths.dev": str(export_dir / "dev.spacy"),
     }
     if max_steps is not None:

@@ -1,0 +1,123 @@
+"""The learning curve: nested subsets of the training Docs, and the verdict on made-up curves.
+
+Only the last test trains (three tiny runs); the verdict reads plain records.
+"""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from annotator.export.build import build_export, write_export
+from annotator.export.curve import (
+    FRACTIONS,
+    CurveError,
+    curve_verdict,
+    learning_curve,
+    nested_subsets,
+    write_subsets,
+)
+from tests.test_training import corpus
+
+
+def point(fraction, f, **labels):
+    return {
+        "fraction": fraction,
+        "sentences": int(100 * fraction),
+        "overall": {"p": f, "r": f, "f": f},
+        "per_label": {label: {"p": v, "r": v, "f": v} for label, v in labels.items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    sentences, annotations = corpus(n_reports=12, per_report=5)
+    result = build_export(spacy.blank("en"), sentences, annotations, [], project="t", task="ner", dev_fraction=0.25)
+    return write_export(result, tmp_path_factory.mktemp("curve") / "export")
+
+
+def test_curve_subsets_are_nested_and_sized_by_fraction():
+    subsets = nested_subsets(10, FRACTIONS, seed=3)
+    assert [len(s) for s in subsets] == [3, 5, 8, 10]
+    for smaller, larger in zip(subsets, subsets[1:], strict=False):
+        assert set(smaller) < set(larger)
+    assert subsets == nested_subsets(10, FRACTIONS, seed=3)  # same seed, same subsets
+    assert subsets[0] != nested_subsets(10, FRACTIONS, seed=4)[0]
+
+
+@pytest.mark.parametrize("n_docs, fractions", [(3, FRACTIONS), (0, FRACTIONS), (10, (0.0, 1.0)), (10, (0.5, 1.5))])
+def test_curve_subsets_refuse_too_few_docs_or_bad_fractions(n_docs, fractions):
+    with pytest.raises(CurveError):
+        nested_subsets(n_docs, fractions)
+
+
+def test_curve_write_subsets_keeps_the_export_dev_and_nests_train(export_dir, tmp_path):
+    nlp = spacy.blank("en")
+    train_texts = [d.text for d in DocBin().from_disk(export_dir / "train.spacy").get_docs(nlp.vocab)]
+    dev_before = (export_dir / "dev.spacy").read_bytes()
+    written = write_subsets(export_dir, tmp_path, seed=0)
+    assert [(f, n) for f, _, n in written] == [(f, -(-len(train_texts) * f // 1)) for f in FRACTIONS]
+    texts = [[d.text for d in DocBin().from_disk(path).get_docs(nlp.vocab)] for _, path, _ in written]
+    for smaller, larger in zip(texts, texts[1:], strict=False):
+        assert set(smaller) <= set(larger) and len(smaller) < len(larger)
+    assert sorted(texts[-1]) == sorted(train_texts)
+    assert (export_dir / "dev.spacy").read_bytes() == dev_before
+    assert not list(tmp_path.rglob("dev.spacy"))  # every fraction trains against the export's own dev
+
+
+def test_curve_verdict_rising_names_the_label_that_gains_most():
+    verdict = curve_verdict(
+        [
+            point(0.25, 0.40, COUNT=0.5, REGION=0.3),
+            point(0.5, 0.55, COUNT=0.6, REGION=0.45),
+            point(0.75, 0.62, COUNT=0.7, REGION=0.5),
+            point(1.0, 0.70, COUNT=0.71, REGION=0.62),
+        ]
+    )
+    assert verdict.trend == "rising"
+    assert verdict.text.startswith("Still rising: more labelling should help (+8.0 F from 75 % to 100 %)")
+    assert "REGION gains most (+12.0 F)" in verdict.text
+    assert verdict.label_gains["COUNT"] == pytest.approx(0.01)
+
+
+def test_curve_verdict_rising_but_slowing_says_so():
+    verdict = curve_verdict([point(0.25, 0.2), point(0.5, 0.5), point(0.75, 0.6), point(1.0, 0.65)])
+    assert verdict.trend == "rising" and "less than at first (+30.0 F in the first step)" in verdict.text
+
+
+def test_curve_verdict_flat_and_falling():
+    flat = curve_verdict(
+        [point(0.25, 0.5, A=0.5), point(0.5, 0.7, A=0.7), point(0.75, 0.80, A=0.8), point(1.0, 0.805, A=0.8)]
+    )
+    assert flat.trend == "flat" and flat.text.startswith("Flat: more labelling of the same kind is unlikely")
+    assert "gains most" not in flat.text
+    falling = curve_verdict([point(0.25, 0.5), point(0.5, 0.6), point(0.75, 0.7), point(1.0, 0.6)])
+    assert falling.trend == "falling" and "(-10.0 F from 75 % to 100 %)" in falling.text
+
+
+def test_curve_verdict_unknown_without_two_scored_points():
+    assert curve_verdict([]).trend == "unknown"
+    assert curve_verdict([point(1.0, 0.5)]).trend == "unknown"
+    unscored = point(0.75, 0.5)
+    unscored["overall"]["f"] = None
+    assert curve_verdict([point(0.25, 0.2), unscored, point(1.0, 0.6)]).trend == "unknown"
+    # A label missing from one point's dev scores has no gain, and is not named.
+    verdict = curve_verdict([point(0.5, 0.5, A=0.4), point(1.0, 0.6, B=0.9)])
+    assert verdict.label_gains == {"A": None, "B": None} and "gains most" not in verdict.text
+
+
+@pytest.mark.slow
+def test_curve_learning_curve_trains_each_fraction_and_reuses_full_scores(export_dir, tmp_path):
+    full = {"overall": {"p": 0.9, "r": 0.9, "f": 0.9}, "per_label": {"COUNT": {"p": 1.0, "r": 1.0, "f": 1.0}}}
+    seen = []
+    points = learning_curve(
+        export_dir, tmp_path, max_steps=10, eval_frequency=5, full_scores=full, on_point=lambda p: seen.append(len(p))
+    )
+    assert seen == [1, 2, 3, 4]
+    assert [p["fraction"] for p in points] == list(FRACTIONS)
+    sizes = [p["sentences"] for p in points]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 4
+    assert points[-1]["overall"] == full["overall"]
+    assert all(p["overall"].get("f") is not None for p in points[:-1])
+    assert not list(tmp_path.rglob("model-best"))  # the subset pipelines are removed once scored
