@@ -402,6 +402,7 @@ class ModelVersion(Base):
     export_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the manifest's counts per split
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"overall": {p, r, f}, "per_label": {...}}
     progress: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{step, epoch, loss, score, ...}]
+    curve: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"fractions", "points": [...]}; None: no curve
     pipeline_dir: Mapped[str] = mapped_column(String(1024))  # the run's folder; the pipeline is model-best
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))

@@ -294,3 +294,33 @@ def test_migration_0010_adds_model_versions_and_keeps_model_path(empty_database_
         assert "model_versions" not in inspect(connection).get_table_names()
         assert connection.execute(text("SELECT model_path FROM projects")).scalar() == "/models/old/model-best"
     engine.dispose()
+
+
+def test_migration_0011_adds_an_empty_curve_to_model_versions_and_drops_it_on_downgrade(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0010")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+                "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)"
+            ),
+            {"now": utcnow()},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO model_versions (project_id, number, status, active, task, policy, settings, progress, pipeline_dir, created_at) "
+                "VALUES (1, 1, 'done', true, 'ner', 'majority', '{}', '[]', '/runs/x', :now)"
+            ),
+            {"now": utcnow()},
+        )
+    database.upgrade(engine, "0011")
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT number, curve FROM model_versions")).one() == (1, None)
+        connection.execute(text("""UPDATE model_versions SET curve = '{"points": []}'"""))
+    command.downgrade(database.alembic_config(engine), "0010")
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("model_versions")}
+        assert "curve" not in columns and "progress" in columns
+        assert connection.execute(text("SELECT number, status FROM model_versions")).one() == (1, "done")
+    engine.dispose()
