@@ -13,6 +13,8 @@ function show(run) {
     `Version ${run.number}: ${run.status}` + (run.status === "queued" ? " (starting)…" : last ? "…" : " (exporting)…");
   const cell = document.getElementById(`version-${run.number}-status`);
   if (cell) cell.textContent = run.status;
+  const curve = document.getElementById("run-curve");
+  if (curve && run.curve) curve.textContent = `${run.curve.points.length} of ${run.curve.fractions.length} shares`;
   if (!last) return;
   document.getElementById("run-step").textContent = String(last.step);
   document.getElementById("run-loss").textContent = last.loss.toFixed(2);

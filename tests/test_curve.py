@@ -1,13 +1,17 @@
-"""The learning curve: nested subsets of the training Docs, and the verdict on made-up curves.
+"""The learning curve: nested subsets of the training Docs, the verdict on made-up curves,
+``annotator train --curve`` and the curve on the models page.
 
-Only the last test trains (three tiny runs); the verdict reads plain records.
+Only the tests marked slow train (a few tiny runs); the verdict and the page read stored records.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import spacy
 from spacy.tokens import DocBin
+from sqlalchemy import select
 
 from annotator.export.build import build_export, write_export
 from annotator.export.curve import (
@@ -18,6 +22,9 @@ from annotator.export.curve import (
     nested_subsets,
     write_subsets,
 )
+from annotator.models import Project
+from annotator.services import model_versions as versions
+from tests.helpers import import_trainable
 from tests.test_training import corpus
 
 
@@ -121,3 +128,85 @@ def test_curve_learning_curve_trains_each_fraction_and_reuses_full_scores(export
     assert points[-1]["overall"] == full["overall"]
     assert all(p["overall"].get("f") is not None for p in points[:-1])
     assert not list(tmp_path.rglob("model-best"))  # the subset pipelines are removed once scored
+
+
+@pytest.fixture
+def trainable(runner, tmp_path, db):
+    import_trainable(runner.invoke, tmp_path)
+    return db.scalar(select(Project).where(Project.name == "p"))
+
+
+@pytest.mark.slow
+def test_curve_cli_train_curve_prints_the_table_and_verdict_and_keeps_the_curve(runner, db, trainable):
+    result = runner.invoke(args=["train", "--project", "p", "--max-steps", "12", "--curve"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    table = lines.index("Learning curve (F on dev, %):")
+    assert lines[table + 1].split() == ["share", "sentences", "overall", "COUNT", "OUTCOME", "REGION"]
+    shares = [line.split()[:3] for line in lines[table + 2 : table + 6]]
+    assert [s[:2] for s in shares] == [["25", "%"], ["50", "%"], ["75", "%"], ["100", "%"]]
+    sizes = [int(s[2]) for s in shares]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 4
+    assert lines[table + 6].split(":")[0] in ("Still rising", "Flat") or lines[table + 6].startswith("Falling")
+    db.rollback()  # a fresh read: the command committed in its own session
+    (version,) = versions.list_versions(db, trainable)
+    assert version.settings["curve"] is True and [p["sentences"] for p in version.curve["points"]] == sizes
+    assert version.curve["points"][-1]["overall"] == version.scores["overall"]  # the full run is the last point
+    as_json = runner.invoke(args=["train", "--project", "p", "--max-steps", "5", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["version"] == 2 and report["curve"] is None and report["model"].endswith("model-best")
+
+
+def test_curve_page_shows_the_chart_and_verdict_of_a_stored_curve(login, db, trainable, tmp_path):
+    version = versions.start_run(db, trainable, None, tmp_path, task="ner", policy="majority", curve=True)
+    version.status, version.scores = "done", {"overall": {"p": 0.7, "r": 0.7, "f": 0.7}, "per_label": {}}
+    version.curve = {
+        "fractions": list(FRACTIONS),
+        "points": [
+            point(0.25, 0.40, COUNT=0.5, **{"<b>X</b>": 0.3}),
+            point(0.5, 0.55, COUNT=0.6, **{"<b>X</b>": 0.45}),
+            point(0.75, 0.62, COUNT=0.7, **{"<b>X</b>": 0.5}),
+            point(1.0, 0.70, COUNT=0.71, **{"<b>X</b>": 0.62}),
+        ],
+    }
+    db.commit()
+    page = login("rita", "reviewer").get("/projects/p/models")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="curve-1"' in html and '<svg class="chart lines"' in html and "<polyline" in html
+    assert "Still rising: more labelling should help (+8.0 F from 75 % to 100 %)" in html
+    assert "&lt;b&gt;X&lt;/b&gt; gains most" in html and "<b>X</b>" not in html  # every label escaped
+    assert str(versions.pipeline_path(version)) in html  # the folder spacy.load reads
+    assert 'name="curve"' in html
+
+
+def test_curve_page_shows_a_curve_in_progress_or_its_error(login, db, trainable, tmp_path):
+    version = versions.start_run(db, trainable, None, tmp_path, task="ner", policy="majority", curve=True)
+    version.status = "running"
+    version.curve = {"fractions": list(FRACTIONS), "points": [point(0.25, 0.4)]}
+    db.commit()
+    reviewer = login("rita", "reviewer")
+    html = reviewer.get("/projects/p/models").get_data(as_text=True)
+    assert "1 of 4 shares trained." in html and 'id="run-curve"' in html and "<svg" not in html
+    assert reviewer.get("/projects/p/models/status.json").get_json()["running"]["curve"]["points"][0]["sentences"] == 25
+    version.status = "done"
+    version.curve = {
+        "fractions": list(FRACTIONS),
+        "points": [],
+        "error": "The learning curve was not trained: <too few>",
+    }
+    db.commit()
+    html = reviewer.get("/projects/p/models").get_data(as_text=True)
+    assert "The learning curve was not trained: &lt;too few&gt;" in html
+
+
+def test_curve_bad_input_is_refused(login, runner, trainable):
+    reviewer = login("rita", "reviewer")
+    data = {"task": "ner", "policy": "majority", "dev_fraction": "0.25", "seed": "0", "curve": "y"}
+    for bad in ({"max_steps": "0"}, {"dev_fraction": "1.5"}, {"task": "bert"}):
+        assert reviewer.post("/projects/p/models", data={**data, **bad}).status_code == 400, bad
+    assert login("ann").post("/projects/p/models", data={**data, "max_steps": "5"}).status_code == 403
+    assert reviewer.get("/projects/nope/models").status_code == 404
+    result = runner.invoke(args=["train", "--project", "p", "--curve", "--max-steps", "0"])
+    assert result.exit_code == 2 and "--max-steps" in result.output

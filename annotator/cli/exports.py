@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -101,11 +105,18 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")
-def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
+@click.option(
+    "--curve",
+    is_flag=True,
+    help="Also train on 25, 50 and 75 % of the training sentences (same seed and dev) and say whether F still rises.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the version's scores (and curve) as JSON.")
+def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_json) -> None:
     """Export, train a spaCy pipeline on the CPU, print scores per label, and use it for suggestions.
 
     The run is kept as the project's next model version (as one started on the project's Models
-    page) and becomes the active one: the labelling page offers its predictions.
+    page) and becomes the active one: the labelling page offers its predictions. With --curve the
+    learning curve is kept with the version too; --max-steps applies to each of its runs.
     """
     from .. import db as database
     from ..models import ModelVersion
@@ -130,13 +141,15 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
             dev_fraction=dev_fraction,
             seed=seed,
             max_steps=max_steps,
+            curve=curve,
         )
     except versions.ModelVersionError as exc:
         raise fail(str(exc)) from None
     db.commit()
-    click.echo(f"Training version {version.number} of {project.name!r} ({task}, policy {policy}).")
+    click.echo(f"Training version {version.number} of {project.name!r} ({task}, policy {policy}).", err=as_json)
     try:
-        status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
+        with _stdout_to_stderr() if as_json else contextlib.nullcontext():
+            status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
     except KeyboardInterrupt:
         db.rollback()
         database.write_transaction(db)
@@ -164,6 +177,9 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
         overall={key: overall.get(key) for key in ("p", "r", "f")},
     )
     db.commit()
+    if as_json:
+        click.echo(json.dumps(_train_json(version, model_path), indent=2))
+        return
     counts = version.export_counts or {}
     click.echo(
         "Exported "
@@ -175,9 +191,71 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps) -> None:
     for label, score in sorted(((version.scores or {}).get("per_label") or {}).items()):
         click.echo(f"{label:<12}{_pct(score.get('p')):>8}{_pct(score.get('r')):>8}{_pct(score.get('f')):>8}")
     click.echo(f"{'overall':<12}{_pct(overall.get('p')):>8}{_pct(overall.get('r')):>8}{_pct(overall.get('f')):>8}")
+    if version.curve is not None:
+        for line in curve_lines(version.curve):
+            click.echo(line)
     click.echo(
         f"Version {version.number} is now active: the labelling page offers its predictions for {project.name!r}."
     )
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """spaCy's training output goes to stderr, so that stdout holds only the JSON.
+
+    Both Python's ``sys.stdout`` and file descriptor 1: spaCy's loggers bound
+    the stdout they write to when they were imported.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _train_json(version, model_path: str) -> dict:
+    from ..export.curve import curve_verdict
+
+    curve = version.curve
+    verdict = curve_verdict(curve["points"]) if curve and curve.get("points") else None
+    return {
+        "version": version.number,
+        "model": model_path,
+        "content_sha256": version.content_sha256,
+        "export_counts": version.export_counts,
+        "scores": version.scores,
+        "curve": None
+        if curve is None
+        else {**curve, "verdict": None if verdict is None else {"trend": verdict.trend, "text": verdict.text}},
+    }
+
+
+def curve_lines(curve: dict) -> list[str]:
+    """The learning curve as a table of F (%) on dev per share of the training sentences, then the verdict."""
+    from ..export.curve import curve_verdict
+
+    if curve.get("error"):
+        return [curve["error"]]
+    points = curve.get("points") or []
+    labels = sorted({label for p in points for label in p.get("per_label") or {}})
+    header = ["share", "sentences", "overall", *labels]
+    rows = [
+        [
+            f"{100 * p['fraction']:g} %",
+            str(p["sentences"]),
+            _pct((p.get("overall") or {}).get("f")),
+            *(_pct(((p.get("per_label") or {}).get(label) or {}).get("f")) for label in labels),
+        ]
+        for p in points
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    table = ["  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in [header, *rows]]
+    return ["Learning curve (F on dev, %):", *table, curve_verdict(points).text]
 
 
 def _pct(value) -> str:

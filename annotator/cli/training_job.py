@@ -5,6 +5,8 @@ database URL in ``ANNOTATOR_DATABASE_URL``; ``annotator train`` calls
 :func:`run_version` in its own process instead. An edge: it owns its transactions.
 It exports the project by the version's settings, trains, and writes progress
 (every :data:`REPORT_EVERY` seconds), scores or the error back to the version's row.
+With the ``curve`` setting it then trains the learning curve and stores it point by
+point; a curve that cannot be trained is stored with its error, and the model stays.
 When it finds its version cancelled it stops at once.
 """
 
@@ -38,6 +40,7 @@ def run_version(
     """
     from .. import db as database
     from ..export.build import ExportError
+    from ..export.curve import FRACTIONS, learning_curve
     from ..export.training import TrainingError, read_progress, train
     from ..models import ModelVersion, Project
     from ..services import model_versions as versions
@@ -94,13 +97,32 @@ def run_version(
             )
             session.commit()
         max_steps = settings.get("max_steps")
+        eval_frequency = max(1, min(200, max_steps // 4)) if max_steps else None
         scores = train(
-            export_dir,
-            folder,
-            max_steps=max_steps,
-            eval_frequency=max(1, min(200, max_steps // 4)) if max_steps else None,
-            progress_file=progress_file,
+            export_dir, folder, max_steps=max_steps, eval_frequency=eval_frequency, progress_file=progress_file
         )
+        if settings.get("curve"):
+
+            def store_curve(points: list, error: str | None = None) -> None:
+                curve = {"fractions": list(FRACTIONS), "points": points, **({"error": error} if error else {})}
+                with sessions() as session:
+                    database.write_transaction(session)
+                    versions.record_curve(session, version_id, curve)
+                    session.commit()
+
+            store_curve([])
+            try:
+                learning_curve(
+                    export_dir,
+                    folder / "curve",
+                    seed=int(settings.get("seed", 0)),
+                    max_steps=max_steps,
+                    eval_frequency=eval_frequency,
+                    full_scores=scores,
+                    on_point=store_curve,
+                )
+            except TrainingError as exc:  # the model trained: keep it, and say why the curve is missing
+                store_curve([], f"The learning curve was not trained: {exc}")
     except (ExportError, TrainingError, ValueError) as exc:
         error = str(exc)
     except Exception:  # noqa: BLE001 - any failure is the run's failure, stored for the page

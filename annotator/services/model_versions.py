@@ -121,9 +121,13 @@ def start_run(
     dev_fraction: float = 0.2,
     seed: int = 0,
     max_steps: int | None = None,
+    curve: bool = False,
     now: datetime | None = None,
 ) -> ModelVersion:
     """Add a queued version for a new run of ``project``; the caller commits, then calls :func:`launch`.
+
+    With ``curve`` the run also trains the learning curve after the model
+    (``annotator.export.curve.learning_curve``) and keeps it on the version.
 
     Raises :class:`TrainingBusy` when the project has a queued or running run (also when
     another request adds one at the same moment: the schema refuses the second).
@@ -143,7 +147,7 @@ def start_run(
         active=False,
         task=task,
         policy=policy,
-        settings={"dev_fraction": dev_fraction, "seed": seed, "max_steps": max_steps},
+        settings={"dev_fraction": dev_fraction, "seed": seed, "max_steps": max_steps, "curve": curve},
         progress=[],
         pipeline_dir=str(Path(runs_dir) / f"{safe_name(project.name)}-v{number}-{now.strftime('%Y%m%dT%H%M%S')}"),
         started_by=user.id if user is not None else None,
@@ -216,6 +220,20 @@ def record_export(session: Session, version_id: int, manifest: dict[str, Any], c
         .where(ModelVersion.id == version_id)
         .values(content_sha256=manifest.get("content_sha256"), export_counts=manifest.get("counts"), config=config)
     )
+
+
+def record_curve(session: Session, version_id: int, curve: dict[str, Any], now: datetime | None = None) -> bool:
+    """Store the run's learning curve so far (and a heartbeat); False once it is no longer running.
+
+    ``curve`` is ``{"fractions": [...], "points": [...]}`` with the points
+    trained so far, plus ``"error"`` when the curve could not be trained.
+    """
+    done = session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.id == version_id, ModelVersion.status == "running")
+        .values(curve=curve, heartbeat_at=now or utcnow())
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
 
 
 def finish_run(
@@ -313,6 +331,8 @@ def version_dict(version: ModelVersion, usernames: Mapping[int, str] | None = No
         "export_counts": version.export_counts,
         "scores": version.scores,
         "progress": version.progress or [],
+        "curve": version.curve,
+        "pipeline": str(pipeline_path(version)),
         "error": version.error,
         "started_by": (usernames or {}).get(version.started_by) if version.started_by else None,
         "created_at": iso(version.created_at),

@@ -134,3 +134,65 @@ def confusion_grid(title: str, labels: Sequence[str | None], matrix: Sequence[Se
         total = sum(row)
         cells.append([(count / total if total else None, str(count)) for count in row])
     return _grid(title, names, names, cells, "first \\ second")
+
+
+PALETTE = ("#2458c6", "#d1495b", "#2a9d8f", "#e9a23b", "#6a4c93", "#3d5a80", "#8d6e63", "#00798c")
+
+
+def line_chart(title: str, x_label: str, series: Sequence[tuple[str, Sequence[tuple[float, float | None]]]]) -> Markup:
+    """Lines of (x, y) points, one per named series, y on a 0..1 axis; a None y breaks nothing, it is skipped.
+
+    The first series is drawn thicker (the overall figure); a legend names each
+    series by its colour. x is scaled from 0 to the largest x.
+    """
+    left, top, plot_w, plot_h, legend_w = 44, 30, 380, 200, 150
+    width, height = left + plot_w + 20 + legend_w, top + plot_h + 44
+    x_max = max([x for _, points in series for x, _ in points] + [1])
+
+    def px(x: float) -> float:
+        return left + x / x_max * plot_w
+
+    def py(y: float) -> float:
+        return top + (1 - y) * plot_h
+
+    body = [_text(0, 16, title, weight="600", size=13)]
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{left + plot_w}" y2="{py(tick):.1f}" stroke="{LINE}"/>')
+        body.append(_text(left - 6, py(tick) + 4, f"{tick:g}", anchor="end", fill=MUTED, size=11))
+    for x in sorted({x for _, points in series for x, _ in points}):
+        body.append(_text(px(x), top + plot_h + 16, f"{x:g}", anchor="middle", fill=MUTED, size=11))
+    body.append(_text(left + plot_w / 2, height - 6, x_label, anchor="middle", fill=MUTED, size=11))
+    for i, (name, points) in enumerate(series):
+        colour = PALETTE[i % len(PALETTE)]
+        known = [(px(x), py(y)) for x, y in sorted(points) if y is not None]
+        stroke = 3 if i == 0 else 1.5
+        if len(known) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in known)
+            body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{stroke}"/>')
+        for x, y in known:
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{stroke + 1}" fill="{colour}"/>')
+        legend_y = top + 6 + i * 18
+        body.append(
+            f'<line x1="{left + plot_w + 20}" y1="{legend_y:.1f}" x2="{left + plot_w + 36}" y2="{legend_y:.1f}" '
+            f'stroke="{colour}" stroke-width="{stroke}"/>'
+        )
+        body.append(_text(left + plot_w + 42, legend_y + 4, name, size=11))
+    return _svg(width, height, title, body, "lines")
+
+
+def learning_curve_chart(points: Sequence[Mapping[str, object]]) -> Markup:
+    """F on dev, overall and per label, against the number of training sentences (learning-curve records)."""
+
+    def f(scores: object) -> float | None:
+        value = scores.get("f") if isinstance(scores, Mapping) else None
+        return float(value) if isinstance(value, int | float) else None
+
+    def per_label(point: Mapping[str, object]) -> Mapping[str, object]:
+        labels = point.get("per_label")
+        return labels if isinstance(labels, Mapping) else {}
+
+    labels = sorted({label for p in points for label in per_label(p)})
+    xs = [float(p["sentences"]) for p in points]  # type: ignore[arg-type]  # a record's count of sentences
+    series = [("all labels", [(x, f(p.get("overall"))) for x, p in zip(xs, points, strict=True)])]
+    series += [(label, [(x, f(per_label(p).get(label))) for x, p in zip(xs, points, strict=True)]) for label in labels]
+    return line_chart("F on dev by training sentences", "training sentences", series)

@@ -7,10 +7,11 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..db import write_transaction
+from ..export.curve import curve_verdict
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..models import Project, User
@@ -18,6 +19,7 @@ from ..services import model_versions as versions
 from ..services.audit import record
 from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
+from .charts import learning_curve_chart
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -43,6 +45,7 @@ class TrainForm(FlaskForm):
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0.05, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1)])
     max_steps = IntegerField("Steps (empty: the config's)", validators=[Optional(), NumberRange(1, MAX_STEPS)])
+    curve = BooleanField("Learning curve: also train on 25, 50 and 75 % of the training sentences")
 
 
 class ActionForm(FlaskForm):
@@ -70,10 +73,24 @@ def _page(project: Project, form: TrainForm, status: int = 200):
             form=form,
             action=ActionForm(),
             versions=[versions.version_dict(v, _usernames(listed)) for v in listed],
+            curves={v.number: _curve(v.curve) for v in listed if v.curve},
             policies=POLICIES,
         ),
         status,
     )
+
+
+def _curve(curve: dict) -> dict:
+    """A stored learning curve as the page shows it: the chart, the verdict, or why there is none."""
+    points = curve.get("points") or []
+    done = len(points) == len(curve.get("fractions") or []) and len(points) > 1
+    return {
+        "error": curve.get("error"),
+        "trained": len(points),
+        "of": len(curve.get("fractions") or []),
+        "chart": learning_curve_chart(points) if done else None,
+        "verdict": curve_verdict(points).text if done else None,
+    }
 
 
 def _usernames(listed) -> dict[int, str]:
@@ -130,6 +147,7 @@ def start(project: str):
             dev_fraction=float(form.dev_fraction.data),
             seed=form.seed.data or 0,
             max_steps=form.max_steps.data,
+            curve=bool(form.curve.data),
         )
         record(session, current_user, "model.start", "project", project_row.id, version=version.number)
         session.commit()
