@@ -24,7 +24,7 @@ from annotator.export.curve import (
 )
 from annotator.models import Project
 from annotator.services import model_versions as versions
-from tests.helpers import import_trainable
+from tests.helpers import import_trainable, training_reports
 from tests.test_training import corpus
 
 
@@ -53,7 +53,9 @@ def test_curve_subsets_are_nested_and_sized_by_fraction():
     assert subsets[0] != nested_subsets(10, FRACTIONS, seed=4)[0]
 
 
-@pytest.mark.parametrize("n_docs, fractions", [(3, FRACTIONS), (0, FRACTIONS), (10, (0.0, 1.0)), (10, (0.5, 1.5))])
+@pytest.mark.parametrize(
+    "n_docs, fractions", [(7, FRACTIONS), (0, FRACTIONS), (10, (0.0, 1.0)), (10, (0.5, 1.5)), (10, (0.5, 0.5, 1.0))]
+)
 def test_curve_subsets_refuse_too_few_docs_or_bad_fractions(n_docs, fractions):
     with pytest.raises(CurveError):
         nested_subsets(n_docs, fractions)
@@ -210,3 +212,21 @@ def test_curve_bad_input_is_refused(login, runner, trainable):
     assert reviewer.get("/projects/nope/models").status_code == 404
     result = runner.invoke(args=["train", "--project", "p", "--curve", "--max-steps", "0"])
     assert result.exit_code == 2 and "--max-steps" in result.output
+
+
+@pytest.mark.slow
+def test_curve_too_small_an_export_keeps_the_model_and_says_why_there_is_no_curve(runner, db, tmp_path):
+    path = tmp_path / "few.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for name in ("alice", "bob"):
+            for i, (text, spans) in enumerate(training_reports(6)):
+                spans_json = [{"start": a, "end": b, "label": label} for a, b, label in spans]
+                fh.write(json.dumps({"id": f"r{i}", "text": text, "_annotator_id": name, "spans": spans_json}) + "\n")
+    assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
+    result = runner.invoke(args=["train", "--project", "p", "--max-steps", "5", "--curve"])
+    assert result.exit_code == 0, result.output
+    assert "The learning curve was not trained: The export has" in result.output
+    assert "training sentences: too few for a curve of 4 points; label at least 8" in result.output
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    (version,) = versions.list_versions(db, project)
+    assert version.status == "done" and version.active and version.curve["error"] and version.curve["points"] == []

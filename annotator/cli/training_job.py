@@ -102,8 +102,10 @@ def run_version(
             export_dir, folder, max_steps=max_steps, eval_frequency=eval_frequency, progress_file=progress_file
         )
         if settings.get("curve"):
+            trained: list = []
 
             def store_curve(points: list, error: str | None = None) -> None:
+                trained[:] = points
                 curve = {"fractions": list(FRACTIONS), "points": points, **({"error": error} if error else {})}
                 with sessions() as session:
                     database.write_transaction(session)
@@ -121,8 +123,8 @@ def run_version(
                     full_scores=scores,
                     on_point=store_curve,
                 )
-            except TrainingError as exc:  # the model trained: keep it, and say why the curve is missing
-                store_curve([], f"The learning curve was not trained: {exc}")
+            except TrainingError as exc:  # the model trained: keep it, and say why the curve is incomplete
+                store_curve(list(trained), f"The learning curve was not trained: {exc}")
     except (ExportError, TrainingError, ValueError) as exc:
         error = str(exc)
     except Exception:  # noqa: BLE001 - any failure is the run's failure, stored for the page

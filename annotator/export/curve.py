@@ -34,14 +34,15 @@ def nested_subsets(n_docs: int, fractions: Sequence[float] = FRACTIONS, seed: in
     One shuffle with ``seed``, then a prefix of ``ceil(fraction * n_docs)``
     per fraction: each subset holds every smaller one. Indices are sorted, so
     a subset keeps the export's order. Raises ``CurveError`` when a fraction
-    is outside (0, 1], or the smallest would be empty or equal to the next.
+    is outside (0, 1], when there are fewer than two Docs per fraction, or
+    when two fractions would give subsets of the same size.
     """
     if any(not 0 < f <= 1 for f in fractions):
         raise CurveError(f"fractions must be in (0, 1]: {list(fractions)}")
     order = list(range(n_docs))
     random.Random(seed).shuffle(order)
     sizes = [math.ceil(f * n_docs) for f in fractions]
-    if len(set(sizes)) < len(sizes) or min(sizes, default=0) < 1:
+    if n_docs < 2 * len(fractions) or len(set(sizes)) < len(sizes) or min(sizes, default=0) < 1:
         raise CurveError(
             f"The export has {n_docs} training sentences: too few for a curve of {len(fractions)} points; "
             f"label at least {2 * len(fractions)} and train again."
