@@ -230,3 +230,18 @@ def test_curve_too_small_an_export_keeps_the_model_and_says_why_there_is_no_curv
     project = db.scalar(select(Project).where(Project.name == "p"))
     (version,) = versions.list_versions(db, project)
     assert version.status == "done" and version.active and version.curve["error"] and version.curve["points"] == []
+
+
+@pytest.mark.slow
+def test_curve_a_run_started_on_the_page_trains_the_curve_in_its_job_and_the_page_draws_it(login, db, trainable):
+    from tests.test_model_versions import wait_for
+
+    reviewer = login("rita", "reviewer")
+    data = {"task": "ner", "policy": "majority", "dev_fraction": "0.25", "seed": "0", "max_steps": "12", "curve": "y"}
+    assert reviewer.post("/projects/p/models", data=data).status_code == 302
+    version = wait_for(db, trainable, 1, ("done", "failed"))
+    assert version.status == "done", version.error
+    assert version.settings["curve"] is True and "error" not in version.curve
+    assert [p["fraction"] for p in version.curve["points"]] == list(FRACTIONS)
+    html = reviewer.get("/projects/p/models").get_data(as_text=True)
+    assert '<svg class="chart lines"' in html and 'id="curve-1-verdict"' in html
