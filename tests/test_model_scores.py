@@ -162,22 +162,33 @@ def test_model_scores_dashboard_row_and_note(login, modelled):
     assert client.get("/projects/incidents/review?model_version=7").status_code == 404
 
 
-def test_model_scores_cached_until_the_gold_changes(db, runner, modelled, monkeypatch):
+def test_model_scores_cached_until_the_gold_changes(db, modelled, monkeypatch):
     from annotator.export import heldout
 
     calls = []
     real = heldout.predicted_spans
     monkeypatch.setattr(heldout, "predicted_spans", lambda nlp, texts: calls.append(len(texts)) or real(nlp, texts))
     model_scores._CACHE.clear()
+    model_scores._PREDICTIONS.clear()
     first = model_scores.model_gold_row(db, modelled, n_resamples=20)
     again = model_scores.model_gold_row(db, modelled, n_resamples=20)
     assert first == again and calls == [3]
-    gold = db.query(GoldAnnotation).order_by(GoldAnnotation.id.desc()).first()
-    db.delete(gold)  # B3's gold
+    b3 = db.query(GoldAnnotation).order_by(GoldAnnotation.id.desc()).first()
+    sentence_id = b3.sentence_id
+    db.delete(b3)
     db.commit()
     changed = model_scores.model_gold_row(db, modelled, n_resamples=20)
-    assert calls == [3, 2] and changed["sentences"] == 2
-    assert changed["precision"] == 1.0
+    assert changed["sentences"] == 2 and changed["precision"] == 1.0
+    assert calls == [3]  # the row is scored again; the model's spans on B1 and B2 are kept
+    adjudicate(db, sentence_id, B3)
+    db.commit()
+    assert model_scores.model_gold_row(db, modelled, n_resamples=20)["sentences"] == 3
+    assert calls == [3]  # B3 was seen before
+    (c1,) = add_report(db, modelled, [B2], "c" * 64)  # a new sentence: only it goes through the pipeline
+    adjudicate(db, c1, B2)
+    db.commit()
+    assert model_scores.model_gold_row(db, modelled, n_resamples=20)["sentences"] == 4
+    assert calls == [3, 1]
 
 
 def test_model_scores_a_replaced_export_is_not_guessed(db, runner, modelled):

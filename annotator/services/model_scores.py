@@ -12,7 +12,10 @@ sentences (``annotator_vs_gold``) so that the two compare on equal terms.
 Running a pipeline over the gold takes seconds, so a row is kept per process
 under (version id, its status and content hash, the project's gold fingerprint, the
 resampling): any gold saved, replaced or removed, or a change of labels,
-gives a new key. Functions receive the session and never commit.
+gives a new key. The model's spans on a sentence do not depend on the gold,
+so they are kept apart, per version and sentence: after a gold change only
+newly adjudicated sentences go through the pipeline. Functions receive the
+session and never commit.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ EXCLUDED = "adjudicated sentences of the reports in its training split are left 
 
 _CACHE: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 16
+# (version id, content hash) -> {sentence id: (text, the model's spans on it)}
+_PREDICTIONS: OrderedDict[tuple, dict[int, tuple[str, list[tuple[int, int, str]]]]] = OrderedDict()
+_PREDICTIONS_SIZE = 4
 _lock = threading.Lock()
 
 
@@ -119,7 +125,16 @@ def _score(session: Session, project: Project, version: ModelVersion, n_resample
             labels,
             f"no adjudicated sentence outside its training reports ({row['excluded']} in them); adjudicate sentences of other reports",
         )
-    predictions = dict(zip((s.id for s in held), predicted_spans(nlp, [s.text for s in held])))
+    with _lock:
+        known = _PREDICTIONS.setdefault((version.id, version.content_sha256), {})
+        _PREDICTIONS.move_to_end((version.id, version.content_sha256))
+        while len(_PREDICTIONS) > _PREDICTIONS_SIZE:
+            _PREDICTIONS.popitem(last=False)
+        new = [s for s in held if s.id not in known or known[s.id][0] != s.text]
+    found = predicted_spans(nlp, [s.text for s in new]) if new else []
+    with _lock:
+        known.update((s.id, (s.text, spans)) for s, spans in zip(new, found))
+    predictions = {s.id: known[s.id][1] for s in held}
     scores = model_vs_gold(predictions, (records.gold[s.id] for s in held), labels, n_resamples, seed)
     held_ids = set(predictions)
     humans = annotator_vs_gold(
