@@ -159,6 +159,7 @@ def test_model_scores_dashboard_row_and_note(login, modelled):
     assert f"{EXPECTED['f1']:.3f}" in page
     assert "scored on 3 adjudicated sentences" in page and "training sentences are excluded" in page
     assert 'id="model-by-label"' in page
+    assert "Annotators on the same sentences (F1): ann" in page
     assert client.get("/projects/incidents/review?model_version=7").status_code == 404
 
 
@@ -170,6 +171,7 @@ def test_model_scores_cached_until_the_gold_changes(db, modelled, monkeypatch):
     monkeypatch.setattr(heldout, "predicted_spans", lambda nlp, texts: calls.append(len(texts)) or real(nlp, texts))
     model_scores._CACHE.clear()
     model_scores._PREDICTIONS.clear()
+    model_scores._SPLITS.clear()
     first = model_scores.model_gold_row(db, modelled, n_resamples=20)
     again = model_scores.model_gold_row(db, modelled, n_resamples=20)
     assert first == again and calls == [3]

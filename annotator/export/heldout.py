@@ -37,7 +37,8 @@ class TrainSplit:
 def read_train_split(export_dir: str | os.PathLike[str], expected_sha256: str | None) -> TrainSplit:
     """The train split of the export in ``export_dir``, read from its DocBin user data.
 
-    Raises ``ExportError`` when the split files are missing, when their
+    Raises ``ExportError`` (its message names no path: it is shown on pages)
+    when the split files are missing, when their
     content hash is not ``expected_sha256`` (the export was replaced, or the
     version never recorded one), or when a Doc carries no ``report_id``.
     """
@@ -47,10 +48,10 @@ def read_train_split(export_dir: str | os.PathLike[str], expected_sha256: str | 
     folder = Path(export_dir)
     train, dev = folder / "train.spacy", folder / "dev.spacy"
     if not train.exists() or not dev.exists():
-        raise ExportError(f"the export in {folder} is missing its train.spacy or dev.spacy")
+        raise ExportError("its export's train.spacy or dev.spacy is missing")
     files = split_files(train) + split_files(dev)
     if expected_sha256 is None or content_sha256(files) != expected_sha256:
-        raise ExportError(f"the export in {folder} is not the one the version trained on (its content hash differs)")
+        raise ExportError("its export is not the one it trained on (the content hash differs)")
     reports: set[int] = set()
     sentences: set[int] = set()
     for path in split_files(train):
@@ -58,7 +59,7 @@ def read_train_split(export_dir: str | os.PathLike[str], expected_sha256: str | 
         for packed in docbin.user_data:
             data = srsly.msgpack_loads(packed) if packed else {}
             if "report_id" not in data or "sentence_id" not in data:
-                raise ExportError(f"{path} has a Doc without its report_id and sentence_id")
+                raise ExportError(f"a Doc in its export's {path.name} has no report_id and sentence_id")
             reports.add(int(data["report_id"]))
             sentences.add(int(data["sentence_id"]))
     return TrainSplit(frozenset(reports), frozenset(sentences))

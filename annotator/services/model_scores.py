@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 
 from ..db import database_key
 from ..export.files import ExportError
+from ..export.heldout import TrainSplit
 from ..metrics.gold_scores import annotator_vs_gold, model_vs_gold
 from ..models import GoldAnnotation, ModelVersion, Project, Sentence
-from .model_versions import active_version, get_version, pipeline_path
+from .model_versions import PIPELINE, active_version, get_version, pipeline_path
 from .rows import project_records
 
 EXPORT_FOLDER = "export"  # where a run writes its export inside its folder (cli/training_job.py)
@@ -40,8 +41,10 @@ EXCLUDED = "adjudicated sentences of the reports in its training split are left 
 
 _CACHE: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 16
-# (version id, content hash) -> {sentence id: (text, the model's spans on it)}
+# (database, version id, content hash, folder) -> {sentence id: (text, the model's spans on it)}, and the
+# version's train split: neither changes with the gold.
 _PREDICTIONS: OrderedDict[tuple, dict[int, tuple[str, list[tuple[int, int, str]]]]] = OrderedDict()
+_SPLITS: OrderedDict[tuple, TrainSplit] = OrderedDict()
 _PREDICTIONS_SIZE = 4
 _lock = threading.Lock()
 
@@ -91,7 +94,7 @@ def _copy(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _score(session: Session, project: Project, version: ModelVersion, n_resamples: int, seed: int) -> dict[str, Any]:
-    from ..export.heldout import predicted_spans, read_train_split
+    from ..export.heldout import predicted_spans, read_train_split  # spaCy: only with a version to score
     from .suggestions import load_model
 
     labels = [label["name"] for label in project.labels]
@@ -103,13 +106,21 @@ def _score(session: Session, project: Project, version: ModelVersion, n_resample
     }
     if version.status != "done":
         return _unscored(row, labels, f"version {version.number} is {version.status}: only a finished run is scored")
-    try:
-        split = read_train_split(Path(version.pipeline_dir) / EXPORT_FOLDER, version.content_sha256)
-    except ExportError as exc:
-        return _unscored(row, labels, f"its training split cannot be told: {exc}; train a new version")
+    where = (database_key(session), version.id, version.content_sha256, version.pipeline_dir)
+    with _lock:
+        split = _SPLITS.get(where)
+    if split is None:
+        try:
+            split = read_train_split(Path(version.pipeline_dir) / EXPORT_FOLDER, version.content_sha256)
+        except ExportError as exc:
+            return _unscored(row, labels, f"its training split cannot be read: {exc}; train a new version")
+        with _lock:
+            _SPLITS[where] = split
+            while len(_SPLITS) > _PREDICTIONS_SIZE:
+                _SPLITS.popitem(last=False)
     nlp = load_model(str(pipeline_path(version)))
     if nlp is None:
-        return _unscored(row, labels, f"its pipeline does not load from {pipeline_path(version)}; train a new version")
+        return _unscored(row, labels, f"its pipeline ({PIPELINE}) does not load; train a new version")
     gold_ids = session.scalars(
         select(GoldAnnotation.sentence_id)
         .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
@@ -126,8 +137,8 @@ def _score(session: Session, project: Project, version: ModelVersion, n_resample
             f"no adjudicated sentence outside its training reports ({row['excluded']} in them); adjudicate sentences of other reports",
         )
     with _lock:
-        known = _PREDICTIONS.setdefault((version.id, version.content_sha256), {})
-        _PREDICTIONS.move_to_end((version.id, version.content_sha256))
+        known = _PREDICTIONS.setdefault(where, {})
+        _PREDICTIONS.move_to_end(where)
         while len(_PREDICTIONS) > _PREDICTIONS_SIZE:
             _PREDICTIONS.popitem(last=False)
         new = [s for s in held if s.id not in known or known[s.id][0] != s.text]
