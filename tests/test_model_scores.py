@@ -209,3 +209,35 @@ def test_model_scores_no_row_without_an_active_version(db, runner, login):
     assert report["gold"]["model"] is None
     page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
     assert "model-row" not in page and "model-note" not in page
+
+
+def test_model_scores_a_trained_version_is_scored_outside_its_training_reports(db, runner, tmp_path):
+    """A real run (``annotator train``): its export is read back, and its training sentences are left out."""
+    from sqlalchemy import select
+
+    from annotator.models import Project, Sentence, User
+    from tests.helpers import import_trainable
+
+    import_trainable(runner.invoke, tmp_path)
+    trained = runner.invoke(["train", "--project", "p", "--max-steps", "10"])
+    assert trained.exit_code == 0, trained.output
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    version = db.query(ModelVersion).one()
+    for annotation in db.scalars(
+        select(Annotation)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .join(User, User.id == Annotation.user_id)
+        .where(Sentence.project_id == project.id, User.username == "alice")
+    ):
+        gold = GoldAnnotation(sentence_id=annotation.sentence_id)
+        gold.spans = [
+            GoldSpan(start_char=s.start_char, end_char=s.end_char, label=s.label, provenance="adjudicated")
+            for s in annotation.spans
+        ]
+        db.add(gold)
+    db.commit()
+    report = json.loads(runner.invoke(["agreement", "--project", "p", "--json", "--resamples", "20"]).output)
+    model = report["gold"]["model"]
+    assert model["reason"] is None, model["reason"]
+    assert model["excluded"] == version.export_counts["train"]["docs"] > 0
+    assert model["sentences"] == model["gold"] - model["excluded"] == version.export_counts["dev"]["docs"] > 0
