@@ -99,6 +99,39 @@ def format_gold(gold: dict) -> list[str]:
             )
     if not gold["annotators"]:
         lines.append("  no annotations yet")
+    return lines + format_model(gold.get("model"))
+
+
+def format_model(model: dict | None) -> list[str]:
+    """The model row: overall and per-label P/R/F1 with 95% intervals, and the annotators on the same sentences."""
+    if model is None:
+        return []
+    name = model["name"]
+    if model["reason"]:
+        return [f"  {name}  n/a: {model['reason']}"]
+
+    def figures(g: dict, ci: dict | None) -> str:
+        ci = ci or {}
+        return "  ".join(
+            f"{short} {_num(g[key])}{(' ' + _ci(ci.get(key))) if ci.get(key) else ''}"
+            for short, key in (("P", "precision"), ("R", "recall"), ("F1", "f1"))
+        )
+
+    lines = [
+        f"  {name}  {figures(model, model['ci']['overall'])}  ({model['sentences']} adjudicated sentence"
+        f"{'' if model['sentences'] == 1 else 's'}; {model['excluded']} in its training reports left out)"
+    ]
+    for label, g in model["by_label"].items():
+        lines.append(f"    {label}  {figures(g, model['ci']['by_label'][label])}")
+    if model["annotators"]:
+        lines.append(
+            "    annotators on the same sentences: "
+            + ", ".join(
+                f"{who} F1 {_num(g['f1'])} ({g['sentences']})"
+                for who, g in model["annotators"].items()
+                if g["sentences"]
+            )
+        )
     return lines
 
 
@@ -126,15 +159,24 @@ def format_confusion(confusion: dict) -> list[str]:
     help="Bootstrap resamples for the 95% intervals.",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the bootstrap.")
-def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> None:
+@click.option(
+    "--model-version",
+    type=click.IntRange(1),
+    default=None,
+    help="Score this model version against gold instead of the active one.",
+)
+def agreement(project_name: str, as_json: bool, resamples: int, seed: int, model_version: int | None) -> None:
     """Inter-annotator agreement of a project: span F1, kappa, alpha, with 95% intervals.
 
     Counts done and flagged annotations; skipped ones are left out. Span F1
     is strict, pooled over the sentences each pair of annotators shares,
     then averaged over pairs. Each annotator is scored against gold their
     own vote did not make (adjudicated, else the majority of 2+ others),
-    else "n/a" with the reason; the token confusion table closes the report.
+    else "n/a" with the reason. The active model version (or --model-version)
+    is one more row, scored on adjudicated gold outside its training reports.
+    The token confusion table closes the report.
     """
+    from ..services.model_versions import VersionNotFound
     from ..services.projects import NotFound, get_project
     from ..services.review import project_report
 
@@ -145,7 +187,10 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int) -> No
         raise fail(
             f"No project named {project_name!r}. List projects on the web page, or import into a new one with 'annotator import'."
         ) from None
-    report = project_report(db, project, n_resamples=resamples, seed=seed)
+    try:
+        report = project_report(db, project, n_resamples=resamples, seed=seed, model_version=model_version)
+    except VersionNotFound as exc:
+        raise fail(f"{exc} See the project's Models page for its versions.") from None
     db.rollback()  # read only
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 

@@ -1,8 +1,8 @@
 """Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
 (``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
 tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
-(``files``), the training config (``spacy_config``), training (``training``) and the learning curve
-(``curve``).
+(``files``), the training config (``spacy_config``), training (``training``), the learning curve
+(``curve``) and what a trained version did not train on (``heldout``).
 
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.
@@ -45,6 +45,9 @@ _WHERE = {
     "Resolution": "gold",
     "check_policy": "gold",
     "resolve_gold": "gold",
+    "TrainSplit": "heldout",
+    "predicted_spans": "heldout",
+    "read_train_split": "heldout",
     "Exported": "pending",
     "PendingSentences": "pending",
     "make_config": "spacy_config",

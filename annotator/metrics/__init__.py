@@ -20,7 +20,7 @@ from .coefficients import (
     percentile_interval,
 )
 from .disagreements import disagreements, sentence_disagreements, span_dict
-from .gold_scores import GoldScoreTally, annotator_vs_gold
+from .gold_scores import GoldScoreTally, annotator_vs_gold, model_vs_gold
 from .project import agreement_report
 from .span_agreement import confusion, matched_count, pairwise_span_f1, token_labels
 from .span_metrics import as_span, overlaps, span_scores
@@ -43,6 +43,7 @@ __all__ = [
     "fleiss_kappa_counts",
     "krippendorff_alpha",
     "matched_count",
+    "model_vs_gold",
     "mean_defined",
     "nominal_alpha",
     "overlaps",

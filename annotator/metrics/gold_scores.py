@@ -18,16 +18,21 @@ saying why. Only annotations with status "done" or "flagged" are scored.
 ``GoldScoreTally`` adds the counts up batch by batch (an export streams);
 ``annotator_vs_gold`` is the same on one batch. The review dashboard,
 ``annotator agreement`` and the export manifest all report this figure.
+``model_vs_gold`` scores a model's predicted spans the same way (strict
+match, the same ``_prf``) against adjudicated gold, with bootstrap intervals.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..export.gold import VOTING_STATUSES, resolve_gold
 from ..records import AnnotationRecord, GoldRecord, SentenceRecord
+from .coefficients import percentile_interval
 
 RULE = (
     "strict span match against adjudicated gold, else against the majority of the other annotators "
@@ -145,6 +150,92 @@ def annotator_vs_gold(
     tally = GoldScoreTally(labels)
     tally.add(sentences, annotations, gold)
     return tally.summary()
+
+
+def model_vs_gold(
+    predictions: Mapping[int, Iterable[Key]],
+    gold: Iterable[GoldRecord],
+    labels: Sequence[str],
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """A model's strict P/R/F1 against adjudicated gold, overall and per label, with bootstrap intervals.
+
+    ``predictions`` maps a sentence id to the model's spans on it as
+    ``(start_char, end_char, label)`` (code points, end exclusive); only the
+    gold sentences that have an entry are scored, so the caller chooses them
+    (e.g. leaves out the sentences the model trained on). Spans of labels not
+    in ``labels`` are ignored. Figures are those of ``annotator_vs_gold``
+    (``_prf``: None when undefined). ``ci`` holds ``[low, high]`` per figure
+    from ``n_resamples`` resamples of the scored sentences
+    (``percentile_interval``; None when the figure is undefined, or undefined
+    on over half the resamples).
+    """
+    labels = list(labels)
+    label_at = {label: j for j, label in enumerate(labels)}
+    # counts[sentence, 0|1|2, label]: correct, predicted, reference
+    rows: list[list[list[int]]] = []
+    n = len(labels)
+
+    def keys(spans: Iterable[Any]) -> set[Key]:
+        return {(int(s[0]), int(s[1]), str(s[2])) for s in spans if s[2] in label_at}
+
+    for record in gold:
+        if record.sentence_id not in predictions:
+            continue
+        reference = keys((s.start_char, s.end_char, s.label) for s in record.spans)
+        predicted = keys(predictions[record.sentence_id])
+        row = [[0] * n for _ in range(3)]
+        for key in predicted & reference:
+            row[0][label_at[key[2]]] += 1
+        for key in predicted:
+            row[1][label_at[key[2]]] += 1
+        for key in reference:
+            row[2][label_at[key[2]]] += 1
+        rows.append(row)
+    counts = np.array(rows, dtype=np.int64).reshape(len(rows), 3, n)
+    totals = counts.sum(axis=0)
+    point = _figures(totals, labels)
+    draws: list[dict[str, Any]] = []
+    if len(rows):
+        rng = np.random.default_rng(seed)
+        for _ in range(n_resamples):
+            weights = np.bincount(rng.integers(0, len(rows), len(rows)), minlength=len(rows))
+            draws.append(_figures(np.tensordot(weights, counts, axes=1), labels))
+
+    def spread(pick) -> dict[str, list[float] | None]:
+        result: dict[str, list[float] | None] = {}
+        for figure in FIGURES:
+            value = pick(point)[figure]
+            estimates = np.array([np.nan if pick(d)[figure] is None else pick(d)[figure] for d in draws], dtype=float)
+            interval = None if value is None else percentile_interval(estimates, confidence)
+            result[figure] = None if interval is None else list(interval)
+        return result
+
+    return {
+        **point,
+        "sentences": len(rows),
+        "ci": {
+            "overall": spread(lambda d: d),
+            "by_label": {label: spread(lambda d, label=label: d["by_label"][label]) for label in labels},
+        },
+        "confidence": confidence,
+        "resamples": n_resamples,
+        "match": "strict",
+    }
+
+
+FIGURES = ("precision", "recall", "f1")
+
+
+def _figures(totals: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+    """``_prf`` overall and per label from a (correct, predicted, reference) x labels table."""
+    correct, predicted, wanted = (totals[i].tolist() for i in range(3))
+    return {
+        **_prf(sum(correct), sum(predicted), sum(wanted)),
+        "by_label": {label: _prf(correct[j], predicted[j], wanted[j]) for j, label in enumerate(labels)},
+    }
 
 
 def _prf(correct: int, predicted: int, reference: int) -> dict[str, Any]:

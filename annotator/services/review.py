@@ -21,6 +21,7 @@ from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreemen
 from ..metrics.project import agreement_report
 from ..models import Annotation, GoldAnnotation, Project, Sentence, Span, User
 from ..records import AnnotationRecord
+from .model_scores import model_gold_row
 from .projects import project_status
 from .rows import project_records as load_records
 
@@ -82,11 +83,21 @@ def _cached(session: Session, project: Project, name: str, compute, *args):
     return copy.deepcopy(value)
 
 
-def project_report(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """``agreement_report`` of the project, plus its counts (``status``) and review-queue length."""
-    return _cached(
+def project_report(
+    session: Session, project: Project, n_resamples: int = 1000, seed: int = 0, model_version: int | None = None
+) -> dict[str, Any]:
+    """``agreement_report`` of the project, plus its counts (``status``) and review-queue length.
+
+    ``report["gold"]["model"]`` is the model row of the annotator-vs-gold table
+    (``model_scores.model_gold_row``): version ``model_version``, else the
+    active one; None when there is none. Raises ``VersionNotFound`` for an
+    unknown ``model_version``.
+    """
+    report = _cached(
         session, project, "report", lambda: _project_report(session, project, n_resamples, seed), n_resamples, seed
     )
+    report["gold"]["model"] = model_gold_row(session, project, model_version, n_resamples, seed)
+    return report
 
 
 def _project_report(session: Session, project: Project, n_resamples: int, seed: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ..metrics.disagreements import HAS, TYPES
 from ..models import Project, Sentence
 from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
 from ..services.adjudication import adjudicate as store_gold
+from ..services.model_versions import VersionNotFound
 from ..services.projects import NotFound, get_project
 from ..services.review import next_in_queue, project_disagreements, project_labels, project_report, review_queue
 from . import charts
@@ -64,7 +65,13 @@ def segments(text: str, spans: list[dict]) -> list[tuple[str, dict | None]]:
 def dashboard(project: str):
     project_row = _project(project)
     session = get_session()
-    report = project_report(session, project_row, n_resamples=current_app.config.get("REVIEW_RESAMPLES", 1000))
+    number = query_int("model_version", 0, 0, MAX_ROW_ID) or None  # 0 or absent: the active version
+    try:
+        report = project_report(
+            session, project_row, n_resamples=current_app.config.get("REVIEW_RESAMPLES", 1000), model_version=number
+        )
+    except VersionNotFound as exc:
+        abort(404, description=f"{exc} Pick one on the Models page.")
     queue = review_queue(session, project_row)
     labels = report["labels"]
     colours = {label["name"]: label.get("colour", "#2458c6") for label in project_row.labels}
