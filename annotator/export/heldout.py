@@ -72,8 +72,9 @@ def predicted_spans(nlp: Language, texts: Sequence[str], batch_size: int = 256) 
     it has one, else ``doc.ents``. Offsets are code points into the text, end
     exclusive. Texts go through ``nlp.pipe`` in batches of ``batch_size``.
     """
-    spancat = next((name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "spancat"), None)
-    key = nlp.get_pipe(spancat).key if spancat else None  # type: ignore[attr-defined]  # a SpanCategorizer has key
+    from .training import spancat_key  # spaCy: loaded only when a pipeline is run
+
+    key = spancat_key(nlp)
     found: list[list[Key]] = []
     for doc in nlp.pipe(texts, batch_size=batch_size):
         spans: Iterable = doc.spans.get(key, []) if key is not None else doc.ents

@@ -207,6 +207,12 @@ def predict_spans(nlp: Language, text: str) -> list[SpanRecord]:
     return [span for span, _ in predict_scored_spans(nlp, text)]
 
 
+def spancat_key(nlp: Language) -> str | None:
+    """The span group its spancat component writes, or None: then the pipeline's spans are ``doc.ents``."""
+    spancat = next((name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "spancat"), None)
+    return nlp.get_pipe(spancat).key if spancat else None  # type: ignore[attr-defined]  # a SpanCategorizer has key
+
+
 def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, float | None]]:
     """:func:`predict_spans` with each span's confidence, sorted by offset and label.
 
@@ -215,9 +221,9 @@ def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, flo
     (``ner``'s entities). A span predicted twice keeps its higher score.
     """
     doc = nlp(text)
-    spancat = next((name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "spancat"), None)
-    if spancat:
-        group = doc.spans.get(nlp.get_pipe(spancat).key, [])  # type: ignore[attr-defined]  # a SpanCategorizer has key
+    key = spancat_key(nlp)
+    if key is not None:
+        group = doc.spans.get(key, [])
         scores = getattr(group, "attrs", {}).get("scores")
         scored = [
             (s, float(scores[i]) if scores is not None and i < len(scores) else None) for i, s in enumerate(group)
