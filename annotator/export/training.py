@@ -221,9 +221,9 @@ def predict_scored_spans(nlp: Language, text: str) -> list[tuple[SpanRecord, flo
     (``ner``'s entities). A span predicted twice keeps its higher score.
     """
     doc = nlp(text)
-    key = spancat_key(nlp)
-    if key is not None:
-        group = doc.spans.get(key, [])
+    group_key = spancat_key(nlp)
+    if group_key is not None:
+        group = doc.spans.get(group_key, [])
         scores = getattr(group, "attrs", {}).get("scores")
         scored = [
             (s, float(scores[i]) if scores is not None and i < len(scores) else None) for i, s in enumerate(group)
