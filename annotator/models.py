@@ -242,6 +242,13 @@ class Annotation(Base):
         Index("ix_annotations_user_updated", "user_id", "updated_at"),
         # The corpus browser's filters (flagged, annotator, done or flagged) read this index only.
         Index("ix_annotations_sentence_status", "sentence_id", "status", "user_id"),
+        # The few flagged sentences, read at once by the browser's "flagged" filter (migration 0012).
+        Index(
+            "ix_annotations_flagged",
+            "sentence_id",
+            sqlite_where=text("status = 'flagged'"),
+            postgresql_where=text("status = 'flagged'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

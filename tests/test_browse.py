@@ -239,3 +239,14 @@ def test_browse_text_index_follows_inserts_and_deletes(db, corpus):
     if db.get_bind().dialect.name == "sqlite":
         indexed = db.execute(text_sql("SELECT count(*) FROM sentences_text")).scalar()
         assert indexed == db.scalar(select(func.count()).select_from(Sentence))
+
+
+def test_browse_flagged_is_the_same_from_the_flagged_ids_or_by_walking(db, corpus, monkeypatch):
+    """PostgreSQL reads few flagged sentences by their ids, many by walking reading order: same pages."""
+    from annotator.services import browse
+
+    project, ids = corpus
+    by_ids = _found(db, project, state="flagged"), _found(db, project, state="flagged", label="REGION")
+    monkeypatch.setattr(browse, "FEW", 0)  # as if many were flagged
+    assert (_found(db, project, state="flagged"), _found(db, project, state="flagged", label="REGION")) == by_ids
+    assert by_ids[0] == _named(ids, "s2")

@@ -324,3 +324,14 @@ def test_migration_0011_adds_an_empty_curve_to_model_versions_and_drops_it_on_do
         assert "curve" not in columns and "progress" in columns
         assert connection.execute(text("SELECT number, status FROM model_versions")).one() == (1, "done")
     engine.dispose()
+
+
+def test_migration_0012_adds_the_flagged_partial_index_and_removes_it_on_downgrade(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0012")
+    with engine.connect() as connection:
+        assert "ix_annotations_flagged" in {i["name"] for i in inspect(connection).get_indexes("annotations")}
+    command.downgrade(database.alembic_config(engine), "0011")
+    with engine.connect() as connection:
+        assert "ix_annotations_flagged" not in {i["name"] for i in inspect(connection).get_indexes("annotations")}
+    engine.dispose()
