@@ -151,17 +151,21 @@ class GazetteerEntry(Base):
 
 
 def next_report_number(context: Any) -> int:
-    """The number after the project's last report: the default of a report added on its own.
+    """The number after the project's last report: the default of a report added without one.
 
-    The import numbers a batch of reports itself (``services.corpus``); this default reads the
-    table, so it suits one report per flush, not several of a project at once.
+    The import numbers a batch of reports itself (``services.corpus``). This default reads the
+    table once per statement and project, then counts on, so the rows of one multi-row INSERT
+    (an ORM flush of several reports, an executemany) get consecutive numbers too.
     """
     project_id = context.get_current_parameters()["project_id"]
-    found = context.connection.execute(
-        text("SELECT coalesce(max(number), 0) + 1 FROM reports WHERE project_id = :project_id"),
-        {"project_id": project_id},
-    ).scalar()
-    return int(found)
+    numbers = context.__dict__.setdefault("_next_report_numbers", {})
+    if project_id not in numbers:
+        numbers[project_id] = context.connection.execute(
+            text("SELECT coalesce(max(number), 0) FROM reports WHERE project_id = :project_id"),
+            {"project_id": project_id},
+        ).scalar()
+    numbers[project_id] += 1
+    return int(numbers[project_id])
 
 
 class Report(Base):

@@ -53,3 +53,29 @@ def test_report_numbers_reach_the_labelling_api(login, db):
     sentence = sentences_of(db, project)[0]
     shown = ann.get(f"/api/sentences/{sentence.id}").get_json()["sentence"]
     assert shown["report_number"] == 1 and shown["report_id"] == sentence.report_id != 1
+
+
+def test_report_numbers_of_one_multi_row_insert_count_on(db):
+    """Reports added without a number in one statement (a Core executemany, an ORM flush) do not collide."""
+    from sqlalchemy import insert
+
+    from annotator.models import utcnow
+
+    project, _ = get_or_create_project(db, "bulk")
+    import_reports(db, project, "a.txt", [ReportRecord(text="First one.")])
+    rows = [
+        {
+            "project_id": project.id,
+            "meta": {},
+            "text": f"Bulk {i}.",
+            "content_hash": f"{i:064d}",
+            "created_at": utcnow(),
+        }
+        for i in range(3)
+    ]
+    db.execute(insert(Report.__table__), rows)
+    db.add_all(
+        [Report(project_id=project.id, meta={}, text=f"Orm {i}.", content_hash=f"{i + 10:064d}") for i in range(2)]
+    )
+    db.flush()
+    assert [n for _, n in numbers(db, project)] == [1, 2, 3, 4, 5, 6]
