@@ -186,45 +186,48 @@ def status(project: str):
     )
 
 
-@bp.post("/<int:number>/cancel")
-@roles_required(*MODEL_ROLES)
-def cancel(project: str, number: int):
+def _version_action(project: str, number: int, action: str, change, done: str):
+    """POST handlers' shared steps: check the form, change version ``number`` in a write transaction
+    (``change(session, project_row, number)``), audit ``action``, commit; 404 for an unknown version,
+    the service's refusal as a flash. Returns the changed version (None when refused) and the redirect."""
     project_row = _project(project)
     if not ActionForm().validate_on_submit():
         abort(400)
     session = get_session()
     write_transaction(session)
     try:
-        version = versions.cancel_run(session, project_row, number)
-    except versions.VersionNotFound:
-        abort(404)
-    except versions.ModelVersionError as exc:
-        flash(str(exc), "error")
-        return _to_page(project_row)
-    record(session, current_user, "model.cancel", "project", project_row.id, version=number)
-    session.commit()
-    versions.stop_process(version)
-    flash(f"Version {number} was cancelled.", "success")
-    return _to_page(project_row)
-
-
-@bp.post("/<int:number>/activate")
-@roles_required(*MODEL_ROLES)
-def activate(project: str, number: int):
-    project_row = _project(project)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    session = get_session()
-    write_transaction(session)
-    try:
-        versions.activate(session, project_row, number)
+        version = change(session, project_row, number)
     except versions.VersionNotFound:
         abort(404)
     except versions.ModelVersionError as exc:
         session.rollback()
         flash(str(exc), "error")
-        return _to_page(project_row)
-    record(session, current_user, "model.activate", "project", project_row.id, version=number)
+        return None, _to_page(project_row)
+    record(session, current_user, action, "project", project_row.id, version=number)
     session.commit()
-    flash(f"Version {number} is now active: the labelling page offers its suggestions.", "success")
-    return _to_page(project_row)
+    flash(done, "success")
+    return version, _to_page(project_row)
+
+
+@bp.post("/<int:number>/cancel")
+@roles_required(*MODEL_ROLES)
+def cancel(project: str, number: int):
+    version, page = _version_action(
+        project, number, "model.cancel", versions.cancel_run, f"Version {number} was cancelled."
+    )
+    if version is not None:
+        versions.stop_process(version)
+    return page
+
+
+@bp.post("/<int:number>/activate")
+@roles_required(*MODEL_ROLES)
+def activate(project: str, number: int):
+    _, page = _version_action(
+        project,
+        number,
+        "model.activate",
+        versions.activate,
+        f"Version {number} is now active: the labelling page offers its suggestions.",
+    )
+    return page
