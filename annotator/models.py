@@ -265,6 +265,8 @@ class Annotation(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on each save; stale saves get 409
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Its spans grouped into incidents, in the JSON shape of ``annotator.incidents.links``; NULL: none.
+    incidents: Mapped[list[Any] | None] = mapped_column(JSON)
 
     spans: Mapped[list[Span]] = relationship(
         back_populates="annotation", cascade="all, delete-orphan", order_by="Span.start_char"
@@ -327,6 +329,8 @@ class GoldAnnotation(Base):
     # Annotators' spans the gold does not keep, each with who marked it and the decision:
     # "drop" (the reviewer dropped it) or "replaced" (an overlapping span was taken instead).
     dropped: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Gold spans grouped into incidents, each with its provenance (``annotator.incidents.links``).
+    incidents: Mapped[list[Any] | None] = mapped_column(JSON)
 
     spans: Mapped[list[GoldSpan]] = relationship(
         back_populates="gold", cascade="all, delete-orphan", order_by="GoldSpan.start_char"

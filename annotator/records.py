@@ -34,6 +34,21 @@ class SentenceRecord:
     tokens: tuple[tuple[int, int], ...] = ()  # (start_char, end_char) per token
 
 
+SpanKey = tuple[int, int, str]  # (start_char, end_char, label): names one span of a sentence
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Spans of one sentence that together make one incident (``annotator.incidents``).
+
+    ``spans`` are keys of spans of the same annotation (or gold), sorted; ``provenance`` is set on
+    gold incidents only, as on gold spans.
+    """
+
+    spans: tuple[SpanKey, ...]
+    provenance: str | None = None
+
+
 @dataclass(frozen=True)
 class AnnotationRecord:
     """One annotator's annotation of one sentence."""
@@ -43,6 +58,7 @@ class AnnotationRecord:
     status: str  # "done" | "skipped" | "flagged"
     spans: tuple[SpanRecord, ...] = ()
     comment: str | None = None  # the annotator's note; a flag's question to the reviewer
+    incidents: tuple[IncidentRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class GoldRecord:
     sentence_id: int
     spans: tuple[GoldSpanRecord, ...] = ()
     reviewer: str | None = None
+    incidents: tuple[IncidentRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,3 +99,4 @@ class ImportedAnnotation:
     annotator: str | None  # None: the importer names one (or loads suggestions)
     spans: tuple[SpanRecord, ...]
     status: str = "done"
+    incidents: tuple[IncidentRecord, ...] = ()  # span keys with offsets relative to the report text

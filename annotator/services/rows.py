@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..incidents import incidents_from_json
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
 
@@ -101,9 +102,23 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
     ):
         spans[row.annotation_id].append(SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested))
     annotations = [
-        AnnotationRecord(row.sentence_id, row.username, row.status, tuple(spans[row.id]), row.comment)
+        AnnotationRecord(
+            row.sentence_id,
+            row.username,
+            row.status,
+            tuple(spans[row.id]),
+            row.comment,
+            tuple(incidents_from_json(row.incidents)),
+        )
         for row in session.execute(
-            select(Annotation.id, Annotation.sentence_id, Annotation.status, Annotation.comment, User.username)
+            select(
+                Annotation.id,
+                Annotation.sentence_id,
+                Annotation.status,
+                Annotation.comment,
+                Annotation.incidents,
+                User.username,
+            )
             .join(User, User.id == Annotation.user_id)
             .where(Annotation.sentence_id.in_(scope))
             .order_by(Annotation.sentence_id, User.username)
@@ -128,9 +143,11 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
             GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance)
         )
     gold = {
-        row.sentence_id: GoldRecord(row.sentence_id, tuple(gold_spans[row.id]), row.username)
+        row.sentence_id: GoldRecord(
+            row.sentence_id, tuple(gold_spans[row.id]), row.username, tuple(incidents_from_json(row.incidents))
+        )
         for row in session.execute(
-            select(GoldAnnotation.id, GoldAnnotation.sentence_id, User.username)
+            select(GoldAnnotation.id, GoldAnnotation.sentence_id, GoldAnnotation.incidents, User.username)
             .outerjoin(User, User.id == GoldAnnotation.reviewer_id)
             .where(GoldAnnotation.sentence_id.in_(scope))
         )
