@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -202,6 +203,15 @@ class Sentence(Base):
         Index("ix_sentences_project_order", "project_id", "report_id", "position"),
         # The queue reads open sentences in report order from here, and progress counts complete ones.
         Index("ix_sentences_queue", "project_id", "state", "report_id", "position"),
+        # The corpus browser's "flagged" filter reads the few flagged sentences in reading order here.
+        Index(
+            "ix_sentences_flagged",
+            "project_id",
+            "report_id",
+            "position",
+            sqlite_where=text("flagged"),
+            postgresql_where=text("flagged"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,9 +225,11 @@ class Sentence(Base):
     extra_annotators: Mapped[int] = mapped_column(Integer, default=0)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     # Derived from the annotations, written only by annotator.services.recount.recount (run on
-    # every flush that changes them): done + flagged annotations, and UNTOUCHED/STARTED/COMPLETE.
+    # every flush that changes them): done + flagged annotations, UNTOUCHED/STARTED/COMPLETE, and
+    # whether an annotator flagged it.
     annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[int] = mapped_column(SmallInteger, default=UNTOUCHED, server_default="0")
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     report: Mapped[Report] = relationship(back_populates="sentences")
 
@@ -244,15 +256,8 @@ class Annotation(Base):
         CheckConstraint("seconds_spent >= 0", name="seconds_spent"),
         CheckConstraint("version >= 1", name="version"),
         Index("ix_annotations_user_updated", "user_id", "updated_at"),
-        # The corpus browser's filters (flagged, annotator, done or flagged) read this index only.
+        # The corpus browser's filters (annotator, done or flagged) read this index only.
         Index("ix_annotations_sentence_status", "sentence_id", "status", "user_id"),
-        # The few flagged sentences, read at once by the browser's "flagged" filter (migration 0012).
-        Index(
-            "ix_annotations_flagged",
-            "sentence_id",
-            sqlite_where=text("status = 'flagged'"),
-            postgresql_where=text("status = 'flagged'"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -241,12 +241,20 @@ def test_browse_text_index_follows_inserts_and_deletes(db, corpus):
         assert indexed == db.scalar(select(func.count()).select_from(Sentence))
 
 
-def test_browse_flagged_is_the_same_from_the_flagged_ids_or_by_walking(db, corpus, monkeypatch):
-    """PostgreSQL reads few flagged sentences by their ids, many by walking reading order: same pages."""
-    from annotator.services import browse
-
+def test_browse_flagged_follows_each_status_change_of_an_annotation(db, corpus):
+    """``Sentence.flagged`` (the filter's index) is kept by the recount: flag, unflag, skip, delete."""
     project, ids = corpus
-    by_ids = _found(db, project, state="flagged"), _found(db, project, state="flagged", label="REGION")
-    monkeypatch.setattr(browse, "FEW", 0)  # as if many were flagged
-    assert (_found(db, project, state="flagged"), _found(db, project, state="flagged", label="REGION")) == by_ids
-    assert by_ids[0] == _named(ids, "s2")
+    annotation = db.scalar(select(Annotation).where(Annotation.sentence_id == ids["s4"]))
+    sentence = db.get(Sentence, ids["s4"])
+    assert _found(db, project, state="flagged") == _named(ids, "s2") and not sentence.flagged
+    steps = (("flagged", ("s2", "s4")), ("done", ("s2",)), ("flagged", ("s2", "s4")), ("skipped", ("s2",)))
+    for status, flagged in steps:
+        annotation.status = status
+        db.flush()
+        assert _found(db, project, state="flagged") == _named(ids, *flagged), status
+        assert sentence.flagged == ("s4" in flagged)
+    annotation.status = "flagged"
+    db.flush()
+    db.delete(annotation)
+    db.flush()
+    assert _found(db, project, state="flagged") == _named(ids, "s2") and not sentence.flagged

@@ -335,3 +335,56 @@ def test_migration_0012_adds_the_flagged_partial_index_and_removes_it_on_downgra
     with engine.connect() as connection:
         assert "ix_annotations_flagged" not in {i["name"] for i in inspect(connection).get_indexes("annotations")}
     engine.dispose()
+
+
+def _one_annotation(connection, status):
+    """A project with one sentence and one annotation of ``status``, as the schema of 0013 stores them."""
+    now = {"now": utcnow()}
+    for statement in (
+        "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+        "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)",
+        "INSERT INTO reports (id, project_id, number, text, content_hash, meta, created_at) "
+        "VALUES (1, 1, 1, 'One drone .', 'xx', '{}', :now)",
+        "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, "
+        "extra_annotators, annotation_count, state) VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0, 1, 1)",
+        "INSERT INTO users (id, username, role, password_hash, active, session_token, failed_logins, created_at) "
+        "VALUES (1, 'ann', 'annotator', 'x', true, 't', 0, :now)",
+        "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
+        f"VALUES (1, 1, 1, '{status}', 0, 1, :now, :now)",
+    ):
+        connection.execute(text(statement), now)
+
+
+def test_migration_0013_adds_empty_incidents_to_annotations_and_gold(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0012")
+    with engine.begin() as connection:
+        _one_annotation(connection, "done")
+    database.upgrade(engine, "0013")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT incidents FROM annotations")).scalar() is None
+        assert "incidents" in {c["name"] for c in inspect(connection).get_columns("gold_annotations")}
+    command.downgrade(database.alembic_config(engine), "0012")
+    with engine.connect() as connection:
+        assert "incidents" not in {c["name"] for c in inspect(connection).get_columns("annotations")}
+        assert connection.execute(text("SELECT status FROM annotations")).scalar() == "done"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("status", ["flagged", "done"])
+def test_migration_0014_backfills_the_sentence_flag_and_moves_the_flagged_index(empty_database_url, status):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0013")
+    with engine.begin() as connection:
+        _one_annotation(connection, status)
+    database.upgrade(engine, "0014")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT flagged FROM sentences")).scalar() == (status == "flagged")
+        assert "ix_sentences_flagged" in {i["name"] for i in inspect(connection).get_indexes("sentences")}
+        assert "ix_annotations_flagged" not in {i["name"] for i in inspect(connection).get_indexes("annotations")}
+    if engine.dialect.name == "postgresql":
+        command.downgrade(database.alembic_config(engine), "0013")
+        with engine.connect() as connection:
+            assert "flagged" not in {c["name"] for c in inspect(connection).get_columns("sentences")}
+            assert "ix_annotations_flagged" in {i["name"] for i in inspect(connection).get_indexes("annotations")}
+    engine.dispose()

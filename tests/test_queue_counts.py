@@ -44,9 +44,13 @@ def stored(db) -> dict[int, tuple[int, int]]:
 
 
 def assert_counts_right(db) -> dict[int, tuple[int, int]]:
+    """The stored (annotation_count, state) of each sentence, checked against the annotations, and so is
+    each sentence's flagged."""
     db.rollback()  # end any read transaction: its snapshot would hide other sessions' commits
     expected = from_scratch(db)
     assert stored(db) == expected
+    flagged = set(db.scalars(select(Annotation.sentence_id).where(Annotation.status == "flagged")))
+    assert set(db.scalars(select(Sentence.id).where(Sentence.flagged.is_(True)))) == flagged
     return expected
 
 
@@ -98,7 +102,7 @@ def test_queue_counts_follow_direct_orm_changes(db):
 
 
 def test_queue_counts_recount_only_what_a_flush_can_change(db, app):
-    """A new skip and a done <-> flagged switch skip the recount; the figures stay right either way."""
+    """A new skip and a resave with the same status skip the recount; the figures stay right either way."""
     project = make_project(db, quota=2)
     ann, bo = users(db, "ann", "bo")
     first = sentences_of(db, project)[0]
@@ -115,10 +119,12 @@ def test_queue_counts_recount_only_what_a_flush_can_change(db, app):
         assert (assert_counts_right(db)[first.id], len(recounts)) == ((0, UNTOUCHED), 0)
         save(db, first, bo)
         assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 1)
-        save(db, first, bo, "flagged", comment="unclear")
+        save(db, first, bo, comment="same")  # done -> done: nothing derived changes
         assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 1)
+        save(db, first, bo, "flagged", comment="unclear")  # done -> flagged: a change of the flag
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 2)
         save(db, first, ann, "done")  # skipped -> done: a change of the counts
-        assert (assert_counts_right(db)[first.id], len(recounts)) == ((2, COMPLETE), 2)
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((2, COMPLETE), 3)
         # A status whose old value the session never loaded is recounted.
         annotation = db.scalar(
             select(Annotation).where(Annotation.sentence_id == first.id, Annotation.user_id == ann.id)
@@ -126,7 +132,7 @@ def test_queue_counts_recount_only_what_a_flush_can_change(db, app):
         db.expire(annotation, ["status"])
         annotation.status = "skipped"
         db.commit()
-        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 3)
+        assert (assert_counts_right(db)[first.id], len(recounts)) == ((1, STARTED), 4)
     finally:
         event.remove(engine, "before_cursor_execute", _note)
 

@@ -25,9 +25,11 @@ EXPECTED = {
         "renew": 9,
         # user, sentence and project, own annotation, lease, annotation, spans, recount, audit event
         "save": 8,
-        # done -> flagged: user, sentence, annotation, lease, its spans; the annotation and its
-        # old spans, the new spans, audit event; no recount (both statuses count)
+        # done -> done, a new comment: user, sentence, annotation, lease, its spans; the annotation
+        # and its old spans, the new spans, audit event; no recount (no derived figure changes)
         "resave": 9,
+        # done -> flagged: as a resave, and the recount (the sentence's flag changes)
+        "flag": 10,
         # a new skip: as a save, without the recount (a skip counts toward nothing)
         "skip": 7,
     },
@@ -38,6 +40,7 @@ EXPECTED = {
         # the recount locks the sentence row first
         "save": 9,
         "resave": 9,
+        "flag": 11,
         "skip": 7,
     },
 }
@@ -91,8 +94,10 @@ def test_roundtrip_statements_pinned(app, db, counted):
     assert payload["sentence"]["id"] == sentence["id"]
     saved, statements = _statements(counted, lambda: put(sentence, "done"))
     figures["save"] = len(statements)
-    _, statements = _statements(counted, lambda: put(sentence, "flagged", saved["annotation"]["version"], "unclear"))
+    resaved, statements = _statements(counted, lambda: put(sentence, "done", saved["annotation"]["version"], "sure"))
     figures["resave"] = len(statements)
+    _, statements = _statements(counted, lambda: put(sentence, "flagged", resaved["annotation"]["version"], "unclear"))
+    figures["flag"] = len(statements)
     payload, _ = _statements(counted, get_next)
     _, statements = _statements(counted, lambda: put(payload["sentence"], "skipped"))
     figures["skip"] = len(statements)

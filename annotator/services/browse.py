@@ -33,12 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
-    Integer,
     and_,
-    any_,
-    bindparam,
     exists,
     func,
     literal,
@@ -56,7 +52,6 @@ STATES = ("unlabelled", "in_progress", "complete", "flagged", "gold")
 STATE_NAMES = {UNTOUCHED: "unlabelled", STARTED: "in_progress", COMPLETE: "complete"}
 COUNTED = ("done", "flagged")
 PAGE_SIZE = 50
-FEW = 20_000  # fewer flagged annotations than this: PostgreSQL reads them first (see _flagged)
 RARE_TEXT = 2000  # fewer trigram matches than this in the whole database: look them up, not scan
 
 
@@ -111,7 +106,7 @@ def _conditions(session: Session, project: Project, filters: Filters) -> list[Co
         if filters.state not in STATES:
             raise BadFilter(f"state is one of {', '.join(STATES)}")
         if filters.state == "flagged":
-            terms.append(_flagged(session))
+            terms.append(Sentence.flagged.is_(True))  # read in reading order from ix_sentences_flagged
         elif filters.state == "gold":
             terms.append(exists().where(GoldAnnotation.sentence_id == Sentence.id))
         else:
@@ -145,23 +140,6 @@ def _conditions(session: Session, project: Project, filters: Filters) -> list[Co
 
 
 _TEXT_INDEX: dict[str, bool] = {}
-
-
-def _flagged(session: Session) -> ColumnElement[bool]:
-    """The "flagged" filter's term.
-
-    On PostgreSQL, when fewer than FEW sentences are flagged, ``Sentence.id = ANY(their ids)``, read
-    from the partial index of migration 0012: its planner otherwise walks reading order and probes
-    each sentence, thousands of probes for a page. SQLite's nested loop over the covering index is
-    quick already, and so is everything with many flagged sentences: an EXISTS.
-    """
-    flagged = exists().where(Annotation.sentence_id == Sentence.id, Annotation.status == "flagged")
-    if session.get_bind().dialect.name != "postgresql":
-        return flagged
-    ids = list(session.scalars(select(Annotation.sentence_id).where(Annotation.status == "flagged").limit(FEW)))
-    if len(ids) >= FEW:
-        return flagged
-    return Sentence.id == any_(bindparam("flagged_ids", sorted(set(ids)), type_=ARRAY(Integer)))
 
 
 def _has_text_index(session: Session) -> bool:
@@ -262,10 +240,8 @@ def _rows(session: Session, found: list[Any]) -> list[BrowsedSentence]:
         if status == "flagged":
             flagged.add(sentence_id)
     gold = set(session.scalars(select(GoldAnnotation.sentence_id).where(GoldAnnotation.sentence_id.in_(ids))))
-    numbers = dict(
-        session.execute(select(Report.id, Report.number).where(Report.id.in_({row.report_id for row in found})))
-        .tuples()
-        .all()
+    numbers: dict[int, int] = dict(
+        session.execute(select(Report.id, Report.number).where(Report.id.in_({row.report_id for row in found}))).all()
     )
     return [
         BrowsedSentence(

@@ -1,12 +1,13 @@
-"""The derived queue figures: ``Sentence.annotation_count`` and ``Sentence.state``.
+"""The derived sentence figures: ``Sentence.annotation_count``, ``Sentence.state`` and ``Sentence.flagged``.
 
-Both columns are derived from the annotations and written only by :func:`recount`, which
+The columns are derived from the annotations and written only by :func:`recount`, which
 every session made by ``annotator.services.unit_of_work.session_factory`` runs after a flush
 that adds, deletes or re-statuses an annotation, changes a sentence's
 ``extra_annotators`` or a project's ``annotators_per_sentence``
 (:func:`keep_counts`). Writes that bypass the ORM (Core ``insert`` or
 ``update`` of those columns, ``ON DELETE CASCADE`` from users) must call
-:func:`recount` themselves. The queue (``services.queue``) reads them.
+:func:`recount` themselves. The queue (``services.queue``) reads the first two, the corpus browser
+(``services.browse``) all three.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ def _recount_statement(where):
         + sentences.c.extra_annotators
     )
     state = case((counted == 0, UNTOUCHED), (counted >= quota, COMPLETE), else_=STARTED)
-    return update(sentences).where(where).values(annotation_count=counted, state=state)
+    flagged = (
+        select(annotations.c.id)
+        .where(annotations.c.sentence_id == sentences.c.id, annotations.c.status == "flagged")
+        .exists()
+    )
+    return update(sentences).where(where).values(annotation_count=counted, state=state, flagged=flagged)
 
 
 def _lock_statement(where):
@@ -58,8 +64,9 @@ _RECOUNT = {
 
 
 def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
-    """Set ``annotation_count`` and ``state`` of the given sentences (and of every sentence of
-    the given projects) from their annotations. The only writer of both columns; never commits.
+    """Set ``annotation_count``, ``state`` and ``flagged`` of the given sentences (and of every
+    sentence of the given projects) from their annotations. The only writer of these columns;
+    never commits.
 
     On PostgreSQL the rows are locked first (``FOR NO KEY UPDATE``, in id order), so the count,
     a statement taken after the lock, sees every annotation committed by a concurrent save of
@@ -86,7 +93,7 @@ def recount(session: Session, sentence_ids: Iterable[int] = (), project_ids: Ite
         ]
     for row in loaded:
         if row is not None:
-            session.expire(row, ["annotation_count", "state"])
+            session.expire(row, ["annotation_count", "state", "flagged"])
 
 
 _PENDING = "annotator.recount"
@@ -96,8 +103,9 @@ def _changed(row, name: str) -> bool:
     return inspect(row).attrs[name].history.has_changes()
 
 
-def _counted_status_changed(row: Annotation) -> bool:
-    """Whether the status moved into or out of COUNTED_STATUSES (done <-> flagged leaves the counts be).
+def _derived_status_changed(row: Annotation) -> bool:
+    """Whether the status moved into or out of COUNTED_STATUSES or "flagged" (the figures depend on
+    nothing else of it: done <-> skipped does, a resave as done does not).
 
     An old value the session never loaded is taken as a change.
     """
@@ -106,15 +114,16 @@ def _counted_status_changed(row: Annotation) -> bool:
         return False
     if not history.deleted:
         return True
-    after = bool(history.added) and history.added[0] in COUNTED_STATUSES
-    return (history.deleted[0] in COUNTED_STATUSES) != after
+    before = history.deleted[0]
+    after = history.added[0] if history.added else None
+    return (before in COUNTED_STATUSES) != (after in COUNTED_STATUSES) or (before == "flagged") != (after == "flagged")
 
 
 def _note_changes(session: Session, _flush_context) -> None:
     """after_flush: remember which sentences and projects the flush changed the counts of.
 
-    A new skipped annotation, or a status change within COUNTED_STATUSES, changes neither figure
-    and costs no recount.
+    A new skipped annotation, or a resave with the same status, changes no figure and costs no
+    recount.
     """
     sentence_ids, project_ids = session.info.setdefault(_PENDING, (set(), set()))
     for row in session.new:
@@ -124,7 +133,7 @@ def _note_changes(session: Session, _flush_context) -> None:
         if isinstance(row, Annotation):
             sentence_ids.add(row.sentence_id)
     for row in session.dirty:
-        if isinstance(row, Annotation) and (_counted_status_changed(row) or _changed(row, "sentence_id")):
+        if isinstance(row, Annotation) and (_derived_status_changed(row) or _changed(row, "sentence_id")):
             history = inspect(row).attrs.sentence_id.history
             sentence_ids.update(
                 v for v in chain(history.added, history.unchanged, history.deleted) if isinstance(v, int)

@@ -80,6 +80,7 @@ def fill(url: str, size: int) -> tuple[int, list[tuple[int, int]]]:
                     False,
                     2 if labelled else 0,
                     2 if labelled else 0,
+                    labelled and sid % 200 == 0,  # flagged by its second annotator, below
                 )
             )
             if not labelled:
@@ -97,7 +98,7 @@ def fill(url: str, size: int) -> tuple[int, list[tuple[int, int]]]:
         ("reports (id, project_id, number, meta, text, content_hash, created_at)", reports),
         (
             "sentences (id, project_id, report_id, position, start_char, text, tokens, extra_annotators,"
-            " needs_review, annotation_count, state)",
+            " needs_review, annotation_count, state, flagged)",
             sentences,
         ),
         (
