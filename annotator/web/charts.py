@@ -2,7 +2,8 @@
 
 No Flask, no JavaScript; colours go in SVG presentation attributes (fill=,
 stroke=), which the Content-Security-Policy allows, never in style=. Every
-piece of text passes through ``markupsafe.escape``.
+piece of text passes through ``markupsafe.escape``. ``learning_curve_figure``
+is a stored learning curve as the Models page and the review dashboard show it.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def dashboard(project: str):
         queue=queue,
         flagged=sum(1 for q in queue if q["flagged_by"]),
         charts=[chart_f1, chart_alpha, heatmap, confusion],
-        curve=curved and (curved.number, charts.learning_curve_figure(curved.curve), curved.status in RUNNING),
+        curve=(curved.number, charts.learning_curve_figure(curved.curve), curved.status in RUNNING) if curved else None,
     )
 
 
