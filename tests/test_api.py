@@ -392,6 +392,27 @@ def test_api_model_suggestions_carry_spancat_confidence(app, db, project, first,
     assert schema["properties"]["score"]["type"] == ["number", "null"]
 
 
+def test_api_a_span_the_rules_and_the_model_both_suggest_is_the_models_with_its_confidence(
+    app, db, project, first, tmp_path
+):
+    import spacy
+
+    nlp = spacy.blank("en")
+    spancat = nlp.add_pipe(
+        "spancat",
+        config={"spans_key": "sc", "threshold": 0.0, "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": [1]}},
+    )
+    spancat.add_label("COUNT")
+    nlp.initialize()  # untrained: every word is a COUNT, each with a score
+    nlp.to_disk(tmp_path / "spancat")
+    project.model_path = str(tmp_path / "spancat")
+    db.commit()
+    found = {(s["start_char"], s["end_char"], s["label"]): s for s in suggestions_for(db, project, first)}
+    forty = found[(0, 5, "COUNT")]  # "Forty": the rules' number pattern finds it too
+    assert (forty["source"], forty["value"]) == ("model", "40") and isinstance(forty["score"], float)
+    assert found[(18, 27, "OUTCOME")]["source"] == "rules"  # what the model does not suggest, the rules still do
+
+
 def test_api_model_suggestions_below_the_projects_threshold_are_hidden(app, db, project, first, tmp_path):
     import spacy
 

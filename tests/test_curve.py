@@ -245,3 +245,51 @@ def test_curve_a_run_started_on_the_page_trains_the_curve_in_its_job_and_the_pag
     assert [p["fraction"] for p in version.curve["points"]] == list(FRACTIONS)
     html = reviewer.get("/projects/p/models").get_data(as_text=True)
     assert '<svg class="chart lines"' in html and 'id="curve-1-verdict"' in html
+
+
+def _curve_section(html: str, number: int) -> str:
+    start = html.index(f'<section class="card learning-curve" id="curve-{number}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_curve_dashboard_shows_the_active_versions_curve_as_the_models_page_does(app, login, db, trainable, tmp_path):
+    app.config["REVIEW_RESAMPLES"] = 20
+    reviewer = login("rita", "reviewer")
+    html = reviewer.get("/projects/p/review").get_data(as_text=True)
+    assert "learning-curve" not in html  # no version yet: nothing, and no error
+    points = [point(0.25, 0.40, COUNT=0.5), point(0.5, 0.55, COUNT=0.6), point(0.75, 0.70, COUNT=0.62)]
+    points.append(point(1.0, 0.705, COUNT=0.64))
+    first = versions.start_run(db, trainable, None, tmp_path, task="ner", policy="majority", curve=True)
+    first.status, first.curve = "done", {"fractions": list(FRACTIONS), "points": points}
+    db.commit()
+    second = versions.start_run(db, trainable, None, tmp_path, task="ner", policy="majority")
+    second.status = "done"
+    db.commit()
+
+    # No version is active: the newest version with a curve, with the chart and verdict of the Models page.
+    page = reviewer.get("/projects/p/review")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    shown = _curve_section(html, 1)
+    assert shown.startswith(_curve_section(reviewer.get("/projects/p/models").get_data(as_text=True), 1).rstrip())
+    assert '<svg class="chart lines"' in shown and "Learning curve · version 1" in shown
+    assert f'id="curve-1-verdict">{curve_verdict(points).text}</p>' in shown
+    assert curve_verdict(points).text.startswith("Flat: more labelling of the same kind is unlikely to help")
+    assert 'href="/projects/p/models"' in shown
+
+    # The active version's curve, or nothing when the active version has none.
+    second.active = True
+    db.commit()
+    assert "learning-curve" not in reviewer.get("/projects/p/review").get_data(as_text=True)
+    second.active = False
+    db.flush()
+    first.active = True
+    db.commit()
+    assert 'id="curve-1-verdict"' in reviewer.get("/projects/p/review").get_data(as_text=True)
+    assert versions.curve_version(db, trainable) is first
+
+    # A curve that could not be trained says why, escaped.
+    first.curve = {"fractions": list(FRACTIONS), "points": [], "error": "The learning curve was not trained: <few>"}
+    db.commit()
+    html = reviewer.get("/projects/p/review").get_data(as_text=True)
+    assert "The learning curve was not trained: &lt;few&gt;" in html and '<svg class="chart lines"' not in html

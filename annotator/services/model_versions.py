@@ -80,6 +80,15 @@ def active_version(session: Session, project: Project) -> ModelVersion | None:
     return session.scalar(select(ModelVersion).where(ModelVersion.project_id == project.id, ModelVersion.active))
 
 
+def curve_version(session: Session, project: Project) -> ModelVersion | None:
+    """The version whose learning curve the review dashboard shows: the active version, when it has a
+    curve; with no active version, the newest version that has one; else None."""
+    active = active_version(session, project)
+    if active is not None:
+        return active if active.curve else None
+    return next((v for v in list_versions(session, project) if v.curve), None)
+
+
 def pipeline_path(version: ModelVersion) -> Path:
     return Path(version.pipeline_dir) / PIPELINE
 

@@ -25,7 +25,9 @@ from ..models import Project, Sentence, Suggestion
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
-SOURCES = ("import", "rules", "model")  # also the order in which duplicates are resolved
+# Also the order in which duplicates are resolved: a span the model suggests too is offered as the
+# model's, with its confidence and version, rather than as the rules' (with neither).
+SOURCES = ("import", "model", "rules")
 PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a project
 
 
@@ -203,7 +205,7 @@ def suggestions_for(
     (a spancat pipeline), else None; a model suggestion scored below the project's
     ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
-    listed once, under the first source in that order. ``stored``: the rows of
+    listed once, under the first source in :data:`SOURCES` (import, model, rules). ``stored``: the rows of
     :func:`stored_suggestions`, when the caller read them already.
     """
     gazetteer = project_gazetteer(session, project)

@@ -2,12 +2,14 @@
 
 No Flask, no JavaScript; colours go in SVG presentation attributes (fill=,
 stroke=), which the Content-Security-Policy allows, never in style=. Every
-piece of text passes through ``markupsafe.escape``.
+piece of text passes through ``markupsafe.escape``. ``learning_curve_figure``
+is a stored learning curve as the Models page and the review dashboard show it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -196,3 +198,21 @@ def learning_curve_chart(points: Sequence[Mapping[str, object]]) -> Markup:
     series = [("all labels", [(x, f(p.get("overall"))) for x, p in zip(xs, points, strict=True)])]
     series += [(label, [(x, f(per_label(p).get(label))) for x, p in zip(xs, points, strict=True)]) for label in labels]
     return line_chart("F on dev by training sentences", "training sentences", series)
+
+
+def learning_curve_figure(curve: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored learning curve (``ModelVersion.curve``) as a page shows it: ``chart`` (SVG) and
+    ``verdict`` (:func:`annotator.export.curve.curve_verdict`, in words) once every share is scored,
+    else None; ``trained`` of ``of`` shares; ``error``, why the curve was not trained, or None."""
+    from ..export.curve import curve_verdict
+
+    points = curve.get("points") or []
+    fractions = curve.get("fractions") or []
+    done = len(points) == len(fractions) and len(points) > 1
+    return {
+        "error": curve.get("error"),
+        "trained": len(points),
+        "of": len(fractions),
+        "chart": learning_curve_chart(points) if done else None,
+        "verdict": curve_verdict(points).text if done else None,
+    }

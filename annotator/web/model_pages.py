@@ -11,7 +11,6 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Strin
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..db import write_transaction
-from ..export.curve import curve_verdict
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..models import Project, User
@@ -19,7 +18,7 @@ from ..services import model_versions as versions
 from ..services.audit import record
 from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
-from .charts import learning_curve_chart
+from .charts import learning_curve_figure
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -73,24 +72,11 @@ def _page(project: Project, form: TrainForm, status: int = 200):
             form=form,
             action=ActionForm(),
             versions=[versions.version_dict(v, _usernames(listed)) for v in listed],
-            curves={v.number: _curve(v.curve) for v in listed if v.curve},
+            curves={v.number: learning_curve_figure(v.curve) for v in listed if v.curve},
             policies=POLICIES,
         ),
         status,
     )
-
-
-def _curve(curve: dict) -> dict:
-    """A stored learning curve as the page shows it: the chart, the verdict, or why there is none."""
-    points = curve.get("points") or []
-    done = len(points) == len(curve.get("fractions") or []) and len(points) > 1
-    return {
-        "error": curve.get("error"),
-        "trained": len(points),
-        "of": len(curve.get("fractions") or []),
-        "chart": learning_curve_chart(points) if done else None,
-        "verdict": curve_verdict(points).text if done else None,
-    }
 
 
 def _usernames(listed) -> dict[int, str]:

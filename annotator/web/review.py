@@ -13,7 +13,7 @@ from ..metrics.disagreements import HAS, TYPES
 from ..models import Project, Sentence
 from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
 from ..services.adjudication import adjudicate as store_gold
-from ..services.model_versions import VersionNotFound
+from ..services.model_versions import RUNNING, VersionNotFound, curve_version
 from ..services.projects import NotFound, get_project
 from ..services.review import next_in_queue, project_disagreements, project_labels, project_report, review_queue
 from . import charts
@@ -98,6 +98,7 @@ def dashboard(project: str):
     confusion = charts.confusion_grid(
         "Token label confusion", report["confusion"]["labels"], report["confusion"]["matrix"]
     )
+    curved = curve_version(session, project_row)  # the active version's learning curve, as on the Models page
     return render_template(
         "review_dashboard.html",
         project=project_row,
@@ -105,6 +106,7 @@ def dashboard(project: str):
         queue=queue,
         flagged=sum(1 for q in queue if q["flagged_by"]),
         charts=[chart_f1, chart_alpha, heatmap, confusion],
+        curve=(curved.number, charts.learning_curve_figure(curved.curve), curved.status in RUNNING) if curved else None,
     )
 
 
