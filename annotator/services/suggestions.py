@@ -22,10 +22,11 @@ from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..labels.normalise import GazetteerEntry as GazetteerRecord
 from ..labels.scheme import active_labels
 from ..models import Project, Sentence, Suggestion
+from ..records import SUGGESTION_SOURCES
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
-SOURCES = ("import", "rules", "model")  # also the order in which duplicates are resolved
+SOURCES = SUGGESTION_SOURCES  # also the order in which duplicates are resolved
 PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a project
 
 
