@@ -71,6 +71,12 @@ export const clean = (s) => ({
   source: s.suggested ? s.source ?? null : null, model_version: s.suggested && s.source === "model" ? s.model_version ?? null : null,
 });
 
+/** Where a suggestion (or an accepted one) came from, as its badge says it: "rules", "model v4", "import"; "" if unknown. */
+export function sourceOf(s) {
+  if (!s.source) return "";
+  return s.source === "model" && s.model_version ? `model v${s.model_version}` : s.source;
+}
+
 /** The annotator changed span's label or words: it is theirs now, no longer the suggestion it came from. */
 export function handMade(span) {
   span.suggested = false;

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { codePointToUtf16 } from "../../static/offsets.js";
 import {
-  clean, confidenceOf, handMade, overlaps, pendingOf, readableInk, sameSpans, snapToTokens, sortSpans, spanAt, spanText, suggestionKey,
+  clean, confidenceOf, handMade, overlaps, pendingOf, readableInk, sameSpans, snapToTokens, sortSpans, sourceOf, spanAt, spanText,
+  suggestionKey,
   tagOf, tokenRange,
 } from "../../static/spans.js";
 
@@ -78,6 +79,7 @@ test("spans_clean_keeps_provenance_on_accepted_suggestions_only", () => {
   assert.equal("source" in edited, false);
   assert.equal(sameSpans([accepted], [edited]), false);
   assert.equal(sameSpans([accepted], [{ ...accepted }]), true);
+  assert.deepEqual([sourceOf(accepted), sourceOf(rules), sourceOf(edited), sourceOf({ source: "model" })], ["model v3", "rules", "", "model"]);
 });
 
 test("spans_pending_of_drops_rejected_covered_and_repeated_suggestions", () => {
