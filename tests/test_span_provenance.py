@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from alembic import command
 from jsonschema import Draft202012Validator
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
+from annotator import db as database
 from annotator.models import Annotation, AuditEvent, Span
 from annotator.web.openapi import document
 from tests.helpers import COUNT, REGION, sentences_of
@@ -183,3 +185,26 @@ def test_span_provenance_dashboard_and_cli_show_suggestions_against_gold(login, 
     bob_row = section[section.index('<tr data-suggestions="bob">') :]
     bob_row = bob_row[: bob_row.index("</tr>")]
     assert '<td class="gold-suggested"><span class="na">n/a</span> <span class="muted">0/0</span></td>' in bob_row
+
+
+def test_span_provenance_migration_adds_two_nullable_columns_and_drops_them_again(empty_database_url):
+    from alembic.script import ScriptDirectory
+
+    engine = database.make_engine(empty_database_url)
+    config = database.alembic_config(engine)
+    (ours,) = [r for r in ScriptDirectory.from_config(config).walk_revisions() if r.doc.startswith("span provenance")]
+
+    def names() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("spans")}
+
+    try:
+        command.upgrade(config, ours.revision)
+        columns = {c["name"]: c for c in inspect(engine).get_columns("spans")}
+        assert columns["source"]["nullable"] and columns["model_version"]["nullable"]
+        command.downgrade(config, ours.down_revision)
+        assert {"source", "model_version"}.isdisjoint(names())
+        database.upgrade(engine)
+        assert database.current_revision(engine) == database.SCHEMA_HEAD
+        assert {"source", "model_version"} <= names()
+    finally:
+        engine.dispose()
