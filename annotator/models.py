@@ -295,6 +295,10 @@ class Span(Base):
     label: Mapped[str] = mapped_column(String(64))
     value: Mapped[str | None] = mapped_column(String(255))
     suggested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Provenance of an accepted suggestion: its source ("import", "rules", "model") and, for a
+    # model's, the ModelVersion.number. NULL on hand-made spans and on those saved before migration 0015.
+    source: Mapped[str | None] = mapped_column(String(32))
+    model_version: Mapped[int | None] = mapped_column(Integer)
 
     annotation: Mapped[Annotation] = relationship(back_populates="spans")
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Where a suggested span comes from: imported with the corpus, a trained model, the rules.
+SUGGESTION_SOURCES = ("import", "model", "rules")
+
 
 @dataclass(frozen=True)
 class SpanRecord:
@@ -20,6 +23,8 @@ class SpanRecord:
     label: str
     value: str | None = None  # normalised value: a number, canonical region, category
     suggested: bool = False  # came from a suggestion the annotator accepted
+    source: str | None = None  # the accepted suggestion's source (SUGGESTION_SOURCES); None if unknown or hand-made
+    model_version: int | None = None  # the ModelVersion.number that suggested it (source "model")
 
 
 @dataclass(frozen=True)

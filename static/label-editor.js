@@ -2,7 +2,7 @@
 // vocabulary for a category label) and word boundaries. One undo step per edit session. Opening, filling
 // and closing the popover is drawing, in label-view.js; initEditor() (called by label.js) wires
 // the popover's controls.
-import { overlaps, tokenRange } from "./spans.js";
+import { handMade, overlaps, tokenRange } from "./spans.js";
 import { $, S, hint } from "./label-state.js";
 import { changed, prefillValue, pushUndo } from "./label-spans.js";
 
@@ -16,7 +16,7 @@ function editSpan(mutate, valuesOnly = false) {
 
 function relabel(event) {
   S.editUndoPushed = false;
-  editSpan((span) => { span.label = event.target.value; span.suggested = false; });
+  editSpan((span) => { span.label = event.target.value; handMade(span); });
   if (S.editing) prefillValue(S.editing, S.editing.autoValue || !S.editing.value);
 }
 
@@ -37,7 +37,7 @@ function moveEdge(edge) {
   const moved = { start_char: S.tokens[first].start, end_char: S.tokens[last].end };
   if (S.spans.some((s) => s !== span && overlaps(s, moved))) return hint("That would overlap another span.");
   S.editUndoPushed = false;
-  editSpan((s) => { s.start_char = moved.start_char; s.end_char = moved.end_char; s.suggested = false; });
+  editSpan((s) => { s.start_char = moved.start_char; s.end_char = moved.end_char; handMade(s); });
   prefillValue(span, span.autoValue || !span.value);
 }
 

@@ -1,7 +1,7 @@
 // Changing the spans: label the selection, delete, move the word cursor, take or refuse
 // suggestions, undo and redo. Every change ends in changed(), which keeps a draft and redraws.
 import { getJSON } from "./api.js";
-import { clean, overlaps, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
+import { clean, handMade, overlaps, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
 import {
   $, S, drafts, hint, pendingSuggestions, root, selection, sentenceEl, setStatus, sortSpans, spanAtToken, urls,
 } from "./label-state.js";
@@ -82,7 +82,7 @@ export function labelSelection(name) {
       if (existing.label === name) return;
       pushUndo();
       existing.label = name;
-      existing.suggested = false;
+      handMade(existing);
       prefillValue(existing, true);
       return changed();
     }
@@ -181,9 +181,12 @@ export function focusedSuggestion() {
   return pendingSuggestions().find((s) => suggestionKey(s) === S.focus) || null;
 }
 
-/** The span a taken suggestion becomes. */
+/** The span a taken suggestion becomes: it keeps the suggestion's source and model version. */
 function spanOf(s) {
-  return { start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value ?? null, suggested: true };
+  return {
+    start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value ?? null, suggested: true,
+    source: s.source ?? null, model_version: s.model_version ?? null,
+  };
 }
 
 /** The suggestion y and n act on: the highlighted one, else the first one still pending. */
@@ -214,7 +217,7 @@ export function rejectSuggestion(s) {
 export function relabelSuggestion(s, label) {
   const before = pendingSuggestions();
   pushUndo();
-  const span = { ...spanOf(s), label, suggested: false };
+  const span = handMade({ ...spanOf(s), label });
   S.spans.push(span);
   sortSpans();
   advanceFocus(s, before);

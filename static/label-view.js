@@ -4,7 +4,7 @@
 // The list rows' buttons change spans, which label-spans.js does: label.js passes those
 // functions in with setListActions(), so this module imports only the state below it.
 import { renderSentence } from "./sentence-view.js";
-import { confidenceOf, overlaps, readableInk, spanText, suggestionKey, tokenRange } from "./spans.js";
+import { confidenceOf, overlaps, readableInk, sourceOf, spanText, suggestionKey, tokenRange } from "./spans.js";
 import {
   $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, regions, selection, sentenceEl, valueOptions,
 } from "./label-state.js";
@@ -107,7 +107,7 @@ export function renderSpanList() {
   resetList(list, $("span-count"), S.spans.length, "None yet. Select words and press a label key.");
   S.spans.forEach((span) => {
     const li = spanItem(span);
-    if (span.suggested) li.append(textSpan("badge", "suggested"));
+    if (span.suggested) li.append(textSpan("badge", sourceOf(span) ? `suggested · ${sourceOf(span)}` : "suggested"));
     li.append(actionsOf(button("Edit", () => openEditor(span), "small"), button("×", () => listActions.deleteSpan(span), "small", "Delete span")));
     list.append(li);
   });
@@ -123,7 +123,7 @@ function renderSuggestionList(pending) {
     if (suggestionKey(s) === S.focus) li.classList.add("focused");
     if (confidenceOf(s)) li.append(textSpan("confidence", confidenceOf(s)));
     if (pending.some((o) => o !== s && overlaps(o, s))) li.append(textSpan("badge overlap", "overlaps another"));
-    li.append(textSpan("badge", s.source || "suggested"), actionsOf(button("Accept", () => listActions.acceptSuggestion(s), "small"), button("×", () => listActions.rejectSuggestion(s), "small", "Reject suggestion")));
+    li.append(textSpan("badge", sourceOf(s) || "suggested"), actionsOf(button("Accept", () => listActions.acceptSuggestion(s), "small"), button("×", () => listActions.rejectSuggestion(s), "small", "Reject suggestion")));
     list.append(li);
   }
 }

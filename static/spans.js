@@ -62,15 +62,38 @@ export function readableInk(colour) {
 /** One key per suggested place and label: a suggestion rejected or focused is remembered by it. */
 export const suggestionKey = (s) => `${s.start_char}:${s.end_char}:${s.label}`;
 
-/** A span as the API takes it (no page-only fields such as autoValue). */
-export const clean = (s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null, suggested: !!s.suggested });
+/**
+ * A span as the API takes it (no page-only fields such as autoValue). An accepted suggestion
+ * carries its source and model version; any other span carries neither (the API refuses them).
+ */
+export const clean = (s) => ({
+  start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null, suggested: !!s.suggested,
+  source: s.suggested ? s.source ?? null : null, model_version: s.suggested && s.source === "model" ? s.model_version ?? null : null,
+});
+
+/** Where a suggestion (or an accepted one) came from, as its badge says it: "rules", "model v4", "import"; "" if unknown. */
+export function sourceOf(s) {
+  if (!s.source) return "";
+  return s.source === "model" && s.model_version ? `model v${s.model_version}` : s.source;
+}
+
+/** The annotator changed span's label or words: it is theirs now, no longer the suggestion it came from. */
+export function handMade(span) {
+  span.suggested = false;
+  delete span.source;
+  delete span.model_version;
+  return span;
+}
 
 /** Spans in the order of the sentence. Sorts in place and returns the list. */
 export const sortSpans = (spans) => spans.sort((a, b) => a.start_char - b.start_char || a.end_char - b.end_char);
 
-/** Two span lists hold the same spans (order aside). */
+/** Two span lists hold the same spans (order aside), values and accepted suggestions' sources included. */
 export function sameSpans(a, b) {
-  const key = (s) => `${s.start_char}:${s.end_char}:${s.label}:${s.value || ""}`;
+  const key = (s) => {
+    const { source, model_version: version } = clean(s);
+    return `${s.start_char}:${s.end_char}:${s.label}:${s.value || ""}:${source ?? ""}:${version ?? ""}`;
+  };
   const left = (a || []).map(key).sort();
   const right = (b || []).map(key).sort();
   return left.length === right.length && left.every((k, i) => k === right[i]);

@@ -77,7 +77,10 @@ def format_report(report: dict) -> str:
         lines.append(
             f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators."
         )
-    lines += ["", *format_gold(report["gold"]), "", *format_confusion(report["confusion"])]
+    lines += ["", *format_gold(report["gold"])]
+    if report.get("suggestions"):
+        lines += ["", *format_suggestions(report["suggestions"])]
+    lines += ["", *format_confusion(report["confusion"])]
     return "\n".join(lines)
 
 
@@ -135,6 +138,35 @@ def format_model(model: dict | None) -> list[str]:
     return lines
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def format_suggestions(suggestions: dict) -> list[str]:
+    """Spans from suggestions per annotator, by source, and their precision vs adjudicated gold (``--json``: "suggestions")."""
+    lines = ["Suggestions: " + suggestions["summary"]]
+    rows = [*suggestions["annotators"].items()]
+    if rows:
+        rows.append(("all", suggestions["overall"]))
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, f in rows:
+        sources = ", ".join(f"{source} {b['spans']}" for source, b in f["by_source"].items() if b["spans"])
+        versions = ", ".join(
+            "no version" if v["version"] is None else f"v{v['version']}"
+            for v in f["by_source"]["model"]["model_versions"]
+        )
+        gold = f["vs_gold"]
+        lines.append(
+            f"  {name.ljust(width)}  {f['spans']} spans, {_pct(f['share'])} from suggestions"
+            + (f" ({sources}{'; model ' + versions if versions else ''})" if sources else "")
+            + f"; = gold: suggested {_pct(gold['suggested']['precision'])} ({gold['suggested']['correct']}/{gold['suggested']['spans']}),"
+            f" hand-made {_pct(gold['hand_made']['precision'])} ({gold['hand_made']['correct']}/{gold['hand_made']['spans']})"
+        )
+    if not rows:
+        lines.append("  no annotations yet")
+    return lines
+
+
 def format_confusion(confusion: dict) -> list[str]:
     """The token label confusion table, as in ``--json``: rows and columns are labels, "(none)" no span."""
     names, matrix = ["(none)" if n is None else n for n in confusion["labels"]], confusion["matrix"]
@@ -174,7 +206,11 @@ def agreement(project_name: str, as_json: bool, resamples: int, seed: int, model
     own vote did not make (adjudicated, else the majority of 2+ others),
     else "n/a" with the reason. The active model version (or --model-version)
     is one more row, scored on adjudicated gold outside its training reports.
-    The token confusion table closes the report.
+    "Suggestions" gives each annotator's spans from accepted suggestions by
+    source (with model versions) and how often they, and hand-made spans,
+    match adjudicated gold exactly (--json key "suggestions", see
+    annotator.metrics.suggestion_sources). The token confusion table closes
+    the report.
     """
     from ..services.model_versions import VersionNotFound
     from ..services.projects import NotFound, get_project

@@ -3,7 +3,8 @@
 ``coefficients``: Cohen's and Fleiss' kappa, Krippendorff's alpha, the bootstrap interval. ``span_metrics``
 and ``span_agreement``: span scores and pairwise span F1; ``summary``: a pair's F1 from counts and the mean
 over pairs; ``tally`` and ``gold_scores``: their streaming forms; ``token_agreement``: the token tables;
-``disagreements``: where annotators disagree; ``project``: the report behind the review dashboard.
+``disagreements``: where annotators disagree; ``project``: the report behind the review dashboard;
+``suggestion_sources``: where spans come from (accepted suggestions by source, hand-made) and their precision vs gold.
 Each figure is defined by one function, which the dashboard, the CLI and the export manifest all call.
 """
 
@@ -24,6 +25,7 @@ from .gold_scores import GoldScoreTally, annotator_vs_gold, model_vs_gold
 from .project import agreement_report
 from .span_agreement import confusion, matched_count, pairwise_span_f1, token_labels
 from .span_metrics import as_span, overlaps, span_scores
+from .suggestion_sources import suggestion_sources
 from .summary import mean_defined, pair_f1, pairs_mean
 from .tally import SpanF1Tally
 from .token_agreement import token_tables
@@ -54,6 +56,7 @@ __all__ = [
     "sentence_disagreements",
     "span_dict",
     "span_scores",
+    "suggestion_sources",
     "token_labels",
     "token_tables",
 ]

@@ -16,8 +16,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..labels.normalise import normalise
-from ..limits import DEFAULT_LIMITS, Limits, is_int, text_problem
+from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
+from ..records import SUGGESTION_SOURCES
 from .audit import record
 from .projects import project_settings, required_annotations
 from .queue import take_lease
@@ -74,12 +75,36 @@ class CleanSpan:
     label: str
     value: str | None
     suggested: bool
+    source: str | None = None
+    model_version: int | None = None
 
 
 def _shown(value: Any) -> str:
     """A value as a problem message quotes it: short, whatever was sent."""
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "\u2026"
+
+
+def provenance_problem(span: Mapping[str, Any]) -> str | None:
+    """What is wrong with a submitted span's ``source`` and ``model_version``; None when they are fine.
+
+    Both are optional. ``source`` names the suggestion source an accepted span
+    came from (one of ``SUGGESTION_SOURCES``); ``model_version`` the model
+    version that suggested it, a positive integer, with source "model" only.
+    A span that is not ``suggested`` (made or edited by hand) carries neither.
+    """
+    source, version = span.get("source"), span.get("model_version")
+    if source is None and version is None:
+        return None
+    if source is not None and (not isinstance(source, str) or source not in SUGGESTION_SOURCES):
+        return f"source {_shown(source)} is not a suggestion source: one of {', '.join(SUGGESTION_SOURCES)}, or null"
+    if version is not None and (not is_int(version) or not 1 <= version <= MAX_ROW_ID):
+        return f"model_version {_shown(version)} must be a positive integer (a model version's number), or null"
+    if version is not None and source != "model":
+        return 'model_version is only for a span suggested by a model (source "model")'
+    if span.get("suggested", False) is not True:
+        return "source and model_version are only for an accepted suggestion (suggested true); a hand-made span has neither"
+    return None
 
 
 def _check_room(
@@ -167,6 +192,8 @@ def validate_spans(
         suggested = span.get("suggested", False)
         if not isinstance(suggested, bool):
             problems.append(Problem(i, "suggested must be true or false"))
+        elif (provenance := provenance_problem(span)) is not None:
+            problems.append(Problem(i, provenance))
         if len(problems) > before:
             continue
         key = (start, end, label)
@@ -174,7 +201,17 @@ def validate_spans(
             problems.append(Problem(i, f"duplicate of span {seen[key]}"))
             continue
         seen[key] = i
-        clean.append({"start_char": start, "end_char": end, "label": label, "value": value, "suggested": suggested})
+        clean.append(
+            {
+                "start_char": start,
+                "end_char": end,
+                "label": label,
+                "value": value,
+                "suggested": suggested,
+                "source": span.get("source"),
+                "model_version": span.get("model_version"),
+            }
+        )
     return clean, problems
 
 
@@ -193,7 +230,9 @@ def _content(status: str, comment: str | None, spans) -> tuple:
     return (
         status,
         comment or None,
-        frozenset((s.start_char, s.end_char, s.label, s.value, bool(s.suggested)) for s in spans),
+        frozenset(
+            (s.start_char, s.end_char, s.label, s.value, bool(s.suggested), s.source, s.model_version) for s in spans
+        ),
     )
 
 
@@ -226,7 +265,8 @@ def save_annotation(
 
     ``spans`` are mappings with start_char, end_char, label and optional
     value (kept if given, computed from the project's vocabularies if absent
-    or null) and suggested. ``comment`` is required when flagged, optional
+    or null), suggested, and an accepted suggestion's source and model_version
+    (:func:`provenance_problem`). ``comment`` is required when flagged, optional
     (the skip reason) when skipped. ``seconds_spent`` is the time of this
     visit, added to the stored total. ``base_version`` is the version the
     client loaded (None for a new annotation); ``guideline_version`` defaults
@@ -283,6 +323,8 @@ def save_annotation(
                 s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels
             ),
             s["suggested"],
+            s["source"],
+            s["model_version"],
         )
         for s in clean
     ]
@@ -322,7 +364,15 @@ def save_annotation(
         annotation.spans.clear()
         session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
     annotation.spans = [
-        Span(start_char=s.start_char, end_char=s.end_char, label=s.label, value=s.value, suggested=s.suggested)
+        Span(
+            start_char=s.start_char,
+            end_char=s.end_char,
+            label=s.label,
+            value=s.value,
+            suggested=s.suggested,
+            source=s.source,
+            model_version=s.model_version,
+        )
         for s in new_spans
     ]
     session.flush()
@@ -382,6 +432,8 @@ def _span_dict(span: Span) -> dict[str, Any]:
         "label": span.label,
         "value": span.value,
         "suggested": bool(span.suggested),
+        "source": span.source,
+        "model_version": span.model_version,
     }
 
 

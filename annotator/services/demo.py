@@ -19,7 +19,9 @@ def simulate_annotations(
 
     Each annotator starts from the rule suggestions and, at random, drops a
     span, widens one by a token or relabels one, so the agreement figures and
-    the disagreement list are not trivially perfect. Sentences an annotator
+    the disagreement list are not trivially perfect; a suggestion taken
+    unchanged is saved as an accepted one, with its source and model
+    version. Sentences an annotator
     already did are left alone. Returns the number of annotations added.
     """
     rng = random.Random(seed)
@@ -46,6 +48,8 @@ def simulate_annotations(
                     span["end_char"] = _next_token_end(sentence, span["end_char"])
                 elif roll < 0.18 and len(labels) > 1:
                     span["label"] = rng.choice([name for name in labels if name != span["label"]])
+                else:  # taken as suggested: the span keeps where it came from
+                    span.update(suggested=True, source=suggestion["source"], model_version=suggestion["model_version"])
                 if not any(s["start_char"] < span["end_char"] and span["start_char"] < s["end_char"] for s in spans):
                     spans.append(span)
             save_annotation(session, sentence, user, "done", spans, seconds_spent=rng.uniform(4, 40))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..db import database_key
 from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreements
 from ..metrics.project import agreement_report
+from ..metrics.suggestion_sources import suggestion_sources
 from ..models import Annotation, GoldAnnotation, Project, Sentence, Span, User
 from ..records import AnnotationRecord
 from .model_scores import model_gold_row
@@ -110,6 +111,8 @@ def _project_report(session: Session, project: Project, n_resamples: int, seed: 
     report["annotators_per_sentence"] = project.annotators_per_sentence
     report["routing"] = project.routing
     report["effort"] = labelling_effort(session, project)
+    # Where spans come from, and accepted suggestions vs hand-made spans against adjudicated gold.
+    report["suggestions"] = suggestion_sources(records.annotations, records.gold.values())
     return report
 
 

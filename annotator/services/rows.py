@@ -95,12 +95,23 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
     scope = select(Sentence.id).where(*where)
     spans = defaultdict(list)
     for row in session.execute(
-        select(Span.annotation_id, Span.start_char, Span.end_char, Span.label, Span.value, Span.suggested)
+        select(
+            Span.annotation_id,
+            Span.start_char,
+            Span.end_char,
+            Span.label,
+            Span.value,
+            Span.suggested,
+            Span.source,
+            Span.model_version,
+        )
         .join(Annotation, Annotation.id == Span.annotation_id)
         .where(Annotation.sentence_id.in_(scope))
         .order_by(Span.annotation_id, Span.start_char, Span.end_char)
     ):
-        spans[row.annotation_id].append(SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested))
+        spans[row.annotation_id].append(
+            SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested, row.source, row.model_version)
+        )
     annotations = [
         AnnotationRecord(
             row.sentence_id,

@@ -22,12 +22,13 @@ from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..labels.normalise import GazetteerEntry as GazetteerRecord
 from ..labels.scheme import active_labels
 from ..models import Project, Sentence, Suggestion
+from ..records import SUGGESTION_SOURCES
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
 # Also the order in which duplicates are resolved: a span the model suggests too is offered as the
 # model's, with its confidence and version, rather than as the rules' (with neither).
-SOURCES = ("import", "model", "rules")
+SOURCES = SUGGESTION_SOURCES
 PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a project
 
 

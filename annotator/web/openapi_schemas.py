@@ -135,6 +135,14 @@ SCHEMAS: dict[str, Any] = {
                 "description": "normalised value: a number, canonical region or outcome category",
             },
             "suggested": {"type": "boolean"},
+            "source": {
+                "enum": ["import", "rules", "model", None],
+                "description": "an accepted suggestion's source; null for a hand-made span, or one saved before sources were kept",
+            },
+            "model_version": {
+                **NULLABLE_INT,
+                "description": "the model version that suggested the span (source model); else null",
+            },
         },
     },
     "SpanInput": {
@@ -146,6 +154,18 @@ SCHEMAS: dict[str, Any] = {
             "label": {"type": "string"},
             "value": {**NULLABLE_STRING, "maxLength": 255, "description": "absent or null: computed by the server"},
             "suggested": {"type": "boolean", "default": False},
+            "source": {
+                "enum": ["import", "rules", "model", None],
+                "default": None,
+                "description": "the source of the accepted suggestion (the Suggestion's source); only with suggested true, else 400",
+            },
+            "model_version": {
+                **NULLABLE_INT,
+                "minimum": 1,
+                "maximum": 2**31 - 1,
+                "default": None,
+                "description": "the Suggestion's model_version; only with source model, else 400",
+            },
         },
     },
     "Annotation": {

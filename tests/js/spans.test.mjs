@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { codePointToUtf16 } from "../../static/offsets.js";
 import {
-  clean, confidenceOf, overlaps, pendingOf, readableInk, sameSpans, snapToTokens, sortSpans, spanAt, spanText, suggestionKey,
+  clean, confidenceOf, handMade, overlaps, pendingOf, readableInk, sameSpans, snapToTokens, sortSpans, sourceOf, spanAt, spanText,
+  suggestionKey,
   tagOf, tokenRange,
 } from "../../static/spans.js";
 
@@ -61,9 +62,24 @@ test("spans_same_spans_ignores_order_and_compares_values", () => {
 });
 
 test("spans_clean_and_sort", () => {
-  assert.deepEqual(clean({ ...span(0, 5), autoValue: true }), { start_char: 0, end_char: 5, label: "WEAPON", value: null, suggested: false });
+  assert.deepEqual(clean({ ...span(0, 5), autoValue: true }), {
+    start_char: 0, end_char: 5, label: "WEAPON", value: null, suggested: false, source: null, model_version: null,
+  });
   const list = [span(8, 11), span(0, 7), span(0, 5)];
   assert.deepEqual(sortSpans(list).map((s) => [s.start_char, s.end_char]), [[0, 5], [0, 7], [8, 11]]);
+});
+
+test("spans_clean_keeps_provenance_on_accepted_suggestions_only", () => {
+  const accepted = { ...span(0, 5), suggested: true, source: "model", model_version: 3 };
+  assert.deepEqual([clean(accepted).source, clean(accepted).model_version], ["model", 3]);
+  const rules = { ...span(0, 5), suggested: true, source: "rules", model_version: 3 };
+  assert.deepEqual([clean(rules).source, clean(rules).model_version], ["rules", null]);
+  const edited = handMade({ ...accepted });
+  assert.deepEqual([edited.suggested, clean(edited).source, clean(edited).model_version], [false, null, null]);
+  assert.equal("source" in edited, false);
+  assert.equal(sameSpans([accepted], [edited]), false);
+  assert.equal(sameSpans([accepted], [{ ...accepted }]), true);
+  assert.deepEqual([sourceOf(accepted), sourceOf(rules), sourceOf(edited), sourceOf({ source: "model" })], ["model v3", "rules", "", "model"]);
 });
 
 test("spans_pending_of_drops_rejected_covered_and_repeated_suggestions", () => {
