@@ -169,7 +169,7 @@ def test_span_provenance_dashboard_and_cli_show_suggestions_against_gold(login, 
     text = runner.invoke(["agreement", "--project", "incidents", "--resamples", "5"]).output
     assert "Suggestions: " + summary in text
     assert (
-        "ann  3 spans, 67% from suggestions (rules 1, model 1; model v3); = gold: suggested 50% (1/2), hand-made 100% (1/1)"
+        "ann  3 spans, 67% from suggestions (model 1, rules 1; model v3); = gold: suggested 50% (1/2), hand-made 100% (1/1)"
         in text
     )
 

@@ -60,7 +60,7 @@ def test_suggestion_sources_shares_per_annotator_and_source():
     assert (bob["spans"], bob["suggested"], bob["share"]) == (2, 0, 0.0)
     cy = report["annotators"]["cy"]
     assert cy["by_source"]["unknown"]["spans"] == 1 and cy["share"] == 1.0
-    assert report["sources"] == ["import", "rules", "model", "unknown"]
+    assert report["sources"] == ["import", "model", "rules", "unknown"]
     # overall: 9 spans, 5 from suggestions
     assert (report["overall"]["spans"], report["overall"]["suggested"]) == (9, 5)
 
