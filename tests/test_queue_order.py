@@ -279,3 +279,15 @@ def test_queue_order_scores_are_computed_by_the_background_jobs(app, db, runner,
     db.commit()
     assert score_project(sessions, project.id) == "Project 'p' serves report order: nothing to score."
     assert set(scores_of(db, project).values()) == {None}
+
+
+def test_queue_order_annotator_train_scores_with_the_version_it_activates(db, runner, tmp_path):
+    import_trainable(runner.invoke, tmp_path)
+    project = db.scalar(select(Project).where(Project.name == "p"))
+    project.queue_order = "uncertain"
+    db.commit()
+    result = runner.invoke(["train", "--project", "p", "--task", "spancat", "--max-steps", "10"])
+    assert result.exit_code == 0, result.output
+    assert "Scored 37 sentences of 'p' with version 1." in result.output
+    scores = scores_of(db, project)
+    assert len(scores) == 37 and None not in scores.values()

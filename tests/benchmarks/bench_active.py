@@ -11,11 +11,11 @@ product's own ``annotator.export.uncertainty.sentence_uncertainties`` (ties in r
 order, as the queue ranks them). Both orders see the same seed, batches and training seed.
 
 One JSON line per round ``{"name": "active_dev_f", "order", "labelled", "value", ...}``,
-then ``{"name": "active_needed", "order", "value": labelled sentences to reach --target
-dev F (null: not reached), ...}`` per order. Nothing asserts.
+then ``{"name": "active_needed", "order", "target_f", "value": labelled sentences to reach
+that dev F (null: not reached), ...}`` per order and ``--targets`` figure. Nothing asserts.
 
     python tests/benchmarks/bench_active.py [--pool N] [--dev N] [--seed-set N] [--batch N]
-        [--rounds N] [--steps N] [--target F] [--quick]
+        [--rounds N] [--steps N] [--targets F,F,...] [--quick]
 """
 
 from __future__ import annotations
@@ -120,16 +120,18 @@ def run(args) -> None:
     pool = corpus(args.pool, args.corpus_seed)
     dev = corpus(args.dev, args.corpus_seed + 1)
     config = make_config("spancat", LABELS, max_span_tokens=3)  # the longest gold span: "the Kursk region"
-    needed: dict[str, int | None] = {}
+    needed: dict[tuple[str, float], int | None] = {}
     for order in ("report", "uncertain"):
         labelled = list(range(args.seed_set))
-        needed[order] = None
+        for target in args.targets:
+            needed[order, target] = None
         for round_ in range(args.rounds + 1):
             started = time.perf_counter()
             nlp = train([pool[i] for i in labelled], config, args.steps, args.train_seed)
             f = float(nlp.evaluate(examples(nlp, dev))["spans_sc_f"] or 0.0)
-            if needed[order] is None and f >= args.target:
-                needed[order] = len(labelled)
+            for target in args.targets:
+                if needed[order, target] is None and f >= target:
+                    needed[order, target] = len(labelled)
             chosen = set(labelled)
             rest = [i for i in range(len(pool)) if i not in chosen]
             if order == "report":
@@ -152,7 +154,7 @@ def run(args) -> None:
                 flush=True,
             )
             labelled += batch
-    for order, n in needed.items():
+    for (order, target), n in needed.items():
         print(
             json.dumps(
                 {
@@ -160,7 +162,7 @@ def run(args) -> None:
                     "order": order,
                     "value": n,
                     "unit": "labelled sentences",
-                    "target_f": args.target,
+                    "target_f": target,
                     "pool": args.pool,
                     "dev": args.dev,
                     "seed_set": args.seed_set,
@@ -180,13 +182,18 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=20, help="sentences labelled per round")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--steps", type=int, default=150, help="training updates per round")
-    p.add_argument("--target", type=float, default=0.9, help="the dev F whose cost in labels is reported")
+    p.add_argument(
+        "--targets",
+        type=lambda text: [float(t) for t in text.split(",")],
+        default=[0.9, 0.95, 0.97],
+        help="the dev F figures whose cost in labelled sentences is reported, comma separated",
+    )
     p.add_argument("--corpus-seed", type=int, default=13)
     p.add_argument("--train-seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a smoke run well under a minute")
     args = p.parse_args()
     if args.quick:
-        args.target = min(args.target, 0.7)
+        args.targets = [0.6, 0.7]
         args.pool, args.dev, args.seed_set, args.batch, args.rounds, args.steps = 120, 50, 10, 15, 2, 25
     run(args)
 
