@@ -5,8 +5,8 @@ active, the project settings page when the queue is set to most informative firs
 database URL in ``ANNOTATOR_DATABASE_URL``; the training job calls :func:`score_project` in its
 own process when a run finishes. An edge: it owns its transactions. It runs the active
 version's pipeline over the project and stores each sentence's uncertainty and rank
-(``annotator.services.uncertainty``), unless the active version changed meanwhile (the
-process started for the new one stores its own).
+(``annotator.services.uncertainty``), :data:`STORE_BATCH` sentences per transaction, unless
+the active version changed meanwhile (the process started for the new one stores its own).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 import sys
 
 from sqlalchemy.orm import Session, sessionmaker
+
+STORE_BATCH = 2000  # sentences written per transaction: claims and saves of those rows wait at most that long
 
 
 def score_project(sessions: sessionmaker[Session], project_id: int) -> str:
@@ -45,9 +47,16 @@ def score_project(sessions: sessionmaker[Session], project_id: int) -> str:
         if project is None or current is None or current.id != version_id:
             session.rollback()
             return f"Version {number} is no longer active: its scores were not stored."
-        stored = uncertainty.store_uncertainties(session, project, scores)
-        session.commit()
-        return f"Scored {stored} sentences of {project.name!r} with version {number}."
+        # Every sentence of the project is in ``scores`` but those added since (unscored anyway).
+        rows = uncertainty.ranked(session, project, scores)
+        name = project.name
+        for start in range(0, len(rows), STORE_BATCH):
+            if start:
+                database.write_transaction(session)
+            uncertainty.store_ranked(session, rows[start : start + STORE_BATCH])
+            session.commit()
+        session.commit()  # no sentence at all: end the write transaction
+        return f"Scored {len(rows)} sentences of {name!r} with version {number}."
 
 
 def main(argv: list[str]) -> int:

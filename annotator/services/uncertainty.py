@@ -73,11 +73,33 @@ def compute_uncertainties(session: Session, project: Project, nlp: Language) -> 
     return {sentence_id: score for (sentence_id, _), score in zip(rows, scores, strict=True)}
 
 
+def ranked(session: Session, project: Project, scores: Mapping[int, float]) -> list[dict[str, Any]]:
+    """``scores`` ({sentence id: uncertainty}) as rows for :func:`store_ranked`, ranked.
+
+    Ranks run from 0, the highest uncertainty, ties in report order; ids not in the project are left out.
+    """
+    in_report_order = session.scalars(
+        select(Sentence.id).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)
+    ).all()
+    scored = sorted((i for i in in_report_order if i in scores), key=lambda i: -scores[i])  # stable: ties keep order
+    return [
+        {"sentence_id": sentence_id, "score": float(scores[sentence_id]), "rank": rank}
+        for rank, sentence_id in enumerate(scored)
+    ]
+
+
+def store_ranked(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write rows of :func:`ranked`; the scoring process writes them a batch per transaction, so that no
+    claim or save waits long for a sentence row (loaded sentences are not refreshed)."""
+    if rows:
+        session.execute(_STORE, rows)
+
+
 def store_uncertainties(session: Session, project: Project, scores: Mapping[int, float]) -> int:
     """Replace the project's scores by ``scores`` ({sentence id: uncertainty}), ranked; how many were stored.
 
-    Every sentence of the project not in ``scores`` (nor in the project) becomes unscored.
-    Ranks run from 0, the highest uncertainty, ties in report order.
+    Every sentence of the project not in ``scores`` becomes unscored. In one transaction: for a
+    few sentences (tests, small projects); the scoring process uses :func:`ranked` and :func:`store_ranked`.
     """
     session.flush()  # pending changes first: the loaded sentences are expired below
     session.execute(
@@ -86,16 +108,8 @@ def store_uncertainties(session: Session, project: Project, scores: Mapping[int,
         .values(uncertainty=None, uncertainty_rank=None)
         .execution_options(synchronize_session=False)
     )
-    in_report_order = session.scalars(
-        select(Sentence.id).where(Sentence.project_id == project.id).order_by(Sentence.report_id, Sentence.position)
-    ).all()
-    scored = sorted((i for i in in_report_order if i in scores), key=lambda i: -scores[i])  # stable: ties keep order
-    rows: list[dict[str, Any]] = [
-        {"sentence_id": sentence_id, "score": float(scores[sentence_id]), "rank": rank}
-        for rank, sentence_id in enumerate(scored)
-    ]
-    if rows:
-        session.execute(_STORE, rows)
+    rows = ranked(session, project, scores)
+    store_ranked(session, rows)
     session.expire_all()  # loaded sentences read their new scores
     return len(rows)
 

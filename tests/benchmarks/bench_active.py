@@ -15,7 +15,7 @@ then ``{"name": "active_needed", "order", "target_f", "value": labelled sentence
 that dev F (null: not reached), ...}`` per order and ``--targets`` figure. Nothing asserts.
 
     python tests/benchmarks/bench_active.py [--pool N] [--dev N] [--seed-set N] [--batch N]
-        [--rounds N] [--steps N] [--targets F,F,...] [--quick]
+        [--rounds N] [--steps N] [--targets F,F,...] [--orders report,uncertain] [--quick]
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def run(args) -> None:
     dev = corpus(args.dev, args.corpus_seed + 1)
     config = make_config("spancat", LABELS, max_span_tokens=3)  # the longest gold span: "the Kursk region"
     needed: dict[tuple[str, float], int | None] = {}
-    for order in ("report", "uncertain"):
+    for order in args.orders:
         labelled = list(range(args.seed_set))
         for target in args.targets:
             needed[order, target] = None
@@ -185,8 +185,14 @@ def main() -> None:
     p.add_argument(
         "--targets",
         type=lambda text: [float(t) for t in text.split(",")],
-        default=[0.9, 0.95, 0.97],
+        default=[0.9, 0.95, 0.97, 0.99],
         help="the dev F figures whose cost in labelled sentences is reported, comma separated",
+    )
+    p.add_argument(
+        "--orders",
+        type=lambda text: text.split(","),
+        default=["report", "uncertain"],
+        help="the orders to simulate, comma separated (each is run alone with the same seeds)",
     )
     p.add_argument("--corpus-seed", type=int, default=13)
     p.add_argument("--train-seed", type=int, default=0)
