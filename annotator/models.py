@@ -41,6 +41,7 @@ ROLES = ("admin", "reviewer", "annotator")
 STATUSES = ("done", "skipped", "flagged")
 PROVENANCES = ("unanimous", "majority", "adjudicated")
 ROUTINGS = ("none", "extra_annotator", "review")
+QUEUE_ORDERS = ("report", "uncertain")  # Project.queue_order: report order, or most informative first
 # ModelVersion.status: a training run waits for its process, runs, then ends in one of the last three.
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 # Sentence.state, kept by annotator.services.recount.recount: no counted annotation yet,
@@ -97,6 +98,7 @@ class Project(Base):
     __table_args__ = (
         CheckConstraint("annotators_per_sentence >= 1", name="annotators_per_sentence"),
         CheckConstraint("routing IN ('none', 'extra_annotator', 'review')", name="routing"),
+        CheckConstraint("queue_order IN ('report', 'uncertain')", name="queue_order"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +112,8 @@ class Project(Base):
     # Model suggestions less confident than this are not offered; rule and imported ones carry no score.
     suggestion_min_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     model_path: Mapped[str | None] = mapped_column(String(1024))  # trained pipeline for suggestions
+    # The order the queue serves open sentences in (QUEUE_ORDERS; annotator.services.queue).
+    queue_order: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # A fresh random value whenever the project's gazetteer entries or guidelines change:
     # the key under which each app process keeps them (annotator.services.projects.project_settings).
@@ -212,6 +216,8 @@ class Sentence(Base):
             sqlite_where=text("flagged"),
             postgresql_where=text("flagged"),
         ),
+        # The same for a project whose queue serves the most uncertain sentences first (migration 0016).
+        Index("ix_sentences_uncertain", "project_id", "state", "uncertainty_rank", "report_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,6 +236,10 @@ class Sentence(Base):
     annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[int] = mapped_column(SmallInteger, default=UNTOUCHED, server_default="0")
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Derived from the active model version, written only by annotator.services.uncertainty:
+    # how unsure the model is (0 to 1) and its rank in the project (0 = most uncertain); NULL: unscored.
+    uncertainty: Mapped[float | None] = mapped_column(Float)
+    uncertainty_rank: Mapped[int | None] = mapped_column(Integer)
 
     report: Mapped[Report] = relationship(back_populates="sentences")
 

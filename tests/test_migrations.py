@@ -388,3 +388,18 @@ def test_migration_0014_backfills_the_sentence_flag_and_moves_the_flagged_index(
             assert "flagged" not in {c["name"] for c in inspect(connection).get_columns("sentences")}
             assert "ix_annotations_flagged" in {i["name"] for i in inspect(connection).get_indexes("annotations")}
     engine.dispose()
+
+
+def test_migration_0016_adds_the_queue_order_and_keeps_every_row(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0015")
+    with engine.begin() as connection:
+        _one_annotation(connection, "done")
+    database.upgrade(engine, "0016")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT queue_order FROM projects")).scalar() == "report"
+        assert connection.execute(text("SELECT uncertainty, uncertainty_rank FROM sentences")).one() == (None, None)
+        assert connection.execute(text("SELECT count(*) FROM annotations")).scalar() == 1
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE projects SET queue_order = 'random'"))
+    engine.dispose()

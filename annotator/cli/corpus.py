@@ -195,6 +195,14 @@ def list_command(as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The guidelines, a Markdown file. Default: the shipped guidelines.",
 )
+@click.option(
+    "--queue-order",
+    type=click.Choice(["report", "uncertain"]),
+    default="report",
+    show_default=True,
+    help="The order sentences are served in: report order, or uncertain (most informative first: "
+    "those the active model version is least certain about first).",
+)
 def create(
     name: str,
     lang: str,
@@ -202,6 +210,7 @@ def create(
     restricted: bool,
     labels_path: Path | None,
     guidelines_path: Path | None,
+    queue_order: str,
 ) -> None:
     """Create project NAME with its settings, label scheme and guidelines. Nothing is created if any is invalid."""
     from ..limits import LimitExceeded, Limits, parse_json
@@ -234,6 +243,7 @@ def create(
             restricted=restricted,
             labels=labels,
             guidelines=guidelines,
+            queue_order=queue_order,
             limits=limits,
         )
         db.commit()

@@ -149,7 +149,7 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
     click.echo(f"Training version {version.number} of {project.name!r} ({task}, policy {policy}).", err=as_json)
     try:
         with _stdout_to_stderr() if as_json else contextlib.nullcontext():
-            status = run_version(current_app.extensions["annotator.sessionmaker"], version.id)
+            status = run_version(current_app.extensions["annotator.sessionmaker"], version.id, score=False)
     except KeyboardInterrupt:
         db.rollback()
         database.write_transaction(db)
@@ -177,6 +177,10 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
         overall={key: overall.get(key) for key in ("p", "r", "f")},
     )
     db.commit()
+    if project.queue_order == "uncertain":  # the new active version ranks the queue
+        from .uncertainty_job import score_project
+
+        click.echo(score_project(current_app.extensions["annotator.sessionmaker"], project.id), err=as_json)
     if as_json:
         click.echo(json.dumps(_train_json(version, model_path), indent=2))
         return

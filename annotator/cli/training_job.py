@@ -7,6 +7,7 @@ It exports the project by the version's settings, trains, and writes progress
 (every :data:`REPORT_EVERY` seconds), scores or the error back to the version's row.
 With the ``curve`` setting it then trains the learning curve and stores it point by
 point; a curve that cannot be trained is stored with its error, and the model stays.
+A finished run refreshes the queue's uncertainty scores (``uncertainty_job``).
 When it finds its version cancelled it stops at once.
 """
 
@@ -31,12 +32,15 @@ def run_version(
     version_id: int,
     *,
     on_cancel: Callable[[], None] | None = None,
+    score: bool = True,
 ) -> str:
     """Run version ``version_id`` to its end; returns its final status.
 
     ``on_cancel`` is called (from a watcher thread) when the version is found
     cancelled while it trains; by default the process exits at once with
-    :data:`CANCELLED_EXIT`, which is what a cancel means.
+    :data:`CANCELLED_EXIT`, which is what a cancel means. With ``score``, a
+    finished run then refreshes the queue's uncertainty scores with the active
+    version (``uncertainty_job.score_project``; projects ordered most informative first).
     """
     from .. import db as database
     from ..export.build import ExportError
@@ -142,7 +146,20 @@ def run_version(
             versions.finish_run(session, version_id, error=error, progress=progress)
         session.commit()
         version = session.get(ModelVersion, version_id)
-        return version.status if version is not None else "missing"
+        status = version.status if version is not None else "missing"
+    if score and status == "done":
+        _score_queue(sessions, project_id)
+    return status
+
+
+def _score_queue(sessions: sessionmaker[Session], project_id: int) -> None:
+    from .uncertainty_job import score_project
+
+    try:
+        print(score_project(sessions, project_id), file=sys.stderr, flush=True)
+    except Exception:  # noqa: BLE001 - the run is done whatever the scores do; the log says why
+        print("The queue's uncertainty scores were not refreshed:", file=sys.stderr, flush=True)
+        traceback.print_exc(limit=5)
 
 
 def _exit_cancelled() -> None:

@@ -2,7 +2,8 @@
 (``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
 tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
 (``files``), the training config (``spacy_config``), training (``training``), the learning curve
-(``curve``) and what a trained version did not train on (``heldout``).
+(``curve``), what a trained version did not train on (``heldout``) and how unsure a pipeline is
+about each sentence (``uncertainty``).
 
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.
@@ -60,6 +61,8 @@ _WHERE = {
     "load_pipeline": "training",
     "predict_spans": "training",
     "predict_scored_spans": "training",
+    "sentence_uncertainties": "uncertainty",
+    "span_disagreement": "uncertainty",
 }
 
 __all__ = sorted(_WHERE)

@@ -24,6 +24,7 @@ from ..limits import (
     text_problem,
 )
 from ..models import (
+    QUEUE_ORDERS,
     GazetteerEntry,
     GoldAnnotation,
     Guideline,
@@ -183,6 +184,7 @@ def create_project(
     labels: Sequence[object] | None = None,
     guidelines: str | None = None,
     *,
+    queue_order: str = "report",
     created_by: User | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Project:
@@ -194,7 +196,8 @@ def create_project(
     session; the caller commits. Raises ProjectError: ``reason="duplicate"`` for a name taken
     (case aside), ``"invalid"`` for a bad name, language, scheme or guidelines, an
     ``annotators_per_sentence`` out of range, or an open project asking for more annotators per
-    sentence than there are active annotators (:func:`staffing_problem`). A restricted project
+    sentence than there are active annotators (:func:`staffing_problem`) or a ``queue_order``
+    other than "report" and "uncertain" (``models.QUEUE_ORDERS``). A restricted project
     has no members yet: it is created, and its admin page warns until it has enough.
     """
     problem = project_name_problem(name, limits) if isinstance(name, str) else "a project name is text"
@@ -212,6 +215,10 @@ def create_project(
         raise ProjectError(problem, field="annotators_per_sentence")
     if not isinstance(restricted, bool):
         raise ProjectError("restricted must be true or false", field="restricted")
+    if queue_order not in QUEUE_ORDERS:
+        raise ProjectError(
+            "queue_order must be report (report order) or uncertain (most informative first)", field="queue_order"
+        )
     try:
         scheme = default_scheme() if labels is None else check_scheme(list(labels))
     except SchemeError as exc:
@@ -234,6 +241,7 @@ def create_project(
         labels=scheme,
         annotators_per_sentence=annotators_per_sentence,
         restricted=restricted,
+        queue_order=queue_order,
     )
     session.add(project)
     session.flush()
@@ -245,6 +253,7 @@ def create_project(
         "lang": lang,
         "annotators_per_sentence": annotators_per_sentence,
         "restricted": restricted,
+        "queue_order": queue_order,
         "labels": [label["name"] for label in scheme],
     }
     if created_by is not None:

@@ -18,10 +18,19 @@ SQLite the caller must open the transaction with
 writers; the same code runs there (``FOR UPDATE`` is not emitted). The caller
 commits promptly after :func:`next_sentence`.
 
+Order: ``Project.queue_order`` "report" serves open sentences in report order;
+"uncertain" (most informative first) serves them by ``Sentence.uncertainty_rank``,
+the active model version's uncertainty about the sentence ranked across the project
+(0 = least certain; ``annotator.services.uncertainty`` computes it, in the
+background), and the sentences without a score after the scored ones, in report
+order. Only the candidates' order differs: the quota, leases, skips and locks are
+the same code.
+
 Cost: the queue reads ``Sentence.state`` (untouched, started, complete) and
-``Sentence.annotation_count`` through the index ``ix_sentences_queue``, so a
-request reads a few rows whatever the project's size. Both columns are
-derived from the annotations and kept by ``annotator.services.recount``.
+``Sentence.annotation_count`` through the index ``ix_sentences_queue`` (with the
+rank, ``ix_sentences_uncertain``), so a request reads a few rows whatever the
+project's size. Both columns are derived from the annotations and kept by
+``annotator.services.recount``.
 """
 
 from __future__ import annotations
@@ -86,6 +95,24 @@ _UNTOUCHED_AMONG = (
     .where(Sentence.id.in_(bindparam("ids", expanding=True)), Sentence.state == UNTOUCHED, *_OPEN)
     .order_by(*_QUEUE_ORDER)
 )
+# Most informative first: scored sentences by rank (then report order), read from
+# ix_sentences_uncertain; then the unscored ones (rank NULL) in report order.
+_RANK_ORDER = (Sentence.uncertainty_rank, Sentence.report_id, Sentence.position)
+_SCORED = (
+    select(*_RANK_ORDER, Sentence.id)
+    .where(Sentence.state == bindparam("state"), Sentence.uncertainty_rank.is_not(None), *_OPEN)
+    .order_by(*_RANK_ORDER)
+    .limit(CANDIDATE_BATCH)
+)
+_SCORED_AFTER = _SCORED.where(
+    tuple_(*_RANK_ORDER) > tuple_(bindparam("after_rank"), bindparam("after_report"), bindparam("after_position"))
+)
+_UNSCORED = _IN_STATE.where(Sentence.uncertainty_rank.is_(None))
+_UNSCORED_AFTER = _IN_STATE_AFTER.where(Sentence.uncertainty_rank.is_(None))
+_UNTOUCHED_AMONG_RANKED = _UNTOUCHED_AMONG.add_columns(Sentence.uncertainty_rank)
+UNSCORED_RANK = float("inf")  # an unscored sentence's rank in the candidates' merge: after every scored one
+_AFTER = ("after_report", "after_position")
+_AFTER_RANKED = ("after_rank", *_AFTER)
 # Every lease a claim by :user_id must know of, in one read: all of the user's own (a handful at
 # most, each with its project and whether the user has annotated the sentence since) and the
 # active ones of others (one per working annotator). Plain rows, not Lease objects.
@@ -142,7 +169,8 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     lease refreshed), else the first open one: not annotated by the user in
     any status, with fewer counted annotations plus other users' active leases
     than its quota; sentences others have started (a counted annotation or an
-    active lease) come first, then report order; a sentence another request
+    active lease) come first, then the project's order (``queue_order``: report
+    order, or most uncertain first); a sentence another request
     is claiming or saving at that moment comes after every other candidate
     (on PostgreSQL). ``None`` when nothing is left for this user. Never commits.
 
@@ -182,38 +210,58 @@ def _candidates(
 ) -> Iterator[int]:
     """Sentence ids the user may claim, in queue order, each once.
 
-    Started sentences first: those with a counted annotation (state STARTED, read in report
-    order from ``ix_sentences_queue``) merged with untouched ones under another user's active
-    lease (``leased_by_others``: few, one per working annotator); then the untouched ones in
-    report order. Pages of CANDIDATE_BATCH rows are read only as far as the caller iterates.
+    Started sentences first: those with a counted annotation (state STARTED, read in the
+    project's order from ``ix_sentences_queue`` or ``ix_sentences_uncertain``) merged with
+    untouched ones under another user's active lease (``leased_by_others``: few, one per
+    working annotator); then the untouched ones in the project's order. Pages of
+    CANDIDATE_BATCH rows are read only as far as the caller iterates.
     """
     bound = _bound(project, user, now)
-    started = heapq.merge(_in_state(session, STARTED, bound), _untouched_among(session, bound, leased_by_others))
+    ranked = project.queue_order == "uncertain"
+    started = heapq.merge(
+        _in_state(session, STARTED, bound, ranked), _untouched_among(session, bound, leased_by_others, ranked)
+    )
     seen: set[int] = set()
-    for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, bound)):
+    for _, sentence_id in chain(started, _in_state(session, UNTOUCHED, bound, ranked)):
         if sentence_id not in seen:
             seen.add(sentence_id)
             yield sentence_id
 
 
-def _in_state(session: Session, state: int, bound: dict) -> Iterator[tuple[tuple[int, int], int]]:
-    rows = session.execute(_IN_STATE, {**bound, "state": state}).all()
+def _in_state(session: Session, state: int, bound: dict, ranked: bool) -> Iterator[tuple[tuple, int]]:
+    """(order key, id) of the open sentences in ``state``; ranked: (rank, report, position) keys."""
+    params = {**bound, "state": state}
+    if not ranked:
+        yield from _pages(session, _IN_STATE, _IN_STATE_AFTER, _AFTER, params)
+        return
+    yield from _pages(session, _SCORED, _SCORED_AFTER, _AFTER_RANKED, params)
+    for key, sentence_id in _pages(session, _UNSCORED, _UNSCORED_AFTER, _AFTER, params):
+        yield (UNSCORED_RANK, *key), sentence_id
+
+
+def _pages(session: Session, first, after, names: tuple[str, ...], params: dict) -> Iterator[tuple[tuple, int]]:
+    """Keyset pages of ``first`` then ``after`` (bound to the last key as ``names``): (key, id) rows."""
+    rows = session.execute(first, params).all()
     while True:
-        for report_id, position, sentence_id in rows:
-            yield (report_id, position), sentence_id
+        for *key, sentence_id in rows:
+            yield tuple(key), sentence_id
         if len(rows) < CANDIDATE_BATCH:
             return
-        after = {"after_report": rows[-1][0], "after_position": rows[-1][1]}
-        rows = session.execute(_IN_STATE_AFTER, {**bound, "state": state, **after}).all()
+        rows = session.execute(after, {**params, **dict(zip(names, rows[-1][:-1], strict=True))}).all()
 
 
-def _untouched_among(session: Session, bound: dict, ids: list[int]) -> Iterator[tuple[tuple[int, int], int]]:
+def _untouched_among(session: Session, bound: dict, ids: list[int], ranked: bool) -> Iterator[tuple[tuple, int]]:
     # The ids are read first, so that this plan starts from them, never from the project's
     # untouched sentences.
     if not ids:
         return
-    for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": ids}).all():
-        yield (report_id, position), sentence_id
+    if not ranked:
+        for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": ids}).all():
+            yield (report_id, position), sentence_id
+        return
+    rows = session.execute(_UNTOUCHED_AMONG_RANKED, {**bound, "ids": ids}).all()
+    keyed = [((UNSCORED_RANK if rank is None else rank, r, p), i) for r, p, i, rank in rows]
+    yield from sorted(keyed)
 
 
 _LOCK_CANDIDATE = select(Sentence).where(Sentence.id == _SENTENCE_ID).execution_options(populate_existing=True)

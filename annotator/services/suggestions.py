@@ -118,6 +118,13 @@ def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary
     return RuleSuggester(make_nlp(lang), gazetteer, outcomes, scheme=scheme)
 
 
+def rule_suggester(session: Session, project: Project):
+    """The project's rule suggester (its labels' kinds, gazetteer and outcome vocabulary), cached per process."""
+    return _rule_suggester(
+        project.lang, project_gazetteer(session, project), project_outcomes(project), _kinds_key(project)
+    )
+
+
 def warm_suggesters(session: Session) -> int:
     """Build, once in this process, what a project's first labelling request would build; returns the projects.
 

@@ -143,6 +143,7 @@ def project_dict(project: Project) -> dict[str, Any]:
         "annotators_per_sentence": project.annotators_per_sentence,
         "restricted": project.restricted,
         "suggestion_min_score": project.suggestion_min_score,
+        "queue_order": project.queue_order,
         "labels": [
             {
                 "name": label["name"],

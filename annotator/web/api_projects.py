@@ -30,8 +30,9 @@ PROJECT_FIELDS = {
     "restricted": (bool,),
     "labels": (list,),
     "guidelines": (str,),
+    "queue_order": (str,),
 }
-PROJECT_SHAPE = '{"name", "lang"?, "annotators_per_sentence"?, "restricted"?, "labels"?, "guidelines"?}'
+PROJECT_SHAPE = '{"name", "lang"?, "annotators_per_sentence"?, "restricted"?, "labels"?, "guidelines"?, "queue_order"?}'
 
 
 def listed_project(project: Project) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..models import Project, User
 from ..services import model_versions as versions
+from ..services import uncertainty
 from ..services.audit import record
 from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
@@ -209,11 +210,13 @@ def cancel(project: str, number: int):
 @bp.post("/<int:number>/activate")
 @roles_required(*MODEL_ROLES)
 def activate(project: str, number: int):
-    _, page = _version_action(
+    version, page = _version_action(
         project,
         number,
         "model.activate",
         versions.activate,
         f"Version {number} is now active: the labelling page offers its suggestions.",
     )
+    if version is not None:  # a queue ordered most informative first is ranked by the new version
+        uncertainty.refresh(get_session(), _project(project), current_app.config["DATABASE_URL"])
     return page

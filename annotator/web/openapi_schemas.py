@@ -9,6 +9,7 @@ from typing import Any
 
 from ..labels.kinds import KINDS
 from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS
+from ..models import QUEUE_ORDERS
 
 
 def schema_ref(name: str) -> dict[str, str]:
@@ -26,6 +27,12 @@ def error_response(description: str) -> dict[str, Any]:
 NULLABLE_STRING = {"type": ["string", "null"]}
 LABEL_KINDS = tuple(KINDS)  # the label kinds, from their table
 NULLABLE_INT = {"type": ["integer", "null"]}
+QUEUE_ORDER = {
+    "type": "string",
+    "enum": list(QUEUE_ORDERS),
+    "description": "report: report order (the default); uncertain: most informative first, the sentences the "
+    "active model version is least certain about first, unscored ones after in report order",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -281,6 +288,7 @@ SCHEMAS: dict[str, Any] = {
                 "maxLength": MAX_GUIDELINE_CHARS,
                 "description": "Markdown; left out: the shipped guidelines",
             },
+            "queue_order": QUEUE_ORDER,
         },
     },
     "Project": {
@@ -291,6 +299,7 @@ SCHEMAS: dict[str, Any] = {
             "annotators_per_sentence",
             "restricted",
             "suggestion_min_score",
+            "queue_order",
             "labels",
             "outcomes",
             "guideline_version",
@@ -306,6 +315,7 @@ SCHEMAS: dict[str, Any] = {
                 "maximum": 1,
                 "description": "model suggestions less confident than this are not offered",
             },
+            "queue_order": QUEUE_ORDER,
             "labels": {"type": "array", "items": schema_ref("Label")},
             "outcomes": {"type": "array", "items": {"type": "string"}, "description": "OUTCOME categories"},
             "guideline_version": NULLABLE_INT,

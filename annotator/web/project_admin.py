@@ -10,7 +10,7 @@ import json
 from functools import wraps
 from pathlib import PurePosixPath
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..corpus.formats import accept, extensions_or, extensions_text
 from ..corpus.parse import CorpusError, parse_files
@@ -26,7 +26,8 @@ from ..db import write_transaction
 from ..extensions import get_session
 from ..labels.normalise import OutcomeVocabulary, VocabularyError
 from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS, LimitExceeded, parse_json
-from ..models import ROUTINGS, GazetteerEntry, Project, ProjectMember, User
+from ..models import QUEUE_ORDERS, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
+from ..services import uncertainty
 from ..services.corpus import import_reports
 from ..services.projects import (
     NotFound,
@@ -47,6 +48,17 @@ ROUTING_CHOICES = [
     SelectChoice("review", "Send disagreements to review"),
 ]
 assert {choice.value for choice in ROUTING_CHOICES} == set(ROUTINGS)
+QUEUE_ORDER_CHOICES = [
+    SelectChoice("report", "Report order"),
+    SelectChoice("uncertain", "Most informative first (the active model's least certain sentences)"),
+]
+assert {choice.value for choice in QUEUE_ORDER_CHOICES} == set(QUEUE_ORDERS)
+QUEUE_ORDER_PROBLEM = "Choose the queue order: report (report order) or uncertain (most informative first)."
+
+
+def _queue_order_check(form: FlaskForm, field: SelectField) -> None:
+    if field.data is not None and field.data not in QUEUE_ORDERS:  # left out: unchanged
+        raise ValidationError(QUEUE_ORDER_PROBLEM)
 
 
 # --- Forms ----------------------------------------------------------------------
@@ -67,6 +79,13 @@ class SettingsForm(FlaskForm):
     suggestion_min_score = FloatField(
         "Hide model suggestions less confident than (0 to 1)",
         validators=[Optional(), NumberRange(0, 1, message="Give a confidence from 0 (show all) to 1.")],
+    )
+    queue_order = SelectField(
+        "Serve sentences in",
+        choices=QUEUE_ORDER_CHOICES,
+        default=None,
+        validate_choice=False,
+        validators=[_queue_order_check],
     )
 
 
@@ -187,6 +206,7 @@ def _settings_of(row: Project) -> dict:
         "routing": row.routing,
         "restricted": row.restricted,
         "suggestion_min_score": row.suggestion_min_score,
+        "queue_order": row.queue_order,
     }
 
 
@@ -202,9 +222,14 @@ def project_settings(session: Session, row: Project, form: SettingsForm):
     )
     if form.suggestion_min_score.data is not None:  # left out: unchanged
         row.suggestion_min_score = form.suggestion_min_score.data
-    return done(
+    if form.queue_order.data is not None:
+        row.queue_order = form.queue_order.data
+    page = done(
         _to_project(row), "Settings saved.", "project.settings", "project", row.id, old=old, new=_settings_of(row)
     )
+    if row.queue_order != old["queue_order"]:  # most informative first needs the active version's scores
+        uncertainty.refresh(session, row, current_app.config["DATABASE_URL"])
+    return page
 
 
 @bp.post("/projects/<project>/members")

@@ -49,6 +49,7 @@ def main() -> int:
         ["bench_page.py", "--repeat", "2" if args.quick else "5"],
         ["bench_cli.py", "--repeat", "3" if args.quick else "7"],
         ["bench_login.py", "--repeat", "10" if args.quick else "30", *db],
+        ["bench_active.py", *(["--quick"] if args.quick else [])],
     ]
     failed = 0
     for run in runs:

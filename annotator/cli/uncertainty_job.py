@@ -1,0 +1,82 @@
+"""Score a project's sentences for "most informative first": ``python -m annotator.cli.uncertainty_job PROJECT_ID``.
+
+Started by ``annotator.services.uncertainty.launch`` (the models page when a version is made
+active, the project settings page when the queue is set to most informative first), with the
+database URL in ``ANNOTATOR_DATABASE_URL``; the training job calls :func:`score_project` in its
+own process when a run finishes. An edge: it owns its transactions. It runs the active
+version's pipeline over the project and stores each sentence's uncertainty and rank
+(``annotator.services.uncertainty``), :data:`STORE_BATCH` sentences per transaction, unless
+the active version changed meanwhile (the process started for the new one stores its own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sqlalchemy.orm import Session, sessionmaker
+
+STORE_BATCH = 2000  # sentences written per transaction: claims and saves of those rows wait at most that long
+
+
+def score_project(sessions: sessionmaker[Session], project_id: int) -> str:
+    """Score project ``project_id``'s sentences with its active version; a one-line account of what happened."""
+    from .. import db as database
+    from ..export.training import load_pipeline
+    from ..models import Project
+    from ..services import uncertainty
+    from ..services.model_versions import active_version, pipeline_path
+
+    with sessions() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return f"Project {project_id} does not exist."
+        if not uncertainty.wanted(project):
+            return f"Project {project.name!r} serves report order: nothing to score."
+        version = active_version(session, project)
+        if version is None:
+            return f"Project {project.name!r} has no active model version: nothing to score."
+        version_id, number = version.id, version.number
+        nlp = load_pipeline(pipeline_path(version))
+        database.read_snapshot(session)
+        scores = uncertainty.compute_uncertainties(session, project, nlp)
+        session.commit()
+        database.write_transaction(session)
+        project = session.get(Project, project_id)
+        current = active_version(session, project) if project is not None else None
+        if project is None or current is None or current.id != version_id:
+            session.rollback()
+            return f"Version {number} is no longer active: its scores were not stored."
+        # Every sentence of the project is in ``scores`` but those added since (unscored anyway).
+        rows = uncertainty.ranked(session, project, scores)
+        name = project.name
+        for start in range(0, len(rows), STORE_BATCH):
+            if start:
+                database.write_transaction(session)
+            uncertainty.store_ranked(session, rows[start : start + STORE_BATCH])
+            session.commit()
+        session.commit()  # no sentence at all: end the write transaction
+        return f"Scored {len(rows)} sentences of {name!r} with version {number}."
+
+
+def main(argv: list[str]) -> int:
+    from .. import db as database
+    from ..services.unit_of_work import session_factory
+
+    if len(argv) != 1 or not argv[0].isdigit():
+        print("usage: python -m annotator.cli.uncertainty_job PROJECT_ID", file=sys.stderr)
+        return 2
+    url = os.environ.get("ANNOTATOR_DATABASE_URL")
+    if not url:
+        print("ANNOTATOR_DATABASE_URL is not set: the job does not know its database.", file=sys.stderr)
+        return 2
+    engine = database.make_engine(url)
+    try:
+        print(score_project(session_factory(engine), int(argv[0])), flush=True)
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
