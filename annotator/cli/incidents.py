@@ -88,8 +88,9 @@ def _num(value: float | None) -> str:
 
 def format_evaluation(result: dict) -> str:
     """The scores as a table: one row per field and one for whole incidents, for the chain and the linker."""
+    held = "" if result["model"] == "rules" else " it did not train on"
     lines = [
-        f"Incidents of {result['model']} on {result['sentences']} adjudicated sentences it did not train on "
+        f"Incidents of {result['model']} on {result['sentences']} adjudicated sentences{held} "
         f"({result['gold_incidents']} gold incidents; {result['excluded']} sentences of its training reports left out)."
     ]
     if result["note"]:
