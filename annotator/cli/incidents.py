@@ -54,7 +54,10 @@ def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None
         table = csv_header() + "".join(map(csv_line, rows))
     if finder.note:
         click.echo(f"Note: {finder.note}.", err=True)
-    summary = f"{len(rows)} incidents in {n_reports} reports, spans by {finder.name}"
+    summary = (
+        f"{len(rows)} incident{'' if len(rows) == 1 else 's'} in {n_reports} report{'' if n_reports == 1 else 's'}, "
+        f"spans by {finder.name}"
+    )
     if out is None:
         click.echo(table, nl=False)
         click.echo(summary + ".", err=True)
