@@ -180,7 +180,8 @@ PATHS: dict[str, Any] = {
                 "200": json_content(schema_ref("AnnotationEnvelope"), "Saved (or already saved)"),
                 "400": error_response(
                     "Not a JSON object, nested deeper than MAX_JSON_DEPTH, a NUL or unpaired surrogate in a string, "
-                    "wrong top-level types or integers out of range, or missing CSRF token"
+                    "wrong top-level types or integers out of range, missing CSRF token, or incidents that break "
+                    "a rule (invalid_incidents: details lists each problem, naming the incident)"
                 ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
