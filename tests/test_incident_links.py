@@ -6,9 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from annotator.models import Annotation, AuditEvent, GoldAnnotation, Project, Suggestion
+from annotator.services.adjudication import AdjudicationError, adjudicate, adjudication_view
+from annotator.services.annotations import save_annotation
 from annotator.services.label_scheme import edit_label
+from annotator.services.review import project_disagreements, review_queue
 from annotator.web.openapi import document
-from tests.helpers import make_project, sentences_of
+from tests.helpers import make_project, sentences_of, users
 
 TWO = "Air defences destroyed 17 UAVs over Kaluga Oblast and 4 over Bryansk Oblast."
 
@@ -133,3 +136,46 @@ def test_incident_links_rename_rewrites_annotation_and_gold_incident_keys(login,
     assert [s["label"] for s in stored[0]["spans"]] == ["OUTCOME", "COUNT", "PLACE"]
     assert [s["label"] for s in gold[0]["spans"]] == ["OUTCOME", "COUNT", "PLACE"]
     assert gold[0]["provenance"] == "adjudicated"
+
+
+def _two_linkings(db, two):
+    """alice and bob mark the same spans; alice makes both incidents, bob links 4 to Kaluga Oblast."""
+    alice, bob = users(db, "alice", "bob")
+    save_annotation(db, two, alice, "done", SPANS, incidents=[KALUGA_INCIDENT, BRYANSK_INCIDENT])
+    save_annotation(db, two, bob, "done", SPANS, incidents=[{"spans": [DESTROYED, N4, KALUGA]}])
+    db.commit()
+    return alice, bob
+
+
+def test_incident_links_same_spans_other_incidents_is_a_link_disagreement_in_the_queue(db, two):
+    _two_linkings(db, two)
+    project = db.get(Project, two.project_id)
+    (item,) = project_disagreements(db, project)
+    assert item["types"] == ["link"] and item["conflicts"][0]["pairs"] == ["alice|bob"]
+    assert [len(v) for v in item["conflicts"][0]["versions"].values()] == [2, 1]
+    assert project_disagreements(db, project, types=["label"]) == []
+    assert [q["types"] for q in review_queue(db, project)] == [["link"]]
+
+
+def test_incident_links_adjudication_stores_gold_incidents_with_provenance_and_audit(db, two):
+    _two_linkings(db, two)
+    reviewer = users(db, "rev", role="reviewer")[0]
+    view = adjudication_view(db, db.get(Project, two.project_id), two)
+    assert view["link"]["type"] == "link" and set(view["incident_versions"]) == {"alice", "bob"}
+    gold = adjudicate(
+        db, two, reviewer, {"spans": SPANS, "incidents": [BRYANSK_INCIDENT, KALUGA_INCIDENT], "version": None}
+    )
+    db.commit()
+    assert words(gold.incidents) == [["destroyed", "17", "Kaluga Oblast"], ["destroyed", "4", "Bryansk Oblast"]]
+    assert [i["provenance"] for i in gold.incidents] == ["adjudicated", "adjudicated"]
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "gold.create"))
+    assert len(event.detail["incidents"]) == 2 and event.detail["old_incidents"] == []
+    assert review_queue(db, db.get(Project, two.project_id)) == []
+    # Gold incidents name gold spans only.
+    with pytest.raises(AdjudicationError, match="do not fit the gold spans: incident 1: no COUNT span"):
+        adjudicate(
+            db,
+            two,
+            reviewer,
+            {"spans": SPANS[:3], "dropped": SPANS[3:], "incidents": [BRYANSK_INCIDENT], "version": 1},
+        )
