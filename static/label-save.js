@@ -2,10 +2,10 @@
 // earlier save, the conflict chooser when someone else saved meanwhile, and the skip/flag reason.
 // initSave() (called by label.js) wires the retry button, the reason form and the unload guard.
 import { putWithRetry } from "./api.js";
-import { clean, sameSpans, suggestionKey } from "./spans.js";
-import { sameIncidents } from "./incidents.js";
+import { clean, sameSpans, spanText, suggestionKey } from "./spans.js";
+import { incidentWords, sameIncidents } from "./incidents.js";
 import {
-  $, S, drafts, elapsedSeconds, focusSentence, pendingIncidentSuggestions, pendingSuggestions, setStatus, urls,
+  $, S, drafts, elapsedSeconds, focusSentence, kindOf, pendingIncidentSuggestions, pendingSuggestions, setStatus, urls,
 } from "./label-state.js";
 import { closeEditor, hideReason, render, spanItem } from "./label-view.js";
 import { acceptAll, pushUndo } from "./label-spans.js";
@@ -129,16 +129,22 @@ function saved(sentenceId, annotation, body) {
 }
 
 function showConflict(current, body) {
-  const fill = (list, spans, status) => {
+  const fill = (list, spans, status, incidents) => {
     list.textContent = "";
     const head = document.createElement("li");
     head.className = "muted";
     head.textContent = `status: ${status}`;
     list.append(head);
     for (const span of spans) list.append(spanItem(span));
+    for (const incident of incidents || []) {
+      const li = document.createElement("li");
+      li.className = "incident";
+      li.textContent = `incident: ${incidentWords(incident, kindOf, (s) => spanText(S.text, S.u16, s)).join(" · ")}`;
+      list.append(li);
+    }
   };
-  fill($("conflict-stored"), current.spans || [], current.status);
-  fill($("conflict-mine"), body.spans, body.status);
+  fill($("conflict-stored"), current.spans || [], current.status, current.incidents);
+  fill($("conflict-mine"), body.spans, body.status, body.incidents);
   const box = $("conflict");
   box.hidden = false;
   S.conflict = { current, body };

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from annotator.models import Annotation, GoldAnnotation
-from annotator.records import ReportRecord
+from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
 
@@ -113,3 +113,35 @@ def test_incidents_browser_label_link_and_adjudicate_with_the_keyboard(live_app,
     assert words(gold.incidents) == [("destroyed", "17", "Kaluga Oblast"), ("destroyed", "4", "Bryansk Oblast")]
     assert [i["provenance"] for i in gold.incidents] == ["unanimous", "adjudicated"]
     assert errors == []
+
+
+def test_incidents_browser_proposed_incidents_come_with_the_suggestions_on_a(live_app, live_db, page, browser_login):
+    project, _ = get_or_create_project(live_db, "drones", annotators_per_sentence=1)
+    import_reports(live_db, project, "test", [ReportRecord(text=TWO)])
+    spans = []
+    for part, label in (
+        ("destroyed", "OUTCOME"),
+        ("17", "COUNT"),
+        ("Kaluga Oblast", "REGION"),
+        (" 4 ", "COUNT"),
+        ("Bryansk Oblast", "REGION"),
+    ):
+        start = TWO.index(part.strip(), TWO.index(part))
+        spans.append(SpanRecord(start, start + len(part.strip()), label))
+    record = ReportRecord(text=TWO, annotations=(ImportedAnnotation(None, tuple(spans)),))
+    import_reports(live_db, project, "suggestions", [record], as_suggestions=True)
+    live_db.commit()
+    browser_login(page, "ann")
+    page.goto(f"{live_app.base_url}/projects/drones/label")
+    expect(page.locator("mark.suggestion")).to_have_count(5)
+    press(page, "A")  # accept all, do not save: the proposed incidents are taken with the spans
+    expect(incident_rows(page)).to_have_text(["17 · destroyed · Kaluga Oblast", "4 · destroyed · Bryansk Oblast"])
+    press(page, "z")  # one undo step takes spans and incidents back
+    expect(incident_rows(page)).to_have_count(0)
+    press(page, "a")
+    expect(page.locator("#all-done")).to_be_visible()
+    live_db.rollback()
+    assert words(live_db.scalar(select(Annotation)).incidents) == [
+        ("destroyed", "17", "Kaluga Oblast"),
+        ("destroyed", "4", "Bryansk Oblast"),
+    ]
