@@ -293,7 +293,8 @@ def test_export_prodigy_jsonl_shape(nlp, tmp_path):
     assert sorted(records) == [s.id for s in sentences[:-1]]
 
     record = records[crlf.id]
-    assert set(record) == {"text", "tokens", "spans", "meta", "answer", "_annotators"}
+    assert set(record) == {"text", "tokens", "spans", "relations", "meta", "answer", "_annotators"}
+    assert record["relations"] == []
     assert record["text"] == crlf.text
     assert record["meta"] == {"sentence_id": crlf.id, "report_id": crlf.report_id, "gold_source": "majority"}
     assert record["answer"] == "accept"
@@ -304,7 +305,7 @@ def test_export_prodigy_jsonl_shape(nlp, tmp_path):
     (gold_span,) = record["spans"]
     assert gold_span == {"start": 0, "end": 3, "token_start": 0, "token_end": 0, "label": "COUNT", "value": "2"}
     assert set(record["_annotators"]) == {"ana", "bo", "cy", "di"}
-    assert record["_annotators"]["di"] == {"status": "skipped", "spans": []}
+    assert record["_annotators"]["di"] == {"status": "skipped", "spans": [], "relations": []}
     region = record["_annotators"]["ana"]["spans"][1]
     # token_end is inclusive, as in Prodigy: "Kyiv", "\r\n", "region".
     assert [t["text"] for t in tokens[region["token_start"] : region["token_end"] + 1]] == ["Kyiv", "\r\n", "region"]

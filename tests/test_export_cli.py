@@ -32,6 +32,8 @@ def test_export_cli_writes_a_dataset_spacy_reads(runner, annotated):
         "annotations.jsonl",
         "config.cfg",
         "dev.spacy",
+        "incidents.csv",
+        "incidents.jsonl",
         "manifest.json",
         "train.spacy",
     ]

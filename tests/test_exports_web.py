@@ -37,6 +37,8 @@ def test_exports_web_reviewer_exports_and_downloads_a_zip(login, annotated):
         "annotations.jsonl",
         "config.cfg",
         "dev.spacy",
+        "incidents.csv",
+        "incidents.jsonl",
         "manifest.json",
         "train.spacy",
     ]
@@ -104,6 +106,8 @@ def test_exports_web_lists_and_zips_an_export_in_shards(login, annotated, app):
         "annotations.jsonl",
         "config.cfg",
         "dev.spacy",
+        "incidents.csv",
+        "incidents.jsonl",
         "manifest.json",
         "train.spacy/000.spacy",
         "train.spacy/001.spacy",

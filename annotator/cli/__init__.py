@@ -13,7 +13,7 @@ import importlib
 import click
 from flask.cli import ScriptInfo, with_appcontext
 
-AREAS = ("corpus", "users", "exports", "agreement", "ops")  # annotator/cli/<area>.py, each with COMMANDS
+AREAS = ("corpus", "users", "exports", "agreement", "incidents", "ops")  # annotator/cli/<area>.py, each with COMMANDS
 
 
 def _create_app():

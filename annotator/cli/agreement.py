@@ -73,12 +73,25 @@ def format_report(report: dict) -> str:
             "pairs (strict span F1, sentences shared): "
             + ", ".join(f"{pair} {_num(p['overall'])} ({p['sentences']})" for pair, p in f1["pairs"].items())
         )
+    lines.append(format_incidents(report["incident_f1"]))
     if fleiss["annotators_per_sentence"]:
         lines.append(
             f"Fleiss' kappa over the {fleiss['sentences']} sentences with {fleiss['annotators_per_sentence']} annotators."
         )
     lines += ["", *format_gold(report["gold"]), "", *format_confusion(report["confusion"])]
     return "\n".join(lines)
+
+
+def format_incidents(incidents: dict) -> str:
+    """One line: incident F1 strict and partial, what it rests on, and each pair's strict figure."""
+    support = incidents["support"]
+    line = (
+        f"Incidents: F1 strict {_num(incidents['overall'])}, partial {_num(incidents['partial']['overall'])} "
+        f"({support['incidents']} incidents in {support['sentences']} shared sentences, {support['pairs']} pairs)"
+    )
+    if incidents["pairs"]:
+        line += "; pairs: " + ", ".join(f"{pair} {_num(p['overall'])}" for pair, p in incidents["pairs"].items())
+    return line
 
 
 def format_gold(gold: dict) -> list[str]:
@@ -166,13 +179,14 @@ def format_confusion(confusion: dict) -> list[str]:
     help="Score this model version against gold instead of the active one.",
 )
 def agreement(project_name: str, as_json: bool, resamples: int, seed: int, model_version: int | None) -> None:
-    """Inter-annotator agreement of a project: span F1, kappa, alpha, with 95% intervals.
+    """Inter-annotator agreement of a project: span F1, kappa, alpha, with 95% intervals; incident F1.
 
     Counts done and flagged annotations; skipped ones are left out. Span F1
     is strict, pooled over the sentences each pair of annotators shares,
     then averaged over pairs. Each annotator is scored against gold their
     own vote did not make (adjudicated, else the majority of 2+ others),
-    else "n/a" with the reason. The active model version (or --model-version)
+    else "n/a" with the reason. Incident F1 (strict: the same spans linked;
+    partial: overlapping spans of the same labels) is pooled and averaged the same way. The active model version (or --model-version)
     is one more row, scored on adjudicated gold outside its training reports.
     The token confusion table closes the report.
     """

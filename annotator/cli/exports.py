@@ -89,7 +89,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an output folder that is not empty.")
 def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
-    """Write train.spacy, dev.spacy, config.cfg, manifest.json and annotations.jsonl.
+    """Write train.spacy, dev.spacy, config.cfg, manifest.json, annotations.jsonl and incidents.csv/.jsonl.
 
     A split of more than 10,000 documents is a folder of .spacy shards; spaCy reads either.
     Train with: python -m spacy train DIR/config.cfg --paths.train DIR/train.spacy --paths.dev DIR/dev.spacy

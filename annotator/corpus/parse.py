@@ -8,7 +8,10 @@ offsets into them stay exact.
 
 JSON lines may carry spans in Prodigy's shape (``"spans": [{"start", "end",
 "label"}]``, the annotator in ``_annotator_id`` or ``_session_id``) or in
-doccano's (``"label": [[start, end, "LABEL"], ...]``).
+doccano's (``"label": [[start, end, "LABEL"], ...]``). With Prodigy's spans, a
+line may carry Prodigy's relations (``rel.manual``: ``"relations": [{"head_span",
+"child_span", "label"}]``, optionally ``"head"``/``"child"`` token indices): they
+become the annotation's incidents (``annotator.incidents.incidents_from_relations``).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from ..incidents.links import Relation, incidents_from_relations
 from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
-from ..records import ImportedAnnotation, ReportRecord, SpanRecord
+from ..records import ImportedAnnotation, IncidentRecord, ReportRecord, SpanRecord
 
 
 @dataclass
@@ -210,8 +214,10 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
         if not isinstance(raw, list):
             raise CorpusError(name, number, '"spans" must be a list')
         spans = [_prodigy_span(name, number, span, text) for span in raw]
+        incidents = _prodigy_incidents(name, number, record.get("relations"), raw, spans)
     elif isinstance(record.get("label"), list):
         spans = [_doccano_span(name, number, span, text) for span in record["label"]]
+        incidents = ()
     else:
         return ()
     answer = record.get("answer", "accept")
@@ -219,13 +225,63 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
         raise CorpusError(name, number, f'"answer" must be accept, reject or ignore, not {answer!r}')
     annotator = record.get("_annotator_id") or record.get("_session_id") or record.get("annotator")
     status = "done" if answer == "accept" else "skipped"
-    return (ImportedAnnotation(None if annotator is None else str(annotator), tuple(spans), status),)
+    return (ImportedAnnotation(None if annotator is None else str(annotator), tuple(spans), status, incidents),)
 
 
 def _prodigy_span(name: str, number: int, span, text: str) -> SpanRecord:
     if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
         raise CorpusError(name, number, 'each span needs "start", "end" and "label"')
     return _span(name, number, span["start"], span["end"], span["label"], text)
+
+
+def _prodigy_incidents(
+    name: str, number: int, raw, raw_spans: list, spans: list[SpanRecord]
+) -> tuple[IncidentRecord, ...]:
+    """The incidents behind a line's Prodigy ``relations`` (None: none); CorpusError names the relation at fault.
+
+    Each relation's ``head_span`` and ``child_span`` must be spans of the line (same ``start``, ``end`` and
+    ``label``); ``head`` and ``child``, when given, must be the index of that span's last token where the
+    span gives ``token_end``. The relations' labels are not checked here: the labels' kinds give the roles.
+    """
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise CorpusError(name, number, '"relations" must be a list')
+    token_end = {(s.start_char, s.end_char, s.label): r.get("token_end") for s, r in zip(spans, raw_spans, strict=True)}
+    relations = []
+    for index, item in enumerate(raw, start=1):
+        where = f"relation {index}"
+        if not isinstance(item, dict):
+            raise CorpusError(name, number, f'{where}: must be an object with "head_span", "child_span" and "label"')
+        if not isinstance(item.get("label"), str) or not item["label"]:
+            raise CorpusError(name, number, f'{where}: "label" must be a non-empty string')
+        ends = []
+        for side in ("head", "child"):
+            span = item.get(f"{side}_span")
+            if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
+                raise CorpusError(name, number, f'{where}: "{side}_span" needs "start", "end" and "label"')
+            start, end, label = span["start"], span["end"], span["label"]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+                raise CorpusError(name, number, f'{where}: "{side}_span" offsets must be integers')
+            key = (start, end, label)
+            if key not in token_end:
+                raise CorpusError(
+                    name, number, f'{where}: its {side}_span {label} [{start}, {end}) is not one of the line\'s "spans"'
+                )
+            index_given = item.get(side)
+            if index_given is not None and (
+                not isinstance(index_given, int)
+                or isinstance(index_given, bool)
+                or (token_end[key] is not None and index_given != token_end[key])
+            ):
+                raise CorpusError(
+                    name,
+                    number,
+                    f'{where}: "{side}" is {index_given!r}, but its {side}_span ends at token {token_end[key]!r}',
+                )
+            ends.append(key)
+        relations.append(Relation(ends[0], ends[1], item["label"]))
+    return tuple(incidents_from_relations(relations))
 
 
 def _doccano_span(name: str, number: int, span, text: str) -> SpanRecord:

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from ..incidents import incident_relations, incidents_to_json
 from ..labels.kinds import labels_of_kind
-from ..records import AnnotationRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from ..records import AnnotationRecord, GoldSpanRecord, IncidentRecord, SentenceRecord, SpanRecord
 from .gold import ANNOTATOR_PREFIX, Resolution
 from .spacy_config import SPANS_KEY
 from .split import SPLITS
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
 __all__ = [
     "align_spans",
     "annotate_doc",
+    "export_scheme",
     "make_docs",
     "jsonl_line",
     "linked_labels",
@@ -37,6 +39,8 @@ __all__ = [
 # Labels whose value is a place, of the scheme being exported: the value becomes the span's kb_id (an entity
 # id, as spaCy's entity linker reads it). Unset: the region labels of the default scheme.
 _LINKED: ContextVar[frozenset[str] | None] = ContextVar("annotator_linked_labels", default=None)
+# The label dicts of the scheme being exported: the kinds that give spans their roles in incidents.
+_SCHEME: ContextVar[list[Mapping[str, Any]] | None] = ContextVar("annotator_export_scheme", default=None)
 
 
 @contextmanager
@@ -46,12 +50,19 @@ def linked_labels(scheme: Iterable[Mapping[str, Any]]) -> Iterator[frozenset[str
     ``scheme`` is a project's label dicts (``Project.labels``); the export of a project runs inside this
     block, so a region label called anything (PLACE, a renamed REGION) keeps its ``kb_id_``.
     """
+    scheme = list(scheme)
     names = frozenset(labels_of_kind("region", scheme))
-    token = _LINKED.set(names)
+    token, scheme_token = _LINKED.set(names), _SCHEME.set(scheme)
     try:
         yield names
     finally:
         _LINKED.reset(token)
+        _SCHEME.reset(scheme_token)
+
+
+def export_scheme() -> list[Mapping[str, Any]] | None:
+    """The scheme of the export running (``linked_labels``), None outside one (the default scheme)."""
+    return _SCHEME.get()
 
 
 def _linked() -> frozenset[str]:
@@ -74,7 +85,7 @@ def make_docs(
     """
     docs: Counter[str] = Counter()
     labels: dict[str, Counter[str]] = {side: Counter() for side in SPLITS}
-    for sentence, spans, source in pending:
+    for sentence, spans, source, incidents in pending:
         doc = nlp.make_doc(sentence.text)
         aligned, _ = align_spans(doc, sentence, spans)
         side = "dev" if sentence.report_id in dev_reports else "train"
@@ -87,6 +98,7 @@ def make_docs(
                 report_id=sentence.report_id,
                 sentence_id=sentence.id,
                 gold_source=source,
+                incidents=incidents_to_json(incidents),
             )
         )
         docs[side] += 1
@@ -148,6 +160,11 @@ def overlapping_pairs(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord])
 
 
 def annotate_doc(doc: Doc, task: str, aligned: Sequence[tuple[GoldSpanRecord, Span]], **user_data) -> Doc:
+    """Set the aligned spans on ``doc`` (as ents under ner, in ``doc.spans`` under spancat) and its user data.
+
+    ``doc.user_data`` gets ``user_data`` (project, report_id, sentence_id, gold_source, incidents) and
+    ``values``: each span's value by ``"start:end:LABEL"``.
+    """
     token_spans = [token_span for _, token_span in aligned]
     if task == "ner":  # tokens outside every span are "O" (known outside), not missing
         doc.set_ents(token_spans, default="outside")
@@ -170,7 +187,12 @@ def prodigy_record(
     resolution: Resolution,
     excluded: str | None,
 ) -> dict[str, Any]:
-    """A Prodigy task: tokens, gold spans (token_end inclusive), each annotator's spans.
+    """A Prodigy task: tokens, gold spans (token_end inclusive) and relations, each annotator's spans and relations.
+
+    ``relations`` is Prodigy's ``rel.manual`` shape: per link of an incident (its head to each other span,
+    ``annotator.incidents.incident_relations``), ``head_span`` and ``child_span`` (as in ``spans``),
+    ``head`` and ``child`` (the index of each span's last token, as Prodigy writes them; left out of a
+    span that is not on token boundaries) and ``label`` (``outcome`` or ``location``).
 
     Exported sentences are answered "accept"; excluded ones "ignore", so that
     Prodigy's training recipes do not learn them as negatives.
@@ -191,11 +213,16 @@ def prodigy_record(
     return {
         "text": sentence.text,
         "tokens": tokens,
-        "spans": [_prodigy_span(starts, ends, s) for s in spans],
+        "spans": (gold_spans := [_prodigy_span(starts, ends, s) for s in spans]),
+        "relations": _prodigy_relations(gold_spans, resolution.incidents),
         "meta": meta,
         "answer": "accept" if excluded is None else "ignore",
         "_annotators": {
-            a.annotator: {"status": a.status, "spans": [_prodigy_span(starts, ends, s) for s in a.spans]}
+            a.annotator: {
+                "status": a.status,
+                "spans": (own := [_prodigy_span(starts, ends, s) for s in a.spans]),
+                "relations": _prodigy_relations(own, a.incidents),
+            }
             for a in sorted(annotations, key=lambda a: a.annotator)
         },
     }
@@ -218,6 +245,23 @@ def _prodigy_span(
             out["token_start"], out["token_end"] = token_start, token_end
     if span.value is not None:
         out["value"] = span.value
+    return out
+
+
+def _prodigy_relations(spans: Sequence[dict[str, Any]], incidents: Iterable[IncidentRecord]) -> list[dict[str, Any]]:
+    """The Prodigy relations of ``incidents`` (see ``prodigy_record``); ``spans`` are the Prodigy spans they link."""
+    by_key = {(s["start"], s["end"], s["label"]): s for s in spans}
+    out = []
+    for relation in incident_relations(incidents, export_scheme()):
+        head, child = (
+            by_key.get(key) or {"start": key[0], "end": key[1], "label": key[2]}
+            for key in (relation.head, relation.child)
+        )
+        item: dict[str, Any] = {
+            side: span["token_end"] for side, span in (("head", head), ("child", child)) if "token_end" in span
+        }
+        item.update(head_span=head, child_span=child, label=relation.label)
+        out.append(item)
     return out
 
 

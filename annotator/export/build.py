@@ -4,7 +4,8 @@
 every span to ``nlp.make_doc(sentence.text)`` with ``Doc.char_span(...,
 alignment_mode="strict")`` and splits the Docs into train and dev by report;
 ``write_export`` writes the result (train.spacy, dev.spacy, config.cfg,
-manifest.json and annotations.jsonl) atomically. ``stream_export`` does both
+manifest.json, annotations.jsonl and the incident table, incidents.csv and
+incidents.jsonl: ``annotator.incidents.table``) atomically. ``stream_export`` does both
 for a corpus of any size: it reads the sentences in batches and writes as it
 goes, so that memory stays flat, and gives the same files for a split of up
 to ``shard_size`` Docs (larger splits become folders of DocBin shards, see
@@ -22,6 +23,7 @@ learn such a span); under ``conflicts`` when two spans overlap under ner
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..incidents.table import csv_header, csv_line, jsonl_row
 from ..records import AnnotationRecord, SentenceRecord
 from .align import make_docs
 from .files import (
@@ -82,6 +85,7 @@ class ExportResult:
     # annotations.jsonl, one line per record: a dict per token would take ~5x the memory.
     prodigy_lines: list[str]
     config: str | None
+    incident_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # incidents.csv / .jsonl
 
     @property
     def n_docs(self) -> int:
@@ -107,6 +111,7 @@ def build_export(
     labels: Sequence[str] | None = None,
     agreement: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    report_numbers: Mapping[int, int] | None = None,
 ) -> ExportResult:
     """Build the train/dev DocBins, manifest and Prodigy records of a project, in memory.
 
@@ -115,14 +120,26 @@ def build_export(
     export to those labels (spans of others are counted in the manifest's
     ``dropped_by_label``, and their tokens become O under ner); by default
     the labels are those of the exported spans. ``progress(n_done)`` is
-    called after each sentence. Raises ``ValueError`` for an unknown task or
+    called after each sentence; ``report_numbers`` (report id -> its number in the project) names the
+    reports of the incident table (default: their ids). Raises ``ValueError`` for an unknown task or
     policy, a dev_fraction outside [0, 1) or a repeated sentence id.
     Memory grows with the corpus (~4 KB a sentence): for a large project use
     ``stream_export``, which writes the same files.
     """
     _check_options(task, policy, dev_fraction)
     lines: list[str] = []
-    first = FirstPass(nlp, task, policy, labels, progress, write_line=lines.append, pending=PendingSentences())
+    rows: list[dict[str, Any]] = []
+    first = FirstPass(
+        nlp,
+        task,
+        policy,
+        labels,
+        progress,
+        write_line=lines.append,
+        pending=PendingSentences(),
+        write_incident=rows.append,
+        report_numbers=report_numbers,
+    )
     first.add(sentences, annotations, gold)
     dev_reports = first.dev_reports(dev_fraction, seed)
     builders = {side: DocBinBuilder() for side in SPLITS}
@@ -136,7 +153,7 @@ def build_export(
         content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(),
         agreement=agreement,
     )
-    return ExportResult(train, dev, manifest, lines, first.config())
+    return ExportResult(train, dev, manifest, lines, first.config(), rows)
 
 
 def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: bool = False) -> Path:
@@ -166,6 +183,8 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
         write_file(tmp / "config.cfg", result.config.encode("utf-8"))
         write_file(tmp / "manifest.json", _manifest_bytes(result.manifest))
         write_file(tmp / "annotations.jsonl", "".join(result.prodigy_lines).encode("utf-8"))
+        write_file(tmp / "incidents.csv", "".join([csv_header(), *map(csv_line, result.incident_rows)]).encode("utf-8"))
+        write_file(tmp / "incidents.jsonl", "".join(map(jsonl_row, result.incident_rows)).encode("utf-8"))
     return out_dir
 
 
@@ -185,6 +204,7 @@ def stream_export(
     progress: Callable[[int], None] | None = None,
     force: bool = False,
     shard_size: int = SHARD_SIZE,
+    report_numbers: Mapping[int, int] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Export batch by batch into ``out_dir`` atomically; return the path and the manifest.
 
@@ -200,7 +220,8 @@ def stream_export(
     folder of shards (``train.spacy/000.spacy``, ...); ``content_sha256``
     covers the DocBin files in order, train first. ``agreement`` may be a
     callable, called after the last batch; ``status`` (the project's counts
-    of done, flagged, skipped and complete) is written as given. The first pass resolves, aligns,
+    of done, flagged, skipped and complete) is written as given; ``report_numbers``
+    as ``build_export`` takes it. The first pass resolves, aligns,
     writes annotations.jsonl and spills the exported sentences to a file
     in the temporary folder; the split is made from the exported sentences
     per report; the second pass makes the Docs again into the shards.
@@ -214,13 +235,34 @@ def stream_export(
         raise ValueError(f"shard_size must be at least 1, not {shard_size}")
     out_dir = check_destination(out_dir, force)
     with staging(out_dir) as tmp:
-        with open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl:
+        with (
+            open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl,
+            open(tmp / "incidents.csv", "w", encoding="utf-8", newline="") as incidents_csv,
+            open(tmp / "incidents.jsonl", "w", encoding="utf-8", newline="") as incidents_jsonl,
+        ):
+            incidents_csv.write(csv_header())
+
+            def write_incident(row: dict[str, Any]) -> None:
+                incidents_csv.write(csv_line(row))
+                incidents_jsonl.write(jsonl_row(row))
+
             with PendingSentences(tmp / PENDING) as pending:
-                first = FirstPass(nlp, task, policy, labels, progress, write_line=jsonl.write, pending=pending)
+                first = FirstPass(
+                    nlp,
+                    task,
+                    policy,
+                    labels,
+                    progress,
+                    write_line=jsonl.write,
+                    pending=pending,
+                    write_incident=write_incident,
+                    report_numbers=report_numbers,
+                )
                 for batch in batches:
                     first.add(*batch)
-                jsonl.flush()
-                os.fsync(jsonl.fileno())
+                for written in (jsonl, incidents_csv, incidents_jsonl):
+                    written.flush()
+                    os.fsync(written.fileno())
                 _refuse_empty(first.n_exported, first.n_spans, bool(first.label_list()), policy, first.excluded)
                 dev_reports = first.dev_reports(dev_fraction, seed)
                 n_dev = first.docs_of(dev_reports)

@@ -27,7 +27,16 @@ from ..fsutil import fsync_path
 if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
     from spacy.tokens import Doc, DocBin
 
-FILES = ("train.spacy", "dev.spacy", "config.cfg", "manifest.json", "annotations.jsonl")
+FILES = (
+    "train.spacy",
+    "dev.spacy",
+    "config.cfg",
+    "manifest.json",
+    "annotations.jsonl",
+    "incidents.csv",
+    "incidents.jsonl",
+)
+INCIDENT_FILES = ("incidents.csv", "incidents.jsonl")  # the incident table; exports made before it lack them
 SPLIT_FILES = ("train.spacy", "dev.spacy")  # a DocBin file, or a folder of DocBin shards
 PENDING = "pending.pickle"  # an export's first pass spills here; removed before the rename
 SHARD_SIZE = 10_000

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..incidents.table import incident_rows
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
-from .align import align_spans, jsonl_line, overlapping_pairs, prodigy_record, source_kind
+from .align import align_spans, export_scheme, jsonl_line, overlapping_pairs, prodigy_record, source_kind
 from .files import FILES
 from .gold import resolve_gold
 from .pending import Exported, PendingSentences
@@ -55,8 +56,16 @@ class FirstPass:
         *,
         write_line: Callable[[str], Any],
         pending: PendingSentences,
+        write_incident: Callable[[dict[str, Any]], Any] | None = None,
+        report_numbers: Mapping[int, int] | None = None,
     ) -> None:
-        """The export's own options, as ``build.build_export`` takes them; where the Prodigy lines and sentences go."""
+        """The export's own options, as ``build.build_export`` takes them; where the Prodigy lines and sentences go.
+
+        ``write_incident`` takes each row of the incident table (``annotator.incidents.table``) of the exported
+        sentences; ``report_numbers`` gives each report's number in its project (default: its id).
+        """
+        self.write_incident, self.report_numbers = write_incident, report_numbers or {}
+        self.n_incidents = 0
         self.nlp, self.task, self.policy, self.progress = nlp, task, policy, progress
         self.labels = list(labels) if labels is not None else None
         self.keep = set(labels) if labels is not None else None
@@ -97,6 +106,9 @@ class FirstPass:
             resolution = resolve_gold(sentence, sentence_annotations, sentence_gold, self.policy)
             doc = self.nlp.make_doc(sentence.text)
             spans = [s for s in resolution.spans if self.keep is None or s.label in self.keep]
+            kept = {(s.start_char, s.end_char, s.label) for s in spans}
+            incidents = tuple(i for i in resolution.incidents if set(i.spans) <= kept)
+            resolution = dataclasses.replace(resolution, incidents=incidents)
             self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
             reason = resolution.excluded
             if reason is None:
@@ -111,9 +123,11 @@ class FirstPass:
                             dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence,
                             spans,
                             resolution.source,
+                            incidents,
                         )
                     )
                     self._count_exported(sentence.report_id, aligned, resolution.source)
+                    self._write_incidents(sentence, spans, resolution.source, incidents)
             if reason is not None:
                 self.excluded[reason] += 1
             if sentence_annotations or sentence_gold is not None:
@@ -126,6 +140,22 @@ class FirstPass:
         if ordered:
             self._last = (ordered[-1].report_id, ordered[-1].position, ordered[-1].id)
         self.pending.add(exported)
+
+    def _write_incidents(self, sentence: SentenceRecord, spans, source: str | None, incidents) -> None:
+        self.n_incidents += len(incidents)
+        if self.write_incident is None or not incidents:
+            return
+        for row in incident_rows(
+            sentence.text,
+            incidents,
+            {(s.start_char, s.end_char, s.label): s.value for s in spans},
+            report=self.report_numbers.get(sentence.report_id, sentence.report_id),
+            sentence=sentence.position + 1,
+            offset=sentence.start_char,
+            gold_source=source,
+            scheme=export_scheme(),
+        ):
+            self.write_incident(row)
 
     def _count_exported(
         self, report_id: int, aligned: Sequence[tuple[GoldSpanRecord, Span]], source: str | None
@@ -188,6 +218,7 @@ class FirstPass:
             "dropped_by_label": dict(sorted(self.dropped.items())),
             "misaligned": self.misaligned,
             "conflicts": self.conflicts,
+            "incidents": self.n_incidents,  # gold incidents of the exported sentences: the rows of incidents.csv
             "content_sha256": content_sha256,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "agreement": dict(agreement) if agreement is not None else None,

@@ -57,6 +57,16 @@ voter (nobody agreed with them: their spans are not a consensus),
 Adjudicated spans get provenance ``"adjudicated"``, one annotator's spans
 ``"annotator"``.
 
+Incidents
+---------
+A ``Resolution`` also carries the sentence's gold incidents (``annotator.incidents``): the
+adjudication's incidents as stored (provenance ``"adjudicated"`` where none was stored); under a
+vote, the incidents (the same group of spans exactly) that more than half of the voters have
+(``majority``) or that all have (``unanimous``, which only resolves a sentence all voters agree on),
+of which every span is in the resolved gold, with provenance as for spans; under ``annotator:NAME``,
+NAME's incidents whose spans are in their gold (provenance ``"annotator"``). An incident that only
+half of the voters have is left out without excluding the sentence: its spans are gold either way.
+
 Values
 ------
 A span's normalised ``value`` comes from the annotators who have that exact
@@ -70,7 +80,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
+from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, IncidentRecord, SentenceRecord
 
 ANNOTATOR_PREFIX = "annotator:"
 DEFAULT_POLICY = "majority"
@@ -95,6 +105,7 @@ class Resolution:
     spans: tuple[GoldSpanRecord, ...] = ()
     source: str | None = None
     excluded: str | None = None
+    incidents: tuple[IncidentRecord, ...] = ()  # groups of ``spans``' keys, each with its provenance
 
     @property
     def included(self) -> bool:
@@ -129,7 +140,13 @@ def _adjudicated(sentence_id: int, gold: GoldRecord) -> Resolution:
         GoldSpanRecord(s.start_char, s.end_char, s.label, s.value, provenance="adjudicated")
         for s in sorted(gold.spans, key=_gold_key)
     )
-    return Resolution(sentence_id, spans, source="adjudicated")
+    keys = {_gold_key(span) for span in spans}
+    incidents = tuple(
+        IncidentRecord(tuple(sorted(i.spans)), i.provenance or "adjudicated")
+        for i in gold.incidents
+        if set(i.spans) <= keys
+    )
+    return Resolution(sentence_id, spans, source="adjudicated", incidents=incidents)
 
 
 def _resolve_adjudicated(
@@ -167,7 +184,8 @@ def _resolve_annotator(
     spans = tuple(
         GoldSpanRecord(*key, value=_consensus_value(votes[key]), provenance="annotator") for key in sorted(votes)
     )
-    return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}")
+    incidents = _voted_incidents([annotation], set(votes), 1, lambda n: "annotator")
+    return Resolution(sentence_id, spans, source=f"{ANNOTATOR_PREFIX}{name}", incidents=incidents)
 
 
 POLICIES: dict[str, GoldPolicy] = {
@@ -276,7 +294,29 @@ def _resolve_vote(
         provenance = SINGLE if n_voters == 1 else "unanimous" if counts[key] == n_voters else "majority"
         spans.append(GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance))
     source = SINGLE if n_voters == 1 else "unanimous" if unanimous else "majority"
-    return Resolution(sentence_id, tuple(spans), source=source)
+
+    def incident_provenance(n: int) -> str:
+        return SINGLE if n_voters == 1 else "unanimous" if n == n_voters else "majority"
+
+    incidents = _voted_incidents(
+        voters,
+        {_gold_key(span) for span in spans},
+        n_voters if unanimous_only else n_voters // 2 + 1,
+        incident_provenance,
+    )
+    return Resolution(sentence_id, tuple(spans), source=source, incidents=incidents)
+
+
+def _voted_incidents(
+    voters: Iterable[AnnotationRecord], gold_keys: set[SpanKey], needed: int, provenance: Callable[[int], str]
+) -> tuple[IncidentRecord, ...]:
+    """The incidents at least ``needed`` voters have (the same group exactly), all of whose spans are gold."""
+    votes = Counter(group for voter in voters for group in {tuple(sorted(i.spans)) for i in voter.incidents})
+    return tuple(
+        IncidentRecord(group, provenance(n))
+        for group, n in sorted(votes.items())
+        if n >= needed and set(group) <= gold_keys
+    )
 
 
 def _span_values(annotation: AnnotationRecord) -> dict[SpanKey, list[str | None]]:

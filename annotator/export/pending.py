@@ -6,13 +6,13 @@ import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..records import GoldSpanRecord, SentenceRecord
+from ..records import GoldSpanRecord, IncidentRecord, SentenceRecord
 
 __all__ = ["Exported", "PendingSentences"]
 
 # What a Doc needs to be made again in the second pass: the sentence (without its
-# token offsets), its gold spans and their source.
-Exported = tuple[SentenceRecord, list[GoldSpanRecord], str | None]
+# token offsets), its gold spans, their source and its gold incidents.
+Exported = tuple[SentenceRecord, list[GoldSpanRecord], str | None, tuple[IncidentRecord, ...]]
 
 
 class PendingSentences:

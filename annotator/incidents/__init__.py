@@ -7,7 +7,8 @@ label)``; the spans' *kinds* give their roles (``links``): at most one ``count``
 ``location`` to a region span, the shape of Prodigy's ``relations``.
 
 Pure: no Flask, no ORM. ``links`` holds the rules and the relation conversions, ``rules`` the rule
-baseline that proposes incidents from spans.
+baseline that proposes incidents from spans, ``table`` the incident table (one row per incident:
+report, sentence, region, count, outcome, their spans and where the incident came from).
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from .links import (
     role_kind,
 )
 from .rules import link_nearest
+from .table import INCIDENT_COLUMNS, incident_rows
 
 __all__ = [
     "HEAD_KINDS",
+    "INCIDENT_COLUMNS",
     "RELATION_OF_KIND",
     "IncidentError",
     "Relation",
     "check_incidents",
     "incident_relations",
+    "incident_rows",
     "incidents_from_json",
     "incidents_from_relations",
     "incidents_to_json",

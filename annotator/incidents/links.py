@@ -174,13 +174,13 @@ def incidents_from_json(data: Any) -> list[IncidentRecord]:
     """
     if data is None:
         return []
-    if not isinstance(data, list):
+    if not isinstance(data, list | tuple):  # a tuple: as msgpack reads a Doc's user data back
         raise IncidentError(["incidents must be a list"])
     incidents, problems = [], []
     for number, item in enumerate(data, start=1):
         where = f"incident {number}"
         spans = item.get("spans") if isinstance(item, dict) else None
-        if not isinstance(spans, list):
+        if not isinstance(spans, list | tuple):
             problems.append(f"{where}: must be an object with a list of spans")
             continue
         keys = []

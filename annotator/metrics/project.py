@@ -2,7 +2,7 @@
 
 ``agreement_report`` pools a project's annotations into pairwise span F1,
 token-level Cohen's kappa, Fleiss' kappa, Krippendorff's alpha, agreement on
-normalised values, per-annotator scores against gold and a token confusion
+normalised values, pairwise F1 on incidents (``incident_agreement``), per-annotator scores against gold and a token confusion
 table, with percentile bootstrap intervals that resample sentences.
 Only annotations with status "done" or "flagged" count; "skipped" ones are
 left out. Every figure is a float in the units of ``annotator.metrics.coefficients``
@@ -26,6 +26,7 @@ from ..records import AnnotationRecord, GoldRecord, SentenceRecord
 from .coefficients import percentile_interval
 from .disagreements import COUNTED, disagreements
 from .gold_scores import annotator_vs_gold
+from .incident_agreement import incident_agreement
 from .span_agreement import matched_count
 from .summary import pair_f1, pairs_mean
 from .token_agreement import token_tables
@@ -99,6 +100,7 @@ def agreement_report(
             for name, c in sorted(progress.items())
         },
         "span_f1": span_f1,
+        "incident_f1": incident_agreement(a for held in records for a in held.values()),
         "cohen_kappa": tokens["cohen"],
         "fleiss_kappa": tokens["fleiss"],
         "krippendorff_alpha": alpha,

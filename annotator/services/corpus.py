@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from ..corpus.parse import CorpusError, content_hash
 from ..corpus.text import make_nlp, split_reports
+from ..incidents import check_incidents, incidents_to_json
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
-from ..records import ImportedAnnotation, ReportRecord
+from ..records import ImportedAnnotation, IncidentRecord, ReportRecord
 from .users import get_or_create_annotator
 
 
@@ -231,6 +232,7 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
     for imported in record.annotations:
         placed = _place_spans(file, record, imported, sentences, starts)
         _check_spans(file, record, project, sentences, placed)
+        incidents = _place_incidents(file, record, project, imported, sentences, starts, placed)
         if as_suggestions:
             summary.suggestions += _add_suggestions(session, placed)
             continue
@@ -269,6 +271,8 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 Span(start_char=start, end_char=end, label=span.label, value=span.value)
                 for start, end, span in sorted(unique.values(), key=lambda item: (item[0], item[1], item[2].label))
             ]
+            if incidents[sentence.id]:
+                annotation.incidents = incidents_to_json(incidents[sentence.id])
             session.add(annotation)
             summary.annotations += 1
     session.flush()
@@ -315,6 +319,30 @@ def _place_spans(file, record, imported: ImportedAnnotation, sentences, starts):
             )
         placed[sentence.id].append((span.start_char - sentence.start_char, span.end_char - sentence.start_char, span))
     return placed
+
+
+def _place_incidents(file, record, project, imported: ImportedAnnotation, sentences, starts, placed):
+    """The imported incidents of each sentence, moved to its offsets and checked against its spans and the scheme."""
+    by_sentence: dict[int, list[IncidentRecord]] = {s.id: [] for s in sentences}
+    for incident in imported.incidents:
+        holders = {bisect.bisect_right(starts, key[0]) - 1 for key in incident.spans}
+        if len(holders) != 1 or min(holders) < 0:
+            raise CorpusError(
+                file, record.line, "an incident links spans of different sentences; link spans of one sentence"
+            )
+        sentence = sentences[holders.pop()]
+        shift = sentence.start_char
+        by_sentence[sentence.id].append(
+            IncidentRecord(tuple(sorted((start - shift, end - shift, label) for start, end, label in incident.spans)))
+        )
+    for sentence in sentences:
+        if not by_sentence[sentence.id]:
+            continue
+        keys = [(a, b, span.label) for a, b, span in placed[sentence.id]]
+        problems = check_incidents(by_sentence[sentence.id], keys, project.labels)
+        if problems:
+            raise CorpusError(file, record.line, f"sentence {sentence.position + 1} of the report: {problems[0]}")
+    return by_sentence
 
 
 def _add_suggestions(session, placed) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..corpus.text import make_nlp
@@ -15,7 +16,7 @@ from ..export.align import linked_labels
 from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
 from ..metrics.gold_scores import GoldScoreTally
 from ..metrics.tally import SpanF1Tally
-from ..models import Project, utcnow
+from ..models import Project, Report, utcnow
 from .projects import project_status
 from .rows import iter_project_records
 
@@ -87,6 +88,13 @@ def export_project(
             progress=progress,
             force=force,
             shard_size=shard_size,
+            # The incident table names reports by their number in the project (two integers per report).
+            report_numbers={
+                report_id: number
+                for report_id, number in session.execute(
+                    select(Report.id, Report.number).where(Report.project_id == project.id)
+                )
+            },
         )
 
 

@@ -15,7 +15,7 @@ from wtforms.validators import NumberRange, Optional
 
 from ..db import read_snapshot
 from ..export.build import FILES, ExportError
-from ..export.files import SPLIT_FILES, split_files
+from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..services.exports import default_export_dir, export_project, safe_name
@@ -75,7 +75,8 @@ def _finished_manifest(path: Path) -> dict | None:
     train.spacy and dev.spacy may be folders of shards (a large export).
     """
     if path.name.startswith(".") or not all(
-        (path / file).is_file() or (file in SPLIT_FILES and (path / file).is_dir()) for file in FILES
+        (path / file).is_file() or (file in SPLIT_FILES and (path / file).is_dir()) or file in INCIDENT_FILES
+        for file in FILES
     ):
         return None
     try:
@@ -153,7 +154,7 @@ def download(project, name):
                 if (path / file).is_dir():  # a split in shards: train.spacy/000.spacy, ...
                     for shard in split_files(path / file):
                         archive.write(shard, f"{name}/{file}/{shard.name}")
-                else:
+                elif (path / file).is_file():  # an export made before the incident table lacks it
                     archive.write(path / file, f"{name}/{file}")
         spool.seek(0)
     except BaseException:
