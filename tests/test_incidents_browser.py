@@ -3,6 +3,8 @@ and the reviewer adjudicates the link disagreement into gold incidents."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -112,6 +114,20 @@ def test_incidents_browser_label_link_and_adjudicate_with_the_keyboard(live_app,
     gold = live_db.scalar(select(GoldAnnotation))
     assert words(gold.incidents) == [("destroyed", "17", "Kaluga Oblast"), ("destroyed", "4", "Bryansk Oblast")]
     assert [i["provenance"] for i in gold.incidents] == ["unanimous", "adjudicated"]
+
+    # The export's incident table holds the two incidents.
+    rev.goto(f"{live_app.base_url}/projects/drones/export")
+    rev.fill("input[name=dev_fraction]", "0")
+    rev.click("form.export-form button[type=submit]")
+    expect(rev.locator(".flash-success")).to_contain_text("Exported 1 train")
+    zipped = rev.locator("a[href$='.zip']").first.get_attribute("href")
+    table = rev.request.get(f"{live_app.base_url}{zipped[: -len('.zip')]}/incidents.csv")
+    assert table.status == 200
+    rows = list(csv.DictReader(io.StringIO(table.text())))
+    assert [(r["region"], r["count"], r["outcome"]) for r in rows] == [
+        ("Kaluga Oblast", "17", "destroyed"),
+        ("Bryansk Oblast", "4", "destroyed"),
+    ]
     assert errors == []
 
 
