@@ -94,6 +94,13 @@ def test_incident_links_a_save_without_incidents_keeps_those_whose_spans_remain(
     kept = put(ann, two.id, spans=[DESTROYED, N17, KALUGA, N4], base_version=first["version"]).get_json()
     # Bryansk Oblast is gone: its incident keeps "destroyed" and 4.
     assert words(kept["annotation"]["incidents"]) == [["destroyed", "17", "Kaluga Oblast"], ["destroyed", "4"]]
+    # Without the counts both would be headed by "destroyed": the later one goes.
+    both = put(ann, two.id, incidents=[KALUGA_INCIDENT, BRYANSK_INCIDENT], base_version=kept["annotation"]["version"])
+    version = both.get_json()["annotation"]["version"]
+    headless = put(ann, two.id, spans=[DESTROYED, KALUGA, BRYANSK], base_version=version)
+    assert words(headless.get_json()["annotation"]["incidents"]) == [["destroyed", "Kaluga Oblast"]]
+    kept = put(ann, two.id, incidents=[KALUGA_INCIDENT], base_version=headless.get_json()["annotation"]["version"])
+    kept = kept.get_json()
     cleared = put(ann, two.id, incidents=None, base_version=kept["annotation"]["version"]).get_json()
     assert cleared["annotation"]["incidents"] == [] and db.scalar(select(Annotation.incidents)) is None
 

@@ -266,7 +266,7 @@ def _gold_incidents(
     decisions the stored gold incidents are kept where their spans still are.
     """
     if "incidents" not in decisions:
-        return incidents_column(pruned(stored_incidents(stored), wanted))
+        return incidents_column(pruned(stored_incidents(stored), wanted, project.labels))
     try:
         chosen = checked_incidents(decisions["incidents"], wanted, project.labels)
     except InvalidIncidents as exc:

@@ -364,7 +364,8 @@ def _new_incidents(
     """The incidents column a save stores: ``sent`` checked against the saved spans, or (``KEEP``) the stored ones pruned."""
     keys = [(s.start_char, s.end_char, s.label) for s in spans]
     if sent is KEEP:
-        return incidents_column(pruned(stored_incidents(None if annotation is None else annotation.incidents), keys))
+        stored = stored_incidents(None if annotation is None else annotation.incidents)
+        return incidents_column(pruned(stored, keys, project.labels))
     # An annotator's incidents carry no provenance: that is the gold's.
     return incidents_column(IncidentRecord(i.spans) for i in checked_incidents(sent, keys, project.labels))
 

@@ -45,14 +45,18 @@ def stored_incidents(column: Any) -> list[IncidentRecord]:
         return []
 
 
-def pruned(incidents: Iterable[IncidentRecord], spans: Iterable[SpanKey]) -> list[IncidentRecord]:
-    """``incidents`` without the spans not in ``spans``; an incident left with fewer than two spans goes."""
+def pruned(
+    incidents: Iterable[IncidentRecord], spans: Iterable[SpanKey], scheme: Iterable[Mapping[str, Any]] | None = None
+) -> list[IncidentRecord]:
+    """``incidents`` without the spans not in ``spans``; an incident left broken (one span, no head, a
+    repeat, a head shared with an earlier one) goes."""
     present = set(spans)
-    out = []
+    scheme = None if scheme is None else list(scheme)
+    out: list[IncidentRecord] = []
     for incident in incidents:
-        kept = tuple(k for k in incident.spans if k in present)
-        if len(kept) >= 2:
-            out.append(IncidentRecord(kept, incident.provenance))
+        kept = IncidentRecord(tuple(k for k in incident.spans if k in present), incident.provenance)
+        if not check_incidents([*out, kept], present, scheme):
+            out.append(kept)
     return out
 
 
