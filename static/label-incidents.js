@@ -8,7 +8,7 @@ import { S, hint, kindOf, pendingIncidentSuggestions, spanAtToken } from "./labe
 import { render } from "./label-view.js";
 import { changed, pushUndo } from "./label-spans.js";
 
-const HOW = "a label key adds its nearest span (again: the next one), k adds the span under the cursor, Backspace takes one back, Enter closes, Esc drops it";
+const HOW = "a label key adds its nearest span (again, or Tab: the next one), k adds the span under the cursor, Backspace takes one back, Enter closes, Esc drops it";
 
 function linkingHint() {
   const words = S.linking.spans.map((s) => s.label).join(" + ");
@@ -41,6 +41,12 @@ export function addPartner(label) {
   S.linking = next;
   render();
   linkingHint();
+}
+
+/** Tab while building: the last partner added gives way to the next span of its label. */
+export function nextPartner() {
+  if (S.linking.spans.length < 2) return hint(`Add a partner first: ${HOW}.`);
+  return addPartner(S.linking.spans[S.linking.spans.length - 1].label);
 }
 
 /** Backspace while building: take the last span back; with only the first left, drop the incident. */

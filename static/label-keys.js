@@ -9,7 +9,7 @@ import {
 } from "./label-spans.js";
 import { acceptAllAndSave, ignore, save, saveNothing } from "./label-save.js";
 import {
-  acceptIncidentSuggestion, addPartner, closeIncident, dropLinking, link, rejectIncidentSuggestion, takeBack, unlink,
+  acceptIncidentSuggestion, addPartner, closeIncident, dropLinking, link, nextPartner, rejectIncidentSuggestion, takeBack, unlink,
 } from "./label-incidents.js";
 import { previous } from "./label-load.js";
 import { toggleTheme } from "./theme.js";
@@ -62,8 +62,8 @@ const commands = {
   unlink,
 };
 
-/** While an incident is being built: Enter closes it, Backspace takes a span back, a label key adds a partner. */
-const linkingCommands = { save: closeIncident, delete: takeBack, link };
+/** While an incident is being built: Enter closes it, Backspace takes a span back, a label key adds a partner, Tab moves the last one on. */
+const linkingCommands = { save: closeIncident, delete: takeBack, link, "next-suggestion": nextPartner };
 
 export function handleKey(event) {
   const key = event.key;

@@ -74,11 +74,13 @@ def test_incidents_browser_label_link_and_adjudicate_with_the_keyboard(live_app,
     press(ann, "Enter")
     expect(ann.locator("#all-done")).to_be_visible()
 
-    # bob: the same spans; links 4 to its outcome only, trying a region and taking it back; undo and redo.
+    # bob: the same spans; links 4 to its outcome only, trying regions and taking them back; undo and redo.
     bob.goto(f"{live_app.base_url}/projects/drones/label")
     label_spans(bob)
     press(bob, "Home", "ArrowRight", "ArrowRight", "ArrowRight", "k", "o", "r", "Enter")
-    press(bob, *["ArrowRight"] * 6, "k", "o", "r", "Backspace", "Enter")
+    press(bob, *["ArrowRight"] * 6, "k", "o", "r", "Tab")  # Tab: the next region instead
+    expect(bob.locator("#incident-list li.building .incident-words")).to_have_text("4 · destroyed · Kaluga Oblast")
+    press(bob, "Backspace", "Enter")
     expect(incident_rows(bob)).to_have_text(["17 · destroyed · Kaluga Oblast", "4 · destroyed"])
     press(bob, "z")
     expect(incident_rows(bob)).to_have_count(1)
