@@ -54,7 +54,10 @@ def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None
         table = csv_header() + "".join(map(csv_line, rows))
     if finder.note:
         click.echo(f"Note: {finder.note}.", err=True)
-    summary = f"{len(rows)} incidents in {n_reports} reports, spans by {finder.name}"
+    summary = (
+        f"{len(rows)} incident{'' if len(rows) == 1 else 's'} in {n_reports} report{'' if n_reports == 1 else 's'}, "
+        f"spans by {finder.name}"
+    )
     if out is None:
         click.echo(table, nl=False)
         click.echo(summary + ".", err=True)
@@ -88,8 +91,9 @@ def _num(value: float | None) -> str:
 
 def format_evaluation(result: dict) -> str:
     """The scores as a table: one row per field and one for whole incidents, for the chain and the linker."""
+    held = "" if result["model"] == "rules" else " it did not train on"
     lines = [
-        f"Incidents of {result['model']} on {result['sentences']} adjudicated sentences it did not train on "
+        f"Incidents of {result['model']} on {result['sentences']} adjudicated sentences{held} "
         f"({result['gold_incidents']} gold incidents; {result['excluded']} sentences of its training reports left out)."
     ]
     if result["note"]:

@@ -248,8 +248,10 @@ def _prodigy_span(
     return out
 
 
-def _prodigy_relations(spans: Sequence[dict[str, Any]], incidents: Iterable[IncidentRecord]) -> list[dict[str, Any]]:
+def _prodigy_relations(spans: Sequence[dict[str, Any]], incidents: Sequence[IncidentRecord]) -> list[dict[str, Any]]:
     """The Prodigy relations of ``incidents`` (see ``prodigy_record``); ``spans`` are the Prodigy spans they link."""
+    if not incidents:  # most sentences: nothing to build
+        return []
     by_key = {(s["start"], s["end"], s["label"]): s for s in spans}
     out = []
     for relation in incident_relations(incidents, export_scheme()):

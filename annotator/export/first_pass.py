@@ -106,9 +106,11 @@ class FirstPass:
             resolution = resolve_gold(sentence, sentence_annotations, sentence_gold, self.policy)
             doc = self.nlp.make_doc(sentence.text)
             spans = [s for s in resolution.spans if self.keep is None or s.label in self.keep]
-            kept = {(s.start_char, s.end_char, s.label) for s in spans}
-            incidents = tuple(i for i in resolution.incidents if set(i.spans) <= kept)
-            resolution = dataclasses.replace(resolution, incidents=incidents)
+            incidents = resolution.incidents
+            if incidents and self.keep is not None:  # an incident of a label left out goes with it
+                kept = {(s.start_char, s.end_char, s.label) for s in spans}
+                incidents = tuple(i for i in incidents if set(i.spans) <= kept)
+                resolution = dataclasses.replace(resolution, incidents=incidents)
             self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
             reason = resolution.excluded
             if reason is None:
