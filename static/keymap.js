@@ -27,6 +27,8 @@ export const KEYS = {
   e: "edit",
   g: "guidelines",
   t: "theme",
+  k: "link",
+  K: "unlink",
   "?": "help",
 };
 

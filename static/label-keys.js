@@ -8,6 +8,9 @@ import {
   acceptAll, acceptSuggestion, currentSuggestion, cycleSuggestion, deleteAtCursor, labelSelection, moveCursor, redo, rejectSuggestion, undo,
 } from "./label-spans.js";
 import { acceptAllAndSave, ignore, save, saveNothing } from "./label-save.js";
+import {
+  acceptIncidentSuggestion, addPartner, closeIncident, dropLinking, link, nextPartner, rejectIncidentSuggestion, takeBack, unlink,
+} from "./label-incidents.js";
 import { previous } from "./label-load.js";
 import { toggleTheme } from "./theme.js";
 
@@ -23,6 +26,7 @@ export function escape() {
   if (!$("reason-form").hidden) { hideReason(); return focusSentence(); }
   if (S.editing) { closeEditor(); render(); return focusSentence(); }
   if (!$("suggestion-pop").hidden) { $("suggestion-pop").hidden = true; return; }
+  if (S.linking) return dropLinking();
   S.anchor = null;
   S.focus = null;
   window.getSelection().removeAllRanges();
@@ -38,8 +42,9 @@ const commands = {
   end: (shift) => moveCursor(0, shift, S.tokens.length - 1),
   delete: deleteAtCursor,
   "next-suggestion": (shift) => cycleSuggestion(shift ? -1 : 1),
-  accept: () => acceptSuggestion(currentSuggestion()),
-  reject: () => rejectSuggestion(currentSuggestion()),
+  // After the span suggestions, y and n decide on the proposed incidents.
+  accept: () => (currentSuggestion() ? acceptSuggestion(currentSuggestion()) : acceptIncidentSuggestion()),
+  reject: () => (currentSuggestion() ? rejectSuggestion(currentSuggestion()) : rejectIncidentSuggestion()),
   "accept-all": acceptAll,
   "accept-all-save": acceptAllAndSave,
   "save-nothing": saveNothing,
@@ -53,7 +58,12 @@ const commands = {
   guidelines: () => { $("guidelines").open = !$("guidelines").open; },
   theme: toggleTheme,
   help: () => toggleHelp(),
+  link,
+  unlink,
 };
+
+/** While an incident is being built: Enter closes it, Backspace takes a span back, a label key adds a partner, Tab moves the last one on. */
+const linkingCommands = { save: closeIncident, delete: takeBack, link, "next-suggestion": nextPartner };
 
 export function handleKey(event) {
   const key = event.key;
@@ -78,6 +88,12 @@ export function handleKey(event) {
   if (S.conflict && key !== "?") return;
   // A focused button keeps its own Enter/Space; everything else is ours.
   if (target.closest && target.closest("button, a, summary") && (key === "Enter" || key === " ")) return;
+  if (S.linking && S.data) {
+    const label = labelOfKey(labels, key);
+    const run = linkingCommands[name] || (label && (() => addPartner(label.name)));
+    if (run) { event.preventDefault(); return run(); }
+    if (!["right", "left", "home", "end", "help", "undo", "redo"].includes(name)) return;
+  }
   if (name) {
     // Tab walks the suggestions from the sentence; elsewhere (or with none left) it moves focus as usual.
     if (key === "Tab" && (!pendingSuggestions().length || (target !== sentenceEl && target !== document.body))) return;

@@ -3,6 +3,7 @@
 import { getJSON } from "./api.js";
 import { codePointToUtf16 } from "./offsets.js";
 import { renderContext } from "./sentence-view.js";
+import { sameIncidents } from "./incidents.js";
 import { sameSpans, suggestionKey } from "./spans.js";
 import { $, S, drafts, focusSentence, hint, root, sentenceEl, setStatus, urls } from "./label-state.js";
 import { closeEditor, hideReason, render, renderProgress, renderSource } from "./label-view.js";
@@ -16,6 +17,11 @@ function show(data, mode) {
   S.stored = data.annotation;
   S.version = data.annotation ? data.annotation.version : null;
   S.spans = data.annotation ? data.annotation.spans.map((s) => ({ ...s })) : [];
+  S.incidents = data.annotation ? (data.annotation.incidents || []).map((i) => ({ spans: i.spans.map((s) => ({ ...s })) })) : [];
+  // Proposed incidents come with a sentence's suggestions, and go with them once it is annotated.
+  S.suggestedIncidents = data.annotation ? [] : data.suggested_incidents || [];
+  S.rejectedIncidents = new Set();
+  S.linking = null;
   // In the order of the sentence; where several start at one place, the more confident first.
   S.suggestions = [...(data.suggestions || [])].sort((a, b) => a.start_char - b.start_char || (b.score ?? 1) - (a.score ?? 1) || a.end_char - b.end_char);
   // A sentence already annotated has had its suggestions looked at: do not offer them again.
@@ -39,9 +45,11 @@ function show(data, mode) {
     modeEl.textContent = `Revisiting a sentence you marked ${data.annotation.status}. Enter saves your corrections.`;
   }
   const draft = drafts.load(sentence.id);
-  if (draft && !sameSpans(draft.spans, S.spans)) {
+  if (draft && (!sameSpans(draft.spans, S.spans) || !sameIncidents(draft.incidents || [], S.incidents))) {
     S.spans = draft.spans.map((s) => ({ ...s }));
     S.rejected = new Set(draft.rejected || []);
+    S.incidents = Array.isArray(draft.incidents) ? draft.incidents : [];
+    S.rejectedIncidents = new Set(draft.rejected_incidents || []);
     // The version the draft was made on, null included: if the sentence was saved
     // elsewhere since, the server answers 409 instead of being overwritten.
     if ("base_version" in draft) S.version = draft.base_version;

@@ -2,21 +2,28 @@
 // earlier save, the conflict chooser when someone else saved meanwhile, and the skip/flag reason.
 // initSave() (called by label.js) wires the retry button, the reason form and the unload guard.
 import { putWithRetry } from "./api.js";
-import { clean, sameSpans, suggestionKey } from "./spans.js";
-import { $, S, drafts, elapsedSeconds, focusSentence, pendingSuggestions, setStatus, urls } from "./label-state.js";
+import { clean, sameSpans, spanText, suggestionKey } from "./spans.js";
+import { incidentWords, sameIncidents } from "./incidents.js";
+import {
+  $, S, drafts, elapsedSeconds, focusSentence, kindOf, pendingIncidentSuggestions, pendingSuggestions, setStatus, urls,
+} from "./label-state.js";
 import { closeEditor, hideReason, render, spanItem } from "./label-view.js";
 import { acceptAll, pushUndo } from "./label-spans.js";
 import { loadNext } from "./label-load.js";
 
 function sameAnnotation(stored, body) {
-  return stored && stored.status === body.status && (stored.comment || "") === (body.comment || "") && sameSpans(stored.spans, body.spans);
+  return stored && stored.status === body.status && (stored.comment || "") === (body.comment || "") && sameSpans(stored.spans, body.spans)
+    && sameIncidents(stored.incidents, body.incidents);
 }
 
 export async function save(status, comment = null) {
   if (!S.data || S.saving) return;
   closeEditor();
   const sentence = S.data.sentence;
-  const body = { status, spans: S.spans.map(clean), comment, seconds_spent: elapsedSeconds(), base_version: S.version };
+  S.linking = null;  // an incident still being built is not saved
+  const body = {
+    status, spans: S.spans.map(clean), comment, seconds_spent: elapsedSeconds(), base_version: S.version, incidents: S.incidents,
+  };
   S.saving = true;
   S.retry = null;
   setStatus("saving", "Saving…");
@@ -42,6 +49,9 @@ export async function save(status, comment = null) {
     return setStatus("error", `Not saved — ${data.message} Your spans stay here until you move on.`);
   }
   if (answer.status === 409) return showConflict(data.current || { status: "nothing stored", spans: [], version: null }, body);
+  if (answer.status === 400 && data.error === "invalid_incidents") {
+    return setStatus("error", `Not saved — ${data.message} Fix the incidents (K removes one), then save again.`);
+  }
   if (answer.status === 422) {
     const details = (data.details || []).map((d) => d.problem).filter(Boolean).join("; ");
     return setStatus("error", `Not saved — ${data.message || "the spans are not valid"}${details ? `: ${details}` : ""}`);
@@ -56,13 +66,18 @@ export async function save(status, comment = null) {
 
 /** Keep what a failed save tried to store, so a reload or a crash does not lose it. */
 function keepDraft(body) {
-  if (S.data) drafts.save(S.data.sentence.id, { spans: body.spans, rejected: [...S.rejected], base_version: body.base_version });
+  if (S.data) {
+    drafts.save(S.data.sentence.id, {
+      spans: body.spans, rejected: [...S.rejected], base_version: body.base_version,
+      incidents: body.incidents, rejected_incidents: [...S.rejectedIncidents],
+    });
+  }
 }
 
 /** a: take every suggestion still pending, then save as done (one key when they are right). */
 export function acceptAllAndSave() {
   if (!S.data || S.saving) return;
-  if (pendingSuggestions().length) acceptAll();
+  if (pendingSuggestions().length || pendingIncidentSuggestions().length) acceptAll();
   return save("done");
 }
 
@@ -114,16 +129,22 @@ function saved(sentenceId, annotation, body) {
 }
 
 function showConflict(current, body) {
-  const fill = (list, spans, status) => {
+  const fill = (list, spans, status, incidents) => {
     list.textContent = "";
     const head = document.createElement("li");
     head.className = "muted";
     head.textContent = `status: ${status}`;
     list.append(head);
     for (const span of spans) list.append(spanItem(span));
+    for (const incident of incidents || []) {
+      const li = document.createElement("li");
+      li.className = "incident";
+      li.textContent = `incident: ${incidentWords(incident, kindOf, (s) => spanText(S.text, S.u16, s)).join(" · ")}`;
+      list.append(li);
+    }
   };
-  fill($("conflict-stored"), current.spans || [], current.status);
-  fill($("conflict-mine"), body.spans, body.status);
+  fill($("conflict-stored"), current.spans || [], current.status, current.incidents);
+  fill($("conflict-mine"), body.spans, body.status, body.incidents);
   const box = $("conflict");
   box.hidden = false;
   S.conflict = { current, body };
@@ -140,6 +161,7 @@ export function resolveConflict(keepMine) {
   if (keepMine) return save(body.status, body.comment);
   pushUndo();
   S.spans = current.spans.map((s) => ({ ...s }));
+  S.incidents = (current.incidents || []).map((i) => ({ spans: i.spans.map((s) => ({ ...s })) }));
   S.stored = current;
   drafts.remove(S.data.sentence.id);
   render();

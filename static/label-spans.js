@@ -1,16 +1,21 @@
 // Changing the spans: label the selection, delete, move the word cursor, take or refuse
 // suggestions, undo and redo. Every change ends in changed(), which keeps a draft and redraws.
 import { getJSON } from "./api.js";
-import { clean, handMade, overlaps, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
+import { makeIncident, pruneIncidents, spanKey } from "./incidents.js";
+import { clean, handMade, overlaps, spanText, suggestionKey, tokenRange } from "./spans.js";
 import {
-  $, S, drafts, hint, pendingSuggestions, root, selection, sentenceEl, setStatus, sortSpans, spanAtToken, urls,
+  $, S, drafts, hint, kindOf, pendingIncidentSuggestions, pendingSuggestions, root, selection, sentenceEl, setStatus,
+  sortSpans, spanAtToken, urls,
 } from "./label-state.js";
-import { closeEditor, positionEditor, render, renderSpanList } from "./label-view.js";
+import { closeEditor, positionEditor, render, renderSpanList, spanTag } from "./label-view.js";
 
 // ---------------------------------------------------------------- state changes, undo, drafts
 
 function snapshot() {
-  return { spans: S.spans.map((s) => ({ ...s })), rejected: [...S.rejected] };
+  return {
+    spans: S.spans.map((s) => ({ ...s })), rejected: [...S.rejected],
+    incidents: S.incidents.map((i) => makeIncident(i.spans)), rejectedIncidents: [...S.rejectedIncidents],
+  };
 }
 
 export function pushUndo() {
@@ -22,6 +27,9 @@ export function pushUndo() {
 function restore(state) {
   S.spans = state.spans.map((s) => ({ ...s }));
   S.rejected = new Set(state.rejected);
+  S.incidents = state.incidents.map((i) => makeIncident(i.spans));
+  S.rejectedIncidents = new Set(state.rejectedIncidents);
+  S.linking = null;
   closeEditor();
   changed();
 }
@@ -46,8 +54,12 @@ export function redo() {
  * pending "press x again" as they are.
  */
 export function changed(valuesOnly = false) {
+  keepIncidentsValid();
   if (S.data) {
-    drafts.save(S.data.sentence.id, { spans: S.spans.map(clean), rejected: [...S.rejected], base_version: S.version });
+    drafts.save(S.data.sentence.id, {
+      spans: S.spans.map(clean), rejected: [...S.rejected], base_version: S.version,
+      incidents: S.incidents, rejected_incidents: [...S.rejectedIncidents],
+    });
   }
   if (S.data && !valuesOnly) {
     S.confirmNothing = false;
@@ -59,9 +71,19 @@ export function changed(valuesOnly = false) {
   if (!valuesOnly) return render();
   for (const mark of sentenceEl.querySelectorAll("mark.span")) {
     const span = S.spans[Number(mark.dataset.index)];
-    if (span) mark.dataset.tag = tagOf(span);
+    if (span) mark.dataset.tag = spanTag(span);
   }
   renderSpanList();
+}
+
+/** A span deleted or edited (label, boundaries) leaves the incidents it was in; an incident left broken goes. */
+function keepIncidentsValid() {
+  S.incidents = pruneIncidents(S.incidents, S.spans, kindOf);
+  if (S.linking) {
+    const present = new Set(S.spans.map(spanKey));
+    const left = S.linking.spans.filter((s) => present.has(spanKey(s)));
+    S.linking = left.length ? { spans: left } : null;
+  }
 }
 
 // ---------------------------------------------------------------- labelling
@@ -246,13 +268,15 @@ export function byConfidence(pending) {
 
 export function acceptAll() {
   const pending = pendingSuggestions();
-  if (!pending.length) return hint("No suggestions left.");
+  if (!pending.length && !pendingIncidentSuggestions().length) return hint("No suggestions left.");
   pushUndo();
   for (const s of byConfidence(pending)) {
     if (S.spans.some((span) => overlaps(span, s))) continue;  // two suggestions for one place: the first wins
     S.spans.push(spanOf(s));
   }
   sortSpans();
+  // The proposed incidents over the spans now taken come with them.
+  S.incidents = [...S.incidents, ...pendingIncidentSuggestions()];
   S.focus = null;
   changed();
 }

@@ -4,6 +4,7 @@
 // S.u16 maps them to the UTF-16 indices the DOM uses.
 // This module imports no label-* module; every other label-* module imports it.
 import { createDrafts } from "./drafts.js";
+import { pendingIncidents } from "./incidents.js";
 import { pendingOf, sortSpans as sortInPlace, spanAt } from "./spans.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -25,6 +26,9 @@ export const S = {
   editing: null, editUndoPushed: false, saving: false, reason: null, retry: null,
   elapsed: 0, shownAt: performance.now(), progress: null,
   history: null, historyIndex: -1, loading: false,
+  // Incidents: the groups made (S.incidents), the one being built (S.linking: {spans} or null), the
+  // server's proposals over suggested spans and the proposals turned down (by incidents.js's key).
+  incidents: [], linking: null, suggestedIncidents: [], rejectedIncidents: new Set(),
 };
 
 export function initPage() {
@@ -64,6 +68,9 @@ export const selection = () => (S.anchor === null || S.cursor === null ? null : 
 export const pendingSuggestions = () => pendingOf(S.suggestions, S.rejected, S.spans);
 
 export const spanAtToken = (i) => spanAt(S.spans, S.tokens, i);
+
+/** Proposed incidents still to decide on: those whose spans are all taken, not turned down, not made yet. */
+export const pendingIncidentSuggestions = () => pendingIncidents(S.suggestedIncidents, S.rejectedIncidents, S.incidents, S.spans, kindOf);
 
 // ---------------------------------------------------------------- status line
 

@@ -3,13 +3,27 @@
 // and the progress counts. textContent only, never innerHTML.
 // The list rows' buttons change spans, which label-spans.js does: label.js passes those
 // functions in with setListActions(), so this module imports only the state below it.
+import { incidentWords, spanKey } from "./incidents.js";
 import { renderSentence } from "./sentence-view.js";
-import { confidenceOf, overlaps, readableInk, sourceOf, spanText, suggestionKey, tokenRange } from "./spans.js";
+import { confidenceOf, overlaps, readableInk, sourceOf, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
 import {
-  $, S, colourOf, focusSentence, kindOf, outcomes, pendingSuggestions, regions, selection, sentenceEl, valueOptions,
+  $, S, colourOf, focusSentence, kindOf, outcomes, pendingIncidentSuggestions, pendingSuggestions, regions, selection,
+  sentenceEl, valueOptions,
 } from "./label-state.js";
 
-const listActions = { deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {} };
+const listActions = {
+  deleteSpan: () => {}, acceptSuggestion: () => {}, rejectSuggestion: () => {},
+  deleteIncident: () => {}, acceptIncidentSuggestion: () => {}, rejectIncidentSuggestion: () => {},
+};
+
+/** The numbers (from 1) of the incidents span is in. */
+const incidentNumbers = (span) => S.incidents.flatMap((incident, i) => (incident.spans.some((s) => spanKey(s) === spanKey(span)) ? [i + 1] : []));
+
+/** A span's drawn tag: its label and value, then the numbers of its incidents ("COUNT · 17 · #1"). */
+export function spanTag(span) {
+  const numbers = incidentNumbers(span);
+  return numbers.length ? `${tagOf(span)} · ${numbers.map((n) => `#${n}`).join(" ")}` : tagOf(span);
+}
 
 /** actions: {deleteSpan(span), acceptSuggestion(s), rejectSuggestion(s)}, run by the lists' buttons. */
 export function setListActions(actions) {
@@ -20,7 +34,10 @@ export function render() {
   if (!S.data) return;
   const pending = pendingSuggestions();
   if (S.focus !== null && !pending.some((s) => suggestionKey(s) === S.focus)) S.focus = null;
-  const marks = S.spans.map((item, index) => ({ kind: "span", item, index, colour: colourOf(item.label) }));
+  const linking = new Set(S.linking ? S.linking.spans.map(spanKey) : []);
+  const marks = S.spans.map((item, index) => ({
+    kind: "span", item, index, colour: colourOf(item.label), tag: spanTag(item), className: linking.has(spanKey(item)) ? "linking" : "",
+  }));
   // Suggestions that do not collide with a drawn one; the focused one is drawn first, then the
   // more confident. One that overlaps a drawn one is named in that one's tag ("or REGION?")
   // and gets its own mark when Tab highlights it.
@@ -43,6 +60,7 @@ export function render() {
   renderSentence(sentenceEl, { text: S.text, u16: S.u16, tokens: S.tokens, marks, cursor: S.cursor, selection: selection() });
   renderSpanList();
   renderSuggestionList(pending);
+  renderIncidentList();
   if (S.editing) positionEditor();
   else $("suggestion-pop").hidden = true;
 }
@@ -111,6 +129,41 @@ export function renderSpanList() {
     li.append(actionsOf(button("Edit", () => openEditor(span), "small"), button("×", () => listActions.deleteSpan(span), "small", "Delete span")));
     list.append(li);
   });
+}
+
+/** The incidents under the sentence: one row each ("17 · destroyed · Kaluga Oblast"), the one being built, the proposed ones. */
+export function renderIncidentList() {
+  const list = $("incident-list");
+  if (!list) return;
+  const proposed = pendingIncidentSuggestions();
+  const rows = S.incidents.length + proposed.length + (S.linking ? 1 : 0);
+  resetList(list, $("incident-count"), S.incidents.length, "None yet. Put the cursor on a span, press k, then the partners' label keys and Enter.");
+  if (!rows) return;
+  if (!S.incidents.length) list.textContent = "";
+  const words = (incident) => incidentWords(incident, kindOf, (s) => spanText(S.text, S.u16, s)).join(" · ");
+  S.incidents.forEach((incident, i) => {
+    const li = document.createElement("li");
+    li.className = "incident";
+    li.append(textSpan("incident-number", String(i + 1)), textSpan("incident-words", words(incident)));
+    li.append(actionsOf(button("×", () => listActions.deleteIncident(incident), "small", "Remove incident")));
+    list.append(li);
+  });
+  if (S.linking) {
+    const li = document.createElement("li");
+    li.className = "incident building";
+    li.append(textSpan("incident-number", "…"), textSpan("incident-words", words(S.linking)), textSpan("badge", "Enter closes"));
+    list.append(li);
+  }
+  for (const incident of proposed) {
+    const li = document.createElement("li");
+    li.className = "incident proposed";
+    li.append(textSpan("incident-number", "?"), textSpan("incident-words", words(incident)), textSpan("badge", "suggested"));
+    li.append(actionsOf(
+      button("Accept", () => listActions.acceptIncidentSuggestion(incident), "small"),
+      button("×", () => listActions.rejectIncidentSuggestion(incident), "small", "Reject incident"),
+    ));
+    list.append(li);
+  }
 }
 
 function renderSuggestionList(pending) {

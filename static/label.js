@@ -22,12 +22,13 @@ import { initEditor } from "./label-editor.js";
 import { loadNext, loadSentence, previous } from "./label-load.js";
 import { acceptAllAndSave, ignore, initSave, resolveConflict, save, saveNothing } from "./label-save.js";
 import { escape, handleKey, toggleHelp } from "./label-keys.js";
+import { acceptIncidentSuggestion, deleteIncident, rejectIncidentSuggestion } from "./label-incidents.js";
 import { initTheme, toggleTheme } from "./theme.js";
 
 initTheme();
 initPage();
 startTimer();
-setListActions({ deleteSpan, acceptSuggestion, rejectSuggestion });
+setListActions({ deleteSpan, acceptSuggestion, rejectSuggestion, deleteIncident, acceptIncidentSuggestion, rejectIncidentSuggestion });
 initEditor();
 initSave();
 document.addEventListener("keydown", handleKey);

@@ -6,6 +6,7 @@
 import { sendJSON } from "./api.js";
 import { reviewCommandOf } from "./keymap.js";
 import { createSpanEditor } from "./review-editor.js";
+import { createIncidentChoice } from "./review-incidents.js";
 
 const root = document.getElementById("adjudicate");
 const data = JSON.parse(root.dataset.review);
@@ -16,6 +17,7 @@ const reason = document.getElementById("reason");
 const preview = document.getElementById("gold-preview");
 const note = document.getElementById("gold-note");
 const decisions = data.decisions;
+const incidentChoice = createIncidentChoice({ data, section: document.getElementById("incidents-decision"), chars });
 
 // One choice per conflict: {kind: "take", who} | {kind: "drop"} | {kind: "edit", spans} | null.
 const choices = decisions.map((d) => (d.kind === "single" ? { kind: "take", who: d.proposal } : null));
@@ -111,6 +113,7 @@ function render() {
     }
   });
   renderPreview();
+  incidentChoice.render(goldSpans());
 }
 
 // After a decision, go to the next undecided one after this (else the first undecided before it), and
@@ -166,11 +169,16 @@ async function save() {
     say(`${what} ${open + 1} first: a/b or 1–9 take a version, e edits, d drops.`, true);
     return;
   }
+  if (incidentChoice.open()) {
+    say("Choose the incidents first: click a version under Incidents, or press its key (a/b, 1–9).", true);
+    return;
+  }
   saving = true;
   say("Saving…");
   try {
     const { status: code, data: answer } = await sendJSON("PUT", data.save_url, {
       version: data.gold ? data.gold.version : null, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
+      incidents: incidentChoice.chosen(goldSpans()),
     });
     const body = answer || {};
     if (code >= 200 && code < 300) {
@@ -216,6 +224,13 @@ function take(index) {
     say(`There is no annotator ${index + 1} on this sentence.`, true);
     return;
   }
+  // With every span decided, the keys take an annotator's incidents.
+  if (incidentChoice.open() && choices.every((c) => c !== null)) {
+    incidentChoice.take(who);
+    say(`Took ${who}'s incidents.`);
+    render();
+    return;
+  }
   decide({ kind: "take", who });
 }
 
@@ -238,5 +253,11 @@ cards.forEach((card, i) => {
   });
 });
 document.getElementById("save-gold").addEventListener("click", save);
+if (incidentChoice.section) {
+  incidentChoice.section.addEventListener("click", (event) => {
+    const li = event.target.closest("[data-incidents]");
+    if (li && incidentChoice.take(li.dataset.incidents)) render();
+  });
+}
 active = Math.max(0, choices.findIndex((c) => c === null));
 render();

@@ -29,7 +29,7 @@ __all__ = [
 
 # Keys the labelling page keeps for its commands (static/keymap.js, KEYS): a label cannot take them.
 # Digits pick labels by their place in the legend, so they are not free either.
-COMMAND_KEYS = frozenset("ynAaxisfzZpegt?") | frozenset("0123456789")
+COMMAND_KEYS = frozenset("ynAaxisfzZpegtkK?") | frozenset("0123456789")
 MAX_LABELS = 20
 MAX_LABEL_NAME_CHARS = 40
 MAX_DESCRIPTION_CHARS = 500

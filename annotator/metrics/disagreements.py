@@ -230,3 +230,45 @@ def disagreements(
         )
     found.sort(key=lambda item: (-item["severity"], not item["flagged_by"], item["sentence_id"]))
     return found
+
+
+# --- Link disagreements: the same spans, grouped into incidents differently -----------------
+
+LINK = "link"
+LINK_WEIGHT = 2.0
+
+
+def link_disagreement(text: str, annotations: Iterable[AnnotationRecord]) -> dict[str, Any] | None:
+    """A disagreement of type ``link`` when the counted annotators' spans agree but their incidents differ.
+
+    Two or more done or flagged annotations whose span keys are the same and whose incident groups
+    (``AnnotationRecord.incidents``) are not: a conflict shaped like :func:`sentence_disagreements`'
+    (``type``, ``types``, ``start_char``/``end_char`` spanning the incidents' spans, ``labels``,
+    ``pairs``, ``severity``), its ``versions`` each annotator's incidents as lists of span dicts.
+    None otherwise: a sentence whose spans differ has its span conflicts first.
+    """
+    voters = {a.annotator: a for a in annotations if a.status in COUNTED}
+    names = sorted(voters)
+    if len(names) < 2:
+        return None
+    if len({frozenset(_key(s) for s in voters[n].spans) for n in names}) != 1:
+        return None
+    groups = {n: frozenset(i.spans for i in voters[n].incidents) for n in names}
+    if len(set(groups.values())) == 1:
+        return None
+    keys = sorted({k for g in groups.values() for incident in g for k in incident})
+    by_key = {_key(s): s for s in voters[names[0]].spans}
+    pairs = [f"{a}|{b}" for a, b in combinations(names, 2) if groups[a] != groups[b]]
+    dissent = 1 - max(Counter(groups.values()).values()) / len(names)
+    return {
+        "type": LINK,
+        "types": [LINK],
+        "start_char": min(k[0] for k in keys),
+        "end_char": max(k[1] for k in keys),
+        "labels": sorted({k[2] for k in keys}),
+        "versions": {
+            n: [[span_dict(by_key[k], text) for k in incident] for incident in sorted(groups[n])] for n in names
+        },
+        "pairs": pairs,
+        "severity": LINK_WEIGHT * dissent,
+    }

@@ -13,10 +13,12 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
-from ..metrics.disagreements import COUNTED, sentence_disagreements
+from ..metrics.disagreements import COUNTED, link_disagreement, sentence_disagreements
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, User, utcnow
+from ..records import IncidentRecord, SpanKey
 from .annotations import validate_spans
 from .audit import record
+from .incident_links import InvalidIncidents, checked_incidents, incidents_column, pruned, stored_incidents
 from .review import project_labels
 from .rows import project_records as load_records
 
@@ -57,6 +59,10 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
         ],
         **found,
         "decisions": _decisions(sentence.text, found, [] if gold is None else gold.spans),
+        "incident_versions": {
+            a.annotator: _incidents_json(a.incidents) for a in records.annotations if a.status in COUNTED
+        },
+        "link": link_disagreement(sentence.text, records.annotations),
         "gold": None
         if gold is None
         else {
@@ -66,6 +72,7 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
             "spans": [
                 {**_span_json(s, sentence.text), "provenance": s.provenance, "reason": s.reason} for s in gold.spans
             ],
+            "incidents": gold.incidents or [],
         },
         "labels": project_labels(project),
         "label_info": [
@@ -74,6 +81,7 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
                 "key": label.get("key"),
                 "colour": label.get("colour", "#2458c6"),
                 "retired": bool(label.get("retired", False)),
+                "kind": label.get("kind", "text"),
             }
             for label in project.labels
         ],
@@ -136,7 +144,9 @@ def adjudicate(
     code}``. No annotator's span (nor an earlier gold span) may vanish
     without a decision: each one left out must be listed in ``dropped`` or
     overlap a span of the new gold ("replaced"); they are stored in
-    ``GoldAnnotation.dropped`` and the audit event. Each span's provenance: "unanimous"
+    ``GoldAnnotation.dropped`` and the audit event. ``"incidents"`` (optional):
+    the gold spans grouped into incidents (``annotator.incidents`` JSON shape),
+    stored with their provenance (see :func:`_gold_incidents`). Each span's provenance: "unanimous"
     when every counted annotator (two or more) has it with that value,
     "majority" when more than half do, else "adjudicated"; non-unanimous
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
@@ -215,6 +225,8 @@ def adjudicate(
                 setattr(row, f, v)
     gold.note = note
     gold.dropped = dropped
+    old_incidents = gold.incidents or []
+    gold.incidents = _gold_incidents(project, decisions, wanted, gold.incidents, counted)
     sentence.needs_review = False
     record(
         session,
@@ -230,9 +242,45 @@ def adjudicate(
         reason=default_reason,
         dropped=dropped,
         note=note,
+        **(
+            {"old_incidents": old_incidents, "incidents": gold.incidents or []}
+            if old_incidents or gold.incidents
+            else {}
+        ),
     )
     session.flush()
     return gold
+
+
+def _incidents_json(incidents) -> list[dict[str, Any]]:
+    return [{"spans": [{"start_char": s, "end_char": e, "label": label} for s, e, label in i.spans]} for i in incidents]
+
+
+def _gold_incidents(
+    project: Project, decisions: Mapping[str, Any], wanted: Mapping[SpanKey, Any], stored: Any, counted
+) -> list[dict[str, Any]] | None:
+    """The gold's incidents column: the reviewer's ``incidents`` checked against the gold's spans, each with provenance.
+
+    Provenance as a gold span's: "unanimous" when every counted annotator (two or more) made that
+    incident, "majority" when more than half did, else "adjudicated". Without ``incidents`` in the
+    decisions the stored gold incidents are kept where their spans still are.
+    """
+    if "incidents" not in decisions:
+        return incidents_column(pruned(stored_incidents(stored), wanted, project.labels))
+    try:
+        chosen = checked_incidents(decisions["incidents"], wanted, project.labels)
+    except InvalidIncidents as exc:
+        raise AdjudicationError(f"the incidents do not fit the gold spans: {'; '.join(exc.problems)}") from None
+    made = [{i.spans for i in stored_incidents(a.incidents)} for a, _ in counted]
+    out = []
+    for incident in chosen:
+        holders = sum(1 for groups in made if incident.spans in groups)
+        if len(made) >= 2 and holders == len(made):
+            provenance = "unanimous"
+        else:
+            provenance = "majority" if len(made) >= 2 and 2 * holders > len(made) else "adjudicated"
+        out.append(IncidentRecord(incident.spans, provenance))
+    return incidents_column(out)
 
 
 def _dropped_keys(dropped: Any, limits: Limits) -> set[tuple[int, int, str]]:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from ..labels.normalise import normalise
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
-from ..records import SUGGESTION_SOURCES
+from ..records import SUGGESTION_SOURCES, IncidentRecord
 from .audit import record
+from .incident_links import KEEP, checked_incidents, incidents_column, pruned, stored_incidents
 from .projects import project_settings, required_annotations
 from .queue import take_lease
 from .recount import COUNTED_STATUSES
@@ -260,6 +261,7 @@ def save_annotation(
     *,
     now: datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    incidents: Any = KEEP,
 ) -> Annotation:
     """Create or replace ``user``'s annotation of ``sentence``; never commits.
 
@@ -270,9 +272,12 @@ def save_annotation(
     (the skip reason) when skipped. ``seconds_spent`` is the time of this
     visit, added to the stored total. ``base_version`` is the version the
     client loaded (None for a new annotation); ``guideline_version`` defaults
-    to the project's current guideline.
+    to the project's current guideline. ``incidents`` groups the sent spans
+    (``annotator.incidents`` JSON shape, spans named by their keys); left out,
+    the stored incidents are kept where their spans still are.
 
-    Raises InvalidAnnotation listing every problem, or StaleSave when the
+    Raises InvalidAnnotation listing every problem, InvalidIncidents for
+    incidents that break the rules of ``annotator.incidents``, or StaleSave when the
     stored version is not ``base_version`` and its content differs. A retried
     save whose content is already stored returns the stored annotation
     unchanged. On success: version bumped, the user's lease deleted, an
@@ -332,10 +337,14 @@ def save_annotation(
     retired = _retired_problems(project, clean, [] if annotation is None else annotation.spans)
     if retired:
         raise InvalidAnnotation(retired)
+    new_incidents = _new_incidents(project, annotation, new_spans, incidents)
     stored_version = annotation.version if annotation is not None else None
     if stored_version != base_version:
-        if annotation is not None and _content(annotation.status, annotation.comment, annotation.spans) == _content(
-            status, comment, new_spans
+        if (
+            annotation is not None
+            and _content(annotation.status, annotation.comment, annotation.spans)
+            == _content(status, comment, new_spans)
+            and annotation.incidents == new_incidents
         ):
             return annotation  # a retried save that was applied already
         raise StaleSave(annotation)
@@ -347,6 +356,7 @@ def save_annotation(
     if guideline_version is None:
         guideline_version = project_settings(session, project).guideline_version
     old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
+    old_incidents = None if annotation is None else annotation.incidents
     replacing = annotation is not None
     if annotation is None:
         annotation = Annotation(
@@ -360,6 +370,7 @@ def save_annotation(
     annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
     annotation.guideline_version = guideline_version
     annotation.updated_at = now
+    annotation.incidents = new_incidents
     if replacing:
         annotation.spans.clear()
         session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
@@ -388,10 +399,24 @@ def save_annotation(
         version=annotation.version,
         old_spans=old_spans,
         new_spans=[_span_dict(s) for s in annotation.spans],
+        old_incidents=old_incidents or [],
+        new_incidents=new_incidents or [],
     )
     route_disagreement(session, sentence, project)
     session.flush()
     return annotation
+
+
+def _new_incidents(
+    project: Project, annotation: Annotation | None, spans: Sequence[CleanSpan], sent: Any
+) -> list[dict[str, Any]] | None:
+    """The incidents column a save stores: ``sent`` checked against the saved spans, or (``KEEP``) the stored ones pruned."""
+    keys = [(s.start_char, s.end_char, s.label) for s in spans]
+    if sent is KEEP:
+        stored = stored_incidents(None if annotation is None else annotation.incidents)
+        return incidents_column(pruned(stored, keys, project.labels))
+    # An annotator's incidents carry no provenance: that is the gold's.
+    return incidents_column(IncidentRecord(i.spans) for i in checked_incidents(sent, keys, project.labels))
 
 
 def route_disagreement(session: Session, sentence: Sentence, project: Project | None = None) -> str | None:
@@ -453,4 +478,5 @@ def annotation_dict(annotation: Annotation) -> dict[str, Any]:
         "version": annotation.version,
         "updated_at": iso(annotation.updated_at),
         "guideline_version": annotation.guideline_version,
+        "incidents": annotation.incidents or [],
     }

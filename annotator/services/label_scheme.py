@@ -23,6 +23,7 @@ from ..labels.kinds import kind_of
 from ..labels.scheme import SchemeError, check_scheme
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, Suggestion, User
 from .audit import record
+from .incident_links import renamed_incidents
 
 __all__ = [
     "LabelChangeError",
@@ -124,6 +125,18 @@ def edit_label(
     return new
 
 
+def _rename_in_incidents(session: Session, annotations, golds, old: str, new: str) -> int:
+    """Rewrite the label ``old`` in the span keys of the annotations' and golds' incidents; how many rows changed."""
+    changed = 0
+    for model, ids in ((Annotation, annotations), (GoldAnnotation, golds)):
+        for row in session.scalars(select(model).where(model.id.in_(ids), model.incidents.is_not(None))):
+            rewritten = renamed_incidents(row.incidents, old, new)
+            if rewritten != row.incidents:
+                row.incidents = rewritten
+                changed += 1
+    return changed
+
+
 def _rename_uses(session: Session, project: Project, old: str, new: str) -> dict[str, int]:
     """Rewrite every stored use of label ``old`` in ``project`` to ``new``; how many rows of each table changed."""
     session.flush()  # nothing pending is lost when the loaded rows are expired below
@@ -158,6 +171,9 @@ def _rename_uses(session: Session, project: Project, old: str, new: str) -> dict
             gold.dropped = [
                 {**d, "label": new} if isinstance(d, dict) and d.get("label") == old else d for d in gold.dropped
             ]
+    incidents = _rename_in_incidents(session, annotations, golds, old, new)
+    if incidents:  # rows whose incidents name the label
+        renamed["incidents"] = incidents
     session.flush()
     session.expire_all()  # loaded spans show the new name (the project's new scheme is set after this)
     return renamed

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import database_key
-from ..metrics.disagreements import COUNTED, disagreements, sentence_disagreements
+from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
 from ..metrics.project import agreement_report
 from ..metrics.suggestion_sources import suggestion_sources
 from ..models import Annotation, GoldAnnotation, Project, Sentence, Span, User
@@ -184,7 +184,11 @@ def project_disagreements(
     types: Iterable[str] | None = None,
     has: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``disagreements`` over the project's sentences with two or more counted annotations, or a flag."""
+    """``disagreements`` over the project's sentences with two or more counted annotations, or a flag.
+
+    Link disagreements (``metrics.disagreements.link_disagreement``: the same spans, other incidents)
+    are added as conflicts of type ``link``, under the same filters.
+    """
     ids = (
         select(Annotation.sentence_id)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
@@ -193,7 +197,49 @@ def project_disagreements(
         .having(or_(func.count() >= 2, func.count().filter(Annotation.status == "flagged") > 0))
     )
     records = load_records(session, project, session.scalars(ids).all())
-    return disagreements(records.sentences, records.annotations, labels, pair=pair, types=types, has=has)
+    wanted = None if types is None else set(types)
+    span_types = None if wanted is None else sorted(wanted - {LINK})
+    found = disagreements(records.sentences, records.annotations, labels, pair=pair, types=span_types, has=has)
+    if wanted is None or LINK in wanted:
+        found = _with_links(found, records, labels, pair, has)
+    return found
+
+
+def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list[dict[str, Any]]:
+    """``found`` with each sentence's link disagreement added (a new item where it has no other), worst first."""
+    by_id = {item["sentence_id"]: item for item in found}
+    held: dict[int, list[AnnotationRecord]] = {}
+    for a in records.annotations:
+        held.setdefault(a.sentence_id, []).append(a)
+    wanted_pair = None if pair is None else "|".join(sorted(pair))
+    for s in records.sentences:
+        link = link_disagreement(s.text, held.get(s.id, []))
+        if link is None or (labels is not None and not set(labels) & set(link["labels"])):
+            continue
+        if wanted_pair is not None and wanted_pair not in link["pairs"]:
+            continue
+        item = by_id.get(s.id)
+        if item is None:
+            result = sentence_disagreements(s.text, held[s.id])
+            if has == "comment" and not result["comments"] or has == "flagged" and not result["flagged_by"]:
+                continue
+            item = {
+                "sentence_id": s.id,
+                "text": s.text,
+                "annotators": result["annotators"],
+                "flagged_by": result["flagged_by"],
+                "comments": result["comments"],
+                "single": [],
+                "severity": 0.0,
+                "types": [],
+                "conflicts": [],
+            }
+            found.append(item)
+        item["conflicts"] = [*item["conflicts"], link]
+        item["types"] = [*item["types"], LINK]
+        item["severity"] += link["severity"]
+    found.sort(key=lambda item: (-item["severity"], not item["flagged_by"], item["sentence_id"]))
+    return found
 
 
 def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
@@ -230,13 +276,14 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
     queue = []
     for s in records.sentences:
         found = sentence_disagreements(s.text, by_sentence.get(s.id, []))
-        if found["conflicts"] or found["flagged_by"] or flags[s.id]:
+        link = link_disagreement(s.text, by_sentence.get(s.id, []))
+        if found["conflicts"] or found["flagged_by"] or flags[s.id] or link:
             queue.append(
                 {
                     "sentence_id": s.id,
                     "text": s.text,
-                    "severity": found["severity"],
-                    "types": sorted({t for c in found["conflicts"] for t in c["types"]}),
+                    "severity": found["severity"] + (link["severity"] if link else 0.0),
+                    "types": sorted({t for c in [*found["conflicts"], *([link] if link else [])] for t in c["types"]}),
                     "flagged_by": found["flagged_by"],
                     "needs_review": bool(flags[s.id]),
                 }

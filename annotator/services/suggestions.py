@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ..incidents import incidents_to_json, link_nearest
 from ..labels.kinds import kind_of
 from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
 from ..labels.normalise import GazetteerEntry as GazetteerRecord
@@ -301,3 +302,14 @@ def model_source(session: Session, project: Project) -> tuple[str, int | None] |
     if project.model_path:
         return project.model_path, None
     return None
+
+
+def suggested_incidents(
+    project: Project, sentence: Sentence, suggestions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Incidents proposed over the suggested spans ``suggestions`` (the rule baseline, ``incidents.link_nearest``).
+
+    In the JSON shape of ``annotator.incidents``; an annotator accepts them with the spans they link.
+    """
+    keys = [(s["start_char"], s["end_char"], s["label"]) for s in suggestions]
+    return incidents_to_json(link_nearest(sentence.text, keys, project.labels))

@@ -33,8 +33,9 @@ from ..services.annotations import (
     provenance_problem,
     save_annotation,
 )
+from ..services.incident_links import KEEP, InvalidIncidents
 from ..services.projects import can_work_on, project_settings
-from ..services.suggestions import project_outcomes, stored_suggestions, suggestions_for
+from ..services.suggestions import project_outcomes, stored_suggestions, suggested_incidents, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -198,9 +199,11 @@ def next_sentence(project_name: str):
     stored = stored_suggestions(session, sentence)
     counts = queue.progress(session, project, current_user, current_app.config["PROGRESS_MAX_AGE"])
     session.commit()
+    suggestions = _suggestions(project, sentence, stored)
     payload = dict(
         sentence=shown,
-        suggestions=_suggestions(project, sentence, stored),
+        suggestions=suggestions,
+        suggested_incidents=suggested_incidents(project, sentence, suggestions),
         annotation=None,
         project=project_dict(project),
         progress=counts,
@@ -264,9 +267,11 @@ def _truncate(text: str) -> str:
 @bp.get("/sentences/<int:sentence_id>")
 def sentence(sentence_id: int):
     sentence, project = _sentence(sentence_id)
+    suggestions = _suggestions(project, sentence)
     return jsonify(
         sentence=sentence_dict(sentence),
-        suggestions=_suggestions(project, sentence),
+        suggestions=suggestions,
+        suggested_incidents=suggested_incidents(project, sentence, suggestions),
         annotation=_own(sentence),
         project=project_dict(project),
     )
@@ -301,6 +306,7 @@ def put_annotation(sentence_id: int):
                 body.get("seconds_spent"),
                 body.get("base_version"),
                 limits=bounds,
+                incidents=body.get("incidents", KEEP),
             )
             result = annotation_dict(annotation)
             session.commit()
@@ -314,6 +320,14 @@ def put_annotation(sentence_id: int):
                 f"The annotation was not saved: {join_capped(exc.messages(), shown)}.",
                 details=[p.to_dict() for p in exc.problems[:shown]],
                 more=max(0, len(exc.problems) - shown),
+            ) from None
+        except InvalidIncidents as exc:
+            shown = bounds.max_listed_problems
+            raise ApiError(
+                400,
+                "invalid_incidents",
+                f"The annotation was not saved: {join_capped(exc.problems, shown)}.",
+                details=exc.problems[:shown],
             ) from None
         except SentenceFull as exc:
             raise ApiError(409, "sentence_full", f"Not saved: {exc}. Ask for the next sentence.") from None
@@ -336,13 +350,15 @@ def put_annotation(sentence_id: int):
 
 def _annotation_body() -> dict[str, Any]:
     """The PUT body, its shape and bounds checked (400, 413); span contents and limits are the service's (422)."""
-    body = json_object('{"status", "spans", "comment", "seconds_spent", "base_version"}')
+    body = json_object('{"status", "spans", "comment", "seconds_spent", "base_version", "incidents"}')
     status = body.get("status")
     if not isinstance(status, str) or len(status) > 32:
         raise ApiError(400, "bad_request", 'status is required: one of "done", "skipped", "flagged".')
     if not isinstance(body.get("spans", []), list):
         raise ApiError(400, "bad_request", "spans must be a list of span objects.")
     body.setdefault("spans", [])
+    if "incidents" in body and body["incidents"] is None:
+        body["incidents"] = []  # null: no incidents
     if body.get("comment") is not None and not isinstance(body["comment"], str):
         raise ApiError(400, "bad_request", "comment must be a string or null.")
     seconds = body.get("seconds_spent")

@@ -181,7 +181,8 @@ PATHS: dict[str, Any] = {
                 "400": error_response(
                     "Not a JSON object, nested deeper than MAX_JSON_DEPTH, a NUL or unpaired surrogate in a string, "
                     "wrong top-level types or integers out of range, a span's source or model_version that is not "
-                    "an accepted suggestion's (see SpanInput), or missing CSRF token"
+                    "an accepted suggestion's (see SpanInput), missing CSRF token, or incidents that break a rule "
+                    "(invalid_incidents: details lists each problem, naming the incident)"
                 ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,

@@ -33,6 +33,7 @@ QUEUE_ORDER = {
     "description": "report: report order (the default); uncertain: most informative first, the sentences the "
     "active model version is least certain about first, unscored ones after in report order",
 }
+INCIDENTS_NOTE = "incidents proposed over the suggested spans (nearest partners within the clause)"
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -187,6 +188,7 @@ SCHEMAS: dict[str, Any] = {
             "version": {"type": "integer", "minimum": 1},
             "updated_at": {"type": "string", "format": "date-time"},
             "guideline_version": NULLABLE_INT,
+            "incidents": {"type": "array", "items": schema_ref("Incident"), "description": "sorted by their spans"},
         },
     },
     "AnnotationInput": {
@@ -217,6 +219,31 @@ SCHEMAS: dict[str, Any] = {
                 "minimum": 0,
                 "maximum": 2**31 - 1,
                 "description": "the version loaded; null for a new annotation",
+            },
+            "incidents": {
+                "type": ["array", "null"],
+                "items": schema_ref("Incident"),
+                "description": "the spans grouped into incidents, each naming spans of this request by their keys; "
+                "a broken rule is refused (400, invalid_incidents); null: none; absent: the stored incidents are "
+                "kept where their spans still are",
+            },
+        },
+    },
+    "SpanKey": {
+        "type": "object",
+        "required": ["start_char", "end_char", "label"],
+        "properties": {"start_char": {"type": "integer"}, "end_char": {"type": "integer"}, "label": {"type": "string"}},
+    },
+    "Incident": {
+        "type": "object",
+        "required": ["spans"],
+        "description": "what happened: two spans or more, at most one of each role (a count, a category label's "
+        "outcome, a region), one of them a count or a category span; a span may be in several incidents",
+        "properties": {
+            "spans": {"type": "array", "items": schema_ref("SpanKey"), "minItems": 2},
+            "provenance": {
+                "enum": ["unanimous", "majority", "adjudicated"],
+                "description": "gold incidents only",
             },
         },
     },
@@ -344,6 +371,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "sentence": schema_ref("Sentence"),
             "suggestions": {"type": "array", "items": schema_ref("Suggestion")},
+            "suggested_incidents": {"type": "array", "items": schema_ref("Incident"), "description": INCIDENTS_NOTE},
             "annotation": {"type": "null"},
             "project": schema_ref("Project"),
             "progress": schema_ref("Progress"),
@@ -356,6 +384,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "sentence": schema_ref("Sentence"),
             "suggestions": {"type": "array", "items": schema_ref("Suggestion")},
+            "suggested_incidents": {"type": "array", "items": schema_ref("Incident"), "description": INCIDENTS_NOTE},
             "annotation": {"oneOf": [schema_ref("Annotation"), {"type": "null"}], "description": "the caller's own"},
             "project": schema_ref("Project"),
         },

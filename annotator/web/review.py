@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import write_transaction
 from ..extensions import get_session
 from ..limits import MAX_ROW_ID
-from ..metrics.disagreements import HAS, TYPES
+from ..metrics.disagreements import HAS, LINK, TYPES
 from ..models import Project, Sentence
 from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
 from ..services.adjudication import adjudicate as store_gold
@@ -120,8 +120,8 @@ def disagreements(project: str):
     first, second = request.args.get("a") or None, request.args.get("b") or None
     if label is not None and label not in labels:
         abort(400, description=f"Unknown label {label[:40]!r}; use one of {', '.join(labels)}.")
-    if kind is not None and kind not in TYPES:
-        abort(400, description=f"Unknown conflict type {kind[:40]!r}; use one of {', '.join(TYPES)}.")
+    if kind is not None and kind not in (*TYPES, LINK):
+        abort(400, description=f"Unknown conflict type {kind[:40]!r}; use one of {', '.join((*TYPES, LINK))}.")
     has = request.args.get("has") or None
     if has is not None and has not in HAS:
         abort(400, description=f"Unknown filter has={has[:40]!r}; use one of {', '.join(HAS)}.")
@@ -147,7 +147,7 @@ def disagreements(project: str):
         total=len(found),
         limit=limit,
         labels=labels,
-        types=TYPES,
+        types=(*TYPES, LINK),
         annotators=annotators,
         chosen={"label": label, "type": kind, "a": first, "b": second, "has": has},
     )
@@ -189,7 +189,7 @@ def adjudicate(project: str, sentence_id: int):
 @roles_required(*REVIEW_ROLES)
 def save_gold(project: str, sentence_id: int):
     project_row = _project(project)
-    decisions = json_object('{"version", "spans", "reason"}')
+    decisions = json_object('{"version", "spans", "reason", "incidents"}')
     session = get_session()
     write_transaction(session)
     sentence = _sentence(project_row, sentence_id)
@@ -228,5 +228,6 @@ def save_gold(project: str, sentence_id: int):
             }
             for s in gold.spans
         ],
+        incidents=gold.incidents or [],
         next=next_url,
     )
