@@ -49,7 +49,7 @@ export async function save(status, comment = null) {
     return setStatus("error", `Not saved — ${data.message} Your spans stay here until you move on.`);
   }
   if (answer.status === 409) return showConflict(data.current || { status: "nothing stored", spans: [], version: null }, body);
-  if (answer.status === 400 && data.error === "invalid_incidents") {
+  if (answer.status === 422 && data.error === "invalid_incidents") {
     return setStatus("error", `Not saved — ${data.message} Fix the incidents (K removes one), then save again.`);
   }
   if (answer.status === 422) {

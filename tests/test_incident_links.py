@@ -62,10 +62,10 @@ def test_incident_links_put_stores_sorted_incidents_and_get_returns_them(login, 
         ([{"spans": [{"start_char": "x"}]}], "incident 1: each span is"),
     ],
 )
-def test_incident_links_put_refuses_broken_incidents_with_400_and_stores_nothing(login, db, two, incidents, problem):
+def test_incident_links_put_refuses_broken_incidents_with_422_and_stores_nothing(login, db, two, incidents, problem):
     ann = login("ann")
     response = put(ann, two.id, incidents=incidents)
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.get_json()
     assert body["error"] == "invalid_incidents" and problem in body["message"]
     assert db.scalar(select(Annotation)) is None

@@ -47,13 +47,13 @@ def conforms(data, schema_name: str) -> None:
         ({"source": "model", "model_version": 1}, "only for an accepted suggestion"),
     ],
 )
-def test_span_provenance_bad_source_or_version_is_400_and_nothing_is_stored(login, db, first, extra, message):
+def test_span_provenance_bad_source_or_version_is_422_and_nothing_is_stored(login, db, first, extra, message):
     ann = login("ann")
     response = put(ann, first.id, [COUNT, {**REGION, **extra}])
-    assert response.status_code == 400, response.get_json()
+    assert response.status_code == 422, response.get_json()
     body = response.get_json()
-    assert body["error"] == "bad_request"
-    assert body["message"].startswith("Not saved: span 1: ") and message in body["message"]
+    assert body["error"] == "invalid_annotation"
+    assert [d["span"] for d in body["details"]] == [1] and message in body["details"][0]["problem"]
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Annotation)) == 0
     assert db.scalar(select(func.count()).select_from(Span)) == 0

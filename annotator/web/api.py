@@ -30,7 +30,6 @@ from ..services.annotations import (
     annotation_dict,
     iso,
     own_annotation,
-    provenance_problem,
     save_annotation,
 )
 from ..services.incident_links import KEEP, InvalidIncidents
@@ -324,7 +323,7 @@ def put_annotation(sentence_id: int):
         except InvalidIncidents as exc:
             shown = bounds.max_listed_problems
             raise ApiError(
-                400,
+                422,
                 "invalid_incidents",
                 f"The annotation was not saved: {join_capped(exc.problems, shown)}.",
                 details=exc.problems[:shown],
@@ -367,21 +366,4 @@ def _annotation_body() -> dict[str, Any]:
     base = body.get("base_version")
     if base is not None and (isinstance(base, bool) or not isinstance(base, int) or not 0 <= base <= MAX_ROW_ID):
         raise ApiError(400, "bad_request", f"base_version must be an integer from 0 to {MAX_ROW_ID}, or null.")
-    _check_provenance(body["spans"])
     return body
-
-
-def _check_provenance(spans: list[Any]) -> None:
-    """400 when a span's ``source`` or ``model_version`` is not an accepted suggestion's provenance."""
-    problems = [
-        f"span {i}: {problem}"
-        for i, span in enumerate(spans)
-        if isinstance(span, dict) and (problem := provenance_problem(span)) is not None
-    ]
-    if problems:
-        raise ApiError(
-            400,
-            "bad_request",
-            f"Not saved: {join_capped(problems, limits().max_listed_problems)}.",
-            problems=len(problems),
-        )

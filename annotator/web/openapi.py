@@ -180,9 +180,7 @@ PATHS: dict[str, Any] = {
                 "200": json_content(schema_ref("AnnotationEnvelope"), "Saved (or already saved)"),
                 "400": error_response(
                     "Not a JSON object, nested deeper than MAX_JSON_DEPTH, a NUL or unpaired surrogate in a string, "
-                    "wrong top-level types or integers out of range, a span's source or model_version that is not "
-                    "an accepted suggestion's (see SpanInput), missing CSRF token, or incidents that break a rule "
-                    "(invalid_incidents: details lists each problem, naming the incident)"
+                    "wrong top-level types or integers out of range, or missing CSRF token"
                 ),
                 "401": UNAUTHORIZED,
                 "403": FORBIDDEN,
@@ -194,8 +192,10 @@ PATHS: dict[str, Any] = {
                 ),
                 "413": error_response("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
                 "422": json_content(
-                    schema_ref("ValidationError"),
-                    "Invalid: details name each span and what is wrong (more than MAX_SPANS_PER_ANNOTATION spans is one problem)",
+                    {"oneOf": [schema_ref("ValidationError"), schema_ref("IncidentsError")]},
+                    "invalid_annotation: details name each span and what is wrong (more than MAX_SPANS_PER_ANNOTATION "
+                    "spans is one problem; a source or model_version that is not an accepted suggestion's, see "
+                    "SpanInput, is a problem of its span); invalid_incidents: details list each broken incident rule",
                 ),
             },
         },

@@ -65,6 +65,19 @@ SCHEMAS: dict[str, Any] = {
             "more": {"type": "integer", "minimum": 0, "description": "problems found beyond those listed"},
         },
     },
+    "IncidentsError": {
+        "type": "object",
+        "required": ["error", "message", "details"],
+        "properties": {
+            "error": {"const": "invalid_incidents"},
+            "message": {"type": "string"},
+            "details": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "each broken rule, naming the incident (from 1); at most MAX_LISTED_PROBLEMS (default 20)",
+            },
+        },
+    },
     "ConflictError": {
         "type": "object",
         "required": ["error", "message", "current"],
@@ -165,14 +178,14 @@ SCHEMAS: dict[str, Any] = {
             "source": {
                 "enum": ["import", "rules", "model", None],
                 "default": None,
-                "description": "the source of the accepted suggestion (the Suggestion's source); only with suggested true, else 400",
+                "description": "the source of the accepted suggestion (the Suggestion's source); only with suggested true, else 422",
             },
             "model_version": {
                 **NULLABLE_INT,
                 "minimum": 1,
                 "maximum": 2**31 - 1,
                 "default": None,
-                "description": "the Suggestion's model_version; only with source model, else 400",
+                "description": "the Suggestion's model_version; only with source model, else 422",
             },
         },
     },
@@ -224,7 +237,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["array", "null"],
                 "items": schema_ref("Incident"),
                 "description": "the spans grouped into incidents, each naming spans of this request by their keys; "
-                "a broken rule is refused (400, invalid_incidents); null: none; absent: the stored incidents are "
+                "a broken rule is refused (422, invalid_incidents); null: none; absent: the stored incidents are "
                 "kept where their spans still are",
             },
         },
@@ -405,3 +418,34 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+# A JSON body with a NUL anywhere, in a value or a key, is refused with 400 (``web.inputs``). The
+# request schemas say so, so that a request valid under them is one the API takes.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _refusing_nul(schema: Any) -> Any:
+    """A copy of ``schema`` whose strings and property names (where any may come) match :data:`NO_NUL`."""
+    if isinstance(schema, list):
+        return [_refusing_nul(item) for item in schema]
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return schema
+    out = dict(schema)
+    types = out.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "string" in types and "pattern" not in out and "enum" not in out:
+        out["pattern"] = NO_NUL
+    if "object" in types and out.get("additionalProperties") is not False:
+        # Keys the API does not read are passed over, whatever they hold: any JSON, but no NUL in it.
+        out.setdefault("propertyNames", {"pattern": NO_NUL})
+        out.setdefault("additionalProperties", {"type": ["string", "number", "boolean", "null"], "pattern": NO_NUL})
+    if "properties" in out:
+        out["properties"] = {name: _refusing_nul(value) for name, value in out["properties"].items()}
+    for key in ("items", "oneOf", "anyOf"):
+        if key in out:
+            out[key] = _refusing_nul(out[key])
+    return out
+
+
+for _name in ("AnnotationInput", "SpanInput", "SpanKey", "Incident", "LabelInput", "ProjectInput"):
+    SCHEMAS[_name] = _refusing_nul(SCHEMAS[_name])
