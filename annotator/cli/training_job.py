@@ -166,24 +166,38 @@ def _exit_cancelled() -> None:
     os._exit(CANCELLED_EXIT)  # spaCy trains in the main thread; only leaving the process stops it
 
 
-def main(argv: list[str]) -> int:
+def run_job(argv: list[str], usage: str, what: str, run: Callable[[sessionmaker, int], tuple[str, int]]) -> int:
+    """A background job's ``main``: one id argument, the database from ``ANNOTATOR_DATABASE_URL``.
+
+    ``run(sessions, id)`` does the work and returns the line to print and the exit status; 2 for a
+    bad argument or no database, naming ``what`` runs.
+    """
     from .. import db as database
     from ..services.unit_of_work import session_factory
 
     if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: python -m annotator.cli.training_job VERSION_ID", file=sys.stderr)
+        print(f"usage: {usage}", file=sys.stderr)
         return 2
     url = os.environ.get("ANNOTATOR_DATABASE_URL")
     if not url:
-        print("ANNOTATOR_DATABASE_URL is not set: the run does not know its database.", file=sys.stderr)
+        print(f"ANNOTATOR_DATABASE_URL is not set: {what} does not know its database.", file=sys.stderr)
         return 2
     engine = database.make_engine(url)
     try:
-        status = run_version(session_factory(engine), int(argv[0]))
+        line, status = run(session_factory(engine), int(argv[0]))
     finally:
         engine.dispose()
-    print(f"Version {argv[0]}: {status}.", flush=True)
-    return 0 if status == "done" else 1
+    print(line, flush=True)
+    return status
+
+
+def _run(sessions: sessionmaker, version_id: int) -> tuple[str, int]:
+    status = run_version(sessions, version_id)
+    return f"Version {version_id}: {status}.", 0 if status == "done" else 1
+
+
+def main(argv: list[str]) -> int:
+    return run_job(argv, "python -m annotator.cli.training_job VERSION_ID", "the run", _run)
 
 
 if __name__ == "__main__":

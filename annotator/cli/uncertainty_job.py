@@ -11,7 +11,6 @@ the active version changed meanwhile (the process started for the new one stores
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,22 +59,14 @@ def score_project(sessions: sessionmaker[Session], project_id: int) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from .. import db as database
-    from ..services.unit_of_work import session_factory
+    from .training_job import run_job
 
-    if len(argv) != 1 or not argv[0].isdigit():
-        print("usage: python -m annotator.cli.uncertainty_job PROJECT_ID", file=sys.stderr)
-        return 2
-    url = os.environ.get("ANNOTATOR_DATABASE_URL")
-    if not url:
-        print("ANNOTATOR_DATABASE_URL is not set: the job does not know its database.", file=sys.stderr)
-        return 2
-    engine = database.make_engine(url)
-    try:
-        print(score_project(session_factory(engine), int(argv[0])), flush=True)
-    finally:
-        engine.dispose()
-    return 0
+    return run_job(
+        argv,
+        "python -m annotator.cli.uncertainty_job PROJECT_ID",
+        "the job",
+        lambda sessions, project_id: (score_project(sessions, project_id), 0),
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..corpus.parse import parse_files
@@ -26,11 +25,10 @@ from ..incidents.table import incident_rows
 from ..labels.normalise import normalise
 from ..labels.scheme import active_labels
 from ..limits import DEFAULT_LIMITS, Limits
-from ..models import GoldAnnotation, ModelVersion, Project, Sentence
+from ..models import ModelVersion, Project
 from ..records import SpanKey
-from .model_scores import EXPORT_FOLDER
+from .model_scores import EXPORT_FOLDER, held_out_gold
 from .model_versions import active_version, pipeline_path
-from .rows import project_records
 from .suggestions import load_model, project_gazetteer, project_outcomes
 
 __all__ = ["ExtractionError", "SpanFinder", "evaluate_extraction", "extract_reports", "read_files", "span_finder"]
@@ -148,13 +146,7 @@ def evaluate_extraction(session: Session, project: Project) -> dict[str, Any]:
             raise ExtractionError(
                 f"{finder.name}'s training split cannot be read: {exc}; train a new version"
             ) from None
-    gold_ids = session.scalars(
-        select(GoldAnnotation.sentence_id)
-        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    ).all()
-    records = project_records(session, project, gold_ids)
-    held = [s for s in records.sentences if s.id in records.gold and s.report_id not in reports]
+    records, held = held_out_gold(session, project, reports)
     if not held:
         raise ExtractionError(
             f"no adjudicated sentence outside {finder.name}'s training reports "

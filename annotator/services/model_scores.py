@@ -33,8 +33,9 @@ from ..export.files import ExportError
 from ..export.heldout import TrainSplit
 from ..metrics.gold_scores import annotator_vs_gold, model_vs_gold
 from ..models import GoldAnnotation, ModelVersion, Project, Sentence
+from ..records import SentenceRecord
 from .model_versions import PIPELINE, active_version, get_version, pipeline_path
-from .rows import project_records
+from .rows import ProjectRecords, project_records
 
 EXPORT_FOLDER = "export"  # where a run writes its export inside its folder (cli/training_job.py)
 EXCLUDED = "adjudicated sentences of the reports in its training split are left out"
@@ -93,6 +94,20 @@ def _copy(row: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(row)
 
 
+def held_out_gold(
+    session: Session, project: Project, training_reports: frozenset[int]
+) -> tuple[ProjectRecords, list[SentenceRecord]]:
+    """The records of the project's sentences with gold, and those of them outside ``training_reports``
+    (the report ids of a version's train split): the held-out gold a version is scored on."""
+    gold_ids = session.scalars(
+        select(GoldAnnotation.sentence_id)
+        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
+        .where(Sentence.project_id == project.id)
+    ).all()
+    records = project_records(session, project, gold_ids)
+    return records, [s for s in records.sentences if s.id in records.gold and s.report_id not in training_reports]
+
+
 def _score(session: Session, project: Project, version: ModelVersion, n_resamples: int, seed: int) -> dict[str, Any]:
     from ..export.heldout import predicted_spans, read_train_split  # spaCy: only with a version to score
     from .suggestions import load_model
@@ -121,13 +136,7 @@ def _score(session: Session, project: Project, version: ModelVersion, n_resample
     nlp = load_model(str(pipeline_path(version)))
     if nlp is None:
         return _unscored(row, labels, f"its pipeline ({PIPELINE}) does not load; train a new version")
-    gold_ids = session.scalars(
-        select(GoldAnnotation.sentence_id)
-        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    ).all()
-    records = project_records(session, project, gold_ids)
-    held = [s for s in records.sentences if s.id in records.gold and s.report_id not in split.reports]
+    records, held = held_out_gold(session, project, split.reports)
     row["gold"] = len(records.gold)
     row["excluded"] = len(records.gold) - len(held)
     if not held:
