@@ -2,10 +2,13 @@
 
 import json
 import re
+from importlib import resources
 
 from sqlalchemy import select
 
-from annotator.models import Sentence, User
+from annotator.incidents import incidents_from_json, link_nearest
+from annotator.incidents.extract import incident_fields, score_incidents
+from annotator.models import GoldAnnotation, GoldSpan, Project, Sentence, User
 
 
 def test_demo_loads_corpus_and_accounts(runner, app, db):
@@ -30,7 +33,7 @@ def test_demo_is_reusable(runner, db):
     first = runner.invoke(args=["demo", "--no-serve"])
     second = runner.invoke(args=["demo", "--no-serve"])
     assert first.exit_code == second.exit_code == 0, second.output
-    assert "0 reports added" in second.output
+    assert "0 reports added" in second.output and "gold for 0 sentences (0 incidents)" in second.output
     assert len(db.scalars(select(User)).all()) == 5
 
 
@@ -75,3 +78,56 @@ def test_demo_serves_as_the_readme_starts_it(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _demo_gold() -> list[dict]:
+    data = resources.files("annotator.data").joinpath("demo_gold.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_demo_loads_the_adjudicated_gold_once(runner, db):
+    first = runner.invoke(args=["demo", "--no-serve", "--annotated-reports", "0"])
+    assert first.exit_code == 0, first.output
+    lines = _demo_gold()
+    n_incidents = sum(len(item["incidents"]) for item in lines)
+    assert f"gold for {len(lines)} sentences ({n_incidents} incidents) adjudicated by reviewer" in first.output
+    reviewer = db.scalar(select(User).where(User.username == "reviewer"))
+    golds = db.scalars(select(GoldAnnotation)).all()
+    assert len(golds) == len(lines) and {g.reviewer_id for g in golds} == {reviewer.id}
+    spans = db.scalars(select(GoldSpan)).all()
+    assert len(spans) == sum(len(item["spans"]) for item in lines)
+    assert {(s.provenance, s.decided_by) for s in spans} == {("adjudicated", reviewer.id)}
+    stored = [i for g in golds for i in g.incidents or []]
+    assert len(stored) == n_incidents and {i["provenance"] for i in stored} == {"adjudicated"}
+    second = runner.invoke(args=["demo", "--no-serve", "--annotated-reports", "0"])
+    assert second.exit_code == 0, second.output
+    db.expire_all()
+    assert "gold for 0 sentences (0 incidents)" in second.output
+    assert len(db.scalars(select(GoldSpan)).all()) == len(spans)
+    assert {g.version for g in db.scalars(select(GoldAnnotation))} == {1}
+
+
+def test_demo_evaluate_incidents_scores_the_linker_on_the_demo_gold(runner, db):
+    assert runner.invoke(args=["demo", "--no-serve", "--annotated-reports", "0"]).exit_code == 0
+    scheme = db.scalar(select(Project).where(Project.name == "incidents")).labels
+    pairs = []
+    for item in _demo_gold():
+        text = item["text"]
+        values = {(s["start_char"], s["end_char"], s["label"]): s["value"] for s in item["spans"]}
+        truth = incident_fields(text, incidents_from_json(item["incidents"]), values, scheme)
+        linked = incident_fields(text, link_nearest(text, list(values), scheme), values, scheme)
+        pairs.append((linked, truth))
+    expected = score_incidents(pairs)
+    result = runner.invoke(args=["evaluate-incidents", "--project", "incidents", "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["sentences"] == len(pairs) and scores["linker"] == expected
+    text = runner.invoke(args=["evaluate-incidents", "--project", "incidents"]).output
+    block = text.split("linker alone (on the gold spans):\n", 1)[1].splitlines()
+    assert block[0].split() == ["P", "R", "F", "correct/predicted/gold"]
+    rows = [*expected["fields"].items(), ("incident", expected["incident"])]
+    assert [line.split() for line in block[1:]] == [
+        [name, *(f"{s[k]:.3f}" for k in ("precision", "recall", "f")), f"{s['correct']}/{s['predicted']}/{s['gold']}"]
+        for name, s in rows
+    ]
+    assert expected["incident"]["gold"] == sum(len(item["incidents"]) for item in _demo_gold())

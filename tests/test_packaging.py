@@ -58,6 +58,7 @@ def test_packaging_wheel_ships_templates_static_migrations_and_data(tmp_path):
         "annotator/static/app.css",
         "annotator/migrations/env.py",
         "annotator/migrations/versions/0001_initial_schema.py",
+        "annotator/data/demo_gold.jsonl",
         "annotator/data/demo_reports.jsonl",
         "annotator/data/guidelines.md",
     ):

@@ -276,10 +276,10 @@ def create(
     help="Reports that bob and chen have labelled already, so review has data.",
 )
 def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
-    """Load the demo corpus and accounts (reusing them if there), print the logins, serve."""
+    """Load the demo corpus, accounts and gold for reports 1-10 (reusing them if there), print the logins, serve."""
     from ..corpus.parse import parse_file
     from ..services.audit import record_command
-    from ..services.demo import simulate_annotations
+    from ..services.demo import load_gold, simulate_annotations
     from ..services.projects import get_project
     from ..services.users import create_user, get_user, set_password
 
@@ -300,9 +300,14 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
         logins.append((name, role, password))
     db.flush()
     project = get_project(db, DEMO_PROJECT)
+    gold_data = files("annotator.data").joinpath("demo_gold.jsonl").read_bytes()
+    gold, incidents = load_gold(db, project, get_user(db, "reviewer"), gold_data)
     labelled = simulate_annotations(db, project, [get_user(db, "bob"), get_user(db, "chen")], reports=annotated_reports)
     db.commit()
-    click.echo(f"Demo project {DEMO_PROJECT!r}: {summary}; {labelled} sentences labelled by bob and chen.")
+    click.echo(
+        f"Demo project {DEMO_PROJECT!r}: {summary}; gold for {gold} sentences ({incidents} incidents) "
+        f"adjudicated by reviewer; {labelled} sentences labelled by bob and chen."
+    )
     click.echo("Accounts (passwords are new on every run):")
     for name, role, password in logins:
         click.echo(f"  {name:<9} {role:<10} {password}")
