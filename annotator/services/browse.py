@@ -98,9 +98,10 @@ def _conditions(session: Session, project: Project, filters: Filters) -> list[Co
     if filters.text:
         terms.append(Sentence.text.icontains(filters.text, autoescape=True))
         if len(filters.text) >= 3 and _has_text_index(session):
-            matches = _trigram_matches(filters.text)
-            # A rare text: walk its few matches. A common one: reading order finds a page of it soonest.
-            if session.scalar(select(func.count()).select_from(matches.limit(RARE_TEXT).subquery())) < RARE_TEXT:
+            # A rare text: its few matches, read from the trigram index once for the page and the
+            # look-back both. A common one: reading order finds a page of it soonest.
+            matches = session.scalars(_trigram_matches(filters.text).limit(RARE_TEXT)).all()
+            if len(matches) < RARE_TEXT:
                 terms.append(Sentence.id.in_(matches))
     if filters.state is not None:
         if filters.state not in STATES:
