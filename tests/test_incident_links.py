@@ -186,3 +186,15 @@ def test_incident_links_adjudication_stores_gold_incidents_with_provenance_and_a
             reviewer,
             {"spans": SPANS[:3], "dropped": SPANS[3:], "incidents": [BRYANSK_INCIDENT], "version": 1},
         )
+
+
+def test_incident_links_gold_refusal_lists_a_few_broken_incidents_and_stores_nothing(login, db, two):
+    """A reviewer's thousand incidents over spans not in the gold: a short 422 naming the first, no gold."""
+    reviewer = login("rev", "reviewer")
+    broken = [{"spans": [N17, DESTROYED]}] * 1000
+    response = reviewer.put(f"/projects/two/review/{two.id}/gold", json={"spans": [N17, KALUGA], "incidents": broken})
+    assert response.status_code == 422
+    message = response.get_json()["message"]
+    assert message.startswith("the incidents do not fit the gold spans: incident 1: no OUTCOME span at 13-22")
+    assert "and 980 more" in message and len(message) < 3000
+    assert db.scalar(select(GoldAnnotation)) is None
