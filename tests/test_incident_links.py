@@ -198,3 +198,12 @@ def test_incident_links_gold_refusal_lists_a_few_broken_incidents_and_stores_not
     assert message.startswith("the incidents do not fit the gold spans: incident 1: no OUTCOME span at 13-22")
     assert "and 980 more" in message and len(message) < 3000
     assert db.scalar(select(GoldAnnotation)) is None
+
+
+def test_incident_links_put_quotes_a_huge_label_cut_short(login, db, two):
+    """A half-megabyte label in an incident is refused with a message that quotes it cut short."""
+    response = put(login("ann"), two.id, incidents=[{"spans": [{**N17, "label": "x" * 500_000}, KALUGA]}])
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["details"] == [f"incident 1: no {'X' * 39}\u2026 span at 23-25 in this annotation"]
+    assert len(body["message"]) < 200 and db.scalar(select(Annotation)) is None

@@ -74,6 +74,11 @@ def _head(spans: Sequence[SpanKey], scheme: Scheme) -> SpanKey | None:
     return next((kinds[k] for k in HEAD_KINDS if k in kinds), None)
 
 
+def _shown(label: str) -> str:
+    """A label as a problem quotes it: whatever was sent, cut short (a client may send a megabyte)."""
+    return label if len(label) <= 40 else label[:39] + "\u2026"
+
+
 def check_incidents(incidents: Sequence[IncidentRecord], spans: Iterable[SpanKey], scheme: Scheme = None) -> list[str]:
     """The problems of ``incidents`` (empty when they are all right), each naming the incident (1-based).
 
@@ -96,13 +101,13 @@ def check_incidents(incidents: Sequence[IncidentRecord], spans: Iterable[SpanKey
         missing = [k for k in keys if k not in present]
         if missing:
             start, end, label = missing[0]
-            problems.append(f"{where}: no {label} span at {start}-{end} in this annotation")
+            problems.append(f"{where}: no {_shown(label)} span at {start}-{end} in this annotation")
             continue
         roles = [role_kind(k[2], scheme) for k in keys]
         if None in roles:
             label = keys[roles.index(None)][2]
             problems.append(
-                f"{where}: {label} spans do not take part in incidents (only count, category and region labels)"
+                f"{where}: {_shown(label)} spans do not take part in incidents (only count, category and region labels)"
             )
             continue
         doubled = sorted({r for r in roles if r is not None and roles.count(r) > 1})
