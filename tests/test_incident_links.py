@@ -205,5 +205,21 @@ def test_incident_links_put_quotes_a_huge_label_cut_short(login, db, two):
     response = put(login("ann"), two.id, incidents=[{"spans": [{**N17, "label": "x" * 500_000}, KALUGA]}])
     assert response.status_code == 422
     body = response.get_json()
-    assert body["details"] == [f"incident 1: no {'X' * 39}\u2026 span at 23-25 in this annotation"]
+    assert body["details"] == [f"incident 1: no {'x' * 39}\u2026 span at 23-25 in this annotation"]
     assert len(body["message"]) < 200 and db.scalar(select(Annotation)) is None
+
+
+def test_incident_links_a_mixed_case_label_takes_part_in_incidents(login, db, two):
+    """A scheme's label "Place" (of kind region): its spans join incidents, and the stored ones stay."""
+    edit_label(db, db.get(Project, two.project_id), "REGION", {"name": "Place"}, None)
+    db.commit()
+    ann = login("ann")
+    place = {**KALUGA, "label": "Place"}
+    first = put(ann, two.id, spans=[DESTROYED, N17, place], incidents=[{"spans": [DESTROYED, N17, place]}])
+    assert first.status_code == 200, first.get_json()
+    assert words(first.get_json()["annotation"]["incidents"]) == [["destroyed", "17", "Kaluga Oblast"]]
+    # A save without incidents keeps them where their spans still are.
+    again = put(ann, two.id, spans=[DESTROYED, N17, place], base_version=first.get_json()["annotation"]["version"])
+    assert again.get_json()["annotation"]["incidents"] == first.get_json()["annotation"]["incidents"]
+    db.rollback()  # a fresh read: the session's snapshot predates the saves
+    assert [s["label"] for s in db.scalar(select(Annotation.incidents))[0]["spans"]] == ["OUTCOME", "COUNT", "Place"]

@@ -175,7 +175,8 @@ def incidents_from_json(data: Any) -> list[IncidentRecord]:
     """Incidents from their JSON shape; raises :class:`IncidentError` naming what is malformed.
 
     Checks the shape only (a list of objects with a list of span keys); :func:`check_incidents` checks
-    the spans against an annotation. Labels are upper-cased, as span labels are.
+    the spans against an annotation. Labels are kept as sent: a span key names its label exactly, case and
+    all, as the span does (a scheme may name a label "Region").
     """
     if data is None:
         return []
@@ -202,7 +203,7 @@ def incidents_from_json(data: Any) -> list[IncidentRecord]:
             ):
                 problems.append(f"{where}: each span is {{start_char, end_char, label}} with integer offsets")
                 break
-            keys.append((start, end, label.upper()))
+            keys.append((start, end, label))
         else:
             provenance = item.get("provenance")
             incidents.append(IncidentRecord(tuple(sorted(keys)), provenance if isinstance(provenance, str) else None))
