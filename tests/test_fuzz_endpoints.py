@@ -33,6 +33,7 @@ DIGITS = "9" * 5000  # beyond what Python converts
 JSON_WRITES = {"api.put_annotation", "review.save_gold", "api.post_project"}  # every route reading JSON
 
 SPAN = '{"start_char": %s, "end_char": %s, "label": %s, "value": %s, "reason": %s}'
+KEY = '{"start_char": %s, "end_char": %s, "label": %s}'
 BODIES = {
     "huge-int": '{"status": "done", "spans": [%s], "seconds_spent": %s, "base_version": %s, "version": %s}'
     % (SPAN % (HUGE, HUGE, '"COUNT"', "null", "null"), HUGE, HUGE, HUGE),
@@ -55,6 +56,15 @@ BODIES = {
     + ",".join([SPAN % ("0", "6", '"COUNT"', "null", "null")] * 30_000)
     + '], "version": null}',
     "huge-string": '{"status": "flagged", "comment": "' + "x" * 3_000_000 + '", "spans": [], "version": null}',
+    "incidents-huge-label": '{"status": "done", "spans": [%s], "incidents": [{"spans": [%s, %s]}], "version": null}'
+    % (SPAN % ("0", "6", '"COUNT"', "null", "null"), KEY % (0, 6, '"COUNT"'), KEY % (0, 6, '"' + "L" * 500_000 + '"')),
+    "incidents-many": '{"status": "done", "spans": [%s], "incidents": [%s], "version": null}'
+    % (
+        SPAN % ("0", "6", '"COUNT"', "null", "null"),
+        ",".join(['{"spans": [%s, %s]}' % (KEY % (0, 6, '"COUNT"'), KEY % (7, 9, '"REGION"'))] * 5_000),
+    ),
+    "incidents-wrong-types": '{"status": "done", "spans": [], "incidents": [5, "x", null, {"spans": {}}, '
+    '{"spans": [{"start_char": true, "end_char": 1.5, "label": []}]}, {"spans": [[0, 6, "COUNT"]]}], "version": null}',
     "wrong-types": '{"status": [], "spans": {}, "comment": {}, "seconds_spent": "1", "base_version": true, "version": [], "reason": 5}',
 }
 QUERIES = {
@@ -96,6 +106,7 @@ FORM_FIELDS = (
     "lang",
     "labels",
     "guidelines",
+    "queue_order",
 )
 FORMS = {
     "nul": dict.fromkeys(FORM_FIELDS, "a\x00b"),

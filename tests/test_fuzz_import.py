@@ -122,6 +122,7 @@ def test_fuzz_import_jsonl_random_json_values(values, ascii):
         assert [r.text for r in reports] == [v["text"] for v in good]
 
 
+SPAN_REF = st.one_of(st.fixed_dictionaries({"start": OFFSET, "end": OFFSET, "label": LABEL}), JSON)
 RECORD = st.fixed_dictionaries(
     {"text": st.one_of(TEXT, JSON)},
     optional={
@@ -137,6 +138,19 @@ RECORD = st.fixed_dictionaries(
         "label": st.one_of(st.lists(st.one_of(st.tuples(OFFSET, OFFSET, LABEL).map(list), JSON), max_size=3), JSON),
         "answer": st.one_of(st.sampled_from(["accept", "reject", "ignore"]), JSON),
         "_annotator_id": JSON,
+        "relations": st.one_of(
+            st.lists(
+                st.one_of(
+                    st.fixed_dictionaries(
+                        {"head_span": SPAN_REF, "child_span": SPAN_REF, "label": LABEL},
+                        optional={"head": OFFSET, "child": OFFSET},
+                    ),
+                    JSON,
+                ),
+                max_size=3,
+            ),
+            JSON,
+        ),
     },
 )
 
@@ -146,6 +160,16 @@ RECORD = st.fixed_dictionaries(
 @example(records=[{"text": "ok", "spans": [{"start": True, "end": 2, "label": "COUNT"}]}], crlf=False)
 @example(records=[{"text": "ok", "meta": [], "label": [[0, 1.0, "X"]]}], crlf=False)
 @example(records=[{"text": "ok", "spans": [{"start": 0, "end": 10**30, "label": "COUNT"}]}], crlf=False)
+@example(
+    records=[
+        {
+            "text": "ok",
+            "spans": [{"start": 0, "end": 2, "label": "COUNT"}],
+            "relations": [{"head_span": {"start": 0, "end": 2, "label": {}}, "child_span": {}, "label": "outcome"}],
+        }
+    ],
+    crlf=False,
+)
 def test_fuzz_import_jsonl_wrong_types(records, crlf):
     data = ("\r\n" if crlf else "\n").join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8")
     reports = _check("a.jsonl", data)

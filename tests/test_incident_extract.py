@@ -68,6 +68,11 @@ def test_incident_extract_command_writes_the_table(runner, tmp_path):
     assert [line["count"] for line in lines] == [17, None] and lines[0]["gold_source"] == "rules"
     bad = runner.invoke(args=["extract", "--project", "p", str(reports), "--out", str(tmp_path / "t.xlsx")])
     assert bad.exit_code == 1 and "name a .csv or .jsonl file" in bad.output
+    (tmp_path / "folder.csv").mkdir()
+    for out, message in ((tmp_path / "folder.csv", "is a directory"), (tmp_path / "no" / "t.csv", "does not exist")):
+        refused = runner.invoke(args=["extract", "--project", "p", str(reports), "--out", str(out)])
+        assert refused.exit_code == 1 and f"--out {out}: " in refused.output and message in refused.output
+    assert not (tmp_path / "no").exists() and list((tmp_path / "folder.csv").iterdir()) == []
     unknown = runner.invoke(args=["extract", "--project", "nope", str(reports)])
     assert unknown.exit_code == 1 and "No project named 'nope'" in unknown.output
     (tmp_path / "broken.jsonl").write_text('{"txt": 1}\n', encoding="utf-8")

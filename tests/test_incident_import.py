@@ -69,6 +69,15 @@ def test_incident_import_reads_prodigy_relations_into_incidents():
             "relation 1: its child_span REGION [27, 31) is not one of",
         ),
         ([relation(DAMAGED, KURSK, "location", head="2")], "relation 1: \"head\" is '2'"),
+        ([relation(DAMAGED, KURSK, "location", child=6.0)], 'relation 1: "child" is 6.0; it must be the index'),
+        (
+            [{**relation(DAMAGED, KURSK, "location"), "child_span": {**span(KURSK), "label": {"x": 1}}}],
+            'relation 1: "child_span" label must be a string',
+        ),
+        (
+            [{**relation(DAMAGED, KURSK, "location"), "head_span": {**span(DAMAGED), "label": ["OUTCOME"]}}],
+            'relation 1: "head_span" label must be a string',
+        ),
     ],
 )
 def test_incident_import_names_the_line_and_relation_of_a_malformed_one(relations, message):

@@ -186,3 +186,40 @@ def test_incident_links_adjudication_stores_gold_incidents_with_provenance_and_a
             reviewer,
             {"spans": SPANS[:3], "dropped": SPANS[3:], "incidents": [BRYANSK_INCIDENT], "version": 1},
         )
+
+
+def test_incident_links_gold_refusal_lists_a_few_broken_incidents_and_stores_nothing(login, db, two):
+    """A reviewer's thousand incidents over spans not in the gold: a short 422 naming the first, no gold."""
+    reviewer = login("rev", "reviewer")
+    broken = [{"spans": [N17, DESTROYED]}] * 1000
+    response = reviewer.put(f"/projects/two/review/{two.id}/gold", json={"spans": [N17, KALUGA], "incidents": broken})
+    assert response.status_code == 422
+    message = response.get_json()["message"]
+    assert message.startswith("the incidents do not fit the gold spans: incident 1: no OUTCOME span at 13-22")
+    assert "and 980 more" in message and len(message) < 3000
+    assert db.scalar(select(GoldAnnotation)) is None
+
+
+def test_incident_links_put_quotes_a_huge_label_cut_short(login, db, two):
+    """A half-megabyte label in an incident is refused with a message that quotes it cut short."""
+    response = put(login("ann"), two.id, incidents=[{"spans": [{**N17, "label": "x" * 500_000}, KALUGA]}])
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["details"] == [f"incident 1: no {'x' * 39}\u2026 span at 23-25 in this annotation"]
+    assert len(body["message"]) < 200 and db.scalar(select(Annotation)) is None
+
+
+def test_incident_links_a_mixed_case_label_takes_part_in_incidents(login, db, two):
+    """A scheme's label "Place" (of kind region): its spans join incidents, and the stored ones stay."""
+    edit_label(db, db.get(Project, two.project_id), "REGION", {"name": "Place"}, None)
+    db.commit()
+    ann = login("ann")
+    place = {**KALUGA, "label": "Place"}
+    first = put(ann, two.id, spans=[DESTROYED, N17, place], incidents=[{"spans": [DESTROYED, N17, place]}])
+    assert first.status_code == 200, first.get_json()
+    assert words(first.get_json()["annotation"]["incidents"]) == [["destroyed", "17", "Kaluga Oblast"]]
+    # A save without incidents keeps them where their spans still are.
+    again = put(ann, two.id, spans=[DESTROYED, N17, place], base_version=first.get_json()["annotation"]["version"])
+    assert again.get_json()["annotation"]["incidents"] == first.get_json()["annotation"]["incidents"]
+    db.rollback()  # a fresh read: the session's snapshot predates the saves
+    assert [s["label"] for s in db.scalar(select(Annotation.incidents))[0]["spans"]] == ["OUTCOME", "COUNT", "Place"]

@@ -42,7 +42,10 @@ def conforms(data, schema_name: str) -> None:
         ({"suggested": True, "source": "model", "model_version": -4}, "must be a positive integer"),
         ({"suggested": True, "source": "model", "model_version": "3"}, "must be a positive integer"),
         ({"suggested": True, "source": "model", "model_version": True}, "must be a positive integer"),
-        ({"suggested": True, "source": "model", "model_version": 2**31}, "must be a positive integer"),
+        (
+            {"suggested": True, "source": "model", "model_version": 2**31},
+            "must be a positive integer up to 2,147,483,647",
+        ),
         ({"suggested": False, "source": "rules"}, "only for an accepted suggestion (suggested true)"),
         ({"source": "model", "model_version": 1}, "only for an accepted suggestion"),
     ],

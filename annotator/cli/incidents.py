@@ -23,7 +23,7 @@ def _project(db, name: str):
 @click.option("--project", "project_name", required=True, help="The project whose model and labels extract.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write the incident table here: FILE.csv or FILE.jsonl (default: CSV on standard output).",
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
@@ -40,6 +40,10 @@ def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None
 
     if out is not None and out.suffix.lower() not in (".csv", ".jsonl"):
         raise fail(f"--out {out.name}: name a .csv or .jsonl file")
+    if out is not None and out.is_dir():
+        raise fail(f"--out {out}: is a directory; name a .csv or .jsonl file in it")
+    if out is not None and not out.parent.is_dir():  # told before the reports are read, not after
+        raise fail(f"--out {out}: the folder {out.parent} does not exist; create it first")
     db = session()
     project = _project(db, project_name)
     try:

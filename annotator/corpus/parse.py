@@ -263,17 +263,21 @@ def _prodigy_incidents(
             start, end, label = span["start"], span["end"], span["label"]
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
                 raise CorpusError(name, number, f'{where}: "{side}_span" offsets must be integers')
+            if not isinstance(label, str):
+                raise CorpusError(name, number, f'{where}: "{side}_span" label must be a string')
             key = (start, end, label)
             if key not in token_end:
                 raise CorpusError(
                     name, number, f'{where}: its {side}_span {label} [{start}, {end}) is not one of the line\'s "spans"'
                 )
             index_given = item.get(side)
-            if index_given is not None and (
-                not isinstance(index_given, int)
-                or isinstance(index_given, bool)
-                or (token_end[key] is not None and index_given != token_end[key])
-            ):
+            if index_given is not None and (not isinstance(index_given, int) or isinstance(index_given, bool)):
+                raise CorpusError(
+                    name,
+                    number,
+                    f'{where}: "{side}" is {index_given!r}; it must be the index (an integer) of its {side}_span\'s last token',
+                )
+            if index_given is not None and token_end[key] is not None and index_given != token_end[key]:
                 raise CorpusError(
                     name,
                     number,

@@ -17,6 +17,7 @@ The stored and JSON shape of one incident is ``{"spans": [{"start_char", "end_ch
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,11 @@ def _head(spans: Sequence[SpanKey], scheme: Scheme) -> SpanKey | None:
     return next((kinds[k] for k in HEAD_KINDS if k in kinds), None)
 
 
+def _shown(label: str) -> str:
+    """A label as a problem quotes it: whatever was sent, cut short (a client may send a megabyte)."""
+    return label if len(label) <= 40 else label[:39] + "\u2026"
+
+
 def check_incidents(incidents: Sequence[IncidentRecord], spans: Iterable[SpanKey], scheme: Scheme = None) -> list[str]:
     """The problems of ``incidents`` (empty when they are all right), each naming the incident (1-based).
 
@@ -96,16 +102,18 @@ def check_incidents(incidents: Sequence[IncidentRecord], spans: Iterable[SpanKey
         missing = [k for k in keys if k not in present]
         if missing:
             start, end, label = missing[0]
-            problems.append(f"{where}: no {label} span at {start}-{end} in this annotation")
+            problems.append(f"{where}: no {_shown(label)} span at {start}-{end} in this annotation")
             continue
         roles = [role_kind(k[2], scheme) for k in keys]
         if None in roles:
             label = keys[roles.index(None)][2]
             problems.append(
-                f"{where}: {label} spans do not take part in incidents (only count, category and region labels)"
+                f"{where}: {_shown(label)} spans do not take part in incidents (only count, category and region labels)"
             )
             continue
-        doubled = sorted({r for r in roles if r is not None and roles.count(r) > 1})
+        doubled = sorted(
+            r for r, n in Counter(roles).items() if r is not None and n > 1
+        )  # linear: a line may link 100,000 spans
         if doubled:
             problems.append(f"{where}: has more than one {doubled[0]} span")
             continue
@@ -170,7 +178,8 @@ def incidents_from_json(data: Any) -> list[IncidentRecord]:
     """Incidents from their JSON shape; raises :class:`IncidentError` naming what is malformed.
 
     Checks the shape only (a list of objects with a list of span keys); :func:`check_incidents` checks
-    the spans against an annotation. Labels are upper-cased, as span labels are.
+    the spans against an annotation. Labels are kept as sent: a span key names its label exactly, case and
+    all, as the span does (a scheme may name a label "Region").
     """
     if data is None:
         return []
@@ -197,7 +206,7 @@ def incidents_from_json(data: Any) -> list[IncidentRecord]:
             ):
                 problems.append(f"{where}: each span is {{start_char, end_char, label}} with integer offsets")
                 break
-            keys.append((start, end, label.upper()))
+            keys.append((start, end, label))
         else:
             provenance = item.get("provenance")
             incidents.append(IncidentRecord(tuple(sorted(keys)), provenance if isinstance(provenance, str) else None))

@@ -226,7 +226,7 @@ def adjudicate(
     gold.note = note
     gold.dropped = dropped
     old_incidents = gold.incidents or []
-    gold.incidents = _gold_incidents(project, decisions, wanted, gold.incidents, counted)
+    gold.incidents = _gold_incidents(project, decisions, wanted, gold.incidents, counted, limits)
     sentence.needs_review = False
     record(
         session,
@@ -257,7 +257,12 @@ def _incidents_json(incidents) -> list[dict[str, Any]]:
 
 
 def _gold_incidents(
-    project: Project, decisions: Mapping[str, Any], wanted: Mapping[SpanKey, Any], stored: Any, counted
+    project: Project,
+    decisions: Mapping[str, Any],
+    wanted: Mapping[SpanKey, Any],
+    stored: Any,
+    counted,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]] | None:
     """The gold's incidents column: the reviewer's ``incidents`` checked against the gold's spans, each with provenance.
 
@@ -270,7 +275,8 @@ def _gold_incidents(
     try:
         chosen = checked_incidents(decisions["incidents"], wanted, project.labels)
     except InvalidIncidents as exc:
-        raise AdjudicationError(f"the incidents do not fit the gold spans: {'; '.join(exc.problems)}") from None
+        problems = join_capped(exc.problems, limits.max_listed_problems)
+        raise AdjudicationError(f"the incidents do not fit the gold spans: {problems}") from None
     made = [{i.spans for i in stored_incidents(a.incidents)} for a, _ in counted]
     out = []
     for incident in chosen:

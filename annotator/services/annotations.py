@@ -100,7 +100,10 @@ def provenance_problem(span: Mapping[str, Any]) -> str | None:
     if source is not None and (not isinstance(source, str) or source not in SUGGESTION_SOURCES):
         return f"source {_shown(source)} is not a suggestion source: one of {', '.join(SUGGESTION_SOURCES)}, or null"
     if version is not None and (not is_int(version) or not 1 <= version <= MAX_ROW_ID):
-        return f"model_version {_shown(version)} must be a positive integer (a model version's number), or null"
+        return (
+            f"model_version {_shown(version)} must be a positive integer up to {MAX_ROW_ID:,} "
+            "(a model version's number), or null"
+        )
     if version is not None and source != "model":
         return 'model_version is only for a span suggested by a model (source "model")'
     if span.get("suggested", False) is not True:
