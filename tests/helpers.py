@@ -325,3 +325,17 @@ def import_trainable(invoke, tmp_path, project: str = "p") -> None:
     (tmp_path / "new.txt").write_text(UNLABELLED + "\n", encoding="utf-8")
     result = invoke(["import", str(tmp_path / "new.txt"), "--project", project])
     assert result.exit_code == 0, result.output
+
+
+LEASE = 600  # seconds of a lease the queue tests take
+
+
+def claim(db, project, user, now=None):
+    """The next sentence ``user`` gets from the queue (in its own write transaction, committed), or None."""
+    from annotator.models import utcnow
+    from annotator.services.queue import next_sentence
+
+    database.write_transaction(db)
+    sentence = next_sentence(db, project, user, now or utcnow(), LEASE)
+    db.commit()
+    return sentence

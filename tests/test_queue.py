@@ -12,17 +12,8 @@ from sqlalchemy import func, select
 from annotator import db as database
 from annotator.models import Annotation, Lease, Sentence, utcnow
 from annotator.services.annotations import save_annotation
-from annotator.services.queue import next_sentence, progress
-from tests.helpers import make_project, run_threads, sentences_of, users
-
-LEASE = 600
-
-
-def claim(db, project, user, now=None):
-    database.write_transaction(db)
-    sentence = next_sentence(db, project, user, now or utcnow(), LEASE)
-    db.commit()
-    return sentence
+from annotator.services.queue import progress
+from tests.helpers import LEASE, claim, make_project, run_threads, sentences_of, users
 
 
 def save(db, sentence, user, status="done", spans=(), **kwargs):

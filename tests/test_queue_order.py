@@ -21,16 +21,7 @@ from annotator.services.annotations import save_annotation
 from annotator.services.queue import next_sentence
 from annotator.services.uncertainty import compute_uncertainties, store_uncertainties
 from annotator.web.openapi import document
-from tests.helpers import WAIT, import_trainable, make_project, run_threads, sentences_of, users
-
-LEASE = 600
-
-
-def claim(db, project, user, now=None):
-    database.write_transaction(db)
-    sentence = next_sentence(db, project, user, now or utcnow(), LEASE)
-    db.commit()
-    return sentence
+from tests.helpers import LEASE, WAIT, claim, import_trainable, make_project, run_threads, sentences_of, users
 
 
 def save(db, sentence, user, status="done"):
