@@ -94,13 +94,14 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
 def warm_up(app: Flask) -> int:
     """Load before serving what the first requests would otherwise load; returns the projects warmed.
 
-    spaCy, each project's pipeline, rule suggester and vocabularies, and the
-    compiled page templates: without them a process's first labelling request
+    spaCy, each project's pipeline, rule suggester and vocabularies, the
+    dashboard's metrics (numpy), and the compiled page templates: without them a process's first labelling request
     takes seconds (spaCy's import and the rules' patterns) instead of tens of
     milliseconds. Called once in a server's parent process before it forks
     workers (``gunicorn.conf.py``, ``annotator demo``), which then share it; the
     connections it used are closed, so that no worker inherits one.
     """
+    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, shared
     from .services.suggestions import warm_suggesters
 
     if "auth" in app.blueprints:  # an app with pages

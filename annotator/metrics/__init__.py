@@ -7,60 +7,49 @@ over pairs; ``tally`` and ``gold_scores``: their streaming forms; ``token_agreem
 report behind the review dashboard; ``suggestion_sources``: where spans come from (accepted suggestions by
 source, hand-made) and their precision vs gold.
 Each figure is defined by one function, which the dashboard, the CLI and the export manifest all call.
+Names load on first use, so that a module that needs no numpy (``disagreements``) does not load it.
 """
 
 from __future__ import annotations
 
-from .coefficients import (
-    bootstrap_ci,
-    cohen_kappa,
-    cohen_kappa_table,
-    fleiss_kappa,
-    fleiss_kappa_counts,
-    krippendorff_alpha,
-    nominal_alpha,
-    percentile_interval,
-)
-from .disagreements import disagreements, sentence_disagreements, span_dict
-from .gold_scores import GoldScoreTally, annotator_vs_gold, model_vs_gold
-from .incident_agreement import incident_agreement, matched_incidents
-from .project import agreement_report
-from .span_agreement import confusion, matched_count, pairwise_span_f1, token_labels
-from .span_metrics import as_span, overlaps, span_scores
-from .suggestion_sources import suggestion_sources
-from .summary import mean_defined, pair_f1, pairs_mean
-from .tally import SpanF1Tally
-from .token_agreement import token_tables
+from ..lazy import lazy_attributes
 
-__all__ = [
-    "GoldScoreTally",
-    "SpanF1Tally",
-    "agreement_report",
-    "annotator_vs_gold",
-    "as_span",
-    "bootstrap_ci",
-    "cohen_kappa",
-    "cohen_kappa_table",
-    "confusion",
-    "disagreements",
-    "fleiss_kappa",
-    "fleiss_kappa_counts",
-    "incident_agreement",
-    "krippendorff_alpha",
-    "matched_count",
-    "matched_incidents",
-    "model_vs_gold",
-    "mean_defined",
-    "nominal_alpha",
-    "overlaps",
-    "pair_f1",
-    "pairs_mean",
-    "pairwise_span_f1",
-    "percentile_interval",
-    "sentence_disagreements",
-    "span_dict",
-    "span_scores",
-    "suggestion_sources",
-    "token_labels",
-    "token_tables",
-]
+# Functions named as their modules are bound now: once a module is loaded, it is the package's attribute
+# of that name, and the lazy lookup below would never be asked. These modules are light (no numpy).
+from .disagreements import disagreements as disagreements
+from .incident_agreement import incident_agreement as incident_agreement
+from .suggestion_sources import suggestion_sources as suggestion_sources
+
+_WHERE = {
+    "GoldScoreTally": "gold_scores",
+    "SpanF1Tally": "tally",
+    "agreement_report": "project",
+    "annotator_vs_gold": "gold_scores",
+    "as_span": "span_metrics",
+    "bootstrap_ci": "coefficients",
+    "cohen_kappa": "coefficients",
+    "cohen_kappa_table": "coefficients",
+    "confusion": "span_agreement",
+    "fleiss_kappa": "coefficients",
+    "fleiss_kappa_counts": "coefficients",
+    "krippendorff_alpha": "coefficients",
+    "matched_count": "span_agreement",
+    "matched_incidents": "incident_agreement",
+    "mean_defined": "summary",
+    "model_vs_gold": "gold_scores",
+    "nominal_alpha": "coefficients",
+    "overlaps": "span_metrics",
+    "pair_f1": "summary",
+    "pairs_mean": "summary",
+    "pairwise_span_f1": "span_agreement",
+    "percentile_interval": "coefficients",
+    "sentence_disagreements": "disagreements",
+    "span_dict": "disagreements",
+    "span_scores": "span_metrics",
+    "token_labels": "span_agreement",
+    "token_tables": "token_agreement",
+}
+
+__all__ = sorted([*_WHERE, "disagreements", "incident_agreement", "suggestion_sources"])
+
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from ..corpus.text import make_nlp
 from ..export.align import linked_labels
 from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
-from ..metrics.gold_scores import GoldScoreTally
-from ..metrics.tally import SpanF1Tally
 from ..models import Project, Report, utcnow
 from .projects import project_status
 from .rows import iter_project_records
@@ -54,6 +52,9 @@ def export_project(
     an empty export or an output folder that exists and is not empty without
     ``force``; ValueError for an unknown task or policy.
     """
+    from ..metrics.gold_scores import GoldScoreTally  # numpy: loaded by an export, not with the app
+    from ..metrics.tally import SpanF1Tally
+
     labels = [label["name"] for label in project.labels]
     tally = SpanF1Tally()
     gold_scores = GoldScoreTally(labels)

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from ..db import database_key
 from ..export.files import ExportError
 from ..export.heldout import TrainSplit
-from ..metrics.gold_scores import annotator_vs_gold, model_vs_gold
 from ..models import GoldAnnotation, ModelVersion, Project, Sentence
 from ..records import SentenceRecord
 from .model_versions import PIPELINE, active_version, get_version, pipeline_path
@@ -110,6 +109,7 @@ def held_out_gold(
 
 def _score(session: Session, project: Project, version: ModelVersion, n_resamples: int, seed: int) -> dict[str, Any]:
     from ..export.heldout import predicted_spans, read_train_split  # spaCy: only with a version to score
+    from ..metrics.gold_scores import annotator_vs_gold, model_vs_gold  # numpy: the same
     from .suggestions import load_model
 
     labels = [label["name"] for label in project.labels]

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from ..db import database_key
 from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
-from ..metrics.project import agreement_report
 from ..metrics.suggestion_sources import suggestion_sources
 from ..models import Annotation, GoldAnnotation, Project, Sentence, Span, User
 from ..records import AnnotationRecord
@@ -102,6 +101,8 @@ def project_report(
 
 
 def _project_report(session: Session, project: Project, n_resamples: int, seed: int) -> dict[str, Any]:
+    from ..metrics.project import agreement_report  # numpy: loaded with the first report, not with the app
+
     records = load_records(session, project)
     report = agreement_report(
         records.sentences, records.annotations, records.gold.values(), project_labels(project), n_resamples, seed
