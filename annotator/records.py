@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Where a suggested span comes from: imported with the corpus, a trained model, the rules.
+# Where a suggested span comes from: imported with the corpus, a trained model, the rules; also the
+# order in which a span several sources suggest is attributed (services.suggestions).
 SUGGESTION_SOURCES = ("import", "model", "rules")
 
 

@@ -27,9 +27,6 @@ from ..records import SUGGESTION_SOURCES
 from .projects import project_settings
 
 log = logging.getLogger(__name__)
-# Also the order in which duplicates are resolved: a span the model suggests too is offered as the
-# model's, with its confidence and version, rather than as the rules' (with neither).
-SOURCES = SUGGESTION_SOURCES
 PROJECT_KIND = "project"  # the gazetteer kind of entries an admin added to a project
 
 
@@ -138,10 +135,7 @@ def warm_suggesters(session: Session) -> int:
     """
     projects = session.scalars(select(Project).order_by(Project.id)).all()
     for project in projects:
-        gazetteer = project_gazetteer(session, project)
-        _rule_suggester(project.lang, gazetteer, project_outcomes(project), _kinds_key(project)).suggest(
-            "Three drones were shot down over the Kursk region overnight."
-        )
+        rule_suggester(session, project).suggest("Three drones were shot down over the Kursk region overnight.")
         model = model_source(session, project)
         if model is not None:
             load_model(model[0])
@@ -214,7 +208,8 @@ def suggestions_for(
     (a spancat pipeline), else None; a model suggestion scored below the project's
     ``suggestion_min_score`` is left out. Only spans of the project's labels that start and end on the
     sentence's stored tokens are kept; a span found by several sources is
-    listed once, under the first source in :data:`SOURCES` (import, model, rules). ``stored``: the rows of
+    listed once, under the first source in ``records.SUGGESTION_SOURCES`` (import, model, rules: a
+    span the model suggests too is offered as the model's, with its confidence and version). ``stored``: the rows of
     :func:`stored_suggestions`, when the caller read them already.
     """
     gazetteer = project_gazetteer(session, project)
@@ -263,7 +258,7 @@ def suggestions_for(
     starts = {start for start, _ in sentence.tokens}
     ends = {end for _, end in sentence.tokens}
     labels = set(offered_label_names(project))  # a retired label is suggested for no span
-    order = {source: i for i, source in enumerate(SOURCES)}
+    order = {source: i for i, source in enumerate(SUGGESTION_SOURCES)}
     best: dict[tuple[int, int, str], tuple] = {}
     for item in found:
         start, end, label, _, source, _ = item
