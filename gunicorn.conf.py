@@ -3,19 +3,30 @@
     gunicorn -w 4 -b 0.0.0.0:8000 "annotator:create_app()"
 
 The app is loaded once, in gunicorn's master process, and shared by the
-workers it forks: spaCy, the projects' pipelines and rule suggesters and the
-page templates are loaded before the first worker starts (``warm_up``), so
+workers it forks: spaCy, the projects' pipelines and rule suggesters, the
+page templates and the SQL of the labelling round trip (one round rehearsed
+and rolled back) are loaded before the first worker starts (``warm_up``), so
 that no worker's first labelling request spends seconds loading them, and
-their memory pages are shared rather than copied into each worker. The start-up heap
-is then moved out of the garbage collector's reach (``gc.freeze``): a
-collection in a worker would otherwise write to every shared object's header
-and copy its page. Command-line options override these.
+their memory pages are shared rather than copied into each worker.
+
+Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
+off while the master loads (a collection would walk the growing heap again and
+again, and free holes into pages the workers will share), then the start-up
+heap is frozen, out of the collector's reach, and collection turned back on
+before the workers fork: a collection in a worker would otherwise write to
+every shared object's header and copy its page.
+
+Each worker, before it serves, rehearses the round once more (``warm_worker``):
+its first requests would otherwise copy the shared pages they touch, several
+thousand of them. Command-line options override these settings.
 """
 
 import gc
 
 wsgi_app = "annotator:create_app()"
 preload_app = True
+
+gc.disable()  # until when_ready (or on_reload): this file is read before the app is loaded
 
 
 def when_ready(server):
@@ -28,5 +39,20 @@ def when_ready(server):
         server.log.warning("Warm-up failed; each worker loads what it needs on its first requests", exc_info=True)
     else:
         server.log.info("Warmed up %d project(s); the workers share what was loaded", projects)
-    gc.collect()
     gc.freeze()
+    gc.enable()
+
+
+def on_reload(server):
+    """In the master, on SIGHUP, after this file was read again (which turned collection off)."""
+    gc.enable()
+
+
+def post_worker_init(worker):
+    """In each worker, after the fork, before it accepts a request."""
+    from annotator.app import warm_worker
+
+    try:
+        warm_worker(worker.wsgi)
+    except Exception:  # noqa: BLE001 - a worker that could not rehearse still serves
+        worker.log.warning("Worker warm-up failed; its first requests are slower", exc_info=True)

@@ -8,13 +8,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from . import db as database
 from .extensions import csrf, login_manager
 from .limits import DEFAULTS as LIMITS
 
 PACKAGE = Path(__file__).parent
+REHEARSAL = "annotator.rehearsal"  # WSGI environ key of the warm-up's requests (annotator.web.rehearsal)
 
 
 def _asset_folder(name: str) -> str:
@@ -82,8 +83,15 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     login_manager.init_app(app)
 
     if web:
+        from jinja2 import FileSystemBytecodeCache
+
         from .web import register
 
+        # Compiled page templates are kept in the instance folder: a restart loads them
+        # instead of compiling every template again (source changes are seen by checksum).
+        templates_cache = Path(app.instance_path) / "template-cache"
+        templates_cache.mkdir(exist_ok=True)
+        app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(str(templates_cache))}
         register(app)
     freeze = app.config["GC_FREEZE"]
     if _flag(freeze) if freeze is not None else not app.testing:
@@ -95,26 +103,54 @@ def warm_up(app: Flask) -> int:
     """Load before serving what the first requests would otherwise load; returns the projects warmed.
 
     spaCy, each project's pipeline, rule suggester and vocabularies, the
-    dashboard's metrics (numpy), and the compiled page templates: without them a process's first labelling request
-    takes seconds (spaCy's import and the rules' patterns) instead of tens of
-    milliseconds. Called once in a server's parent process before it forks
-    workers (``gunicorn.conf.py``, ``annotator demo``), which then share it; the
-    connections it used are closed, so that no worker inherits one.
+    dashboard's metrics (numpy) and the compiled page templates; then, in an
+    app with pages, one labelling round rehearsed through the app's own
+    request path and rolled back (``annotator.web.rehearsal``), which compiles
+    the round trip's SQL statements and runs the code of a first request.
+    Without them a process's first labelling request takes seconds (spaCy's
+    import and the rules' patterns), and its first ``next`` and save several
+    times their later time. Called once in a server's parent process before
+    it forks workers (``gunicorn.conf.py``, ``annotator demo``), which then
+    share it; the connections it used are closed, so that no worker inherits one.
     """
     from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, shared
     from .services.suggestions import warm_suggesters
 
-    if "auth" in app.blueprints:  # an app with pages
+    pages = "auth" in app.blueprints
+    if pages:
         for name in app.jinja_env.list_templates(extensions=["html"]):
             app.jinja_env.get_template(name)
     engine = app.extensions["annotator.engine"]
     session = app.extensions["annotator.sessionmaker"]()
     try:
         with app.app_context():
-            return warm_suggesters(session)
+            projects = warm_suggesters(session)
+        session.close()
+        if pages and projects:
+            from .web.rehearsal import rehearse_labelling
+
+            rehearse_labelling(app)
+        return projects
     finally:
         session.close()
         engine.dispose()
+
+
+def warm_worker(app: Flask) -> int:
+    """In a server process forked from a warmed-up parent, before it serves: rehearse the labelling round again.
+
+    The parent's warm-up left everything loaded and compiled in memory the
+    process shares; the first requests would still copy each shared page they
+    touch (several thousand: a first ``next`` several times slower than the
+    next one). Rehearsed here (rolled back, ``annotator.web.rehearsal``), that
+    happens before the first request, and the connection it opened stays in
+    this process's pool for it. Returns the rounds run (0 in an app without pages).
+    """
+    if "auth" not in app.blueprints:
+        return 0
+    from .web.rehearsal import rehearse_labelling
+
+    return rehearse_labelling(app)
 
 
 def _freeze_heap_after_first_response(app: Flask) -> None:
@@ -133,6 +169,8 @@ def _freeze_heap_after_first_response(app: Flask) -> None:
 
     @app.after_request
     def _freeze_once(response):
+        if request.environ.get(REHEARSAL):
+            return response  # the warm-up's rehearsal in gunicorn's master: serving has not begun
         if os.getpid() not in frozen_in:
             frozen_in.append(os.getpid())
             response.call_on_close(_collect_and_freeze)  # after the response is sent

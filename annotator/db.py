@@ -113,7 +113,7 @@ def single_writer(session: Session) -> bool:
 def database_key(session: Session) -> str:
     """Which database ``session`` is on, as text: part of the key of every per-process cache,
     so that figures of two databases (a test's, a restored one's) are never mixed up."""
-    return session.get_bind().url.render_as_string(hide_password=True)
+    return session.get_bind().engine.url.render_as_string(hide_password=True)  # a Connection bind: its engine's
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

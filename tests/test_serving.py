@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from tests.helpers import make_project
+
 CHILD = r"""
 import gc, json, sys
 from werkzeug.test import EnvironBuilder
@@ -78,12 +80,134 @@ def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection
     assert app.jinja_env.cache  # the page templates are compiled
 
 
+def _table_counts(db) -> dict[str, object]:
+    from sqlalchemy import func, select
+
+    from annotator.models import Annotation, Lease, ProjectMember, Sentence, Span, User
+
+    counts: dict[str, object] = {
+        model.__tablename__: db.scalar(select(func.count()).select_from(model))
+        for model in (User, Annotation, Span, Lease, ProjectMember)
+    }
+    counts["sentences"] = db.execute(select(Sentence.id, Sentence.state, Sentence.annotation_count)).all()
+    return counts
+
+
+@pytest.mark.parametrize("restricted", [False, True], ids=["open", "restricted"])
+def test_serving_rehearsal_runs_a_labelling_round_and_keeps_nothing(app, db, restricted):
+    from annotator.app import warm_worker
+    from annotator.services import queue
+
+    make_project(db, restricted=restricted)
+    before = _table_counts(db)
+    db.rollback()
+    assert warm_worker(app) == 1  # one queue order in use: one round
+    assert _table_counts(db) == before
+    assert not queue._PROJECT_COUNTS  # no figure counted inside the rolled-back transaction is kept
+    assert app.extensions["annotator.sessionmaker"]().get_bind() is app.extensions["annotator.engine"]
+
+
+def test_serving_rehearsal_without_a_sentence_to_give_runs_no_round(app, db):
+    from annotator.app import warm_worker
+
+    make_project(db, reports=())
+    assert warm_worker(app) == 0
+
+
+CONF_CHILD = r"""
+import gc, json, logging, sys, types
+from pathlib import Path
+
+settings = {}
+conf = Path(sys.argv[1])
+exec(compile(conf.read_text(), str(conf), "exec"), settings)  # as gunicorn reads it, before the app loads
+collecting_while_loading = gc.isenabled()
+
+from annotator import create_app
+
+app = create_app(json.loads(sys.argv[2]))
+server = types.SimpleNamespace(app=types.SimpleNamespace(wsgi=lambda: app), log=logging.getLogger("gunicorn"))
+settings["when_ready"](server)
+state = {
+    "collecting_while_loading": collecting_while_loading,
+    "collecting_after": gc.isenabled(),
+    "frozen": gc.get_freeze_count(),
+    "connections_open": app.extensions["annotator.engine"].pool.checkedout(),
+}
+
+# What a forked worker's first labelling round would still load or compile.
+generated = []
+handler = logging.Handler()
+handler.emit = lambda record: generated.append(record.getMessage()) if "[generated in" in record.getMessage() else None
+logging.getLogger("sqlalchemy.engine.Engine").addHandler(handler)
+logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.INFO)
+modules = set(sys.modules)
+client = app.test_client()
+bearer = {"Authorization": "Bearer " + sys.argv[3]}
+answer = client.get("/api/projects/incidents/next", headers=bearer)
+sentence = answer.get_json()["sentence"]
+span = {"start_char": 0, "end_char": sentence["tokens"][0]["end_char"], "label": "COUNT"}
+saved = client.put(
+    "/api/sentences/%d/annotation" % sentence["id"], json={"status": "done", "spans": [span]}, headers=bearer
+)
+state.update(
+    statuses=[answer.status_code, saved.status_code],
+    new_modules=sorted(set(sys.modules) - modules),
+    compiled=generated,
+)
+print(json.dumps(state))
+"""
+
+
+def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compiles_nothing(
+    database_url, tmp_path, nlp
+):
+    """After ``when_ready``, as in gunicorn's master before the fork: a labelling round imports no module
+    and compiles no SQL statement (SQLAlchemy logs "[generated in ...]" for a statement it compiles)."""
+    from pathlib import Path
+
+    from annotator import create_app
+    from annotator.services.users import create_user, issue_api_token
+
+    config = {"DATABASE_URL": database_url, "SECRET_KEY": "k" * 32}
+    setup = create_app({**config, "TESTING": True})
+    session = setup.extensions["annotator.sessionmaker"]()
+    make_project(session)
+    token = issue_api_token(create_user(session, "ann", "annotator", None))
+    session.commit()
+    session.close()
+    setup.extensions["annotator.engine"].dispose()
+
+    conf = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+    done = subprocess.run(
+        [sys.executable, "-c", CONF_CHILD, str(conf), json.dumps(config), token],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout.strip().splitlines()[-1])
+    assert state["collecting_while_loading"] is False  # gc.freeze's documented recipe: off while loading,
+    assert state["collecting_after"] is True  # then back on, the start-up heap frozen before the fork
+    assert state["frozen"] > 10_000
+    assert state["connections_open"] == 0  # nothing for a forked worker to inherit
+    assert state["statuses"] == [200, 200]
+    assert state["new_modules"] == []
+    assert state["compiled"] == []
+
+
 def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
+    import gc
     from pathlib import Path
 
     conf = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
     settings: dict = {}
-    exec(compile(conf.read_text(), str(conf), "exec"), settings)
+    try:
+        exec(compile(conf.read_text(), str(conf), "exec"), settings)
+    finally:
+        gc.enable()  # reading the file turns collection off until when_ready
     assert settings["preload_app"] is True
     assert settings["wsgi_app"] == "annotator:create_app()"
-    assert callable(settings["when_ready"])
+    for hook in ("when_ready", "on_reload", "post_worker_init"):
+        assert callable(settings[hook])

@@ -362,6 +362,11 @@ def project_counts(session: Session, project: Project, max_age: float = 0.0) -> 
     return counts
 
 
+def forget_project_counts() -> None:
+    """Drop this process's kept ``project_counts`` figures (after counting in a transaction that was rolled back)."""
+    _PROJECT_COUNTS.clear()
+
+
 STATUSES = ("done", "flagged", "skipped")
 # One user's annotations in :project_id by status, built once (the labelling page reads it per sentence).
 # A correlated lookup rather than a join: the plan then starts from the user's annotations

@@ -1,0 +1,114 @@
+"""A labelling round rehearsed through the app's own request path before serving, then rolled back.
+
+A server process's first ``next`` and first save otherwise pay for what
+only a first request does: SQLAlchemy compiling each statement of the round
+trip (its compiled cache is per engine, filled on first use), the first
+user lookup by API token and by session cookie, the CSRF check, the page's
+first render and the first static file. Run once in gunicorn's master
+before it forks (``annotator.app.warm_up``), the rehearsal leaves all of
+that in memory that every worker inherits.
+
+The round runs as an annotator of its own, made for it, in one database
+transaction that is rolled back at the end: nothing it writes is kept (on
+PostgreSQL the ids it took from the sequences are skipped, as after any
+rollback). On SQLite that transaction holds the write lock for the length
+of the round (tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from flask import Flask
+from sqlalchemy import select
+
+from ..app import REHEARSAL
+from ..models import Project, ProjectMember
+from ..services import queue
+from ..services.suggestions import offered_label_names
+from ..services.unit_of_work import session_factory
+from ..services.users import create_user, issue_api_token
+
+log = logging.getLogger(__name__)
+
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def rehearse_labelling(app: Flask) -> int:
+    """Run one labelling round per queue order in use, then roll everything back; returns the rounds run.
+
+    A round, in the first project (by id) of each queue order that has a
+    sentence to give: ``next`` and a save with an API token, then the
+    labelling page, a static file, ``next`` and a save with a session
+    cookie and its CSRF token. Raises ``RuntimeError`` when a request of the
+    round does not answer as a labelling request should.
+    """
+    engine = app.extensions["annotator.engine"]
+    served = app.extensions["annotator.sessionmaker"]
+    rounds = 0
+    with engine.connect() as connection:
+        # One transaction for the whole rehearsal (BEGIN IMMEDIATE on SQLite: the round writes);
+        # the requests' own commits only release savepoints inside it.
+        connection.execution_options(sqlite_write=True)
+        transaction = connection.begin()
+        sessions = session_factory(engine)
+        sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+        app.extensions["annotator.sessionmaker"] = sessions
+        session = sessions()
+        try:
+            projects = session.scalars(select(Project).order_by(Project.id)).all()
+            user = create_user(session, f"rehearsal-{secrets.token_hex(8)}", "annotator", None)
+            token = issue_api_token(user)
+            session.add_all(ProjectMember(project_id=p.id, user_id=user.id) for p in projects if p.restricted)
+            session.commit()
+            done: set[str] = set()
+            for project in projects:
+                if project.queue_order not in done and _round(app, project, user.session_token, token):
+                    done.add(project.queue_order)
+                    rounds += 1
+        finally:
+            session.close()
+            app.extensions["annotator.sessionmaker"] = served
+            transaction.rollback()
+    queue.forget_project_counts()  # counted inside the rolled-back transaction
+    return rounds
+
+
+def _round(app: Flask, project: Project, session_token: str, api_token: str) -> bool:
+    """One round in ``project``; False if it has no sentence to give."""
+    client = app.test_client()
+    client.environ_base[REHEARSAL] = True
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    next_url = f"/api/projects/{project.name}/next"
+    label = (offered_label_names(project) or [None])[0]
+
+    def save(sentence: dict, headers: dict) -> None:
+        start, end = sentence["tokens"][0]["start_char"], sentence["tokens"][0]["end_char"]
+        spans = [] if label is None else [{"start_char": start, "end_char": end, "label": label}]
+        body = {"status": "done", "spans": spans}
+        _expect(client.put(f"/api/sentences/{sentence['id']}/annotation", json=body, headers=headers), 200)
+
+    answer = _expect(client.get(next_url, headers=bearer), 200, 204)
+    if answer.status_code == 204:
+        return False
+    save(answer.get_json()["sentence"], bearer)
+
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = session_token  # logged in as Flask-Login keeps it
+        cookie["_fresh"] = True
+    page = _expect(client.get(f"/projects/{project.name}/label"), 200).get_data(as_text=True)
+    _expect(client.get("/static/label.js"), 200)
+    csrf = CSRF_META.search(page)
+    answer = _expect(client.get(next_url), 200, 204)
+    if answer.status_code == 200 and csrf is not None:
+        save(answer.get_json()["sentence"], {"X-CSRFToken": csrf.group(1)})
+    return True
+
+
+def _expect(response, *statuses: int):
+    response.close()
+    if response.status_code not in statuses:
+        raise RuntimeError(f"rehearsal: {response.request.method} {response.request.path} -> {response.status}")
+    return response
