@@ -16,8 +16,9 @@ heap is frozen, out of the collector's reach, and collection turned back on
 before the workers fork: a collection in a worker would otherwise write to
 every shared object's header and copy its page.
 
-Each worker, before it serves, rehearses the round once more (``warm_worker``):
-its first requests would otherwise copy the shared pages they touch, several
+Each worker, before it serves, touches what its first requests use
+(``warm_worker``: the reads of a labelling request, then its claim and save,
+rolled back): they would otherwise copy the shared pages they touch, several
 thousand of them. Command-line options override these settings.
 """
 

@@ -136,21 +136,19 @@ def warm_up(app: Flask) -> int:
         engine.dispose()
 
 
-def warm_worker(app: Flask) -> int:
-    """In a server process forked from a warmed-up parent, before it serves: rehearse the labelling round again.
+def warm_worker(app: Flask) -> bool:
+    """In a server process forked from a warmed-up parent, before it serves: touch what the first requests use.
 
-    The parent's warm-up left everything loaded and compiled in memory the
-    process shares; the first requests would still copy each shared page they
-    touch (several thousand: a first ``next`` several times slower than the
-    next one). Rehearsed here (rolled back, ``annotator.web.rehearsal``), that
-    happens before the first request, and the connection it opened stays in
-    this process's pool for it. Returns the rounds run (0 in an app without pages).
+    ``annotator.web.rehearsal.rehearse_in_worker``: without it, a first ``next``
+    copies several thousand pages shared with the parent and takes a few times
+    as long as the next one. Returns whether it ran (an app with pages and a
+    sentence to rehearse on).
     """
     if "auth" not in app.blueprints:
-        return 0
-    from .web.rehearsal import rehearse_labelling
+        return False
+    from .web.rehearsal import rehearse_in_worker
 
-    return rehearse_labelling(app)
+    return rehearse_in_worker(app)
 
 
 def _freeze_heap_after_first_response(app: Flask) -> None:

@@ -94,24 +94,41 @@ def _table_counts(db) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("restricted", [False, True], ids=["open", "restricted"])
-def test_serving_rehearsal_runs_a_labelling_round_and_keeps_nothing(app, db, restricted):
+def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, restricted):
     from annotator.app import warm_worker
     from annotator.services import queue
+    from annotator.web.rehearsal import rehearse_labelling
 
     make_project(db, restricted=restricted)
     before = _table_counts(db)
     db.rollback()
-    assert warm_worker(app) == 1  # one queue order in use: one round
+    assert rehearse_labelling(app) == 1  # one queue order in use: one round, through the views
     assert _table_counts(db) == before
-    assert not queue._PROJECT_COUNTS  # no figure counted inside the rolled-back transaction is kept
+    db.rollback()
+    assert warm_worker(app) is True  # the worker's: reads, then the claim and save through the services
+    assert _table_counts(db) == before
+    assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
     assert app.extensions["annotator.sessionmaker"]().get_bind() is app.extensions["annotator.engine"]
 
 
-def test_serving_rehearsal_without_a_sentence_to_give_runs_no_round(app, db):
+def test_serving_worker_warm_up_leaves_its_connection_for_the_first_request(app, db, project):
     from annotator.app import warm_worker
 
+    db.close()
+    engine = app.extensions["annotator.engine"]
+    engine.dispose()
+    assert warm_worker(app) is True
+    assert engine.pool.checkedout() == 0
+    assert engine.pool.checkedin() == 1
+
+
+def test_serving_rehearsals_without_a_sentence_run_no_round(app, db):
+    from annotator.app import warm_worker
+    from annotator.web.rehearsal import rehearse_labelling
+
     make_project(db, reports=())
-    assert warm_worker(app) == 0
+    assert rehearse_labelling(app) == 0
+    assert warm_worker(app) is False
 
 
 CONF_CHILD = r"""

@@ -25,7 +25,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ..app import REHEARSAL
-from ..models import Project, ProjectMember
+from ..models import Project, ProjectMember, Sentence, utcnow
 from ..services import queue
 from ..services.suggestions import offered_label_names
 from ..services.unit_of_work import session_factory
@@ -74,6 +74,65 @@ def rehearse_labelling(app: Flask) -> int:
             transaction.rollback()
     queue.forget_project_counts()  # counted inside the rolled-back transaction
     return rounds
+
+
+def rehearse_in_worker(app: Flask) -> bool:
+    """In a process forked after ``rehearse_labelling``, before it serves: touch what its first requests use.
+
+    Everything is loaded and compiled already, in memory shared with the
+    parent; but a first request copies each shared page it touches (Python
+    writes an object's reference count when it uses it): several thousand
+    pages, a first ``next`` a few times slower than the next one. This runs the
+    request machinery (``/healthz``), the reads of a labelling request (the
+    first project's first sentence, its suggestions and counts) and then the
+    claim and save of the round at the service level, as an annotator of its
+    own, rolled back. Not the whole round through the views as in the parent:
+    on SQLite it would hold the one write lock all that time, while the
+    workers forked before this one already serve; here it is held for the
+    claim and the save only, as by an annotator's round. The connection stays
+    in this process's pool for the first request. Returns whether there was a
+    sentence to rehearse on.
+    """
+    from ..db import write_transaction
+    from ..services.annotations import save_annotation
+    from ..services.suggestions import suggestions_for
+    from .inputs import limits
+
+    client = app.test_client()
+    client.environ_base[REHEARSAL] = True
+    client.get("/healthz").close()
+    session = app.extensions["annotator.sessionmaker"]()
+    try:
+        with app.app_context():
+            row = session.execute(
+                select(Sentence, Project)
+                .join(Project, Project.id == Sentence.project_id)
+                .order_by(Sentence.id)
+                .limit(1)
+            ).first()
+            if row is None:
+                return False
+            sentence, project = row
+            suggestions_for(session, project, sentence)
+            queue.project_counts(session, project)
+            session.rollback()
+            write_transaction(session)
+            user = create_user(session, f"rehearsal-{secrets.token_hex(8)}", "annotator", None)
+            if project.restricted:
+                session.add(ProjectMember(project_id=project.id, user_id=user.id))
+            claimed = queue.next_sentence(session, project, user, utcnow(), 60)
+            if claimed is not None:
+                label = (offered_label_names(project) or [None])[0]
+                start, end = claimed.tokens[0] if claimed.tokens else (0, 0)
+                spans = (
+                    [] if label is None or end <= start else [{"start_char": start, "end_char": end, "label": label}]
+                )
+                save_annotation(session, claimed, user, "done", spans, limits=limits())
+            return True
+    finally:
+        session.rollback()
+        session.close()
+        queue.forget_project_counts()  # none counted inside the rolled-back transaction is kept
 
 
 def _round(app: Flask, project: Project, session_token: str, api_token: str) -> bool:
