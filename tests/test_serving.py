@@ -21,17 +21,20 @@ from werkzeug.test import EnvironBuilder
 from annotator import create_app
 
 config = json.loads(sys.argv[1])
+rehearse_first = config.pop("rehearse_first", False)
 app = create_app(config)
 seen = []
 
-def serve(path):
-    environ = EnvironBuilder(path=path).get_environ()
+def serve(path, extra=None):
+    environ = {**EnvironBuilder(path=path).get_environ(), **(extra or {})}
     body = app(environ, lambda status, headers, exc_info=None: None)
     b"".join(body)
     seen.append(("sent", gc.get_freeze_count()))
     body.close()
     seen.append(("closed", gc.get_freeze_count()))
 
+if rehearse_first:
+    serve("/healthz", {"annotator.rehearsal": True})  # the warm-up's requests are not serving yet
 serve("/healthz")
 gc.unfreeze()
 serve("/healthz")
@@ -57,6 +60,12 @@ def test_serving_heap_is_frozen_once_after_the_first_response_is_sent(tmp_path):
     assert first_sent == ("sent", 0)  # not while the client waits for the body
     assert first_closed[0] == "closed" and first_closed[1] > 10_000  # the app and its libraries
     assert second_sent == ("sent", 0) and second_closed == ("closed", 0)  # once per process
+
+
+def test_serving_heap_is_not_frozen_by_the_warm_ups_rehearsal_requests(tmp_path):
+    rehearsed_sent, rehearsed_closed, first_sent, first_closed, *_ = _serve_twice(tmp_path, rehearse_first=True)
+    assert rehearsed_closed == ("closed", 0)
+    assert first_closed[1] > 10_000  # the first response that is served freezes
 
 
 @pytest.mark.parametrize("config", [{"GC_FREEZE": "false"}, {"TESTING": True}], ids=["turned-off", "testing"])
@@ -93,13 +102,18 @@ def _table_counts(db) -> dict[str, object]:
     return counts
 
 
-@pytest.mark.parametrize("restricted", [False, True], ids=["open", "restricted"])
-def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, restricted):
+@pytest.mark.parametrize(
+    "restricted,queue_order",
+    [(False, "report"), (True, "report"), (False, "uncertain")],
+    ids=["open", "restricted", "uncertain"],
+)
+def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, restricted, queue_order):
     from annotator.app import warm_worker
     from annotator.services import queue
     from annotator.web.rehearsal import rehearse_labelling
 
-    make_project(db, restricted=restricted)
+    make_project(db, restricted=restricted).queue_order = queue_order
+    db.commit()
     before = _table_counts(db)
     db.rollback()
     assert rehearse_labelling(app) == 1  # one queue order in use: one round, through the views
