@@ -3,9 +3,9 @@
     gunicorn -w 4 -b 0.0.0.0:8000 "annotator:create_app()"
 
 The app is loaded once, in gunicorn's master process, and shared by the
-workers it forks: spaCy, the projects' pipelines and rule suggesters and the
-page templates are loaded before the first worker starts (``warm_up``), so
-that no worker's first labelling request spends seconds loading them, and
+workers it forks: the projects' rule suggesters (which need no spaCy), their
+trained models if any, and the page templates are loaded before the first
+worker starts (``warm_up``), so that no worker's first labelling request pays for them, and
 their memory pages are shared rather than copied into each worker. The start-up heap
 is then moved out of the garbage collector's reach (``gc.freeze``): a
 collection in a worker would otherwise write to every shared object's header
