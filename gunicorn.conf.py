@@ -3,11 +3,11 @@
     gunicorn -w 4 -b 0.0.0.0:8000 "annotator:create_app()"
 
 The app is loaded once, in gunicorn's master process, and shared by the
-workers it forks: spaCy, the projects' pipelines and rule suggesters, the
-page templates and the SQL of the labelling round trip (one round rehearsed
-and rolled back) are loaded before the first worker starts (``warm_up``), so
-that no worker's first labelling request spends seconds loading them, and
-their memory pages are shared rather than copied into each worker.
+workers it forks: the projects' rule suggesters (which need no spaCy), their
+trained models if any, the page templates and the SQL of the labelling round
+trip (one round rehearsed and rolled back) are loaded before the first worker
+starts (``warm_up``), so that no worker's first labelling request pays for
+them, and their memory pages are shared rather than copied into each worker.
 
 Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
 off while the master loads (a collection would walk the growing heap again and

@@ -102,16 +102,17 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
 def warm_up(app: Flask) -> int:
     """Load before serving what the first requests would otherwise load; returns the projects warmed.
 
-    spaCy, each project's pipeline, rule suggester and vocabularies, the
-    dashboard's metrics (numpy) and the compiled page templates; then, in an
-    app with pages, one labelling round rehearsed through the app's own
-    request path and rolled back (``annotator.web.rehearsal``), which compiles
-    the round trip's SQL statements and runs the code of a first request.
-    Without them a process's first labelling request takes seconds (spaCy's
-    import and the rules' patterns), and its first ``next`` and save several
-    times their later time. Called once in a server's parent process before
-    it forks workers (``gunicorn.conf.py``, ``annotator demo``), which then
-    share it; the connections it used are closed, so that no worker inherits one.
+    Each project's rule suggester and vocabularies (no spaCy: the rules run over
+    the tokens stored with each sentence), its trained model when it has one
+    (which imports spaCy), the dashboard's metrics (numpy) and the compiled page
+    templates; then, in an app with pages, one labelling round rehearsed
+    through the app's own request path and rolled back
+    (``annotator.web.rehearsal``), which compiles the round trip's SQL
+    statements and runs the code of a first request. Without them a process's
+    first labelling request takes far longer than its later ones. Called once
+    in a server's parent process before it forks workers (``gunicorn.conf.py``,
+    ``annotator demo``), which then share it; the connections it used are
+    closed, so that no worker inherits one.
     """
     from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, shared
     from .services.suggestions import warm_suggesters

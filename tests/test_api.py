@@ -323,6 +323,35 @@ def test_api_routing_counts_a_flagged_version(login, db):
     assert first.needs_review is True
 
 
+@pytest.mark.parametrize("routing", ["review", "extra_annotator"])
+def test_api_routing_counts_incidents_linked_otherwise(login, db, routing):
+    """The same spans grouped into other incidents disagree: the sentence is routed like a span conflict."""
+    project = make_project(db, quota=2, routing=routing)
+    first = sentences_of(db, project)[0]
+    incident = {"spans": [COUNT, OUTCOME]}
+    assert put(login("ann"), first.id, spans=[COUNT, OUTCOME], incidents=[incident]).status_code == 200
+    assert put(login("bo"), first.id, spans=[COUNT, OUTCOME], incidents=[]).status_code == 200
+    db.rollback()  # end the read snapshot
+    db.refresh(first)
+    assert (first.extra_annotators, first.needs_review) == ((1, False) if routing == "extra_annotator" else (0, True))
+    cy = login("cy")
+    if routing == "extra_annotator":  # the third version agrees with ann's: the disagreement persists
+        assert put(cy, first.id, spans=[COUNT, OUTCOME], incidents=[incident]).status_code == 200
+        db.rollback()
+        db.refresh(first)
+        assert first.needs_review is True
+
+
+def test_api_routing_leaves_agreed_incidents_alone(login, db):
+    project = make_project(db, quota=2, routing="review")
+    first = sentences_of(db, project)[0]
+    for name, spans in (("ann", [COUNT, OUTCOME]), ("bo", [OUTCOME, COUNT])):  # the same incident, told in either order
+        assert put(login(name), first.id, spans=spans, incidents=[{"spans": spans}]).status_code == 200
+    db.rollback()
+    db.refresh(first)
+    assert first.needs_review is False
+
+
 def test_api_extra_annotator_then_review_when_disagreement_persists(login, db):
     project = make_project(db, quota=2, routing="extra_annotator")
     first = sentences_of(db, project)[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 from spacy.tokens import DocBin
@@ -94,3 +95,20 @@ def test_incident_export_drops_incidents_of_labels_left_out(nlp):
         nlp, [sentence], [two_incidents()], [], project="p", policy="annotator:ana", labels=["COUNT", "OUTCOME"]
     )
     assert result.incident_rows == [] and result.prodigy_records[0]["relations"] == []
+
+
+def test_incident_export_csv_quotes_what_a_spreadsheet_would_run():
+    from annotator.incidents.table import csv_line
+
+    row = dict.fromkeys(INCIDENT_COLUMNS)
+    row.update(report='=HYPERLINK("http://x")', sentence=1, count=-3, region_text="+cmd|' /C calc'!A0")
+    row.update(outcome_text="@SUM(1)", count_text="\tx", region="-Kursk", gold_source="annotator:ana")
+    cells = next(csv.DictReader(io.StringIO(csv_line(row)), fieldnames=INCIDENT_COLUMNS))
+    assert cells["report"] == '\'=HYPERLINK("http://x")'
+    assert (cells["region_text"], cells["outcome_text"], cells["count_text"]) == (
+        "'+cmd|' /C calc'!A0",
+        "'@SUM(1)",
+        "'\tx",
+    )
+    assert (cells["region"], cells["count"], cells["sentence"]) == ("'-Kursk", "-3", "1")  # numbers stay numbers
+    assert cells["gold_source"] == "annotator:ana" and cells["region_start"] == ""

@@ -101,6 +101,7 @@ def test_incidents_browser_label_link_and_adjudicate_with_the_keyboard(live_app,
     expect(rev.locator("table.disagreements .tag.type-link")).to_have_count(1)
     rev.goto(f"{live_app.base_url}/projects/drones/review/next")
     expect(rev.locator("#incidents-decision")).to_be_visible()
+    expect(rev.get_by_text("Nothing to decide")).to_contain_text("agree on the spans, but their incidents differ")
     rev.locator("#sentence-text").click()
     press(rev, "Enter")  # not decided yet: refused with a message
     expect(rev.locator("#review-status")).to_contain_text("Choose the incidents first")

@@ -190,9 +190,7 @@ print(json.dumps(state))
 """
 
 
-def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compiles_nothing(
-    database_url, tmp_path, nlp
-):
+def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compiles_nothing(database_url, tmp_path):
     """After ``when_ready``, as in gunicorn's master before the fork: a labelling round imports no module
     and compiles no SQL statement (SQLAlchemy logs "[generated in ...]" for a statement it compiles)."""
     from pathlib import Path
@@ -242,3 +240,46 @@ def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
     assert settings["wsgi_app"] == "annotator:create_app()"
     for hook in ("when_ready", "on_reload", "post_worker_init"):
         assert callable(settings[hook])
+
+
+SERVE_ROUND = r"""
+import json, sys
+from annotator import create_app
+from annotator.app import warm_up
+
+config, token = json.loads(sys.argv[1]), sys.argv[2]
+app = create_app(config)
+warm_up(app)
+after_warm_up = "spacy" in sys.modules
+client = app.test_client()
+headers = {"Authorization": f"Bearer {token}"}
+payload = client.get("/api/projects/incidents/next", headers=headers).get_json()
+sentence, suggested = payload["sentence"], payload["suggestions"]
+spans = [{key: s[key] for key in ("start_char", "end_char", "label")} for s in suggested]
+saved = client.put(f"/api/sentences/{sentence['id']}/annotation", headers=headers, json={"status": "done", "spans": spans})
+print(json.dumps([after_warm_up, "spacy" in sys.modules, len(suggested), saved.status_code]))
+"""
+
+
+def test_serving_a_labelling_round_trip_loads_no_spacy(app, db, tmp_path):
+    """Rules suggest over the tokens stored with each sentence: a server warms up and labels without spaCy."""
+    from annotator.services.users import issue_api_token
+    from tests.helpers import make_project, users
+
+    make_project(db, reports=["Forty drones were shot down over the Kursk region overnight. No one was hurt."])
+    (ann,) = users(db, "ann")
+    token = issue_api_token(ann)
+    db.commit()
+    config = {key: app.config[key] for key in ("DATABASE_URL", "SECRET_KEY", "EXPORTS_DIR", "MODELS_DIR")}
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_ROUND, json.dumps(config), token],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    after_warm_up, after_round, suggested, status = json.loads(done.stdout.strip().splitlines()[-1])
+    assert suggested >= 2  # the count and the region, found by the rules
+    assert status == 200
+    assert (after_warm_up, after_round) == (False, False)

@@ -218,3 +218,143 @@ def test_suggest_demo_reports_give_every_label_aligned(nlp, suggester, demo_repo
         labels.update(s.label for s in suggestions)
     assert set(labels) == {"REGION", "COUNT", "OUTCOME"}
     assert min(labels.values()) >= 20
+
+
+# --- the same as spaCy's matchers
+
+
+def spacy_matcher_suggestions(nlp):
+    """A function giving what spaCy's PhraseMatcher, Matcher (greedy LONGEST) and filter_spans give a text."""
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    from annotator.labels.normalise import NUMBER_WORDS, count_prefix
+    from annotator.labels.suggest import COUNT_NOUNS, COUNT_WINDOW
+
+    def phrases(patterns):
+        matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for pattern in patterns:
+            matcher.add(pattern["id"], [nlp.make_doc(pattern["pattern"])])
+        return matcher
+
+    regions, outcomes = phrases(Gazetteer.default().patterns()), phrases(OutcomeVocabulary.default().patterns())
+    numbers = Matcher(nlp.vocab)
+    numbers.add(
+        "count",
+        [
+            [{"TEXT": {"REGEX": r"^(?:\d{1,3}(?:,\d{3})+|\d+)$"}}],
+            [
+                {"LOWER": {"IN": sorted(NUMBER_WORDS | {"a", "an", "half", "single"})}},
+                {"LOWER": {"IN": sorted(NUMBER_WORDS | {"-", "and", "a", "single"})}, "OP": "*"},
+            ],
+        ],
+        greedy="LONGEST",
+    )
+    nouns = {tuple(noun.split()) for noun in COUNT_NOUNS}
+    passable = {"-", "/", "'", "\u2018", "\u2019", '"', "\u201c", "\u201d"}
+    strings = nlp.vocab.strings
+
+    def weapon_after(doc, after: int) -> bool:
+        seen = 0
+        for i in range(after, len(doc)):
+            if doc[i].is_space:
+                continue
+            if seen == COUNT_WINDOW or (doc[i].is_punct and doc[i].text not in passable):
+                return False
+            if any(tuple(t.lower_ for t in doc[i : i + len(noun)]) == noun for noun in nouns):
+                return True
+            seen += 1
+        return False
+
+    def suggest(text: str) -> list[tuple[int, int, str, str]]:
+        doc = nlp.make_doc(text)
+        spans = [Span(doc, s, e, label="REGION", kb_id=strings[k]) for k, s, e in regions(doc) if not doc[s].is_lower]
+        spans += [Span(doc, s, e, label="OUTCOME", kb_id=strings[k]) for k, s, e in outcomes(doc)]
+        for _, s, e in numbers(doc):
+            parsed = count_prefix([t.lower_ for t in doc[s:e]])
+            if parsed is not None and weapon_after(doc, s + parsed[1]):
+                spans.append(Span(doc, s, s + parsed[1], label="COUNT", kb_id=str(parsed[0])))
+        return [
+            (x.start_char, x.end_char, x.label_, x.kb_id_) for x in sorted(filter_spans(spans), key=lambda x: x.start)
+        ]
+
+    return suggest
+
+
+def generated_sentences(n: int, seed: int) -> list[str]:
+    """Sentences made of the rules' own words, in any case, with odd white space and punctuation between."""
+    import random
+
+    from annotator.labels.normalise import NUMBER_WORDS
+    from annotator.labels.suggest import COUNT_NOUNS
+
+    rng = random.Random(seed)
+    words = [p["pattern"] for p in Gazetteer.default().patterns() + OutcomeVocabulary.default().patterns()]
+    words += sorted(NUMBER_WORDS) + sorted(COUNT_NOUNS) + ["a", "an", "half", "single", "and", "the", "over", "of"]
+    words += ["40", "1,000", "12", "2026", "dozens", "people", "Kursk's", "UAVs.", "(Belgorod)", "«Shahed»", "🙏"]
+    glue = [" ", " ", " ", " ", "  ", "\u00a0", "\n", "-", ", ", ". ", " - ", "—", "'", "’", " “", "” ", "/", ""]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 14)):
+            word = rng.choice(words)
+            word = rng.choice([word, word.lower(), word.upper(), word.title(), word])
+            parts.append(word + rng.choice(glue))
+        out.append("".join(parts).strip())
+    return out
+
+
+def tokenised_apart(nlp, text: str, start: int, end: int) -> bool:
+    """Whether the phrase at ``text[start:end]`` is tokenised otherwise in the vocabularies than in ``text``.
+
+    spaCy's tokenizer exceptions depend on case (the alias "St.Petersburg" is
+    two tokens, "ST.PETERSBURG" in a text one), so its PhraseMatcher misses such
+    a phrase where the rules, comparing the phrase's text between token
+    boundaries, find it.
+    """
+    inside = [t.lower_ for t in nlp.make_doc(text) if start <= t.idx < end]
+    phrases = [p["pattern"] for p in Gazetteer.default().patterns() + OutcomeVocabulary.default().patterns()]
+    return any(
+        [t.lower_ for t in nlp.make_doc(phrase)] != inside
+        for phrase in phrases
+        if phrase.lower() == text[start:end].lower()
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_suggest_gives_what_spacys_matchers_give(nlp, suggester, demo_reports, seed):
+    """The same spans as spaCy's matchers, from a text or its stored tokens.
+
+    The one difference allowed: a phrase tokenised otherwise alone than in the
+    text (and what it outweighs where spans overlap).
+    """
+    from annotator.corpus.text import token_offsets
+
+    texts = generated_sentences(1500, seed)
+    if seed == 0:
+        texts += [report["text"] for report in demo_reports] + [FIRST_SENTENCE]
+    apart, spacy_suggest = 0, spacy_matcher_suggestions(nlp)
+    for text in texts:
+        expected = spacy_suggest(text)
+        found = [(s.start_char, s.end_char, s.label, s.value) for s in suggester.suggest(text)]
+        stored = token_offsets(nlp, text)  # the tokens a sentence keeps: white space left out
+        assert [(s.start_char, s.end_char, s.label, s.value) for s in suggester.suggest_tokens(text, stored)] == found
+        if found == expected:
+            continue
+        explained = [x for x in set(found) - set(expected) if tokenised_apart(nlp, text, x[0], x[1])]
+        assert explained, text
+        apart += 1
+        for x in set(found) ^ set(expected):
+            assert any(x[0] < y[1] and y[0] < x[1] for y in explained), (text, x)
+    assert apart <= len(texts) // 50  # the difference is the exception
+
+
+def test_suggest_tokens_needs_no_spacy():
+    code = (
+        "import sys; from annotator.labels.suggest import RuleSuggester; "
+        "s = RuleSuggester().suggest_tokens('Forty drones hit Kursk.', [(0, 5), (6, 12), (13, 16), (17, 22), (22, 23)]); "
+        "print([(x.label, x.value) for x in s], 'spacy' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[('COUNT', '40'), ('REGION', 'Kursk Oblast')] False"

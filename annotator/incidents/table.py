@@ -11,7 +11,10 @@ report, counted from 1) and its three fields, read from the spans by their label
 then each field's span: ``region_start``/``region_end``/``region_text`` and so on, with character
 offsets into the report's text (end exclusive; None where the incident has no such span), and
 ``gold_source``: where the incident came from (a gold policy's source and the incident's provenance, or
-the model that extracted it). ``incidents.csv`` and ``incidents.jsonl`` hold the same rows.
+the model that extracted it). ``incidents.csv`` and ``incidents.jsonl`` hold the same rows; in the
+CSV, which people open in spreadsheets, a text cell that a spreadsheet would run as a formula (one
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: report text is untrusted) is
+written with a leading ``'``, so it shows as text. ``incidents.jsonl`` keeps every text exact.
 """
 
 from __future__ import annotations
@@ -96,8 +99,21 @@ def csv_header() -> str:
 
 
 def csv_line(row: Mapping[str, Any]) -> str:
-    """One row as a CSV line (None as an empty field)."""
-    return _csv(["" if row[c] is None else row[c] for c in INCIDENT_COLUMNS])
+    """One row as a CSV line (None as an empty field, a text a spreadsheet would run as a formula quoted)."""
+    return _csv([_spreadsheet_safe(row[c]) for c in INCIDENT_COLUMNS])
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: None as empty, a text starting like a formula with a leading ``'``."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def jsonl_row(row: Mapping[str, Any]) -> str:

@@ -1,8 +1,14 @@
 """Rule-based pre-annotation: REGION, COUNT and OUTCOME suggestions for a text.
 
-Pure core: spaCy's ``PhraseMatcher`` and ``Matcher`` over ``nlp.make_doc(text)``,
-so every suggestion starts and ends on a token boundary of that Doc and
-``doc.char_span(start_char, end_char, alignment_mode="strict")`` finds it.
+Pure core, and free of spaCy: the rules run over a sentence's token offsets
+(the ones stored for it at import, ``corpus.text.token_offsets``, or those
+of ``nlp.make_doc(text)``), so every suggestion starts and ends on a token
+boundary and ``doc.char_span(start_char, end_char, alignment_mode="strict")``
+finds it. A serving process therefore suggests without importing spaCy.
+They give what spaCy's ``PhraseMatcher`` (attribute ``LOWER``) and
+``Matcher`` (``greedy="LONGEST"``) give over the same tokens, and resolve
+overlaps like ``spacy.util.filter_spans``; ``tests/test_suggest.py`` checks
+both against spaCy's matchers on the demo corpus and generated reports.
 
 What each label covers (see ``annotator/data/guidelines.md``):
 
@@ -23,17 +29,19 @@ longer span (in tokens) wins, then the earlier one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..records import SpanRecord
 from .kinds import labels_of_kind
 from .normalise import NUMBER_WORDS, Gazetteer, OutcomeVocabulary, count_prefix
+
+if TYPE_CHECKING:  # spaCy only tokenises texts given without their tokens
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 __all__ = ["COUNT_NOUNS", "COUNT_WINDOW", "RuleSuggester"]
 
@@ -74,14 +82,105 @@ COUNT_WINDOW = 4  # tokens after the number in which the counted noun must appea
 _PASSABLE_PUNCT = frozenset({"-", "/", "'", "\u2018", "\u2019", '"', "\u201c", "\u201d"})
 
 
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")  # a count in digits: one token
+_COUNT_STARTS = frozenset(NUMBER_WORDS | {"a", "an", "half", "single"})  # a count in words: its first token
+_COUNT_CONTINUES = frozenset(NUMBER_WORDS | {"-", "and", "a", "single"})  # ... and the tokens that may follow
+
+
+def _is_punct(text: str) -> bool:
+    """spaCy's ``Token.is_punct``: every character is Unicode punctuation."""
+    return all(unicodedata.category(char).startswith("P") for char in text)
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """A text's tokens as spaCy numbers them.
+
+    ``offsets`` are the non-space tokens; spaCy also makes a token of any
+    white space between two tokens other than a single space (a double space,
+    a line break, a non-breaking space), and counts it in a span's length.
+    ``index[i]`` is token ``i``'s index among all of them, ``joined[i]``
+    whether token ``i + 1`` follows it with no such white-space token between.
+    """
+
+    text: str
+    offsets: Sequence[tuple[int, int]]
+    lower: tuple[str, ...]
+    index: tuple[int, ...]
+    joined: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, text: str, offsets: Sequence[Sequence[int]]) -> _Tokens:
+        pairs = [(int(start), int(end)) for start, end in offsets]
+        index, joined, position, previous_end = [], [], 0, None
+        for start, end in pairs:
+            gap = text[0 if previous_end is None else previous_end : start]
+            if previous_end is None:
+                position += 1 if gap else 0  # leading white space is a token of its own
+            else:
+                joined.append(gap in ("", " "))
+                position += 1 + (gap not in ("", " "))
+            index.append(position)
+            previous_end = end
+        joined.append(False)
+        return cls(text, pairs, tuple(text[start:end].lower() for start, end in pairs), tuple(index), tuple(joined))
+
+    def words(self, start: int, n: int) -> tuple[str, ...] | None:
+        """The lower-cased tokens ``start`` to ``start + n`` when no white-space token lies between, else None."""
+        if start + n > len(self.offsets) or not all(self.joined[start : start + n - 1]):
+            return None
+        return self.lower[start : start + n]
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A candidate span over tokens ``start`` to ``end`` (exclusive), its label and value."""
+
+    start: int
+    end: int
+    label: str
+    value: str
+
+
+class _PhraseIndex:
+    """Phrases found in a text, compared lower-cased, starting and ending on token boundaries.
+
+    What spaCy's ``PhraseMatcher(attr="LOWER")`` finds: a phrase matches the
+    tokens whose lower-cased text, white space included, is the phrase's.
+    """
+
+    def __init__(self, patterns: Iterable[Mapping[str, str]]):
+        self._values: dict[str, list[str]] = {}
+        for pattern in patterns:
+            values = self._values.setdefault(pattern["pattern"].lower(), [])
+            if pattern["id"] not in values:
+                values.append(pattern["id"])
+        self._longest = max(map(len, self._values), default=0)
+
+    def __call__(self, tokens: _Tokens) -> list[tuple[int, int, str]]:
+        """(first token, last token + 1, value) of each phrase found, by position."""
+        found = []
+        text, offsets = tokens.text, tokens.offsets
+        for first, (start, _) in enumerate(offsets):
+            for last in range(first, len(offsets)):
+                end = offsets[last][1]
+                if end - start > self._longest:  # lower-casing never shortens a text
+                    break
+                for value in self._values.get(text[start:end].lower(), ()):
+                    found.append((first, last + 1, value))
+        return found
+
+
 class RuleSuggester:
     """Proposes region, count and category spans for a text, values filled in.
 
-    ``nlp`` supplies only the tokenizer and vocab (``spacy.blank("en")`` is
-    enough). ``count_nouns=None`` proposes every exact number as a count.
-    ``scheme`` (label dicts; default: the default scheme, REGION, COUNT and
-    OUTCOME) names the label each kind's spans get: the first label of that
-    kind; a kind with no label in the scheme is not suggested.
+    ``nlp`` is needed only to tokenise a text given without its tokens
+    (``suggest``; ``spacy.blank("en")`` is enough): ``suggest_tokens`` takes the
+    tokens stored for a sentence and loads nothing. ``count_nouns=None``
+    proposes every exact number as a count. ``scheme`` (label dicts; default:
+    the default scheme, REGION, COUNT and OUTCOME) names the label each kind's
+    spans get: the first label of that kind; a kind with no label in the
+    scheme is not suggested.
     """
 
     # Kind -> the method that finds its spans. To suggest a new kind, add its method here.
@@ -89,7 +188,7 @@ class RuleSuggester:
 
     def __init__(
         self,
-        nlp: Language,
+        nlp: Language | None = None,
         gazetteer: Gazetteer | None = None,
         outcomes: OutcomeVocabulary | None = None,
         *,
@@ -105,87 +204,118 @@ class RuleSuggester:
         self.gazetteer = gazetteer or Gazetteer.default()
         self.outcomes = outcomes or OutcomeVocabulary.default()
         self.count_nouns = None if count_nouns is None else {tuple(noun.lower().split()) for noun in count_nouns}
-        # One matcher per label, keyed by the value, so a match id is its value.
-        self._regions = self._phrase_matcher(self.gazetteer.patterns())
-        self._outcomes = self._phrase_matcher(self.outcomes.patterns())
-        self._numbers = Matcher(nlp.vocab)
-        starts = sorted(NUMBER_WORDS | {"a", "an", "half", "single"})
-        continues = sorted(NUMBER_WORDS | {"-", "and", "a", "single"})
-        self._numbers.add(
-            "count",
-            [
-                [{"TEXT": {"REGEX": r"^(?:\d{1,3}(?:,\d{3})+|\d+)$"}}],
-                [{"LOWER": {"IN": starts}}, {"LOWER": {"IN": continues}, "OP": "*"}],
-            ],
-            greedy="LONGEST",
-        )
-
-    def _phrase_matcher(self, patterns: list[dict[str, str]]) -> PhraseMatcher:
-        matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        by_value: dict[str, list[str]] = {}
-        for pattern in patterns:
-            by_value.setdefault(pattern["id"], []).append(pattern["pattern"])
-        for value, phrases in by_value.items():
-            matcher.add(value, list(self.nlp.tokenizer.pipe(phrases)))  # type: ignore[union-attr]  # a Tokenizer has pipe
-        return matcher
+        self._regions = _PhraseIndex(self.gazetteer.patterns())
+        self._outcomes = _PhraseIndex(self.outcomes.patterns())
 
     def suggest(self, text: str) -> list[SpanRecord]:
         """Suggested spans of ``text``: non-overlapping, sorted by start, ``suggested=True``.
 
         Offsets are code points into ``text``, end exclusive, on token
-        boundaries of ``nlp.make_doc(text)``.
+        boundaries of ``nlp.make_doc(text)``. Needs the suggester's ``nlp``.
         """
+        if self.nlp is None:
+            raise ValueError("this RuleSuggester has no nlp to tokenise with: use suggest_tokens")
         return self.suggest_doc(self.nlp.make_doc(text))
 
     def suggest_doc(self, doc: Doc) -> list[SpanRecord]:
-        """Like ``suggest`` for a Doc made by this suggester's ``nlp``; offsets into ``doc.text``."""
-        candidates = [span for kind in self._labels for span in getattr(self, self.SUGGESTERS[kind])(doc)]
+        """Like ``suggest`` for a Doc already made; offsets into ``doc.text``."""
+        return self.suggest_tokens(doc.text, [(t.idx, t.idx + len(t)) for t in doc if not t.is_space])
+
+    def suggest_tokens(self, text: str, tokens: Iterable[Sequence[int]]) -> list[SpanRecord]:
+        """Like ``suggest`` over ``text``'s non-space tokens, given as (start_char, end_char) pairs.
+
+        ``tokens`` are those ``nlp.make_doc(text)`` gives (a sentence's stored
+        tokens); white-space tokens may be left out.
+        """
+        words = _Tokens.of(text, [t for t in tokens if not text[t[0] : t[1]].isspace()])
+        candidates = [match for kind in self._labels for match in getattr(self, self.SUGGESTERS[kind])(words)]
         return [
-            SpanRecord(span.start_char, span.end_char, span.label_, span.kb_id_, suggested=True)
-            for span in sorted(filter_spans(candidates), key=lambda span: span.start)
+            SpanRecord(words.offsets[m.start][0], words.offsets[m.end - 1][1], m.label, m.value, suggested=True)
+            for m in _filter_spans(candidates, words)
         ]
 
-    # The value rides on Span.kb_id so that filter_spans keeps it with its span.
-
-    def _region_spans(self, doc: Doc) -> list[Span]:
-        strings = self.nlp.vocab.strings
+    def _region_spans(self, tokens: _Tokens) -> list[_Match]:
         return [
-            Span(doc, start, end, label=self._labels["region"], kb_id=strings[match_id])
-            for match_id, start, end in self._regions(doc)
+            _Match(start, end, self._labels["region"], value)
+            for start, end, value in self._regions(tokens)
             # Place names are capitalised; this keeps "perm" or "kuban" in running text out.
-            if not doc[start].is_lower
+            if not _first_word(tokens, start).islower()
         ]
 
-    def _outcome_spans(self, doc: Doc) -> list[Span]:
-        strings = self.nlp.vocab.strings
-        return [
-            Span(doc, start, end, label=self._labels["category"], kb_id=strings[match_id])
-            for match_id, start, end in self._outcomes(doc)
-        ]
+    def _outcome_spans(self, tokens: _Tokens) -> list[_Match]:
+        return [_Match(start, end, self._labels["category"], value) for start, end, value in self._outcomes(tokens)]
 
-    def _count_spans(self, doc: Doc) -> list[Span]:
+    def _count_spans(self, tokens: _Tokens) -> list[_Match]:
         spans = []
-        for _, start, end in self._numbers(doc):
-            # The matcher over-reaches ("forty and", "a"); keep the exact number it starts with.
-            parsed = count_prefix([token.lower_ for token in doc[start:end]])
+        for start, end in _numbers(tokens):
+            # The match over-reaches ("forty and", "a"); keep the exact number it starts with.
+            parsed = count_prefix(tokens.lower[start:end])
             if parsed is None:
                 continue
             value, length = parsed
-            if self.count_nouns is None or self._counts_a_weapon(doc, start + length):
-                spans.append(Span(doc, start, start + length, label=self._labels["count"], kb_id=str(value)))
+            if self.count_nouns is None or self._counts_a_weapon(tokens, start + length):
+                spans.append(_Match(start, start + length, self._labels["count"], str(value)))
         return spans
 
-    def _counts_a_weapon(self, doc: Doc, after: int) -> bool:
-        """Whether a counted noun starts within ``COUNT_WINDOW`` tokens from index ``after``."""
-        seen = 0
-        for i in range(after, len(doc)):
-            token = doc[i]
-            if token.is_space:
-                continue  # "12\u00a0drones": the non-breaking space is a token of its own
-            if seen == COUNT_WINDOW or (token.is_punct and token.text not in _PASSABLE_PUNCT):
+    def _counts_a_weapon(self, tokens: _Tokens, after: int) -> bool:
+        """Whether a counted noun starts within ``COUNT_WINDOW`` tokens from token ``after``.
+
+        White-space tokens ("12\u00a0drones") are passed over and not counted.
+        """
+        for seen, i in enumerate(range(after, len(tokens.offsets))):
+            start, end = tokens.offsets[i]
+            word = tokens.text[start:end]
+            if seen == COUNT_WINDOW or (_is_punct(word) and word not in _PASSABLE_PUNCT):
                 return False
-            for noun in self.count_nouns or ():
-                if tuple(t.lower_ for t in doc[i : i + len(noun)]) == noun:
-                    return True
-            seen += 1
+            if any(tokens.words(i, len(noun)) == noun for noun in self.count_nouns or ()):
+                return True
         return False
+
+
+def _first_word(tokens: _Tokens, i: int) -> str:
+    start, end = tokens.offsets[i]
+    return tokens.text[start:end]
+
+
+def _numbers(tokens: _Tokens) -> list[tuple[int, int]]:
+    """(start, end) of the counts a text may hold, longest first where they overlap.
+
+    Spaces of a number in digits ("40", "1,000") or words ("forty", "twenty - three",
+    "a single"), as spaCy's ``Matcher`` with ``greedy="LONGEST"`` gives them.
+    """
+    pairs = []
+    for i, (start, end) in enumerate(tokens.offsets):
+        if _NUMBER.search(tokens.text[start:end]):
+            pairs.append((i, i + 1))
+        if tokens.lower[i] in _COUNT_STARTS:
+            pairs.append((i, i + 1))
+            j = i + 1
+            while j < len(tokens.offsets) and tokens.joined[j - 1] and tokens.lower[j] in _COUNT_CONTINUES:
+                j += 1
+                pairs.append((i, j))
+    taken: set[int] = set()
+    kept = []
+    for start, end in sorted(set(pairs), key=lambda pair: (pair[1] - pair[0], -pair[0]), reverse=True):
+        if taken.isdisjoint(range(start, end)):
+            kept.append((start, end))
+            taken.update(range(start, end))
+    return kept
+
+
+def _filter_spans(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
+    """``spacy.util.filter_spans`` over token matches: the longest first, then the earliest; by start.
+
+    Lengths count white-space tokens, as spaCy's token indices do.
+    """
+    index = tokens.index
+
+    def length(m: _Match) -> tuple[int, int]:
+        return index[m.end - 1] + 1 - index[m.start], -index[m.start]
+
+    kept: list[_Match] = []
+    seen: set[int] = set()
+    for m in sorted(matches, key=length, reverse=True):
+        if m.start not in seen and m.end - 1 not in seen:
+            kept.append(m)
+            seen.update(range(m.start, m.end))
+    return sorted(kept, key=lambda m: m.start)

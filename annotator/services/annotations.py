@@ -428,7 +428,9 @@ def route_disagreement(session: Session, sentence: Sentence, project: Project | 
     Routing "extra_annotator" asks for one more annotator (once); when the
     sentence disagrees again after that, or routing is "review", it is marked
     ``needs_review``. Returns "extra_annotator", "review" or None (nothing
-    changed). Spans are compared as (start_char, end_char, label) sets.
+    changed). Versions are compared as sets of spans ((start_char, end_char,
+    label)) and of incidents (as ``metrics.disagreements.link_disagreement``
+    groups them): the same spans linked into other incidents disagree too.
     Never commits; safe to call again.
     """
     project = project or session.get(Project, sentence.project_id)
@@ -441,8 +443,14 @@ def route_disagreement(session: Session, sentence: Sentence, project: Project | 
         return None
     # Flagged versions count as much as done ones: leaving them out would route no sentence whose
     # only dissent is the flagged version, and the flagged spans would pass unseen.
-    span_sets = {frozenset((s.start_char, s.end_char, s.label) for s in a.spans) for a in annotations}
-    if len(span_sets) < 2:
+    versions = {
+        (
+            frozenset((s.start_char, s.end_char, s.label) for s in a.spans),
+            frozenset(i.spans for i in stored_incidents(a.incidents)),
+        )
+        for a in annotations
+    }
+    if len(versions) < 2:
         return None
     if project.routing == "extra_annotator" and sentence.extra_annotators < 1:
         sentence.extra_annotators += 1

@@ -107,35 +107,43 @@ def _kinds_key(project: Project) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=32)
-def _rule_suggester(lang: str, gazetteer: Gazetteer, outcomes: OutcomeVocabulary, kinds: tuple[tuple[str, str], ...]):
-    """A rule suggester naming each kind's spans after the first offered label of that kind in ``kinds``."""
-    from ..corpus.text import make_nlp
+def _rule_suggester(gazetteer: Gazetteer, outcomes: OutcomeVocabulary, kinds: tuple[tuple[str, str], ...]):
+    """A rule suggester naming each kind's spans after the first offered label of that kind in ``kinds``.
+
+    It has no pipeline: it runs over a sentence's stored tokens (``suggest_tokens``), so serving loads no spaCy.
+    """
     from ..labels.suggest import RuleSuggester
 
     scheme = [{"name": name, "kind": kind} for name, kind in kinds]
-    return RuleSuggester(make_nlp(lang), gazetteer, outcomes, scheme=scheme)
+    return RuleSuggester(None, gazetteer, outcomes, scheme=scheme)
 
 
 def rule_suggester(session: Session, project: Project):
-    """The project's rule suggester (its labels' kinds, gazetteer and outcome vocabulary), cached per process."""
-    return _rule_suggester(
-        project.lang, project_gazetteer(session, project), project_outcomes(project), _kinds_key(project)
-    )
+    """The project's rule suggester (its labels' kinds, gazetteer and outcome vocabulary), cached per process.
+
+    It suggests over token offsets (``suggest_tokens``): a sentence's stored tokens.
+    """
+    return _rule_suggester(project_gazetteer(session, project), project_outcomes(project), _kinds_key(project))
 
 
 def warm_suggesters(session: Session) -> int:
     """Build, once in this process, what a project's first labelling request would build; returns the projects.
 
-    For each project: its gazetteer and outcome vocabulary, its language's
-    pipeline (importing spaCy) and its rule suggester, run once on a short
-    text so that the tokenizer's caches and the rules' patterns are made too,
-    and its trained model when it has one.
+    For each project: its gazetteer and outcome vocabulary and its rule
+    suggester, run once on the project's first sentence, and its trained model
+    when it has one (the only part that imports spaCy: the rules run over
+    the tokens stored with each sentence).
     A server calls it before it forks its workers (``gunicorn.conf.py``), so
     that they share it and no annotator's first request pays for it.
     """
     projects = session.scalars(select(Project).order_by(Project.id)).all()
     for project in projects:
-        rule_suggester(session, project).suggest("Three drones were shot down over the Kursk region overnight.")
+        suggester = rule_suggester(session, project)
+        first = session.execute(
+            select(Sentence.text, Sentence.tokens).where(Sentence.project_id == project.id).limit(1)
+        ).first()
+        if first is not None:
+            suggester.suggest_tokens(first.text, first.tokens)
         model = model_source(session, project)
         if model is not None:
             load_model(model[0])
@@ -232,7 +240,8 @@ def suggestions_for(
             )
         )
     if rules:
-        for span in _rule_suggester(project.lang, gazetteer, outcomes, _kinds_key(project)).suggest(sentence.text):
+        suggester = _rule_suggester(gazetteer, outcomes, _kinds_key(project))
+        for span in suggester.suggest_tokens(sentence.text, sentence.tokens):
             found.append((span.start_char, span.end_char, span.label, span.value, "rules", None))
     model = model_source(session, project)
     if model is not None:

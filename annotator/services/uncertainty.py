@@ -60,17 +60,20 @@ def compute_uncertainties(session: Session, project: Project, nlp: Language) -> 
     from .suggestions import rule_suggester
 
     rows = session.execute(
-        select(Sentence.id, Sentence.text).where(Sentence.project_id == project.id).order_by(Sentence.id)
+        select(Sentence.id, Sentence.text, Sentence.tokens)
+        .where(Sentence.project_id == project.id)
+        .order_by(Sentence.id)
     ).all()
     rules = None
     if spancat_key(nlp) is None:
         suggester = rule_suggester(session, project)
+        tokens = {text: stored for _, text, stored in rows}  # the same text has the same tokens
 
         def rules(text: str) -> set[tuple[int, int, str]]:
-            return {(s.start_char, s.end_char, s.label) for s in suggester.suggest(text)}
+            return {(s.start_char, s.end_char, s.label) for s in suggester.suggest_tokens(text, tokens[text])}
 
-    scores = sentence_uncertainties(nlp, [text for _, text in rows], rules)
-    return {sentence_id: score for (sentence_id, _), score in zip(rows, scores, strict=True)}
+    scores = sentence_uncertainties(nlp, [text for _, text, _ in rows], rules)
+    return {sentence_id: score for (sentence_id, _, _), score in zip(rows, scores, strict=True)}
 
 
 def ranked(session: Session, project: Project, scores: Mapping[int, float]) -> list[dict[str, Any]]:
