@@ -91,7 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         # instead of compiling every template again (source changes are seen by checksum).
         templates_cache = Path(app.instance_path) / "template-cache"
         templates_cache.mkdir(exist_ok=True)
-        app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(str(templates_cache))}
+        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
         register(app)
     freeze = app.config["GC_FREEZE"]
     if _flag(freeze) if freeze is not None else not app.testing:

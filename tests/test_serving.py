@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,7 +87,9 @@ def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection
     assert warm_up(app) == 1
     assert suggestions._rule_suggester.cache_info().currsize == 1
     assert app.extensions["annotator.engine"].pool.checkedout() == 0  # nothing for a forked worker to inherit
-    assert app.jinja_env.cache  # the page templates are compiled
+    assert app.jinja_env.cache  # the page templates are compiled,
+    kept = list(Path(app.jinja_env.bytecode_cache.directory).iterdir())
+    assert len(kept) >= len(app.jinja_env.list_templates(extensions=["html"]))  # and kept for the next start
 
 
 def _table_counts(db) -> dict[str, object]:
