@@ -7,7 +7,9 @@ figure is the same measure of ``_bare_wsgi.app`` (a 200 for every request)
 under the same gunicorn settings, in the same run. The database holds
 ``--size`` imported sentences (default 10,000) and 9 annotators with tokens.
 
-- ``server.gunicorn.start_s``: process start to the first 200 of ``/healthz``;
+- ``server.gunicorn.start_s``: process start to the first 200 of ``/healthz``,
+  on a new instance folder; ``restart_s``: the same for a second start on it
+  (compiled page templates kept there, ``instance/template-cache``);
 - ``server.gunicorn.pss_mb``: proportional set size (``Pss`` of
   ``/proc/<pid>/smaps_rollup``: a page shared by n processes counts 1/n)
   summed over the master and its workers, after eight annotators have done
@@ -152,6 +154,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
         times = per_worker(log)
     finally:
         stop(process)
+    _, restart_seconds = _start_stop(app_command, env, port, c.ROOT)  # what the first start left is there now
     bare, bare_seconds = start(bare_command, env, port, HERE)
     try:
         for _ in range(CLIENTS * ROUNDS):
@@ -161,6 +164,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
         stop(bare)
     extra = dict(common, errors=errors[:3]) if errors else common
     out.append(c.emit(f"server.{label_name}.start_s.lower_better", seconds, "s", bare_seconds, **extra))
+    out.append(c.emit(f"server.{label_name}.restart_s.lower_better", restart_seconds, "s", bare_seconds, **extra))
     out.append(
         c.emit(
             f"server.{label_name}.pss_mb.lower_better",
