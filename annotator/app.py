@@ -16,6 +16,7 @@ from .limits import DEFAULTS as LIMITS
 
 PACKAGE = Path(__file__).parent
 REHEARSAL = "annotator.rehearsal"  # WSGI environ key of the warm-up's requests (annotator.web.rehearsal)
+FROZEN_IN = "annotator.heap_frozen_in"  # app.extensions: the processes that froze their heap (GC_FREEZE on)
 
 
 def _asset_folder(name: str) -> str:
@@ -149,7 +150,12 @@ def warm_worker(app: Flask) -> bool:
         return False
     from .web.rehearsal import rehearse_in_worker
 
-    return rehearse_in_worker(app)
+    rehearsed = rehearse_in_worker(app)
+    frozen_in = app.extensions.get(FROZEN_IN)
+    if frozen_in is not None and os.getpid() not in frozen_in:
+        frozen_in.append(os.getpid())  # the labelling code has run: freeze now rather than after the first response
+        _collect_and_freeze()
+    return rehearsed
 
 
 def _freeze_heap_after_first_response(app: Flask) -> None:
@@ -162,9 +168,10 @@ def _freeze_heap_after_first_response(app: Flask) -> None:
     (by then the labelling code is loaded too), that heap is collected once
     and moved to the permanent generation (``gc.freeze``), so later full
     collections walk only what came after. Once per process: each gunicorn
-    worker does it for itself, after the fork.
+    worker does it for itself, after the fork (at the end of ``warm_worker``
+    when it runs, before the first request).
     """
-    frozen_in: list[int] = []
+    frozen_in: list[int] = app.extensions.setdefault(FROZEN_IN, [])
 
     @app.after_request
     def _freeze_once(response):

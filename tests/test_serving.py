@@ -169,6 +169,10 @@ state = {
     "connections_open": app.extensions["annotator.engine"].pool.checkedout(),
 }
 
+settings["post_worker_init"](types.SimpleNamespace(wsgi=app, log=server.log))  # as in a worker, before it serves
+state["frozen_by_the_worker_warm_up"] = gc.get_freeze_count() > state["frozen"]
+frozen = gc.get_freeze_count()
+
 # What a forked worker's first labelling round would still load or compile.
 generated = []
 handler = logging.Handler()
@@ -184,7 +188,10 @@ span = {"start_char": 0, "end_char": sentence["tokens"][0]["end_char"], "label":
 saved = client.put(
     "/api/sentences/%d/annotation" % sentence["id"], json={"status": "done", "spans": [span]}, headers=bearer
 )
+answer.close()
+saved.close()  # a response's close is where the first one freezes the heap
 state.update(
+    frozen_again=gc.get_freeze_count() > frozen,  # (freed frozen objects leave it: it may shrink)
     statuses=[answer.status_code, saved.status_code],
     new_modules=sorted(set(sys.modules) - modules),
     compiled=generated,
@@ -224,6 +231,8 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
     assert state["collecting_after"] is True  # then back on, the start-up heap frozen before the fork
     assert state["frozen"] > 10_000
     assert state["connections_open"] == 0  # nothing for a forked worker to inherit
+    assert state["frozen_by_the_worker_warm_up"] is True  # the worker freezes before it serves,
+    assert state["frozen_again"] is False  # not again after its first response
     assert state["statuses"] == [200, 200]
     assert state["new_modules"] == []
     assert state["compiled"] == []

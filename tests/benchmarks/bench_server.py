@@ -1,8 +1,10 @@
 """Serving: start to first 200, memory of the gunicorn master and workers, each worker's first requests.
 
 The app runs as the README documents it: ``gunicorn -w 4`` started in the
-repository's root, so that it reads ``gunicorn.conf.py`` (the app loaded once
-in the master and warmed up before the workers fork). The limit of every
+repository's root, with its ``gunicorn.conf.py`` (the app loaded once in the
+master and warmed up before the workers fork; read through
+``_request_cpu_conf.py``, which runs it unchanged and adds two request hooks
+that log each request's CPU time in its worker). The limit of every
 figure is the same measure of ``_bare_wsgi.app`` (a 200 for every request)
 under the same gunicorn settings, in the same run. The database holds
 ``--size`` imported sentences (default 10,000) and 9 annotators with tokens.
@@ -19,6 +21,11 @@ under the same gunicorn settings, in the same run. The database holds
   time (gunicorn's access log, ``%(D)s``) of its first ``GET /next`` and first
   ``PUT .../annotation``, against the median of its later ones (the limit
   here is the steady state, not the bare app); the slowest worker is reported;
+- ``server.gunicorn.first_next_cpu_ms``, ``first_put_cpu_ms``: the same, in
+  CPU time of the worker (``_request_cpu_conf.py``, which runs the config file
+  and adds request hooks that it does not define): what the worker itself spent,
+  without the waits that a busy shared machine, the other workers' start and
+  the clients all starting at once add to the server time;
 - ``server.gunicorn.nowarm.*``: the same with ``-c /dev/null --preload``
   (the app preloaded, nothing warmed), for comparison;
 - ``server.dev.start_s``: ``flask --app "annotator:create_app()" run`` and
@@ -121,13 +128,18 @@ def label(port: int, tokens: list[str]) -> list[str]:
 
 
 LOG_LINE = re.compile(r"^<(?P<pid>\d+)> (?P<us>\d+) (?P<method>\S+) (?P<path>\S+) (?P<status>\d+)$")
+CPU_LINE = re.compile(r"^(?P<pid>\d+) (?P<us>\d+) (?P<faults>\d+) (?P<method>\S+) (?P<path>\S+)$")
 
 
 def per_worker(log: Path) -> dict[int, dict[str, list[float]]]:
-    """Server milliseconds of each worker's ``next`` and ``put`` requests, in order."""
+    """Server milliseconds of each worker's ``next`` and ``put`` requests, in order.
+
+    Reads the access log (``<pid> <us> <method> <path> <status>``) or the
+    request log of ``_request_cpu_conf.py`` (``pid us faults method path``).
+    """
     times: dict[int, dict[str, list[float]]] = {}
-    for line in log.read_text().splitlines():
-        m = LOG_LINE.match(line.strip())
+    for line in log.read_text().splitlines() if log.exists() else []:
+        m = LOG_LINE.match(line.strip()) or CPU_LINE.match(line.strip())
         if not m:
             continue
         kind = "next" if m["path"].endswith("/next") else "put" if m["method"] == "PUT" else None
@@ -152,6 +164,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
         master = process.pid
         pss, rss = memory_mb([master, *children(master)])
         times = per_worker(log)
+        cpu_times = per_worker(Path(env["BENCH_REQUEST_LOG"]))
     finally:
         stop(process)
     _, restart_seconds = _start_stop(app_command, env, port, c.ROOT)  # what the first start left is there now
@@ -176,9 +189,14 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
             **extra,
         )
     )
-    for kind in ("next", "put"):
+    for kind, figure in (
+        ("next", "first_next_ms"),
+        ("put", "first_put_ms"),
+        ("next", "first_next_cpu_ms"),
+        ("put", "first_put_cpu_ms"),
+    ):
         ratios = []
-        for pid, kinds in sorted(times.items()):
+        for pid, kinds in sorted((cpu_times if "cpu" in figure else times).items()):
             series = kinds[kind]
             if len(series) >= 3:
                 ratios.append(
@@ -188,7 +206,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
             worst = max(ratios)
             out.append(
                 c.emit(
-                    f"server.{label_name}.first_{kind}_ms.lower_better",
+                    f"server.{label_name}.{figure}.lower_better",
                     worst[1],
                     "ms",
                     worst[2],
@@ -220,15 +238,19 @@ def main(argv=None) -> list[dict]:
                 }
                 common = dict(n=args.size, backend=backend, gunicorn_workers=args.workers)
                 bare = gunicorn("_bare_wsgi:app", free_port(), args.workers, ["-c", "/dev/null", "--preload"])
-                for name, config, chosen in (
-                    ("gunicorn", [], tokens[:CLIENTS]),
-                    ("gunicorn.nowarm", ["-c", "/dev/null", "--preload"], tokens[CLIENTS:]),
+                for name, conf, chosen in (
+                    ("gunicorn", c.ROOT / "gunicorn.conf.py", tokens[:CLIENTS]),
+                    ("gunicorn.nowarm", Path("/dev/null"), tokens[CLIENTS:]),
                 ):
                     port = free_port()
                     log = tmp / f"access-{backend}-{name}.log"
+                    config = ["-c", str(HERE / "_request_cpu_conf.py")] + (
+                        [] if conf.name == "gunicorn.conf.py" else ["--preload"]
+                    )
                     app_command = gunicorn("annotator:create_app()", port, args.workers, config, log)
                     bare_command = [*bare[:6], f"127.0.0.1:{port}", *bare[7:]]
-                    out += run_gunicorn(name, app_command, bare_command, env, chosen, port, log, common)
+                    run_env = {**env, "BENCH_GUNICORN_CONF": str(conf), "BENCH_REQUEST_LOG": str(log) + ".cpu"}
+                    out += run_gunicorn(name, app_command, bare_command, run_env, chosen, port, log, common)
                 if args.no_dev or backend != "sqlite":
                     continue
                 port = free_port()
