@@ -401,3 +401,31 @@ def test_review_adjudication_note_and_dropped_are_bounded(db, login, extra, stat
     assert problem in response.get_json()["message"]
     db.rollback()
     assert db.scalar(select(GoldAnnotation)) is None
+
+
+def test_review_adjudication_shows_where_each_version_span_came_from(db, login):
+    from annotator.models import Annotation, Span
+
+    ids = build_project(db)
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    region = db.scalar(
+        select(Span)
+        .join(Annotation)
+        .where(Annotation.sentence_id == ids["s1"], Annotation.user_id == bob.id, Span.label == "REGION")
+    )
+    region.suggested, region.source, region.model_version = True, "model", 4
+    db.commit()
+    page = login("rev", "reviewer").get(f"/projects/incidents/review/{ids['s1']}").get_data(as_text=True)
+    data = json.loads(page.split("data-review='", 1)[1].split("'>", 1)[0].replace("&#34;", '"').replace("&amp;", "&"))
+    (boundary,) = [d for d in data["decisions"] if "bob" in d["versions"] and d["versions"]["bob"]]
+    assert boundary["versions"]["bob"][0] | {"text": None} == {
+        "start_char": 15,
+        "end_char": 26,
+        "label": "REGION",
+        "value": "Kyiv",
+        "text": None,
+        "source": "model",
+        "model_version": 4,
+    }
+    assert "source" not in boundary["versions"]["ann"][0]  # a hand-made span
+    assert page.count('class="muted provenance"') == 1 and ">model v4</span>" in page

@@ -38,9 +38,16 @@ Key = tuple[int, int, str]
 
 
 def span_dict(span: SpanRecord, text: str | None = None) -> dict[str, Any]:
-    out = {"start_char": span.start_char, "end_char": span.end_char, "label": span.label, "value": span.value}
+    """The span as a dict: offsets, label, value, its ``text`` when given, and where it came from
+    (``source``, ``model_version``) when it was an accepted suggestion."""
+    out: dict[str, Any] = {"start_char": span.start_char, "end_char": span.end_char, "label": span.label}
+    out["value"] = span.value
     if text is not None:
         out["text"] = text[span.start_char : span.end_char]
+    if span.source is not None:
+        out["source"] = span.source
+        if span.model_version is not None:
+            out["model_version"] = span.model_version
     return out
 
 

@@ -66,7 +66,6 @@ def import_reports(
     naming an admin or reviewer, a report longer than the tokenizer takes or
     a sentence longer than ``limits.max_sentence_chars``; the caller rolls back.
     """
-    nlp = make_nlp(project.lang)
     # One import of a project at a time: each numbers its reports after the project's last one.
     # (PostgreSQL locks the project's row; SQLite's write transaction shuts out other writers.)
     session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
@@ -75,12 +74,12 @@ def import_reports(
     for record in reports:
         batch.append(record)
         if len(batch) >= batch_size:
-            summary.add(_import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions))
+            summary.add(_import_batch(session, project, file, batch, limits, as_annotator, as_suggestions))
             if progress:
                 progress(len(batch))
             batch = []
     if batch:
-        summary.add(_import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions))
+        summary.add(_import_batch(session, project, file, batch, limits, as_annotator, as_suggestions))
         if progress:
             progress(len(batch))
     if summary.sentences >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
@@ -90,7 +89,7 @@ def import_reports(
     return summary
 
 
-def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_suggestions) -> ImportSummary:
+def _import_batch(session, project, file, batch, limits, as_annotator, as_suggestions) -> ImportSummary:
     summary = ImportSummary()
     hashes = [content_hash(r.text) for r in batch]
     existing = dict(
@@ -107,6 +106,7 @@ def _import_batch(session, project, file, batch, nlp, limits, as_annotator, as_s
         else:
             new[digest] = record
     if new:
+        nlp = make_nlp(project.lang)  # spaCy loads only when a report is new: a re-import of known ones needs none
         records = list(new.values())
         for record in records:
             if len(record.text) > nlp.max_length:  # spaCy refuses it with a ValueError
