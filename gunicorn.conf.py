@@ -17,7 +17,7 @@ before the workers fork: a collection in a worker would otherwise write to
 every shared object's header and copy its page.
 
 Each worker, before it serves, touches what its first requests use
-(``warm_worker``: the reads of a labelling request, then its claim and save,
+(``warm_worker``: the reads of a labelling request, then ``next`` and a save,
 rolled back): they would otherwise copy the shared pages they touch, several
 thousand of them. Command-line options override these settings.
 """

@@ -143,8 +143,9 @@ def warm_worker(app: Flask) -> bool:
 
     ``annotator.web.rehearsal.rehearse_in_worker``: without it, a first ``next``
     copies several thousand pages shared with the parent and takes a few times
-    as long as the next one. Returns whether it ran (an app with pages and a
-    sentence to rehearse on).
+    as long as the next one. Then the heap is collected and frozen (with
+    ``GC_FREEZE`` on), which the first response would otherwise do. Returns
+    whether it ran (an app with pages and a sentence to rehearse on).
     """
     if "auth" not in app.blueprints:
         return False

@@ -122,7 +122,7 @@ def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, rest
     assert rehearse_labelling(app) == 1  # one queue order in use: one round, through the views
     assert _table_counts(db) == before
     db.rollback()
-    assert warm_worker(app) is True  # the worker's: reads, then the claim and save through the services
+    assert warm_worker(app) is True  # the worker's: reads, then next and a save with a token
     assert _table_counts(db) == before
     assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
     assert app.extensions["annotator.sessionmaker"]().get_bind() is app.extensions["annotator.engine"]

@@ -20,12 +20,15 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..app import REHEARSAL
-from ..models import Project, ProjectMember, Sentence, utcnow
+from ..models import Project, ProjectMember, Sentence
 from ..services import queue
 from ..services.suggestions import offered_label_names
 from ..services.unit_of_work import session_factory
@@ -46,34 +49,15 @@ def rehearse_labelling(app: Flask) -> int:
     cookie and its CSRF token. Raises ``RuntimeError`` when a request of the
     round does not answer as a labelling request should.
     """
-    engine = app.extensions["annotator.engine"]
-    served = app.extensions["annotator.sessionmaker"]
     rounds = 0
-    with engine.connect() as connection:
-        # One transaction for the whole rehearsal (BEGIN IMMEDIATE on SQLite: the round writes);
-        # the requests' own commits only release savepoints inside it.
-        connection.execution_options(sqlite_write=True)
-        transaction = connection.begin()
-        sessions = session_factory(engine)
-        sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
-        app.extensions["annotator.sessionmaker"] = sessions
-        session = sessions()
-        try:
-            projects = session.scalars(select(Project).order_by(Project.id)).all()
-            user = create_user(session, f"rehearsal-{secrets.token_hex(8)}", "annotator", None)
-            token = issue_api_token(user)
-            session.add_all(ProjectMember(project_id=p.id, user_id=user.id) for p in projects if p.restricted)
-            session.commit()
-            done: set[str] = set()
-            for project in [p for p in projects if p.queue_order not in done][:MAX_ATTEMPTS]:
-                if project.queue_order not in done and _round(app, project, user.session_token, token):
-                    done.add(project.queue_order)
-                    rounds += 1
-        finally:
-            session.close()
-            app.extensions["annotator.sessionmaker"] = served
-            transaction.rollback()
-    queue.forget_project_counts()  # counted inside the rolled-back transaction
+    with _rolled_back(app) as session:
+        projects = session.scalars(select(Project).order_by(Project.id)).all()
+        session_token, api_token = _annotator(session, projects)
+        done: set[str] = set()
+        for project in [p for p in projects if p.queue_order not in done][:MAX_ATTEMPTS]:
+            if project.queue_order not in done and _round(app, project, api_token, session_token):
+                done.add(project.queue_order)
+                rounds += 1
     return rounds
 
 
@@ -84,20 +68,16 @@ def rehearse_in_worker(app: Flask) -> bool:
     parent; but a first request copies each shared page it touches (Python
     writes an object's reference count when it uses it): several thousand
     pages, a first ``next`` a few times slower than the next one. This runs the
-    request machinery (``/healthz``), the reads of a labelling request (the
-    first project's first sentence, its suggestions and counts) and then the
-    claim and save of the round at the service level, as an annotator of its
-    own, rolled back. Not the whole round through the views as in the parent:
-    on SQLite it would hold the one write lock all that time, while the
-    workers forked before this one already serve; here it is held for the
-    claim and the save only, as by an annotator's round. The connection stays
-    in this process's pool for the first request. Returns whether there was a
-    sentence to rehearse on.
+    request machinery (``/healthz``) and the reads of a labelling request (the
+    first project's first sentence, its suggestions and counts), then, rolled
+    back, ``next`` and a save with an API token. Not the page and the cookie's
+    round as well, as in the parent: on SQLite the transaction holds the one
+    write lock, while the workers forked before this one already serve; for
+    ``next`` and a save it holds it about as long as an annotator's round does.
+    The connection stays in this process's pool for the first request.
+    Returns whether there was a sentence to rehearse on.
     """
-    from ..db import write_transaction
-    from ..services.annotations import InvalidAnnotation, save_annotation
     from ..services.suggestions import suggestions_for
-    from .inputs import limits
 
     client = app.test_client()
     client.environ_base[REHEARSAL] = True
@@ -116,31 +96,51 @@ def rehearse_in_worker(app: Flask) -> bool:
             sentence, project = row
             suggestions_for(session, project, sentence)
             queue.project_counts(session, project)
-            session.rollback()
-            write_transaction(session)
-            user = create_user(session, f"rehearsal-{secrets.token_hex(8)}", "annotator", None)
-            if project.restricted:
-                session.add(ProjectMember(project_id=project.id, user_id=user.id))
-            claimed = queue.next_sentence(session, project, user, utcnow(), 60)
-            if claimed is not None:
-                label = (offered_label_names(project) or [None])[0]
-                start, end = claimed.tokens[0] if claimed.tokens else (0, 0)
-                spans = (
-                    [] if label is None or end <= start else [{"start_char": start, "end_char": end, "label": label}]
-                )
-                try:
-                    save_annotation(session, claimed, user, "done", spans, limits=limits())
-                except InvalidAnnotation:
-                    pass  # a scheme whose first label refuses the first token's value; the save's code has run
-            return True
     finally:
-        session.rollback()
         session.close()
-        queue.forget_project_counts()  # none counted inside the rolled-back transaction is kept
+    with _rolled_back(app) as session:
+        _, api_token = _annotator(session, [project])
+        _round(app, project, api_token)
+    return True
 
 
-def _round(app: Flask, project: Project, session_token: str, api_token: str) -> bool:
-    """One round in ``project``; False if it has no sentence to give."""
+@contextmanager
+def _rolled_back(app: Flask) -> Iterator[Session]:
+    """The app's sessions, while it lasts, joined through savepoints to one transaction that is then rolled back.
+
+    One connection, one transaction (BEGIN IMMEDIATE on SQLite: a round
+    writes); the requests' own commits only release savepoints inside it.
+    Yields a session of it; the per-process counts read inside it are dropped.
+    """
+    engine = app.extensions["annotator.engine"]
+    served = app.extensions["annotator.sessionmaker"]
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_write=True)
+        transaction = connection.begin()
+        sessions = session_factory(engine)
+        sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+        app.extensions["annotator.sessionmaker"] = sessions
+        session = sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+            app.extensions["annotator.sessionmaker"] = served
+            transaction.rollback()
+            queue.forget_project_counts()
+
+
+def _annotator(session: Session, projects) -> tuple[str, str]:
+    """An annotator made for the rehearsal, a member of the restricted ``projects``: (session token, API token)."""
+    user = create_user(session, f"rehearsal-{secrets.token_hex(8)}", "annotator", None)
+    api_token = issue_api_token(user)
+    session.add_all(ProjectMember(project_id=p.id, user_id=user.id) for p in projects if p.restricted)
+    session.commit()
+    return user.session_token, api_token
+
+
+def _round(app: Flask, project: Project, api_token: str, session_token: str | None = None) -> bool:
+    """One round in ``project`` (with ``session_token``, a second one with the cookie); False if nothing to give."""
     client = app.test_client()
     client.environ_base[REHEARSAL] = True
     bearer = {"Authorization": f"Bearer {api_token}"}
@@ -158,6 +158,8 @@ def _round(app: Flask, project: Project, session_token: str, api_token: str) -> 
     if answer.status_code == 204:
         return False
     save(answer.get_json()["sentence"], bearer)
+    if session_token is None:
+        return True
 
     with client.session_transaction() as cookie:
         cookie["_user_id"] = session_token  # logged in as Flask-Login keeps it
