@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # Alembic loads only when the schema has to change
@@ -98,6 +98,19 @@ def write_transaction(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_write": True})
+
+
+def core_connection(session: Session) -> Connection:
+    """``session``'s connection, for Core statements that read or write rows, not ORM objects.
+
+    ``session.execute`` takes every statement through the ORM's execution layer, which costs
+    several times a small indexed query itself; the labelling round trip runs its Core
+    statements here instead. Pending ORM changes are flushed first, as ``session.execute``
+    would autoflush them; rows written here are not in the session (expire what they change).
+    """
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection()
 
 
 def single_writer(session: Session) -> bool:

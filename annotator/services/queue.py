@@ -45,7 +45,7 @@ from sqlalchemy import DateTime, Integer, bindparam, delete, exists, func, inser
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from ..db import database_key, single_writer
+from ..db import core_connection, database_key, single_writer
 from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
 from .recount import COUNTED_STATUSES
 
@@ -178,16 +178,17 @@ def next_sentence(session: Session, project: Project, user: User, now: datetime,
     and one would stand in the way of leasing its sentence to the user again.
     """
     expires_at = now + timedelta(seconds=lease_seconds)
-    leases = session.execute(_LEASES, {"user_id": user.id, "now": now}).all()
+    rows = core_connection(session)
+    leases = rows.execute(_LEASES, {"user_id": user.id, "now": now}).all()
     mine = [lease for lease in leases if lease.user_id == user.id]
     if any(lease.expires_at <= now for lease in mine):
-        session.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
+        rows.execute(_DELETE_OWN_EXPIRED, {"user_id": user.id, "now": now})
     held = next(
         (lease for lease in mine if lease.expires_at > now and lease.project_id == project.id and not lease.annotated),
         None,
     )
     if held is not None:
-        session.execute(_RENEW, {"of_sentence": held.sentence_id, "of_user": user.id, "new_expiry": expires_at})
+        rows.execute(_RENEW, {"of_sentence": held.sentence_id, "of_user": user.id, "new_expiry": expires_at})
         loaded = session.identity_map.get(identity_key(Lease, (held.sentence_id, user.id)))
         if loaded is not None:
             session.expire(loaded, ["expires_at"])
@@ -241,13 +242,14 @@ def _in_state(session: Session, state: int, bound: dict, ranked: bool) -> Iterat
 
 def _pages(session: Session, first, after, names: tuple[str, ...], params: dict) -> Iterator[tuple[tuple, int]]:
     """Keyset pages of ``first`` then ``after`` (bound to the last key as ``names``): (key, id) rows."""
-    rows = session.execute(first, params).all()
+    connection = core_connection(session)
+    rows = connection.execute(first, params).all()
     while True:
         for *key, sentence_id in rows:
             yield tuple(key), sentence_id
         if len(rows) < CANDIDATE_BATCH:
             return
-        rows = session.execute(after, {**params, **dict(zip(names, rows[-1][:-1], strict=True))}).all()
+        rows = connection.execute(after, {**params, **dict(zip(names, rows[-1][:-1], strict=True))}).all()
 
 
 def _untouched_among(session: Session, bound: dict, ids: list[int], ranked: bool) -> Iterator[tuple[tuple, int]]:
@@ -256,10 +258,12 @@ def _untouched_among(session: Session, bound: dict, ids: list[int], ranked: bool
     if not ids:
         return
     if not ranked:
-        for report_id, position, sentence_id in session.execute(_UNTOUCHED_AMONG, {**bound, "ids": ids}).all():
+        for report_id, position, sentence_id in (
+            core_connection(session).execute(_UNTOUCHED_AMONG, {**bound, "ids": ids}).all()
+        ):
             yield (report_id, position), sentence_id
         return
-    rows = session.execute(_UNTOUCHED_AMONG_RANKED, {**bound, "ids": ids}).all()
+    rows = core_connection(session).execute(_UNTOUCHED_AMONG_RANKED, {**bound, "ids": ids}).all()
     keyed = [((UNSCORED_RANK if rank is None else rank, r, p), i) for r, p, i, rank in rows]
     yield from sorted(keyed)
 
@@ -299,16 +303,20 @@ def _claim(
         if busy is not None:
             busy.append(sentence_id)
         return None
-    leased = session.execute(
-        _CLAIM,
-        {
-            "sentence_id": sentence_id,
-            "user_id": user.id,
-            "now": now,
-            "expires_at": expires_at,
-            "quota": project.annotators_per_sentence + sentence.extra_annotators,
-        },
-    ).first()
+    leased = (
+        core_connection(session)
+        .execute(
+            _CLAIM,
+            {
+                "sentence_id": sentence_id,
+                "user_id": user.id,
+                "now": now,
+                "expires_at": expires_at,
+                "quota": project.annotators_per_sentence + sentence.extra_annotators,
+            },
+        )
+        .first()
+    )
     if leased is None:
         if savepoint is not None:
             savepoint.rollback()  # releases the row lock taken inside the savepoint
@@ -327,7 +335,7 @@ _TAKE = (
 
 def take_lease(session: Session, sentence: Sentence, user: User) -> datetime | None:
     """Delete the user's lease on the sentence (a save ends it); when it expires or expired, or None."""
-    return session.scalar(_TAKE, {"sentence_id": sentence.id, "user_id": user.id})
+    return core_connection(session).scalar(_TAKE, {"sentence_id": sentence.id, "user_id": user.id})
 
 
 def purge_expired_leases(session: Session, now: datetime) -> int:
@@ -387,7 +395,7 @@ def annotation_counts(session: Session, project: Project, user: User | None = No
     """
     if user is not None:
         mine = dict.fromkeys(STATUSES, 0)
-        for status, n in session.execute(_OWN_COUNTS, {"user_id": user.id, "project_id": project.id}):
+        for status, n in core_connection(session).execute(_OWN_COUNTS, {"user_id": user.id, "project_id": project.id}):
             mine[status] = n
         return {user.username: mine}
     query = (

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import write_transaction
+from ..db import core_connection, write_transaction
 from ..extensions import get_session, writes_on_get
 from ..labels.kinds import kind_of
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
@@ -110,15 +110,18 @@ def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
 
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
-    session = get_session()
-    window = session.execute(
-        _WINDOW,
-        {
-            "report_id": sentence.report_id,
-            "low": sentence.position - CONTEXT_SENTENCES,
-            "high": sentence.position + CONTEXT_SENTENCES,
-        },
-    ).all()
+    window = (
+        core_connection(get_session())
+        .execute(
+            _WINDOW,
+            {
+                "report_id": sentence.report_id,
+                "low": sentence.position - CONTEXT_SENTENCES,
+                "high": sentence.position + CONTEXT_SENTENCES,
+            },
+        )
+        .all()
+    )
     neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
     source = window[0].source if window else None
     return {
