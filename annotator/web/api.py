@@ -215,15 +215,21 @@ def next_sentence(project_name: str):
 
 
 def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int = 3):
-    """next_sentence, retried when a concurrent claim of the same user or a deadlock aborts it."""
+    """next_sentence, retried when a concurrent claim of the same user or a deadlock aborts it.
+
+    The first attempt is optimistic (no savepoints on PostgreSQL); when it locks a full
+    candidate it is rolled back and the next attempt takes a savepoint per candidate.
+    """
     session = get_session()
     for attempt in range(attempts):
         try:
             if attempt:  # the first attempt runs in the write transaction the request opened
                 write_transaction(session)
-            sentence = queue.next_sentence(session, project, current_user, now, lease_seconds)
+            sentence = queue.next_sentence(session, project, current_user, now, lease_seconds, optimistic=not attempt)
             session.flush()
             return sentence
+        except queue.ClaimContended:
+            session.rollback()  # releases the full candidate's row lock
         except (IntegrityError, OperationalError):
             session.rollback()
             if attempt == attempts - 1:
