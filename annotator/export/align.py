@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from ..incidents import incident_relations, incidents_to_json
+from ..incidents import incident_relations
 from ..labels.kinds import labels_of_kind
 from ..records import AnnotationRecord, GoldSpanRecord, IncidentRecord, SentenceRecord, SpanRecord
 from .gold import ANNOTATOR_PREFIX, Resolution
@@ -19,21 +19,22 @@ from .spacy_config import SPANS_KEY
 from .split import SPLITS
 
 if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
-    from spacy.language import Language
     from spacy.tokens import Doc, Span
 
+    from .files import DocRow
     from .pending import Exported
 
 __all__ = [
     "align_spans",
     "annotate_doc",
     "export_scheme",
-    "make_docs",
     "jsonl_line",
+    "linked_label_names",
     "linked_labels",
     "overlapping_pairs",
     "prodigy_record",
     "source_kind",
+    "split_rows",
 ]
 
 # Labels whose value is a place, of the scheme being exported: the value becomes the span's kb_id (an entity
@@ -65,44 +66,27 @@ def export_scheme() -> list[Mapping[str, Any]] | None:
     return _SCHEME.get()
 
 
-def _linked() -> frozenset[str]:
+def linked_label_names() -> frozenset[str]:
+    """The labels whose value is a span's ``kb_id_``: those of ``linked_labels``' block, else the default's."""
     names = _LINKED.get()
     return frozenset(labels_of_kind("region")) if names is None else names
 
 
-def make_docs(
-    nlp: Language,
-    task: str,
-    project: str,
-    pending: Iterable[Exported],
-    dev_reports: set[int],
-    add: Mapping[str, Callable[[Doc], None]],
+def split_rows(
+    pending: Iterable[Exported], dev_reports: set[int], add: Mapping[str, Callable[[DocRow], None]]
 ) -> dict[str, dict[str, Any]]:
-    """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
+    """Hand each exported sentence's DocBin row to its split, in order; return the counts per split.
 
-    Made again rather than kept from the first pass: a Doc takes ~5 KB, its
-    DocBin row ~2 KB, and tokenising and aligning are deterministic.
+    The rows were made in the first pass (``first_pass.FirstPass``), from the one Doc each sentence is
+    tokenised into: a row takes ~2 KB, a Doc ~5 KB.
     """
     docs: Counter[str] = Counter()
     labels: dict[str, Counter[str]] = {side: Counter() for side in SPLITS}
-    for sentence, spans, source, incidents in pending:
-        doc = nlp.make_doc(sentence.text)
-        aligned, _ = align_spans(doc, sentence, spans)
-        side = "dev" if sentence.report_id in dev_reports else "train"
-        add[side](
-            annotate_doc(
-                doc,
-                task,
-                aligned,
-                project=project,
-                report_id=sentence.report_id,
-                sentence_id=sentence.id,
-                gold_source=source,
-                incidents=incidents_to_json(incidents),
-            )
-        )
+    for report_id, span_labels, row in pending:
+        side = "dev" if report_id in dev_reports else "train"
+        add[side](row)
         docs[side] += 1
-        labels[side].update(token_span.label_ for _, token_span in aligned)
+        labels[side].update(span_labels)
     return {
         side: {"docs": docs[side], "spans": sum(labels[side].values()), "labels": dict(sorted(labels[side].items()))}
         for side in SPLITS
@@ -110,12 +94,17 @@ def make_docs(
 
 
 def align_spans(
-    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]
+    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord], linked: frozenset[str] | None = None
 ) -> tuple[list[tuple[GoldSpanRecord, Span]], list[dict[str, Any]]]:
-    """Strictly aligned spans, and a problem entry for each span that is not."""
+    """Strictly aligned spans, and a problem entry for each span that is not.
+
+    ``linked``: the labels whose value becomes the span's ``kb_id_`` (default: ``linked_labels``' of the
+    export running, else the default scheme's region labels; an export passes them once for all sentences).
+    """
     aligned, problems = [], []
     text = sentence.text
-    linked = _linked()
+    if linked is None:
+        linked = linked_label_names()
     for span in spans:
         start, end = span.start_char, span.end_char
         in_range = 0 <= start < end <= len(text)

@@ -222,6 +222,16 @@ def policies_text() -> str:
 
 def _lookup(policy: str) -> tuple[GoldPolicy, str | None]:
     """The table entry of ``policy`` and its argument (None for a plain policy); ValueError if unknown."""
+    found = _LOOKED_UP.get(policy)
+    if found is None or POLICIES.get(found[0].name) is not found[0]:  # new, or its entry replaced since
+        found = _LOOKED_UP[policy] = _parse_policy(policy)
+    return found
+
+
+_LOOKED_UP: dict[str, tuple[GoldPolicy, str | None]] = {}  # resolve_gold runs per sentence: parse a policy once
+
+
+def _parse_policy(policy: str) -> tuple[GoldPolicy, str | None]:
     name, colon, argument = policy.partition(":")
     entry = POLICIES.get(name)
     if entry is not None and bool(colon) == (entry.argument is not None):
@@ -280,12 +290,16 @@ def _resolve_vote(
     if any(a.status == "flagged" for a in voters):
         return Resolution(sentence_id, excluded=FLAGGED)
     span_sets = [_span_values(a) for a in voters]
-    unanimous = all(set(s) == set(span_sets[0]) for s in span_sets)
+    first = span_sets[0].keys()
+    unanimous = all(s.keys() == first for s in span_sets)
     if unanimous_only and not unanimous:
         return Resolution(sentence_id, excluded="not unanimous")
 
     n_voters = len(voters)
-    counts = Counter(key for span_set in span_sets for key in span_set)
+    counts: dict[SpanKey, int] = {}
+    for span_set in span_sets:
+        for key in span_set:
+            counts[key] = counts.get(key, 0) + 1
     if any(2 * n == n_voters for n in counts.values()):
         return Resolution(sentence_id, excluded="no majority")
     spans = []
@@ -311,6 +325,9 @@ def _voted_incidents(
     voters: Iterable[AnnotationRecord], gold_keys: set[SpanKey], needed: int, provenance: Callable[[int], str]
 ) -> tuple[IncidentRecord, ...]:
     """The incidents at least ``needed`` voters have (the same group exactly), all of whose spans are gold."""
+    voters = [voter for voter in voters if voter.incidents]
+    if not voters:  # most sentences: nothing to count
+        return ()
     votes = Counter(group for voter in voters for group in {tuple(sorted(i.spans)) for i in voter.incidents})
     return tuple(
         IncidentRecord(group, provenance(n))
@@ -332,9 +349,10 @@ def _span_values(annotation: AnnotationRecord) -> dict[SpanKey, list[str | None]
 
 def _consensus_value(values: Iterable[str | None]) -> str | None:
     """The non-None value held by more than half of those who gave one."""
-    given = Counter(v for v in values if v is not None)
-    if not given:
-        return None
+    given_values = [v for v in values if v is not None]
+    if len(given_values) < 2:  # most spans: none given, or one
+        return given_values[0] if given_values else None
+    given = Counter(given_values)
     value, n = given.most_common(1)[0]
     return value if 2 * n > sum(given.values()) else None
 
