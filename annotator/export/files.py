@@ -66,32 +66,32 @@ class DocRows:
 
     def __init__(self) -> None:
         import srsly
-        from spacy.attrs import DEP, ENT_ID, ENT_KB_ID, ENT_TYPE, LEMMA, MORPH, NORM, ORTH, TAG
+        from spacy.attrs import DEP, ENT_ID, ENT_KB_ID, ENT_TYPE, LEMMA, MORPH, NORM, ORTH, SPACY, TAG
         from spacy.tokens import DocBin
 
         self.attrs: list[int | str] = list(DocBin().attrs)  # spaCy's attribute ids, ORTH first
+        self._read = [*self.attrs, SPACY]  # one to_array call: the row's attributes, then its spaces
         self._packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
         # The columns whose hashes DocBin.add keeps as strings (token.text, tag_, lemma_, norm_, dep_,
         # ent_type_, ent_kb_id_, ent_id_); str(token.morph) is read per token when a Doc has morphology.
         self._string_columns = [self.attrs.index(a) for a in (ORTH, TAG, LEMMA, NORM, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID)]
         self._morph_column = self.attrs.index(MORPH)
-        self._strings: dict[int, str] = {}  # hash -> string, across the Docs of one vocab
+        self._strings: dict[int, str] = {}  # hash -> string (a hash names one string in every vocab)
 
     def row(self, doc: Doc) -> DocRow:
-        import numpy
-        from spacy.attrs import SPACY
-
-        array = doc.to_array(self.attrs)
-        strings = self._strings
-        vocab_strings = doc.vocab.strings
+        array = doc.to_array(self._read)
+        columns: list[list[int]] = array.T.tolist()  # a list per attribute: faster to gather than numpy slices
+        keys: set[int] = set()
+        for column in self._string_columns:
+            keys.update(columns[column])
+        strings, vocab_strings = self._strings, doc.vocab.strings
         texts = set()
-        keys: list[int] = array[:, self._string_columns].ravel().tolist()  # type: ignore[assignment]  # uint64 hashes
-        for key in set(keys):
+        for key in keys:
             text = strings.get(key)
             if text is None:
                 text = strings[key] = vocab_strings[key]
             texts.add(text)
-        if array[:, self._morph_column].any():
+        if any(columns[self._morph_column]):
             texts.update(str(token.morph) for token in doc)
         elif len(array):
             texts.add("")  # str() of an empty morphology
@@ -103,8 +103,8 @@ class DocRows:
                 if span.id in vocab_strings:
                     texts.add(span.id_)
         return (
-            array.tobytes(),
-            numpy.asarray(doc.to_array(SPACY), dtype=bool).tobytes(),
+            array[:, :-1].tobytes(),  # C order, as DocBin's numpy.vstack(...).tobytes("C") lays it out
+            bytes(columns[-1]),  # SPACY is 0 or 1: numpy's bool bytes
             tuple(texts),
             doc.cats,
             doc.has_unknown_spaces,
