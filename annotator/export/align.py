@@ -137,6 +137,8 @@ def align_spans(
 
 def overlapping_pairs(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]) -> list[dict[str, Any]]:
     """Every pair of overlapping spans (char offsets), as a conflict entry."""
+    if len(spans) < 2:  # most sentences
+        return []
     found = []
     ordered = sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
     for i, first in enumerate(ordered):
@@ -197,8 +199,8 @@ def prodigy_record(
     # One array of offsets rather than a Token object per token (most of this function's time otherwise).
     for i, (start, length, space) in enumerate(doc.to_array([IDX, LENGTH, SPACY]).tolist()):
         end = start + length
-        tokens.append({"text": text[start:end], "start": start, "end": end, "id": i, "ws": bool(space)})
-        starts[start], ends[end] = i, i
+        tokens.append({"text": text[start:end], "start": start, "end": end, "id": i, "ws": space == 1})
+        starts[start] = ends[end] = i
     return {
         "text": sentence.text,
         "tokens": tokens,
@@ -260,9 +262,12 @@ def _span_dict(span: GoldSpanRecord) -> dict[str, Any]:
     return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label}
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(record, ensure_ascii=False), without a new encoder per line
+
+
 def jsonl_line(record: dict[str, Any]) -> str:
     # Escape the line separators that str.splitlines() would break a line on.
-    line = json.dumps(record, ensure_ascii=False)
+    line = _JSON.encode(record)
     for char in ("\u2028", "\u2029", "\x85"):
         line = line.replace(char, f"\\u{ord(char):04x}")
     return line + "\n"

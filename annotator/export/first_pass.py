@@ -129,7 +129,8 @@ class FirstPass:
                 kept = {(s.start_char, s.end_char, s.label) for s in spans}
                 incidents = tuple(i for i in incidents if set(i.spans) <= kept)
                 resolution = dataclasses.replace(resolution, incidents=incidents)
-            self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
+            if self.keep is not None and len(spans) < len(resolution.spans):
+                self.dropped.update(s.label for s in resolution.spans if s.label not in self.keep)
             reason = resolution.excluded
             if reason is None:
                 aligned, problems = align_spans(doc, sentence, spans, self.linked)

@@ -287,8 +287,9 @@ def _resolve_vote(
     if not voters:
         return Resolution(sentence_id, excluded="skipped by all")
 
-    if any(a.status == "flagged" for a in voters):
-        return Resolution(sentence_id, excluded=FLAGGED)
+    for a in voters:
+        if a.status == "flagged":
+            return Resolution(sentence_id, excluded=FLAGGED)
     span_sets = [_span_values(a) for a in voters]
     first = span_sets[0].keys()
     unanimous = all(s.keys() == first for s in span_sets)
@@ -300,14 +301,17 @@ def _resolve_vote(
     for span_set in span_sets:
         for key in span_set:
             counts[key] = counts.get(key, 0) + 1
-    if any(2 * n == n_voters for n in counts.values()):
-        return Resolution(sentence_id, excluded="no majority")
+    for n in counts.values():
+        if 2 * n == n_voters:
+            return Resolution(sentence_id, excluded="no majority")
     spans = []
     for key in sorted(k for k, n in counts.items() if 2 * n > n_voters):
         values = [v for span_set in span_sets for v in span_set.get(key, ())]
         provenance = SINGLE if n_voters == 1 else "unanimous" if counts[key] == n_voters else "majority"
         spans.append(GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance))
     source = SINGLE if n_voters == 1 else "unanimous" if unanimous else "majority"
+    if not any(a.incidents for a in voters):  # most sentences: no incident to count
+        return Resolution(sentence_id, tuple(spans), source=source)
 
     def incident_provenance(n: int) -> str:
         return SINGLE if n_voters == 1 else "unanimous" if n == n_voters else "majority"
