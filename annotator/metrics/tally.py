@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
 
+from ..records import SpanRecord
 from .span_metrics import as_span
 from .summary import pair_f1, pairs_mean
 
@@ -47,7 +48,12 @@ class SpanF1Tally:
                 raise ValueError(
                     f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
                 )
-            by_sentence[sentence_id][annotator] = tuple(map(as_span, spans))
+            by_sentence[sentence_id][annotator] = tuple(
+                (s.start_char, s.end_char, s.label)  # a stored span: as_span's triple, without a call per span
+                if type(s) is SpanRecord and s.start_char < s.end_char
+                else as_span(s)
+                for s in spans
+            )
         for done in by_sentence.values():
             if len(done) < 2:
                 continue
