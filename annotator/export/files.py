@@ -52,6 +52,9 @@ class ExportError(Exception):
 DocRow = tuple[bytes, bytes, tuple[str, ...], dict[str, float], bool, bytes, bytes]
 
 
+_STRINGS_KEPT = 50_000  # hashes DocRows remembers the string of
+
+
 class DocRows:
     """Docs made into their DocBin rows (``DocRow``), byte for byte what ``DocBin.add`` keeps, faster.
 
@@ -85,6 +88,8 @@ class DocRows:
         for column in self._string_columns:
             keys.update(columns[column])
         strings, vocab_strings = self._strings, doc.vocab.strings
+        if len(strings) > _STRINGS_KEPT:  # a corpus's vocabulary grows with it: keep memory flat
+            strings.clear()
         texts = set()
         for key in keys:
             text = strings.get(key)
