@@ -2,6 +2,7 @@
 
 import threading
 
+import pytest
 from sqlalchemy import func, select, text
 
 from annotator.db import read_snapshot, write_transaction
@@ -55,3 +56,23 @@ def test_db_writers_queue_for_the_write_lock_and_all_land(app, db):
     thread.join(30)
     assert not thread.is_alive() and errors == [] and landed == ["second"]
     assert sorted(db.scalars(select(Project.name))) == ["first", "second"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no server to lose
+def test_db_idle_connection_dropped_by_the_server_is_replaced(database_url, monkeypatch):
+    """A pooled connection the server closed while it sat idle is pinged on checkout and replaced."""
+    from annotator import db as database
+
+    engine, admin = database.make_engine(database_url), database.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with admin.connect() as other:  # the pooled connection is idle now: the server drops it
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            other.commit()
+        monkeypatch.setattr(database, "PING_AFTER_IDLE", 0.0)  # every checkout counts as idle
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -525,30 +525,71 @@ def test_export_stream_refuses_empty_export_and_busy_folder(nlp, tmp_path):
         stream_export(nlp, batches(), tmp_path / "x", project="p", shard_size=0)
 
 
-class PlainDocBinBuilder:
-    """What ``files.DocBinBuilder`` stands for: ``DocBin(store_user_data=True)`` and its own ``add``."""
+def plain_row(doc) -> tuple:
+    """The row ``DocBin(store_user_data=True).add`` keeps of ``doc``, in ``files.DocRow``'s shape."""
+    docbin = DocBin(store_user_data=True)
+    docbin.add(doc)
+    return (
+        docbin.tokens[0].tobytes(),
+        docbin.spaces[0].tobytes(),
+        tuple(docbin.strings),
+        docbin.cats[0],
+        docbin.flags[0]["has_unknown_spaces"],
+        docbin.span_groups[0],
+        docbin.user_data[0],
+    )
 
-    def __init__(self) -> None:
-        self._docbin = DocBin(store_user_data=True)
 
-    def __len__(self) -> int:
-        return len(self._docbin)
+class PlainDocRows:
+    """What ``files.DocRows`` stands for: spaCy's own ``DocBin.add``."""
 
-    def add(self, doc) -> None:
-        self._docbin.add(doc)
+    def row(self, doc) -> tuple:
+        return plain_row(doc)
 
-    def build(self) -> DocBin:
-        return self._docbin
+
+def test_export_doc_rows_are_what_docbin_add_keeps(nlp):
+    from spacy.tokens import Doc, Span
+
+    from annotator.export.files import DocBinBuilder, DocRows
+
+    docs = []
+    for text, spans in TRICKY:
+        doc = nlp.make_doc(text)
+        found = [(span(text, part, label), value) for part, label, value in spans]
+        doc.set_ents([doc.char_span(s.start_char, s.end_char, s.label, kb_id=value or 0) for s, value in found])
+        doc.user_data.update(project="p", values={"0:1:X": "é"}, incidents=[])
+        docs.append(doc)
+    spancat = nlp.make_doc("Two drones don't fly over Kyiv.")
+    spancat.spans["sc"] = [Span(spancat, 0, 2, "COUNT", kb_id="2"), Span(spancat, 1, 3, "OUTCOME", span_id="x")]
+    tagged = Doc(nlp.vocab, words=["Drones", "fell", "."], spaces=[True, False, False])
+    for token, (tag, lemma, morph, dep) in zip(
+        tagged,
+        [("NNS", "drone", "Number=Plur", "nsubj"), ("VBD", "fall", "Tense=Past", "ROOT"), (".", ".", "", "punct")],
+    ):
+        token.tag_, token.lemma_, token.dep_ = tag, lemma, dep
+        token.set_morph(morph)
+    unknown_spaces = Doc(nlp.vocab, words=["a", "b"])
+    docs += [spancat, tagged, unknown_spaces, nlp.make_doc(""), nlp.make_doc("  ")]
+    rows = DocRows()
+    for doc in docs:
+        mine, theirs = rows.row(doc), plain_row(doc)
+        assert mine[:2] == theirs[:2] and set(mine[2]) == set(theirs[2]) and mine[3:] == theirs[3:], doc.text
+    builder = DocBinBuilder()
+    plain = DocBin(store_user_data=True)
+    for doc in docs:
+        builder.add(rows.row(doc))
+        plain.add(doc)
+    assert builder.build().to_bytes() == plain.to_bytes()
 
 
 @pytest.mark.parametrize("task", ["ner", "spancat"])
 def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_path, monkeypatch, task):
-    from annotator.export import files
+    from annotator.export import files, first_pass
 
     sentences, annotations, gold = mixed_corpus()
     options = dict(project="p", task=task, dev_fraction=0.3, seed=2, shard_size=5)
     fast, _ = stream_export(nlp, batches_of(sentences, annotations, gold, 3), tmp_path / "fast", **options)
-    monkeypatch.setattr(files, "DocBinBuilder", PlainDocBinBuilder)
+    monkeypatch.setattr(first_pass, "DocRows", PlainDocRows)
     plain, _ = stream_export(nlp, batches_of(sentences, annotations, gold, 3), tmp_path / "plain", **options)
 
     def docs(path):

@@ -226,3 +226,29 @@ def test_queue_waits_for_a_locked_sentence_when_nothing_else_is_open(db, databas
         release.set()
         holder.join(timeout=30)
     assert claimed is not None and claimed.id == only.id  # not "nothing left" (204) while it was busy
+
+
+def test_queue_optimistic_claim_of_a_full_candidate_is_rolled_back_and_claimed_again(db, app, monkeypatch):
+    # A candidate that fills up between the candidate query and its row lock (a race, forced here).
+    from annotator.services import queue
+    from annotator.services.users import issue_api_token
+
+    project = make_project(db, quota=1)
+    ann, bo = users(db, "ann", "bo")
+    full, open_ = sentences_of(db, project)[:2]
+    save(db, full, ann)
+    monkeypatch.setattr(queue, "_candidates", lambda *args: iter([full.id, open_.id]))
+    database.write_transaction(db)
+    if database.single_writer(db):  # SQLite takes no row locks: the full one is passed over at once
+        assert queue.next_sentence(db, project, bo, utcnow(), LEASE, optimistic=True).id == open_.id
+    else:
+        with pytest.raises(queue.ClaimContended):
+            queue.next_sentence(db, project, bo, utcnow(), LEASE, optimistic=True)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Lease)) == 0
+    token = issue_api_token(bo)
+    db.commit()
+    response = app.test_client().get("/api/projects/incidents/next", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.get_json()["sentence"]["id"] == open_.id
+    db.rollback()
+    assert dict(db.execute(select(Lease.sentence_id, Lease.user_id)).all()) == {open_.id: bo.id}

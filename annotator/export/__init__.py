@@ -16,7 +16,8 @@ from ..lazy import lazy_attributes
 _WHERE = {
     "align_spans": "align",
     "annotate_doc": "align",
-    "make_docs": "align",
+    "split_rows": "align",
+    "linked_label_names": "align",
     "jsonl_line": "align",
     "linked_labels": "align",
     "overlapping_pairs": "align",
@@ -34,6 +35,8 @@ _WHERE = {
     "write_export": "build",
     "ExportError": "files",
     "DocBinBuilder": "files",
+    "DocRow": "files",
+    "DocRows": "files",
     "ShardWriter": "files",
     "split_files": "files",
     "content_sha256": "files",

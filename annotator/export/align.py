@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from ..incidents import incident_relations, incidents_to_json
+from ..incidents import incident_relations
 from ..labels.kinds import labels_of_kind
 from ..records import AnnotationRecord, GoldSpanRecord, IncidentRecord, SentenceRecord, SpanRecord
 from .gold import ANNOTATOR_PREFIX, Resolution
@@ -19,21 +19,22 @@ from .spacy_config import SPANS_KEY
 from .split import SPLITS
 
 if TYPE_CHECKING:  # spaCy loads when an export starts, not with the app
-    from spacy.language import Language
     from spacy.tokens import Doc, Span
 
+    from .files import DocRow
     from .pending import Exported
 
 __all__ = [
     "align_spans",
     "annotate_doc",
     "export_scheme",
-    "make_docs",
     "jsonl_line",
+    "linked_label_names",
     "linked_labels",
     "overlapping_pairs",
     "prodigy_record",
     "source_kind",
+    "split_rows",
 ]
 
 # Labels whose value is a place, of the scheme being exported: the value becomes the span's kb_id (an entity
@@ -65,44 +66,27 @@ def export_scheme() -> list[Mapping[str, Any]] | None:
     return _SCHEME.get()
 
 
-def _linked() -> frozenset[str]:
+def linked_label_names() -> frozenset[str]:
+    """The labels whose value is a span's ``kb_id_``: those of ``linked_labels``' block, else the default's."""
     names = _LINKED.get()
     return frozenset(labels_of_kind("region")) if names is None else names
 
 
-def make_docs(
-    nlp: Language,
-    task: str,
-    project: str,
-    pending: Iterable[Exported],
-    dev_reports: set[int],
-    add: Mapping[str, Callable[[Doc], None]],
+def split_rows(
+    pending: Iterable[Exported], dev_reports: set[int], add: Mapping[str, Callable[[DocRow], None]]
 ) -> dict[str, dict[str, Any]]:
-    """Make each pending sentence's Doc again and hand it to its split; return the counts per split.
+    """Hand each exported sentence's DocBin row to its split, in order; return the counts per split.
 
-    Made again rather than kept from the first pass: a Doc takes ~5 KB, its
-    DocBin row ~2 KB, and tokenising and aligning are deterministic.
+    The rows were made in the first pass (``first_pass.FirstPass``), from the one Doc each sentence is
+    tokenised into: a row takes ~2 KB, a Doc ~5 KB.
     """
     docs: Counter[str] = Counter()
     labels: dict[str, Counter[str]] = {side: Counter() for side in SPLITS}
-    for sentence, spans, source, incidents in pending:
-        doc = nlp.make_doc(sentence.text)
-        aligned, _ = align_spans(doc, sentence, spans)
-        side = "dev" if sentence.report_id in dev_reports else "train"
-        add[side](
-            annotate_doc(
-                doc,
-                task,
-                aligned,
-                project=project,
-                report_id=sentence.report_id,
-                sentence_id=sentence.id,
-                gold_source=source,
-                incidents=incidents_to_json(incidents),
-            )
-        )
+    for report_id, span_labels, row in pending:
+        side = "dev" if report_id in dev_reports else "train"
+        add[side](row)
         docs[side] += 1
-        labels[side].update(token_span.label_ for _, token_span in aligned)
+        labels[side].update(span_labels)
     return {
         side: {"docs": docs[side], "spans": sum(labels[side].values()), "labels": dict(sorted(labels[side].items()))}
         for side in SPLITS
@@ -110,12 +94,17 @@ def make_docs(
 
 
 def align_spans(
-    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]
+    doc: Doc, sentence: SentenceRecord, spans: Sequence[GoldSpanRecord], linked: frozenset[str] | None = None
 ) -> tuple[list[tuple[GoldSpanRecord, Span]], list[dict[str, Any]]]:
-    """Strictly aligned spans, and a problem entry for each span that is not."""
+    """Strictly aligned spans, and a problem entry for each span that is not.
+
+    ``linked``: the labels whose value becomes the span's ``kb_id_`` (default: ``linked_labels``' of the
+    export running, else the default scheme's region labels; an export passes them once for all sentences).
+    """
     aligned, problems = [], []
     text = sentence.text
-    linked = _linked()
+    if linked is None:
+        linked = linked_label_names()
     for span in spans:
         start, end = span.start_char, span.end_char
         in_range = 0 <= start < end <= len(text)
@@ -148,6 +137,8 @@ def align_spans(
 
 def overlapping_pairs(sentence: SentenceRecord, spans: Sequence[GoldSpanRecord]) -> list[dict[str, Any]]:
     """Every pair of overlapping spans (char offsets), as a conflict entry."""
+    if len(spans) < 2:  # most sentences
+        return []
     found = []
     ordered = sorted(spans, key=lambda s: (s.start_char, s.end_char, s.label))
     for i, first in enumerate(ordered):
@@ -208,8 +199,8 @@ def prodigy_record(
     # One array of offsets rather than a Token object per token (most of this function's time otherwise).
     for i, (start, length, space) in enumerate(doc.to_array([IDX, LENGTH, SPACY]).tolist()):
         end = start + length
-        tokens.append({"text": text[start:end], "start": start, "end": end, "id": i, "ws": bool(space)})
-        starts[start], ends[end] = i, i
+        tokens.append({"text": text[start:end], "start": start, "end": end, "id": i, "ws": space == 1})
+        starts[start] = ends[end] = i
     return {
         "text": sentence.text,
         "tokens": tokens,
@@ -271,9 +262,12 @@ def _span_dict(span: GoldSpanRecord) -> dict[str, Any]:
     return {"start_char": span.start_char, "end_char": span.end_char, "label": span.label}
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(record, ensure_ascii=False), without a new encoder per line
+
+
 def jsonl_line(record: dict[str, Any]) -> str:
     # Escape the line separators that str.splitlines() would break a line on.
-    line = json.dumps(record, ensure_ascii=False)
+    line = _JSON.encode(record)
     for char in ("\u2028", "\u2029", "\x85"):
         line = line.replace(char, f"\\u{ord(char):04x}")
     return line + "\n"

@@ -9,9 +9,10 @@ incidents.jsonl: ``annotator.incidents.table``) atomically. ``stream_export`` do
 for a corpus of any size: it reads the sentences in batches and writes as it
 goes, so that memory stays flat, and gives the same files for a split of up
 to ``shard_size`` Docs (larger splits become folders of DocBin shards, see
-``annotator.export.files``). Both run in two passes: the first resolves, aligns
-and tallies (``annotator.export.first_pass``), the second makes the Docs of the
-exported sentences into train and dev (``annotator.export.align.make_docs``).
+``annotator.export.files``). Both run in two passes: the first resolves, aligns,
+tallies and makes each exported sentence's Doc into its DocBin row
+(``annotator.export.first_pass``), the second hands the rows to train and dev
+(``annotator.export.align.split_rows``).
 
 A sentence whose gold cannot be represented exactly is **excluded and
 listed** in the manifest, never exported with a span missing (a false
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..incidents.table import csv_header, csv_line, jsonl_row
 from ..records import AnnotationRecord, SentenceRecord
-from .align import make_docs
+from .align import split_rows
 from .files import (
     FILES,
     PENDING,
@@ -135,6 +136,7 @@ def build_export(
         policy,
         labels,
         progress,
+        project=project,
         write_line=lines.append,
         pending=PendingSentences(),
         write_incident=rows.append,
@@ -143,7 +145,7 @@ def build_export(
     first.add(sentences, annotations, gold)
     dev_reports = first.dev_reports(dev_fraction, seed)
     builders = {side: DocBinBuilder() for side in SPLITS}
-    counts = make_docs(nlp, task, project, first.pending, dev_reports, {side: b.add for side, b in builders.items()})
+    counts = split_rows(first.pending, dev_reports, {side: b.add for side, b in builders.items()})
     train, dev = builders["train"].build(), builders["dev"].build()
     manifest = first.manifest(
         project=project,
@@ -222,9 +224,9 @@ def stream_export(
     callable, called after the last batch; ``status`` (the project's counts
     of done, flagged, skipped and complete) is written as given; ``report_numbers``
     as ``build_export`` takes it. The first pass resolves, aligns,
-    writes annotations.jsonl and spills the exported sentences to a file
+    writes annotations.jsonl and spills the exported sentences' DocBin rows to a file
     in the temporary folder; the split is made from the exported sentences
-    per report; the second pass makes the Docs again into the shards.
+    per report; the second pass reads the rows back into the shards.
 
     Raises ``ValueError`` (before writing) for an unknown task or policy, a
     dev_fraction outside [0, 1), a shard_size below 1, or batches out of
@@ -253,6 +255,7 @@ def stream_export(
                     policy,
                     labels,
                     progress,
+                    project=project,
                     write_line=jsonl.write,
                     pending=pending,
                     write_incident=write_incident,
@@ -271,9 +274,7 @@ def stream_export(
                     side: ShardWriter(tmp / f"{side}.spacy", sizes[side] > shard_size, shard_size, sizes[side])
                     for side in SPLITS
                 }
-                counts = make_docs(
-                    nlp, task, project, pending, dev_reports, {side: w.add for side, w in writers.items()}
-                )
+                counts = split_rows(pending, dev_reports, {side: w.add for side, w in writers.items()})
                 files = writers["train"].close() + writers["dev"].close()
         (tmp / PENDING).unlink()
         if callable(agreement):

@@ -46,39 +46,110 @@ class ExportError(Exception):
     """An export that cannot be written; the message says what to do."""
 
 
-class DocBinBuilder:
-    """``DocBin(store_user_data=True)`` filled Doc by Doc, byte for byte, in a fraction of the time.
+# A Doc as DocBin.add keeps it, in the order of DocBin's lists: its token attributes (uint64, one row
+# of DocBin().attrs per token, as bytes), spaces (bool per token, as bytes), the strings of its tokens
+# and span labels, cats, has_unknown_spaces, span groups (bytes) and user data (msgpack bytes).
+DocRow = tuple[bytes, bytes, tuple[str, ...], dict[str, float], bool, bytes, bytes]
+
+
+_STRINGS_KEPT = 50_000  # hashes DocRows remembers the string of
+
+
+class DocRows:
+    """Docs made into their DocBin rows (``DocRow``), byte for byte what ``DocBin.add`` keeps, faster.
 
     ``DocBin.add`` packs each Doc's user data with ``srsly.msgpack_dumps``,
     which looks its encoders up in catalogue (scanning installed packages'
-    entry points) on every call: about 0.6 ms per Doc, most of an export's
-    time (tests/benchmarks/bench_export.py). One Packer serves all Docs here.
+    entry points) on every call: about 0.6 ms per Doc. One Packer serves all
+    Docs here; the strings of a Doc are read from its token array's hash
+    columns (one lookup per distinct hash) rather than from a Token object
+    per token. A row is a few plain values: it pickles and can be kept
+    between an export's two passes instead of the Doc.
     """
 
     def __init__(self) -> None:
         import srsly
+        from spacy.attrs import DEP, ENT_ID, ENT_KB_ID, ENT_TYPE, LEMMA, MORPH, NORM, ORTH, SPACY, TAG
         from spacy.tokens import DocBin
 
-        self._docbin = DocBin(store_user_data=False)
+        self.attrs: list[int | str] = list(DocBin().attrs)  # spaCy's attribute ids, ORTH first
+        self._read = [*self.attrs, SPACY]  # one to_array call: the row's attributes, then its spaces
         self._packer = srsly.msgpack.Packer(use_bin_type=True)  # what msgpack_dumps builds per call
-        self._user_data: list[bytes] = []
+        # The columns whose hashes DocBin.add keeps as strings (token.text, tag_, lemma_, norm_, dep_,
+        # ent_type_, ent_kb_id_, ent_id_); str(token.morph) is read per token when a Doc has morphology.
+        self._string_columns = [self.attrs.index(a) for a in (ORTH, TAG, LEMMA, NORM, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID)]
+        self._morph_column = self.attrs.index(MORPH)
+        self._strings: dict[int, str] = {}  # hash -> string (a hash names one string in every vocab)
+
+    def row(self, doc: Doc) -> DocRow:
+        array = doc.to_array(self._read)
+        columns: list[list[int]] = array.T.tolist()  # a list per attribute: faster to gather than numpy slices
+        keys: set[int] = set()
+        for column in self._string_columns:
+            keys.update(columns[column])
+        strings, vocab_strings = self._strings, doc.vocab.strings
+        if len(strings) > _STRINGS_KEPT:  # a corpus's vocabulary grows with it: keep memory flat
+            strings.clear()
+        texts = set()
+        for key in keys:
+            text = strings.get(key)
+            if text is None:
+                text = strings[key] = vocab_strings[key]
+            texts.add(text)
+        if any(columns[self._morph_column]):
+            texts.update(str(token.morph) for token in doc)
+        elif len(array):
+            texts.add("")  # str() of an empty morphology
+        for group in doc.spans.values():
+            for span in group:
+                texts.add(span.label_)
+                if span.kb_id in vocab_strings:
+                    texts.add(span.kb_id_)
+                if span.id in vocab_strings:
+                    texts.add(span.id_)
+        return (
+            array[:, :-1].tobytes(),  # C order, as DocBin's numpy.vstack(...).tobytes("C") lays it out
+            bytes(columns[-1]),  # SPACY is 0 or 1: numpy's bool bytes
+            tuple(texts),
+            doc.cats,
+            doc.has_unknown_spaces,
+            doc.spans.to_bytes(),
+            self._packer.pack(doc.user_data),
+        )
+
+
+class DocBinBuilder:
+    """``DocBin(store_user_data=True)`` filled row by row (``DocRows``), byte for byte what ``DocBin.add`` gives."""
+
+    def __init__(self) -> None:
+        from spacy.tokens import DocBin
+
+        self._docbin = DocBin(store_user_data=True)
+        self._width = len(self._docbin.attrs)
 
     def __len__(self) -> int:
-        return len(self._user_data)
+        return len(self._docbin.tokens)
 
-    def add(self, doc: Doc) -> None:
-        self._docbin.add(doc)
-        self._user_data.append(self._packer.pack(doc.user_data))
+    def add(self, row: DocRow) -> None:
+        import numpy
+
+        tokens, spaces, strings, cats, unknown_spaces, span_groups, user_data = row
+        docbin, n = self._docbin, len(spaces)
+        docbin.tokens.append(numpy.frombuffer(tokens, dtype=numpy.uint64).reshape(n, self._width))
+        docbin.spaces.append(numpy.frombuffer(spaces, dtype=bool).reshape(n, 1))
+        docbin.strings.update(strings)
+        docbin.cats.append(cats)
+        docbin.flags.append({"has_unknown_spaces": unknown_spaces})
+        docbin.span_groups.append(span_groups)
+        docbin.user_data.append(user_data)
 
     def build(self) -> DocBin:
-        """The DocBin of the Docs added; the builder is spent."""
-        self._docbin.store_user_data = True
-        self._docbin.user_data = self._user_data  # type: ignore[assignment]  # spaCy types it list[bytes | None]
+        """The DocBin of the rows added; the builder is spent."""
         return self._docbin
 
 
 class ShardWriter:
-    """Docs of one split written to ``path``: one DocBin file, or a folder of shards.
+    """The Docs (``DocRow``) of one split written to ``path``: one DocBin file, or a folder of shards.
 
     ``sharded`` is decided up front from the split's size (the export knows
     it before making any Doc): False writes ``path`` as a single DocBin file
@@ -94,8 +165,8 @@ class ShardWriter:
         if sharded:
             path.mkdir()
 
-    def add(self, doc: Doc) -> None:
-        self._builder.add(doc)
+    def add(self, row: DocRow) -> None:
+        self._builder.add(row)
         if self.sharded and len(self._builder) >= self.shard_size:
             self._flush()
 

@@ -1,11 +1,13 @@
 """The first pass of an export: each sentence's gold resolved, aligned and checked, and the tallies.
 
 ``FirstPass.add`` takes the sentences of a batch with their annotations and gold, resolves the
-gold by the policy (``annotator.export.gold``), aligns its spans strictly to
-``nlp.make_doc(sentence.text)`` (``annotator.export.align``), writes one Prodigy line for every
-sentence with an annotation or gold, and hands the exported sentences to ``pending`` for the second
-pass (``annotator.export.align.make_docs``). What it keeps (counts per report, gold source, label
-and reason for exclusion, the problems listed) makes the manifest and the training config.
+gold by the policy (``annotator.export.gold``), tokenises the sentence once
+(``nlp.make_doc(sentence.text)``) and aligns its spans strictly to that Doc
+(``annotator.export.align``), writes one Prodigy line for every sentence with an annotation or
+gold, and hands each exported sentence's Doc, annotated and made into its DocBin row
+(``annotator.export.files.DocRows``), to ``pending`` for the second pass
+(``annotator.export.align.split_rows``). What it keeps (counts per report, gold source, label and
+reason for exclusion, the problems listed) makes the manifest and the training config.
 """
 
 from __future__ import annotations
@@ -17,10 +19,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..incidents import incidents_to_json
 from ..incidents.table import incident_rows
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord
-from .align import align_spans, export_scheme, jsonl_line, overlapping_pairs, prodigy_record, source_kind
-from .files import FILES
+from .align import (
+    align_spans,
+    annotate_doc,
+    export_scheme,
+    jsonl_line,
+    linked_label_names,
+    overlapping_pairs,
+    prodigy_record,
+    source_kind,
+)
+from .files import FILES, DocRows
 from .gold import resolve_gold
 from .pending import Exported, PendingSentences
 from .spacy_config import make_config
@@ -54,12 +66,16 @@ class FirstPass:
         labels: Sequence[str] | None,
         progress: Callable[[int], None] | None,
         *,
+        project: str,
         write_line: Callable[[str], Any],
         pending: PendingSentences,
         write_incident: Callable[[dict[str, Any]], Any] | None = None,
         report_numbers: Mapping[int, int] | None = None,
     ) -> None:
         """The export's own options, as ``build.build_export`` takes them; where the Prodigy lines and sentences go.
+
+        ``project`` is the name each Doc's user data carries. Make it inside the export's
+        ``align.linked_labels`` block: the labels whose value is a span's ``kb_id_`` are read here, once.
 
         ``write_incident`` takes each row of the incident table (``annotator.incidents.table``) of the exported
         sentences; ``report_numbers`` gives each report's number in its project (default: its id).
@@ -70,6 +86,8 @@ class FirstPass:
         self.labels = list(labels) if labels is not None else None
         self.keep = set(labels) if labels is not None else None
         self.write_line, self.pending = write_line, pending
+        self.project, self.rows = project, DocRows()
+        self.linked, self.scheme = linked_label_names(), export_scheme()
         self.n_done = self.n_exported = self.n_spans = 0
         self.by_source = Counter({source: 0 for source in GOLD_SOURCES})
         self.excluded: Counter[str] = Counter()
@@ -111,22 +129,28 @@ class FirstPass:
                 kept = {(s.start_char, s.end_char, s.label) for s in spans}
                 incidents = tuple(i for i in incidents if set(i.spans) <= kept)
                 resolution = dataclasses.replace(resolution, incidents=incidents)
-            self.dropped.update(s.label for s in resolution.spans if self.keep is not None and s.label not in self.keep)
+            if self.keep is not None and len(spans) < len(resolution.spans):
+                self.dropped.update(s.label for s in resolution.spans if s.label not in self.keep)
             reason = resolution.excluded
             if reason is None:
-                aligned, problems = align_spans(doc, sentence, spans)
+                aligned, problems = align_spans(doc, sentence, spans, self.linked)
                 self.misaligned.extend(problems)
                 overlaps = overlapping_pairs(sentence, spans) if self.task == "ner" else []
                 self.conflicts.extend(overlaps)
                 reason = MISALIGNED if problems else OVERLAP if overlaps else None
                 if reason is None:
+                    annotate_doc(
+                        doc,
+                        self.task,
+                        aligned,
+                        project=self.project,
+                        report_id=sentence.report_id,
+                        sentence_id=sentence.id,
+                        gold_source=resolution.source,
+                        incidents=incidents_to_json(incidents),
+                    )
                     exported.append(
-                        (
-                            dataclasses.replace(sentence, tokens=()) if sentence.tokens else sentence,
-                            spans,
-                            resolution.source,
-                            incidents,
-                        )
+                        (sentence.report_id, tuple(token_span.label_ for _, token_span in aligned), self.rows.row(doc))
                     )
                     self._count_exported(sentence.report_id, aligned, resolution.source)
                     self._write_incidents(sentence, spans, resolution.source, incidents)
@@ -155,7 +179,7 @@ class FirstPass:
             sentence=sentence.position + 1,
             offset=sentence.start_char,
             gold_source=source,
-            scheme=export_scheme(),
+            scheme=self.scheme,
         ):
             self.write_incident(row)
 

@@ -222,6 +222,16 @@ def policies_text() -> str:
 
 def _lookup(policy: str) -> tuple[GoldPolicy, str | None]:
     """The table entry of ``policy`` and its argument (None for a plain policy); ValueError if unknown."""
+    found = _LOOKED_UP.get(policy)
+    if found is None or POLICIES.get(found[0].name) is not found[0]:  # new, or its entry replaced since
+        found = _LOOKED_UP[policy] = _parse_policy(policy)
+    return found
+
+
+_LOOKED_UP: dict[str, tuple[GoldPolicy, str | None]] = {}  # resolve_gold runs per sentence: parse a policy once
+
+
+def _parse_policy(policy: str) -> tuple[GoldPolicy, str | None]:
     name, colon, argument = policy.partition(":")
     entry = POLICIES.get(name)
     if entry is not None and bool(colon) == (entry.argument is not None):
@@ -277,23 +287,31 @@ def _resolve_vote(
     if not voters:
         return Resolution(sentence_id, excluded="skipped by all")
 
-    if any(a.status == "flagged" for a in voters):
-        return Resolution(sentence_id, excluded=FLAGGED)
+    for a in voters:
+        if a.status == "flagged":
+            return Resolution(sentence_id, excluded=FLAGGED)
     span_sets = [_span_values(a) for a in voters]
-    unanimous = all(set(s) == set(span_sets[0]) for s in span_sets)
+    first = span_sets[0].keys()
+    unanimous = all(s.keys() == first for s in span_sets)
     if unanimous_only and not unanimous:
         return Resolution(sentence_id, excluded="not unanimous")
 
     n_voters = len(voters)
-    counts = Counter(key for span_set in span_sets for key in span_set)
-    if any(2 * n == n_voters for n in counts.values()):
-        return Resolution(sentence_id, excluded="no majority")
+    counts: dict[SpanKey, int] = {}
+    for span_set in span_sets:
+        for key in span_set:
+            counts[key] = counts.get(key, 0) + 1
+    for n in counts.values():
+        if 2 * n == n_voters:
+            return Resolution(sentence_id, excluded="no majority")
     spans = []
     for key in sorted(k for k, n in counts.items() if 2 * n > n_voters):
         values = [v for span_set in span_sets for v in span_set.get(key, ())]
         provenance = SINGLE if n_voters == 1 else "unanimous" if counts[key] == n_voters else "majority"
         spans.append(GoldSpanRecord(*key, value=_consensus_value(values), provenance=provenance))
     source = SINGLE if n_voters == 1 else "unanimous" if unanimous else "majority"
+    if not any(a.incidents for a in voters):  # most sentences: no incident to count
+        return Resolution(sentence_id, tuple(spans), source=source)
 
     def incident_provenance(n: int) -> str:
         return SINGLE if n_voters == 1 else "unanimous" if n == n_voters else "majority"
@@ -311,6 +329,9 @@ def _voted_incidents(
     voters: Iterable[AnnotationRecord], gold_keys: set[SpanKey], needed: int, provenance: Callable[[int], str]
 ) -> tuple[IncidentRecord, ...]:
     """The incidents at least ``needed`` voters have (the same group exactly), all of whose spans are gold."""
+    voters = [voter for voter in voters if voter.incidents]
+    if not voters:  # most sentences: nothing to count
+        return ()
     votes = Counter(group for voter in voters for group in {tuple(sorted(i.spans)) for i in voter.incidents})
     return tuple(
         IncidentRecord(group, provenance(n))
@@ -332,9 +353,10 @@ def _span_values(annotation: AnnotationRecord) -> dict[SpanKey, list[str | None]
 
 def _consensus_value(values: Iterable[str | None]) -> str | None:
     """The non-None value held by more than half of those who gave one."""
-    given = Counter(v for v in values if v is not None)
-    if not given:
-        return None
+    given_values = [v for v in values if v is not None]
+    if len(given_values) < 2:  # most spans: none given, or one
+        return given_values[0] if given_values else None
+    given = Counter(given_values)
     value, n = given.most_common(1)[0]
     return value if 2 * n > sum(given.values()) else None
 

@@ -1,7 +1,7 @@
 """What a trained pipeline did not train on, and its spans on other sentences.
 
 A model version trains on its export's ``train.spacy``; every Doc there carries
-its ``report_id`` and ``sentence_id`` in its user data (``align.make_docs``).
+its ``report_id`` and ``sentence_id`` in its user data (``first_pass.FirstPass``).
 :func:`read_train_split` reads them back, after checking that the export's
 DocBin files are the ones the version recorded (``content_sha256``), so the
 held-out set is exactly what the run did not see, whatever changed in the

@@ -6,13 +6,13 @@ import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..records import GoldSpanRecord, IncidentRecord, SentenceRecord
+from .files import DocRow
 
 __all__ = ["Exported", "PendingSentences"]
 
-# What a Doc needs to be made again in the second pass: the sentence (without its
-# token offsets), its gold spans, their source and its gold incidents.
-Exported = tuple[SentenceRecord, list[GoldSpanRecord], str | None, tuple[IncidentRecord, ...]]
+# What the second pass needs of an exported sentence: its report id (which picks the split), the
+# labels of its spans (the counts per split) and its Doc as a DocBin row.
+Exported = tuple[int, tuple[str, ...], DocRow]
 
 
 class PendingSentences:

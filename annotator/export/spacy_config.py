@@ -11,6 +11,7 @@ line fills them in::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 TASKS = ("ner", "spancat")
 SPANS_KEY = "sc"  # spancat's default span group: doc.spans["sc"]
@@ -27,15 +28,22 @@ def make_config(task: str, labels: Sequence[str], lang: str = "en", max_span_tok
     ``max_span_tokens`` tokens, the longest gold span of the data (a longer
     span could never be predicted; a larger size only costs time).
     Raises ``ValueError`` for an unknown task, no labels or a size below 1.
+    The config depends on the task, language and size only: it is made once per process for each
+    (spaCy's ``init_config`` builds a pipeline to fill in its defaults, a few tenths of a second).
     """
-    from spacy.cli.init_config import init_config
-
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if not labels or any(not isinstance(label, str) or not label for label in labels):
         raise ValueError("a training config needs at least one label name")
     if max_span_tokens < 1:
         raise ValueError(f"max_span_tokens must be at least 1, not {max_span_tokens}")
+    return _config(task, lang, max_span_tokens)
+
+
+@lru_cache(maxsize=32)
+def _config(task: str, lang: str, max_span_tokens: int) -> str:
+    from spacy.cli.init_config import init_config
+
     config = init_config(lang=lang, pipeline=[task], optimize="efficiency", gpu=False)
     if task == "spancat":
         config["components"]["spancat"]["spans_key"] = SPANS_KEY

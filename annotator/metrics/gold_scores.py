@@ -82,21 +82,59 @@ class GoldScoreTally:
                 continue
             if len(held) < 3:
                 continue
-            used = False
-            for a in held:
-                others = [o for o in held if o.annotator != a.annotator]
-                resolution = resolve_gold(sentence, others, None, "majority")
-                if resolution.included:
-                    self._score(a, self._keys(resolution.spans), "leave_one_out")
-                    used = True
-            self._sentences["leave_one_out"] += used
+            if len({a.annotator for a in held}) < len(held):  # resolve_gold says what is wrong
+                self._leave_one_out_resolved(sentence, held)
+                continue
+            self._sentences["leave_one_out"] += self._leave_one_out(held)
+
+    def _leave_one_out(self, held: list[AnnotationRecord]) -> bool:
+        """Score each of ``held`` (3+ voters, one each) against the others' majority; whether any was scored.
+
+        The others' majority is ``resolve_gold(sentence, others, None, "majority")`` counted directly:
+        none of the others flagged, no span that exactly half of them have, the spans more than half have.
+        """
+        key_sets = [{(s.start_char, s.end_char, s.label) for s in a.spans} for a in held]
+        counts: dict[Key, int] = {}
+        for keys in key_sets:
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+        flagged = sum(a.status == "flagged" for a in held)
+        n_others = len(held) - 1
+        used = False
+        for a, keys in zip(held, key_sets):
+            if flagged - (a.status == "flagged"):
+                continue  # another voter flagged it: awaiting review, no majority
+            reference = set()
+            for key, n in counts.items():
+                n -= key in keys
+                if 2 * n == n_others:
+                    break  # a tie: no majority
+                if 2 * n > n_others and key[2] in self._label_at:
+                    reference.add(key)
+            else:
+                self._score(a, reference, "leave_one_out", {k for k in keys if k[2] in self._label_at})
+                used = True
+        return used
+
+    def _leave_one_out_resolved(self, sentence: SentenceRecord, held: list[AnnotationRecord]) -> None:
+        used = False
+        for a in held:
+            others = [o for o in held if o.annotator != a.annotator]
+            resolution = resolve_gold(sentence, others, None, "majority")
+            if resolution.included:
+                self._score(a, self._keys(resolution.spans), "leave_one_out")
+                used = True
+        self._sentences["leave_one_out"] += used
 
     def _keys(self, spans: Iterable[Any]) -> set[Key]:
         return {(s.start_char, s.end_char, s.label) for s in spans if s.label in self._label_at}
 
-    def _score(self, annotation: AnnotationRecord, reference: set[Key], source: str) -> None:
+    def _score(
+        self, annotation: AnnotationRecord, reference: set[Key], source: str, mine: set[Key] | None = None
+    ) -> None:
         correct, predicted, wanted = self._tallies[annotation.annotator]
-        mine = self._keys(annotation.spans)
+        if mine is None:
+            mine = self._keys(annotation.spans)
         for key in mine & reference:
             correct[self._label_at[key[2]]] += 1
         for key in mine:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
 
+from ..records import SpanRecord
 from .span_metrics import as_span
 from .summary import pair_f1, pairs_mean
 
@@ -47,16 +48,28 @@ class SpanF1Tally:
                 raise ValueError(
                     f"annotator {annotator!r} has two annotations of sentence {sentence_id!r}; pass one per sentence"
                 )
-            by_sentence[sentence_id][annotator] = tuple(map(as_span, spans))
+            by_sentence[sentence_id][annotator] = tuple(
+                (s.start_char, s.end_char, s.label)  # a stored span: as_span's triple, without a call per span
+                if type(s) is SpanRecord and s.start_char < s.end_char
+                else as_span(s)
+                for s in spans
+            )
         for done in by_sentence.values():
+            if len(done) < 2:
+                continue
+            counted = {name: _counted(spans) for name, spans in done.items()}  # once per sentence, not per pair
             for first, second in combinations(sorted(done), 2):
                 pair, at_a, at_b = (first, second), done[first], done[second]
                 self._shared[pair] += 1
                 marked = self._marked[pair]
-                marked.update(s[2] for s in at_a)
-                marked.update(s[2] for s in at_b)
+                for span in at_a:
+                    marked[span[2]] += 1
+                for span in at_b:
+                    marked[span[2]] += 1
                 if at_a and at_b:  # a span given twice matches at most as often as the other gave it
-                    self._matched[pair].update(s[2] for s in (Counter(at_a) & Counter(at_b)).elements())
+                    matched = self._matched[pair]
+                    for label in _matched_labels(counted[first], counted[second]):
+                        matched[label] += 1
 
     def summary(self) -> dict[str, Any]:
         pairs = {}
@@ -65,3 +78,16 @@ class SpanF1Tally:
             pairs[pair] = pair_f1(matched, marked)
         labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
         return {**pairs_mean(pairs, labels), "pairs": len(pairs)}
+
+
+def _counted(spans: tuple) -> set | Counter:
+    """``spans`` as a set when each is given once (most annotations), else as a Counter."""
+    unique = set(spans)
+    return unique if len(unique) == len(spans) else Counter(spans)
+
+
+def _matched_labels(a: set | Counter, b: set | Counter) -> list[str]:
+    """The label of each span both gave, as often as the one who gave it fewer times did."""
+    if isinstance(a, set) and isinstance(b, set):
+        return [s[2] for s in a & b]
+    return [s[2] for s in (Counter(a) & Counter(b)).elements()]

@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ..db import core_connection
 from ..labels.normalise import normalise
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, text_problem
 from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
 from ..records import SUGGESTION_SOURCES, IncidentRecord
-from .audit import record
+from .audit import insert_event, record
 from .incident_links import KEEP, checked_incidents, incidents_column, pruned, stored_incidents
 from .projects import project_settings, required_annotations
 from .queue import take_lease
-from .recount import COUNTED_STATUSES
+from .recount import COUNTED_STATUSES, recount
 from .suggestions import label_names, offered_label_names, project_gazetteer, project_outcomes
 
 
@@ -358,25 +359,24 @@ def save_annotation(
         _check_room(session, project, sentence, user, now, leased=lease_expires is not None and lease_expires > now)
     if guideline_version is None:
         guideline_version = project_settings(session, project).guideline_version
-    old_spans = [] if annotation is None else [_span_dict(s) for s in annotation.spans]
-    old_incidents = None if annotation is None else annotation.incidents
-    replacing = annotation is not None
     if annotation is None:
-        annotation = Annotation(
-            sentence_id=sentence.id, user_id=user.id, status=status, version=1, created_at=now, seconds_spent=0.0
+        annotation = _insert_annotation(
+            session, sentence, user, status, comment, seconds_spent, guideline_version, now, new_incidents, new_spans
         )
-        session.add(annotation)
-    else:
-        annotation.version += 1
+        route_disagreement(session, sentence, project)
+        session.flush()
+        return annotation
+    old_spans = [_span_dict(s) for s in annotation.spans]
+    old_incidents = annotation.incidents
+    annotation.version += 1
     annotation.status = status
     annotation.comment = comment
     annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
     annotation.guideline_version = guideline_version
     annotation.updated_at = now
     annotation.incidents = new_incidents
-    if replacing:
-        annotation.spans.clear()
-        session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
+    annotation.spans.clear()
+    session.flush()  # old spans go before new ones with the same offsets arrive (one UPDATE of the row)
     annotation.spans = [
         Span(
             start_char=s.start_char,
@@ -407,6 +407,83 @@ def save_annotation(
     )
     route_disagreement(session, sentence, project)
     session.flush()
+    return annotation
+
+
+# A first save's rows, written with Core statements built once: a unit-of-work flush of the new
+# annotation and its spans costs several times the statements themselves.
+_INSERT_ANNOTATION = insert(Annotation.__table__).returning(Annotation.__table__.c.id)
+_INSERT_SPANS = insert(Span.__table__).returning(Span.__table__.c.id, sort_by_parameter_order=True)
+
+
+def _insert_annotation(
+    session: Session,
+    sentence: Sentence,
+    user: User,
+    status: str,
+    comment: str | None,
+    seconds_spent: float | None,
+    guideline_version: int | None,
+    now: datetime,
+    incidents: list[dict[str, Any]] | None,
+    spans: Sequence[CleanSpan],
+) -> Annotation:
+    """A first save of ``user``'s annotation of ``sentence``: its row, its spans, the recount and the audit event.
+
+    The same rows and event as the ORM path, inserted directly; the ``Annotation`` returned is
+    attached to the session as if loaded. The recount that a flush of a new counted annotation
+    would trigger (``services.recount.keep_counts``) is called here.
+    """
+    values = {
+        "sentence_id": sentence.id,
+        "user_id": user.id,
+        "status": status,
+        "comment": comment,
+        "seconds_spent": float(seconds_spent or 0),
+        "guideline_version": guideline_version,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "incidents": incidents,
+    }
+    rows_out = core_connection(session)
+    annotation_id = rows_out.execute(_INSERT_ANNOTATION, values).scalar_one()
+    rows = [
+        {
+            "annotation_id": annotation_id,
+            "start_char": s.start_char,
+            "end_char": s.end_char,
+            "label": s.label,
+            "value": s.value,
+            "suggested": s.suggested,
+            "source": s.source,
+            "model_version": s.model_version,
+        }
+        for s in spans
+    ]
+    span_ids = rows_out.execute(_INSERT_SPANS, rows).scalars().all() if rows else []
+    if status in COUNTED_STATUSES:
+        recount(session, [sentence.id])
+    stored = [Span(id=span_id, **row) for span_id, row in zip(span_ids, rows, strict=True)]
+    annotation = Annotation(id=annotation_id, **values, spans=stored)
+    for row in (annotation, *stored):
+        make_transient_to_detached(row)
+    session.add(annotation)  # persistent, with nothing to flush
+    insert_event(
+        session,
+        user,
+        "annotation.save",
+        "annotation",
+        annotation_id,
+        at=now,
+        sentence_id=sentence.id,
+        status=status,
+        version=1,
+        old_spans=[],
+        new_spans=[_span_dict(s) for s in stored],
+        old_incidents=[],
+        new_incidents=incidents or [],
+    )
     return annotation
 
 

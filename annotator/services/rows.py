@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..incidents import incidents_from_json
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
-from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, SentenceRecord, SpanRecord
+from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, IncidentRecord, SentenceRecord, SpanRecord
 
 
 @dataclass
@@ -76,8 +77,10 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
     """Records of the sentences matching ``where`` (conditions on Sentence); without their token
     offsets (``SentenceRecord.tokens`` empty) when ``tokens`` is false.
 
-    Rows, not ORM objects: nothing here is changed or kept in the session.
+    Rows, not ORM objects: the statements run on the session's connection (its transaction, no ORM
+    loading), and the incidents columns are read as text and parsed once per distinct value.
     """
+    connection = session.connection()
     columns = [Sentence.id, Sentence.report_id, Sentence.position, Sentence.text, Sentence.start_char]
     sentence_query = (
         select(*columns, *([Sentence.tokens] if tokens else []))
@@ -87,14 +90,14 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
     if tokens:
         sentences = [
             SentenceRecord(row[0], row[1], row[2], row[3], row[4], tuple((a, b) for a, b in row[5]))
-            for row in session.execute(sentence_query)
+            for row in connection.execute(sentence_query).all()
         ]
     else:
-        sentences = [SentenceRecord(*row) for row in session.execute(sentence_query)]
+        sentences = [SentenceRecord(*row) for row in connection.execute(sentence_query).all()]
 
     scope = select(Sentence.id).where(*where)
     spans = defaultdict(list)
-    for row in session.execute(
+    for annotation_id, *span in connection.execute(
         select(
             Span.annotation_id,
             Span.start_char,
@@ -108,36 +111,35 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
         .join(Annotation, Annotation.id == Span.annotation_id)
         .where(Annotation.sentence_id.in_(scope))
         .order_by(Span.annotation_id, Span.start_char, Span.end_char)
-    ):
-        spans[row.annotation_id].append(
-            SpanRecord(row.start_char, row.end_char, row.label, row.value, row.suggested, row.source, row.model_version)
-        )
+    ).all():
+        spans[annotation_id].append(SpanRecord(*span))
+    parsed: dict[str | None, tuple[IncidentRecord, ...]] = {}
     annotations = [
         AnnotationRecord(
-            row.sentence_id,
-            row.username,
-            row.status,
-            tuple(spans[row.id]),
-            row.comment,
-            tuple(incidents_from_json(row.incidents)),
+            sentence_id,
+            username,
+            status,
+            tuple(spans[annotation_id]),
+            comment,
+            _incidents(incidents, parsed),
         )
-        for row in session.execute(
+        for annotation_id, sentence_id, status, comment, incidents, username in connection.execute(
             select(
                 Annotation.id,
                 Annotation.sentence_id,
                 Annotation.status,
                 Annotation.comment,
-                Annotation.incidents,
+                cast(Annotation.incidents, Text),
                 User.username,
             )
             .join(User, User.id == Annotation.user_id)
             .where(Annotation.sentence_id.in_(scope))
             .order_by(Annotation.sentence_id, User.username)
-        )
+        ).all()
     ]
 
     gold_spans = defaultdict(list)
-    for row in session.execute(
+    for gold_id, *gold_span in connection.execute(
         select(
             GoldSpan.gold_id,
             GoldSpan.start_char,
@@ -149,18 +151,22 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
         .join(GoldAnnotation, GoldAnnotation.id == GoldSpan.gold_id)
         .where(GoldAnnotation.sentence_id.in_(scope))
         .order_by(GoldSpan.start_char)
-    ):
-        gold_spans[row.gold_id].append(
-            GoldSpanRecord(row.start_char, row.end_char, row.label, row.value, row.provenance)
-        )
+    ).all():
+        gold_spans[gold_id].append(GoldSpanRecord(*gold_span))
     gold = {
-        row.sentence_id: GoldRecord(
-            row.sentence_id, tuple(gold_spans[row.id]), row.username, tuple(incidents_from_json(row.incidents))
-        )
-        for row in session.execute(
-            select(GoldAnnotation.id, GoldAnnotation.sentence_id, GoldAnnotation.incidents, User.username)
+        sentence_id: GoldRecord(sentence_id, tuple(gold_spans[gold_id]), username, _incidents(incidents, parsed))
+        for gold_id, sentence_id, incidents, username in connection.execute(
+            select(GoldAnnotation.id, GoldAnnotation.sentence_id, cast(GoldAnnotation.incidents, Text), User.username)
             .outerjoin(User, User.id == GoldAnnotation.reviewer_id)
             .where(GoldAnnotation.sentence_id.in_(scope))
-        )
+        ).all()
     }
     return ProjectRecords(sentences, annotations, gold)
+
+
+def _incidents(text: str | None, parsed: dict[str | None, tuple[IncidentRecord, ...]]) -> tuple[IncidentRecord, ...]:
+    """The incidents of a JSON column read as text (SQL NULL or JSON null: none); ``parsed`` caches them by text."""
+    found = parsed.get(text)
+    if found is None:
+        found = parsed[text] = tuple(incidents_from_json(None if text is None else json.loads(text)))
+    return found

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ..db import core_connection
 from ..incidents import incidents_to_json, link_nearest
 from ..labels.kinds import kind_of
 from ..labels.normalise import Gazetteer, OutcomeVocabulary, normalise
@@ -199,7 +200,7 @@ _STORED = (
 
 def stored_suggestions(session: Session, sentence: Sentence) -> list[Any]:
     """The sentence's Suggestion rows (start_char, end_char, label, value, source), by offset."""
-    return list(session.execute(_STORED, {"sentence_id": sentence.id}).all())
+    return list(core_connection(session).execute(_STORED, {"sentence_id": sentence.id}).all())
 
 
 def suggestions_for(

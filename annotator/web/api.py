@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import write_transaction
+from ..db import core_connection, write_transaction
 from ..extensions import get_session, writes_on_get
 from ..labels.kinds import kind_of
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
@@ -110,15 +110,18 @@ def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
 
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
-    session = get_session()
-    window = session.execute(
-        _WINDOW,
-        {
-            "report_id": sentence.report_id,
-            "low": sentence.position - CONTEXT_SENTENCES,
-            "high": sentence.position + CONTEXT_SENTENCES,
-        },
-    ).all()
+    window = (
+        core_connection(get_session())
+        .execute(
+            _WINDOW,
+            {
+                "report_id": sentence.report_id,
+                "low": sentence.position - CONTEXT_SENTENCES,
+                "high": sentence.position + CONTEXT_SENTENCES,
+            },
+        )
+        .all()
+    )
     neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
     source = window[0].source if window else None
     return {
@@ -212,15 +215,21 @@ def next_sentence(project_name: str):
 
 
 def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int = 3):
-    """next_sentence, retried when a concurrent claim of the same user or a deadlock aborts it."""
+    """next_sentence, retried when a concurrent claim of the same user or a deadlock aborts it.
+
+    The first attempt is optimistic (no savepoints on PostgreSQL); when it locks a full
+    candidate it is rolled back and the next attempt takes a savepoint per candidate.
+    """
     session = get_session()
     for attempt in range(attempts):
         try:
             if attempt:  # the first attempt runs in the write transaction the request opened
                 write_transaction(session)
-            sentence = queue.next_sentence(session, project, current_user, now, lease_seconds)
+            sentence = queue.next_sentence(session, project, current_user, now, lease_seconds, optimistic=not attempt)
             session.flush()
             return sentence
+        except queue.ClaimContended:
+            session.rollback()  # releases the full candidate's row lock
         except (IntegrityError, OperationalError):
             session.rollback()
             if attempt == attempts - 1:
