@@ -6,7 +6,9 @@ trip (its compiled cache is per engine, filled on first use), the first
 user lookup by API token and by session cookie, the CSRF check, the page's
 first render and the first static file. Run once in gunicorn's master
 before it forks (``annotator.app.warm_up``), the rehearsal leaves all of
-that in memory that every worker inherits.
+that in memory that every worker inherits. Each worker then runs a shorter
+round of its own before it serves (``rehearse_in_worker``), so that its first
+requests do not copy the pages they share with the master.
 
 The round runs as an annotator of its own, made for it, in one database
 transaction that is rolled back at the end: nothing it writes is kept (on
@@ -17,7 +19,6 @@ of the round (tens of milliseconds).
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -33,8 +34,6 @@ from ..services import queue
 from ..services.suggestions import offered_label_names
 from ..services.unit_of_work import session_factory
 from ..services.users import create_user, issue_api_token
-
-log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4  # projects tried for a round (one with nothing left to give answers 204): a bound on the start
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
