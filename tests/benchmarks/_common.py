@@ -220,6 +220,17 @@ def fresh_database(backend: str, pg_url: str | None, workdir: Path, migrate: boo
         admin.dispose()
 
 
+def server_env(url: str, instance: Path) -> dict[str, str]:
+    """The environment of a benchmarked server (the app, or a bare function reading BARE_DATABASE_URL) on ``url``."""
+    return {
+        **os.environ,
+        "ANNOTATOR_DATABASE_URL": url,
+        "BARE_DATABASE_URL": url,
+        "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "ANNOTATOR_INSTANCE_PATH": str(instance),
+    }
+
+
 def raw_connection(url: str):
     """A bare DB-API connection (sqlite3 or psycopg) for the bare-tools limits."""
     if url.startswith("sqlite"):

@@ -18,9 +18,7 @@ Each figure's ``limit`` is the bare function's, measured in the same run.
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from pathlib import Path
 
 import _common as c
@@ -53,13 +51,7 @@ def main(argv=None) -> list[dict]:
             for side in ("app", "bare"):
                 with c.fresh_database(backend, args.database_url, tmp) as url:
                     tokens = list(setup(url, args.size).values())
-                    env = {
-                        **os.environ,
-                        "ANNOTATOR_DATABASE_URL": url,
-                        "BARE_DATABASE_URL": url,
-                        "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                        "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}-{side}"),
-                    }
+                    env = c.server_env(url, tmp / f"instance-{backend}-{side}")
                     port = free_port()
                     if side == "app":
                         command = gunicorn("annotator:create_app()", port, args.workers, ["--preload"])

@@ -24,12 +24,10 @@ the same two gunicorns):
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import _common as c
@@ -122,13 +120,7 @@ def main(argv=None) -> list[dict]:
             for side in ("app", "bare"):
                 with c.fresh_database(backend, args.database_url, tmp) as url:
                     tokens = list(setup(url, args.size).values())[:ANNOTATORS]
-                    env = {
-                        **os.environ,
-                        "ANNOTATOR_DATABASE_URL": url,
-                        "BARE_DATABASE_URL": url,
-                        "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                        "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}-{side}"),
-                    }
+                    env = c.server_env(url, tmp / f"instance-{backend}-{side}")
                     if side == "app":
                         command, cwd = (lambda port: gunicorn("annotator:create_app()", port, WORKERS, [])), c.ROOT
                     else:
