@@ -127,7 +127,7 @@ def warm_up(app: Flask) -> int:
     try:
         with app.app_context():
             projects = warm_suggesters(session)
-        session.close()
+        session.close()  # the rehearsal opens its own
         if pages and projects:
             from .web.rehearsal import rehearse_labelling
 
@@ -153,9 +153,8 @@ def warm_worker(app: Flask) -> bool:
 
     rehearsed = rehearse_in_worker(app)
     frozen_in = app.extensions.get(FROZEN_IN)
-    if frozen_in is not None and os.getpid() not in frozen_in:
-        frozen_in.append(os.getpid())  # the labelling code has run: freeze now rather than after the first response
-        _collect_and_freeze()
+    if frozen_in is not None and _first_in_this_process(frozen_in):
+        _collect_and_freeze()  # the labelling code has run: freeze now rather than after the first response
     return rehearsed
 
 
@@ -178,10 +177,17 @@ def _freeze_heap_after_first_response(app: Flask) -> None:
     def _freeze_once(response):
         if request.environ.get(REHEARSAL):
             return response  # the warm-up's rehearsal in gunicorn's master: serving has not begun
-        if os.getpid() not in frozen_in:
-            frozen_in.append(os.getpid())
+        if _first_in_this_process(frozen_in):
             response.call_on_close(_collect_and_freeze)  # after the response is sent
         return response
+
+
+def _first_in_this_process(frozen_in: list[int]) -> bool:
+    """Whether this process has not frozen its heap yet; from now on it counts as having done so."""
+    if os.getpid() in frozen_in:
+        return False
+    frozen_in.append(os.getpid())
+    return True
 
 
 def _collect_and_freeze() -> None:

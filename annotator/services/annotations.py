@@ -390,21 +390,10 @@ def save_annotation(
         for s in new_spans
     ]
     session.flush()
-    record(
-        session,
-        user,
-        "annotation.save",
-        "annotation",
-        annotation.id,
-        at=now,
-        sentence_id=sentence.id,
-        status=status,
-        version=annotation.version,
-        old_spans=old_spans,
-        new_spans=[_span_dict(s) for s in annotation.spans],
-        old_incidents=old_incidents or [],
-        new_incidents=new_incidents or [],
+    detail = _save_detail(
+        sentence, status, annotation.version, old_spans, annotation.spans, old_incidents, new_incidents
     )
+    record(session, user, "annotation.save", "annotation", annotation.id, at=now, **detail)
     route_disagreement(session, sentence, project)
     session.flush()
     return annotation
@@ -469,22 +458,30 @@ def _insert_annotation(
     for row in (annotation, *stored):
         make_transient_to_detached(row)
     session.add(annotation)  # persistent, with nothing to flush
-    insert_event(
-        session,
-        user,
-        "annotation.save",
-        "annotation",
-        annotation_id,
-        at=now,
-        sentence_id=sentence.id,
-        status=status,
-        version=1,
-        old_spans=[],
-        new_spans=[_span_dict(s) for s in stored],
-        old_incidents=[],
-        new_incidents=incidents or [],
-    )
+    detail = _save_detail(sentence, status, 1, [], stored, None, incidents)
+    insert_event(session, user, "annotation.save", "annotation", annotation_id, at=now, **detail)
     return annotation
+
+
+def _save_detail(
+    sentence: Sentence,
+    status: str,
+    version: int,
+    old_spans: list[dict[str, Any]],
+    new_spans: Sequence[Span],
+    old_incidents: list[dict[str, Any]] | None,
+    new_incidents: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """The detail of a save's ``annotation.save`` audit event, written by either save path."""
+    return {
+        "sentence_id": sentence.id,
+        "status": status,
+        "version": version,
+        "old_spans": old_spans,
+        "new_spans": [_span_dict(s) for s in new_spans],
+        "old_incidents": old_incidents or [],
+        "new_incidents": new_incidents or [],
+    }
 
 
 def _new_incidents(
