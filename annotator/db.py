@@ -128,6 +128,20 @@ def write_transaction(session: Session) -> None:
     session.connection(execution_options={"sqlite_write": True})
 
 
+def lease_only_commit(session: Session) -> None:
+    """The transaction open on ``session`` writes only leases: on PostgreSQL its commit does not wait
+    for the write-ahead log to reach the disk (``synchronous_commit = off``, for this transaction).
+
+    A lease is soft state: it expires on its own, and a save does not need it. A crash of the
+    database server in the next few hundred milliseconds can forget the lease (never a
+    committed annotation: saves stay synchronous), which at worst lets another annotator claim the
+    sentence. The commit is visible to other sessions at once, as ever. It is what SQLite's WAL
+    mode with ``synchronous=NORMAL`` gives every commit. Nothing to do on SQLite.
+    """
+    if not single_writer(session):
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 def core_connection(session: Session) -> Connection:
     """``session``'s connection, for Core statements that read or write rows, not ORM objects.
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import core_connection, write_transaction
+from ..db import core_connection, lease_only_commit, write_transaction
 from ..extensions import get_session, writes_on_get
 from ..labels.kinds import kind_of
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
@@ -225,6 +225,7 @@ def _claim_with_retry(project: Project, now, lease_seconds: int, attempts: int =
         try:
             if attempt:  # the first attempt runs in the write transaction the request opened
                 write_transaction(session)
+            lease_only_commit(session)  # the claim writes leases and nothing else
             sentence = queue.next_sentence(session, project, current_user, now, lease_seconds, optimistic=not attempt)
             session.flush()
             return sentence
