@@ -403,3 +403,26 @@ def test_migration_0016_adds_the_queue_order_and_keeps_every_row(empty_database_
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text("UPDATE projects SET queue_order = 'random'"))
     engine.dispose()
+
+
+def test_migration_0017_fills_the_annotation_tallies_and_removes_them_on_downgrade(empty_database_url):
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0016")
+    with engine.begin() as connection:
+        _one_annotation(connection, "flagged")
+    database.upgrade(engine, "0017")
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT project_id, user_id, status, n FROM annotation_tallies")).all() == [
+            (1, 1, "flagged", 1)
+        ]
+        connection.execute(text("UPDATE annotations SET status = 'done'"))  # the triggers keep it from now on
+        assert connection.execute(text("SELECT status, n FROM annotation_tallies ORDER BY status")).all() == [
+            ("done", 1),
+            ("flagged", 0),
+        ]
+    command.downgrade(database.alembic_config(engine), "0016")
+    with engine.begin() as connection:
+        assert "annotation_tallies" not in inspect(connection).get_table_names()
+        connection.execute(text("DELETE FROM sentences"))  # no trigger is left to name the dropped table
+        assert connection.execute(text("SELECT count(*) FROM annotations")).scalar() == 0
+    engine.dispose()

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..db import core_connection, database_key, single_writer
-from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Lease, Project, Sentence, User
+from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, AnnotationTally, Lease, Project, Sentence, User
 from .recount import COUNTED_STATUSES
 
 CANDIDATE_BATCH = 20
@@ -397,16 +397,15 @@ def forget_project_counts() -> None:
 
 STATUSES = ("done", "flagged", "skipped")
 # One user's annotations in :project_id by status, built once (the labelling page reads it per sentence).
-# A correlated lookup rather than a join: the plan then starts from the user's annotations
-# (ix_annotations_user_updated), never from the project's sentences.
-_OWN_COUNTS = (
-    select(Annotation.status, func.count())
-    .where(
-        Annotation.user_id == _USER,
-        select(Sentence.project_id).where(Sentence.id == Annotation.sentence_id).scalar_subquery()
-        == bindparam("project_id"),
-    )
-    .group_by(Annotation.status)
+# The tallies the triggers of migration 0017 keep (models.AnnotationTally): a primary-key range,
+# whatever the number of annotations behind it.
+_OWN_COUNTS = select(AnnotationTally.status, AnnotationTally.n).where(
+    AnnotationTally.project_id == bindparam("project_id"), AnnotationTally.user_id == _USER
+)
+_ALL_COUNTS = (
+    select(User.username, AnnotationTally.status, AnnotationTally.n)
+    .join(User, User.id == AnnotationTally.user_id)
+    .where(AnnotationTally.project_id == bindparam("project_id"), AnnotationTally.n > 0)
 )
 
 
@@ -416,21 +415,19 @@ def annotation_counts(session: Session, project: Project, user: User | None = No
     The one definition of these counts: the labelling page, the review
     dashboard, ``annotator status`` and the export manifest all read it. A
     flagged annotation is flagged, not done (though both count toward a
-    sentence's quota: see ``complete``). With ``user``, only theirs.
+    sentence's quota: see ``complete``). With ``user``, only theirs (zeros when
+    they have none); without, every user with an annotation in the project.
+    Read from ``annotation_tallies``, which triggers keep equal to counting the
+    annotations themselves.
     """
+    rows = core_connection(session)
     if user is not None:
         mine = dict.fromkeys(STATUSES, 0)
-        for status, n in core_connection(session).execute(_OWN_COUNTS, {"user_id": user.id, "project_id": project.id}):
+        for status, n in rows.execute(_OWN_COUNTS, {"user_id": user.id, "project_id": project.id}):
             mine[status] = n
         return {user.username: mine}
-    query = (
-        select(User.username, Annotation.status, func.count())
-        .join(User, User.id == Annotation.user_id)
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    )
     counts: dict[str, dict[str, int]] = {}
-    for name, status, n in session.execute(query.group_by(User.username, Annotation.status)):
+    for name, status, n in rows.execute(_ALL_COUNTS, {"project_id": project.id}):
         counts.setdefault(name, dict.fromkeys(STATUSES, 0))[status] = n
     return dict(sorted(counts.items()))
 

@@ -1,0 +1,109 @@
+"""The annotation tallies (progress counts) stay equal to counting the annotations, whatever writes them.
+
+Triggers keep ``annotation_tallies`` (migration 0017); these tests write annotations every way the
+schema allows (ORM inserts and updates, Core statements, the API's saves, deletes of annotations,
+sentences, reports, users and projects and their cascades) and compare after each step.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+
+from annotator.models import Annotation, AnnotationTally, Project, Report, Sentence, User
+from annotator.services.queue import annotation_counts
+from annotator.services.users import issue_api_token
+from tests.helpers import make_project, sentences_of, users
+
+
+def counted(db) -> dict[tuple[int, int, str], int]:
+    rows = db.execute(
+        select(Sentence.project_id, Annotation.user_id, Annotation.status, func.count())
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .group_by(Sentence.project_id, Annotation.user_id, Annotation.status)
+    )
+    return {(p, u, s): n for p, u, s, n in rows}
+
+
+def tallied(db) -> dict[tuple[int, int, str], int]:
+    rows = db.execute(
+        select(AnnotationTally.project_id, AnnotationTally.user_id, AnnotationTally.status, AnnotationTally.n)
+    )
+    return {(p, u, s): n for p, u, s, n in rows if n}
+
+
+def assert_tallies_right(db) -> dict[tuple[int, int, str], int]:
+    db.commit()
+    assert tallied(db) == counted(db)
+    assert all(n >= 0 for n in db.scalars(select(AnnotationTally.n)))
+    return tallied(db)
+
+
+def test_tallies_follow_every_way_annotations_are_written_and_deleted(db):
+    first = make_project(db, "first")
+    second = make_project(db, "second")
+    ann, bob = users(db, "ann", "bob")
+    one, two, three, four, five = sentences_of(db, first)
+    other = sentences_of(db, second)[0]
+
+    db.add_all(
+        [
+            Annotation(sentence_id=one.id, user_id=ann.id, status="done"),
+            Annotation(sentence_id=two.id, user_id=ann.id, status="skipped"),
+            Annotation(sentence_id=three.id, user_id=ann.id, status="done"),
+            Annotation(sentence_id=one.id, user_id=bob.id, status="flagged"),
+            Annotation(sentence_id=four.id, user_id=bob.id, status="done"),
+            Annotation(sentence_id=five.id, user_id=bob.id, status="done"),
+            Annotation(sentence_id=other.id, user_id=ann.id, status="done"),
+        ]
+    )
+    assert assert_tallies_right(db)[(first.id, ann.id, "done")] == 2
+
+    # Status changes (ORM and Core), a change of annotator, an update that moves nothing.
+    db.scalar(select(Annotation).where(Annotation.sentence_id == two.id)).status = "done"
+    db.execute(
+        update(Annotation).where(Annotation.user_id == bob.id, Annotation.status == "flagged").values(status="done")
+    )
+    db.execute(update(Annotation).where(Annotation.sentence_id == five.id).values(user_id=ann.id))
+    db.execute(update(Annotation).values(comment="seen"))
+    figures = assert_tallies_right(db)
+    assert figures[(first.id, ann.id, "done")] == 4 and figures[(first.id, bob.id, "done")] == 2
+
+    db.execute(delete(Annotation).where(Annotation.sentence_id == three.id))  # an annotation
+    assert_tallies_right(db)
+    db.execute(delete(Sentence).where(Sentence.id == one.id))  # a sentence, with two annotations
+    assert_tallies_right(db)
+    db.execute(delete(Report).where(Report.id == four.report_id))  # a report, its sentences and theirs
+    assert_tallies_right(db)
+    db.execute(delete(User).where(User.id == bob.id))  # a user
+    assert_tallies_right(db)
+    db.execute(delete(Project).where(Project.id == first.id))  # a project
+    assert_tallies_right(db)
+    assert db.scalars(select(AnnotationTally.project_id).distinct()).all() == [second.id]
+
+
+def test_tallies_are_the_progress_of_the_api_saves(app, db):
+    project = make_project(db)
+    (ann,) = users(db, "ann")
+    headers = {"Authorization": f"Bearer {issue_api_token(ann)}"}
+    db.commit()
+    client = app.test_client()
+    saved = []
+    for status in ("done", "flagged", "skipped", "done"):
+        sentence = client.get("/api/projects/incidents/next", headers=headers).get_json()["sentence"]
+        response = client.put(
+            f"/api/sentences/{sentence['id']}/annotation",
+            headers=headers,
+            json={"status": status, "comment": "unclear"},
+        )
+        assert response.status_code == 200, response.data
+        saved.append(response.get_json()["annotation"])
+    # A re-save that changes the status moves the annotation from one tally to the other.
+    flagged = saved[1]
+    body = {"status": "done", "base_version": flagged["version"]}
+    assert (
+        client.put(f"/api/sentences/{flagged['sentence_id']}/annotation", headers=headers, json=body).status_code == 200
+    )
+    assert_tallies_right(db)
+    progress = client.get("/api/projects/incidents/progress", headers=headers).get_json()
+    assert (progress["mine_done"], progress["mine_flagged"], progress["mine_skipped"]) == (3, 0, 1)
+    assert annotation_counts(db, project) == {"ann": {"done": 3, "flagged": 0, "skipped": 1}}
