@@ -75,7 +75,16 @@ def app(environ, start_response):
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     if path == "/healthz":
         return reply(start_response, 200, {"ok": True})
-    auth = environ.get("HTTP_AUTHORIZATION", "")
+
+    def body() -> dict:
+        return json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+
+    status, payload = handle(method, path, environ.get("HTTP_AUTHORIZATION", ""), body)
+    return reply(start_response, status, payload)
+
+
+def handle(method: str, path: str, auth: str, body) -> tuple[int, dict | None]:
+    """One request's work in one transaction: (status, JSON body or None); ``body()`` reads the request's JSON."""
     db = connect()
     cursor = db.cursor()
     try:
@@ -88,15 +97,14 @@ def app(environ, start_response):
         row = cursor.fetchone()
         if row is None:
             db.rollback() if not SQLITE else cursor.execute("ROLLBACK")
-            return reply(start_response, 401, {"error": "token"})
+            return 401, {"error": "token"}
         user = row[0]
         if method == "GET" and (m := NEXT.match(path)):
-            status, body = claim(cursor, user, m[1])
+            status, payload = claim(cursor, user, m[1])
         elif method == "PUT" and (m := SAVE.match(path)):
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            status, body = save(cursor, user, int(m[1]), json.loads(environ["wsgi.input"].read(length)))
+            status, payload = save(cursor, user, int(m[1]), body())
         else:
-            status, body = 404, {"error": "not found"}
+            status, payload = 404, {"error": "not found"}
         if SQLITE:
             cursor.execute("COMMIT" if status < 400 else "ROLLBACK")
         else:
@@ -108,7 +116,7 @@ def app(environ, start_response):
         else:
             db.rollback()
         raise
-    return reply(start_response, status, body)
+    return status, payload
 
 
 def claim(cursor, user: int, project_name: str):

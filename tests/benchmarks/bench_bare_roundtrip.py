@@ -11,7 +11,9 @@ request, bearer tokens): ``GET /api/projects/bench/next`` then ``PUT
 - ``c1``: one annotator, ``--rounds`` rounds: p50, p99 and rounds/s;
 - ``c20``: twenty annotators, ``--rounds`` rounds in all.
 
-Each figure's ``limit`` is the bare function's, measured in the same run.
+Each figure's ``limit`` is the bare function's, measured in the same run. A third server,
+``_flask_roundtrip.app`` (the bare function's own work behind Flask, no SQLAlchemy), gives
+``flask_floor_rounds_per_s``: how much of the gap is the web framework's alone.
 
     python tests/benchmarks/bench_bare_roundtrip.py [--size 3000] [--rounds 500] [--database-url URL]
 """
@@ -48,7 +50,7 @@ def main(argv=None) -> list[dict]:
         tmp = Path(tmp)
         for backend in c.backends(args):
             results = {}
-            for side in ("app", "bare"):
+            for side in ("app", "flask", "bare"):
                 with c.fresh_database(backend, args.database_url, tmp) as url:
                     tokens = list(setup(url, args.size).values())
                     env = c.server_env(url, tmp / f"instance-{backend}-{side}")
@@ -57,7 +59,8 @@ def main(argv=None) -> list[dict]:
                         command = gunicorn("annotator:create_app()", port, args.workers, ["--preload"])
                         results[side] = measure(command, env, c.ROOT, port, tokens, plans)
                     else:
-                        command = gunicorn("_bare_roundtrip:app", port, args.workers, ["-c", "/dev/null", "--preload"])
+                        target = "_bare_roundtrip:app" if side == "bare" else "_flask_roundtrip:app"
+                        command = gunicorn(target, port, args.workers, ["-c", "/dev/null", "--preload"])
                         results[side] = measure(command, env, HERE, port, tokens, plans)
             for label, _, _ in plans:
                 app, app_wall, app_errors = results["app"][label]
@@ -82,6 +85,20 @@ def main(argv=None) -> list[dict]:
                         "rounds/s",
                         len(bare) / bare_wall,
                         **common,
+                    )
+                )
+                # Flask's own share: the bare function's work behind Flask, against the bare function.
+                flask, flask_wall, flask_errors = results["flask"][label]
+                floor = (
+                    dict(common, n=len(flask), errors=flask_errors[:5]) if flask_errors else dict(common, n=len(flask))
+                )
+                out.append(
+                    c.emit(
+                        f"roundtrip_bare.{backend}.{label}.flask_floor_rounds_per_s.higher_better",
+                        len(flask) / flask_wall,
+                        "rounds/s",
+                        len(bare) / bare_wall,
+                        **floor,
                     )
                 )
     return out
