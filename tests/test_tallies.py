@@ -7,12 +7,18 @@ sentences, reports, users and projects and their cascades) and compare after eac
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import delete, func, select, update
 
+from annotator import db as database
 from annotator.models import Annotation, AnnotationTally, Project, Report, Sentence, User
+from annotator.services.annotations import save_annotation
 from annotator.services.queue import annotation_counts
 from annotator.services.users import issue_api_token
-from tests.helpers import make_project, sentences_of, users
+from tests.helpers import make_project, run_threads, sentences_of, users
+
+STATUS_CYCLE = (("done", None), ("flagged", "unclear"), ("skipped", None))
 
 
 def counted(db) -> dict[tuple[int, int, str], int]:
@@ -107,3 +113,40 @@ def test_tallies_are_the_progress_of_the_api_saves(app, db):
     progress = client.get("/api/projects/incidents/progress", headers=headers).get_json()
     assert (progress["mine_done"], progress["mine_flagged"], progress["mine_skipped"]) == (3, 0, 1)
     assert annotation_counts(db, project) == {"ann": {"done": 3, "flagged": 0, "skipped": 1}}
+
+
+def test_tallies_right_after_concurrent_saves_of_one_annotator_and_others(db, database_url):
+    """One annotator saving in two places at once (two tabs), and others saving the same sentences meanwhile:
+    every save moves its tally, none waits for ever (PostgreSQL: the tally row is locked by each save)."""
+    project = make_project(db, quota=4)
+    ann, bo, cy = users(db, "ann", "bo", "cy")
+    ids = [s.id for s in sentences_of(db, project)]
+    turn = iter(range(10_000))
+    lock = threading.Lock()
+
+    def work(session, project, user):
+        with lock:
+            mine = next(turn)
+        # ann's two threads take every other sentence each; bo and cy save them all.
+        todo = ids[mine % 2 :: 2] if user.id == ann.id else ids
+        for round_ in range(3):
+            for sentence_id in todo:
+                database.write_transaction(session)
+                own = session.scalar(
+                    select(Annotation).where(Annotation.sentence_id == sentence_id, Annotation.user_id == user.id)
+                )
+                status, comment = STATUS_CYCLE[(round_ + sentence_id) % len(STATUS_CYCLE)]
+                save_annotation(
+                    session,
+                    session.get(Sentence, sentence_id),
+                    user,
+                    status,
+                    [],
+                    comment=comment,
+                    base_version=None if own is None else own.version,
+                )
+                session.commit()
+
+    run_threads(database_url, project.id, [ann.id, ann.id, bo.id, cy.id], work)
+    figures = assert_tallies_right(db)
+    assert sum(n for (_, user, _), n in figures.items() if user == ann.id) == len(ids)
