@@ -5,6 +5,9 @@ Imports --size synthetic sentences (quota 2), then 3 annotators take turns for
 statement (BEGIN, SAVEPOINT and RELEASE included; not SQLite's BEGIN IMMEDIATE, which
 annotator.db issues on the driver connection). Prints the median SQL
 time and statement count per request; no bare-tools limit (``limit`` null).
+Then each annotator is given --history earlier annotations (the project's last
+sentences, done by all three) and the rounds run again (figures ``...historyN``):
+the SQL time of a request should not grow with how much its user has annotated.
 --explain prints the statements of the last round, slowest first.
 
     python tests/benchmarks/bench_queue_sql.py --size 300000 [--database-url URL] [--rounds 30]
@@ -21,7 +24,7 @@ import _common as c
 from sqlalchemy import event
 
 
-def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
+def probe(url: str, size: int, rounds: int, explain: bool, history: int) -> dict[str, dict[str, float]]:
     from annotator import create_app
     from annotator import db as database
     from annotator.records import ReportRecord
@@ -51,6 +54,48 @@ def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
         timed.append((time.perf_counter() - conn.info.pop("started"), statement.split("\n")[0][:100]))
 
     client = app.test_client()
+    results = {"": _rounds(client, tokens, timed, rounds, explain)}
+    if history:
+        _give_history(url, history)
+        results[f".history{history}"] = _rounds(client, tokens, timed, rounds, explain)
+    app.extensions["annotator.engine"].dispose()
+    return results
+
+
+def _give_history(url: str, history: int) -> None:
+    """Each annotator's ``history`` earlier annotations: the project's last sentences, done by all three."""
+    from sqlalchemy import insert, literal, select, update
+
+    from annotator import db as database
+    from annotator.models import COMPLETE, Annotation, Sentence, User, utcnow
+
+    engine = database.make_engine(url)
+    now = utcnow()
+    with engine.begin() as connection:
+        last = select(Sentence.id).order_by(Sentence.id.desc()).limit(history).scalar_subquery()
+        for (user_id,) in connection.execute(select(User.id).where(User.username.in_(["a0", "a1", "a2"]))):
+            connection.execute(
+                insert(Annotation).from_select(
+                    ["sentence_id", "user_id", "status", "seconds_spent", "version", "created_at", "updated_at"],
+                    select(
+                        Sentence.id,
+                        literal(user_id),
+                        literal("done"),
+                        literal(0.0),
+                        literal(1),
+                        literal(now),
+                        literal(now),
+                    ).where(Sentence.id.in_(last)),
+                )
+            )
+        connection.execute(update(Sentence).where(Sentence.id.in_(last)).values(annotation_count=3, state=COMPLETE))
+    if engine.dialect.name == "postgresql":  # what autovacuum would do after the annotations came one by one
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+
+
+def _rounds(client, tokens: list[str], timed: list, rounds: int, explain: bool) -> dict[str, float]:
     figures: dict[str, list[float]] = {"next_ms": [], "next_statements": [], "put_ms": [], "put_statements": []}
     last: dict[str, list] = {}
     for i in range(rounds):
@@ -72,7 +117,6 @@ def probe(url: str, size: int, rounds: int, explain: bool) -> dict[str, float]:
         figures["put_ms"].append(sum(t for t, _ in timed) * 1000)
         figures["put_statements"].append(len(timed))
         last["put"] = list(timed)
-    app.extensions["annotator.engine"].dispose()
     if explain:
         for request, statements in last.items():
             print(f"-- {request}")
@@ -85,25 +129,34 @@ def main(argv=None) -> list[dict]:
     p = c.parser(__doc__.splitlines()[0], size=30_000)
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--explain", action="store_true", help="print the last round's statements, slowest first")
+    p.add_argument(
+        "--history",
+        type=int,
+        default=10_000,
+        help="then again after each annotator has this many earlier annotations (at most half of --size; 0: not)",
+    )
     args = p.parse_args(argv)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in c.backends(args):
+            history = min(args.history, args.size // 2)
             with c.fresh_database(backend, args.database_url, Path(tmp)) as url:
-                figures = probe(url, args.size, args.rounds, args.explain)
-            for name, value in figures.items():
-                unit = "ms" if name.endswith("_ms") else "statements"
-                out.append(
-                    c.emit(
-                        f"queue_sql.{backend}.{name}.lower_better",
-                        value,
-                        unit,
-                        None,
-                        n=args.rounds,
-                        backend=backend,
-                        size=args.size,
+                results = probe(url, args.size, args.rounds, args.explain, history)
+            for suffix, figures in results.items():
+                for name, value in figures.items():
+                    unit = "ms" if name.endswith("_ms") else "statements"
+                    out.append(
+                        c.emit(
+                            f"queue_sql.{backend}.{name}{suffix}.lower_better",
+                            value,
+                            unit,
+                            None,
+                            n=args.rounds,
+                            backend=backend,
+                            size=args.size,
+                            history=history if suffix else 0,
+                        )
                     )
-                )
     return out
 
 
