@@ -1,11 +1,14 @@
 """The schema comes from Alembic migrations and matches the models."""
 
+import threading
+import time
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from annotator import db as database
 from annotator.models import Base, utcnow
@@ -425,4 +428,50 @@ def test_migration_0017_fills_the_annotation_tallies_and_removes_them_on_downgra
         assert "annotation_tallies" not in inspect(connection).get_table_names()
         connection.execute(text("DELETE FROM sentences"))  # no trigger is left to name the dropped table
         assert connection.execute(text("SELECT count(*) FROM annotations")).scalar() == 0
+    engine.dispose()
+
+
+def test_migration_0017_counts_an_annotation_written_while_it_runs(empty_database_url):
+    """A save in flight while the schema is upgraded is counted once: on PostgreSQL the migration waits for it
+    and holds later writers off with a table lock; SQLite refuses the upgrade until the write is done."""
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0016")
+    with engine.begin() as connection:
+        _one_annotation(connection, "done")
+        connection.execute(
+            text(
+                "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, "
+                "extra_annotators, annotation_count, state) VALUES (2, 1, 1, 1, 0, 'Two .', '[]', false, 0, 0, 0)"
+            )
+        )
+    saving = engine.connect()
+    saving.execute(
+        text(
+            "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
+            "VALUES (2, 2, 1, 'done', 0, 1, :now, :now)"
+        ),
+        {"now": utcnow()},
+    )
+    upgrading = database.make_engine(empty_database_url)
+    refused: list[Exception] = []
+
+    def upgrade() -> None:
+        try:
+            database.upgrade(upgrading, "0017")
+        except OperationalError as exc:
+            refused.append(exc)
+
+    migration = threading.Thread(target=upgrade)
+    migration.start()
+    time.sleep(1)  # the migration is waiting for the save
+    saving.commit()
+    saving.close()
+    migration.join(timeout=120)
+    upgrading.dispose()
+    if refused:  # SQLite refuses the upgrade ("database is locked") while the write is in flight, leaving 0016 whole
+        assert engine.dialect.name == "sqlite" and database.current_revision(engine) == "0016"
+        database.upgrade(engine, "0017")
+    assert database.current_revision(engine) == "0017"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT sum(n) FROM annotation_tallies")).scalar() == 2
     engine.dispose()

@@ -19,7 +19,10 @@ every way of writing annotations keeps it right:
   follows finds none left. A project's or a user's deletion cascades to their
   tallies.
 
-The table is filled from the annotations that exist.
+The table is filled from the annotations that exist, with writes to them held
+off until the migration commits. On PostgreSQL an update locks its two tally
+rows in one order (project, user, status), so that two opposite status changes
+of one user's annotations at once cannot deadlock.
 """
 
 import sqlalchemy as sa
@@ -56,10 +59,27 @@ SQLITE = [
     "DELETE FROM annotations WHERE sentence_id = old.id; END",
 ]
 
+# One function for the three changes. An update moves one annotation between two tally rows; it
+# locks them in one order, (project, user, status), so that two opposite moves of one user's
+# annotations at the same moment (done to flagged, flagged to done) never wait on each other.
 POSTGRESQL = [
-    "CREATE FUNCTION annotation_tallies_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "IF TG_OP IN ('DELETE', 'UPDATE') THEN " + _TAKE.format(row="OLD") + "; END IF; "
-    "IF TG_OP IN ('INSERT', 'UPDATE') THEN " + _ADD.format(row="NEW") + "; END IF; "
+    "CREATE FUNCTION annotation_tallies_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "DECLARE old_project integer; new_project integer; up boolean := false; BEGIN "
+    "IF TG_OP IN ('DELETE', 'UPDATE') THEN "
+    "SELECT project_id INTO old_project FROM sentences WHERE id = OLD.sentence_id; END IF; "
+    "IF TG_OP IN ('INSERT', 'UPDATE') THEN "
+    "SELECT project_id INTO new_project FROM sentences WHERE id = NEW.sentence_id; END IF; "
+    "IF TG_OP = 'UPDATE' THEN "
+    "up := coalesce((old_project, OLD.user_id, OLD.status) < (new_project, NEW.user_id, NEW.status), false); END IF; "
+    "IF TG_OP = 'DELETE' OR up THEN "
+    "UPDATE annotation_tallies SET n = n - 1 "
+    "WHERE project_id = old_project AND user_id = OLD.user_id AND status = OLD.status; END IF; "
+    "IF TG_OP IN ('INSERT', 'UPDATE') AND new_project IS NOT NULL THEN "
+    "INSERT INTO annotation_tallies (project_id, user_id, status, n) VALUES (new_project, NEW.user_id, NEW.status, 1) "
+    "ON CONFLICT (project_id, user_id, status) DO UPDATE SET n = annotation_tallies.n + 1; END IF; "
+    "IF TG_OP = 'UPDATE' AND NOT up THEN "
+    "UPDATE annotation_tallies SET n = n - 1 "
+    "WHERE project_id = old_project AND user_id = OLD.user_id AND status = OLD.status; END IF; "
     "RETURN NULL; END $$",
     "CREATE TRIGGER annotation_tallies_change AFTER INSERT OR DELETE ON annotations "
     "FOR EACH ROW EXECUTE FUNCTION annotation_tallies_keep()",
@@ -88,6 +108,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "user_id", "status", name=op.f("pk_annotation_tallies")),
     )
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # No annotation may be written between the fill and the triggers (nor be in flight when the
+        # fill reads): writers wait until the migration commits. SQLite's write lock does the same.
+        bind.exec_driver_sql("LOCK TABLE annotations IN SHARE ROW EXCLUSIVE MODE")
     op.execute(_FILL)
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRESQL:
         bind.exec_driver_sql(statement)
