@@ -99,6 +99,8 @@ def test_roundtrip_statements_pinned(app, db, counted):
     saved, statements = _statements(counted, lambda: put(sentence, "done"))
     figures["save"] = len(statements)
     # Only a claim, which writes nothing but leases, commits without waiting for the disk; a save waits.
+    writes = [s.split()[:3] for s in claim_statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes and all("leases" in words for words in writes), writes
     relaxed = [s for s in claim_statements if "synchronous_commit" in s]
     assert relaxed == (["SET LOCAL synchronous_commit = off"] if backend == "postgresql" else [])
     assert not any("synchronous_commit" in s for s in statements)
