@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         DATABASE_URL=None,
         EXPORTS_DIR=str(PACKAGE.parent / "exports") if (PACKAGE.parent / "exports").is_dir() else None,
         MODELS_DIR=None,  # where training runs keep their export and pipelines; default instance/models
+        TEMPLATE_CACHE_DIR=None,  # compiled page templates; default ~/.cache/annotator/templates (web.template_cache)
         LEASE_SECONDS=15 * 60,
         PROGRESS_MAX_AGE=5.0,  # seconds a project-wide progress count may be reused
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # any request, uploads included: larger is a 413
@@ -84,16 +85,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     login_manager.init_app(app)
 
     if web:
-        from jinja2 import FileSystemBytecodeCache
-
         from .web import register
+        from .web.template_cache import template_cache
 
-        # Compiled page templates are kept in the instance folder: a restart loads them
-        # instead of compiling every template again (source changes are seen by checksum).
-        templates_cache = Path(app.instance_path) / "template-cache"
-        templates_cache.mkdir(exist_ok=True)
-        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
         register(app)
+        # Compiled page templates are kept per user (annotator.web.template_cache): a start,
+        # on this instance folder or a new one, loads them instead of compiling them again.
+        app.jinja_env.bytecode_cache = template_cache(app)
     freeze = app.config["GC_FREEZE"]
     if _flag(freeze) if freeze is not None else not app.testing:
         _freeze_heap_after_first_response(app)

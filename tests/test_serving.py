@@ -8,6 +8,7 @@ server does (call, read the body, close the iterable), then prints what it saw.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_project
+
+
+def _template_cache() -> dict[str, str]:
+    """The children's compiled templates go where the test run's do (conftest), not to the user's cache."""
+    return {"ANNOTATOR_TEMPLATE_CACHE_DIR": os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"]}
+
 
 CHILD = r"""
 import gc, json, sys
@@ -50,7 +57,7 @@ def _serve_twice(tmp_path, **config) -> list[tuple[str, int]]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     return [tuple(step) for step in json.loads(done.stdout.strip().splitlines()[-1])]
@@ -223,7 +230,7 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout.strip().splitlines()[-1])
@@ -288,7 +295,7 @@ def test_serving_a_labelling_round_trip_loads_no_spacy(app, db, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     after_warm_up, after_round, suggested, status = json.loads(done.stdout.strip().splitlines()[-1])

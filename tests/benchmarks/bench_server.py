@@ -9,9 +9,13 @@ figure is the same measure of ``_bare_wsgi.app`` (a 200 for every request)
 under the same gunicorn settings, in the same run. The database holds
 ``--size`` imported sentences (default 10,000) and 9 annotators with tokens.
 
-- ``server.gunicorn.start_s``: process start to the first 200 of ``/healthz``,
-  on a new instance folder; ``restart_s``: the same for a second start on it
-  (compiled page templates kept there, ``instance/template-cache``);
+- ``server.gunicorn.first_start_s``: process start to the first 200 of
+  ``/healthz`` with nothing compiled yet: a new instance folder and an empty
+  template cache (``ANNOTATOR_TEMPLATE_CACHE_DIR``, a folder of this run), as
+  the first start after installing or changing the page templates;
+  ``start_s``: the same on another new instance folder, the page templates
+  compiled by the first start (as on any start after the first one on this
+  machine); ``restart_s``: a second start on the first instance folder;
 - ``server.gunicorn.pss_mb``: proportional set size (``Pss`` of
   ``/proc/<pid>/smaps_rollup``: a page shared by n processes counts 1/n)
   summed over the master and its workers, after eight annotators have done
@@ -157,7 +161,7 @@ def gunicorn(app: str, port: int, workers: int, config: list[str], log: Path | N
 
 def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, common) -> list[dict]:
     out = []
-    process, seconds = start(app_command, env, port, c.ROOT)
+    process, first_seconds = start(app_command, env, port, c.ROOT)
     try:
         errors = label(port, tokens)
         time.sleep(0.5)  # the access log is written after each response
@@ -168,6 +172,8 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
     finally:
         stop(process)
     _, restart_seconds = _start_stop(app_command, env, port, c.ROOT)  # what the first start left is there now
+    new_instance = {**env, "ANNOTATOR_INSTANCE_PATH": env["ANNOTATOR_INSTANCE_PATH"] + "-new"}
+    _, seconds = _start_stop(app_command, new_instance, port, c.ROOT)  # the compiled templates are kept per user
     bare, bare_seconds = start(bare_command, env, port, HERE)
     try:
         for _ in range(CLIENTS * ROUNDS):
@@ -176,6 +182,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
     finally:
         stop(bare)
     extra = dict(common, errors=errors[:3]) if errors else common
+    out.append(c.emit(f"server.{label_name}.first_start_s.lower_better", first_seconds, "s", bare_seconds, **extra))
     out.append(c.emit(f"server.{label_name}.start_s.lower_better", seconds, "s", bare_seconds, **extra))
     out.append(c.emit(f"server.{label_name}.restart_s.lower_better", restart_seconds, "s", bare_seconds, **extra))
     out.append(
@@ -235,6 +242,8 @@ def main(argv=None) -> list[dict]:
                     "ANNOTATOR_DATABASE_URL": url,
                     "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
                     "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}"),
+                    # the dev servers' (their starts are second starts): the one the gunicorn run filled
+                    "ANNOTATOR_TEMPLATE_CACHE_DIR": str(tmp / f"template-cache-{backend}-gunicorn"),
                 }
                 common = dict(n=args.size, backend=backend, gunicorn_workers=args.workers)
                 bare = gunicorn("_bare_wsgi:app", free_port(), args.workers, ["-c", "/dev/null", "--preload"])
@@ -249,7 +258,13 @@ def main(argv=None) -> list[dict]:
                     )
                     app_command = gunicorn("annotator:create_app()", port, args.workers, config, log)
                     bare_command = [*bare[:6], f"127.0.0.1:{port}", *bare[7:]]
-                    run_env = {**env, "BENCH_GUNICORN_CONF": str(conf), "BENCH_REQUEST_LOG": str(log) + ".cpu"}
+                    run_env = {
+                        **env,
+                        "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}-{name}"),
+                        "ANNOTATOR_TEMPLATE_CACHE_DIR": str(tmp / f"template-cache-{backend}-{name}"),
+                        "BENCH_GUNICORN_CONF": str(conf),
+                        "BENCH_REQUEST_LOG": str(log) + ".cpu",
+                    }
                     out += run_gunicorn(name, app_command, bare_command, run_env, chosen, port, log, common)
                 if args.no_dev or backend != "sqlite":
                     continue
