@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,17 +104,16 @@ def warm_up(app: Flask) -> int:
 
     Each project's rule suggester and vocabularies (no spaCy: the rules run over
     the tokens stored with each sentence), its trained model when it has one
-    (which imports spaCy), the dashboard's metrics (numpy) and the compiled page
-    templates; then, in an app with pages, one labelling round rehearsed
-    through the app's own request path and rolled back
-    (``annotator.web.rehearsal``), which compiles the round trip's SQL
-    statements and runs the code of a first request. Without them a process's
-    first labelling request takes far longer than its later ones. Called once
-    in a server's parent process before it forks workers (``gunicorn.conf.py``,
-    ``annotator demo``), which then share it; the connections it used are
-    closed, so that no worker inherits one.
+    (which imports spaCy) and the compiled page templates; then, in an app
+    with pages, one labelling round rehearsed through the app's own request
+    path and rolled back (``annotator.web.rehearsal``), which compiles the
+    round trip's SQL statements and runs the code of a first request. Without
+    them a process's first labelling request takes far longer than its later
+    ones. Called once in a server's parent process before it forks workers
+    (``gunicorn.conf.py``, ``annotator demo``), which then share it; the
+    connections it used are closed, so that no worker inherits one. What only
+    the dashboard and exports use is ``warm_up_dashboard``'s.
     """
-    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, shared
     from .services.suggestions import warm_suggesters
 
     pages = "auth" in app.blueprints
@@ -134,6 +134,22 @@ def warm_up(app: Flask) -> int:
     finally:
         session.close()
         engine.dispose()
+
+
+def warm_up_dashboard() -> bool:
+    """Load what the dashboard, the agreement reports and exports use (numpy, the metrics); whether it was not yet.
+
+    No labelling request needs it (75 ms of the start): gunicorn's master
+    loads it after forking its first worker, before the others
+    (``gunicorn.conf.py``, ``pre_fork``), so that the first worker serves
+    sooner and the later ones share it. A process that has not loaded it
+    loads it on its first such page.
+    """
+    if "annotator.metrics.project" in sys.modules:
+        return False
+    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, to be shared
+
+    return True
 
 
 def warm_worker(app: Flask) -> bool:

@@ -174,7 +174,21 @@ state = {
     "collecting_after": gc.isenabled(),
     "frozen": gc.get_freeze_count(),
     "connections_open": app.extensions["annotator.engine"].pool.checkedout(),
+    "numpy_before_the_first_fork": "numpy" in sys.modules,
 }
+server.WORKERS = {}
+settings["pre_fork"](server, None)  # the first worker: forked without what only the dashboard needs
+state["numpy_for_the_first_worker"] = "numpy" in sys.modules
+server.WORKERS = {1: None}
+settings["pre_fork"](server, None)  # the second: the master has loaded it, frozen with the rest
+state.update(
+    numpy_for_the_second_worker="annotator.metrics.project" in sys.modules and "numpy" in sys.modules,
+    frozen_with_numpy=gc.get_freeze_count() - state["frozen"],
+    collecting_after_pre_fork=gc.isenabled(),
+)
+settings["pre_fork"](server, None)
+state["frozen_again_by_the_third"] = gc.get_freeze_count() - state["frozen"] != state["frozen_with_numpy"]
+state["frozen"] = gc.get_freeze_count()
 
 settings["post_worker_init"](types.SimpleNamespace(wsgi=app, log=server.log))  # as in a worker, before it serves
 state["frozen_by_the_worker_warm_up"] = gc.get_freeze_count() > state["frozen"]
@@ -238,6 +252,11 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
     assert state["collecting_after"] is True  # then back on, the start-up heap frozen before the fork
     assert state["frozen"] > 10_000
     assert state["connections_open"] == 0  # nothing for a forked worker to inherit
+    assert state["numpy_before_the_first_fork"] is False  # no labelling request needs it: the first worker
+    assert state["numpy_for_the_first_worker"] is False  # serves sooner without it,
+    assert state["numpy_for_the_second_worker"] is True  # the ones after share it
+    assert state["frozen_with_numpy"] > 10_000 and state["collecting_after_pre_fork"] is True
+    assert state["frozen_again_by_the_third"] is False
     assert state["frozen_by_the_worker_warm_up"] is True  # the worker freezes before it serves,
     assert state["frozen_again"] is False  # not again after its first response
     assert state["statuses"] == [200, 200]
@@ -257,7 +276,7 @@ def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
         gc.enable()  # reading the file turns collection off until when_ready
     assert settings["preload_app"] is True
     assert settings["wsgi_app"] == "annotator:create_app()"
-    for hook in ("when_ready", "on_reload", "post_worker_init"):
+    for hook in ("when_ready", "pre_fork", "on_reload", "post_worker_init"):
         assert callable(settings[hook])
 
 
