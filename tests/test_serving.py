@@ -122,16 +122,21 @@ def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, rest
     from annotator.services import queue
     from annotator.web.rehearsal import rehearse_labelling
 
-    make_project(db, restricted=restricted).queue_order = queue_order
+    project = make_project(db, restricted=restricted)
+    project.queue_order = queue_order
     db.commit()
     before = _table_counts(db)
     db.rollback()
     assert rehearse_labelling(app) == 1  # one queue order in use: one round, through the views
     assert _table_counts(db) == before
+    assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
     db.rollback()
     assert warm_worker(app) is True  # the worker's: reads, then next and a save with a token
     assert _table_counts(db) == before
-    assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
+    # one figure is kept, counted after the rollback from what is stored: the first `next` reuses it
+    (kept,) = queue._PROJECT_COUNTS.values()
+    assert kept[1] == queue.project_counts(db, project) == (len(before["sentences"]), 0)
+    queue.forget_project_counts()
     assert app.extensions["annotator.sessionmaker"]().get_bind() is app.extensions["annotator.engine"]
 
 
