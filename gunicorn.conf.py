@@ -8,8 +8,9 @@ trained models if any, the page templates and the SQL of the labelling round
 trip (one round rehearsed and rolled back) are loaded before the first worker
 starts (``warm_up``), so that no worker's first labelling request pays for
 them, and their memory pages are shared rather than copied into each worker.
-What only the dashboard and exports use (numpy) is loaded after the first
-worker is forked, for the others (``pre_fork``): the first one serves sooner.
+What only the other pages use (their templates, numpy) is loaded after the
+first worker is forked, for the others (``pre_fork``): the first one serves
+sooner.
 
 Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
 off while the master loads (a collection would walk the growing heap again and
@@ -47,22 +48,27 @@ def when_ready(server):
 
 
 def pre_fork(server, worker):
-    """In the master, before each worker is forked: from the second on, the dashboard's code is shared too.
+    """In the master, before each worker is forked: from the second on, what the other pages use is shared too.
 
-    No labelling request needs numpy and the metrics (``warm_up_dashboard``):
-    the first worker is forked without them and serves sooner, while the
-    master loads them (and freezes them with the rest) for the workers after it.
+    No labelling request needs all the page templates, numpy and the metrics
+    (``warm_up_other_pages``): the first worker is forked without them and
+    serves sooner, while the master loads them (and freezes them with the
+    rest) for the workers after it.
     """
     if not server.WORKERS:
         return
-    from annotator.app import warm_up_dashboard
+    from annotator.app import warm_up_other_pages
 
     collecting = gc.isenabled()
     gc.disable()
-    if warm_up_dashboard():
-        gc.freeze()
-    if collecting:
-        gc.enable()
+    try:
+        if warm_up_other_pages(server.app.wsgi()):
+            gc.freeze()
+    except Exception:  # noqa: BLE001 - the pages load what they need on first use
+        server.log.warning("Loading the other pages failed; each worker loads them on first use", exc_info=True)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def on_reload(server):

@@ -94,9 +94,18 @@ def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection
     assert warm_up(app) == 1
     assert suggestions._rule_suggester.cache_info().currsize == 1
     assert app.extensions["annotator.engine"].pool.checkedout() == 0  # nothing for a forked worker to inherit
-    assert app.jinja_env.cache  # the page templates are compiled,
+    assert "label.html" in {name for _, name in app.jinja_env.cache}  # the labelling page's, by the round
+
+
+def test_serving_warm_up_of_the_other_pages_compiles_every_template_and_keeps_it(app):
+    from annotator.app import warm_up_other_pages
+
+    templates = app.jinja_env.list_templates(extensions=["html"])
+    assert warm_up_other_pages(app) is True
+    assert {name for _, name in app.jinja_env.cache} >= set(templates)  # compiled,
     kept = list(Path(app.jinja_env.bytecode_cache.directory).iterdir())
-    assert len(kept) >= len(app.jinja_env.list_templates(extensions=["html"]))  # and kept for the next start
+    assert len(kept) >= len(templates)  # and kept for the next start
+    assert warm_up_other_pages(app) is False  # once per process
 
 
 def _table_counts(db) -> dict[str, object]:
@@ -182,12 +191,15 @@ state = {
     "numpy_before_the_first_fork": "numpy" in sys.modules,
 }
 server.WORKERS = {}
-settings["pre_fork"](server, None)  # the first worker: forked without what only the dashboard needs
+settings["pre_fork"](server, None)  # the first worker: forked without what only the other pages need
 state["numpy_for_the_first_worker"] = "numpy" in sys.modules
+templates = set(app.jinja_env.list_templates(extensions=["html"]))
+state["templates_for_the_first_worker"] = sorted({name for _, name in app.jinja_env.cache} & templates)
 server.WORKERS = {1: None}
 settings["pre_fork"](server, None)  # the second: the master has loaded it, frozen with the rest
 state.update(
     numpy_for_the_second_worker="annotator.metrics.project" in sys.modules and "numpy" in sys.modules,
+    all_templates_for_the_second_worker={name for _, name in app.jinja_env.cache} >= templates,
     frozen_with_numpy=gc.get_freeze_count() - state["frozen"],
     collecting_after_pre_fork=gc.isenabled(),
 )
@@ -259,7 +271,10 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
     assert state["connections_open"] == 0  # nothing for a forked worker to inherit
     assert state["numpy_before_the_first_fork"] is False  # no labelling request needs it: the first worker
     assert state["numpy_for_the_first_worker"] is False  # serves sooner without it,
-    assert state["numpy_for_the_second_worker"] is True  # the ones after share it
+    assert state["numpy_for_the_second_worker"] is True  # the ones after share it;
+    assert "label.html" in state["templates_for_the_first_worker"]  # the same for the other pages' templates
+    assert "admin_users.html" not in state["templates_for_the_first_worker"]
+    assert state["all_templates_for_the_second_worker"] is True
     assert state["frozen_with_numpy"] > 10_000 and state["collecting_after_pre_fork"] is True
     assert state["frozen_again_by_the_third"] is False
     assert state["frozen_by_the_worker_warm_up"] is True  # the worker freezes before it serves,
