@@ -24,7 +24,8 @@ under the same gunicorn settings, in the same run. The database holds
 - ``server.gunicorn.first_next_ms``, ``first_put_ms``: per worker, the server
   time (gunicorn's access log, ``%(D)s``) of its first ``GET /next`` and first
   ``PUT .../annotation``, against the median of its later ones (the limit
-  here is the steady state, not the bare app); the slowest worker is reported;
+  here is the steady state, not the bare app); the slowest worker is reported
+  (the annotators start once every worker is forked, and half a second more);
 - ``server.gunicorn.first_next_cpu_ms``, ``first_put_cpu_ms``: the same, in
   CPU time of the worker (``_request_cpu_conf.py``, which runs the config file
   and adds request hooks that it does not define): what the worker itself spent,
@@ -159,10 +160,24 @@ def gunicorn(app: str, port: int, workers: int, config: list[str], log: Path | N
     return [*command, *config, app]
 
 
-def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, common) -> list[dict]:
+def all_workers_up(master: int, workers: int, settle: float = 0.5) -> None:
+    """Wait until the master has forked ``workers`` workers, then ``settle`` seconds for their warm-up.
+
+    The first worker answers before the others are forked (``gunicorn.conf.py``'s
+    ``pre_fork``): labelling at once would give it every request, and the other
+    workers' first requests would go unmeasured.
+    """
+    deadline = time.monotonic() + 60
+    while len(children(master)) < workers and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle)
+
+
+def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, common, workers) -> list[dict]:
     out = []
     process, first_seconds = start(app_command, env, port, c.ROOT)
     try:
+        all_workers_up(process.pid, workers)
         errors = label(port, tokens)
         time.sleep(0.5)  # the access log is written after each response
         master = process.pid
@@ -265,7 +280,9 @@ def main(argv=None) -> list[dict]:
                         "BENCH_GUNICORN_CONF": str(conf),
                         "BENCH_REQUEST_LOG": str(log) + ".cpu",
                     }
-                    out += run_gunicorn(name, app_command, bare_command, run_env, chosen, port, log, common)
+                    out += run_gunicorn(
+                        name, app_command, bare_command, run_env, chosen, port, log, common, args.workers
+                    )
                 if args.no_dev or backend != "sqlite":
                     continue
                 port = free_port()
