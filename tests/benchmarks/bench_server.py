@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,18 @@ ROUNDS, CLIENTS = 5, 8
 
 
 def start(command: list[str], env: dict[str, str], port: int, cwd: Path) -> tuple[subprocess.Popen, float]:
-    """Start ``command``; return it and the seconds until ``GET /healthz`` answered 200."""
+    """Start ``command``; return it and the seconds until ``GET /healthz`` answered 200.
+
+    First waits until nothing answers on ``port``: a worker of the server stopped
+    just before, still exiting, would otherwise answer for the new one.
+    """
+    free_by = time.monotonic() + 30
+    while time.monotonic() < free_by:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            break
+        time.sleep(0.05)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
