@@ -4,13 +4,13 @@
 
 The app is loaded once, in gunicorn's master process, and shared by the
 workers it forks: the projects' rule suggesters (which need no spaCy), their
-trained models if any, the page templates and the SQL of the labelling round
-trip (one round rehearsed and rolled back) are loaded before the first worker
-starts (``warm_up``), so that no worker's first labelling request pays for
-them, and their memory pages are shared rather than copied into each worker.
-What only the other pages use (their templates, numpy) is loaded after the
-first worker is forked, for the others (``pre_fork``): the first one serves
-sooner.
+trained models if any, the labelling page's templates and the SQL of the
+labelling round trip (one round rehearsed and rolled back) are loaded before
+the first worker starts (``warm_up``), so that no worker's first labelling
+request pays for them, and their memory pages are shared rather than copied
+into each worker. What only the other pages use (their templates, numpy) is
+loaded after the first worker is forked, for the others (``pre_fork``): the
+first one serves sooner.
 
 Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
 off while the master loads (a collection would walk the growing heap again and

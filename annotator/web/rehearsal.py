@@ -69,11 +69,12 @@ def rehearse_in_worker(app: Flask) -> bool:
     pages, a first ``next`` a few times slower than the next one. This runs the
     request machinery (``/healthz``) and the reads of a labelling request (the
     first project's first sentence and its suggestions), then, rolled back,
-    ``next`` and a save with an API token, then counts the project's sentences
-    (kept for ``PROGRESS_MAX_AGE``, as a request keeps them). Not the page and the cookie's
-    round as well, as in the parent: on SQLite the transaction holds the one
-    write lock, while the workers forked before this one already serve; for
-    ``next`` and a save it holds it about as long as an annotator's round does.
+    ``next`` and a save with an API token, then counts the project's
+    sentences (kept for ``PROGRESS_MAX_AGE``, as a request keeps them). Not
+    the page and the cookie's round as well, as in the parent: on SQLite the
+    transaction holds the one write lock, while the workers forked before this
+    one already serve; for ``next`` and a save it holds it about as long as an
+    annotator's round does.
     The connection stays in this process's pool for the first request.
     Returns whether there was a sentence to rehearse on.
     """
