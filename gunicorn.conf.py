@@ -4,10 +4,13 @@
 
 The app is loaded once, in gunicorn's master process, and shared by the
 workers it forks: the projects' rule suggesters (which need no spaCy), their
-trained models if any, the page templates and the SQL of the labelling round
-trip (one round rehearsed and rolled back) are loaded before the first worker
-starts (``warm_up``), so that no worker's first labelling request pays for
-them, and their memory pages are shared rather than copied into each worker.
+trained models if any, the labelling page's templates and the SQL of the
+labelling round trip (one round rehearsed and rolled back) are loaded before
+the first worker starts (``warm_up``), so that no worker's first labelling
+request pays for them, and their memory pages are shared rather than copied
+into each worker. What only the other pages use (their templates, numpy) is
+loaded after the first worker is forked, for the others (``pre_fork``): the
+first one serves sooner.
 
 Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
 off while the master loads (a collection would walk the growing heap again and
@@ -42,6 +45,30 @@ def when_ready(server):
         server.log.info("Warmed up %d project(s); the workers share what was loaded", projects)
     gc.freeze()
     gc.enable()
+
+
+def pre_fork(server, worker):
+    """In the master, before each worker is forked: from the second on, what the other pages use is shared too.
+
+    No labelling request needs all the page templates, numpy and the metrics
+    (``warm_up_other_pages``): the first worker is forked without them and
+    serves sooner, while the master loads them (and freezes them with the
+    rest) for the workers after it.
+    """
+    if not server.WORKERS:
+        return
+    from annotator.app import warm_up_other_pages
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if warm_up_other_pages(server.app.wsgi()):
+            gc.freeze()
+    except Exception:  # noqa: BLE001 - the pages load what they need on first use
+        server.log.warning("Loading the other pages failed; each worker loads them on first use", exc_info=True)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def on_reload(server):

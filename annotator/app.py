@@ -16,6 +16,7 @@ from .limits import DEFAULTS as LIMITS
 
 PACKAGE = Path(__file__).parent
 REHEARSAL = "annotator.rehearsal"  # WSGI environ key of the warm-up's requests (annotator.web.rehearsal)
+OTHER_PAGES_WARM = "annotator.other_pages_warm"  # app.extensions: warm_up_other_pages has run in this process
 FROZEN_IN = "annotator.heap_frozen_in"  # app.extensions: the processes that froze their heap (GC_FREEZE on)
 
 
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
         DATABASE_URL=None,
         EXPORTS_DIR=str(PACKAGE.parent / "exports") if (PACKAGE.parent / "exports").is_dir() else None,
         MODELS_DIR=None,  # where training runs keep their export and pipelines; default instance/models
+        TEMPLATE_CACHE_DIR=None,  # compiled page templates; default ~/.cache/annotator/templates (web.template_cache)
         LEASE_SECONDS=15 * 60,
         PROGRESS_MAX_AGE=5.0,  # seconds a project-wide progress count may be reused
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # any request, uploads included: larger is a 413
@@ -84,16 +86,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     login_manager.init_app(app)
 
     if web:
-        from jinja2 import FileSystemBytecodeCache
-
         from .web import register
+        from .web.template_cache import template_cache
 
-        # Compiled page templates are kept in the instance folder: a restart loads them
-        # instead of compiling every template again (source changes are seen by checksum).
-        templates_cache = Path(app.instance_path) / "template-cache"
-        templates_cache.mkdir(exist_ok=True)
-        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
         register(app)
+        # Compiled page templates are kept per user (annotator.web.template_cache): a start,
+        # on this instance folder or a new one, loads them instead of compiling them again.
+        app.jinja_env.bytecode_cache = template_cache(app)
     freeze = app.config["GC_FREEZE"]
     if _flag(freeze) if freeze is not None else not app.testing:
         _freeze_heap_after_first_response(app)
@@ -101,34 +100,29 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
 
 
 def warm_up(app: Flask) -> int:
-    """Load before serving what the first requests would otherwise load; returns the projects warmed.
+    """Load before serving what the first labelling requests would otherwise load; returns the projects warmed.
 
     Each project's rule suggester and vocabularies (no spaCy: the rules run over
-    the tokens stored with each sentence), its trained model when it has one
-    (which imports spaCy), the dashboard's metrics (numpy) and the compiled page
-    templates; then, in an app with pages, one labelling round rehearsed
-    through the app's own request path and rolled back
+    the tokens stored with each sentence) and its trained model when it has one
+    (which imports spaCy); then, in an app with pages, one labelling round
+    rehearsed through the app's own request path and rolled back
     (``annotator.web.rehearsal``), which compiles the round trip's SQL
-    statements and runs the code of a first request. Without them a process's
-    first labelling request takes far longer than its later ones. Called once
-    in a server's parent process before it forks workers (``gunicorn.conf.py``,
-    ``annotator demo``), which then share it; the connections it used are
-    closed, so that no worker inherits one.
+    statements and the labelling page's templates and runs the code of a first
+    request. Without them a process's first labelling request takes far longer
+    than its later ones. Called once in a server's parent process before it
+    forks workers (``gunicorn.conf.py``, ``annotator demo``), which then share
+    it; the connections it used are closed, so that no worker inherits one.
+    What only the other pages use is ``warm_up_other_pages``'s.
     """
-    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, shared
     from .services.suggestions import warm_suggesters
 
-    pages = "auth" in app.blueprints
-    if pages:
-        for name in app.jinja_env.list_templates(extensions=["html"]):
-            app.jinja_env.get_template(name)
     engine = app.extensions["annotator.engine"]
     session = app.extensions["annotator.sessionmaker"]()
     try:
         with app.app_context():
             projects = warm_suggesters(session)
         session.close()  # the rehearsal opens its own
-        if pages and projects:
+        if "auth" in app.blueprints and projects:
             from .web.rehearsal import rehearse_labelling
 
             rehearse_labelling(app)
@@ -136,6 +130,28 @@ def warm_up(app: Flask) -> int:
     finally:
         session.close()
         engine.dispose()
+
+
+def warm_up_other_pages(app: Flask) -> bool:
+    """Load what the other pages use: all page templates, numpy and the dashboard's metrics; False if done already.
+
+    No labelling request needs them (a first start, with no template compiled
+    yet, spends ~0.15 s on the templates; numpy takes ~75 ms): gunicorn's
+    master loads them after forking its first worker, before the others
+    (``gunicorn.conf.py``, ``pre_fork``), so that the first worker serves
+    sooner and the later ones share them. A process that has not loaded them
+    loads each on the first page that needs it (a template from the bytecode
+    cache, which the master has filled by then).
+    """
+    if app.extensions.get(OTHER_PAGES_WARM):
+        return False
+    app.extensions[OTHER_PAGES_WARM] = True
+    if "auth" in app.blueprints:
+        for name in app.jinja_env.list_templates(extensions=["html"]):
+            app.jinja_env.get_template(name)
+    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, to be shared
+
+    return True
 
 
 def warm_worker(app: Flask) -> bool:

@@ -50,6 +50,19 @@ def pytest_configure(config):
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def template_cache_dir(tmp_path_factory) -> Path:
+    """Compiled page templates for this run's apps (and the servers they start), not the user's own cache."""
+    folder = tmp_path_factory.mktemp("template-cache")
+    previous = os.environ.get("ANNOTATOR_TEMPLATE_CACHE_DIR")
+    os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"]
+    else:
+        os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def nlp():
     return spacy.blank("en")

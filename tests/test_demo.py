@@ -47,6 +47,7 @@ def test_demo_corpus_has_variety(runner, db):
 
 def test_demo_serves_as_the_readme_starts_it(tmp_path):
     """`annotator demo` (the README's first command) loads the demo, warms up and answers over HTTP."""
+    import os
     import socket
     import subprocess
     import sys
@@ -61,6 +62,7 @@ def test_demo_serves_as_the_readme_starts_it(tmp_path):
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "ANNOTATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
         "ANNOTATOR_INSTANCE_PATH": str(tmp_path),
+        "ANNOTATOR_TEMPLATE_CACHE_DIR": os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"],  # the run's (conftest)
     }
     command = [str(Path(sys.executable).parent / "annotator"), "demo", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -245,7 +245,7 @@ def test_security_secret_key_generated_per_instance(monkeypatch, tmp_path):
     assert len(keys["one"]) == 1 and len(keys["two"]) == 1  # shared by every app on one instance
     assert keys["one"] != keys["two"]
     written = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert written == ["secret_key", "template-cache"]  # no temporary left beside the key
+    assert written == ["secret_key"]  # no temporary beside the key; compiled templates are kept per user
 
 
 def test_security_login_lockout_after_repeated_failures(app, make_user):

@@ -8,6 +8,7 @@ server does (call, read the body, close the iterable), then prints what it saw.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_project
+
+
+def _template_cache() -> dict[str, str]:
+    """The children's compiled templates go where the test run's do (conftest), not to the user's cache."""
+    return {"ANNOTATOR_TEMPLATE_CACHE_DIR": os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"]}
+
 
 CHILD = r"""
 import gc, json, sys
@@ -50,7 +57,7 @@ def _serve_twice(tmp_path, **config) -> list[tuple[str, int]]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     return [tuple(step) for step in json.loads(done.stdout.strip().splitlines()[-1])]
@@ -87,9 +94,18 @@ def test_serving_warm_up_builds_each_projects_suggester_and_leaves_no_connection
     assert warm_up(app) == 1
     assert suggestions._rule_suggester.cache_info().currsize == 1
     assert app.extensions["annotator.engine"].pool.checkedout() == 0  # nothing for a forked worker to inherit
-    assert app.jinja_env.cache  # the page templates are compiled,
+    assert "label.html" in {name for _, name in app.jinja_env.cache}  # the labelling page's, by the round
+
+
+def test_serving_warm_up_of_the_other_pages_compiles_every_template_and_keeps_it(app):
+    from annotator.app import warm_up_other_pages
+
+    templates = app.jinja_env.list_templates(extensions=["html"])
+    assert warm_up_other_pages(app) is True
+    assert {name for _, name in app.jinja_env.cache} >= set(templates)  # compiled,
     kept = list(Path(app.jinja_env.bytecode_cache.directory).iterdir())
-    assert len(kept) >= len(app.jinja_env.list_templates(extensions=["html"]))  # and kept for the next start
+    assert len(kept) >= len(templates)  # and kept for the next start
+    assert warm_up_other_pages(app) is False  # once per process
 
 
 def _table_counts(db) -> dict[str, object]:
@@ -115,16 +131,21 @@ def test_serving_rehearsals_run_a_labelling_round_and_keep_nothing(app, db, rest
     from annotator.services import queue
     from annotator.web.rehearsal import rehearse_labelling
 
-    make_project(db, restricted=restricted).queue_order = queue_order
+    project = make_project(db, restricted=restricted)
+    project.queue_order = queue_order
     db.commit()
     before = _table_counts(db)
     db.rollback()
     assert rehearse_labelling(app) == 1  # one queue order in use: one round, through the views
     assert _table_counts(db) == before
+    assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
     db.rollback()
     assert warm_worker(app) is True  # the worker's: reads, then next and a save with a token
     assert _table_counts(db) == before
-    assert not queue._PROJECT_COUNTS  # no figure counted inside a rolled-back transaction is kept
+    # one figure is kept, counted after the rollback from what is stored: the first `next` reuses it
+    (kept,) = queue._PROJECT_COUNTS.values()
+    assert kept[1] == queue.project_counts(db, project) == (len(before["sentences"]), 0)
+    queue.forget_project_counts()
     assert app.extensions["annotator.sessionmaker"]().get_bind() is app.extensions["annotator.engine"]
 
 
@@ -167,7 +188,24 @@ state = {
     "collecting_after": gc.isenabled(),
     "frozen": gc.get_freeze_count(),
     "connections_open": app.extensions["annotator.engine"].pool.checkedout(),
+    "numpy_before_the_first_fork": "numpy" in sys.modules,
 }
+server.WORKERS = {}
+settings["pre_fork"](server, None)  # the first worker: forked without what only the other pages need
+state["numpy_for_the_first_worker"] = "numpy" in sys.modules
+templates = set(app.jinja_env.list_templates(extensions=["html"]))
+state["templates_for_the_first_worker"] = sorted({name for _, name in app.jinja_env.cache} & templates)
+server.WORKERS = {1: None}
+settings["pre_fork"](server, None)  # the second: the master has loaded it, frozen with the rest
+state.update(
+    numpy_for_the_second_worker="annotator.metrics.project" in sys.modules and "numpy" in sys.modules,
+    all_templates_for_the_second_worker={name for _, name in app.jinja_env.cache} >= templates,
+    frozen_with_numpy=gc.get_freeze_count() - state["frozen"],
+    collecting_after_pre_fork=gc.isenabled(),
+)
+settings["pre_fork"](server, None)
+state["frozen_again_by_the_third"] = gc.get_freeze_count() - state["frozen"] != state["frozen_with_numpy"]
+state["frozen"] = gc.get_freeze_count()
 
 settings["post_worker_init"](types.SimpleNamespace(wsgi=app, log=server.log))  # as in a worker, before it serves
 state["frozen_by_the_worker_warm_up"] = gc.get_freeze_count() > state["frozen"]
@@ -223,7 +261,7 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout.strip().splitlines()[-1])
@@ -231,6 +269,14 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
     assert state["collecting_after"] is True  # then back on, the start-up heap frozen before the fork
     assert state["frozen"] > 10_000
     assert state["connections_open"] == 0  # nothing for a forked worker to inherit
+    assert state["numpy_before_the_first_fork"] is False  # no labelling request needs it: the first worker
+    assert state["numpy_for_the_first_worker"] is False  # serves sooner without it,
+    assert state["numpy_for_the_second_worker"] is True  # the ones after share it;
+    assert "label.html" in state["templates_for_the_first_worker"]  # the same for the other pages' templates
+    assert "admin_users.html" not in state["templates_for_the_first_worker"]
+    assert state["all_templates_for_the_second_worker"] is True
+    assert state["frozen_with_numpy"] > 10_000 and state["collecting_after_pre_fork"] is True
+    assert state["frozen_again_by_the_third"] is False
     assert state["frozen_by_the_worker_warm_up"] is True  # the worker freezes before it serves,
     assert state["frozen_again"] is False  # not again after its first response
     assert state["statuses"] == [200, 200]
@@ -250,7 +296,7 @@ def test_serving_gunicorn_conf_preloads_and_warms_before_the_workers_fork():
         gc.enable()  # reading the file turns collection off until when_ready
     assert settings["preload_app"] is True
     assert settings["wsgi_app"] == "annotator:create_app()"
-    for hook in ("when_ready", "on_reload", "post_worker_init"):
+    for hook in ("when_ready", "pre_fork", "on_reload", "post_worker_init"):
         assert callable(settings[hook])
 
 
@@ -288,7 +334,7 @@ def test_serving_a_labelling_round_trip_loads_no_spacy(app, db, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "ANNOTATOR_INSTANCE_PATH": str(tmp_path), **_template_cache()},
     )
     assert done.returncode == 0, done.stderr
     after_warm_up, after_round, suggested, status = json.loads(done.stdout.strip().splitlines()[-1])

@@ -68,11 +68,13 @@ def rehearse_in_worker(app: Flask) -> bool:
     writes an object's reference count when it uses it): several thousand
     pages, a first ``next`` a few times slower than the next one. This runs the
     request machinery (``/healthz``) and the reads of a labelling request (the
-    first project's first sentence, its suggestions and counts), then, rolled
-    back, ``next`` and a save with an API token. Not the page and the cookie's
-    round as well, as in the parent: on SQLite the transaction holds the one
-    write lock, while the workers forked before this one already serve; for
-    ``next`` and a save it holds it about as long as an annotator's round does.
+    first project's first sentence and its suggestions), then, rolled back,
+    ``next`` and a save with an API token, then counts the project's
+    sentences (kept for ``PROGRESS_MAX_AGE``, as a request keeps them). Not
+    the page and the cookie's round as well, as in the parent: on SQLite the
+    transaction holds the one write lock, while the workers forked before this
+    one already serve; for ``next`` and a save it holds it about as long as an
+    annotator's round does.
     The connection stays in this process's pool for the first request.
     Returns whether there was a sentence to rehearse on.
     """
@@ -94,12 +96,18 @@ def rehearse_in_worker(app: Flask) -> bool:
                 return False
             sentence, project = row
             suggestions_for(session, project, sentence)
-            queue.project_counts(session, project)
     finally:
         session.close()
     with _rolled_back(app) as session:
         _, api_token = _annotator(session, [project])
         _round(app, project, api_token)
+    # Counted after the rollback (which drops what was counted inside it), from what is stored:
+    # a first ``next`` within PROGRESS_MAX_AGE reuses the figure, as the requests after it do.
+    session = app.extensions["annotator.sessionmaker"]()
+    try:
+        queue.project_counts(session, project)
+    finally:
+        session.close()
     return True
 
 

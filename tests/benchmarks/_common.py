@@ -84,7 +84,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"nproc={os.cpu_count()}, {model}, {ram} RAM, Python {platform.python_version()}"
+    # A machine that writes no .pyc (PYTHONDONTWRITEBYTECODE) compiles an editable install's modules at each start.
+    bytecode = ", .pyc not written" if sys.flags.dont_write_bytecode else ""
+    if sys.pycache_prefix:
+        bytecode += ", .pyc under PYTHONPYCACHEPREFIX"
+    return f"nproc={os.cpu_count()}, {model}, {ram} RAM, Python {platform.python_version()}{bytecode}"
 
 
 def emit(name: str, value: float, unit: str, limit: float | None, *, n: int, backend: str, **extra) -> dict:
@@ -228,6 +232,7 @@ def server_env(url: str, instance: Path) -> dict[str, str]:
         "BARE_DATABASE_URL": url,
         "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "ANNOTATOR_INSTANCE_PATH": str(instance),
+        "ANNOTATOR_TEMPLATE_CACHE_DIR": str(instance / "template-cache"),  # this run's, not the user's
     }
 
 

@@ -9,9 +9,13 @@ figure is the same measure of ``_bare_wsgi.app`` (a 200 for every request)
 under the same gunicorn settings, in the same run. The database holds
 ``--size`` imported sentences (default 10,000) and 9 annotators with tokens.
 
-- ``server.gunicorn.start_s``: process start to the first 200 of ``/healthz``,
-  on a new instance folder; ``restart_s``: the same for a second start on it
-  (compiled page templates kept there, ``instance/template-cache``);
+- ``server.gunicorn.first_start_s``: process start to the first 200 of
+  ``/healthz`` with nothing compiled yet: a new instance folder and an empty
+  template cache (``ANNOTATOR_TEMPLATE_CACHE_DIR``, a folder of this run), as
+  the first start after installing or changing the page templates;
+  ``start_s``: the same on another new instance folder, the page templates
+  compiled by the first start (as on any start after the first one on this
+  machine); ``restart_s``: a second start on the first instance folder;
 - ``server.gunicorn.pss_mb``: proportional set size (``Pss`` of
   ``/proc/<pid>/smaps_rollup``: a page shared by n processes counts 1/n)
   summed over the master and its workers, after eight annotators have done
@@ -20,7 +24,8 @@ under the same gunicorn settings, in the same run. The database holds
 - ``server.gunicorn.first_next_ms``, ``first_put_ms``: per worker, the server
   time (gunicorn's access log, ``%(D)s``) of its first ``GET /next`` and first
   ``PUT .../annotation``, against the median of its later ones (the limit
-  here is the steady state, not the bare app); the slowest worker is reported;
+  here is the steady state, not the bare app); the slowest worker is reported
+  (the annotators start once every worker is forked, and half a second more);
 - ``server.gunicorn.first_next_cpu_ms``, ``first_put_cpu_ms``: the same, in
   CPU time of the worker (``_request_cpu_conf.py``, which runs the config file
   and adds request hooks that it does not define): what the worker itself spent,
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +63,18 @@ ROUNDS, CLIENTS = 5, 8
 
 
 def start(command: list[str], env: dict[str, str], port: int, cwd: Path) -> tuple[subprocess.Popen, float]:
-    """Start ``command``; return it and the seconds until ``GET /healthz`` answered 200."""
+    """Start ``command``; return it and the seconds until ``GET /healthz`` answered 200.
+
+    First waits until nothing answers on ``port``: a worker of the server stopped
+    just before, still exiting, would otherwise answer for the new one.
+    """
+    free_by = time.monotonic() + 30
+    while time.monotonic() < free_by:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            break
+        time.sleep(0.05)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
@@ -155,10 +172,24 @@ def gunicorn(app: str, port: int, workers: int, config: list[str], log: Path | N
     return [*command, *config, app]
 
 
-def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, common) -> list[dict]:
+def all_workers_up(master: int, workers: int, settle: float = 0.5) -> None:
+    """Wait until the master has forked ``workers`` workers, then ``settle`` seconds for their warm-up.
+
+    The first worker answers before the others are forked (``gunicorn.conf.py``'s
+    ``pre_fork``): labelling at once would give it every request, and the other
+    workers' first requests would go unmeasured.
+    """
+    deadline = time.monotonic() + 60
+    while len(children(master)) < workers and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle)
+
+
+def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, common, workers) -> list[dict]:
     out = []
-    process, seconds = start(app_command, env, port, c.ROOT)
+    process, first_seconds = start(app_command, env, port, c.ROOT)
     try:
+        all_workers_up(process.pid, workers)
         errors = label(port, tokens)
         time.sleep(0.5)  # the access log is written after each response
         master = process.pid
@@ -168,6 +199,8 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
     finally:
         stop(process)
     _, restart_seconds = _start_stop(app_command, env, port, c.ROOT)  # what the first start left is there now
+    new_instance = {**env, "ANNOTATOR_INSTANCE_PATH": env["ANNOTATOR_INSTANCE_PATH"] + "-new"}
+    _, seconds = _start_stop(app_command, new_instance, port, c.ROOT)  # the compiled templates are kept per user
     bare, bare_seconds = start(bare_command, env, port, HERE)
     try:
         for _ in range(CLIENTS * ROUNDS):
@@ -176,6 +209,7 @@ def run_gunicorn(label_name, app_command, bare_command, env, tokens, port, log, 
     finally:
         stop(bare)
     extra = dict(common, errors=errors[:3]) if errors else common
+    out.append(c.emit(f"server.{label_name}.first_start_s.lower_better", first_seconds, "s", bare_seconds, **extra))
     out.append(c.emit(f"server.{label_name}.start_s.lower_better", seconds, "s", bare_seconds, **extra))
     out.append(c.emit(f"server.{label_name}.restart_s.lower_better", restart_seconds, "s", bare_seconds, **extra))
     out.append(
@@ -235,6 +269,8 @@ def main(argv=None) -> list[dict]:
                     "ANNOTATOR_DATABASE_URL": url,
                     "ANNOTATOR_SECRET_KEY": "bench-" + uuid.uuid4().hex,
                     "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}"),
+                    # the dev servers' (their starts are second starts): the one the gunicorn run filled
+                    "ANNOTATOR_TEMPLATE_CACHE_DIR": str(tmp / f"template-cache-{backend}-gunicorn"),
                 }
                 common = dict(n=args.size, backend=backend, gunicorn_workers=args.workers)
                 bare = gunicorn("_bare_wsgi:app", free_port(), args.workers, ["-c", "/dev/null", "--preload"])
@@ -249,8 +285,16 @@ def main(argv=None) -> list[dict]:
                     )
                     app_command = gunicorn("annotator:create_app()", port, args.workers, config, log)
                     bare_command = [*bare[:6], f"127.0.0.1:{port}", *bare[7:]]
-                    run_env = {**env, "BENCH_GUNICORN_CONF": str(conf), "BENCH_REQUEST_LOG": str(log) + ".cpu"}
-                    out += run_gunicorn(name, app_command, bare_command, run_env, chosen, port, log, common)
+                    run_env = {
+                        **env,
+                        "ANNOTATOR_INSTANCE_PATH": str(tmp / f"instance-{backend}-{name}"),
+                        "ANNOTATOR_TEMPLATE_CACHE_DIR": str(tmp / f"template-cache-{backend}-{name}"),
+                        "BENCH_GUNICORN_CONF": str(conf),
+                        "BENCH_REQUEST_LOG": str(log) + ".cpu",
+                    }
+                    out += run_gunicorn(
+                        name, app_command, bare_command, run_env, chosen, port, log, common, args.workers
+                    )
                 if args.no_dev or backend != "sqlite":
                     continue
                 port = free_port()
