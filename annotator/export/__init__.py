@@ -21,6 +21,7 @@ _WHERE = {
     "jsonl_line": "align",
     "linked_labels": "align",
     "overlapping_pairs": "align",
+    "prodigy_line": "align",
     "prodigy_record": "align",
     "source_kind": "align",
     "CurveError": "curve",
