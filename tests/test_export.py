@@ -682,3 +682,33 @@ def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_pat
     assert (fast / "train.spacy").is_dir()  # the shards, not only a single file, were compared
     assert any(s[4] for d in every for s in spans_of(d))  # REGION spans carry their kb_id
     assert any(d.user_data["values"] for d in every) and all(d.user_data["project"] == "p" for d in every)
+
+
+def test_export_collector_pauses_full_collections_and_restores_the_thresholds(nlp, tmp_path):
+    import gc
+
+    from annotator.export.collector import PAUSED_THRESHOLD, full_collections_paused
+
+    before = gc.get_threshold()
+    paused = (before[0], before[1], PAUSED_THRESHOLD)
+    seen = []
+    sentences, annotations, gold = mixed_corpus()
+    build_export(nlp, sentences, annotations, gold, project="p", progress=lambda n: seen.append(gc.get_threshold()))
+    assert seen and set(seen) == {paused} and gc.get_threshold() == before
+    seen.clear()
+    stream_export(
+        nlp,
+        batches_of(sentences, annotations, gold, 3),
+        tmp_path / "x",
+        project="p",
+        progress=lambda n: seen.append(gc.get_threshold()),
+    )
+    assert seen and set(seen) == {paused} and gc.get_threshold() == before
+    with pytest.raises(ExportError):  # an export that fails inside the pause
+        stream_export(nlp, [([], [], [])], tmp_path / "y", project="p")
+    assert gc.get_threshold() == before
+    with full_collections_paused():  # nested (or concurrent) blocks: the last to leave restores
+        with full_collections_paused():
+            assert gc.get_threshold() == paused
+        assert gc.get_threshold() == paused
+    assert gc.get_threshold() == before
