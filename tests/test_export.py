@@ -684,13 +684,13 @@ def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_pat
     assert any(d.user_data["values"] for d in every) and all(d.user_data["project"] == "p" for d in every)
 
 
-def test_export_collector_pauses_full_collections_and_restores_the_thresholds(nlp, tmp_path):
+def test_export_collector_collects_less_often_and_restores_the_thresholds(nlp, tmp_path):
     import gc
 
-    from annotator.export.collector import PAUSED_THRESHOLD, full_collections_paused
+    from annotator.export.collector import FULL_THRESHOLD, YOUNG_THRESHOLD, fewer_collections
 
     before = gc.get_threshold()
-    paused = (before[0], before[1], PAUSED_THRESHOLD)
+    paused = (max(before[0], YOUNG_THRESHOLD), before[1], FULL_THRESHOLD)
     seen = []
     sentences, annotations, gold = mixed_corpus()
     build_export(nlp, sentences, annotations, gold, project="p", progress=lambda n: seen.append(gc.get_threshold()))
@@ -707,8 +707,8 @@ def test_export_collector_pauses_full_collections_and_restores_the_thresholds(nl
     with pytest.raises(ExportError):  # an export that fails inside the pause
         stream_export(nlp, [([], [], [])], tmp_path / "y", project="p")
     assert gc.get_threshold() == before
-    with full_collections_paused():  # nested (or concurrent) blocks: the last to leave restores
-        with full_collections_paused():
+    with fewer_collections():  # nested (or concurrent) blocks: the last to leave restores
+        with fewer_collections():
             assert gc.get_threshold() == paused
         assert gc.get_threshold() == paused
     assert gc.get_threshold() == before

@@ -1,7 +1,7 @@
 """Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
 (``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
 tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
-(``files``), the cycle collector's pause during an export (``collector``), the training config
+(``files``), the cycle collector's settings during an export (``collector``), the training config
 (``spacy_config``), training (``training``), the learning curve (``curve``), what a trained version
 did not train on (``heldout``) and how unsure a pipeline is about each sentence (``uncertainty``).
 
@@ -24,7 +24,7 @@ _WHERE = {
     "prodigy_line": "align",
     "prodigy_record": "align",
     "source_kind": "align",
-    "full_collections_paused": "collector",
+    "fewer_collections": "collector",
     "CurveError": "curve",
     "CurveVerdict": "curve",
     "curve_verdict": "curve",

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ..incidents.table import csv_header, csv_line, jsonl_row
 from ..records import AnnotationRecord, SentenceRecord
 from .align import split_rows
-from .collector import full_collections_paused
+from .collector import fewer_collections
 from .files import (
     FILES,
     PENDING,
@@ -129,7 +129,7 @@ def build_export(
     ``stream_export``, which writes the same files.
     """
     _check_options(task, policy, dev_fraction)
-    with full_collections_paused():
+    with fewer_collections():
         lines: list[str] = []
         rows: list[dict[str, Any]] = []
         first = FirstPass(
@@ -238,7 +238,7 @@ def stream_export(
     if shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, not {shard_size}")
     out_dir = check_destination(out_dir, force)
-    with full_collections_paused(), staging(out_dir) as tmp:
+    with fewer_collections(), staging(out_dir) as tmp:
         with (
             open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl,
             open(tmp / "incidents.csv", "w", encoding="utf-8", newline="") as incidents_csv,
