@@ -399,6 +399,16 @@ def test_export_config_is_a_complete_cpu_config(task):
         make_config(task, [], lang="en")
 
 
+def test_export_ner_config_is_made_once_whatever_the_longest_span():
+    from annotator.export import spacy_config
+
+    first = make_config("ner", ["REGION"], lang="en", max_span_tokens=1)
+    made = spacy_config._config.cache_info().misses
+    assert make_config("ner", ["REGION"], lang="en", max_span_tokens=7) == first  # ner's config has no span size
+    assert spacy_config._config.cache_info().misses == made
+    assert "sizes = [1, 2, 3]" in make_config("spancat", ["REGION"], lang="en", max_span_tokens=3)
+
+
 def test_export_write_refuses_non_empty_dir_and_leaves_it_alone(nlp, tmp_path):
     sentences, annotations, _ = tricky_corpus()
     result = build_export(nlp, sentences, annotations, [], project="p")
