@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -311,6 +312,71 @@ def test_export_prodigy_jsonl_shape(nlp, tmp_path):
     assert [t["text"] for t in tokens[region["token_start"] : region["token_end"] + 1]] == ["Kyiv", "\r\n", "region"]
 
 
+def prodigy_cases(nlp):
+    """(doc, sentence, annotations, spans, resolution, excluded) of every sentence of ``mixed_corpus``, of
+    odd texts (tabs, separators, quotes, control characters, white space only) with values and incidents,
+    and of each sentence excluded with a reason: what ``first_pass`` hands to the Prodigy line."""
+    from annotator.export.gold import resolve_gold
+    from annotator.records import IncidentRecord
+
+    sentences, annotations, gold = mixed_corpus()
+    odd = [
+        'Tab\there, "quoted" back\\slash 5 drones.',
+        "Separators\u2028inside\u2029and\x85here over Lviv.",
+        "Control \x01 char, émigré 東京 🚀 7 UAVs.",
+        "  Leading and trailing  ",
+        " ",
+    ]
+    for i, text in enumerate(odd):
+        sentence = SentenceRecord(7000 + i, 700 + i, 0, text)
+        sentences.append(sentence)
+        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)][:3]
+        spans = tuple(
+            SpanRecord(start, end, label, value)
+            for (start, end), label, value in zip(words, ["COUNT", "REGION", "OUTCOME"], ["7", 'a\u2028"b"', None])
+        )
+        if len(spans) > 1:
+            spans += (SpanRecord(spans[0].start_char, spans[0].end_char + 1, "REGION"),)  # white space at its edge
+        incidents = (IncidentRecord(tuple(sorted((s.start_char, s.end_char, s.label) for s in spans[:2]))),)
+        annotations += [
+            AnnotationRecord(sentence.id, name, status, spans, incidents=incidents if len(spans) > 1 else ())
+            for name, status in [("bo", "done"), ("ana", "done"), ("cy", "flagged")]
+        ]
+    by_sentence: dict[int, list[AnnotationRecord]] = {}
+    for annotation in annotations:
+        by_sentence.setdefault(annotation.sentence_id, []).append(annotation)
+    gold_of = {g.sentence_id: g for g in gold}
+    cases = []
+    for sentence in sentences:
+        own = by_sentence.get(sentence.id, [])
+        for policy in ("majority", "annotator:ana"):
+            resolution = resolve_gold(sentence, own, gold_of.get(sentence.id), policy)
+            for excluded in (resolution.excluded, "misaligned span"):
+                doc = nlp.make_doc(sentence.text)
+                cases.append((doc, sentence, own, resolution.spans, resolution, excluded))
+    return cases
+
+
+def test_export_prodigy_line_is_the_jsonl_of_the_prodigy_record(nlp):
+    from annotator.export.align import jsonl_line, prodigy_line, prodigy_record
+
+    cases = prodigy_cases(nlp)
+    assert any(r.incidents for *_, r, _ in cases) and any(s.value for c in cases for s in c[3])
+    for case in cases:
+        assert prodigy_line(*case) == jsonl_line(prodigy_record(*case)), case[1].text
+
+
+def test_export_annotations_jsonl_is_what_the_prodigy_records_encode(nlp, tmp_path, monkeypatch):
+    from annotator.export import first_pass
+    from annotator.export.align import jsonl_line, prodigy_record
+
+    sentences, annotations, gold = mixed_corpus()
+    fast = write_export(build_export(nlp, sentences, annotations, gold, project="p"), tmp_path / "fast")
+    monkeypatch.setattr(first_pass, "prodigy_line", lambda *case: jsonl_line(prodigy_record(*case)))
+    plain = write_export(build_export(nlp, sentences, annotations, gold, project="p"), tmp_path / "plain")
+    assert (fast / "annotations.jsonl").read_bytes() == (plain / "annotations.jsonl").read_bytes()
+
+
 def test_export_spancat_suggester_covers_longest_span(nlp):
     text = "Drones hit the Kharkiv oblast border area today."
     sentence = SentenceRecord(1, 1, 0, text)
@@ -331,6 +397,16 @@ def test_export_config_is_a_complete_cpu_config(task):
     assert config["system"]["gpu_allocator"] is None
     with pytest.raises(ValueError):
         make_config(task, [], lang="en")
+
+
+def test_export_ner_config_is_made_once_whatever_the_longest_span():
+    from annotator.export import spacy_config
+
+    first = make_config("ner", ["REGION"], lang="en", max_span_tokens=1)
+    made = spacy_config._config.cache_info().misses
+    assert make_config("ner", ["REGION"], lang="en", max_span_tokens=7) == first  # ner's config has no span size
+    assert spacy_config._config.cache_info().misses == made
+    assert "sizes = [1, 2, 3]" in make_config("spancat", ["REGION"], lang="en", max_span_tokens=3)
 
 
 def test_export_write_refuses_non_empty_dir_and_leaves_it_alone(nlp, tmp_path):
@@ -616,3 +692,33 @@ def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_pat
     assert (fast / "train.spacy").is_dir()  # the shards, not only a single file, were compared
     assert any(s[4] for d in every for s in spans_of(d))  # REGION spans carry their kb_id
     assert any(d.user_data["values"] for d in every) and all(d.user_data["project"] == "p" for d in every)
+
+
+def test_export_collector_collects_less_often_and_restores_the_thresholds(nlp, tmp_path):
+    import gc
+
+    from annotator.export.collector import FULL_THRESHOLD, YOUNG_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    paused = (max(before[0], YOUNG_THRESHOLD), before[1], FULL_THRESHOLD)
+    seen = []
+    sentences, annotations, gold = mixed_corpus()
+    build_export(nlp, sentences, annotations, gold, project="p", progress=lambda n: seen.append(gc.get_threshold()))
+    assert seen and set(seen) == {paused} and gc.get_threshold() == before
+    seen.clear()
+    stream_export(
+        nlp,
+        batches_of(sentences, annotations, gold, 3),
+        tmp_path / "x",
+        project="p",
+        progress=lambda n: seen.append(gc.get_threshold()),
+    )
+    assert seen and set(seen) == {paused} and gc.get_threshold() == before
+    with pytest.raises(ExportError):  # an export that fails inside the pause
+        stream_export(nlp, [([], [], [])], tmp_path / "y", project="p")
+    assert gc.get_threshold() == before
+    with fewer_collections():  # nested (or concurrent) blocks: the last to leave restores
+        with fewer_collections():
+            assert gc.get_threshold() == paused
+        assert gc.get_threshold() == paused
+    assert gc.get_threshold() == before

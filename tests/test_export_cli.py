@@ -1,13 +1,15 @@
 """``annotator export`` and ``annotator train`` end to end, on each backend."""
 
+import dataclasses
 import json
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from annotator.models import AuditEvent, ModelVersion, Project
+from annotator.models import AuditEvent, ModelVersion, Project, Span
+from annotator.records import SpanRecord
 from annotator.services.model_versions import pipeline_path
 from tests.helpers import SENTENCES, write_annotations
 
@@ -109,6 +111,18 @@ def test_export_cli_service_streams_batches_of_whole_reports(annotated, db):
     assert [s for b in batches for s in b.sentences] == whole.sentences
     assert [a for b in batches for a in b.annotations] == whole.annotations
     assert {k: v for b in batches for k, v in b.gold.items()} == whole.gold
+    # An export reads neither token offsets nor where accepted suggestions came from.
+    db.execute(
+        update(Span).where(Span.id == db.scalar(select(func.min(Span.id)))).values(suggested=True, source="rules")
+    )
+    whole = project_records(db, project)
+    assert any(s.suggested and s.source == "rules" for a in whole.annotations for s in a.spans)
+    light = list(iter_project_records(db, project, batch_sentences=2, tokens=False, suggestions=False))
+    assert [s for b in light for s in b.sentences] == [dataclasses.replace(s, tokens=()) for s in whole.sentences]
+    assert [a for b in light for a in b.annotations] == [
+        dataclasses.replace(a, spans=tuple(SpanRecord(s.start_char, s.end_char, s.label, s.value) for s in a.spans))
+        for a in whole.annotations
+    ]
 
     one, manifest = export_project(db, project, annotated / "one", dev_fraction=0.34, seed=1)
     sharded, sharded_manifest = export_project(

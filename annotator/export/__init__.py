@@ -1,9 +1,9 @@
 """Export gold spans as spaCy training data: gold policies (``gold``), the train/dev split
 (``split``), alignment and Prodigy records (``align``), the first pass that resolves, aligns and
 tallies (``first_pass``), building and writing the DocBins (``build``), the files of an export folder
-(``files``), the training config (``spacy_config``), training (``training``), the learning curve
-(``curve``), what a trained version did not train on (``heldout``) and how unsure a pipeline is
-about each sentence (``uncertainty``).
+(``files``), the cycle collector's settings during an export (``collector``), the training config
+(``spacy_config``), training (``training``), the learning curve (``curve``), what a trained version
+did not train on (``heldout``) and how unsure a pipeline is about each sentence (``uncertainty``).
 
 Names load on first use, so that a light module (``annotator.export.gold``)
 does not pull in spaCy with the package.
@@ -21,8 +21,10 @@ _WHERE = {
     "jsonl_line": "align",
     "linked_labels": "align",
     "overlapping_pairs": "align",
+    "prodigy_line": "align",
     "prodigy_record": "align",
     "source_kind": "align",
+    "fewer_collections": "collector",
     "CurveError": "curve",
     "CurveVerdict": "curve",
     "curve_verdict": "curve",

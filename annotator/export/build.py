@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ..incidents.table import csv_header, csv_line, jsonl_row
 from ..records import AnnotationRecord, SentenceRecord
 from .align import split_rows
+from .collector import fewer_collections
 from .files import (
     FILES,
     PENDING,
@@ -128,34 +129,35 @@ def build_export(
     ``stream_export``, which writes the same files.
     """
     _check_options(task, policy, dev_fraction)
-    lines: list[str] = []
-    rows: list[dict[str, Any]] = []
-    first = FirstPass(
-        nlp,
-        task,
-        policy,
-        labels,
-        progress,
-        project=project,
-        write_line=lines.append,
-        pending=PendingSentences(),
-        write_incident=rows.append,
-        report_numbers=report_numbers,
-    )
-    first.add(sentences, annotations, gold)
-    dev_reports = first.dev_reports(dev_fraction, seed)
-    builders = {side: DocBinBuilder() for side in SPLITS}
-    counts = split_rows(first.pending, dev_reports, {side: b.add for side, b in builders.items()})
-    train, dev = builders["train"].build(), builders["dev"].build()
-    manifest = first.manifest(
-        project=project,
-        dev_fraction=dev_fraction,
-        seed=seed,
-        counts=counts,
-        content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(),
-        agreement=agreement,
-    )
-    return ExportResult(train, dev, manifest, lines, first.config(), rows)
+    with fewer_collections():
+        lines: list[str] = []
+        rows: list[dict[str, Any]] = []
+        first = FirstPass(
+            nlp,
+            task,
+            policy,
+            labels,
+            progress,
+            project=project,
+            write_line=lines.append,
+            pending=PendingSentences(),
+            write_incident=rows.append,
+            report_numbers=report_numbers,
+        )
+        first.add(sentences, annotations, gold)
+        dev_reports = first.dev_reports(dev_fraction, seed)
+        builders = {side: DocBinBuilder() for side in SPLITS}
+        counts = split_rows(first.pending, dev_reports, {side: b.add for side, b in builders.items()})
+        train, dev = builders["train"].build(), builders["dev"].build()
+        manifest = first.manifest(
+            project=project,
+            dev_fraction=dev_fraction,
+            seed=seed,
+            counts=counts,
+            content_sha256=hashlib.sha256(train.to_bytes() + dev.to_bytes()).hexdigest(),
+            agreement=agreement,
+        )
+        return ExportResult(train, dev, manifest, lines, first.config(), rows)
 
 
 def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: bool = False) -> Path:
@@ -236,7 +238,7 @@ def stream_export(
     if shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, not {shard_size}")
     out_dir = check_destination(out_dir, force)
-    with staging(out_dir) as tmp:
+    with fewer_collections(), staging(out_dir) as tmp:
         with (
             open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl,
             open(tmp / "incidents.csv", "w", encoding="utf-8", newline="") as incidents_csv,

@@ -26,10 +26,9 @@ from .align import (
     align_spans,
     annotate_doc,
     export_scheme,
-    jsonl_line,
     linked_label_names,
     overlapping_pairs,
-    prodigy_record,
+    prodigy_line,
     source_kind,
 )
 from .files import FILES, DocRows
@@ -157,9 +156,7 @@ class FirstPass:
             if reason is not None:
                 self.excluded[reason] += 1
             if sentence_annotations or sentence_gold is not None:
-                self.write_line(
-                    jsonl_line(prodigy_record(doc, sentence, sentence_annotations, spans, resolution, reason))
-                )
+                self.write_line(prodigy_line(doc, sentence, sentence_annotations, spans, resolution, reason))
             self.n_done += 1
             if self.progress is not None:
                 self.progress(self.n_done)

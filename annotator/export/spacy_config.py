@@ -28,8 +28,8 @@ def make_config(task: str, labels: Sequence[str], lang: str = "en", max_span_tok
     ``max_span_tokens`` tokens, the longest gold span of the data (a longer
     span could never be predicted; a larger size only costs time).
     Raises ``ValueError`` for an unknown task, no labels or a size below 1.
-    The config depends on the task, language and size only: it is made once per process for each
-    (spaCy's ``init_config`` builds a pipeline to fill in its defaults, a few tenths of a second).
+    The config depends on the task, language and (for spancat) size only: it is made once per process
+    for each (spaCy's ``init_config`` builds a pipeline to fill in its defaults, a few tenths of a second).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
@@ -37,7 +37,7 @@ def make_config(task: str, labels: Sequence[str], lang: str = "en", max_span_tok
         raise ValueError("a training config needs at least one label name")
     if max_span_tokens < 1:
         raise ValueError(f"max_span_tokens must be at least 1, not {max_span_tokens}")
-    return _config(task, lang, max_span_tokens)
+    return _config(task, lang, max_span_tokens if task == "spancat" else 1)  # ner's config has no size
 
 
 @lru_cache(maxsize=32)

@@ -60,7 +60,9 @@ def export_project(
     gold_scores = GoldScoreTally(labels)
 
     def batches() -> Iterator[ExportBatch]:
-        for records in iter_project_records(session, project, batch_sentences=batch_sentences, tokens=False):
+        for records in iter_project_records(
+            session, project, batch_sentences=batch_sentences, tokens=False, suggestions=False
+        ):
             tally.add(a for a in records.annotations if a.status in ("done", "flagged"))
             gold_scores.add(records.sentences, records.annotations, records.gold.values())
             yield records.sentences, records.annotations, records.gold

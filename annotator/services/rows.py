@@ -37,14 +37,17 @@ def project_records(session: Session, project: Project, sentence_ids: Iterable[i
 
 
 def iter_project_records(
-    session: Session, project: Project, batch_sentences: int = 2000, *, tokens: bool = True
+    session: Session, project: Project, batch_sentences: int = 2000, *, tokens: bool = True, suggestions: bool = True
 ) -> Iterator[ProjectRecords]:
     """The project's records in batches of whole reports, in report order.
 
     Each batch is ``project_records`` of consecutive reports holding about
     ``batch_sentences`` sentences together (one report more than that is a
     batch of its own); ``tokens=False`` leaves the sentences' token offsets
-    out (an export tokenises the text again and does not read them). One
+    out (an export tokenises the text again and does not read them), and
+    ``suggestions=False`` where accepted suggestions came from (each span's
+    ``suggested``, ``source`` and ``model_version`` keep their defaults:
+    an export writes none of them). One
     grouped query first counts the sentences of each report (two integers
     per report are held, not the rows), then each
     batch is read by a range of report ids (the ``ix_sentences_project_order``
@@ -70,12 +73,15 @@ def iter_project_records(
     if first is not None:
         ranges.append((first, last))
     for first, last in ranges:
-        yield _records(session, [Sentence.project_id == project.id, Sentence.report_id.between(first, last)], tokens)
+        yield _records(
+            session, [Sentence.project_id == project.id, Sentence.report_id.between(first, last)], tokens, suggestions
+        )
 
 
-def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecords:
+def _records(session: Session, where: list, tokens: bool = True, suggestions: bool = True) -> ProjectRecords:
     """Records of the sentences matching ``where`` (conditions on Sentence); without their token
-    offsets (``SentenceRecord.tokens`` empty) when ``tokens`` is false.
+    offsets (``SentenceRecord.tokens`` empty) when ``tokens`` is false, and without their spans'
+    suggestion columns (``SpanRecord.suggested``, ``source``, ``model_version``) when ``suggestions`` is false.
 
     Rows, not ORM objects: the statements run on the session's connection (its transaction, no ORM
     loading), and the incidents columns are read as text and parsed once per distinct value.
@@ -97,17 +103,11 @@ def _records(session: Session, where: list, tokens: bool = True) -> ProjectRecor
 
     scope = select(Sentence.id).where(*where)
     spans = defaultdict(list)
+    span_columns = [Span.start_char, Span.end_char, Span.label, Span.value]
+    if suggestions:
+        span_columns += [Span.suggested, Span.source, Span.model_version]
     for annotation_id, *span in connection.execute(
-        select(
-            Span.annotation_id,
-            Span.start_char,
-            Span.end_char,
-            Span.label,
-            Span.value,
-            Span.suggested,
-            Span.source,
-            Span.model_version,
-        )
+        select(Span.annotation_id, *span_columns)
         .join(Annotation, Annotation.id == Span.annotation_id)
         .where(Annotation.sentence_id.in_(scope))
         .order_by(Span.annotation_id, Span.start_char, Span.end_char)
