@@ -4,13 +4,13 @@
 
 The app is loaded once, in gunicorn's master process, and shared by the
 workers it forks: the projects' rule suggesters (which need no spaCy), their
-trained models if any, the labelling page's templates and the SQL of the
-labelling round trip (one round rehearsed and rolled back) are loaded before
-the first worker starts (``warm_up``), so that no worker's first labelling
-request pays for them, and their memory pages are shared rather than copied
-into each worker. What only the other pages use (their templates, numpy) is
-loaded after the first worker is forked, for the others (``pre_fork``): the
-first one serves sooner.
+trained models if any, the labelling page's templates, the SQL of the
+labelling round trip (one round rehearsed and rolled back), and numpy with the
+dashboard's metrics are loaded before the first worker starts (``warm_up``), so
+that no worker's first labelling request pays for them, all workers are forked
+in quick succession, and their memory pages are shared rather than copied
+into each worker. The other pages' templates are loaded after the first worker
+is forked, for the others (``pre_fork``): the first one serves sooner.
 
 Garbage collection follows the recipe of Python's ``gc.freeze`` documentation:
 off while the master loads (a collection would walk the growing heap again and
@@ -48,12 +48,12 @@ def when_ready(server):
 
 
 def pre_fork(server, worker):
-    """In the master, before each worker is forked: from the second on, what the other pages use is shared too.
+    """In the master, before each worker is forked: from the second on, the other pages' templates are shared too.
 
-    No labelling request needs all the page templates, numpy and the metrics
-    (``warm_up_other_pages``): the first worker is forked without them and
-    serves sooner, while the master loads them (and freezes them with the
-    rest) for the workers after it.
+    No labelling request needs them (``warm_up_other_pages``): the first worker
+    is forked without them and serves sooner, while the master loads them (from
+    the bytecode cache when an earlier start compiled them; and freezes them
+    with the rest) for the workers after it.
     """
     if not server.WORKERS:
         return

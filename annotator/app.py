@@ -112,7 +112,9 @@ def warm_up(app: Flask) -> int:
     than its later ones. Called once in a server's parent process before it
     forks workers (``gunicorn.conf.py``, ``annotator demo``), which then share
     it; the connections it used are closed, so that no worker inherits one.
-    What only the other pages use is ``warm_up_other_pages``'s.
+    It also imports numpy and the dashboard's metrics, so that all workers are
+    forked in quick succession. The other pages' templates are
+    ``warm_up_other_pages``'s.
     """
     from .services.suggestions import warm_suggesters
 
@@ -126,6 +128,11 @@ def warm_up(app: Flask) -> int:
             from .web.rehearsal import rehearse_labelling
 
             rehearse_labelling(app)
+        # numpy and the dashboard's figures: no labelling request needs them, but loading them between two
+        # forks would keep every worker after the first from serving for as long (~75 ms, more on a busy
+        # machine), while the first worker alone takes all the first requests.
+        from .metrics import gold_scores, project  # noqa: F401
+
         return projects
     finally:
         session.close()
@@ -133,15 +140,15 @@ def warm_up(app: Flask) -> int:
 
 
 def warm_up_other_pages(app: Flask) -> bool:
-    """Load what the other pages use: all page templates, numpy and the dashboard's metrics; False if done already.
+    """Compile (or load from the bytecode cache) every page template; False if done already.
 
-    No labelling request needs them (a first start, with no template compiled
-    yet, spends ~0.15 s on the templates; numpy takes ~75 ms): gunicorn's
-    master loads them after forking its first worker, before the others
-    (``gunicorn.conf.py``, ``pre_fork``), so that the first worker serves
-    sooner and the later ones share them. A process that has not loaded them
-    loads each on the first page that needs it (a template from the bytecode
-    cache, which the master has filled by then).
+    No labelling request needs the other pages' templates (a first start, with
+    no template compiled yet, spends ~0.15 s on them; with the cache, a few
+    milliseconds): gunicorn's master loads them after forking its first
+    worker, before the others (``gunicorn.conf.py``, ``pre_fork``), so that
+    the first worker serves sooner and the later ones share them. A process
+    that has not loaded them loads each on the first page that needs it (from
+    the bytecode cache, which the master has filled by then).
     """
     if app.extensions.get(OTHER_PAGES_WARM):
         return False
@@ -149,8 +156,6 @@ def warm_up_other_pages(app: Flask) -> bool:
     if "auth" in app.blueprints:
         for name in app.jinja_env.list_templates(extensions=["html"]):
             app.jinja_env.get_template(name)
-    from .metrics import gold_scores, project  # noqa: F401 - numpy and the dashboard's figures, to be shared
-
     return True
 
 

@@ -188,23 +188,21 @@ state = {
     "collecting_after": gc.isenabled(),
     "frozen": gc.get_freeze_count(),
     "connections_open": app.extensions["annotator.engine"].pool.checkedout(),
-    "numpy_before_the_first_fork": "numpy" in sys.modules,
+    "numpy_before_the_first_fork": "numpy" in sys.modules and "annotator.metrics.project" in sys.modules,
 }
 server.WORKERS = {}
 settings["pre_fork"](server, None)  # the first worker: forked without what only the other pages need
-state["numpy_for_the_first_worker"] = "numpy" in sys.modules
 templates = set(app.jinja_env.list_templates(extensions=["html"]))
 state["templates_for_the_first_worker"] = sorted({name for _, name in app.jinja_env.cache} & templates)
 server.WORKERS = {1: None}
 settings["pre_fork"](server, None)  # the second: the master has loaded it, frozen with the rest
 state.update(
-    numpy_for_the_second_worker="annotator.metrics.project" in sys.modules and "numpy" in sys.modules,
     all_templates_for_the_second_worker={name for _, name in app.jinja_env.cache} >= templates,
-    frozen_with_numpy=gc.get_freeze_count() - state["frozen"],
+    frozen_with_templates=gc.get_freeze_count() - state["frozen"],
     collecting_after_pre_fork=gc.isenabled(),
 )
 settings["pre_fork"](server, None)
-state["frozen_again_by_the_third"] = gc.get_freeze_count() - state["frozen"] != state["frozen_with_numpy"]
+state["frozen_again_by_the_third"] = gc.get_freeze_count() - state["frozen"] != state["frozen_with_templates"]
 state["frozen"] = gc.get_freeze_count()
 
 settings["post_worker_init"](types.SimpleNamespace(wsgi=app, log=server.log))  # as in a worker, before it serves
@@ -269,13 +267,11 @@ def test_serving_gunicorn_conf_warms_the_master_so_a_first_round_loads_and_compi
     assert state["collecting_after"] is True  # then back on, the start-up heap frozen before the fork
     assert state["frozen"] > 10_000
     assert state["connections_open"] == 0  # nothing for a forked worker to inherit
-    assert state["numpy_before_the_first_fork"] is False  # no labelling request needs it: the first worker
-    assert state["numpy_for_the_first_worker"] is False  # serves sooner without it,
-    assert state["numpy_for_the_second_worker"] is True  # the ones after share it;
-    assert "label.html" in state["templates_for_the_first_worker"]  # the same for the other pages' templates
-    assert "admin_users.html" not in state["templates_for_the_first_worker"]
-    assert state["all_templates_for_the_second_worker"] is True
-    assert state["frozen_with_numpy"] > 10_000 and state["collecting_after_pre_fork"] is True
+    assert state["numpy_before_the_first_fork"] is True  # shared by all: no fork waits for it
+    assert "label.html" in state["templates_for_the_first_worker"]  # the other pages' templates: the first
+    assert "admin_users.html" not in state["templates_for_the_first_worker"]  # worker serves sooner without
+    assert state["all_templates_for_the_second_worker"] is True  # them, the ones after share them
+    assert state["frozen_with_templates"] > 100 and state["collecting_after_pre_fork"] is True
     assert state["frozen_again_by_the_third"] is False
     assert state["frozen_by_the_worker_warm_up"] is True  # the worker freezes before it serves,
     assert state["frozen_again"] is False  # not again after its first response
