@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
 
 from annotator import db as database
 from annotator.models import (
@@ -25,6 +26,7 @@ from annotator.models import (
     Sentence,
     Span,
     User,
+    utcnow,
 )
 from annotator.records import ReportRecord
 from annotator.services.corpus import import_reports
@@ -332,10 +334,27 @@ LEASE = 600  # seconds of a lease the queue tests take
 
 def claim(db, project, user, now=None):
     """The next sentence ``user`` gets from the queue (in its own write transaction, committed), or None."""
-    from annotator.models import utcnow
     from annotator.services.queue import next_sentence
 
     database.write_transaction(db)
     sentence = next_sentence(db, project, user, now or utcnow(), LEASE)
     db.commit()
     return sentence
+
+
+def one_annotation(connection, status):
+    """A project with one sentence and one annotation of ``status``, in SQL the schema of 0013 and later accepts."""
+    now = {"now": utcnow()}
+    for statement in (
+        "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
+        "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)",
+        "INSERT INTO reports (id, project_id, number, text, content_hash, meta, created_at) "
+        "VALUES (1, 1, 1, 'One drone .', 'xx', '{}', :now)",
+        "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, "
+        "extra_annotators, annotation_count, state) VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0, 1, 1)",
+        "INSERT INTO users (id, username, role, password_hash, active, session_token, failed_logins, created_at) "
+        "VALUES (1, 'ann', 'annotator', 'x', true, 't', 0, :now)",
+        "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
+        f"VALUES (1, 1, 1, '{status}', 0, 1, :now, :now)",
+    ):
+        connection.execute(sql_text(statement), now)

@@ -5,7 +5,7 @@ import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from annotator.corpus.parse import content_hash
@@ -13,6 +13,7 @@ from annotator.db import write_transaction
 from annotator.models import Base, Report, Sentence
 from annotator.services.backup import BackupError, backup, restore
 from annotator.services.projects import get_or_create_project
+from tests.helpers import one_annotation
 
 ROWS = [
     (
@@ -215,3 +216,30 @@ def test_backup_refuses_in_memory_sqlite(tmp_path):
     with pytest.raises(BackupError, match="in-memory"):
         backup("sqlite://", tmp_path / "x.bak")
     assert not (tmp_path / "x.bak").exists()
+
+
+def test_backup_taken_before_a_schema_upgrade_restores_over_the_upgraded_database(empty_database_url, tmp_path):
+    """Back up, upgrade, restore the backup: the tables and functions the upgrade added must not stand in the way
+    (on PostgreSQL ``pg_restore --clean`` drops only what the backup holds), and upgrading again works."""
+    from annotator import db as database
+
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0016")
+    with engine.begin() as connection:
+        one_annotation(connection, "done")
+    engine.dispose()
+    backup(empty_database_url, tmp_path / "before-0017.backup")
+    database.upgrade(engine)  # adds annotation_tallies, its triggers and (PostgreSQL) their functions
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE annotations SET status = 'skipped'"))
+    engine.dispose()
+
+    restore(empty_database_url, tmp_path / "before-0017.backup")
+    assert database.current_revision(engine) == "0016"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM annotations")).scalars().all() == ["done"]
+        assert "annotation_tallies" not in inspect(connection).get_table_names()
+    database.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status, n FROM annotation_tallies")).all() == [("done", 1)]
+    engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from annotator import db as database
 from annotator.models import Base, utcnow
+from tests.helpers import one_annotation
 
 
 def test_migrations_upgrade_an_empty_database_to_the_models(database_url):
@@ -340,29 +341,11 @@ def test_migration_0012_adds_the_flagged_partial_index_and_removes_it_on_downgra
     engine.dispose()
 
 
-def _one_annotation(connection, status):
-    """A project with one sentence and one annotation of ``status``, as the schema of 0013 stores them."""
-    now = {"now": utcnow()}
-    for statement in (
-        "INSERT INTO projects (id, name, lang, labels, annotators_per_sentence, restricted, routing, created_at) "
-        "VALUES (1, 'p', 'en', '[]', 2, false, 'none', :now)",
-        "INSERT INTO reports (id, project_id, number, text, content_hash, meta, created_at) "
-        "VALUES (1, 1, 1, 'One drone .', 'xx', '{}', :now)",
-        "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, "
-        "extra_annotators, annotation_count, state) VALUES (1, 1, 1, 0, 0, 'One drone .', '[]', false, 0, 1, 1)",
-        "INSERT INTO users (id, username, role, password_hash, active, session_token, failed_logins, created_at) "
-        "VALUES (1, 'ann', 'annotator', 'x', true, 't', 0, :now)",
-        "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, updated_at) "
-        f"VALUES (1, 1, 1, '{status}', 0, 1, :now, :now)",
-    ):
-        connection.execute(text(statement), now)
-
-
 def test_migration_0013_adds_empty_incidents_to_annotations_and_gold(empty_database_url):
     engine = database.make_engine(empty_database_url)
     database.upgrade(engine, "0012")
     with engine.begin() as connection:
-        _one_annotation(connection, "done")
+        one_annotation(connection, "done")
     database.upgrade(engine, "0013")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT incidents FROM annotations")).scalar() is None
@@ -379,7 +362,7 @@ def test_migration_0014_backfills_the_sentence_flag_and_moves_the_flagged_index(
     engine = database.make_engine(empty_database_url)
     database.upgrade(engine, "0013")
     with engine.begin() as connection:
-        _one_annotation(connection, status)
+        one_annotation(connection, status)
     database.upgrade(engine, "0014")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT flagged FROM sentences")).scalar() == (status == "flagged")
@@ -397,7 +380,7 @@ def test_migration_0016_adds_the_queue_order_and_keeps_every_row(empty_database_
     engine = database.make_engine(empty_database_url)
     database.upgrade(engine, "0015")
     with engine.begin() as connection:
-        _one_annotation(connection, "done")
+        one_annotation(connection, "done")
     database.upgrade(engine, "0016")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT queue_order FROM projects")).scalar() == "report"
@@ -412,7 +395,7 @@ def test_migration_0017_fills_the_annotation_tallies_and_removes_them_on_downgra
     engine = database.make_engine(empty_database_url)
     database.upgrade(engine, "0016")
     with engine.begin() as connection:
-        _one_annotation(connection, "flagged")
+        one_annotation(connection, "flagged")
     database.upgrade(engine, "0017")
     with engine.begin() as connection:
         assert connection.execute(text("SELECT project_id, user_id, status, n FROM annotation_tallies")).all() == [
@@ -437,7 +420,7 @@ def test_migration_0017_counts_an_annotation_written_while_it_runs(empty_databas
     engine = database.make_engine(empty_database_url)
     database.upgrade(engine, "0016")
     with engine.begin() as connection:
-        _one_annotation(connection, "done")
+        one_annotation(connection, "done")
         connection.execute(
             text(
                 "INSERT INTO sentences (id, project_id, report_id, position, start_char, text, tokens, needs_review, "

@@ -42,7 +42,9 @@ def restore(path: Path) -> None:
 
     Stop the app first: the restore refuses while another process has the
     database open. It is all or nothing; everything written since the backup
-    is gone afterwards. The restored audit log then records the restore.
+    is gone afterwards, and a backup taken before a schema upgrade comes back
+    at its own schema (the next command upgrades it). The restored audit log
+    then records the restore.
     """
     from ..services.backup import BackupError
     from ..services.backup import restore as restore_database

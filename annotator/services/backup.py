@@ -3,7 +3,10 @@
 SQLite is copied with its online backup API: one read transaction, so the
 copy is a committed state even while others write. PostgreSQL is dumped with
 ``pg_dump --format=custom`` (a repeatable-read snapshot) and restored with
-``pg_restore --clean --if-exists --no-owner --single-transaction``.
+``pg_restore --clean --if-exists --no-owner --single-transaction``; a backup
+taken before a schema upgrade is restored over the upgraded database through
+``psql --single-transaction``, which first drops the tables and functions the
+upgrade added (``--clean`` drops only what the backup holds).
 
 A backup is written beside ``path``, fsynced and renamed into place, so
 ``path`` holds a whole backup or nothing. A restore refuses while any other
@@ -250,21 +253,69 @@ def _pg_restore(url: URL, path: Path) -> None:
     if " alembic_version " not in listing:
         raise BackupError(f"{path} is not a backup of an annotator database (no schema version)")
     _refuse_if_in_use(url)
-    _run(
-        [
-            tool,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            "--no-password",
-            f"--dbname={dsn}",
-            str(path),
-        ],
-        env,
-        "pg_restore (nothing was changed)",
-    )
+    restore = [tool, "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--no-password"]
+    stray = _stray_objects(url, listing)
+    if not stray:
+        _run([*restore, "--single-transaction", f"--dbname={dsn}", str(path)], env, "pg_restore (nothing was changed)")
+        return
+    # A backup taken before an upgrade: the tables and functions the upgrade added are not in it, and
+    # --clean could not drop the tables they depend on. They are dropped in the restore's transaction.
+    drops = "; ".join(f"DROP {kind} IF EXISTS public.{_quoted(name)} CASCADE" for kind, name in stray)
+    with tempfile.TemporaryFile() as errors:
+        script = subprocess.Popen([*restore, "--file=-", str(path)], env=env, stdout=subprocess.PIPE, stderr=errors)
+        assert script.stdout is not None
+        try:
+            applied = subprocess.run(
+                [
+                    find_pg_tool("psql"),
+                    "--no-psqlrc",
+                    "--quiet",
+                    "--single-transaction",
+                    "--set=ON_ERROR_STOP=1",
+                    "--no-password",
+                    f"--dbname={dsn}",
+                    f"--command={drops}",
+                    "--file=-",
+                ],
+                env=env,
+                stdin=script.stdout,
+                capture_output=True,
+                text=True,
+            )
+        finally:
+            script.stdout.close()
+            read_failed = script.wait() != 0
+        errors.seek(0)
+        if read_failed or applied.returncode != 0:
+            detail = (errors.read().decode(errors="replace") + applied.stderr).strip().splitlines()
+            raise BackupError(f"pg_restore (nothing was changed) failed: {' / '.join(detail[-3:])}")
+
+
+def _stray_objects(url: URL, listing: str) -> list[tuple[str, str]]:
+    """("TABLE" or "FUNCTION", name) of the database's own objects in schema public that the backup lacks."""
+    import re
+
+    from sqlalchemy import create_engine, text
+
+    kept = set(re.findall(r"^\d+; \d+ \d+ (TABLE|FUNCTION) public (\w+)", listing, re.MULTILINE))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            present = connection.execute(
+                text(
+                    "SELECT 'TABLE', tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "UNION ALL SELECT 'FUNCTION', p.proname FROM pg_proc p "
+                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return sorted((kind, name) for kind, name in present if (kind, name) not in kept)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _refuse_if_in_use(url: URL) -> None:
