@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_wtf import FlaskForm
 from werkzeug.utils import safe_join
 from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from ..db import read_snapshot
@@ -25,19 +26,22 @@ from .auth import roles_required
 bp = Blueprint("exports", __name__)
 
 
+# The choices of the export form and of the training form (web.model_pages).
+TASK_CHOICES = [
+    SelectChoice("ner", "ner: doc.ents"),
+    SelectChoice("spancat", "spancat: doc.spans['sc'], overlaps allowed"),
+]
+# From the table of gold policies; the default first. A parametrised one (annotator:NAME) takes its
+# argument from the field below it.
+POLICY_CHOICES = [
+    SelectChoice(p.name, p.name if p.argument is None else p.description)
+    for p in sorted(POLICIES.values(), key=lambda p: p.name != DEFAULT_POLICY)
+]
+
+
 class ExportForm(FlaskForm):
-    task = SelectField(
-        "Task", choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")]
-    )
-    # From the table of gold policies; the default first. A parametrised one (annotator:NAME) takes
-    # its argument from the field below it.
-    policy = SelectField(
-        "Gold policy",
-        choices=[
-            (p.name, p.name if p.argument is None else p.description)
-            for p in sorted(POLICIES.values(), key=lambda p: p.name != DEFAULT_POLICY)
-        ],
-    )
+    task = SelectField("Task", choices=TASK_CHOICES)
+    policy = SelectField("Gold policy", choices=POLICY_CHOICES)
     annotator = StringField("Annotator (for that policy)", validators=[Optional()])
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Strin
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..db import write_transaction
-from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
+from ..export.gold import POLICIES, check_policy
 from ..extensions import get_session
 from ..models import Project, User
 from ..services import model_versions as versions
@@ -20,6 +20,7 @@ from ..services.audit import record
 from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
 from .charts import learning_curve_figure
+from .exports import POLICY_CHOICES, TASK_CHOICES
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -28,19 +29,8 @@ MAX_STEPS = 100_000
 
 
 class TrainForm(FlaskForm):
-    task = SelectField(
-        "Task",
-        choices=[("ner", "ner: doc.ents"), ("spancat", "spancat: doc.spans['sc'], overlaps allowed")],
-        validators=[InputRequired()],
-    )
-    policy = SelectField(
-        "Gold policy",
-        choices=[
-            (p.name, p.name if p.argument is None else p.description)
-            for p in sorted(POLICIES.values(), key=lambda p: p.name != DEFAULT_POLICY)
-        ],
-        validators=[InputRequired()],
-    )
+    task = SelectField("Task", choices=TASK_CHOICES, validators=[InputRequired()])
+    policy = SelectField("Gold policy", choices=POLICY_CHOICES, validators=[InputRequired()])
     annotator = StringField("Annotator (for that policy)", validators=[Optional()])
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0.05, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1)])
