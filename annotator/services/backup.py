@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
@@ -295,23 +296,27 @@ def _stray_objects(url: URL, listing: str) -> list[tuple[str, str]]:
     """("TABLE" or "FUNCTION", name) of the database's own objects in schema public that the backup lacks."""
     import re
 
+    kept = set(re.findall(r"^\d+; \d+ \d+ (TABLE|FUNCTION) public (\w+)", listing, re.MULTILINE))
+    present = _query(
+        url,
+        "SELECT 'TABLE', tablename FROM pg_tables WHERE schemaname = 'public' "
+        "UNION ALL SELECT 'FUNCTION', p.proname FROM pg_proc p "
+        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')",
+    )
+    return sorted((kind, name) for kind, name in present if (kind, name) not in kept)
+
+
+def _query(url: URL, sql: str) -> list[Any]:
+    """The rows of one query on its own short-lived connection."""
     from sqlalchemy import create_engine, text
 
-    kept = set(re.findall(r"^\d+; \d+ \d+ (TABLE|FUNCTION) public (\w+)", listing, re.MULTILINE))
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            present = connection.execute(
-                text(
-                    "SELECT 'TABLE', tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "UNION ALL SELECT 'FUNCTION', p.proname FROM pg_proc p "
-                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
-                    "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
-                )
-            ).all()
+            return list(connection.execute(text(sql)).all())
     finally:
         engine.dispose()
-    return sorted((kind, name) for kind, name in present if (kind, name) not in kept)
 
 
 def _quoted(name: str) -> str:
@@ -319,19 +324,11 @@ def _quoted(name: str) -> str:
 
 
 def _refuse_if_in_use(url: URL) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            others = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-                )
-            ).scalar()
-    finally:
-        engine.dispose()
+    ((others,),) = _query(
+        url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+    )
     if others:
         raise BackupError(
             f"database {url.database!r} has {others} other connection(s) (the app or a command); "
