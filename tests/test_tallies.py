@@ -12,7 +12,7 @@ import threading
 from sqlalchemy import delete, func, select, update
 
 from annotator import db as database
-from annotator.models import Annotation, AnnotationTally, Project, Report, Sentence, User
+from annotator.models import COMPLETE, Annotation, AnnotationTally, Project, Report, Sentence, User
 from annotator.services.annotations import save_annotation
 from annotator.services.queue import annotation_counts
 from annotator.services.users import issue_api_token
@@ -189,3 +189,32 @@ def test_tallies_opposite_status_changes_of_one_annotator_at_once(db, database_u
         thread.join(timeout=300)
     assert not errors, errors[:1]
     assert assert_tallies_right(db) == {(project.id, ann.id, "done"): 1, (project.id, ann.id, "flagged"): 1}
+
+
+def test_recount_command_sets_again_what_was_changed_by_hand(app, db, runner):
+    """``annotator recount``: after annotations changed in SQL with the triggers out of the way, every derived
+    figure (sentence counts and states, progress tallies) is set again from the annotations, and said so."""
+    project = make_project(db)
+    ann, bo = users(db, "ann", "bo")
+    one, two = sentences_of(db, project)[:2]
+    db.add_all(
+        [
+            Annotation(sentence_id=one.id, user_id=ann.id, status="done"),
+            Annotation(sentence_id=one.id, user_id=bo.id, status="done"),
+            Annotation(sentence_id=two.id, user_id=ann.id, status="flagged", comment="odd"),
+        ]
+    )
+    db.commit()
+    assert runner.invoke(args=["recount"]).output.startswith("Recounted: 0 sentence(s) and 0 progress count(s)")
+
+    # What a hand-made change outside annotator can leave: a tally and a sentence's figures that disagree.
+    db.execute(update(AnnotationTally).where(AnnotationTally.user_id == ann.id).values(n=7))
+    db.execute(update(Sentence).where(Sentence.id == one.id).values(annotation_count=0, state=0))
+    db.commit()
+    result = runner.invoke(args=["recount"])
+    assert result.exit_code == 0, result.output
+    assert "1 sentence(s) and 2 progress count(s) were wrong" in result.output
+    db.expire_all()
+    assert_tallies_right(db)
+    assert (db.get(Sentence, one.id).annotation_count, db.get(Sentence, one.id).state) == (2, COMPLETE)
+    assert db.get(Sentence, two.id).flagged is True

@@ -1,4 +1,4 @@
-"""``annotator backup`` and ``annotator restore``."""
+"""``annotator backup``, ``annotator restore`` and ``annotator recount``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from .common import fail, record_event
+from .common import fail, record_event, session
 
 
 def _database_url() -> str:
@@ -57,4 +57,22 @@ def restore(path: Path) -> None:
     click.echo(f"Restored the {backend} database from {path}.")
 
 
-COMMANDS = [backup, restore]
+@click.command("recount")
+def recount() -> None:
+    """Set the derived figures again from the annotations.
+
+    Each sentence's count, state and flag, and each annotator's progress
+    counts (done, flagged, skipped per project). annotator keeps them right as
+    it writes; run this after changing annotations in the database by hand,
+    outside annotator. Prints how many were wrong; the audit log records it.
+    """
+    from ..services.recount import rebuild_derived
+
+    db = session(write=True)
+    sentences, tallies = rebuild_derived(db)
+    db.commit()
+    record_event("database.recount", "database", None, sentences=sentences, tallies=tallies)
+    click.echo(f"Recounted: {sentences} sentence(s) and {tallies} progress count(s) were wrong and are set again.")
+
+
+COMMANDS = [backup, restore, recount]

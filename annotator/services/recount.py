@@ -7,7 +7,8 @@ that adds, deletes or re-statuses an annotation, changes a sentence's
 (:func:`keep_counts`). Writes that bypass the ORM (Core ``insert`` or
 ``update`` of those columns, ``ON DELETE CASCADE`` from users) must call
 :func:`recount` themselves. The queue (``services.queue``) reads the first two, the corpus browser
-(``services.browse``) all three.
+(``services.browse``) all three. :func:`rebuild_derived` (``annotator recount``) sets them, and the
+progress tallies of migration 0017, again from scratch after annotations were changed by hand.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import chain
 
-from sqlalchemy import bindparam, case, event, func, inspect, select, update
+from sqlalchemy import bindparam, case, delete, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
 from ..db import single_writer
-from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, Project, Sentence
+from ..models import COMPLETE, STARTED, UNTOUCHED, Annotation, AnnotationTally, Project, Sentence
 
 COUNTED_STATUSES = ("done", "flagged")  # statuses that use up a slot of a sentence's quota
 RECOUNT_CHUNK = 2000  # sentence ids per UPDATE: well under SQLite's bound-parameter limit
 
 
-def _recount_statement(where):
+def _derived_columns():
+    """The SQL of a sentence's derived figures, from its annotations: (annotation_count, state, flagged)."""
     sentences, annotations = Sentence.__table__, Annotation.__table__
     counted = (
         select(func.count())
@@ -46,7 +48,22 @@ def _recount_statement(where):
         .where(annotations.c.sentence_id == sentences.c.id, annotations.c.status == "flagged")
         .exists()
     )
-    return update(sentences).where(where).values(annotation_count=counted, state=state, flagged=flagged)
+    return counted, state, flagged
+
+
+def _recount_statement(where):
+    counted, state, flagged = _derived_columns()
+    return update(Sentence.__table__).where(where).values(annotation_count=counted, state=state, flagged=flagged)
+
+
+def _stale_statement():
+    sentences = Sentence.__table__
+    counted, state, flagged = _derived_columns()
+    return (
+        select(func.count())
+        .select_from(sentences)
+        .where(or_(sentences.c.annotation_count != counted, sentences.c.state != state, sentences.c.flagged != flagged))
+    )
 
 
 def _lock_statement(where):
@@ -161,3 +178,40 @@ def keep_counts(factory: sessionmaker) -> sessionmaker:
     event.listen(factory, "after_flush_postexec", _apply_changes)
     event.listen(factory, "after_soft_rollback", _forget_changes)
     return factory
+
+
+def rebuild_derived(session: Session) -> tuple[int, int]:
+    """Set every derived figure again from the annotations; never commits.
+
+    Each sentence's ``annotation_count``, ``state`` and ``flagged`` (:func:`recount` of every
+    project) and every user's progress tallies (``annotation_tallies``, which triggers keep as
+    annotations are written). The app keeps them right; this is for a database whose annotations
+    were changed by hand, outside annotator. Returns (sentences, tallies) that were wrong. On
+    PostgreSQL annotations are locked against writes until the caller commits; on SQLite the caller
+    holds the write lock (``db.write_transaction``).
+    """
+    if not single_writer(session):
+        session.execute(text("LOCK TABLE annotations IN SHARE ROW EXCLUSIVE MODE"))
+    stale = session.scalar(_stale_statement()) or 0
+    recount(session, project_ids=session.scalars(select(Project.id)).all())
+    tally = AnnotationTally.__table__
+    fresh = {
+        (project_id, user_id, status): n
+        for project_id, user_id, status, n in session.execute(
+            select(Sentence.project_id, Annotation.user_id, Annotation.status, func.count())
+            .join(Sentence, Sentence.id == Annotation.sentence_id)
+            .group_by(Sentence.project_id, Annotation.user_id, Annotation.status)
+        )
+    }
+    stored = {
+        (project_id, user_id, status): n
+        for project_id, user_id, status, n in session.execute(select(tally)).all()
+        if n != 0
+    }
+    wrong = sum(1 for key in fresh.keys() | stored.keys() if fresh.get(key) != stored.get(key))
+    if wrong:
+        session.execute(delete(tally))
+        if fresh:
+            rows = [{"project_id": p, "user_id": u, "status": s, "n": n} for (p, u, s), n in sorted(fresh.items())]
+            session.execute(insert(tally), rows)
+    return stale, wrong
