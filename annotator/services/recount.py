@@ -56,14 +56,11 @@ def _recount_statement(where):
     return update(Sentence.__table__).where(where).values(annotation_count=counted, state=state, flagged=flagged)
 
 
-def _stale_statement():
+def _stale_where():
+    """Sentences whose stored derived figures differ from what their annotations give."""
     sentences = Sentence.__table__
     counted, state, flagged = _derived_columns()
-    return (
-        select(func.count())
-        .select_from(sentences)
-        .where(or_(sentences.c.annotation_count != counted, sentences.c.state != state, sentences.c.flagged != flagged))
-    )
+    return or_(sentences.c.annotation_count != counted, sentences.c.state != state, sentences.c.flagged != flagged)
 
 
 def _lock_statement(where):
@@ -183,8 +180,8 @@ def keep_counts(factory: sessionmaker) -> sessionmaker:
 def rebuild_derived(session: Session) -> tuple[int, int]:
     """Set every derived figure again from the annotations; never commits.
 
-    Each sentence's ``annotation_count``, ``state`` and ``flagged`` (:func:`recount` of every
-    project) and every user's progress tallies (``annotation_tallies``, which triggers keep as
+    Each sentence's ``annotation_count``, ``state`` and ``flagged`` (the statement of :func:`recount`,
+    on the sentences whose figures are wrong) and every user's progress tallies (``annotation_tallies``, which triggers keep as
     annotations are written). The app keeps them right; this is for a database whose annotations
     were changed by hand, outside annotator. Returns (sentences, tallies) that were wrong. On
     PostgreSQL annotations are locked against writes until the caller commits; on SQLite the caller
@@ -192,8 +189,9 @@ def rebuild_derived(session: Session) -> tuple[int, int]:
     """
     if not single_writer(session):
         session.execute(text("LOCK TABLE annotations IN SHARE ROW EXCLUSIVE MODE"))
-    stale = session.scalar(_stale_statement()) or 0
-    recount(session, project_ids=session.scalars(select(Project.id)).all())
+    # With no annotation written meanwhile, one UPDATE of the wrong rows only, counted as it goes.
+    stale = session.execute(_recount_statement(_stale_where())).rowcount
+    session.expire_all()  # loaded sentences show the new figures on their next access
     tally = AnnotationTally.__table__
     fresh = {
         (project_id, user_id, status): n
