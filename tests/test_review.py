@@ -429,3 +429,58 @@ def test_review_adjudication_shows_where_each_version_span_came_from(db, login):
     }
     assert "source" not in boundary["versions"]["ann"][0]  # a hand-made span
     assert page.count('class="muted provenance"') == 1 and ">model v4</span>" in page
+
+
+def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_gold(db, login):
+    """An annotator's work saved after the gold (a flag, a changed span, a late annotator) reaches a reviewer."""
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import review_queue
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s1']}"
+    spans = [
+        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},
+        {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
+    ]
+    assert client.put(f"{url}/gold", json={"version": None, "spans": spans}).status_code == 200
+    db.rollback()
+    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
+
+    # bob comes back to s1 after the gold was saved and flags it with a question.
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    save_annotation(
+        db,
+        db.get(Sentence, ids["s1"]),
+        bob,
+        "flagged",
+        [{"start_char": 15, "end_char": 26, "label": "REGION"}],
+        comment="is the oblast part of the region?",
+        base_version=1,
+    )
+    db.commit()
+    item = next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])
+    assert item["changed_since_gold"] == ["bob"] and item["flagged_by"] == ["bob"]
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-changed-since-gold="bob"' in page and "changed after the gold" in page
+    # The dashboard counts it with the queue.
+    dashboard = client.get("/projects/incidents/review").get_data(as_text=True)
+    assert 'id="stat-changed-since-gold">1<' in dashboard
+
+    # Saving the gold again (as it is) answers it: the sentence leaves the queue.
+    assert client.put(f"{url}/gold", json={"version": 1, "spans": spans}).status_code == 200
+    db.rollback()
+    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
+
+    # A late annotator's first annotation, after the gold, is queued too, even when it agrees.
+    dee = get_or_create_annotator(db, "dee")
+    project.annotators_per_sentence = 5
+    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "done", spans)
+    db.commit()
+    item = next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])
+    assert item["changed_since_gold"] == ["dee"] and item["flagged_by"] == []
+    # A skip after the gold is no new work to review.
+    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "skipped", [], base_version=1)
+    db.commit()
+    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]

@@ -19,7 +19,7 @@ from ..records import IncidentRecord, SpanKey
 from .annotations import validate_spans
 from .audit import record
 from .incident_links import InvalidIncidents, checked_incidents, incidents_column, pruned, stored_incidents
-from .review import project_labels
+from .review import changed_since_gold, project_labels
 from .rows import project_records as load_records
 
 REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
@@ -63,6 +63,8 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
             a.annotator: _incidents_json(a.incidents) for a in records.annotations if a.status in COUNTED
         },
         "link": link_disagreement(sentence.text, records.annotations),
+        # Saved after the gold, so not seen by whoever saved it: saving the gold again answers them.
+        "changed_since_gold": changed_since_gold(session, project, sentence.id).get(sentence.id, []),
         "gold": None
         if gold is None
         else {

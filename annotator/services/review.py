@@ -244,13 +244,42 @@ def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list
 
 
 def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
-    """Sentences without gold that need a reviewer: flagged first, then worst disagreement first.
+    """Sentences that need a reviewer: flagged first, then changed after their gold, then worst disagreement first.
 
-    A sentence is queued when its counted annotations conflict, an annotator
-    flagged it, or ``Sentence.needs_review`` is set (by disagreement routing).
-    Items: ``sentence_id``, ``text``, ``severity``, ``types``, ``flagged_by``, ``needs_review``.
+    A sentence without gold is queued when its counted annotations conflict, an
+    annotator flagged it, or ``Sentence.needs_review`` is set (by disagreement
+    routing). A sentence with gold is queued when a counted annotation was saved
+    after the gold (:func:`changed_since_gold`), until the gold is saved again.
+    Items: ``sentence_id``, ``text``, ``severity``, ``types``, ``flagged_by`` (for a
+    sentence with gold, only flags saved after it), ``needs_review``, ``changed_since_gold``.
     """
     return _cached(session, project, "queue", lambda: _review_queue(session, project))
+
+
+def changed_since_gold(session: Session, project: Project, sentence_id: int | None = None) -> dict[int, list[str]]:
+    """Annotators whose counted annotation (done or flagged) was saved after the sentence's gold, by sentence.
+
+    The gold answered the annotations as they were; a flag, a changed span or a late annotator's
+    work that came after it has not been seen by a reviewer. Saving the gold again answers it.
+    ``sentence_id``: that sentence only.
+    """
+    query = (
+        select(Annotation.sentence_id, User.username)
+        .join(GoldAnnotation, GoldAnnotation.sentence_id == Annotation.sentence_id)
+        .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .join(User, User.id == Annotation.user_id)
+        .where(
+            Sentence.project_id == project.id,
+            Annotation.status.in_(COUNTED),
+            Annotation.updated_at > GoldAnnotation.updated_at,
+        )
+    )
+    if sentence_id is not None:
+        query = query.where(Annotation.sentence_id == sentence_id)
+    changed: dict[int, list[str]] = {}
+    for sid, name in session.execute(query).all():
+        changed.setdefault(sid, []).append(name)
+    return {sid: sorted(names) for sid, names in changed.items()}
 
 
 def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
@@ -261,12 +290,14 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
         .having(func.count() >= 2)
     )
     flagged = select(Annotation.sentence_id).where(Annotation.status == "flagged")
-    candidates = session.scalars(
+    without_gold = session.scalars(
         select(Sentence.id)
         .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
         .where(Sentence.project_id == project.id, GoldAnnotation.id.is_(None))
         .where(or_(Sentence.needs_review.is_(True), Sentence.id.in_(several), Sentence.id.in_(flagged)))
     ).all()
+    changed = changed_since_gold(session, project)
+    candidates = sorted({*without_gold, *changed})
     if not candidates:
         return []
     flags = dict(session.execute(select(Sentence.id, Sentence.needs_review).where(Sentence.id.in_(candidates))).all())
@@ -278,18 +309,31 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
     for s in records.sentences:
         found = sentence_disagreements(s.text, by_sentence.get(s.id, []))
         link = link_disagreement(s.text, by_sentence.get(s.id, []))
-        if found["conflicts"] or found["flagged_by"] or flags[s.id] or link:
+        since_gold = changed.get(s.id, [])
+        flagged_by = found["flagged_by"]
+        if s.id not in without_gold:  # it has gold: only what came after it is news
+            flagged_by = [name for name in flagged_by if name in since_gold]
+        if found["conflicts"] or flagged_by or flags[s.id] or link or since_gold:
             queue.append(
                 {
                     "sentence_id": s.id,
                     "text": s.text,
                     "severity": found["severity"] + (link["severity"] if link else 0.0),
                     "types": sorted({t for c in [*found["conflicts"], *([link] if link else [])] for t in c["types"]}),
-                    "flagged_by": found["flagged_by"],
+                    "flagged_by": flagged_by,
                     "needs_review": bool(flags[s.id]),
+                    "changed_since_gold": since_gold,
                 }
             )
-    queue.sort(key=lambda q: (not q["flagged_by"], -q["severity"], not q["needs_review"], q["sentence_id"]))
+    queue.sort(
+        key=lambda q: (
+            not q["flagged_by"],
+            not q["changed_since_gold"],
+            -q["severity"],
+            not q["needs_review"],
+            q["sentence_id"],
+        )
+    )
     return queue
 
 

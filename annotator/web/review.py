@@ -105,6 +105,7 @@ def dashboard(project: str):
         report=report,
         queue=queue,
         flagged=sum(1 for q in queue if q["flagged_by"]),
+        changed_since_gold=sum(1 for q in queue if q["changed_since_gold"]),
         charts=[chart_f1, chart_alpha, heatmap, confusion],
         curve=(curved.number, charts.learning_curve_figure(curved.curve), curved.status in RUNNING) if curved else None,
     )
