@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from annotator import db as database
+from annotator.cli import uncertainty_job
 from annotator.cli.training_job import run_version
 from annotator.cli.uncertainty_job import score_project
 from annotator.export.training import load_pipeline
@@ -222,7 +223,7 @@ def train(app, db, project, runs_dir, max_steps):
     return version.number
 
 
-def test_queue_order_scores_are_computed_by_the_background_jobs(app, db, runner, tmp_path, login):
+def test_queue_order_scores_are_computed_by_the_background_jobs(app, db, runner, tmp_path, login, monkeypatch):
     import_trainable(runner.invoke, tmp_path)
     project = db.scalar(select(Project).where(Project.name == "p"))
     project.queue_order = "uncertain"
@@ -261,6 +262,31 @@ def test_queue_order_scores_are_computed_by_the_background_jobs(app, db, runner,
     db.commit()
     train(app, db, db.get(Project, project.id), tmp_path / "runs", 10)
     assert scores_of(db, project) == pytest.approx(scores)
+
+    # The project goes back to report order while a process is storing its scores: the process
+    # stops at its next batch, so nothing it stores afterwards overwrites what serves the queue.
+    project_id = project.id  # read before this transaction ends: reading it later would start another
+    database.write_transaction(db)
+    store_uncertainties(db, db.get(Project, project.id), {})
+    db.commit()
+    monkeypatch.setattr(uncertainty_job, "STORE_BATCH", 10)
+    other_engine = database.make_engine(app.config["DATABASE_URL"])
+
+    def back_to_report_order(session):
+        # After the commit that stored the first batch, from another connection.
+        with other_engine.begin() as other:
+            scored = other.scalar(select(func.count()).where(Sentence.uncertainty.is_not(None)))
+            if scored:
+                other.execute(update(Project).where(Project.id == project_id).values(queue_order="report"))
+
+    event.listen(sessions, "after_commit", back_to_report_order)
+    try:
+        account = score_project(sessions, project_id)
+    finally:
+        event.remove(sessions, "after_commit", back_to_report_order)
+        other_engine.dispose()
+    assert "after 10 of 37 sentences of 'p' were stored: the rest were not." in account
+    assert sum(score is not None for score in scores_of(db, project).values()) == 10
 
     # Back to report order: nothing is scored.
     database.write_transaction(db)

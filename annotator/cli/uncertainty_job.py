@@ -41,21 +41,41 @@ def score_project(sessions: sessionmaker[Session], project_id: int) -> str:
         scores = uncertainty.compute_uncertainties(session, project, nlp)
         session.commit()
         database.write_transaction(session)
-        project = session.get(Project, project_id)
-        current = active_version(session, project) if project is not None else None
-        if project is None or current is None or current.id != version_id:
+        if not _still_wanted(session, project_id, version_id):
             session.rollback()
-            return f"Version {number} is no longer active: its scores were not stored."
+            return f"Version {number} is no longer active, or the project no longer reads scores: none were stored."
         # Every sentence of the project is in ``scores`` but those added since (unscored anyway).
         rows = uncertainty.ranked(session, project, scores)
         name = project.name
         for start in range(0, len(rows), STORE_BATCH):
+            # Checked again in each batch's write transaction: a process started for a newer version
+            # (or none, the project back to report order) is not overwritten by this one's later batches.
             if start:
                 database.write_transaction(session)
+                if not _still_wanted(session, project_id, version_id):
+                    session.rollback()
+                    return (
+                        f"Version {number} stopped being the project's active version, or the project its "
+                        f"most-informative-first order, after {start} of {len(rows)} sentences of {name!r} "
+                        "were stored: the rest were not."
+                    )
             uncertainty.store_ranked(session, rows[start : start + STORE_BATCH])
             session.commit()
         session.commit()  # no sentence at all: end the write transaction
         return f"Scored {len(rows)} sentences of {name!r} with version {number}."
+
+
+def _still_wanted(session: Session, project_id: int, version_id: int) -> bool:
+    """Whether the project still reads the scores and ``version_id`` is still its active version (read afresh)."""
+    from ..models import Project
+    from ..services import uncertainty
+    from ..services.model_versions import active_version
+
+    project = session.get(Project, project_id, populate_existing=True)
+    if project is None or not uncertainty.wanted(project):
+        return False
+    current = active_version(session, project)
+    return current is not None and current.id == version_id
 
 
 def main(argv: list[str]) -> int:
