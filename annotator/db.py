@@ -9,6 +9,7 @@ PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``).
 
 from __future__ import annotations
 
+import select
 import sqlite3
 import time
 from pathlib import Path
@@ -42,12 +43,14 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def _ping_idle_connections(engine: Engine) -> None:
-    """Check a pooled connection that sat unused for over PING_AFTER_IDLE seconds before handing it out.
+    """Check a pooled connection before handing it out, pinging it only when it may have been dropped.
 
     A connection the server dropped meanwhile (a restart, an idle timeout) is replaced
-    instead of failing the request that gets it, as ``pool_pre_ping`` does; but one that
-    was in use a moment ago is handed out as it is, which saves a server round trip (the
-    ping) on every request of a busy server.
+    instead of failing the request that gets it, as ``pool_pre_ping`` does. The ping (a
+    server round trip) is sent when the connection sat unused for over PING_AFTER_IDLE
+    seconds, or when the server wrote to it while it was idle: an idle connection's socket
+    has nothing to read unless the server closed it (its goodbye, then end of file) or sent
+    a notice. That check costs no round trip, so a busy server's requests pay nothing.
     """
 
     @event.listens_for(engine, "checkin")
@@ -57,12 +60,23 @@ def _ping_idle_connections(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, _proxy):
         idle_since = record.info.get("idle_since")  # None: connected just now
-        if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE:
+        if idle_since is None:
+            return
+        if time.monotonic() - idle_since <= PING_AFTER_IDLE and not _server_wrote(dbapi_connection):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise exc.DisconnectionError() from error  # the pool discards it and connects again
+
+
+def _server_wrote(dbapi_connection) -> bool:
+    """Whether the server sent something on this idle psycopg connection (or closed it): its socket is readable."""
+    try:
+        ready, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
+    except (AttributeError, OSError, ValueError):  # not psycopg's, or its socket is gone already
+        return True
+    return bool(ready)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,6 +1,7 @@
 """Transactions: a read snapshot sees one state and blocks no writer; writers queue for the write lock."""
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -56,6 +57,35 @@ def test_db_writers_queue_for_the_write_lock_and_all_land(app, db):
     thread.join(30)
     assert not thread.is_alive() and errors == [] and landed == ["second"]
     assert sorted(db.scalars(select(Project.name))) == ["first", "second"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no server to lose
+def test_db_connection_dropped_by_the_server_a_moment_after_use_is_replaced(database_url, monkeypatch):
+    """A pooled connection the server closed (a restart) is replaced on checkout, even one used a moment ago.
+
+    No ping is sent for it (it was in use less than PING_AFTER_IDLE ago); the server's closing is
+    seen on its socket, which became readable.
+    """
+    from annotator import db as database
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE", 3600.0)  # every checkout counts as just used
+    engine, admin = database.make_engine(database_url), database.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with admin.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            other.commit()
+            deadline = time.monotonic() + 30
+            while other.exec_driver_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pid)}").scalar():
+                other.rollback()
+                assert time.monotonic() < deadline, "the server did not end the backend"
+                time.sleep(0.01)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no server to lose
