@@ -37,6 +37,7 @@ def main() -> int:
         ["bench_roundtrip.py", "--rounds", "100" if args.quick else "1000", *db],
         ["bench_server.py", "--size", "2000" if args.quick else "10000", *db],
         ["bench_bare_roundtrip.py", "--rounds", "100" if args.quick else "500", *db],
+        ["bench_request_cpu.py", "--rounds", "100" if args.quick else "300", *db],
         ["bench_cluster.py", "--seconds", "15" if args.quick else "40", *db],
         ["bench_queue_sql.py", "--size", "3000" if args.quick else "300000", *db],
         [
