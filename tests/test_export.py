@@ -658,6 +658,32 @@ def test_export_doc_rows_are_what_docbin_add_keeps(nlp):
     assert builder.build().to_bytes() == plain.to_bytes()
 
 
+def test_export_user_data_reader_reads_what_msgpack_loads_reads():
+    import numpy
+    import srsly
+
+    from annotator.export.files import UserDataReader
+
+    values = [
+        {"project": "p", "report_id": 3, "sentence_id": 14, "values": {"0:3:COUNT": "3", "4:9:REGION": "Kyiv"}},
+        {"incidents": [{"spans": [{"start_char": 0, "end_char": 3, "label": "COUNT"}], "provenance": "é 🚀"}]},
+        {},
+        {"big": list(range(70_000)), "bytes": b"\x00\xff", "nested": [[1, [2, [3]]]], "float": 0.1, "none": None},
+        {"array": numpy.arange(6, dtype=numpy.int32).reshape(2, 3)},  # srsly's numpy decoder, as msgpack_loads
+    ]
+    read = UserDataReader()
+    for value in values * 2:  # the same reader, value after value
+        packed = srsly.msgpack_dumps(value)
+        mine, theirs = read(packed), srsly.msgpack_loads(packed)
+        assert type(mine) is type(theirs) and repr(mine) == repr(theirs)
+    packed = srsly.msgpack_dumps(values[0])
+    with pytest.raises(ValueError, match="not one msgpack value"):
+        read(packed[:-3])  # truncated
+    with pytest.raises(ValueError, match="more than one"):
+        read(packed + packed)
+    assert read(packed) == values[0]  # nothing of the bad ones is left behind
+
+
 @pytest.mark.parametrize("task", ["ner", "spancat"])
 def test_export_shards_read_back_as_a_plain_docbin_loop_writes_them(nlp, tmp_path, monkeypatch, task):
     from annotator.export import files, first_pass

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..fsutil import fsync_path
 
@@ -116,6 +116,36 @@ class DocRows:
             doc.spans.to_bytes(),
             self._packer.pack(doc.user_data),
         )
+
+
+class UserDataReader:
+    """A DocBin Doc's user data (msgpack bytes) read back as ``srsly.msgpack_loads`` reads it, faster.
+
+    ``msgpack_loads`` looks its decoders up in catalogue on every call, as ``msgpack_dumps``
+    does its encoders (``DocRows``): about 0.1 ms per Doc. One Unpacker, with the same
+    decoders, serves every Doc here: a few microseconds each. Raises ``ValueError`` for
+    bytes that are not exactly one msgpack value; the next call starts afresh.
+    """
+
+    def __init__(self) -> None:
+        import srsly
+
+        self._new = lambda: srsly.msgpack.Unpacker(raw=False, use_list=True)  # what msgpack_loads asks for
+        self._unpacker = self._new()
+
+    def __call__(self, packed: bytes) -> Any:
+        unpacker = self._unpacker
+        start = unpacker.tell()
+        unpacker.feed(packed)
+        try:
+            data = unpacker.unpack()
+        except Exception as error:  # truncated or malformed: nothing of it may stay in the buffer
+            self._unpacker = self._new()
+            raise ValueError(f"user data is not one msgpack value: {error}") from None
+        if unpacker.tell() - start != len(packed):
+            self._unpacker = self._new()
+            raise ValueError("user data holds more than one msgpack value")
+        return data
 
 
 class DocBinBuilder:

@@ -42,8 +42,9 @@ def read_train_split(export_dir: str | os.PathLike[str], expected_sha256: str | 
     content hash is not ``expected_sha256`` (the export was replaced, or the
     version never recorded one), or when a Doc carries no ``report_id``.
     """
-    import srsly
     from spacy.tokens import DocBin
+
+    from .files import UserDataReader
 
     folder = Path(export_dir)
     train, dev = folder / "train.spacy", folder / "dev.spacy"
@@ -54,10 +55,11 @@ def read_train_split(export_dir: str | os.PathLike[str], expected_sha256: str | 
         raise ExportError("its export is not the one it trained on (the content hash differs)")
     reports: set[int] = set()
     sentences: set[int] = set()
+    read = UserDataReader()
     for path in split_files(train):
         docbin = DocBin(store_user_data=True).from_bytes(path.read_bytes())
         for packed in docbin.user_data:
-            data = srsly.msgpack_loads(packed) if packed else {}
+            data = read(packed) if packed else {}
             if "report_id" not in data or "sentence_id" not in data:
                 raise ExportError(f"a Doc in its export's {path.name} has no report_id and sentence_id")
             reports.add(int(data["report_id"]))
