@@ -30,6 +30,7 @@ def test_cli_status_counts_a_project(runner, tmp_path):
         "skipped": 0,
         "complete": 0,
         "gold": 0,
+        "changed_since_gold": 0,
         "annotators": {},
     }
 

@@ -40,6 +40,7 @@ def test_import_each_format(runner, tmp_path):
         "skipped": 0,
         "complete": 0,
         "gold": 0,
+        "changed_since_gold": 0,
         "annotators": {},
     }
 

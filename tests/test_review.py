@@ -434,6 +434,7 @@ def test_review_adjudication_shows_where_each_version_span_came_from(db, login):
 def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_gold(db, login):
     """An annotator's work saved after the gold (a flag, a changed span, a late annotator) reaches a reviewer."""
     from annotator.services.annotations import save_annotation
+    from annotator.services.projects import project_status
     from annotator.services.review import review_queue
 
     ids = build_project(db)
@@ -462,6 +463,7 @@ def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_g
     db.commit()
     item = next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])
     assert item["changed_since_gold"] == ["bob"] and item["flagged_by"] == ["bob"]
+    assert project_status(db, "incidents")["changed_since_gold"] == 1  # annotator status, the export manifest
     page = client.get(url).get_data(as_text=True)
     assert 'data-changed-since-gold="bob"' in page and "changed after the gold" in page
     # The dashboard counts it with the queue.

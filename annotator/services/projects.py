@@ -389,13 +389,24 @@ def project_status(session: Session, name: str) -> dict[str, Any]:
     annotations by status, and ``annotators``: the same per annotator (from
     ``queue.annotation_counts``); ``complete``: sentences whose done or
     flagged annotations reach their quota (``queue.project_counts``);
-    ``gold``: adjudicated sentences. All zeros for a project that does not exist.
+    ``gold``: adjudicated sentences; ``changed_since_gold``: those of them with a done or flagged
+    annotation saved after their gold (back in the review queue: ``review.changed_since_gold``).
+    All zeros for a project that does not exist.
     """
     from .queue import STATUSES, annotation_counts, project_counts  # queue imports nothing of this module
+    from .review import changed_since_gold  # review imports this module
 
     project = None if project_name_problem(name) else session.scalar(select(Project).where(Project.name == name))
     if project is None:
-        return {"reports": 0, "sentences": 0, **dict.fromkeys(STATUSES, 0), "complete": 0, "gold": 0, "annotators": {}}
+        return {
+            "reports": 0,
+            "sentences": 0,
+            **dict.fromkeys(STATUSES, 0),
+            "complete": 0,
+            "gold": 0,
+            "changed_since_gold": 0,
+            "annotators": {},
+        }
     reports = session.scalar(select(func.count()).select_from(Report).where(Report.project_id == project.id))
     sentences, complete = project_counts(session, project)
     annotators = annotation_counts(session, project)
@@ -412,5 +423,6 @@ def project_status(session: Session, name: str) -> dict[str, Any]:
         **totals,
         "complete": complete,
         "gold": gold,
+        "changed_since_gold": len(changed_since_gold(session, project)),
         "annotators": annotators,
     }
