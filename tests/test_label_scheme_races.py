@@ -25,8 +25,11 @@ from annotator.services.corpus import import_reports
 from annotator.services.label_scheme import (
     LabelChangeError,
     SchemeChanged,
+    add_label,
     delete_label,
     edit_label,
+    move_label,
+    set_retired,
 )
 from annotator.services.unit_of_work import session_factory
 from annotator.services.users import issue_api_token
@@ -187,6 +190,29 @@ def test_label_scheme_rename_after_an_import_read_the_scheme_checks_it_against_t
         db.commit()  # as the import command does
     assert _orphans(db) == []
     assert isinstance(outcome, CorpusError) and "REGION" in str(outcome), outcome
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        lambda s, p: edit_label(s, p, "COUNT", {"description": "How many."}, None),
+        lambda s, p: set_retired(s, p, "OUTCOME", True, None),
+        lambda s, p: move_label(s, p, "OUTCOME", -1, None),
+        lambda s, p: add_label(s, p, {"name": "WEAPON", "kind": "text"}, None),
+    ],
+    ids=["edit", "retire", "move", "add"],
+)
+def test_label_scheme_change_made_on_a_scheme_read_before_a_rename_keeps_the_rename(app, db, labelled, later):
+    project, *_ = labelled
+    db.rollback()
+    project = db.get(Project, project.id)
+    assert project.labels  # another admin's page read the scheme ...
+    _change(app, project.id, RENAME[1])  # ... a rename commits ...
+    database.write_transaction(db)
+    later(db, project)  # ... then that admin's change
+    db.commit()
+    assert _orphans(db) == []
+    assert "PLACE" in {label["name"] for label in db.get(Project, project.id).labels}
 
 
 # --- PostgreSQL: a save held after its read of the scheme while a change runs in another thread -------

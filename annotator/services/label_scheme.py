@@ -8,7 +8,9 @@ the name in the same transaction: annotators' spans, gold spans, the spans a rev
 new name. The audit log keeps the names as they were when each event happened; the rename's own
 event says from what to what.
 
-Every function receives the session, writes an audit event and never commits.
+Every function receives the session, writes an audit event and never commits. Each first reads the
+project afresh under a lock of its row (:func:`lock_project`), so two admins' changes apply one after the
+other, the later one to the scheme the earlier left (not to the one its page showed).
 
 **Changes racing saves.** A save validates its spans against the scheme it read, then writes them. On
 PostgreSQL (READ COMMITTED) a rename could commit in between: its UPDATEs never see the save's
@@ -67,6 +69,7 @@ __all__ = [
     "confirm_scheme",
     "hold_scheme",
     "label_uses",
+    "lock_project",
     "lock_scheme",
     "move_label",
     "scheme_share",
@@ -142,14 +145,22 @@ def confirm_scheme(session: Session, project: Project) -> None:
     )
 
 
+def lock_project(session: Session, project: Project) -> None:
+    """Lock ``project``'s row until commit and read it afresh: the start of every change to its scheme.
+
+    FOR NO KEY UPDATE: it waits for another change of the scheme and for an import's FOR UPDATE, but not for
+    the key share a save's new tally row (``annotation_tallies.project_id``) takes, which would deadlock a
+    rename waiting for that save (:func:`lock_scheme`).
+    """
+    session.refresh(project, with_for_update={"key_share": True})
+
+
 def lock_scheme(session: Session, project: Project) -> None:
     """Before a rename, a delete or a change of kind: lock ``project``'s row (after any import of the project)
     and, on PostgreSQL, take its scheme lock exclusively, which waits for the saves holding a share to commit
     and refuses new ones until this transaction ends; ``project`` is read afresh. Call it before reading
     anything the change relies on (the scheme, the label's uses); it holds no row a save needs while it waits."""
-    # FOR NO KEY UPDATE: it waits for an import's FOR UPDATE, not for the key share a save's new tally row
-    # (annotation_tallies.project_id) takes, which would be a deadlock (the change waits for that save).
-    session.refresh(project, with_for_update={"key_share": True})
+    lock_project(session, project)
     if not single_writer(session):
         session.execute(select(func.pg_advisory_xact_lock(SCHEME_LOCK, project.id)))
 
@@ -197,6 +208,7 @@ def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def add_label(session: Session, project: Project, raw: Mapping[str, Any], user: User | None) -> dict[str, Any]:
     """Add a label at the end of the scheme; ``raw`` has name and kind, and may have description, colour, key."""
+    lock_project(session, project)
     scheme = _checked([*project.labels, _fields(raw)])
     project.labels = scheme
     label = scheme[-1]
@@ -218,6 +230,8 @@ def edit_label(
     wanted = {**label, **_fields(raw)}
     if wanted.get("name") != name or (wanted.get("kind") or "text") != kind_of(name, project.labels):
         lock_scheme(session, project)
+    else:
+        lock_project(session, project)
     i = _index(project, name)
     old = dict(project.labels[i])
     old_kind = kind_of(name, project.labels)
@@ -298,6 +312,7 @@ def _rename_uses(session: Session, project: Project, old: str, new: str) -> dict
 
 def move_label(session: Session, project: Project, name: str, step: int, user: User | None) -> list[str]:
     """Move the label ``step`` places (-1 up, +1 down) in the scheme; at an end, nothing moves. The new order."""
+    lock_project(session, project)
     i = _index(project, name)
     j = max(0, min(len(project.labels) - 1, i + step))
     if j != i:
@@ -315,6 +330,7 @@ def set_retired(session: Session, project: Project, name: str, retired: bool, us
     Takes no scheme lock: a save that raced the retirement may keep a new span with the label, which is
     valid (a retired label stays in the scheme, on its spans, in exports and agreement).
     """
+    lock_project(session, project)
     i = _index(project, name)
     labels = [dict(label) for label in project.labels]
     labels[i]["retired"] = retired
