@@ -48,6 +48,10 @@ export async function save(status, comment = null) {
     // Our lease ran out and others took the sentence: keep the work on screen, say what to do.
     return setStatus("error", `Not saved — ${data.message} Your spans stay here until you move on.`);
   }
+  if (answer.status === 409 && data.error === "scheme_changed") {
+    // A label was renamed or deleted meanwhile: these spans may name it, so they are not kept as a draft.
+    return setStatus("error", `Not saved — ${data.message}`);
+  }
   if (answer.status === 409) return showConflict(data.current || { status: "nothing stored", spans: [], version: null }, body);
   if (answer.status === 422 && data.error === "invalid_incidents") {
     return setStatus("error", `Not saved — ${data.message} Fix the incidents (K removes one), then save again.`);

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from annotator.labels.kinds import KINDS, kind_of
-from annotator.labels.scheme import COMMAND_KEYS, SchemeError, check_label, check_scheme, default_scheme
+from annotator.labels.scheme import (
+    COMMAND_KEYS,
+    SchemeError,
+    check_label,
+    check_scheme,
+    default_scheme,
+    lost_labels,
+)
 
 KEYMAP = Path(__file__).resolve().parents[1] / "static" / "keymap.js"
 
@@ -67,3 +74,36 @@ def test_command_keys_are_the_labelling_pages_keys():
 def test_every_kind_is_accepted():
     for i, kind in enumerate(KINDS):
         assert check_label({"name": f"L{i}", "kind": kind}).kind == kind
+
+
+def _changed(**changes):
+    """The default scheme with changes to its labels, by name: a dict of fields, or None to delete it."""
+    scheme = []
+    for label in default_scheme():
+        change = changes.get(label["name"], {})
+        if change is not None:
+            scheme.append({**label, **change})
+    return scheme
+
+
+@pytest.mark.parametrize(
+    ("after", "lost"),
+    [
+        (_changed(), []),
+        (_changed(REGION={"description": "Where.", "colour": "#000", "key": "w"}), []),
+        (_changed(OUTCOME={"retired": True}), []),
+        (list(reversed(default_scheme())), []),
+        ([*default_scheme(), {"name": "WEAPON", "kind": "text"}], []),
+        (_changed(REGION={"name": "PLACE"}), ["REGION"]),
+        (_changed(REGION={"name": "region"}), ["REGION"]),  # spans store the name as it was
+        (_changed(OUTCOME=None), ["OUTCOME"]),
+        (_changed(OUTCOME={"kind": "text"}), ["OUTCOME"]),
+        (_changed(REGION={"name": "COUNT2"}, COUNT={"name": "REGION"}), ["COUNT", "REGION"]),
+    ],
+)
+def test_lost_labels_are_the_renamed_deleted_and_rekinded_ones(after, lost):
+    assert lost_labels(default_scheme(), after) == lost
+
+
+def test_lost_labels_reads_an_old_kind_name_as_its_new_one():
+    assert lost_labels([{"name": "NOTE", "kind": "plain"}], [{"name": "NOTE", "kind": "text"}]) == []

@@ -32,6 +32,7 @@ _WHERE = {
     "check_scheme": "scheme",
     "default_scheme": "scheme",
     "format_scheme_lines": "scheme",
+    "lost_labels": "scheme",
     "parse_scheme_lines": "scheme",
     "COUNT_NOUNS": "suggest",
     "COUNT_WINDOW": "suggest",

@@ -24,6 +24,7 @@ __all__ = [
     "check_scheme",
     "default_scheme",
     "format_scheme_lines",
+    "lost_labels",
     "parse_scheme_lines",
 ]
 
@@ -76,6 +77,22 @@ def default_scheme() -> list[dict[str, Any]]:
 def active_labels(scheme: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The labels of ``scheme`` offered for new spans: all but the retired ones, in scheme order."""
     return [dict(label) for label in scheme if not label.get("retired")]
+
+
+def lost_labels(before: Iterable[Mapping[str, Any]], after: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The names of ``before``'s labels that ``after`` has no more with the same kind: renamed, deleted or given
+    another kind, so a span made under ``before`` with one of them does not fit ``after``.
+
+    Added labels, order, retirement, description, colour and key do not count (none of them leaves a
+    span without its label); names compare exactly, as spans store them.
+    """
+
+    def pairs(scheme: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+        kinds = ((label, str(label.get("kind") or "text")) for label in scheme)
+        return {(str(label.get("name")), OLD_KIND_NAMES.get(kind, kind)) for label, kind in kinds}
+
+    kept = pairs(after)
+    return [name for name, kind in sorted(pairs(before)) if (name, kind) not in kept]
 
 
 def check_label(raw: Any, position: int = 0) -> Label:

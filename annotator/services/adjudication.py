@@ -19,6 +19,7 @@ from ..records import IncidentRecord, SpanKey
 from .annotations import validate_spans
 from .audit import record
 from .incident_links import InvalidIncidents, checked_incidents, incidents_column, pruned, stored_incidents
+from .label_scheme import confirm_scheme, hold_scheme
 from .review import changed_since_gold, project_labels
 from .rows import project_records as load_records
 
@@ -153,8 +154,10 @@ def adjudicate(
     "majority" when more than half do, else "adjudicated"; non-unanimous
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
     per save lists the spans added, removed and changed; ``needs_review``
-    is cleared. Raises AdjudicationError for invalid spans, labels or reasons
-    and StaleGold when the version is not the current one; ``limits`` bounds
+    is cleared. Raises AdjudicationError for invalid spans, labels or reasons,
+    StaleGold when the version is not the current one, and
+    ``services.label_scheme.SchemeChanged`` when a label was renamed, deleted or
+    given another kind meanwhile (the caller rolls back); ``limits`` bounds
     the spans (``annotator.limits``) and how many problems one refusal lists.
     """
     project = session.get(Project, sentence.project_id)
@@ -163,6 +166,7 @@ def adjudicate(
     note = _note(decisions.get("note"), limits)
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
+    hold_scheme(session, project)  # a rename waits for this save, or refuses it: services.label_scheme
     counted = session.execute(
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
@@ -251,6 +255,7 @@ def adjudicate(
         ),
     )
     session.flush()
+    confirm_scheme(session, project)
     return gold
 
 

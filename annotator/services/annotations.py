@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from ..db import core_connection
 from ..labels.normalise import normalise
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, text_problem
-from ..models import STATUSES, Annotation, Lease, Project, Sentence, Span, User, utcnow
+from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
 from ..records import SUGGESTION_SOURCES, IncidentRecord
-from .audit import insert_event, record
+from .audit import event_values
 from .incident_links import KEEP, checked_incidents, incidents_column, pruned, stored_incidents
+from .label_scheme import check_scheme_kept, hold_scheme
 from .projects import project_settings, required_annotations
 from .queue import take_lease
 from .recount import COUNTED_STATUSES, recount
@@ -266,6 +267,7 @@ def save_annotation(
     now: datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
     incidents: Any = KEEP,
+    scheme_held: bool = False,
 ) -> Annotation:
     """Create or replace ``user``'s annotation of ``sentence``; never commits.
 
@@ -279,10 +281,16 @@ def save_annotation(
     to the project's current guideline. ``incidents`` groups the sent spans
     (``annotator.incidents`` JSON shape, spans named by their keys); left out,
     the stored incidents are kept where their spans still are.
+    ``scheme_held``: the transaction holds its share of the project's scheme lock
+    already (``services.label_scheme.scheme_share``, folded into the caller's read of
+    the project); else the save takes it with a statement of its own.
 
     Raises InvalidAnnotation listing every problem, InvalidIncidents for
-    incidents that break the rules of ``annotator.incidents``, or StaleSave when the
-    stored version is not ``base_version`` and its content differs. A retried
+    incidents that break the rules of ``annotator.incidents``, StaleSave when the
+    stored version is not ``base_version`` and its content differs, or
+    ``services.label_scheme.SchemeChanged`` when a label the save read was renamed,
+    deleted or given another kind before it was stored (checked by the audit event's
+    statement; see that module's docstring), after which the caller rolls back. A retried
     save whose content is already stored returns the stored annotation
     unchanged. On success: version bumped, the user's lease deleted, an
     AuditEvent written and disagreement routing applied. On SQLite the caller
@@ -337,6 +345,8 @@ def save_annotation(
         )
         for s in clean
     ]
+    if not scheme_held:
+        hold_scheme(session, project)
     annotation = own_annotation(session, sentence, user, lock=True)
     retired = _retired_problems(project, clean, [] if annotation is None else annotation.spans)
     if retired:
@@ -361,7 +371,17 @@ def save_annotation(
         guideline_version = project_settings(session, project).guideline_version
     if annotation is None:
         annotation = _insert_annotation(
-            session, sentence, user, status, comment, seconds_spent, guideline_version, now, new_incidents, new_spans
+            session,
+            project,
+            sentence,
+            user,
+            status,
+            comment,
+            seconds_spent,
+            guideline_version,
+            now,
+            new_incidents,
+            new_spans,
         )
         route_disagreement(session, sentence, project)
         session.flush()
@@ -393,7 +413,7 @@ def save_annotation(
     detail = _save_detail(
         sentence, status, annotation.version, old_spans, annotation.spans, old_incidents, new_incidents
     )
-    record(session, user, "annotation.save", "annotation", annotation.id, at=now, **detail)
+    _insert_save_event(session, project, user, annotation.id, now, detail)
     route_disagreement(session, sentence, project)
     session.flush()
     return annotation
@@ -403,10 +423,25 @@ def save_annotation(
 # annotation and its spans costs several times the statements themselves.
 _INSERT_ANNOTATION = insert(Annotation.__table__).returning(Annotation.__table__.c.id)
 _INSERT_SPANS = insert(Span.__table__).returning(Span.__table__.c.id, sort_by_parameter_order=True)
+# A save's audit event, the last statement of every save: it returns the project's labels as they are now.
+_INSERT_SAVE_EVENT = insert(AuditEvent.__table__).returning(
+    select(Project.labels).where(Project.id == bindparam("scheme_of")).scalar_subquery()
+)
+
+
+def _insert_save_event(
+    session: Session, project: Project, user: User, annotation_id: int, now: datetime, detail: dict[str, Any]
+) -> None:
+    """Insert the save's ``annotation.save`` event; raise SchemeChanged when a label the save validated its spans
+    against is gone from the scheme read in the same statement (``services.label_scheme``)."""
+    values = event_values(user, "annotation.save", "annotation", annotation_id, now, detail)
+    labels_now = core_connection(session).execute(_INSERT_SAVE_EVENT, {**values, "scheme_of": project.id}).scalar_one()
+    check_scheme_kept(project.labels, labels_now)
 
 
 def _insert_annotation(
     session: Session,
+    project: Project,
     sentence: Sentence,
     user: User,
     status: str,
@@ -458,8 +493,9 @@ def _insert_annotation(
     for row in (annotation, *stored):
         make_transient_to_detached(row)
     session.add(annotation)  # persistent, with nothing to flush
-    detail = _save_detail(sentence, status, 1, [], stored, None, incidents)
-    insert_event(session, user, "annotation.save", "annotation", annotation_id, at=now, **detail)
+    _insert_save_event(
+        session, project, user, annotation_id, now, _save_detail(sentence, status, 1, [], stored, None, incidents)
+    )
     return annotation
 
 

@@ -52,19 +52,23 @@ def insert_event(
 ) -> None:
     """:func:`record`'s event, inserted at once with one statement rather than added to the session.
 
-    For hot paths that write their rows without the ORM (a first save of an annotation); nothing is returned.
+    For hot paths that write their rows without the ORM; nothing is returned.
     """
-    core_connection(session).execute(
-        _INSERT,
-        {
-            "at": at,
-            "user_id": user.id if user is not None else None,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "detail": detail,
-        },
-    )
+    core_connection(session).execute(_INSERT, event_values(user, action, entity, entity_id, at, detail))
+
+
+def event_values(
+    user: User | None, action: str, entity: str, entity_id: int | None, at: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """The column values of an ``audit_events`` row, for a Core ``INSERT`` of it."""
+    return {
+        "at": at,
+        "user_id": user.id if user is not None else None,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "detail": detail,
+    }
 
 
 def record_command(session: Session, action: str, entity: str, entity_id: int | None, **detail: Any) -> AuditEvent:

@@ -68,7 +68,11 @@ def import_reports(
     """
     # One import of a project at a time: each numbers its reports after the project's last one.
     # (PostgreSQL locks the project's row; SQLite's write transaction shuts out other writers.)
-    session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    # The project is read again under the lock: a rename or delete of a label takes the same lock first
+    # (services.label_scheme.lock_scheme), so the labels the spans are checked against stay the scheme's.
+    session.scalars(
+        select(Project).where(Project.id == project.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     summary = ImportSummary()
     batch: list[ReportRecord] = []
     for record in reports:

@@ -8,7 +8,39 @@ the name in the same transaction: annotators' spans, gold spans, the spans a rev
 new name. The audit log keeps the names as they were when each event happened; the rename's own
 event says from what to what.
 
-Every function receives the session, writes an audit event and never commits.
+Every function receives the session, writes an audit event and never commits. Each first reads the
+project afresh under a lock of its row (:func:`lock_project`), so two admins' changes apply one after the
+other, the later one to the scheme the earlier left (not to the one its page showed).
+
+**Changes racing saves.** A save validates its spans against the scheme it read, then writes them. On
+PostgreSQL (READ COMMITTED) a rename could commit in between: its UPDATEs never see the save's
+spans, uncommitted or not yet written, and the save then stores them under a name the scheme no longer
+has. A delete (its check that nobody uses the label) and a change of kind race the same way. SQLite
+has no such race where the save's write transaction (``BEGIN IMMEDIATE``) is open before it reads the
+scheme; :func:`confirm_scheme` also catches a save that read the scheme in an earlier transaction.
+The protection costs the rare change, not the save:
+
+- the change (:func:`lock_scheme`, first thing in the transaction) locks the project's row, which
+  orders it after an import of the project (``services.corpus`` holds that row), then takes the
+  project's *scheme lock* exclusively (an advisory lock: memory only, no row written), which waits
+  for the saves holding a share of it to commit; it then reads the scheme, spans and uses afresh;
+- a save takes its share with :class:`scheme_share`, a ``pg_try_advisory_xact_lock_shared`` that never
+  waits, folded into a statement the save runs anyway (the labelling API's read of the sentence and
+  project) or run alone (:func:`hold_scheme`); it is refused (:class:`SchemeChanged`) while a change holds
+  or waits for the lock, and holds the share to its commit;
+- at its end the save reads the scheme again, in a statement it runs anyway (the annotation's audit
+  event, ``RETURNING`` the labels), and is refused when a label it read was renamed, deleted or given
+  another kind (:func:`annotator.labels.scheme.lost_labels`).
+
+Why this suffices: a change whose lock interval ends before the save's final read either ended before
+the save read the scheme (the save validated against it) or is seen by that read (refused). A change
+that takes the lock after the save took its share waits for the save's commit, so its statements see
+the save's spans. A change holding the lock or waiting for it when the save asks for its share makes
+the try fail (a waiting exclusive request blocks new shares, so a stream of saves cannot starve a
+rename). A save never waits for the scheme lock, and a change holds no row a save needs before it has
+the lock: its lock on the project's row is FOR NO KEY UPDATE, which does not conflict with the key
+share a save takes on it (a new ``annotation_tallies`` row's foreign key), so the two never wait on
+each other in a cycle: no deadlock. A refused save is rolled back whole: the annotator's stored annotation is as it was.
 """
 
 from __future__ import annotations
@@ -16,22 +48,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Boolean, bindparam, delete, func, literal, select, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
+from ..db import core_connection, single_writer
 from ..labels.kinds import kind_of
-from ..labels.scheme import SchemeError, check_scheme
+from ..labels.scheme import SchemeError, check_scheme, lost_labels
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, Suggestion, User
 from .audit import record
 from .incident_links import renamed_incidents
 
 __all__ = [
     "LabelChangeError",
+    "SchemeChanged",
     "add_label",
     "delete_label",
     "edit_label",
+    "confirm_scheme",
+    "hold_scheme",
     "label_uses",
+    "lock_project",
+    "lock_scheme",
     "move_label",
+    "scheme_share",
     "set_retired",
 ]
 
@@ -40,6 +81,88 @@ FIELDS = ("name", "description", "colour", "key", "kind")
 
 class LabelChangeError(ValueError):
     """A change to a label scheme that is refused; the message says why and what to do instead."""
+
+
+SCHEME_LOCK = 0x6C61  # first key of a project's scheme lock (a PostgreSQL advisory lock); the second is its id
+
+
+class SchemeChanged(Exception):
+    """A save's labels were renamed, deleted or given another kind while it was being made (or such a change
+    is under way): stored, its spans would name labels the scheme no longer has. Nothing of it is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the project's labels changed while this was being labelled (a label was renamed, deleted or given "
+            "another kind)"
+        )
+
+
+class scheme_share(FunctionElement[bool]):
+    """SQL: take this transaction's share of the scheme lock of the project whose id is the argument; true
+    when held (until commit), false while a rename, delete or change of kind holds the lock or waits for it.
+    It never waits. On SQLite it is ``1``: a write transaction there shuts out every other writer."""
+
+    type = Boolean()
+    name = "scheme_share"
+    inherit_cache = True
+
+
+@compiles(scheme_share)
+def _scheme_share_sqlite(element, compiler, **kw) -> str:
+    return "1"
+
+
+@compiles(scheme_share, "postgresql")
+def _scheme_share_postgresql(element, compiler, **kw) -> str:
+    return f"pg_try_advisory_xact_lock_shared({SCHEME_LOCK}, {compiler.process(element.clauses, **kw)})"
+
+
+def hold_scheme(session: Session, project: Project) -> None:
+    """Take the save's share of ``project``'s scheme lock with a statement of its own (PostgreSQL; nothing to
+    do on SQLite); raises SchemeChanged while the scheme is being changed. See the module's docstring."""
+    if single_writer(session):
+        return
+    if not core_connection(session).execute(select(scheme_share(literal(project.id)))).scalar_one():
+        raise SchemeChanged()
+
+
+def check_scheme_kept(seen: list[dict[str, Any]], now: list[dict[str, Any]]) -> None:
+    """Raise SchemeChanged when a label of ``seen`` (the scheme a save validated against) is not in ``now``
+    (the scheme read at the save's end) with the same name and kind."""
+    if lost_labels(seen, now):
+        raise SchemeChanged()
+
+
+_LABELS_NOW = select(Project.labels).where(Project.id == bindparam("project_id"))
+
+
+def confirm_scheme(session: Session, project: Project) -> None:
+    """A save's last check, with a statement of its own: ``project.labels`` (what the save validated against)
+    still has every label with its kind in the stored scheme; else SchemeChanged. The save holds its share
+    of the scheme lock (:func:`hold_scheme`) from before this read to its commit."""
+    check_scheme_kept(
+        project.labels, core_connection(session).execute(_LABELS_NOW, {"project_id": project.id}).scalar_one()
+    )
+
+
+def lock_project(session: Session, project: Project) -> None:
+    """Lock ``project``'s row until commit and read it afresh: the start of every change to its scheme.
+
+    FOR NO KEY UPDATE: it waits for another change of the scheme and for an import's FOR UPDATE, but not for
+    the key share a save's new tally row (``annotation_tallies.project_id``) takes, which would deadlock a
+    rename waiting for that save (:func:`lock_scheme`).
+    """
+    session.refresh(project, with_for_update={"key_share": True})
+
+
+def lock_scheme(session: Session, project: Project) -> None:
+    """Before a rename, a delete or a change of kind: lock ``project``'s row (after any import of the project)
+    and, on PostgreSQL, take its scheme lock exclusively, which waits for the saves holding a share to commit
+    and refuses new ones until this transaction ends; ``project`` is read afresh. Call it before reading
+    anything the change relies on (the scheme, the label's uses); it holds no row a save needs while it waits."""
+    lock_project(session, project)
+    if not single_writer(session):
+        session.execute(select(func.pg_advisory_xact_lock(SCHEME_LOCK, project.id)))
 
 
 def label_uses(session: Session, project: Project) -> dict[str, int]:
@@ -85,6 +208,7 @@ def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def add_label(session: Session, project: Project, raw: Mapping[str, Any], user: User | None) -> dict[str, Any]:
     """Add a label at the end of the scheme; ``raw`` has name and kind, and may have description, colour, key."""
+    lock_project(session, project)
     scheme = _checked([*project.labels, _fields(raw)])
     project.labels = scheme
     label = scheme[-1]
@@ -99,8 +223,15 @@ def edit_label(
     """Change the label called ``name``: any of name, description, colour, key and kind in ``raw``.
 
     A new name is a rename (every stored use is rewritten); the kind cannot change once the label has
-    spans. Raises LabelChangeError, with nothing changed, for a change the scheme's rule refuses.
+    spans. Either one first takes the scheme lock (:func:`lock_scheme`). Raises LabelChangeError, with
+    nothing changed, for a change the scheme's rule refuses.
     """
+    label = project.labels[_index(project, name)]
+    wanted = {**label, **_fields(raw)}
+    if wanted.get("name") != name or (wanted.get("kind") or "text") != kind_of(name, project.labels):
+        lock_scheme(session, project)
+    else:
+        lock_project(session, project)
     i = _index(project, name)
     old = dict(project.labels[i])
     old_kind = kind_of(name, project.labels)
@@ -181,6 +312,7 @@ def _rename_uses(session: Session, project: Project, old: str, new: str) -> dict
 
 def move_label(session: Session, project: Project, name: str, step: int, user: User | None) -> list[str]:
     """Move the label ``step`` places (-1 up, +1 down) in the scheme; at an end, nothing moves. The new order."""
+    lock_project(session, project)
     i = _index(project, name)
     j = max(0, min(len(project.labels) - 1, i + step))
     if j != i:
@@ -193,7 +325,12 @@ def move_label(session: Session, project: Project, name: str, step: int, user: U
 
 
 def set_retired(session: Session, project: Project, name: str, retired: bool, user: User | None) -> dict[str, Any]:
-    """Retire a label (kept on its spans, in exports and agreement; offered for no new span) or bring it back."""
+    """Retire a label (kept on its spans, in exports and agreement; offered for no new span) or bring it back.
+
+    Takes no scheme lock: a save that raced the retirement may keep a new span with the label, which is
+    valid (a retired label stays in the scheme, on its spans, in exports and agreement).
+    """
+    lock_project(session, project)
     i = _index(project, name)
     labels = [dict(label) for label in project.labels]
     labels[i]["retired"] = retired
@@ -204,7 +341,13 @@ def set_retired(session: Session, project: Project, name: str, retired: bool, us
 
 
 def delete_label(session: Session, project: Project, name: str, user: User | None) -> None:
-    """Delete a label that no span has (its stored suggestions go with it); one in use is to be retired."""
+    """Delete a label that no span has (its stored suggestions go with it); one in use is to be retired.
+
+    Takes the scheme lock first (:func:`lock_scheme`), so the check that no span has the label sees the
+    spans of every save that could still use it.
+    """
+    _index(project, name)
+    lock_scheme(session, project)
     i = _index(project, name)
     uses = label_uses(session, project).get(name, 0)
     if uses:

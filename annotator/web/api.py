@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import core_connection, lease_only_commit, write_transaction
@@ -33,6 +33,7 @@ from ..services.annotations import (
     save_annotation,
 )
 from ..services.incident_links import KEEP, InvalidIncidents
+from ..services.label_scheme import SchemeChanged, scheme_share
 from ..services.projects import can_work_on, project_settings
 from ..services.suggestions import project_outcomes, stored_suggestions, suggested_incidents, suggestions_for
 from .inputs import is_finite_number, json_object, limits, query_int
@@ -78,6 +79,8 @@ _SENTENCE_AND_PROJECT = (
     .join(Project, Project.id == Sentence.project_id)
     .where(Sentence.id == bindparam("sentence_id"))
 )
+# A save's read of them also takes its share of the project's scheme lock (services.label_scheme).
+_SENTENCE_AND_PROJECT_TO_SAVE = _SENTENCE_AND_PROJECT.add_columns(scheme_share(Project.id))
 # The sentence's own row comes along so that the report's source always arrives in the same query.
 _WINDOW = (
     select(Sentence.position, Sentence.text, Report.source, Report.number)
@@ -98,14 +101,19 @@ def _project(name: str) -> Project:
 
 
 def _sentence(sentence_id: int) -> tuple[Sentence, Project]:
+    row = _sentence_row(sentence_id, _SENTENCE_AND_PROJECT)
+    return row[0], row[1]
+
+
+def _sentence_row(sentence_id: int, statement) -> Row[Any]:
+    """The row of ``statement`` (the sentence, its project, ...) for ``sentence_id``; 404, or 403 for a non-member."""
     session = get_session()
-    row = session.execute(_SENTENCE_AND_PROJECT, {"sentence_id": sentence_id}).first()
+    row = session.execute(statement, {"sentence_id": sentence_id}).first()
     if row is None:
         raise ApiError(404, "not_found", f"No sentence {sentence_id}.")
-    sentence, project = row
-    if not can_work_on(session, current_user, project):
-        raise ApiError(403, "forbidden", f"You are not a member of project {project.name!r}; ask an admin to add you.")
-    return sentence, project
+    if not can_work_on(session, current_user, row[1]):
+        raise ApiError(403, "forbidden", f"You are not a member of project {row[1].name!r}; ask an admin to add you.")
+    return row
 
 
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
@@ -297,7 +305,7 @@ def get_annotation(sentence_id: int):
 
 @bp.put("/sentences/<int:sentence_id>/annotation")
 def put_annotation(sentence_id: int):
-    sentence, _ = _sentence(sentence_id)
+    sentence, _, scheme_held = _sentence_row(sentence_id, _SENTENCE_AND_PROJECT_TO_SAVE)
     body = _annotation_body()
     bounds = limits()
     session = get_session()
@@ -316,6 +324,7 @@ def put_annotation(sentence_id: int):
                 body.get("base_version"),
                 limits=bounds,
                 incidents=body.get("incidents", KEEP),
+                scheme_held=bool(scheme_held) and not attempt,  # a rollback gave the share back
             )
             result = annotation_dict(annotation)
             session.commit()
@@ -347,6 +356,13 @@ def put_annotation(sentence_id: int):
                 "conflict",
                 "This annotation was changed elsewhere since you loaded it; reload it, then save again.",
                 current=current,
+            ) from None
+        except SchemeChanged as exc:
+            raise ApiError(
+                409,
+                "scheme_changed",
+                f"Not saved: {exc}. Reload the page and label this sentence again; "
+                "what was stored before is unchanged.",
             ) from None
         except IntegrityError:
             # Two first saves of the same annotation at once: the loser retries and sees the winner's.

@@ -186,9 +186,17 @@ PATHS: dict[str, Any] = {
                 "403": FORBIDDEN,
                 "404": error_response("No such sentence"),
                 "409": json_content(
-                    {"oneOf": [schema_ref("ConflictError"), schema_ref("SentenceFullError")]},
+                    {
+                        "oneOf": [
+                            schema_ref("ConflictError"),
+                            schema_ref("SentenceFullError"),
+                            schema_ref("SchemeChangedError"),
+                        ]
+                    },
                     "conflict: changed since base_version, current holds the stored annotation; "
-                    "sentence_full: the sentence has all the annotators it needs and the caller holds no lease on it",
+                    "sentence_full: the sentence has all the annotators it needs and the caller holds no lease on it; "
+                    "scheme_changed: a label was renamed, deleted or given another kind while the save was made "
+                    "(nothing saved; reload the project's labels and label again)",
                 ),
                 "413": error_response("The body is larger than MAX_JSON_BODY_BYTES (default 1 MiB)"),
                 "422": json_content(

@@ -92,6 +92,11 @@ SCHEMAS: dict[str, Any] = {
         "required": ["error", "message"],
         "properties": {"error": {"const": "sentence_full"}, "message": {"type": "string"}},
     },
+    "SchemeChangedError": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": {"const": "scheme_changed"}, "message": {"type": "string"}},
+    },
     "Token": {
         "type": "object",
         "required": ["start_char", "end_char"],

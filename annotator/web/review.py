@@ -13,6 +13,7 @@ from ..metrics.disagreements import HAS, LINK, TYPES
 from ..models import Project, Sentence
 from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
 from ..services.adjudication import adjudicate as store_gold
+from ..services.label_scheme import SchemeChanged
 from ..services.model_versions import RUNNING, VersionNotFound, curve_version
 from ..services.projects import NotFound, get_project
 from ..services.review import next_in_queue, project_disagreements, project_labels, project_report, review_queue
@@ -205,6 +206,9 @@ def save_gold(project: str, sentence_id: int):
         return jsonify(
             error="stale", message=f"Someone saved this sentence's gold meanwhile: {exc}.", version=exc.current
         ), 409
+    except SchemeChanged as exc:
+        session.rollback()
+        return jsonify(error="scheme_changed", message=f"Gold not saved: {exc}."), 409
     except IntegrityError:
         session.rollback()  # two first saves raced; the other one won
         return jsonify(
