@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annotator.models import AuditEvent, GoldAnnotation, Report, Sentence, User
 from annotator.services.users import get_or_create_annotator
@@ -473,6 +473,23 @@ def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_g
     # Saving the gold again (as it is) answers it: the sentence leaves the queue.
     assert client.put(f"{url}/gold", json={"version": 1, "spans": spans}).status_code == 200
     db.rollback()
+    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
+
+    # bob opens s1 again and saves it as it is: no change, so no new version, no event, nothing to review.
+    events = db.scalar(select(func.count()).select_from(AuditEvent))
+    again = save_annotation(
+        db,
+        db.get(Sentence, ids["s1"]),
+        bob,
+        "flagged",
+        [{"start_char": 15, "end_char": 26, "label": "REGION"}],
+        comment="is the oblast part of the region?",
+        seconds_spent=3,
+        base_version=2,
+    )
+    db.commit()
+    assert (again.version, again.seconds_spent) == (2, 3.0)
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == events
     assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
 
     # A late annotator's first annotation, after the gold, is queued too, even when it agrees.

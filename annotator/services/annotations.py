@@ -292,7 +292,9 @@ def save_annotation(
     deleted or given another kind before it was stored (checked by the audit event's
     statement; see that module's docstring), after which the caller rolls back. A retried
     save whose content is already stored returns the stored annotation
-    unchanged. On success: version bumped, the user's lease deleted, an
+    unchanged. A save of the stored content as it is (same status, comment,
+    spans, incidents and guideline version) ends the lease and adds its
+    seconds, nothing else. On success otherwise: version bumped, the user's lease deleted, an
     AuditEvent written and disagreement routing applied. On SQLite the caller
     opens the transaction with ``annotator.db.write_transaction``.
     """
@@ -384,6 +386,16 @@ def save_annotation(
             new_spans,
         )
         route_disagreement(session, sentence, project)
+        session.flush()
+        return annotation
+    if (
+        _content(annotation.status, annotation.comment, annotation.spans) == _content(status, comment, new_spans)
+        and annotation.incidents == new_incidents
+        and annotation.guideline_version == guideline_version
+    ):
+        # Saved again as it is: no new version, so no other page of it goes stale and no review takes it
+        # for a change (services.review.changed_since_gold); the visit's seconds count, the lease has ended.
+        annotation.seconds_spent = (annotation.seconds_spent or 0.0) + float(seconds_spent or 0)
         session.flush()
         return annotation
     old_spans = [_span_dict(s) for s in annotation.spans]
