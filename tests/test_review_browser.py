@@ -191,3 +191,34 @@ def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, 
     assert {s.label: s.value for s in gold.spans}["REGION"] == "Kyiv Oblast"
     assert [(d["start_char"], d["end_char"], d["decision"]) for d in gold.dropped] == [(15, 19, "replaced")]
     assert errors == []
+
+
+@pytest.mark.browser
+def test_review_browser_top_bar_links_a_projects_pages(live_app, live_db, page, browser_login):
+    """Export and Models had no way back to the review dashboard: every project page for reviewers now
+    links Review, Browse, Export and Models from the top bar (and Settings for admins), the current one marked."""
+    build_project(live_db)
+    base = live_app.base_url
+    browser_login(page, "rev", "reviewer")
+
+    page.goto(f"{base}/projects/incidents/export")
+    nav = page.locator("header nav")
+    assert nav.locator("a[aria-current=page]").inner_text() == "Export"
+    assert nav.locator("a:text-is('Settings')").count() == 0  # admins only
+    for text, path in (
+        ("Models", "models"),
+        ("Browse", "browse"),
+        ("Review", "review"),
+        ("Export", "export"),
+    ):
+        nav.locator(f"a:text-is('{text}')").click()
+        page.wait_for_url(f"{base}/projects/incidents/{path}")
+    page.goto(f"{base}/projects/incidents/review/disagreements")
+    assert nav.locator("a[aria-current=page]").inner_text() == "Review"
+
+    page.context.clear_cookies()
+    browser_login(page, "boss", "admin")
+    page.goto(f"{base}/projects/incidents/models")
+    page.locator("header nav a:text-is('Settings')").click()
+    page.wait_for_url(f"{base}/admin/projects/incidents")
+    assert page.locator("header nav a[aria-current=page]").inner_text() == "Settings"
