@@ -133,6 +133,24 @@ def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_a
     assert (22, 33, "COUNT") in {s[:3] for s in spans}
 
 
+def test_label_browser_project_without_reports_says_so_instead_of_all_done(page, live_app, live_db, browser_login):
+    """A new project with no reports said "All done for now ... Thank you!": it now says there is nothing
+    to label yet and where the reports come from (an admin gets the link to the import form)."""
+    make_project(live_db, [], name="empty")
+    browser_login(page, "ann")
+    page.goto(f"{live_app.base_url}/projects/empty/label")
+    card = page.locator("#all-done")
+    expect(card).to_be_visible()
+    expect(card.locator("h2")).to_have_text("Nothing to label yet")
+    expect(card).to_contain_text("empty has no reports yet. An admin imports them")
+
+    page.context.clear_cookies()
+    browser_login(page, "boss", "admin")
+    page.goto(f"{live_app.base_url}/projects/empty/label")
+    card.locator('a:text-is("project\'s settings page")').click()
+    page.wait_for_url(f"{live_app.base_url}/admin/projects/empty")
+
+
 def test_label_browser_keyboard_only_labelling(page, live_app, live_db, browser_login):
     make_project(live_db, [KALUGA])
     browser_login(page, "ann")
