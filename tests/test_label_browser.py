@@ -835,6 +835,29 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         context.close()
 
 
+def test_label_browser_history_on_a_phone_scrolls_its_table_not_the_page(browser, live_app, live_db, browser_login):
+    """At 360 pixels the history's six columns pushed the whole page sideways; the table now scrolls
+    within its own box and the page fits the screen."""
+    make_project(live_db, [KALUGA])
+    context = browser.new_context(viewport={"width": 360, "height": 780})
+    try:
+        page = context.new_page()
+        browser_login(page, "ann")
+        open_label(page, live_app)
+        page.keyboard.press("i")  # skipped: the row carries the longest hint
+        expect(page.locator("#all-done")).to_be_visible()
+        page.goto(f"{live_app.base_url}/projects/drones/history")
+        table = page.locator("table.history")
+        expect(table).to_contain_text(KALUGA)
+        assert _no_sideways_scroll(page)
+        assert table.evaluate("t => t.scrollWidth > t.clientWidth")  # the columns are still all there
+        table.locator("a:text-is('Revisit')").scroll_into_view_if_needed()
+        table.locator("a:text-is('Revisit')").click()
+        expect(page.locator("#sentence .tok").first).to_be_visible()
+    finally:
+        context.close()
+
+
 def _serious_violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
