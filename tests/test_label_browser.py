@@ -640,10 +640,21 @@ def test_label_browser_suggestion_keys_decide_and_move_on(page, live_app, live_d
     page.keyboard.press("c")  # a label key on a highlighted suggestion takes it with that label
     expect(page.locator("mark.span[data-label=COUNT]")).to_have_text(["Forty", "destroyed"])
     expect(page.locator("mark.suggestion")).to_have_count(0)
+    expect(page.locator("#suggestion-list")).to_have_text("No suggestions left.")
     page.keyboard.press("Enter")
     expect(page.locator("#all-done")).to_be_visible()
     status, _, spans = stored(live_db, "ann")[KALUGA]
     assert {s[:3] + (s[4],) for s in spans} == {(0, 5, "COUNT", True), (18, 27, "COUNT", False)}
+
+
+def test_label_browser_a_sentence_without_suggestions_does_not_say_none_are_left(
+    page, live_app, live_db, browser_login
+):
+    """The list said "No suggestions left." on a sentence that never had one, as if they had been decided."""
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect(page.locator("#suggestion-list")).to_have_text("No suggestions for this sentence.")
 
 
 def test_label_browser_shift_arrow_moves_the_edge_of_a_highlighted_suggestion(page, live_app, live_db, browser_login):
