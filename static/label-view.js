@@ -169,7 +169,7 @@ export function renderIncidentList() {
 function renderSuggestionList(pending) {
   // Decided in the order of the sentence (y and n walk it left to right); the more confident first where two overlap.
   const list = $("suggestion-list");
-  resetList(list, $("suggestion-count"), pending.length, "No suggestions left.");
+  resetList(list, $("suggestion-count"), pending.length, S.suggestions.length ? "No suggestions left." : "No suggestions for this sentence.");
   for (const s of pending) {
     const li = spanItem(s);
     Object.assign(li.dataset, { start: String(s.start_char), end: String(s.end_char), label: s.label });

@@ -66,6 +66,26 @@ def test_auth_login_in_chromium(live_app, page, browser_login):
     page.wait_for_url(f"{live_app.base_url}/login")
 
 
+@pytest.mark.browser
+def test_auth_refused_password_reset_names_the_account(live_app, live_db, page, browser_login):
+    """An empty password in one row of the Users page said only "A password is at least 8 characters.",
+    at the top of the page, far from the row: the message now names whose password was not changed."""
+    from annotator.services.users import create_user
+
+    create_user(live_db, "ann", "annotator", "correct horse battery")
+    live_db.commit()
+    browser_login(page, "boss", "admin")
+    page.goto(f"{live_app.base_url}/admin/users")
+    page.get_by_label("New password for ann").fill("")  # pressed with the field left empty
+    page.locator("main tbody tr").filter(has=page.get_by_label("New password for ann")).locator(
+        "button:has-text('Reset password')"
+    ).click()
+    page.wait_for_load_state()
+    assert page.locator(".flash-error").inner_text() == (
+        "ann's password was not changed: a password is at least 8 characters."
+    )
+
+
 # --- Hardened login: redirects, one answer for every refusal, CSRF rotation, token revocation ----------
 
 LOCAL = ["/", "/projects/p/label", "/projects/p/review?label=COUNT&type=label", "/projects/caf%C3%A9/label"]

@@ -436,9 +436,13 @@ def test_export_write_refuses_empty_export_and_writes_nothing(nlp, tmp_path):
     sentence = SentenceRecord(1, 1, 0, "Drones over Kyiv.")
     skipped = [AnnotationRecord(1, "ana", "skipped")]
     result = build_export(nlp, [sentence], skipped, [], project="p")
-    with pytest.raises(ExportError, match="nothing to export"):
+    with pytest.raises(ExportError, match="nothing to export") as refused:
         write_export(result, tmp_path / "deep" / "export")
     assert list(tmp_path.iterdir()) == []
+    # The reasons read as words, not as a Python dict; a project without sentences is told to import.
+    assert "(sentences left out, by reason: skipped by all 1);" in str(refused.value)
+    with pytest.raises(ExportError, match="^nothing to export: the project has no sentences; import reports first$"):
+        write_export(build_export(nlp, [], [], [], project="p"), tmp_path / "empty")
 
 
 def test_export_write_refuses_export_without_spans(nlp, tmp_path):

@@ -133,6 +133,24 @@ def test_label_browser_mouse_label_accept_stores_code_point_offsets(page, live_a
     assert (22, 33, "COUNT") in {s[:3] for s in spans}
 
 
+def test_label_browser_project_without_reports_says_so_instead_of_all_done(page, live_app, live_db, browser_login):
+    """A new project with no reports said "All done for now ... Thank you!": it now says there is nothing
+    to label yet and where the reports come from (an admin gets the link to the import form)."""
+    make_project(live_db, [], name="empty")
+    browser_login(page, "ann")
+    page.goto(f"{live_app.base_url}/projects/empty/label")
+    card = page.locator("#all-done")
+    expect(card).to_be_visible()
+    expect(card.locator("h2")).to_have_text("Nothing to label yet")
+    expect(card).to_contain_text("empty has no reports yet. An admin imports them")
+
+    page.context.clear_cookies()
+    browser_login(page, "boss", "admin")
+    page.goto(f"{live_app.base_url}/projects/empty/label")
+    card.locator('a:text-is("project\'s settings page")').click()
+    page.wait_for_url(f"{live_app.base_url}/admin/projects/empty")
+
+
 def test_label_browser_keyboard_only_labelling(page, live_app, live_db, browser_login):
     make_project(live_db, [KALUGA])
     browser_login(page, "ann")
@@ -622,10 +640,21 @@ def test_label_browser_suggestion_keys_decide_and_move_on(page, live_app, live_d
     page.keyboard.press("c")  # a label key on a highlighted suggestion takes it with that label
     expect(page.locator("mark.span[data-label=COUNT]")).to_have_text(["Forty", "destroyed"])
     expect(page.locator("mark.suggestion")).to_have_count(0)
+    expect(page.locator("#suggestion-list")).to_have_text("No suggestions left.")
     page.keyboard.press("Enter")
     expect(page.locator("#all-done")).to_be_visible()
     status, _, spans = stored(live_db, "ann")[KALUGA]
     assert {s[:3] + (s[4],) for s in spans} == {(0, 5, "COUNT", True), (18, 27, "COUNT", False)}
+
+
+def test_label_browser_a_sentence_without_suggestions_does_not_say_none_are_left(
+    page, live_app, live_db, browser_login
+):
+    """The list said "No suggestions left." on a sentence that never had one, as if they had been decided."""
+    make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect(page.locator("#suggestion-list")).to_have_text("No suggestions for this sentence.")
 
 
 def test_label_browser_shift_arrow_moves_the_edge_of_a_highlighted_suggestion(page, live_app, live_db, browser_login):
@@ -813,6 +842,29 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
             assert _no_sideways_scroll(page), width
             assert page.locator("#sentence").bounding_box()["width"] >= min(300, width - 60), width
         page.screenshot(path="/tmp/label-2560.png")
+    finally:
+        context.close()
+
+
+def test_label_browser_history_on_a_phone_scrolls_its_table_not_the_page(browser, live_app, live_db, browser_login):
+    """At 360 pixels the history's six columns pushed the whole page sideways; the table now scrolls
+    within its own box and the page fits the screen."""
+    make_project(live_db, [KALUGA])
+    context = browser.new_context(viewport={"width": 360, "height": 780})
+    try:
+        page = context.new_page()
+        browser_login(page, "ann")
+        open_label(page, live_app)
+        page.keyboard.press("i")  # skipped: the row carries the longest hint
+        expect(page.locator("#all-done")).to_be_visible()
+        page.goto(f"{live_app.base_url}/projects/drones/history")
+        table = page.locator("table.history")
+        expect(table).to_contain_text(KALUGA)
+        assert _no_sideways_scroll(page)
+        assert table.evaluate("t => t.scrollWidth > t.clientWidth")  # the columns are still all there
+        table.locator("a:text-is('Revisit')").scroll_into_view_if_needed()
+        table.locator("a:text-is('Revisit')").click()
+        expect(page.locator("#sentence .tok").first).to_be_visible()
     finally:
         context.close()
 

@@ -191,3 +191,74 @@ def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, 
     assert {s.label: s.value for s in gold.spans}["REGION"] == "Kyiv Oblast"
     assert [(d["start_char"], d["end_char"], d["decision"]) for d in gold.dropped] == [(15, 19, "replaced")]
     assert errors == []
+
+
+@pytest.mark.browser
+def test_review_browser_top_bar_links_a_projects_pages(live_app, live_db, page, browser_login):
+    """Export and Models had no way back to the review dashboard: every project page for reviewers now
+    links Review, Browse, Export and Models from the top bar (and Settings for admins), the current one marked."""
+    build_project(live_db)
+    base = live_app.base_url
+    browser_login(page, "rev", "reviewer")
+
+    page.goto(f"{base}/projects/incidents/export")
+    nav = page.locator("header nav")
+    assert nav.locator("a[aria-current=page]").inner_text() == "Export"
+    assert nav.locator("a:text-is('Settings')").count() == 0  # admins only
+    for text, path in (
+        ("Models", "models"),
+        ("Browse", "browse"),
+        ("Review", "review"),
+        ("Export", "export"),
+    ):
+        nav.locator(f"a:text-is('{text}')").click()
+        page.wait_for_url(f"{base}/projects/incidents/{path}")
+    page.goto(f"{base}/projects/incidents/review/disagreements")
+    assert nav.locator("a[aria-current=page]").inner_text() == "Review"
+
+    page.context.clear_cookies()
+    browser_login(page, "boss", "admin")
+    page.goto(f"{base}/projects/incidents/models")
+    page.locator("header nav a:text-is('Settings')").click()
+    page.wait_for_url(f"{base}/admin/projects/incidents")
+    assert page.locator("header nav a[aria-current=page]").inner_text() == "Settings"
+
+
+@pytest.mark.browser
+def test_review_browser_one_annotators_policy_asks_for_a_known_annotator(live_app, live_db, page, browser_login):
+    """With "one annotator's own spans" and the annotator field left empty, the Export page said "unknown
+    gold policy 'annotator:'"; with a mistyped name, "not annotated by nobody". Both forms now name the
+    field and the problem, and nothing is exported or trained."""
+    from annotator.models import ModelVersion
+
+    build_project(live_db)
+    base = live_app.base_url
+    browser_login(page, "rev", "reviewer")
+    errors = page.locator(".flash-error")
+
+    page.goto(f"{base}/projects/incidents/export")
+    page.select_option("select[name=policy]", "annotator")
+    page.click("main button:has-text('Export')")
+    assert errors.inner_text() == (
+        "Annotator (for that policy): name the annotator for the policy "
+        '"one annotator\'s own spans, ignoring the reviewer and the others"'
+    )
+    page.select_option("select[name=policy]", "annotator")
+    page.fill("input[name=annotator]", "nobody")
+    page.click("main button:has-text('Export')")
+    assert errors.inner_text() == "Annotator (for that policy): there is no account named 'nobody'"
+    assert page.locator("main").get_by_text("No exports yet.").count() == 1
+
+    page.goto(f"{base}/projects/incidents/models")
+    page.select_option("select[name=policy]", "annotator")
+    page.fill("input[name=annotator]", "nobody")
+    page.click("main button:has-text('Start training')")
+    assert errors.inner_text() == "Annotator (for that policy): there is no account named 'nobody'"
+    live_db.rollback()
+    assert live_db.scalar(select(ModelVersion.id)) is None
+
+    page.goto(f"{base}/projects/incidents/export")
+    page.select_option("select[name=policy]", "annotator")
+    page.fill("input[name=annotator]", "ann")
+    page.click("main button:has-text('Export')")
+    assert page.locator(".flash-success").inner_text().startswith("Exported ")

@@ -306,10 +306,13 @@ def _check_options(task: str, policy: str, dev_fraction: float) -> None:
 
 
 def _refuse_empty(n_docs: int, n_spans: int, has_labels: bool, policy: str, excluded: Mapping[str, int]) -> None:
+    if n_docs == 0 and not excluded:
+        raise ExportError("nothing to export: the project has no sentences; import reports first")
     if n_docs == 0:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(excluded.items()))
         raise ExportError(
-            f"nothing to export: no sentence has usable gold under policy "
-            f"{policy!r} (excluded: {dict(sorted(excluded.items()))}); "
+            f"nothing to export: no sentence has usable gold under policy {policy!r} "
+            f"(sentences left out, by reason: {reasons}); "
             "annotate or adjudicate more sentences, or choose another policy"
         )
     if not has_labels or n_spans == 0:

@@ -147,6 +147,10 @@ def evaluate_extraction(session: Session, project: Project) -> dict[str, Any]:
                 f"{finder.name}'s training split cannot be read: {exc}; train a new version"
             ) from None
     records, held = held_out_gold(session, project, reports)
+    if not held and finder.version is None:
+        raise ExtractionError(
+            "no adjudicated sentence to score against; adjudicate some on the project's Review page first"
+        )
     if not held:
         raise ExtractionError(
             f"no adjudicated sentence outside {finder.name}'s training reports "

@@ -144,7 +144,9 @@ def reset_password(user_id: int):
     form = PasswordForm()
     back = url_for("admin.users")
     if not form.validate_on_submit():
-        return go_back(back, "A password is at least 8 characters.", "error")
+        return go_back(
+            back, f"{user.username}'s password was not changed: a password is at least 8 characters.", "error"
+        )
     set_password(user, form.password.data)  # also rotates the session token: old logins end
     user.failed_logins, user.locked_until = 0, None
     return done(

@@ -9,16 +9,18 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from werkzeug.utils import safe_join
 from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, ValidationError
 
 from ..db import read_snapshot
 from ..export.build import FILES, ExportError
 from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
+from ..models import User
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
@@ -39,10 +41,26 @@ POLICY_CHOICES = [
 ]
 
 
-class ExportForm(FlaskForm):
+class PolicyAnnotatorCheck:
+    """The annotator field of a form with a gold policy: needed by a parametrised policy (annotator:NAME),
+    and then an account's name, so that a blank or mistyped name is said as such, not as an unknown
+    policy or a project with nothing to export."""
+
+    def validate_annotator(self, field) -> None:
+        policy = POLICIES.get(self.policy.data)  # type: ignore[attr-defined]
+        if policy is None or policy.argument is None:
+            return
+        name = (field.data or "").strip()
+        if not name:
+            raise ValidationError(f'name the annotator for the policy "{policy.description}"')
+        if get_session().scalar(select(User.id).where(User.username == name)) is None:
+            raise ValidationError(f"there is no account named {name!r}")
+
+
+class ExportForm(PolicyAnnotatorCheck, FlaskForm):
     task = SelectField("Task", choices=TASK_CHOICES)
     policy = SelectField("Gold policy", choices=POLICY_CHOICES)
-    annotator = StringField("Annotator (for that policy)", validators=[Optional()])
+    annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])
 

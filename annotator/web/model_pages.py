@@ -20,7 +20,7 @@ from ..services.audit import record
 from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
 from .charts import learning_curve_figure
-from .exports import POLICY_CHOICES, TASK_CHOICES
+from .exports import POLICY_CHOICES, TASK_CHOICES, PolicyAnnotatorCheck
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -28,10 +28,10 @@ MODEL_ROLES = ("admin", "reviewer")  # start, cancel and make active: the same p
 MAX_STEPS = 100_000
 
 
-class TrainForm(FlaskForm):
+class TrainForm(PolicyAnnotatorCheck, FlaskForm):
     task = SelectField("Task", choices=TASK_CHOICES, validators=[InputRequired()])
     policy = SelectField("Gold policy", choices=POLICY_CHOICES, validators=[InputRequired()])
-    annotator = StringField("Annotator (for that policy)", validators=[Optional()])
+    annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
     dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0.05, 0.95)])
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1)])
     max_steps = IntegerField("Steps (empty: the config's)", validators=[Optional(), NumberRange(1, MAX_STEPS)])
