@@ -168,7 +168,8 @@ PATHS: dict[str, Any] = {
             "description": (
                 "Creates or replaces the caller's annotation. Send base_version = the version loaded "
                 "(null for a new annotation). A retried save whose content is already stored returns 200 "
-                "unchanged. Cookie sessions must send the X-CSRFToken header; bearer tokens need none."
+                "unchanged; so does a save of the stored content as it is (its version stays). "
+                "Cookie sessions must send the X-CSRFToken header; bearer tokens need none."
             ),
             "operationId": "putAnnotation",
             "parameters": [SENTENCE_PARAM],
