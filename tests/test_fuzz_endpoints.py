@@ -10,6 +10,8 @@ Besides these fixed classes, tests/test_fuzz_api.py runs schemathesis.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -203,6 +205,67 @@ def test_fuzz_endpoints_form_fields(app, db, world, name):
         assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {
             k: v for k, v in before.items() if k != "ProjectMember"
         }
+
+
+# A page form posted as JSON: Flask-WTF would read the body as the form's fields.
+FORM_AS_JSON = {
+    "list": '[{"username": "x"}]',
+    "number": "5",
+    "string": '"username"',
+    "true": "true",
+    "nested": '{"username": {"a": [1]}, "name": [[]], "labels": {"b": 1}}',
+    "wrong-types": '{"username": 5, "name": 5, "lang": [], "labels": {}, "text": 7, "canonical": 8, "vocabulary": 9}',
+    "surrogate": '{"username": "\\ud800", "name": "\\ud800", "labels": "\\ud800", "text": "\\ud800"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORM_AS_JSON))
+def test_fuzz_endpoints_forms_posted_as_json(app, db, world, name):
+    """A page form reads posted form fields only: a JSON body is an empty form (400 or a redirect), never a 500."""
+    before = _stored(db)
+    checked = 0
+    for rule, _method in _walk(app, {"POST"}):
+        if rule.endpoint in JSON_WRITES:
+            continue
+        url = rule_url(rule, world["values"])
+        response = _client(world, rule).post(url, data=FORM_AS_JSON[name], headers={"Content-Type": "application/json"})
+        assert response.status_code < 500, f"POST {rule.rule} {name}: {response.status_code}"
+        checked += 1
+    assert checked >= 10
+    assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {
+        k: v for k, v in before.items() if k != "ProjectMember"
+    }
+
+
+def test_fuzz_endpoints_every_page_form_reads_form_fields_only(app):
+    """Every form of the app is a web.forms.Form, which never fills itself from a JSON body."""
+    from flask_wtf import FlaskForm
+
+    from annotator.web.forms import Form
+
+    found, stack = [], [FlaskForm]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            if cls.__module__.startswith("annotator.") and cls is not Form:
+                found.append(cls)
+    assert len(found) >= 10
+    assert [cls.__name__ for cls in found if not issubclass(cls, Form)] == []
+
+
+def test_fuzz_endpoints_file_in_a_text_field(app, db, world):
+    """A file posted under a text field's name is no value for it: the form's errors, never a 500."""
+    before = _stored(db)
+    for rule, _method in _walk(app, {"POST"}):
+        if rule.endpoint in JSON_WRITES or rule.endpoint == "auth.login":
+            continue
+        url = rule_url(rule, world["values"])
+        files = {field: (io.BytesIO(b"Drones hit Kursk."), "a.txt") for field in FORM_FIELDS}
+        response = _client(world, rule).post(url, data=files, content_type="multipart/form-data")
+        assert response.status_code < 500, f"POST {rule.rule}: {response.status_code}"
+    assert {k: v for k, v in _stored(db).items() if k != "ProjectMember"} == {
+        k: v for k, v in before.items() if k != "ProjectMember"
+    }
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, SelectField, StringField
@@ -21,6 +20,7 @@ from ..models import ROLES, User
 from ..services.audit import record
 from ..services.users import UserError, create_user, set_password
 from .auth import roles_required
+from .forms import Form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,21 +30,21 @@ PASSWORD_LENGTH = Length(min=8, max=1024, message="A password is at least 8 char
 # --- Forms ----------------------------------------------------------------------
 
 
-class CreateUserForm(FlaskForm):
+class CreateUserForm(Form):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
     role = SelectField("Role", choices=list(ROLES), default="annotator")
     password = PasswordField("Password", validators=[DataRequired(), PASSWORD_LENGTH])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=list(ROLES))
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(Form):
     active = BooleanField("Active")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), PASSWORD_LENGTH])
 
 

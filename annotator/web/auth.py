@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -18,11 +17,12 @@ from ..limits import text_problem
 from ..models import User, utcnow
 from ..services.audit import record
 from ..services.users import check_login, claim_login_attempt, login_succeeded, new_session_token
+from .forms import Form
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 

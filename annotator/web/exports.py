@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.utils import safe_join
 from wtforms import DecimalField, IntegerField, SelectField, StringField
@@ -24,6 +23,7 @@ from ..models import User
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
+from .forms import Form
 
 bp = Blueprint("exports", __name__)
 
@@ -57,7 +57,7 @@ class PolicyAnnotatorCheck:
             raise ValidationError(f"there is no account named {name!r}")
 
 
-class ExportForm(PolicyAnnotatorCheck, FlaskForm):
+class ExportForm(PolicyAnnotatorCheck, Form):
     task = SelectField("Task", choices=TASK_CHOICES)
     policy = SelectField("Gold policy", choices=POLICY_CHOICES)
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck

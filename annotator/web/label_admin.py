@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
@@ -27,6 +26,7 @@ from ..services import label_scheme
 from ..services.label_scheme import LabelChangeError
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
+from .forms import Form
 
 bp = Blueprint("label_admin", __name__, url_prefix="/admin/projects/<project>/labels")
 
@@ -34,7 +34,7 @@ KIND_CHOICES = [SelectChoice(name, f"{name}: {kind.description}") for name, kind
 NAME = [DataRequired(message="A label needs a name."), Length(max=MAX_LABEL_NAME_CHARS)]
 
 
-class LabelFields(FlaskForm):
+class LabelFields(Form):
     name = StringField("Name", validators=NAME)
     kind = SelectField("Kind", choices=KIND_CHOICES)
     description = TextAreaField("Description", validators=[Optional(), Length(max=MAX_DESCRIPTION_CHARS)])
@@ -55,7 +55,7 @@ class EditLabelForm(LabelFields):
     label = HiddenField(validators=[DataRequired(), Length(max=MAX_LABEL_NAME_CHARS)])
 
 
-class LabelForm(FlaskForm):
+class LabelForm(Form):
     """A change to one label named by ``label``: move, retire, restore, delete."""
 
     label = HiddenField(validators=[DataRequired(), Length(max=MAX_LABEL_NAME_CHARS)])
@@ -92,7 +92,7 @@ def _back(project: Project, message: str, category: str) -> Response:
     return redirect(url_for("admin.project", project=project.name))  # the message shows at the top of the page
 
 
-def _refused(project: Project, form: FlaskForm) -> Response:
+def _refused(project: Project, form: Form) -> Response:
     messages = [
         f"{getattr(form, name).label.text}: {error}" for name, errors in form.errors.items() for error in errors
     ]

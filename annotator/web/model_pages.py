@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional
@@ -21,6 +20,7 @@ from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
 from .charts import learning_curve_figure
 from .exports import POLICY_CHOICES, TASK_CHOICES, PolicyAnnotatorCheck
+from .forms import Form
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -28,7 +28,7 @@ MODEL_ROLES = ("admin", "reviewer")  # start, cancel and make active: the same p
 MAX_STEPS = 100_000
 
 
-class TrainForm(PolicyAnnotatorCheck, FlaskForm):
+class TrainForm(PolicyAnnotatorCheck, Form):
     task = SelectField("Task", choices=TASK_CHOICES, validators=[InputRequired()])
     policy = SelectField("Gold policy", choices=POLICY_CHOICES, validators=[InputRequired()])
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
@@ -38,7 +38,7 @@ class TrainForm(PolicyAnnotatorCheck, FlaskForm):
     curve = BooleanField("Learning curve: also train on 25, 50 and 75 % of the training sentences")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """Cancel and make-active: a button with the CSRF token."""
 
 

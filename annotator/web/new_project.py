@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -29,11 +28,12 @@ from ..limits import MAX_GUIDELINE_CHARS
 from ..services.projects import ProjectError, create_project, default_guidelines
 from .admin import bp
 from .auth import roles_required
+from .forms import Form
 from .inputs import limits
 from .project_admin import ANNOTATORS_PER_SENTENCE
 
 
-class NewProjectForm(FlaskForm):
+class NewProjectForm(Form):
     name = StringField("Name", validators=[DataRequired()])  # the rule: services.projects.create_project
     lang = StringField("Language (spaCy code: en, uk, ru, xx for many)", default="en", validators=[DataRequired()])
     annotators_per_sentence = IntegerField(

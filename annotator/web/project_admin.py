@@ -12,7 +12,6 @@ from pathlib import PurePosixPath
 
 from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from ..services.suggestions import build_gazetteer
 from ..services.users import UserError
 from .admin import bp, done, go_back
 from .auth import roles_required
+from .forms import Form
 from .inputs import limits
 
 ROUTING_CHOICES = [
@@ -56,7 +56,7 @@ assert {choice.value for choice in QUEUE_ORDER_CHOICES} == set(QUEUE_ORDERS)
 QUEUE_ORDER_PROBLEM = "Choose the queue order: report (report order) or uncertain (most informative first)."
 
 
-def _queue_order_check(form: FlaskForm, field: SelectField) -> None:
+def _queue_order_check(form: Form, field: SelectField) -> None:
     if field.data is not None and field.data not in QUEUE_ORDERS:  # left out: unchanged
         raise ValidationError(QUEUE_ORDER_PROBLEM)
 
@@ -69,7 +69,7 @@ ANNOTATORS_PER_SENTENCE = NumberRange(
 )
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     annotators_per_sentence = IntegerField(
         "Annotators per sentence",
         validators=[InputRequired(), ANNOTATORS_PER_SENTENCE],
@@ -89,26 +89,26 @@ class SettingsForm(FlaskForm):
     )
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
 
 
-class GuidelineForm(FlaskForm):
+class GuidelineForm(Form):
     text = TextAreaField("Guidelines (Markdown)", validators=[DataRequired(), Length(max=MAX_GUIDELINE_CHARS)])
 
 
-class GazetteerForm(FlaskForm):
+class GazetteerForm(Form):
     canonical = StringField("Canonical name", validators=[DataRequired(), Length(max=200)])
     aliases = StringField("Aliases, comma separated", validators=[Optional(), Length(max=4000)])
 
 
-class OutcomesForm(FlaskForm):
+class OutcomesForm(Form):
     vocabulary = TextAreaField(
         "Outcome vocabulary (JSON; empty restores the shipped one)", validators=[Length(max=200_000)]
     )
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     files = MultipleFileField(f"Report files ({extensions_text()})")
 
 
@@ -128,7 +128,7 @@ def _project_to_change(name: str) -> Project:
     return _project_or_404(name)
 
 
-def _project_form(form_class: type[FlaskForm], key: str):
+def _project_form(form_class: type[Form], key: str):
     """For a view that changes a project through one posted form.
 
     Starts the write transaction, loads the project (404 if none) and validates the
