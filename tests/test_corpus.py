@@ -92,6 +92,10 @@ def test_corpus_doccano_labels():
         ("bad.txt", b"fine line\nsecond \xff\xfe line\n", 2, "not UTF-8"),
         ("bad.csv", b"title,body\nx,y\n", 1, 'no "text" column'),
         ("bad.csv", b"text,a\nok,1\nbad,1,2\n", 3, "more fields"),
+        # A quote never closed would take the rest of the file into one report; text after a
+        # closing quote would lose the quotes.
+        ("bad.csv", b'text,id\nok,1\n"never closed,2\nthird,3\n', 3, "malformed CSV"),
+        ("bad.csv", b'text\nok\n"quoted" then more\n', 3, "malformed CSV"),
         ("empty.txt", b"", None, "empty"),
         ("blank.jsonl", b"\n  \n", None, "empty"),
         ("report.pdf", b"%PDF", None, "unsupported file type"),

@@ -307,10 +307,19 @@ def _span(name: str, number: int, start, end, label, text: str) -> SpanRecord:
     return SpanRecord(start, end, label)
 
 
+# What the csv module's terse errors mean for a person fixing the file.
+_CSV_HINTS = {
+    "unexpected end of data": " (a quote that opens a field on this line is never closed)",
+    "expected after '\"'": ' (a quoted field ends at its closing quote; write a quote inside it as "")',
+}
+
+
 def parse_csv(name: str, text: str) -> list[ReportRecord]:
     # The csv module's default limit (128 KiB a field) would refuse a long report.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # strict: a quote never closed, or text after a closing quote, is an error, not a report
+    # that swallows the rest of the file or silently loses its quotes.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise CorpusError(name, 1, 'the header has no "text" column')
     reports = []
@@ -330,7 +339,8 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
                 )
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise CorpusError(name, line, f"malformed CSV: {exc}") from None
+        hint = next((h for problem, h in _CSV_HINTS.items() if problem in str(exc)), "")
+        raise CorpusError(name, line, f"malformed CSV: {exc}{hint}") from None
     return reports
 
 
