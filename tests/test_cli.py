@@ -49,3 +49,57 @@ def test_cli_projects_lists_each_project_with_its_counts(runner, tmp_path):
         text.output.splitlines()[0]
         == "alpha (en, 2 per sentence, open): reports 2, sentences 3, done 0, flagged 0, skipped 0, complete 0, gold 0"
     )
+
+
+# What Python makes of a Latin-1 byte in a command-line argument (an unpaired surrogate), a NUL,
+# and a line break: none can name an account, and none reaches the database as a query parameter.
+BAD_USERNAMES = ["caf\udce9", "a\x00b", "ali\nce"]
+
+
+def test_cli_users_add_refuses_a_name_that_is_not_plain_text(runner, db):
+    from sqlalchemy import func, select
+
+    from annotator.models import User
+
+    for name in BAD_USERNAMES:
+        result = runner.invoke(args=["users", "add", name, "--password-stdin"], input="correct horse battery\n")
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "a username cannot hold" in result.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_cli_users_token_of_a_name_that_is_not_plain_text_is_no_user(runner):
+    for name in BAD_USERNAMES:
+        result = runner.invoke(args=["users", "token", name])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "no user named" in result.output
+
+
+def test_cli_import_as_annotator_of_a_name_that_is_not_plain_text(runner, tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"text": "Five drones hit Odesa.", "label": [[0, 4, "COUNT"]]}) + "\n")
+    for name in BAD_USERNAMES:
+        result = runner.invoke(args=["import", str(path), "--project", "p", "--as-annotator", name])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "a username cannot hold" in result.output and "Nothing was imported" in result.output
+    assert "no project named" in runner.invoke(args=["status", "--project", "p"]).output
+
+
+def test_cli_import_annotator_named_in_the_file_that_is_not_plain_text(runner, tmp_path):
+    path = tmp_path / "p.jsonl"
+    record = {"text": "Five drones hit Odesa.", "spans": [{"start": 0, "end": 4, "label": "COUNT"}]}
+    path.write_text(
+        json.dumps({**record, "_annotator_id": "ok"})
+        + "\n"
+        + json.dumps({**record, "text": "Five drones hit Kyiv.", "_annotator_id": "ali\u0007ce"})
+        + "\n"
+    )
+    result = runner.invoke(args=["import", str(path), "--project", "p"])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert f"{path.name}, line 2" in result.output and "a username cannot hold" in result.output
+    assert "no project named" in runner.invoke(args=["status", "--project", "p"]).output

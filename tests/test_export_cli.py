@@ -162,3 +162,10 @@ def test_export_cli_policy_help_lists_the_policies_table(runner):
         help_text = " ".join(runner.invoke(args=[command, "--help"]).output.split())
         for policy in POLICIES.values():
             assert f"{policy.spelled}: {policy.description}" in help_text
+
+
+def test_export_cli_policy_of_an_annotator_name_that_is_not_text(runner, annotated):
+    """What Python makes of a Latin-1 byte in an argument (an unpaired surrogate) is refused as the policy."""
+    result = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:caf\udce9"])
+    assert result.exit_code == 2, result.output
+    assert "annotator name" in result.output and "surrogate" in result.output

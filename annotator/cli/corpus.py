@@ -58,10 +58,13 @@ def import_command(
 ) -> None:
     from ..corpus.parse import CorpusError, parse_file
     from ..limits import Limits, project_name_problem
+    from ..services.users import username_problem
 
     problem = project_name_problem(project_name)
     if problem is not None:
         raise fail(f"{problem}. Nothing was imported.")
+    if as_annotator is not None and (problem := username_problem(as_annotator.strip())) is not None:
+        raise fail(f"--as-annotator {as_annotator!r}: {problem}. Nothing was imported.")
     limits = Limits.from_config(current_app.config)
     parsed = []
     for path in paths:

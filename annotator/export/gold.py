@@ -80,6 +80,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from ..limits import text_problem
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, IncidentRecord, SentenceRecord
 
 ANNOTATOR_PREFIX = "annotator:"
@@ -238,6 +239,9 @@ def _parse_policy(policy: str) -> tuple[GoldPolicy, str | None]:
         if not colon:
             return entry, None
         if argument.strip():
+            problem = text_problem(argument)  # no name holds it, and no database takes it as a parameter
+            if problem is not None:
+                raise ValueError(f"gold policy {policy!r}: the annotator name {problem}")
             return entry, argument
     raise ValueError(f"unknown gold policy {policy!r}: use one of {policies_text()}")
 

@@ -16,7 +16,7 @@ from ..incidents import check_incidents, incidents_to_json
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord
-from .users import get_or_create_annotator
+from .users import UserError, get_or_create_annotator
 
 
 @dataclass
@@ -247,7 +247,10 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 record.line,
                 "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions",
             )
-        user = get_or_create_annotator(session, name)
+        try:
+            user = get_or_create_annotator(session, name)
+        except UserError as exc:
+            raise CorpusError(file, record.line, f"annotator {name!r}: {exc}") from None
         if user.role != "annotator":
             # Attributing imported work to an admin or reviewer would put their name on labels they never made.
             raise CorpusError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -23,7 +24,27 @@ def new_session_token() -> str:
     return secrets.token_hex(32)
 
 
+MAX_USERNAME_CHARS = 80
+
+
+def username_problem(username: str) -> str | None:
+    """Why ``username`` (stripped) cannot name an account, or None.
+
+    1 to 80 characters, none a control character (NUL, a line break, ...) or an
+    unpaired surrogate (what Python makes of a byte that is not UTF-8 in a
+    command-line argument), which no database stores as text.
+    """
+    if not username or len(username) > MAX_USERNAME_CHARS:
+        return f"a username is 1 to {MAX_USERNAME_CHARS} characters"
+    bad = next((c for c in username if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        return f"a username cannot hold the character U+{ord(bad):04X} (no control characters or unpaired surrogates)"
+    return None
+
+
 def get_user(session: Session, username: str) -> User:
+    if username_problem(username) is not None:  # no account has it: not looked up (a surrogate is no query parameter)
+        raise NotFound(f"no user named {username!r}")
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user named {username!r}")
@@ -33,8 +54,9 @@ def get_user(session: Session, username: str) -> User:
 def create_user(session: Session, username: str, role: str, password: str | None) -> User:
     """A new user; ``password`` None makes an account that cannot log in yet."""
     username = username.strip()
-    if not username or len(username) > 80:
-        raise UserError("a username is 1 to 80 characters")
+    problem = username_problem(username)
+    if problem is not None:
+        raise UserError(problem)
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if session.scalar(select(User).where(User.username == username)) is not None:
@@ -48,6 +70,10 @@ def create_user(session: Session, username: str, role: str, password: str | None
 
 
 def get_or_create_annotator(session: Session, username: str) -> User:
+    """The account called ``username``, a new annotator if none; UserError for a name no account can have."""
+    problem = username_problem(username)
+    if problem is not None:
+        raise UserError(problem)
     user = session.scalar(select(User).where(User.username == username))
     return user if user is not None else create_user(session, username, "annotator", None)
 
