@@ -243,3 +243,14 @@ def test_backup_taken_before_a_schema_upgrade_restores_over_the_upgraded_databas
     with engine.connect() as connection:
         assert connection.execute(text("SELECT status, n FROM annotation_tallies")).all() == [("done", 1)]
     engine.dispose()
+
+
+def test_backup_to_a_path_that_cannot_be_written_is_an_error(app, runner, tmp_path):
+    _import_annotated(runner, tmp_path)
+    (tmp_path / "a-file").write_text("mine")
+    for target in (tmp_path / "a-file" / "b.bak", "/proc/annotator-backup.bak"):
+        result = runner.invoke(args=["backup", str(target)])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "cannot be written" in result.output
+    assert (tmp_path / "a-file").read_text() == "mine"

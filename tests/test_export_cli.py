@@ -164,6 +164,17 @@ def test_export_cli_policy_help_lists_the_policies_table(runner):
             assert f"{policy.spelled}: {policy.description}" in help_text
 
 
+def test_export_cli_out_that_cannot_be_written_is_an_error(runner, annotated):
+    """A folder under a file, or where nothing may be created, is a message and exit 1, not a traceback."""
+    (annotated / "a-file").write_text("mine")
+    for out in (annotated / "a-file" / "out", "/proc/annotator-export"):
+        result = runner.invoke(args=["export", "--project", "p", "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert f"--out {out}: cannot be written" in result.output and "Nothing was written" in result.output
+    assert (annotated / "a-file").read_text() == "mine"
+
+
 def test_export_cli_policy_of_an_annotator_name_that_is_not_text(runner, annotated):
     """What Python makes of a Latin-1 byte in an argument (an unpaired surrogate) is refused as the policy."""
     result = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:caf\udce9"])

@@ -68,6 +68,8 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
             )
     except (ExportError, ValueError) as exc:
         raise fail(f"{exc}. Nothing was written.") from None
+    except OSError as exc:  # the folder could not be made or written: under a file, no permission, disk full
+        raise fail(f"--out {out}: cannot be written ({exc.strerror or exc}). Nothing was written.") from None
 
 
 @click.command("export")

@@ -59,9 +59,12 @@ def backup(database_url: str, path: str | os.PathLike[str], *, force: bool = Fal
         raise BackupError(f"{path} is a directory; give a file name for the backup")
     if path.exists() and not force:
         raise BackupError(f"{path} exists; use --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     backend = _backend(url)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # a folder on the way is a file, no permission, a read-only file system
+        raise BackupError(f"{path} cannot be written ({exc.strerror or exc}); choose another path") from None
     os.close(fd)
     tmp = Path(name)
     try:
