@@ -73,6 +73,16 @@ def test_incident_extract_command_writes_the_table(runner, tmp_path):
         refused = runner.invoke(args=["extract", "--project", "p", str(reports), "--out", str(out)])
         assert refused.exit_code == 1 and f"--out {out}: " in refused.output and message in refused.output
     assert not (tmp_path / "no").exists() and list((tmp_path / "folder.csv").iterdir()) == []
+    (tmp_path / "a-file").write_text("mine", encoding="utf-8")
+    under_a_file = runner.invoke(
+        args=["extract", "--project", "p", str(reports), "--out", str(tmp_path / "a-file" / "t.csv")]
+    )
+    assert under_a_file.exit_code == 1 and "is a file, not a folder" in under_a_file.output
+    # A report file that is missing or a folder is a wrong argument, refused by click before anything is read:
+    # exit 2, like every command's (exit 1 is for input or a database that refuses the work).
+    for path, message in ((tmp_path / "missing.txt", "does not exist"), (tmp_path / "folder.csv", "is a directory")):
+        wrong = runner.invoke(args=["extract", "--project", "p", str(path)])
+        assert wrong.exit_code == 2 and f"'{path}' {message}" in wrong.output
     unknown = runner.invoke(args=["extract", "--project", "nope", str(reports)])
     assert unknown.exit_code == 1 and "No project named 'nope'" in unknown.output
     (tmp_path / "broken.jsonl").write_text('{"txt": 1}\n', encoding="utf-8")

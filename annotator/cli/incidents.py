@@ -43,6 +43,8 @@ def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None
     if out is not None and out.is_dir():
         raise fail(f"--out {out}: is a directory; name a .csv or .jsonl file in it")
     if out is not None and not out.parent.is_dir():  # told before the reports are read, not after
+        if out.parent.exists():
+            raise fail(f"--out {out}: {out.parent} is a file, not a folder; name a file in a folder")
         raise fail(f"--out {out}: the folder {out.parent} does not exist; create it first")
     db = session()
     project = _project(db, project_name)
