@@ -96,6 +96,8 @@ def test_corpus_doccano_labels():
         # closing quote would lose the quotes.
         ("bad.csv", b'text,id\nok,1\n"never closed,2\nthird,3\n', 3, "malformed CSV"),
         ("bad.csv", b'text\nok\n"quoted" then more\n', 3, "malformed CSV"),
+        # Two columns of one name: a reader keeps one of them and drops the other without a word.
+        ("bad.csv", b"text,id,text\nfirst,1,second\n", 1, "column 'text' twice"),
         ("empty.txt", b"", None, "empty"),
         ("blank.jsonl", b"\n  \n", None, "empty"),
         ("report.pdf", b"%PDF", None, "unsupported file type"),

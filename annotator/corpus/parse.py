@@ -322,6 +322,11 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise CorpusError(name, 1, 'the header has no "text" column')
+    seen: set[str] = set()
+    for column in reader.fieldnames:
+        if column in seen:  # a row would keep one of the two cells and drop the other
+            raise CorpusError(name, 1, f"the header names the column {column[:80]!r} twice; rename one of them")
+        seen.add(column)
     reports = []
     line = reader.line_num + 1
     try:
