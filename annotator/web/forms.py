@@ -2,24 +2,26 @@
 
 Flask-WTF fills a form from a JSON body when the request has no form fields,
 and puts an uploaded file into whatever field has its name. A JSON list, a
-number, a nested object or a string with an unpaired surrogate then reaches
-the validators as a value no form field expects (a 500), and a file in a text
-field fails the same way. Here a form reads the posted form fields, and files
-only into its file fields: a JSON body is no form at all, so the page answers
-as it does to any empty form (its errors, 400). The JSON routes read their
-bodies through ``web.inputs``.
+number, a nested object or a string with an unpaired surrogate then reached
+the validators as a value no form field expects (a 500), an object without a
+checkbox's name unticked it, and a file in a text field failed as the JSON
+did. Here a page form takes a posted form only: another body (JSON, plain
+text) is refused with 415 before the form reads anything, and files go only
+into its file fields. The JSON routes read their bodies through
+``web.inputs``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import abort, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import FileField
 
 SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})  # "": no body at all
 
 
 class Form(FlaskForm):
@@ -29,6 +31,12 @@ class Form(FlaskForm):
                 return formdata  # given by the caller: None shows the form unfilled
             if request.method not in SUBMIT_METHODS:
                 return None
+            if request.mimetype not in FORM_TYPES:
+                abort(
+                    415,
+                    description=f"This page takes a posted form ({' or '.join(sorted(FORM_TYPES - {''}))}), "
+                    f"not {request.mimetype[:80]}; use the page's form, or the JSON API under /api/.",
+                )
             file_fields = {field.name for field in form if isinstance(field, FileField)}
             files = MultiDict([(k, v) for k, v in request.files.items(multi=True) if k in file_fields])
             if files:
