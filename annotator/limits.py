@@ -13,6 +13,7 @@ The README's Security section lists them and what happens at each.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -122,17 +123,37 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity, or a number too large for a float: not JSON (RFC 8259), and not storable.
+
+    Python's json module reads them, PostgreSQL refuses them in a json column,
+    and written back they make a file no other JSON reader accepts.
+    """
+
+
+def _refuse_constant(name: str) -> float:
+    raise NonFiniteNumber(f"{name} is not a finite number (JSON has no NaN or Infinity); write a number or null")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NonFiniteNumber(f"{text[:40]} is not a finite number (too large for a float); write a smaller one")
+    return value
+
+
 def parse_json(raw: str | bytes, max_depth: int) -> Any:
     """Decode JSON text, refusing nesting deeper than ``max_depth``.
 
     Raises ValueError for text that is not JSON (including integers of more
-    than 4,300 digits, which Python will not convert) and LimitExceeded
-    ("max_json_depth") for deep nesting. The decoder recurses once per level:
-    a body of 100,000 brackets exhausts the interpreter's stack, which is
-    caught here too.
+    than 4,300 digits, which Python will not convert), NonFiniteNumber (a
+    ValueError) for NaN, Infinity and numbers beyond a float's range, and
+    LimitExceeded ("max_json_depth") for deep nesting. The decoder recurses
+    once per level: a body of 100,000 brackets exhausts the interpreter's
+    stack, which is caught here too.
     """
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         value = None
         too_deep = True

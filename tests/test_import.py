@@ -81,6 +81,18 @@ def test_import_reimport_adds_nothing(runner, tmp_path):
         ("bad.jsonl", b'{"text": "ok"}\n{"body": "x"}\n', 'bad.jsonl, line 2: missing "text"'),
         ("bad.txt", b"good\n\xc3\x28 bad\n", "bad.txt, line 2: not UTF-8"),
         ("bad.txt", b"", "bad.txt: the file is empty"),
+        # Not JSON (RFC 8259), and PostgreSQL refuses them in a json column: refused with the line.
+        (
+            "bad.jsonl",
+            b'{"text": "ok"}\n{"text": "x", "meta": {"score": NaN}}\n',
+            "bad.jsonl, line 2: invalid JSON: NaN",
+        ),
+        ("bad.jsonl", b'{"text": "x", "meta": {"score": 1e999}}\n', "bad.jsonl, line 1: invalid JSON: 1e999"),
+        (
+            "bad.json",
+            b'[{"data": {"text": "x", "score": -Infinity}}]',
+            "bad.json: the file is not valid JSON: -Infinity",
+        ),
     ],
 )
 def test_import_bad_file_imports_nothing(runner, tmp_path, name, raw, expected):

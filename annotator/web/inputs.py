@@ -3,8 +3,9 @@
 Every route that reads JSON or a numeric query parameter goes through here,
 so each refusal is the same JSON ``{"error", "message"}`` naming the limit:
 413 for a body over MAX_JSON_BODY_BYTES, 400 for a body that is not a JSON
-object, nests deeper than MAX_JSON_DEPTH or holds a NUL or an unpaired
-surrogate anywhere, and 400 for a query parameter out of its range.
+object, nests deeper than MAX_JSON_DEPTH, or holds NaN or Infinity (not
+JSON), a NUL or an unpaired surrogate anywhere, and 400 for a query
+parameter out of its range.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from ..limits import LimitExceeded, Limits, parse_int, parse_json, strings_problem
+from ..limits import LimitExceeded, Limits, NonFiniteNumber, parse_int, parse_json, strings_problem
 
 
 class BadInput(Exception):
@@ -54,6 +55,8 @@ def json_object(shape: str) -> dict[str, Any]:
         body = parse_json(data, bounds.max_json_depth)
     except LimitExceeded as exc:
         raise BadInput(400, "bad_request", f"{exc.message}; send a flat JSON object {shape}.") from None
+    except NonFiniteNumber as exc:
+        raise BadInput(400, "bad_request", f"Not saved: {exc}.") from None
     except (ValueError, UnicodeDecodeError):
         raise BadInput(400, "bad_request", f"The body is not valid JSON; send a JSON object {shape}.") from None
     if not isinstance(body, dict):
