@@ -1,6 +1,7 @@
 """The command line: what a newcomer types first (status, projects), and its answers."""
 
 import json
+import os
 
 
 def _import(runner, tmp_path, project="p"):
@@ -102,4 +103,18 @@ def test_cli_import_annotator_named_in_the_file_that_is_not_plain_text(runner, t
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert f"{path.name}, line 2" in result.output and "a username cannot hold" in result.output
+    assert "no project named" in runner.invoke(args=["status", "--project", "p"]).output
+
+
+def test_cli_report_files_that_are_not_regular_files_are_never_read(runner, tmp_path):
+    """A device or a named pipe given as a report file would be read forever (or until memory runs out)."""
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    for path in (tmp_path / "zero.txt", tmp_path / "pipe.jsonl"):
+        for args in (["import", str(path), "--project", "p"], ["extract", "--project", "p", str(path)]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 2, result.output
+            assert f"'{path}' is not a regular file" in result.output
+        created = runner.invoke(args=["projects", "create", "q", "--labels", str(path)])
+        assert created.exit_code == 2 and "is not a regular file" in created.output
     assert "no project named" in runner.invoke(args=["status", "--project", "p"]).output

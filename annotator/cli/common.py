@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 
@@ -47,3 +49,20 @@ def ensure_schema() -> str | None:
 
 def fail(message: str) -> click.ClickException:
     return click.ClickException(message)
+
+
+class InputFile(click.Path):
+    """An existing regular file to read: a folder, a device, a named pipe or a socket is refused (exit 2).
+
+    ``click.Path(dir_okay=False)`` lets ``/dev/zero`` or a named pipe through, and reading one would
+    never end (or end when memory runs out); this refuses them before anything is read.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(exists=True, dir_okay=False, **kwargs)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if not os.path.isfile(path):
+            self.fail(f"{os.fsdecode(path)!r} is not a regular file (a device, pipe or socket is not read)", param, ctx)
+        return path

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from .common import ensure_schema, fail, session
+from .common import InputFile, ensure_schema, fail, session
 
 DEMO_PROJECT = "incidents"
 DEMO_USERS = (
@@ -46,7 +46,7 @@ def init() -> None:
 
 
 @click.command("import", help=_import_help())
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=InputFile(path_type=Path))
 @click.option(
     "--project", "project_name", required=True, help="Project to import into; created with the default scheme if new."
 )
@@ -188,14 +188,14 @@ def list_command(as_json: bool) -> None:
 @click.option(
     "--labels",
     "labels_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=InputFile(path_type=Path),
     help='The label scheme: a JSON list of {"name", "kind", "description"?, "colour"?, "key"?}. '
     "Default: REGION, COUNT, OUTCOME.",
 )
 @click.option(
     "--guidelines",
     "guidelines_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=InputFile(path_type=Path),
     help="The guidelines, a Markdown file. Default: the shipped guidelines.",
 )
 @click.option(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, session
+from .common import InputFile, fail, session
 
 
 def _project(db, name: str):
@@ -26,7 +26,7 @@ def _project(db, name: str):
     type=click.Path(path_type=Path),
     help="Write the incident table here: FILE.csv or FILE.jsonl (default: CSV on standard output).",
 )
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=InputFile())
 def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None:
     """Extract incidents from new report files (any import format) into an incident table.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from .common import fail, record_event, session
+from .common import InputFile, fail, record_event, session
 
 
 def _database_url() -> str:
@@ -36,7 +36,7 @@ def backup(path: Path, force: bool) -> None:
 
 
 @click.command("restore")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=InputFile(path_type=Path))
 def restore(path: Path) -> None:
     """Replace the whole database with the backup at PATH.
 
