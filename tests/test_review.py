@@ -432,7 +432,7 @@ def test_review_adjudication_shows_where_each_version_span_came_from(db, login):
 
 
 def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_gold(db, login):
-    """An annotator's work saved after the gold (a flag, a changed span, a late annotator) reaches a reviewer."""
+    """An annotator's flag or changed version saved after the gold reaches a reviewer; a late first version is scored."""
     from annotator.services.annotations import save_annotation
     from annotator.services.projects import project_status
     from annotator.services.review import review_queue
@@ -492,14 +492,27 @@ def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_g
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == events
     assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
 
-    # A late annotator's first annotation, after the gold, is queued too, even when it agrees.
+    # ann, whose version the gold answered, changes it after the gold: news; back to the gold's spans: none.
+    ann = db.scalar(select(User).where(User.username == "ann"))
+
+    def queued() -> dict[int, list[str]]:
+        return {q["sentence_id"]: q["changed_since_gold"] for q in review_queue(db, project)}
+
+    save_annotation(db, db.get(Sentence, ids["s1"]), ann, "done", spans[:1], base_version=1)
+    db.commit()
+    assert queued()[ids["s1"]] == ["ann"]
+    save_annotation(db, db.get(Sentence, ids["s1"]), ann, "done", spans, base_version=2)
+    db.commit()
+    assert ids["s1"] not in queued()
+
+    # A late annotator's first version of a sentence with gold is scored against it, not queued,
+    # even when it differs; flagged, it is queued.
     dee = get_or_create_annotator(db, "dee")
     project.annotators_per_sentence = 5
-    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "done", spans)
+    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "done", spans[1:])
     db.commit()
-    item = next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])
-    assert item["changed_since_gold"] == ["dee"] and item["flagged_by"] == []
-    # A skip after the gold is no new work to review.
-    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "skipped", [], base_version=1)
+    assert ids["s1"] not in queued()
+    save_annotation(db, db.get(Sentence, ids["s1"]), dee, "flagged", spans[1:], comment="two?", base_version=1)
     db.commit()
-    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
+    assert queued()[ids["s1"]] == ["dee"]
+    assert next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])["flagged_by"] == ["dee"]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..db import database_key
 from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
 from ..metrics.suggestion_sources import suggestion_sources
-from ..models import Annotation, GoldAnnotation, Project, Sentence, Span, User
+from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
 from ..records import AnnotationRecord
 from .model_scores import model_gold_row
 from .projects import project_status
@@ -257,14 +257,21 @@ def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
 
 
 def changed_since_gold(session: Session, project: Project, sentence_id: int | None = None) -> dict[int, list[str]]:
-    """Annotators whose counted annotation (done or flagged) was saved after the sentence's gold, by sentence.
+    """Annotators with news for a reviewer since the sentence's gold was saved, by sentence.
 
-    The gold answered the annotations as they were; a flag, a changed span or a late annotator's
-    work that came after it has not been seen by a reviewer. Saving the gold again answers it.
-    ``sentence_id``: that sentence only.
+    The gold answered the annotations as they were when it was saved. News since then:
+
+    - a flag raised after it (the annotation saved flagged after the gold), by anyone;
+    - a version changed after it by an annotator whose annotation the gold answered (created
+      before the gold was saved), unless it now marks exactly the gold's spans (offsets, label,
+      value): that annotator came round to the gold.
+
+    A late annotator's first version of a sentence that already has gold is no news: it is scored
+    against the gold (the dashboard's annotator-vs-gold figures), as on a control item, unless
+    flagged. Saving the gold again answers all of it. ``sentence_id``: that sentence only.
     """
     query = (
-        select(Annotation.sentence_id, User.username)
+        select(Annotation.id, Annotation.sentence_id, Annotation.status, GoldAnnotation.id, User.username)
         .join(GoldAnnotation, GoldAnnotation.sentence_id == Annotation.sentence_id)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .join(User, User.id == Annotation.user_id)
@@ -272,14 +279,33 @@ def changed_since_gold(session: Session, project: Project, sentence_id: int | No
             Sentence.project_id == project.id,
             Annotation.status.in_(COUNTED),
             Annotation.updated_at > GoldAnnotation.updated_at,
+            or_(Annotation.status == "flagged", Annotation.created_at <= GoldAnnotation.updated_at),
         )
     )
     if sentence_id is not None:
         query = query.where(Annotation.sentence_id == sentence_id)
-    changed: dict[int, list[str]] = {}
-    for sid, name in session.execute(query).all():
-        changed.setdefault(sid, []).append(name)
-    return {sid: sorted(names) for sid, names in changed.items()}
+    rows = session.execute(query).all()
+    changed = [row for row in rows if row.status != "flagged"]
+    if changed:  # a changed version that now matches the gold is no news
+        versions: dict[int, set[tuple]] = {row[0]: set() for row in changed}
+        for annotation_id, *key in session.execute(
+            select(Span.annotation_id, Span.start_char, Span.end_char, Span.label, Span.value).where(
+                Span.annotation_id.in_(list(versions))
+            )
+        ):
+            versions[annotation_id].add(tuple(key))
+        golds: dict[int, set[tuple]] = {row[3]: set() for row in changed}
+        for gold_id, *key in session.execute(
+            select(GoldSpan.gold_id, GoldSpan.start_char, GoldSpan.end_char, GoldSpan.label, GoldSpan.value).where(
+                GoldSpan.gold_id.in_(list(golds))
+            )
+        ):
+            golds[gold_id].add(tuple(key))
+        rows = [row for row in rows if row.status == "flagged" or versions[row[0]] != golds[row[3]]]
+    news: dict[int, list[str]] = {}
+    for row in rows:
+        news.setdefault(row.sentence_id, []).append(row.username)
+    return {sid: sorted(names) for sid, names in news.items()}
 
 
 def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
