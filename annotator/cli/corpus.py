@@ -122,7 +122,7 @@ def run_import(project_name, parsed, *, lang="en", as_annotator=None, as_suggest
 @click.option("--project", "project_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status(project_name: str, as_json: bool) -> None:
-    """Counts for a project: reports, sentences, annotations done / flagged / skipped (each annotator's too), complete sentences, gold, and gold sentences changed since (an annotation saved after their gold)."""
+    """Counts for a project: reports, sentences, annotations done / flagged / skipped (each annotator's too), complete sentences, gold, and gold sentences with news since (a flag, or a changed version, saved after their gold)."""
     from ..services.projects import NotFound, get_project, project_status
 
     db = session()

@@ -389,8 +389,8 @@ def project_status(session: Session, name: str) -> dict[str, Any]:
     annotations by status, and ``annotators``: the same per annotator (from
     ``queue.annotation_counts``); ``complete``: sentences whose done or
     flagged annotations reach their quota (``queue.project_counts``);
-    ``gold``: adjudicated sentences; ``changed_since_gold``: those of them with a done or flagged
-    annotation saved after their gold (back in the review queue: ``review.changed_since_gold``).
+    ``gold``: adjudicated sentences; ``changed_since_gold``: those of them with a flag or a changed
+    version saved after their gold (back in the review queue: ``review.changed_since_gold``).
     All zeros for a project that does not exist.
     """
     from .queue import STATUSES, annotation_counts, project_counts  # queue imports nothing of this module
