@@ -177,7 +177,7 @@ async function save() {
   say("Saving…");
   try {
     const { status: code, data: answer } = await sendJSON("PUT", data.save_url, {
-      version: data.gold ? data.gold.version : null, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
+      version: data.gold ? data.gold.version : null, seen: data.seen, spans: goldSpans(), dropped: droppedSpans(), reason: reason.value, note: note.value,
       incidents: incidentChoice.chosen(goldSpans()),
     });
     const body = answer || {};

@@ -17,6 +17,7 @@ from sqlalchemy import event, select, text
 
 from annotator import db as database
 from annotator.corpus.parse import CorpusError
+from annotator.labels.kinds import kind_of
 from annotator.models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, Suggestion
 from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.adjudication import adjudicate
@@ -340,3 +341,33 @@ def test_label_scheme_save_during_a_rename_is_refused_at_once(app, db, labelled,
     assert "Reload the page" in response.get_json()["message"]
     assert _orphans(db) == []
     assert _spans_of(db, user) == ({(33, 38, "PLACE")} if user is alice else set())  # as stored before
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_label_scheme_edit_that_becomes_a_change_of_kind_under_the_row_lock_takes_the_scheme_lock(app, db, labelled):
+    """An admin's request read OUTCOME as a category; another admin made it text and committed; the first one's
+    edit (its form sends the kind it showed: category) is then a change of kind, and holds the scheme lock while
+    it runs, so a save using OUTCOME meanwhile is refused rather than stored under a kind about to change."""
+    project, sentence, _, bob = labelled
+    token = issue_api_token(db.get(type(bob), bob.id))
+    db.commit()
+    engine = app.extensions["annotator.engine"]
+
+    def bounded(connection):  # a save that waited for the edit's rows would fail here, not hang the test
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+
+    with _other_session(app) as editing:
+        stale = editing.get(Project, project.id)
+        assert kind_of("OUTCOME", stale.labels) == "category"  # this admin's request read the scheme ...
+        _change(app, project.id, REKIND[1])  # ... another admin's change of kind commits ...
+        edit_label(editing, stale, "OUTCOME", {"kind": "category", "description": "What happened."}, None)
+        event.listen(engine, "begin", bounded)
+        try:
+            response = _put(app.test_client(), token, sentence, [SHOT_DOWN])  # ... while a save comes in
+        finally:
+            event.remove(engine, "begin", bounded)
+        editing.commit()
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["error"] == "scheme_changed"
+    assert _spans_of(db, bob) == set()
+    assert kind_of("OUTCOME", db.get(Project, project.id).labels) == "category"

@@ -516,3 +516,44 @@ def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_g
     db.commit()
     assert queued()[ids["s1"]] == ["dee"]
     assert next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])["flagged_by"] == ["dee"]
+
+
+def test_review_gold_over_an_annotation_saved_after_the_page_was_loaded_is_refused(db, login):
+    """bob flagged s1 while the reviewer was deciding on the page that showed his done version. Saved, that gold
+    would be newer than the flag, so the flag would never reach the queue and nobody would read it: refused."""
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import review_queue
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s1']}"
+    spans = [
+        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},
+        {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
+    ]
+
+    def seen() -> dict[str, int]:
+        page = client.get(url).get_data(as_text=True)
+        raw = page.split("data-review='", 1)[1].split("'>", 1)[0]
+        return json.loads(raw.replace("&#34;", '"').replace("&amp;", "&"))["seen"]
+
+    loaded = seen()
+    assert loaded == {"ann": 1, "bob": 1, "cy": 1}
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    region = {"start_char": 15, "end_char": 26, "label": "REGION"}
+    save_annotation(db, db.get(Sentence, ids["s1"]), bob, "flagged", [region], comment="oblast?", base_version=1)
+    db.commit()
+    refused = client.put(f"{url}/gold", json={"version": None, "seen": loaded, "spans": spans})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"] == "annotations_changed"
+    assert refused.get_json()["annotators"] == ["bob"]
+    assert "bob saved a new version of this sentence after this page was loaded" in refused.get_json()["message"]
+    db.rollback()
+    assert db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"])) is None
+    assert ids["s1"] in [q["sentence_id"] for q in review_queue(db, project)]
+
+    bad = client.put(f"{url}/gold", json={"version": None, "seen": ["bob"], "spans": spans})
+    assert bad.status_code == 422 and "seen must be an object" in bad.get_json()["message"]
+    # Reloaded, the page shows the flag; its gold is saved.
+    assert client.put(f"{url}/gold", json={"version": None, "seen": seen(), "spans": spans}).status_code == 200

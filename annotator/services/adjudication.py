@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, join_capped, text_problem
+from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, join_capped, text_problem
 from ..metrics.disagreements import COUNTED, link_disagreement, sentence_disagreements
 from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, User, utcnow
 from ..records import IncidentRecord, SpanKey
@@ -40,8 +40,41 @@ class StaleGold(RuntimeError):
         self.current = current
 
 
+class AnnotationsChanged(RuntimeError):
+    """An annotator saved a new version of the sentence (or stopped counting) after the page the reviewer
+    decided on was loaded; ``annotators`` names them. Gold saved now would answer versions nobody reviewed."""
+
+    def __init__(self, annotators: list[str]):
+        super().__init__(f"{', '.join(annotators)} saved a new version of this sentence after this page was loaded")
+        self.annotators = annotators
+
+
+def _counted_versions(session: Session, sentence: Sentence) -> dict[str, int]:
+    """Each counted (done or flagged) annotation of ``sentence``: its annotator's name -> its version."""
+    return dict(
+        session.execute(
+            select(User.username, Annotation.version)
+            .join(User, User.id == Annotation.user_id)
+            .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED))
+        ).all()
+    )
+
+
+def _changed_since_seen(seen: Any, counted: Mapping[str, int]) -> list[str]:
+    """The annotators whose counted version is not the one in ``seen`` (the view's ``seen``), or who joined or
+    left the counted ones since; AdjudicationError for a ``seen`` that is not a name -> version object."""
+    if not isinstance(seen, Mapping) or not all(
+        isinstance(name, str) and is_int(version) for name, version in seen.items()
+    ):
+        raise AdjudicationError("seen must be an object of annotator name -> annotation version, as the page gave it")
+    return sorted(name for name in {*seen, *counted} if seen.get(name) != counted.get(name))
+
+
 def adjudication_view(session: Session, project: Project, sentence: Sentence) -> dict[str, Any]:
-    """What the adjudication page shows: the sentence, every annotator's version, conflicts and current gold."""
+    """What the adjudication page shows: the sentence, every annotator's version, conflicts and current gold.
+
+    ``seen``: each counted annotation's version, sent back with the gold (:func:`adjudicate`).
+    """
     records = load_records(session, project, [sentence.id])
     found = sentence_disagreements(sentence.text, records.annotations)
     gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
@@ -64,6 +97,7 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
             a.annotator: _incidents_json(a.incidents) for a in records.annotations if a.status in COUNTED
         },
         "link": link_disagreement(sentence.text, records.annotations),
+        "seen": _counted_versions(session, sentence),
         # Saved after the gold, so not seen by whoever saved it: saving the gold again answers them.
         "changed_since_gold": changed_since_gold(session, project, sentence.id).get(sentence.id, []),
         "gold": None
@@ -154,8 +188,10 @@ def adjudicate(
     "majority" when more than half do, else "adjudicated"; non-unanimous
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
     per save lists the spans added, removed and changed; ``needs_review``
-    is cleared. Raises AdjudicationError for invalid spans, labels or reasons,
-    StaleGold when the version is not the current one, and
+    is cleared. ``"seen"`` (optional): the counted annotations' versions the page showed
+    (:func:`adjudication_view`). Raises AdjudicationError for invalid spans, labels or reasons,
+    StaleGold when the version is not the current one, AnnotationsChanged when a counted
+    annotation is not the one ``seen`` names (saved since, new, or no longer counted), and
     ``services.label_scheme.SchemeChanged`` when a label was renamed, deleted or
     given another kind meanwhile (the caller rolls back); ``limits`` bounds
     the spans (``annotator.limits``) and how many problems one refusal lists.
@@ -172,6 +208,10 @@ def adjudicate(
         .join(User, User.id == Annotation.user_id)
         .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED))
     ).all()
+    if decisions.get("seen") is not None:
+        changed = _changed_since_seen(decisions["seen"], {name: a.version for a, name in counted})
+        if changed:
+            raise AnnotationsChanged(changed)
     voters = {a.user_id: {(s.start_char, s.end_char, s.label): s.value for s in a.spans} for a, _ in counted}
     gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
     marked_by: dict[tuple[int, int, str], list[str]] = {}

@@ -161,6 +161,11 @@ def lock_scheme(session: Session, project: Project) -> None:
     and refuses new ones until this transaction ends; ``project`` is read afresh. Call it before reading
     anything the change relies on (the scheme, the label's uses); it holds no row a save needs while it waits."""
     lock_project(session, project)
+    _lock_scheme_exclusively(session, project)
+
+
+def _lock_scheme_exclusively(session: Session, project: Project) -> None:
+    """The second half of :func:`lock_scheme`, for a change that holds ``project``'s row lock already."""
     if not single_writer(session):
         session.execute(select(func.pg_advisory_xact_lock(SCHEME_LOCK, project.id)))
 
@@ -223,16 +228,16 @@ def edit_label(
     """Change the label called ``name``: any of name, description, colour, key and kind in ``raw``.
 
     A new name is a rename (every stored use is rewritten); the kind cannot change once the label has
-    spans. Either one first takes the scheme lock (:func:`lock_scheme`). Raises LabelChangeError, with
-    nothing changed, for a change the scheme's rule refuses.
+    spans. Either one takes the scheme lock (:func:`lock_scheme`), decided on the scheme read under the
+    row lock: another admin's change that committed since ``project`` was loaded can make an edit of the
+    description a change of kind. Raises LabelChangeError, with nothing changed, for a change the
+    scheme's rule refuses.
     """
-    label = project.labels[_index(project, name)]
-    wanted = {**label, **_fields(raw)}
-    if wanted.get("name") != name or (wanted.get("kind") or "text") != kind_of(name, project.labels):
-        lock_scheme(session, project)
-    else:
-        lock_project(session, project)
+    lock_project(session, project)
     i = _index(project, name)
+    wanted = {**project.labels[i], **_fields(raw)}
+    if wanted.get("name") != name or (wanted.get("kind") or "text") != kind_of(name, project.labels):
+        _lock_scheme_exclusively(session, project)
     old = dict(project.labels[i])
     old_kind = kind_of(name, project.labels)
     labels = [dict(label) for label in project.labels]

@@ -11,7 +11,7 @@ from ..extensions import get_session
 from ..limits import MAX_ROW_ID
 from ..metrics.disagreements import HAS, LINK, TYPES
 from ..models import Project, Sentence
-from ..services.adjudication import REASONS, AdjudicationError, StaleGold, adjudication_view
+from ..services.adjudication import REASONS, AdjudicationError, AnnotationsChanged, StaleGold, adjudication_view
 from ..services.adjudication import adjudicate as store_gold
 from ..services.label_scheme import SchemeChanged
 from ..services.model_versions import RUNNING, VersionNotFound, curve_version
@@ -191,7 +191,7 @@ def adjudicate(project: str, sentence_id: int):
 @roles_required(*REVIEW_ROLES)
 def save_gold(project: str, sentence_id: int):
     project_row = _project(project)
-    decisions = json_object('{"version", "spans", "reason", "incidents"}')
+    decisions = json_object('{"version", "seen", "spans", "reason", "incidents"}')
     session = get_session()
     write_transaction(session)
     sentence = _sentence(project_row, sentence_id)
@@ -209,6 +209,9 @@ def save_gold(project: str, sentence_id: int):
     except SchemeChanged as exc:
         session.rollback()
         return jsonify(error="scheme_changed", message=f"Gold not saved: {exc}."), 409
+    except AnnotationsChanged as exc:
+        session.rollback()
+        return jsonify(error="annotations_changed", message=f"Gold not saved: {exc}.", annotators=exc.annotators), 409
     except IntegrityError:
         session.rollback()  # two first saves raced; the other one won
         return jsonify(
