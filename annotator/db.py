@@ -74,7 +74,7 @@ def _server_wrote(dbapi_connection) -> bool:
     """Whether the server sent something on this idle psycopg connection (or closed it): its socket is readable."""
     try:
         ready, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
-    except (AttributeError, OSError, ValueError):  # not psycopg's, or its socket is gone already
+    except Exception:  # noqa: BLE001 - not psycopg's, or its socket is gone already: the ping decides
         return True
     return bool(ready)
 

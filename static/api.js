@@ -36,8 +36,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * PUT body to url, retrying network errors and 5xx with backoff (the same body each time,
- * so the same base_version: a retry of a save that did land comes back as a 409 whose
- * "current" equals what we sent, which the caller treats as saved).
+ * so the same base_version: the server answers a retry of a save that did land with 200 and
+ * the stored annotation, as if it were the first).
  * Returns {status, data} of the last answer, or {status: 0} when every attempt failed.
  * onRetry(attempt, delayMs) is called before each wait; signal.retryNow() cuts a wait short.
  */
