@@ -431,6 +431,13 @@ def test_review_adjudication_shows_where_each_version_span_came_from(db, login):
     assert page.count('class="muted provenance"') == 1 and ">model v4</span>" in page
 
 
+# build_project's s1 as its gold: the count all three marked, and ann's and cy's region.
+S1_GOLD = [
+    {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},
+    {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
+]
+
+
 def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_gold(db, login):
     """An annotator's flag or changed version saved after the gold reaches a reviewer; a late first version is scored."""
     from annotator.services.annotations import save_annotation
@@ -441,10 +448,7 @@ def test_review_queue_takes_back_a_sentence_whose_annotation_changed_after_its_g
     project = db.scalar(select(Report)).project
     client = login("rev", "reviewer")
     url = f"/projects/incidents/review/{ids['s1']}"
-    spans = [
-        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},
-        {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
-    ]
+    spans = S1_GOLD
     assert client.put(f"{url}/gold", json={"version": None, "spans": spans}).status_code == 200
     db.rollback()
     assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
@@ -528,10 +532,7 @@ def test_review_gold_over_an_annotation_saved_after_the_page_was_loaded_is_refus
     project = db.scalar(select(Report)).project
     client = login("rev", "reviewer")
     url = f"/projects/incidents/review/{ids['s1']}"
-    spans = [
-        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"},
-        {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
-    ]
+    spans = S1_GOLD
 
     def seen() -> dict[str, int]:
         page = client.get(url).get_data(as_text=True)
