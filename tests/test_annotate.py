@@ -120,3 +120,40 @@ def test_annotate_static_modules_are_served(login, project):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200, name
         response.close()
+
+
+def test_annotate_history_pages_through_every_annotation_newest_first(login, db, project, monkeypatch):
+    from datetime import timedelta
+
+    from annotator.models import utcnow
+    from annotator.services.annotations import save_annotation
+    from annotator.web import annotate
+
+    client = login("ann")
+    user = db.query(User).filter_by(username="ann").one()
+    project.annotators_per_sentence = 5
+    texts = [f"Drone number {i} was shot down over Kursk." for i in range(5)]
+    import_reports(db, project, "more", [ReportRecord(text=t) for t in texts])
+    sentences = sorted((s for r in project.reports for s in r.sentences), key=lambda s: s.id)
+    start = utcnow()
+    for i, sentence in enumerate(sentences):  # 7 annotations, the last saved newest
+        save_annotation(db, sentence, user, "done", [], now=start + timedelta(seconds=i))
+    db.commit()
+    monkeypatch.setattr(annotate, "HISTORY_PAGE", 3)
+
+    def shown(query: str) -> tuple[list[int], str]:
+        page = client.get(f"/projects/drones/history{query}").get_data(as_text=True)
+        return [int(i) for i in re.findall(r"/projects/drones/label/(\d+)", page)], page
+
+    ids = [s.id for s in reversed(sentences)]
+    first, page = shown("")
+    assert first == ids[:3] and "1–3 of 7, newest first" in page
+    assert 'id="page-older"' in page and 'id="page-newer"' not in page
+    second, page = shown("?page=2")
+    assert second == ids[3:6] and 'id="page-newer"' in page and 'id="page-older"' in page
+    last, page = shown("?page=3")
+    assert last == ids[6:] and "7–7 of 7" in page and 'id="page-older"' not in page
+    beyond, page = shown("?page=9")
+    assert beyond == [] and "There is no page 9: you have 7 annotations" in page
+    assert client.get("/projects/drones/history?page=0").status_code == 400
+    assert client.get("/projects/drones/history?page=x").status_code == 400

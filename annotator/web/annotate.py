@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from markdown_it import MarkdownIt
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import get_session
 from ..labels.kinds import kind_of
@@ -21,8 +21,11 @@ from ..models import Annotation, GoldAnnotation, Project, Sentence
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
 from ..services.suggestions import project_gazetteer, project_outcomes
+from .inputs import limits, query_int
 
 bp = Blueprint("annotate", __name__)
+
+HISTORY_PAGE = 200  # annotations per page of My history, newest first
 
 # Guidelines are written by project leads, but raw HTML in them is shown as text, never run.
 _markdown = MarkdownIt("commonmark", {"html": False})
@@ -120,6 +123,11 @@ def history(project: str):
     """
     found = _project_or_abort(project)
     session = get_session()
+    mine = (Sentence.project_id == found.id, Annotation.user_id == current_user.id)
+    total = session.scalar(
+        select(func.count()).select_from(Annotation).join(Sentence, Sentence.id == Annotation.sentence_id).where(*mine)
+    )
+    page = query_int("page", 1, 1, limits().max_query_offset // HISTORY_PAGE + 1)
     rows = session.execute(
         select(
             Annotation.sentence_id,
@@ -131,11 +139,26 @@ def history(project: str):
         )
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
-        .where(Sentence.project_id == found.id, Annotation.user_id == current_user.id)
+        .where(*mine)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
-        .limit(500)
+        .limit(HISTORY_PAGE)
+        .offset((page - 1) * HISTORY_PAGE)
     ).all()
-    return render_template("history.html", project=found, rows=rows)
+
+    def page_url(number: int) -> str:
+        return url_for("annotate.history", project=found.name, page=number)
+
+    return render_template(
+        "history.html",
+        project=found,
+        rows=rows,
+        total=total,
+        page=page,
+        first=(page - 1) * HISTORY_PAGE + 1,
+        first_url=page_url(1),
+        newer_url=page_url(page - 1) if page > 1 else None,
+        older_url=page_url(page + 1) if page * HISTORY_PAGE < total else None,
+    )
 
 
 @bp.route("/projects/<project>/label/normalise")
