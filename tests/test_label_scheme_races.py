@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select, text
@@ -56,6 +57,22 @@ def labelled(db):
 
 def _other_session(app):
     return app.extensions["annotator.sessionmaker"]()
+
+
+@contextmanager
+def _bounded_lock_waits(app):
+    """The app's transactions give up a lock wait after 10 s: a save that waited for the change's rows
+    fails then, instead of hanging the test."""
+
+    def bounded(connection):
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+
+    engine = app.extensions["annotator.engine"]
+    event.listen(engine, "begin", bounded)
+    try:
+        yield
+    finally:
+        event.remove(engine, "begin", bounded)
 
 
 def _change(app, project_id: int, change) -> None:
@@ -323,18 +340,10 @@ def test_label_scheme_save_during_a_rename_is_refused_at_once(app, db, labelled,
     user, base = (bob, None) if who == "first save" else (alice, 1)
     token = issue_api_token(db.get(type(user), user.id))
     db.commit()
-    engine = app.extensions["annotator.engine"]
-
-    def bounded(connection):  # a save that waited for the rename's rows would fail here, not hang the test
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
-
     with _other_session(app) as renaming:
         edit_label(renaming, renaming.get(Project, project.id), "REGION", {"name": "PLACE"}, None)  # not committed
-        event.listen(engine, "begin", bounded)
-        try:
+        with _bounded_lock_waits(app):
             response = _put(app.test_client(), token, sentence, [KURSK, FORTY], base)
-        finally:
-            event.remove(engine, "begin", bounded)
         renaming.commit()
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["error"] == "scheme_changed"
@@ -351,21 +360,13 @@ def test_label_scheme_edit_that_becomes_a_change_of_kind_under_the_row_lock_take
     project, sentence, _, bob = labelled
     token = issue_api_token(db.get(type(bob), bob.id))
     db.commit()
-    engine = app.extensions["annotator.engine"]
-
-    def bounded(connection):  # a save that waited for the edit's rows would fail here, not hang the test
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
-
     with _other_session(app) as editing:
         stale = editing.get(Project, project.id)
         assert kind_of("OUTCOME", stale.labels) == "category"  # this admin's request read the scheme ...
         _change(app, project.id, REKIND[1])  # ... another admin's change of kind commits ...
         edit_label(editing, stale, "OUTCOME", {"kind": "category", "description": "What happened."}, None)
-        event.listen(engine, "begin", bounded)
-        try:
+        with _bounded_lock_waits(app):
             response = _put(app.test_client(), token, sentence, [SHOT_DOWN])  # ... while a save comes in
-        finally:
-            event.remove(engine, "begin", bounded)
         editing.commit()
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["error"] == "scheme_changed"

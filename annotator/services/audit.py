@@ -12,10 +12,8 @@ import getpass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from ..db import core_connection
 from ..models import AuditEvent, User
 
 COMMAND_LINE = "command line"
@@ -44,23 +42,11 @@ def record(
     return event
 
 
-_INSERT = insert(AuditEvent.__table__)  # built once: every save writes one
-
-
-def insert_event(
-    session: Session, user: User | None, action: str, entity: str, entity_id: int | None, *, at: datetime, **detail: Any
-) -> None:
-    """:func:`record`'s event, inserted at once with one statement rather than added to the session.
-
-    For hot paths that write their rows without the ORM; nothing is returned.
-    """
-    core_connection(session).execute(_INSERT, event_values(user, action, entity, entity_id, at, detail))
-
-
 def event_values(
     user: User | None, action: str, entity: str, entity_id: int | None, at: datetime, detail: dict[str, Any]
 ) -> dict[str, Any]:
-    """The column values of an ``audit_events`` row, for a Core ``INSERT`` of it."""
+    """The column values of :func:`record`'s event, for a Core ``INSERT`` of it (hot paths that write their
+    rows without the ORM: an annotation's save, ``services.annotations``)."""
     return {
         "at": at,
         "user_id": user.id if user is not None else None,

@@ -248,8 +248,8 @@ def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
 
     A sentence without gold is queued when its counted annotations conflict, an
     annotator flagged it, or ``Sentence.needs_review`` is set (by disagreement
-    routing). A sentence with gold is queued when a counted annotation was saved
-    after the gold (:func:`changed_since_gold`), until the gold is saved again.
+    routing). A sentence with gold is queued when :func:`changed_since_gold` has news
+    of it (a flag, or a changed version, saved after the gold), until the gold is saved again.
     Items: ``sentence_id``, ``text``, ``severity``, ``types``, ``flagged_by`` (for a
     sentence with gold, only flags saved after it), ``needs_review``, ``changed_since_gold``.
     """
@@ -316,14 +316,16 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
         .having(func.count() >= 2)
     )
     flagged = select(Annotation.sentence_id).where(Annotation.status == "flagged")
-    without_gold = session.scalars(
-        select(Sentence.id)
-        .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
-        .where(Sentence.project_id == project.id, GoldAnnotation.id.is_(None))
-        .where(or_(Sentence.needs_review.is_(True), Sentence.id.in_(several), Sentence.id.in_(flagged)))
-    ).all()
+    without_gold = set(
+        session.scalars(
+            select(Sentence.id)
+            .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
+            .where(Sentence.project_id == project.id, GoldAnnotation.id.is_(None))
+            .where(or_(Sentence.needs_review.is_(True), Sentence.id.in_(several), Sentence.id.in_(flagged)))
+        )
+    )
     changed = changed_since_gold(session, project)
-    candidates = sorted({*without_gold, *changed})
+    candidates = sorted(without_gold | changed.keys())
     if not candidates:
         return []
     flags = dict(session.execute(select(Sentence.id, Sentence.needs_review).where(Sentence.id.in_(candidates))).all())

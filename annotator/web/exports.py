@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
-from sqlalchemy import select
 from werkzeug.utils import safe_join
 from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.fields import SelectChoice
@@ -19,9 +18,9 @@ from ..export.build import FILES, ExportError
 from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
-from ..models import User
 from ..services.exports import default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
+from ..services.users import get_user
 from .auth import roles_required
 from .forms import Form
 
@@ -53,8 +52,10 @@ class PolicyAnnotatorCheck:
         name = (field.data or "").strip()
         if not name:
             raise ValidationError(f'name the annotator for the policy "{policy.description}"')
-        if get_session().scalar(select(User.id).where(User.username == name)) is None:
-            raise ValidationError(f"there is no account named {name!r}")
+        try:
+            get_user(get_session(), name)
+        except NotFound:
+            raise ValidationError(f"there is no account named {name!r}") from None
 
 
 class ExportForm(PolicyAnnotatorCheck, Form):

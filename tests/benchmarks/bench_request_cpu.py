@@ -116,23 +116,16 @@ def measure(url: str, size: int, rounds: int, warm: int, backend: str) -> None:
         values = [sum(t) if part is None else t[part] for t in times[name]]
         return statistics.median(values) * 1000
 
-    for figure, part in (("next_ms", 0), ("put_ms", 1), ("round_ms", None)):
+    figures = (("next_ms", "app", 0), ("put_ms", "app", 1), ("round_ms", "app", None))
+    for figure, name, part in (*figures, ("flask_floor.round_ms", "flask", None)):
         c.emit(
             f"request_cpu.{backend}.{figure}.lower_better",
-            median_ms("app", part),
+            median_ms(name, part),
             "ms",
             median_ms("bare", part),
             n=rounds,
             backend=backend,
         )
-    c.emit(
-        f"request_cpu.{backend}.flask_floor.round_ms.lower_better",
-        median_ms("flask", None),
-        "ms",
-        median_ms("bare", None),
-        n=rounds,
-        backend=backend,
-    )
 
 
 def main(argv=None) -> None:
