@@ -123,7 +123,7 @@ def test_import_annotations_from_prodigy_and_doccano_merge_into_one_report(runne
     assert runner.invoke(args=["import", str(tmp_path / "p.jsonl"), "--project", "p"]).exit_code == 0
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "bob"])
     assert result.exit_code == 0, result.output
-    assert "1 duplicates skipped" in result.output
+    assert "1 duplicate skipped" in result.output
     assert db.scalar(select(func.count()).select_from(Report)) == 1
     by_user = {
         db.get(User, a.user_id).username: [(s.start_char, s.end_char, s.label) for s in a.spans]

@@ -32,12 +32,18 @@ class ImportSummary:
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
     def __str__(self) -> str:
-        text = f"{self.reports} reports added, {self.sentences} sentences added, {self.duplicates} duplicates skipped"
-        if self.annotations:
-            text += f", {self.annotations} annotations added"
-        if self.suggestions:
-            text += f", {self.suggestions} suggestions added"
-        return text
+        parts = [f"{_many(self.reports, 'report')} added", f"{_many(self.sentences, 'sentence')} added"]
+        parts.append(f"{_many(self.duplicates, 'duplicate')} skipped")
+        parts += [
+            f"{_many(n, noun)} added"
+            for n, noun in ((self.annotations, "annotation"), (self.suggestions, "suggestion"))
+            if n
+        ]
+        return ", ".join(parts)
+
+
+def _many(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 ANALYZE_AFTER = 1000  # sentences: a PostgreSQL import at least this large refreshes the planner's statistics
