@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # Alembic loads only when the schema has to change
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0017"  # the newest migration's revision (tests/test_migrations.py checks it against Alembic's head)
+SCHEMA_HEAD = "0018"  # the newest migration's revision (tests/test_migrations.py checks it against Alembic's head)
 BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for a lock before "database is locked"
 WRITE_LOCK_POLL = 0.001  # seconds between tries for SQLite's write lock
 PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection may sit unused before a checkout pings it

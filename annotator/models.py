@@ -373,6 +373,24 @@ class GoldAnnotation(Base):
     )
 
 
+class GoldAnswer(Base):
+    """One annotation's version as the gold read it when it was last saved.
+
+    An annotation on a sentence with gold is news for a reviewer when its version is no longer
+    the one its gold answered (``services.review.changed_since_gold``). Versions, not times: an
+    annotation saved while the gold was being saved, or by a server whose clock is behind, still
+    differs from the version the gold read.
+    """
+
+    __tablename__ = "gold_answers"
+    __table_args__ = (Index("ix_gold_answers_annotation", "annotation_id"),)
+
+    gold_id: Mapped[int] = mapped_column(ForeignKey("gold_annotations.id", ondelete="CASCADE"), primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
+    # 0: a version older than the one now stored, whose number was not kept (migration 0018).
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class GoldSpan(Base):
     __tablename__ = "gold_spans"
     __table_args__ = (

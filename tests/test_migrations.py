@@ -458,3 +458,46 @@ def test_migration_0017_counts_an_annotation_written_while_it_runs(empty_databas
     with engine.connect() as connection:
         assert connection.execute(text("SELECT sum(n) FROM annotation_tallies")).scalar() == 2
     engine.dispose()
+
+
+def test_migration_0018_records_what_each_gold_answered_as_the_time_rule_saw_it(empty_database_url):
+    """Answered at its version if not saved since the gold, at 0 (an older version) if saved since; a late
+    annotation (created after the gold) is not answered."""
+    from datetime import timedelta
+
+    engine = database.make_engine(empty_database_url)
+    database.upgrade(engine, "0017")
+    gold_time = utcnow()
+    early, late = gold_time - timedelta(minutes=5), gold_time + timedelta(minutes=5)
+    with engine.begin() as connection:
+        one_annotation(connection, "done")  # annotation 1, by ann, created and saved now: after the gold
+        for statement, values in (
+            ("UPDATE annotations SET created_at = :t, updated_at = :t, version = 3", {"t": early}),
+            (
+                "INSERT INTO users (id, username, role, password_hash, active, session_token, failed_logins, "
+                "created_at) VALUES (2, 'bob', 'annotator', 'x', true, 'u', 0, :t), "
+                "(3, 'cy', 'annotator', 'x', true, 'v', 0, :t)",
+                {"t": early},
+            ),
+            (
+                "INSERT INTO annotations (id, sentence_id, user_id, status, seconds_spent, version, created_at, "
+                "updated_at) VALUES (2, 1, 2, 'done', 0, 2, :early, :late), (3, 1, 3, 'flagged', 0, 1, :late, :late)",
+                {"early": early, "late": late},
+            ),
+            (
+                "INSERT INTO gold_annotations (id, sentence_id, version, created_at, updated_at) "
+                "VALUES (1, 1, 1, :t, :t)",
+                {"t": gold_time},
+            ),
+        ):
+            connection.execute(text(statement), values)
+    database.upgrade(engine, "0018")
+    with engine.begin() as connection:
+        answers = connection.execute(text("SELECT annotation_id, version FROM gold_answers ORDER BY 1")).all()
+        assert answers == [(1, 3), (2, 0)]  # ann unchanged since; bob changed since; cy is late
+        connection.execute(text("DELETE FROM annotations WHERE id = 2"))  # its answer goes with it
+        assert connection.execute(text("SELECT annotation_id FROM gold_answers")).scalars().all() == [1]
+    command.downgrade(database.alembic_config(engine), "0017")
+    with engine.connect() as connection:
+        assert "gold_answers" not in inspect(connection).get_table_names()
+    engine.dispose()

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from annotator.models import AuditEvent, GoldAnnotation, Report, Sentence, User
+from annotator.models import Annotation, AuditEvent, GoldAnnotation, GoldAnswer, Report, Sentence, User
 from annotator.services.users import get_or_create_annotator
 from tests.helpers import QUESTION, build_flagged, build_project
 
@@ -243,8 +243,12 @@ def test_review_cached_report_follows_new_annotations_and_gold(db):
     db.commit()
     after = project_report(db, project, n_resamples=50)
     assert after["span_f1"]["overall"] != before["span_f1"]["overall"]
-    # Gold for a queued sentence takes it out of the queue at once.
-    db.add(GoldAnnotation(sentence_id=queue_before[0]))
+    # Gold for a queued sentence, answering its annotations as they are, takes it out of the queue at once.
+    gold = GoldAnnotation(sentence_id=queue_before[0])
+    db.add(gold)
+    db.flush()
+    for annotation in db.scalars(select(Annotation).where(Annotation.sentence_id == queue_before[0])):
+        db.add(GoldAnswer(gold_id=gold.id, annotation_id=annotation.id, version=annotation.version))
     db.commit()
     assert queue_before[0] not in [q["sentence_id"] for q in review_queue(db, project)]
 
@@ -558,3 +562,40 @@ def test_review_gold_over_an_annotation_saved_after_the_page_was_loaded_is_refus
     assert bad.status_code == 422 and "seen must be an object" in bad.get_json()["message"]
     # Reloaded, the page shows the flag; its gold is saved.
     assert client.put(f"{url}/gold", json={"version": None, "seen": seen(), "spans": spans}).status_code == 200
+
+
+def test_review_queue_takes_back_a_version_saved_after_the_gold_with_an_earlier_time(db, login):
+    """The gold answers the versions it read, so a version saved after it is news whatever its time stamp: saved by a
+    server whose clock is behind, or one that took its time before the gold's but committed after the gold's read."""
+    from datetime import timedelta
+
+    from annotator.services.annotations import save_annotation
+    from annotator.services.projects import project_status
+    from annotator.services.review import review_queue
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    client = login("rev", "reviewer")
+    url = f"/projects/incidents/review/{ids['s1']}"
+    assert client.put(f"{url}/gold", json={"version": None, "spans": S1_GOLD}).status_code == 200
+    db.rollback()
+    gold = db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"]))
+    assert ids["s1"] not in [q["sentence_id"] for q in review_queue(db, project)]
+    before_gold = gold.updated_at - timedelta(minutes=10)
+    ann = db.scalar(select(User).where(User.username == "ann"))
+    saved = save_annotation(db, db.get(Sentence, ids["s1"]), ann, "done", S1_GOLD[:1], base_version=1, now=before_gold)
+    db.commit()
+    assert saved.updated_at < gold.updated_at
+    item = next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])
+    assert item["changed_since_gold"] == ["ann"]
+    assert project_status(db, "incidents")["changed_since_gold"] == 1
+    # A flag raised the same way is news too.
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    save_annotation(
+        db, db.get(Sentence, ids["s1"]), bob, "flagged", S1_GOLD, comment="sure?", base_version=1, now=before_gold
+    )
+    db.commit()
+    assert next(q for q in review_queue(db, project) if q["sentence_id"] == ids["s1"])["changed_since_gold"] == [
+        "ann",
+        "bob",
+    ]

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, join_capped, text_problem
 from ..metrics.disagreements import COUNTED, link_disagreement, sentence_disagreements
-from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, User, utcnow
+from ..models import Annotation, GoldAnnotation, GoldAnswer, GoldSpan, Project, Sentence, User, utcnow
 from ..records import IncidentRecord, SpanKey
 from .annotations import validate_spans
 from .audit import record
@@ -188,7 +188,8 @@ def adjudicate(
     "majority" when more than half do, else "adjudicated"; non-unanimous
     spans record the reviewer (``decided_by``) and reason. One AuditEvent
     per save lists the spans added, removed and changed; ``needs_review``
-    is cleared. ``"seen"`` (optional): the counted annotations' versions the page showed
+    is cleared; every annotation of the sentence is recorded at the version read (``GoldAnswer``), so
+    that a later version is news for the review queue. ``"seen"`` (optional): the counted annotations' versions the page showed
     (:func:`adjudication_view`). Raises AdjudicationError for invalid spans, labels or reasons,
     StaleGold when the version is not the current one, AnnotationsChanged when a counted
     annotation is not the one ``seen`` names (saved since, new, or no longer counted), and
@@ -203,11 +204,14 @@ def adjudicate(
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
     hold_scheme(session, project)  # a rename waits for this save, or refuses it: services.label_scheme
-    counted = session.execute(
+    # Every annotation in one read: the gold answers each at the version read here (GoldAnswer).
+    everyone = session.execute(
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
-        .where(Annotation.sentence_id == sentence.id, Annotation.status.in_(COUNTED))
+        .where(Annotation.sentence_id == sentence.id)
     ).all()
+    answered = {a.id: a.version for a, _ in everyone}
+    counted = [(a, name) for a, name in everyone if a.status in COUNTED]
     if decisions.get("seen") is not None:
         changed = _changed_since_seen(decisions["seen"], {name: a.version for a, name in counted})
         if changed:
@@ -274,6 +278,11 @@ def adjudicate(
     old_incidents = gold.incidents or []
     gold.incidents = _gold_incidents(project, decisions, wanted, gold.incidents, counted, limits)
     sentence.needs_review = False
+    session.execute(delete(GoldAnswer).where(GoldAnswer.gold_id == gold.id))
+    if answered:
+        session.execute(
+            insert(GoldAnswer), [{"gold_id": gold.id, "annotation_id": i, "version": v} for i, v in answered.items()]
+        )
     record(
         session,
         reviewer,

@@ -10,9 +10,9 @@ figures are ``metrics.gold_scores.model_vs_gold``, the strict match and
 sentences (``annotator_vs_gold``) so that the two compare on equal terms.
 
 Running a pipeline over the gold takes seconds, so a row is kept per process
-under (version id, its status and content hash, the project's gold fingerprint, the
-resampling): any gold saved, replaced or removed, or a change of labels,
-gives a new key. The model's spans on a sentence do not depend on the gold,
+under (version id, its status and content hash, the project's annotations and gold
+fingerprint (``services.fingerprint``), the resampling): any annotation or gold saved,
+replaced or removed, or a change of labels, gives a new key. The model's spans on a sentence do not depend on the gold,
 so they are kept apart, per version and sentence: after a gold change only
 newly adjudicated sentences go through the pipeline. Functions receive the
 session and never commit.
@@ -25,7 +25,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import database_key
@@ -33,6 +33,7 @@ from ..export.files import ExportError
 from ..export.heldout import TrainSplit
 from ..models import GoldAnnotation, ModelVersion, Project, Sentence
 from ..records import SentenceRecord
+from .fingerprint import annotations_and_gold
 from .model_versions import PIPELINE, active_version, get_version, pipeline_path
 from .rows import ProjectRecords, project_records
 
@@ -47,16 +48,6 @@ _PREDICTIONS: OrderedDict[tuple, dict[int, tuple[str, list[tuple[int, int, str]]
 _SPLITS: OrderedDict[tuple, TrainSplit] = OrderedDict()
 _PREDICTIONS_SIZE = 4
 _lock = threading.Lock()
-
-
-def gold_fingerprint(session: Session, project: Project) -> tuple:
-    """Changes whenever the project's gold or labels change: count and latest update of its gold rows."""
-    count, latest = session.execute(
-        select(func.count(GoldAnnotation.id), func.max(GoldAnnotation.updated_at))
-        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    ).one()
-    return (database_key(session), project.id, count, latest, repr(project.labels))
 
 
 def model_gold_row(
@@ -74,7 +65,14 @@ def model_gold_row(
     version = active_version(session, project) if number is None else get_version(session, project, number)
     if version is None:
         return None
-    key = (version.id, version.status, version.content_sha256, gold_fingerprint(session, project), n_resamples, seed)
+    key = (
+        version.id,
+        version.status,
+        version.content_sha256,
+        annotations_and_gold(session, project),
+        n_resamples,
+        seed,
+    )
     with _lock:
         if key in _CACHE:
             _CACHE.move_to_end(key)

@@ -13,14 +13,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db import database_key
 from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
 from ..metrics.suggestion_sources import suggestion_sources
-from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
+from ..models import Annotation, GoldAnnotation, GoldAnswer, GoldSpan, Project, Sentence, Span, User
 from ..records import AnnotationRecord
+from .fingerprint import annotations_and_gold
 from .model_scores import model_gold_row
 from .projects import project_status
 from .rows import project_records as load_records
@@ -36,16 +36,6 @@ _CACHE_SIZE = 32
 
 def data_version(session: Session, project: Project) -> tuple:
     """Changes whenever an annotation, gold or the project's scheme changes: the key of derived figures."""
-    annotations = session.execute(
-        select(func.count(Annotation.id), func.max(Annotation.updated_at))
-        .join(Sentence, Sentence.id == Annotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    ).one()
-    gold = session.execute(
-        select(func.count(GoldAnnotation.id), func.max(GoldAnnotation.updated_at))
-        .join(Sentence, Sentence.id == GoldAnnotation.sentence_id)
-        .where(Sentence.project_id == project.id)
-    ).one()
     sentences = session.execute(
         select(
             func.count(Sentence.id),
@@ -54,12 +44,8 @@ def data_version(session: Session, project: Project) -> tuple:
         ).where(Sentence.project_id == project.id)
     ).one()
     return (
-        database_key(session),
-        project.id,
-        tuple(annotations),
-        tuple(gold),
+        annotations_and_gold(session, project),
         tuple(sentences),
-        repr(project.labels),
         project.annotators_per_sentence,
         project.routing,
     )
@@ -259,14 +245,15 @@ def review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
 def changed_since_gold(session: Session, project: Project, sentence_id: int | None = None) -> dict[int, list[str]]:
     """Annotators with news for a reviewer since the sentence's gold was saved, by sentence.
 
-    The gold answered the annotations as they were when it was saved. News since then:
+    The gold answered each annotation at the version it read when it was saved (``GoldAnswer``).
+    News since then, by annotation version, not by time (a save racing the gold's, or made on a
+    server whose clock is behind, is not missed):
 
-    - a flag raised after it (the annotation saved flagged after the gold), by anyone;
-    - a version changed after it by an annotator whose annotation the gold answered (created
-      before the gold was saved), unless it now marks exactly the gold's spans (offsets, label,
-      value): that annotator came round to the gold.
+    - a flagged version the gold did not read, by anyone;
+    - another version of an annotation the gold answered, unless it now marks exactly the gold's
+      spans (offsets, label, value): that annotator came round to the gold.
 
-    A late annotator's first version of a sentence that already has gold is no news: it is scored
+    A late annotator's versions of a sentence that already has gold are no news: they are scored
     against the gold (the dashboard's annotator-vs-gold figures), as on a control item, unless
     flagged. Saving the gold again answers all of it. ``sentence_id``: that sentence only.
     """
@@ -275,11 +262,17 @@ def changed_since_gold(session: Session, project: Project, sentence_id: int | No
         .join(GoldAnnotation, GoldAnnotation.sentence_id == Annotation.sentence_id)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
         .join(User, User.id == Annotation.user_id)
+        .outerjoin(GoldAnswer, and_(GoldAnswer.gold_id == GoldAnnotation.id, GoldAnswer.annotation_id == Annotation.id))
         .where(
             Sentence.project_id == project.id,
             Annotation.status.in_(COUNTED),
-            Annotation.updated_at > GoldAnnotation.updated_at,
-            or_(Annotation.status == "flagged", Annotation.created_at <= GoldAnnotation.updated_at),
+            or_(
+                and_(
+                    Annotation.status == "flagged",
+                    or_(GoldAnswer.version.is_(None), GoldAnswer.version != Annotation.version),
+                ),
+                GoldAnswer.version != Annotation.version,  # NULL (not answered) is not news unless flagged
+            ),
         )
     )
     if sentence_id is not None:

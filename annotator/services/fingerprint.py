@@ -1,0 +1,33 @@
+"""What changes whenever a project's annotations or gold change: the key of per-process caches of derived figures."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import database_key
+from ..models import Annotation, GoldAnnotation, Project, Sentence
+
+
+def annotations_and_gold(session: Session, project: Project) -> tuple:
+    """Figures of the project's annotations and gold, with the database and the label scheme.
+
+    Per table: count, ``max(id)``, sum of versions and latest ``updated_at``. Every change of an
+    annotation or gold bumps its version, so the sum moves even when the save's time stamp is older
+    than another's (a save that committed after a later one started, or a server whose clock is
+    behind); ``max(id)`` moves when one is deleted and another added.
+    """
+    figures = []
+    for table in (Annotation, GoldAnnotation):
+        figures.append(
+            tuple(
+                session.execute(
+                    select(
+                        func.count(table.id), func.max(table.id), func.sum(table.version), func.max(table.updated_at)
+                    )
+                    .join(Sentence, Sentence.id == table.sentence_id)
+                    .where(Sentence.project_id == project.id)
+                ).one()
+            )
+        )
+    return (database_key(session), project.id, *figures, repr(project.labels))
