@@ -353,6 +353,30 @@ def test_label_scheme_save_during_a_rename_is_refused_at_once(app, db, labelled,
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_label_scheme_import_in_progress_lets_a_save_through(app, db, labelled):
+    """An import holds its project's row against other imports and changes of the scheme for its whole run, not
+    against saves: bob's first save in the project (a new progress tally row, whose key names the project) goes
+    through at once."""
+    project, sentence, alice, bob = labelled
+    token = issue_api_token(db.get(type(bob), bob.id))
+    db.commit()
+    with _other_session(app) as importing:
+        database.write_transaction(importing)
+        added = import_reports(
+            importing, importing.get(Project, project.id), "more.txt", [ReportRecord("Two hit Sumy.")]
+        )
+        with _bounded_lock_waits(app):  # the import is not committed yet
+            response = _put(app.test_client(), token, sentence, [KURSK, FORTY], None)
+        importing.commit()
+    assert response.status_code == 200, response.get_json()
+    assert added.reports == 1 and len(sentences_of(db, project)) == 2
+    assert _spans_of(db, bob) == {(33, 38, "REGION"), (0, 5, "COUNT")}
+    assert (
+        db.scalar(text("SELECT n FROM annotation_tallies WHERE user_id = :u AND status = 'done'"), {"u": bob.id}) == 1
+    )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_label_scheme_edit_that_becomes_a_change_of_kind_under_the_row_lock_takes_the_scheme_lock(app, db, labelled):
     """An admin's request read OUTCOME as a category; another admin made it text and committed; the first one's
     edit (its form sends the kind it showed: category) is then a change of kind, and holds the scheme lock while

@@ -76,8 +76,13 @@ def import_reports(
     # (PostgreSQL locks the project's row; SQLite's write transaction shuts out other writers.)
     # The project is read again under the lock: a rename or delete of a label takes the same lock first
     # (services.label_scheme.lock_scheme), so the labels the spans are checked against stay the scheme's.
+    # FOR NO KEY UPDATE, as lock_project: a save's new progress tally row, whose key names the project,
+    # takes a key share of the row and goes on while the import runs.
     session.scalars(
-        select(Project).where(Project.id == project.id).with_for_update().execution_options(populate_existing=True)
+        select(Project)
+        .where(Project.id == project.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).one()
     summary = ImportSummary()
     batch: list[ReportRecord] = []

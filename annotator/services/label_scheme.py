@@ -148,7 +148,7 @@ def confirm_scheme(session: Session, project: Project) -> None:
 def lock_project(session: Session, project: Project) -> None:
     """Lock ``project``'s row until commit and read it afresh: the start of every change to its scheme.
 
-    FOR NO KEY UPDATE: it waits for another change of the scheme and for an import's FOR UPDATE, but not for
+    FOR NO KEY UPDATE: it waits for another change of the scheme and for an import (which takes the same), but not for
     the key share a save's new tally row (``annotation_tallies.project_id``) takes, which would deadlock a
     rename waiting for that save (:func:`lock_scheme`).
     """
