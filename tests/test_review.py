@@ -599,3 +599,60 @@ def test_review_queue_takes_back_a_version_saved_after_the_gold_with_an_earlier_
         "ann",
         "bob",
     ]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_review_gold_saved_while_a_first_version_is_being_saved_reads_it(app, db, database_url):
+    """dee's first version of s1 is written, not committed, when the reviewer's gold save (from a page that showed
+    ann, bob and cy) starts. The gold waits for dee's save and reads her version: refused, as the page did not show
+    it, instead of being saved without it and scoring her disagreeing version as a late one, never reviewed."""
+    import threading
+
+    from sqlalchemy import text
+
+    from annotator import db as database
+    from annotator.services.adjudication import AnnotationsChanged, adjudicate
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import review_queue
+    from annotator.services.users import create_user
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    project.annotators_per_sentence = 5
+    dee = get_or_create_annotator(db, "dee")
+    reviewer = create_user(db, "rev", "reviewer", "a long enough password")
+    db.commit()
+    sessions = app.extensions["annotator.sessionmaker"]
+    saving = sessions()
+    database.write_transaction(saving)
+    save_annotation(saving, saving.get(Sentence, ids["s1"]), saving.get(User, dee.id), "done", S1_GOLD[1:])
+    outcome: dict[str, object] = {}
+
+    def save_gold() -> None:
+        with sessions() as gold:
+            database.write_transaction(gold)
+            try:
+                decisions = {"version": None, "spans": S1_GOLD, "seen": {"ann": 1, "bob": 1, "cy": 1}}
+                adjudicate(gold, gold.get(Sentence, ids["s1"]), gold.get(User, reviewer.id), decisions)
+                gold.commit()
+                outcome["result"] = "saved"
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                gold.rollback()
+                outcome["result"] = exc
+
+    thread = threading.Thread(target=save_gold)
+    thread.start()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    for _ in range(600):  # until the gold save waits for dee's (a bound on a hang, not a timing)
+        db.rollback()
+        if db.scalar(text(waiting)) or not thread.is_alive():
+            break
+        thread.join(0.1)
+    saving.commit()
+    saving.close()
+    thread.join(60)
+    assert isinstance(outcome.get("result"), AnnotationsChanged), outcome
+    assert outcome["result"].annotators == ["dee"]
+    db.rollback()
+    assert db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"])) is None
+    assert ids["s1"] in [q["sentence_id"] for q in review_queue(db, project)]

@@ -204,6 +204,9 @@ def adjudicate(
     default_reason = _reason(decisions.get("reason"))
     expected = decisions.get("version") or 0
     hold_scheme(session, project)  # a rename waits for this save, or refuses it: services.label_scheme
+    # On PostgreSQL, lock the sentence first: a first version being saved meanwhile holds a key share of it,
+    # so the gold waits for that save and reads it, and one started later waits for the gold (it is late).
+    session.execute(select(Sentence.id).where(Sentence.id == sentence.id).with_for_update())
     # Every annotation in one read: the gold answers each at the version read here (GoldAnswer).
     everyone = session.execute(
         select(Annotation, User.username)
