@@ -255,7 +255,7 @@ def test_review_cached_report_follows_new_annotations_and_gold(db):
 
 def test_review_effort_compares_time_with_and_without_suggestions(db, login):
     from annotator.services.annotations import save_annotation
-    from annotator.services.review import labelling_effort
+    from annotator.services.review import labelling_effort, project_report
 
     ids = build_project(db)
     project = db.scalar(select(Report)).project
@@ -282,7 +282,21 @@ def test_review_effort_compares_time_with_and_without_suggestions(db, login):
     assert effort["annotators"]["eve"] == {"median_seconds": 17.0, "suggested_share": 0.5, "sentences": 2}
     assert effort["with_suggestions"] == {"median_seconds": 4.0, "sentences": 1}
     page = login("rev", "reviewer").get("/projects/incidents/review").get_data(as_text=True)
-    assert "4.0 s with an accepted suggestion (1 sentences)" in page
+    assert "4.0 s with an accepted suggestion (1 sentence)," in page
+    # eve opens s4 again and saves it as it is: no new version, but her time counts, on the cached report too.
+    assert project_report(db, project, n_resamples=50)["effort"]["annotators"]["eve"]["median_seconds"] == 17.0
+    again = save_annotation(
+        db,
+        db.get(Sentence, ids["s4"]),
+        eve,
+        "done",
+        [{"start_char": 0, "end_char": 3, "label": "COUNT"}],
+        seconds_spent=10,
+        base_version=1,
+    )
+    db.commit()
+    assert again.version == 1
+    assert project_report(db, project, n_resamples=50)["effort"]["annotators"]["eve"]["median_seconds"] == 22.0
 
 
 def test_review_single_flagged_version_is_offered_with_its_comment(db, login):

@@ -12,19 +12,19 @@ from ..models import Annotation, GoldAnnotation, Project, Sentence
 def annotations_and_gold(session: Session, project: Project) -> tuple:
     """Figures of the project's annotations and gold, with the database and the label scheme.
 
-    Per table: count, ``max(id)``, sum of versions and latest ``updated_at``. Every change of an
-    annotation or gold bumps its version, so the sum moves even when the save's time stamp is older
-    than another's (a save that committed after a later one started, or a server whose clock is
-    behind); ``max(id)`` moves when one is deleted and another added.
+    Per table: count, ``max(id)``, sum of versions and latest ``updated_at``; for annotations also the
+    sum of ``seconds_spent``, which a save that changes nothing else adds to without a new version.
+    Every other change of an annotation or gold bumps its version, so the sum moves even when the
+    save's time stamp is older than another's (a save that committed after a later one started, or a
+    server whose clock is behind); ``max(id)`` moves when one is deleted and another added.
     """
     figures = []
-    for table in (Annotation, GoldAnnotation):
+    for table, extra in ((Annotation, (func.sum(Annotation.seconds_spent),)), (GoldAnnotation, ())):
+        columns = (func.count(table.id), func.max(table.id), func.sum(table.version), func.max(table.updated_at))
         figures.append(
             tuple(
                 session.execute(
-                    select(
-                        func.count(table.id), func.max(table.id), func.sum(table.version), func.max(table.updated_at)
-                    )
+                    select(*columns, *extra)
                     .join(Sentence, Sentence.id == table.sentence_id)
                     .where(Sentence.project_id == project.id)
                 ).one()
