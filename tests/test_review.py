@@ -670,3 +670,32 @@ def test_review_gold_saved_while_a_first_version_is_being_saved_reads_it(app, db
     db.rollback()
     assert db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"])) is None
     assert ids["s1"] in [q["sentence_id"] for q in review_queue(db, project)]
+
+
+def test_review_gold_saved_on_a_long_lived_session_reads_the_versions_as_stored(app, db):
+    """A session that loaded bob's annotation earlier (the CLI, the demo) still holds it when bob saves a new
+    version elsewhere: the gold reads his version as stored, so the page's seen versions match and the gold
+    answers his new version, not the one the session remembered."""
+    from annotator import db as database
+    from annotator.services.adjudication import adjudicate
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import changed_since_gold
+    from annotator.services.users import create_user
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    reviewer = create_user(db, "rev", "reviewer", "a long enough password")
+    db.commit()
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    remembered = db.scalar(select(Annotation).where(Annotation.user_id == bob.id, Annotation.sentence_id == ids["s1"]))
+    assert remembered.version == 1
+    with app.extensions["annotator.sessionmaker"]() as other:
+        other_bob = other.get(User, bob.id)
+        save_annotation(other, other.get(Sentence, ids["s1"]), other_bob, "done", S1_GOLD[:1], base_version=1)
+        other.commit()
+    decisions = {"version": None, "spans": S1_GOLD, "seen": {"ann": 1, "bob": 2, "cy": 1}}
+    database.write_transaction(db)  # as every gold save starts
+    assert remembered.version == 1  # what the session still holds
+    adjudicate(db, db.get(Sentence, ids["s1"]), reviewer, decisions)
+    db.commit()
+    assert changed_since_gold(db, project, ids["s1"]) == {}

@@ -212,6 +212,7 @@ def adjudicate(
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
         .where(Annotation.sentence_id == sentence.id)
+        .execution_options(populate_existing=True)  # as stored, not as a long-lived session remembers them
     ).all()
     answered = {a.id: a.version for a, _ in everyone}
     counted = [(a, name) for a, name in everyone if a.status in COUNTED]
