@@ -699,3 +699,30 @@ def test_review_gold_saved_on_a_long_lived_session_reads_the_versions_as_stored(
     adjudicate(db, db.get(Sentence, ids["s1"]), reviewer, decisions)
     db.commit()
     assert changed_since_gold(db, project, ids["s1"]) == {}
+
+
+def test_review_queue_after_gold_counts_a_skip_turned_done_and_not_a_done_turned_skipped(db, login):
+    """cy had skipped s2 when its gold was saved: her done version afterwards is news. ann's done version, answered
+    by the gold, turned skipped afterwards is not: a skip marks nothing for the reviewer to weigh."""
+    from annotator.services.annotations import save_annotation
+    from annotator.services.review import changed_since_gold
+
+    ids = build_project(db)
+    project = db.scalar(select(Report)).project
+    client = login("rev", "reviewer")
+    spans = [
+        {"start_char": 0, "end_char": 5, "label": "COUNT", "value": "3"},
+        {"start_char": 20, "end_char": 31, "label": "OUTCOME", "value": "intercepted"},
+        {"start_char": 37, "end_char": 41, "label": "REGION", "value": "Lviv"},
+    ]
+    saved = client.put(f"/projects/incidents/review/{ids['s2']}/gold", json={"version": None, "spans": spans})
+    assert saved.status_code == 200, saved.get_json()
+    db.rollback()
+    assert changed_since_gold(db, project, ids["s2"]) == {}
+    ann, cy = (db.scalar(select(User).where(User.username == name)) for name in ("ann", "cy"))
+    save_annotation(db, db.get(Sentence, ids["s2"]), ann, "skipped", [], base_version=1)
+    db.commit()
+    assert changed_since_gold(db, project, ids["s2"]) == {}
+    save_annotation(db, db.get(Sentence, ids["s2"]), cy, "done", spans[:1], base_version=1)
+    db.commit()
+    assert changed_since_gold(db, project, ids["s2"]) == {ids["s2"]: ["cy"]}
