@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..db import database_key
@@ -19,7 +19,9 @@ def annotations_and_gold(session: Session, project: Project) -> tuple:
     server whose clock is behind); ``max(id)`` moves when one is deleted and another added.
     """
     figures = []
-    for table, extra in ((Annotation, (func.sum(Annotation.seconds_spent),)), (GoldAnnotation, ())):
+    # Summed as exact decimals: a float sum can differ in its last digit from one (parallel) scan to the next.
+    seconds = func.sum(cast(Annotation.seconds_spent, Numeric))
+    for table, extra in ((Annotation, (seconds,)), (GoldAnnotation, ())):
         columns = (func.count(table.id), func.max(table.id), func.sum(table.version), func.max(table.updated_at))
         figures.append(
             tuple(
