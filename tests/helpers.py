@@ -358,3 +358,15 @@ def one_annotation(connection, status):
         f"VALUES (1, 1, 1, '{status}', 0, 1, :now, :now)",
     ):
         connection.execute(sql_text(statement), now)
+
+
+def waiting_on_a_lock(db) -> bool:
+    """Whether some session of the test's PostgreSQL database is waiting for a lock (``db`` starts afresh)."""
+    db.rollback()
+    return bool(
+        db.scalar(
+            sql_text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    )

@@ -35,7 +35,7 @@ from annotator.services.label_scheme import (
 )
 from annotator.services.unit_of_work import session_factory
 from annotator.services.users import issue_api_token
-from tests.helpers import make_project, sentences_of, users
+from tests.helpers import make_project, sentences_of, users, waiting_on_a_lock
 
 SENTENCE = "Forty drones were shot down over Kursk."
 KURSK = {"start_char": 33, "end_char": 38, "label": "REGION"}
@@ -236,17 +236,6 @@ def test_label_scheme_change_made_on_a_scheme_read_before_a_rename_keeps_the_ren
 # --- PostgreSQL: a save held after its read of the scheme while a change runs in another thread -------
 
 
-def _waiting_on_a_lock(db) -> bool:
-    db.rollback()
-    return bool(
-        db.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    )
-
-
 def _hold_after_scheme_read(app, db, database_url, project_id, change):
     """Arrange that the next read of a sentence with its project (a save's first read of the scheme) is followed,
     before the save goes on, by ``change`` in a thread of its own, until it has committed or waits for a lock.
@@ -276,7 +265,7 @@ def _hold_after_scheme_read(app, db, database_url, project_id, change):
             return
         thread.start()
         deadline = time.monotonic() + WAIT_LIMIT
-        while thread.is_alive() and not _waiting_on_a_lock(db) and time.monotonic() < deadline:
+        while thread.is_alive() and not waiting_on_a_lock(db) and time.monotonic() < deadline:
             time.sleep(0.01)
         outcome["waited"] = thread.is_alive()  # the change waits for this save (else it ran to its end)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from annotator.models import Annotation, AuditEvent, GoldAnnotation, GoldAnswer, Report, Sentence, User
 from annotator.services.users import get_or_create_annotator
-from tests.helpers import QUESTION, build_flagged, build_project
+from tests.helpers import QUESTION, build_flagged, build_project, waiting_on_a_lock
 
 # Hand computation of span_f1 (strict, pooled over shared sentences, then the mean over pairs):
 #   ann|bob share s1, s2, s3: matched 1 + 2 + 0 = 3 of 4 + 5 + 1 = 10 spans -> 2*3/10 = 0.6
@@ -622,8 +622,6 @@ def test_review_gold_saved_while_a_first_version_is_being_saved_reads_it(app, db
     it, instead of being saved without it and scoring her disagreeing version as a late one, never reviewed."""
     import threading
 
-    from sqlalchemy import text
-
     from annotator import db as database
     from annotator.services.adjudication import AnnotationsChanged, adjudicate
     from annotator.services.annotations import save_annotation
@@ -656,10 +654,8 @@ def test_review_gold_saved_while_a_first_version_is_being_saved_reads_it(app, db
 
     thread = threading.Thread(target=save_gold)
     thread.start()
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     for _ in range(600):  # until the gold save waits for dee's (a bound on a hang, not a timing)
-        db.rollback()
-        if db.scalar(text(waiting)) or not thread.is_alive():
+        if waiting_on_a_lock(db) or not thread.is_alive():
             break
         thread.join(0.1)
     saving.commit()

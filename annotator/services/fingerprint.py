@@ -18,18 +18,28 @@ def annotations_and_gold(session: Session, project: Project) -> tuple:
     save's time stamp is older than another's (a save that committed after a later one started, or a
     server whose clock is behind); ``max(id)`` moves when one is deleted and another added.
     """
-    figures = []
-    # Summed as exact decimals: a float sum can differ in its last digit from one (parallel) scan to the next.
-    seconds = func.sum(cast(Annotation.seconds_spent, Numeric))
-    for table, extra in ((Annotation, (seconds,)), (GoldAnnotation, ())):
-        columns = (func.count(table.id), func.max(table.id), func.sum(table.version), func.max(table.updated_at))
-        figures.append(
-            tuple(
-                session.execute(
-                    select(*columns, *extra)
-                    .join(Sentence, Sentence.id == table.sentence_id)
-                    .where(Sentence.project_id == project.id)
-                ).one()
-            )
+
+    def figures(table, *extra) -> tuple:
+        return tuple(
+            session.execute(
+                select(
+                    func.count(table.id),
+                    func.max(table.id),
+                    func.sum(table.version),
+                    func.max(table.updated_at),
+                    *extra,
+                )
+                .join(Sentence, Sentence.id == table.sentence_id)
+                .where(Sentence.project_id == project.id)
+            ).one()
         )
-    return (database_key(session), project.id, *figures, repr(project.labels))
+
+    # Exact decimals: a float sum can differ in its last digit from one (parallel) scan to the next.
+    seconds = func.sum(cast(Annotation.seconds_spent, Numeric))
+    return (
+        database_key(session),
+        project.id,
+        figures(Annotation, seconds),
+        figures(GoldAnnotation),
+        repr(project.labels),
+    )

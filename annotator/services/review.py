@@ -266,13 +266,8 @@ def changed_since_gold(session: Session, project: Project, sentence_id: int | No
         .where(
             Sentence.project_id == project.id,
             Annotation.status.in_(COUNTED),
-            or_(
-                and_(
-                    Annotation.status == "flagged",
-                    or_(GoldAnswer.version.is_(None), GoldAnswer.version != Annotation.version),
-                ),
-                GoldAnswer.version != Annotation.version,  # NULL (not answered) is not news unless flagged
-            ),
+            GoldAnswer.version.is_distinct_from(Annotation.version),  # not the version the gold read
+            or_(Annotation.status == "flagged", GoldAnswer.version.is_not(None)),  # a late one: only a flag
         )
     )
     if sentence_id is not None:
