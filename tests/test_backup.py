@@ -3,6 +3,7 @@
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -254,3 +255,32 @@ def test_backup_to_a_path_that_cannot_be_written_is_an_error(app, runner, tmp_pa
         assert isinstance(result.exception, SystemExit), result.exception
         assert "cannot be written" in result.output
     assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_backup_refuses_the_database_files_and_what_is_not_a_regular_file(app, runner, tmp_path):
+    import os
+
+    _import_annotated(runner, tmp_path)
+    targets = []
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database).absolute()
+        (tmp_path / "link-to-db").symlink_to(database)
+        os.link(database, tmp_path / "hard-link-to-db")
+        targets += [database, database.with_name(database.name + "-wal"), tmp_path / "link-to-db"]
+        targets += [tmp_path / "hard-link-to-db"]
+        before = database.stat().st_ino, database.read_bytes()
+    for target in targets:
+        result = runner.invoke(args=["backup", str(target), "--force"])
+        assert result.exit_code == 1, (target, result.output)
+        assert "is the database's own file" in result.output
+    if targets:
+        assert (database.stat().st_ino, database.read_bytes()) == before  # not replaced under the app
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = runner.invoke(args=["backup", str(fifo), "--force"])
+    assert result.exit_code == 1 and "is not a regular file" in result.output
+    assert fifo.is_fifo()
+    # The app still writes where it reads: an import after the refusals is in the database file.
+    _import_annotated(runner, tmp_path, annotator="bob", project="q")
+    assert "q" in runner.invoke(args=["projects", "list"]).output

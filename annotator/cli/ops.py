@@ -16,7 +16,7 @@ def _database_url() -> str:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists (never the database's own files).")
 def backup(path: Path, force: bool) -> None:
     """Write a consistent copy of the database to PATH, while the app runs.
 

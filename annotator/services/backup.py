@@ -59,7 +59,11 @@ def backup(database_url: str, path: str | os.PathLike[str], *, force: bool = Fal
         raise BackupError(f"{path} is a directory; give a file name for the backup")
     if path.exists() and not force:
         raise BackupError(f"{path} exists; use --force to overwrite it")
+    if path.exists() and not path.is_file():
+        raise BackupError(f"{path} is not a regular file (a device, a pipe, a socket); give a file name for the backup")
     backend = _backend(url)
+    if backend == "sqlite":
+        _refuse_database_files(_sqlite_path(url), path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -116,6 +120,24 @@ def _sqlite_path(url: URL) -> Path:
     if url.database in (None, "", ":memory:") or (url.query.get("mode") == "memory"):
         raise BackupError("an in-memory SQLite database cannot be backed up or restored; use a file")
     return Path(url.database).absolute()
+
+
+def _refuse_database_files(database: Path, path: Path) -> None:
+    """BackupError if ``path`` is the database file or one of SQLite's files beside it.
+
+    Replacing them would not touch a running app's open file: its later writes would go
+    to a file no longer in the folder, and be lost.
+    """
+    for own in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        same = path.resolve() == own.resolve()
+        try:
+            same = same or os.path.samefile(path, own)  # a hard link to it, too
+        except OSError:
+            pass  # one of the two does not exist
+        if same:
+            raise BackupError(
+                f"{path} is the database's own file ({own.name}); give the backup a path of its own. Nothing was changed"
+            )
 
 
 def _sqlite_backup(source: Path, target: Path) -> None:
