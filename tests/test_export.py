@@ -420,9 +420,35 @@ def test_export_write_refuses_non_empty_dir_and_leaves_it_alone(nlp, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
+    # --force replaces an earlier export, never a folder of other files: they stay as they were.
+    with pytest.raises(ExportError, match=r"is not an earlier export \('notes.txt'\)"):
+        write_export(result, out, force=True)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+def test_export_force_replaces_an_earlier_export_only(nlp, tmp_path):
+    sentences, annotations, _ = tricky_corpus()
+    result = build_export(nlp, sentences, annotations, [], project="p")
+    out = tmp_path / "export"
+    write_export(result, out)
+    (out / "dev.spacy").unlink()  # an export holds some of the export files: it is still one
     write_export(result, out, force=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(result.manifest["files"])
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+    (out / "manifest.json").unlink()  # export files without a manifest: not known to be an export
+    with pytest.raises(ExportError, match="no manifest.json"):
+        write_export(result, out, force=True)
+    assert "train.spacy" in {p.name for p in out.iterdir()}
+
+    work = tmp_path / "work"  # `annotator export --out . --force` in a working folder
+    (work / "code").mkdir(parents=True)
+    (work / "code" / "main.py").write_text("print()")
+    (work / "manifest.json").write_text("{}")
+    with pytest.raises(ExportError, match="is not an earlier export \\('code'\\)"):
+        write_export(result, work, force=True)
+    assert (work / "code" / "main.py").read_text() == "print()"
 
 
 def test_export_write_into_empty_existing_dir(nlp, tmp_path):
@@ -752,3 +778,16 @@ def test_export_collector_collects_less_often_and_restores_the_thresholds(nlp, t
             assert gc.get_threshold() == paused
         assert gc.get_threshold() == paused
     assert gc.get_threshold() == before
+
+
+def test_export_does_not_replace_a_folder_that_appeared_while_it_ran(tmp_path):
+    from annotator.export.files import staging
+
+    out = tmp_path / "export"
+    with pytest.raises(ExportError, match="exists and is not empty"):
+        with staging(out) as tmp:
+            (tmp / "manifest.json").write_text("{}")
+            out.mkdir()  # another export (or a person) put files there meanwhile
+            (out / "notes.txt").write_text("theirs")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]  # and the staged folder is gone

@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,22 @@ def test_exports_web_form_offers_the_policies_table(login, annotated):
     for policy in POLICIES.values():
         assert f'<option value="{policy.name}"' in page or f'<option selected value="{policy.name}"' in page
         assert policy.description in page.replace("&#39;", "'")
+
+
+def test_exports_web_two_exports_in_one_second_both_land(login, annotated, app, monkeypatch):
+    from datetime import datetime
+
+    from annotator.services import exports
+
+    monkeypatch.setattr(exports, "utcnow", lambda: datetime(2026, 12, 1, 3, 0, 0))  # the same second twice
+    reviewer = login("rita", "reviewer")
+    form = {"task": "ner", "policy": "majority", "dev_fraction": "0.95", "seed": "0", "csrf_token": reviewer.csrf}
+    assert reviewer.post("/projects/p/export", data=form).status_code == 302
+    assert reviewer.post("/projects/p/export", data={**form, "dev_fraction": "0"}).status_code == 302
+    root = Path(app.config["EXPORTS_DIR"])
+    folders = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+    assert folders == ["p-20261201T030000", "p-20261201T030000-2"]
+    fractions = [json.loads((root / f / "manifest.json").read_text())["dev_fraction"] for f in folders]
+    assert fractions == [0.95, 0.0]  # the form's own bounds (0 and 0.95) are accepted
+    page = reviewer.get("/projects/p/export").get_data(as_text=True)
+    assert "Export failed" not in page and all(f in page for f in folders)

@@ -89,7 +89,11 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, callback=_policy, help=POLICY_HELP)
 @click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--force", is_flag=True, help="Replace an output folder that is not empty.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier export in the output folder (one holding manifest.json and export files only).",
+)
 def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
     """Write train.spacy, dev.spacy, config.cfg, manifest.json, annotations.jsonl and incidents.csv/.jsonl.
 

@@ -180,7 +180,7 @@ def write_export(result: ExportResult, out_dir: str | os.PathLike[str], force: b
         result.manifest["sentences"]["excluded"],
     )
     out_dir = check_destination(out_dir, force)
-    with staging(out_dir) as tmp:
+    with staging(out_dir, force) as tmp:
         write_file(tmp / "train.spacy", result.train.to_bytes())
         write_file(tmp / "dev.spacy", result.dev.to_bytes())
         assert result.config is not None  # _refuse_empty refused an export without labels
@@ -238,7 +238,7 @@ def stream_export(
     if shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, not {shard_size}")
     out_dir = check_destination(out_dir, force)
-    with fewer_collections(), staging(out_dir) as tmp:
+    with fewer_collections(), staging(out_dir, force) as tmp:
         with (
             open(tmp / "annotations.jsonl", "w", encoding="utf-8", newline="") as jsonl,
             open(tmp / "incidents.csv", "w", encoding="utf-8", newline="") as incidents_csv,

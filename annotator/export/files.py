@@ -239,23 +239,40 @@ def content_sha256(paths: list[Path]) -> str:
 
 
 def check_destination(out_dir: str | os.PathLike[str], force: bool) -> Path:
-    """``out_dir`` made absolute; ExportError if it is a file, a link, or not empty without ``force``."""
+    """``out_dir`` made absolute; ExportError if it is a file, a link, or not empty without ``force``.
+
+    ``force`` replaces an earlier export only: a folder holding ``manifest.json`` and nothing
+    but the files an export writes. Any other folder that is not empty is refused, so that
+    ``--out . --force`` never deletes a working folder.
+    """
     out_dir = Path(out_dir).absolute()
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ExportError(f"{out_dir} exists and is not a directory; choose another output path")
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise ExportError(f"{out_dir} exists and is not empty; use --force to replace it")
+    held = {entry.name for entry in out_dir.iterdir()} if out_dir.exists() else set()
+    if not held:
+        return out_dir
+    if not force:
+        raise ExportError(f"{out_dir} exists and is not empty; use --force to replace an earlier export there")
+    if "manifest.json" not in held or not held <= set(FILES):
+        others = sorted(held - set(FILES)) or ["no manifest.json"]
+        shown = ", ".join(repr(name) for name in others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ExportError(
+            f"{out_dir} is not an earlier export ({shown}); --force replaces only an export's folder. "
+            "Choose an empty or new output folder"
+        )
     return out_dir
 
 
 @contextmanager
-def staging(out_dir: Path) -> Iterator[Path]:
+def staging(out_dir: Path, force: bool = False) -> Iterator[Path]:
     """A temporary folder beside ``out_dir``, renamed to ``out_dir`` when the block ends without error.
 
     Its name, ``.<name>.<pid>.<random>.tmp``, tells a later export whether
     the writer is still running (``remove_stale_temporaries``). On any error,
     including KeyboardInterrupt, the folder is removed and nothing is
-    written; an existing ``out_dir`` is replaced only by the final rename.
+    written; an existing ``out_dir`` is replaced only by the final rename, and
+    only as :func:`check_destination` allows it then (``force``): what appeared
+    there while the export ran is not replaced without ``force``.
     """
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir.parent)
@@ -264,7 +281,7 @@ def staging(out_dir: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o755)
         yield tmp
         fsync_path(tmp)
-        _swap_in(tmp, out_dir)
+        _swap_in(tmp, check_destination(out_dir, force))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

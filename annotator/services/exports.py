@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from glob import escape as glob_escape
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,19 @@ from .rows import iter_project_records
 
 
 def default_export_dir(exports_dir: str | Path, project: Project, now: datetime | None = None) -> Path:
-    """A new folder name under ``exports_dir``: ``<project>-<UTC timestamp>``."""
-    stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S")
-    return Path(exports_dir) / f"{safe_name(project.name)}-{stamp}"
+    """A new folder name under ``exports_dir``: ``<project>-<UTC timestamp>``.
+
+    A second export in the same second gets ``-2`` (then ``-3``, ...), so that neither
+    replaces nor refuses the other: a name counts as taken while its folder or an
+    export's temporary folder for it (``.<name>.*``) is there.
+    """
+    root = Path(exports_dir)
+    name = f"{safe_name(project.name)}-{(now or utcnow()).strftime('%Y%m%dT%H%M%S')}"
+    for n in count(1):
+        candidate = name if n == 1 else f"{name}-{n}"
+        if not (root / candidate).exists() and not any(root.glob(f".{glob_escape(candidate)}.*")):
+            return root / candidate
+    raise AssertionError("unreachable")
 
 
 def safe_name(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
@@ -62,7 +63,10 @@ class ExportForm(PolicyAnnotatorCheck, Form):
     task = SelectField("Task", choices=TASK_CHOICES)
     policy = SelectField("Gold policy", choices=POLICY_CHOICES)
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
-    dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0, 0.95)])
+    # Decimal bounds: the field's value is a Decimal, and Decimal("0.95") is above the float 0.95.
+    dev_fraction = DecimalField(
+        "Dev fraction", default=0.2, places=2, validators=[NumberRange(Decimal("0"), Decimal("0.95"))]
+    )
     seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])
 
 

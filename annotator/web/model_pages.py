@@ -3,6 +3,8 @@ active one (reviewers and admins)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -32,7 +34,10 @@ class TrainForm(PolicyAnnotatorCheck, Form):
     task = SelectField("Task", choices=TASK_CHOICES, validators=[InputRequired()])
     policy = SelectField("Gold policy", choices=POLICY_CHOICES, validators=[InputRequired()])
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
-    dev_fraction = DecimalField("Dev fraction", default=0.2, places=2, validators=[NumberRange(0.05, 0.95)])
+    # Decimal bounds: the field's value is a Decimal, and Decimal("0.95") is above the float 0.95.
+    dev_fraction = DecimalField(
+        "Dev fraction", default=0.2, places=2, validators=[NumberRange(Decimal("0.05"), Decimal("0.95"))]
+    )
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1)])
     max_steps = IntegerField("Steps (empty: the config's)", validators=[Optional(), NumberRange(1, MAX_STEPS)])
     curve = BooleanField("Learning curve: also train on 25, 50 and 75 % of the training sentences")
