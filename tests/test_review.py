@@ -162,6 +162,23 @@ def test_review_adjudication_stores_gold_with_provenance_and_audit(db, login):
     assert '<dd id="stat-queue">3</dd>' in page and '<dd id="stat-gold">1</dd>' in page
 
 
+def test_review_adjudication_values_a_span_sent_without_one_as_an_annotation_save_does(db, login):
+    # The adjudication editor sends a span it made (or relabelled) with value null: the gold gets the
+    # value its text gives, as an annotator's save does, so a COUNT made there still carries its number.
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    spans = [
+        {"start_char": 0, "end_char": 3, "label": "COUNT", "value": None},
+        {"start_char": 15, "end_char": 19, "label": "REGION", "value": "Kyiv"},
+    ]
+    response = client.put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": None, "spans": spans})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    _, stored = _gold_rows(db, ids["s1"])
+    count = stored[(0, 3, "COUNT")]
+    assert count.value == "2"
+    assert count.provenance == "unanimous"  # the annotators' "2": the same span with the same value
+
+
 def test_review_adjudication_stale_version_is_409(db, login):
     ids = build_project(db)
     client = login("rev", "reviewer")

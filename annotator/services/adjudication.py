@@ -16,7 +16,7 @@ from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, join_capped, te
 from ..metrics.disagreements import COUNTED, link_disagreement, sentence_disagreements
 from ..models import Annotation, GoldAnnotation, GoldAnswer, GoldSpan, Project, Sentence, User, utcnow
 from ..records import IncidentRecord, SpanKey
-from .annotations import validate_spans
+from .annotations import span_values, validate_spans
 from .audit import record
 from .incident_links import InvalidIncidents, checked_incidents, incidents_column, pruned, stored_incidents
 from .label_scheme import confirm_scheme, hold_scheme
@@ -198,7 +198,7 @@ def adjudicate(
     the spans (``annotator.limits``) and how many problems one refusal lists.
     """
     project = session.get(Project, sentence.project_id)
-    wanted = _validate(decisions, sentence, project, limits)
+    wanted = _validate(session, decisions, sentence, project, limits)
     explicit = _dropped_keys(decisions.get("dropped"), limits)
     note = _note(decisions.get("note"), limits)
     default_reason = _reason(decisions.get("reason"))
@@ -442,9 +442,10 @@ def _reason(reason: Any) -> str | None:
 
 
 def _validate(
-    decisions: Mapping[str, Any], sentence: Sentence, project: Project, limits: Limits
+    session: Session, decisions: Mapping[str, Any], sentence: Sentence, project: Project, limits: Limits
 ) -> dict[tuple[int, int, str], dict[str, Any]]:
-    """The reviewer's spans, checked as an annotator's are (offsets on token boundaries, known labels)."""
+    """The reviewer's spans, checked as an annotator's are (offsets on token boundaries, known labels),
+    and valued as an annotator's are: a span sent without a value gets the one its text gives."""
     spans = decisions.get("spans")
     if not isinstance(spans, list):
         raise AdjudicationError('send "spans": a list of {start_char, end_char, label, value}')
@@ -463,7 +464,7 @@ def _validate(
         messages = [f"span {p.span}: {p.problem}" if p.span is not None else p.problem for p in problems]
         raise AdjudicationError(join_capped(messages, limits.max_listed_problems))
     wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
-    for span, checked in zip(spans, clean, strict=True):
+    for span, checked, value in zip(spans, clean, span_values(session, project, sentence, clean), strict=True):
         key = (checked["start_char"], checked["end_char"], checked["label"])
-        wanted[key] = {"value": checked["value"] or None, "reason": span.get("reason")}
+        wanted[key] = {"value": value or None, "reason": span.get("reason")}
     return wanted

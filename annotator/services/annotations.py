@@ -88,6 +88,25 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "\u2026"
 
 
+def span_values(
+    session: Session, project: Project, sentence: Sentence, clean: Sequence[Mapping[str, Any]]
+) -> list[str | None]:
+    """Each checked span's value (:func:`validate_spans`): the one sent, else (null) the one the project's
+    vocabularies give its text (``labels.normalise``: a COUNT's number, a REGION's gazetteer name, ...).
+
+    The one rule for an annotator's save and a reviewer's gold alike.
+    """
+    if all(s["value"] is not None for s in clean):
+        return [s["value"] for s in clean]
+    gazetteer, outcomes = project_gazetteer(session, project), project_outcomes(project)
+    return [
+        s["value"]
+        if s["value"] is not None
+        else normalise(s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels)
+        for s in clean
+    ]
+
+
 def provenance_problem(span: Mapping[str, Any]) -> str | None:
     """What is wrong with a submitted span's ``source`` and ``model_version``; None when they are fine.
 
@@ -330,22 +349,9 @@ def save_annotation(
     if problems:
         raise InvalidAnnotation(problems)
 
-    gazetteer, outcomes = project_gazetteer(session, project), project_outcomes(project)
     new_spans = [
-        CleanSpan(
-            s["start_char"],
-            s["end_char"],
-            s["label"],
-            s["value"]
-            if s["value"] is not None
-            else normalise(
-                s["label"], sentence.text[s["start_char"] : s["end_char"]], gazetteer, outcomes, project.labels
-            ),
-            s["suggested"],
-            s["source"],
-            s["model_version"],
-        )
-        for s in clean
+        CleanSpan(s["start_char"], s["end_char"], s["label"], value, s["suggested"], s["source"], s["model_version"])
+        for s, value in zip(clean, span_values(session, project, sentence, clean), strict=True)
     ]
     if not scheme_held:
         hold_scheme(session, project)
