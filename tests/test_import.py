@@ -74,6 +74,23 @@ def test_import_reimport_adds_nothing(runner, tmp_path):
     assert _status(runner)["reports"] == 2
 
 
+def test_import_says_when_an_annotators_annotation_is_kept_as_stored(runner, tmp_path, db):
+    from annotator.models import Span
+
+    text = "Thirty drones were destroyed over Kursk."
+    first, corrected = tmp_path / "r1.jsonl", tmp_path / "r2.jsonl"
+    line = {"text": text, "spans": [{"start": 0, "end": 6, "label": "COUNT"}], "_annotator_id": "chen"}
+    first.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    line["spans"].append({"start": 19, "end": 28, "label": "OUTCOME"})
+    corrected.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert "1 annotation added" in runner.invoke(args=["import", str(first), "--project", "p"]).output
+    again = runner.invoke(args=["import", str(corrected), "--project", "p"])
+    assert again.exit_code == 0, again.output
+    assert "1 duplicate skipped" in again.output and "annotation added" not in again.output
+    assert "1 annotation not imported: the annotator has one of that sentence already, kept as stored" in again.output
+    assert db.scalars(select(Span.label)).all() == ["COUNT"]  # the stored annotation, as it was
+
+
 @pytest.mark.parametrize(
     "name, raw, expected",
     [

@@ -26,9 +26,12 @@ class ImportSummary:
     duplicates: int = 0
     annotations: int = 0
     suggestions: int = 0
+    # An annotator's annotation of a sentence they had annotated already: an import adds, it never
+    # replaces what is stored (a person's later work in the browser included), so it is kept as stored.
+    kept: int = 0
 
     def add(self, other: ImportSummary) -> None:
-        for field in ("reports", "sentences", "duplicates", "annotations", "suggestions"):
+        for field in ("reports", "sentences", "duplicates", "annotations", "suggestions", "kept"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
     def __str__(self) -> str:
@@ -39,6 +42,11 @@ class ImportSummary:
             for n, noun in ((self.annotations, "annotation"), (self.suggestions, "suggestion"))
             if n
         ]
+        if self.kept:
+            parts.append(
+                f"{_many(self.kept, 'annotation')} not imported: the annotator has one of that sentence already, "
+                "kept as stored (an import never replaces an annotation)"
+            )
         return ", ".join(parts)
 
 
@@ -279,6 +287,7 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
         )
         for sentence in sentences:
             if sentence.id in done:
+                summary.kept += 1
                 continue
             annotation = Annotation(sentence_id=sentence.id, user_id=user.id, status=imported.status)
             # A span repeated in the file is one span (the schema holds each once).
