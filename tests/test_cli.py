@@ -44,12 +44,20 @@ def test_cli_projects_lists_each_project_with_its_counts(runner, tmp_path):
     rows = json.loads(runner.invoke(args=["projects", "--json"]).output)
     assert [row["name"] for row in rows] == ["alpha", "beta"]
     assert rows[0]["sentences"] == 3 and rows[0]["reports"] == 2 and rows[0]["labels"] == ["REGION", "COUNT", "OUTCOME"]
+    assert rows[0]["queue_order"] == "report"
+    runner.invoke(args=["users", "add", "ann", "--password-stdin"], input="correct horse 1\n")
+    created = runner.invoke(
+        args=["projects", "create", "gamma", "--queue-order", "uncertain", "--annotators-per-sentence", "1"]
+    )
+    assert created.exit_code == 0, created.output
     text = runner.invoke(args=["projects"])
     assert text.exit_code == 0
-    assert (
-        text.output.splitlines()[0]
-        == "alpha (en, 2 per sentence, open): reports 2, sentences 3, done 0, flagged 0, skipped 0, complete 0, gold 0"
+    assert text.output.splitlines()[0] == (
+        "alpha (en, 2 per sentence, open, report order): "
+        "reports 2, sentences 3, done 0, flagged 0, skipped 0, complete 0, gold 0"
     )
+    assert text.output.splitlines()[2].startswith("gamma (en, 1 per sentence, open, most uncertain first): ")
+    assert json.loads(runner.invoke(args=["projects", "list", "--json"]).output)[2]["queue_order"] == "uncertain"
 
 
 # What Python makes of a Latin-1 byte in a command-line argument (an unpaired surrogate), a NUL,
@@ -69,6 +77,32 @@ def test_cli_users_add_refuses_a_name_that_is_not_plain_text(runner, db):
         assert "a username cannot hold" in result.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_cli_users_list_shows_roles_state_and_tokens(runner, db):
+    from sqlalchemy import select
+
+    from annotator.models import User
+
+    assert "No accounts yet" in runner.invoke(args=["users", "list"]).output
+    for name, role in (("zoe", "admin"), ("bob", "annotator"), ("rita", "reviewer")):
+        added = runner.invoke(
+            args=["users", "add", name, "--role", role, "--password-stdin"], input="correct horse 1\n"
+        )
+        assert added.exit_code == 0, added.output
+    assert runner.invoke(args=["users", "token", "bob"]).exit_code == 0
+    db.scalar(select(User).where(User.username == "rita")).active = False
+    db.commit()
+    listed = runner.invoke(args=["users", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == ["bob (annotator): API token", "rita (reviewer): deactivated", "zoe (admin)"]
+    rows = json.loads(runner.invoke(args=["users", "list", "--json"]).output)
+    assert [(r["username"], r["role"], r["active"], r["api_token"], r["locked_until"]) for r in rows] == [
+        ("bob", "annotator", True, True, None),
+        ("rita", "reviewer", False, False, None),
+        ("zoe", "admin", True, False, None),
+    ]
+    assert all(r["created_at"].endswith("Z") for r in rows)
 
 
 def test_cli_users_token_of_a_name_that_is_not_plain_text_is_no_user(runner):

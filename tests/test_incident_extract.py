@@ -67,17 +67,18 @@ def test_incident_extract_command_writes_the_table(runner, tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [line["count"] for line in lines] == [17, None] and lines[0]["gold_source"] == "rules"
     bad = runner.invoke(args=["extract", "--project", "p", str(reports), "--out", str(tmp_path / "t.xlsx")])
-    assert bad.exit_code == 1 and "name a .csv or .jsonl file" in bad.output
+    # A wrong --out is a wrong argument, told before anything is read: exit 2, like click's own checks.
+    assert bad.exit_code == 2 and "Invalid value for '--out': t.xlsx: name a .csv or .jsonl file" in bad.output
     (tmp_path / "folder.csv").mkdir()
     for out, message in ((tmp_path / "folder.csv", "is a directory"), (tmp_path / "no" / "t.csv", "does not exist")):
         refused = runner.invoke(args=["extract", "--project", "p", str(reports), "--out", str(out)])
-        assert refused.exit_code == 1 and f"--out {out}: " in refused.output and message in refused.output
+        assert refused.exit_code == 2 and f"'--out': {out}: " in refused.output and message in refused.output
     assert not (tmp_path / "no").exists() and list((tmp_path / "folder.csv").iterdir()) == []
     (tmp_path / "a-file").write_text("mine", encoding="utf-8")
     under_a_file = runner.invoke(
         args=["extract", "--project", "p", str(reports), "--out", str(tmp_path / "a-file" / "t.csv")]
     )
-    assert under_a_file.exit_code == 1 and "is a file, not a folder" in under_a_file.output
+    assert under_a_file.exit_code == 2 and "is a file, not a folder" in under_a_file.output
     # A report file that is missing or a folder is a wrong argument, refused by click before anything is read:
     # exit 2, like every command's (exit 1 is for input or a database that refuses the work).
     for path, message in ((tmp_path / "missing.txt", "does not exist"), (tmp_path / "folder.csv", "is a directory")):

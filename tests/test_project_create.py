@@ -226,7 +226,7 @@ def test_project_create_cli(runner, db, tmp_path, annotators):
     (event,) = db.scalars(select(AuditEvent).where(AuditEvent.action == "project.create"))
     assert event.detail["via"] == "command line"
     assert [row["name"] for row in json.loads(runner.invoke(args=["projects", "list", "--json"]).output)] == ["weapons"]
-    assert runner.invoke(args=["projects"]).output.startswith("weapons (en, 2 per sentence, open)")
+    assert runner.invoke(args=["projects"]).output.startswith("weapons (en, 2 per sentence, open, report order)")
 
 
 @pytest.mark.parametrize(

@@ -156,10 +156,13 @@ def _list_projects(as_json: bool) -> None:
         return
     for row in rows:
         access = "members only" if row["restricted"] else "open"
+        order = "most uncertain first" if row["queue_order"] == "uncertain" else "report order"
         counts = ", ".join(
             f"{key} {row[key]}" for key in ("reports", "sentences", "done", "flagged", "skipped", "complete", "gold")
         )
-        click.echo(f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}): {counts}")
+        click.echo(
+            f"{row['name']} ({row['lang']}, {row['annotators_per_sentence']} per sentence, {access}, {order}): {counts}"
+        )
 
 
 @click.group("projects", invoke_without_command=True)
@@ -309,7 +312,7 @@ def demo(host: str, port: int, no_serve: bool, annotated_reports: int) -> None:
     db.commit()
     click.echo(
         f"Demo project {DEMO_PROJECT!r}: {summary}; gold for {gold} sentences ({incidents} incidents) "
-        f"adjudicated by reviewer; {labelled} sentences labelled by bob and chen."
+        f"adjudicated by reviewer; {labelled} annotations added by bob and chen (each labels the last {annotated_reports} reports)."
     )
     click.echo("Accounts (passwords are new on every run):")
     for name, role, password in logins:

@@ -38,14 +38,19 @@ def extract(project_name: str, out: Path | None, paths: tuple[str, ...]) -> None
     from ..incidents.table import csv_header, csv_line, jsonl_row
     from ..services.incident_extraction import ExtractionError, extract_reports, read_files
 
+    # A wrong --out is a wrong argument, told before the reports are read (exit 2, as click's own checks).
     if out is not None and out.suffix.lower() not in (".csv", ".jsonl"):
-        raise fail(f"--out {out.name}: name a .csv or .jsonl file")
+        raise click.BadParameter(f"{out.name}: name a .csv or .jsonl file", param_hint="'--out'")
     if out is not None and out.is_dir():
-        raise fail(f"--out {out}: is a directory; name a .csv or .jsonl file in it")
-    if out is not None and not out.parent.is_dir():  # told before the reports are read, not after
+        raise click.BadParameter(f"{out}: is a directory; name a .csv or .jsonl file in it", param_hint="'--out'")
+    if out is not None and not out.parent.is_dir():
         if out.parent.exists():
-            raise fail(f"--out {out}: {out.parent} is a file, not a folder; name a file in a folder")
-        raise fail(f"--out {out}: the folder {out.parent} does not exist; create it first")
+            raise click.BadParameter(
+                f"{out}: {out.parent} is a file, not a folder; name a file in a folder", param_hint="'--out'"
+            )
+        raise click.BadParameter(
+            f"{out}: the folder {out.parent} does not exist; create it first", param_hint="'--out'"
+        )
     db = session()
     project = _project(db, project_name)
     try:

@@ -59,4 +59,43 @@ def token(name: str) -> None:
     click.echo(value)
 
 
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_command(as_json: bool) -> None:
+    """List the accounts: name, role, active or deactivated, whether an API token is set, locked until when."""
+    import json
+
+    from sqlalchemy import select
+
+    from ..models import User, utcnow
+    from ..services.annotations import iso
+
+    db = session()
+    now = utcnow()
+    rows = [
+        {
+            "username": user.username,
+            "role": user.role,
+            "active": user.active,
+            "api_token": user.api_token_hash is not None,
+            "locked_until": iso(user.locked_until)
+            if user.locked_until is not None and user.locked_until > now
+            else None,
+            "created_at": iso(user.created_at),
+        }
+        for user in db.scalars(select(User).order_by(User.username))
+    ]
+    db.rollback()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No accounts yet: annotator users add NAME --role ROLE.")
+    for row in rows:
+        notes = [] if row["active"] else ["deactivated"]
+        notes += ["API token"] if row["api_token"] else []
+        notes += [f"locked until {row['locked_until']}"] if row["locked_until"] else []
+        click.echo(f"{row['username']} ({row['role']})" + (f": {', '.join(notes)}" if notes else ""))
+
+
 COMMANDS = [users]

@@ -376,6 +376,7 @@ def list_projects(session: Session) -> list[dict[str, Any]]:
             "lang": p.lang,
             "annotators_per_sentence": p.annotators_per_sentence,
             "restricted": p.restricted,
+            "queue_order": p.queue_order,
             "labels": [label["name"] for label in p.labels],
         }
         for p in session.scalars(select(Project).order_by(Project.name))
