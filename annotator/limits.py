@@ -142,18 +142,32 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Python converts integers of at most this many digits (sys.get_int_max_str_digits' default).
+MAX_INT_DIGITS = 4300
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise NonFiniteNumber(
+            f"an integer of {digits:,} digits ({text[:20]}...) is too long to be read; write one of at most "
+            f"{MAX_INT_DIGITS:,} digits"
+        )
+    return int(text)
+
+
 def parse_json(raw: str | bytes, max_depth: int) -> Any:
     """Decode JSON text, refusing nesting deeper than ``max_depth``.
 
-    Raises ValueError for text that is not JSON (including integers of more
-    than 4,300 digits, which Python will not convert), NonFiniteNumber (a
-    ValueError) for NaN, Infinity and numbers beyond a float's range, and
+    Raises ValueError for text that is not JSON, NonFiniteNumber (a
+    ValueError) for NaN, Infinity, numbers beyond a float's range and integers
+    of more than 4,300 digits (which Python will not convert), and
     LimitExceeded ("max_json_depth") for deep nesting. The decoder recurses
     once per level: a body of 100,000 brackets exhausts the interpreter's
     stack, which is caught here too.
     """
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except RecursionError:
         value = None
         too_deep = True

@@ -531,6 +531,18 @@ def test_api_seconds_spent_must_be_finite(app, db, login, first, seconds):
     assert "finite" in response.get_json()["message"]
 
 
+def test_api_an_integer_too_long_to_read_is_said_as_such(app, db, login, first):
+    client = login("timer", "annotator")
+    body = '{"status": "done", "spans": [], "seconds_spent": -%s}' % ("9" * 5000)
+    response = client.put(
+        f"/api/sentences/{first.id}/annotation", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    message = response.get_json()["message"]
+    assert "an integer of 5,000 digits (-9999999999999999999...) is too long to be read" in message
+    assert "not valid JSON" not in message
+
+
 def test_api_put_beyond_the_quota_without_a_lease_is_refused(login, db, project, first):
     """Two annotators have done the sentence (quota 2): a third one's save is not stored."""
     for name in ("one", "two"):

@@ -82,7 +82,7 @@ def test_auth_refused_password_reset_names_the_account(live_app, live_db, page, 
     ).click()
     page.wait_for_load_state()
     assert page.locator(".flash-error").inner_text() == (
-        "ann's password was not changed: a password is at least 8 characters."
+        "ann's password was not changed: a password is 8 to 1,024 characters."
     )
 
 

@@ -79,6 +79,42 @@ def test_cli_users_add_refuses_a_name_that_is_not_plain_text(runner, db):
     assert db.scalar(select(func.count()).select_from(User)) == 0
 
 
+def test_cli_users_add_refuses_names_that_pass_for_another(runner, db):
+    from sqlalchemy import select
+
+    from annotator.models import User
+
+    assert runner.invoke(args=["users", "add", "alice", "--password-stdin"], input="correct horse 1\n").exit_code == 0
+    for name, problem in (
+        ("ALICE", "user 'alice' exists already, and 'ALICE' differs from it only in case"),
+        ("ali\u200bce", "cannot hold the character U+200B"),  # a zero-width space
+        ("\u202eecila", "cannot hold the character U+202E"),  # a right-to-left override
+        ("a\u2028b", "cannot hold the character U+2028"),  # a line separator
+    ):
+        result = runner.invoke(args=["users", "add", name, "--password-stdin"], input="correct horse 1\n")
+        assert result.exit_code == 1 and problem in result.output, (name, result.output)
+    assert db.scalars(select(User.username)).all() == ["alice"]
+
+
+def test_cli_import_names_an_annotator_as_an_account_stores_it(runner, db, tmp_path):
+    # " bob " in a file is the account "bob" (names are stored stripped), not a clash with it.
+    from sqlalchemy import select
+
+    from annotator.models import Annotation, User
+
+    assert runner.invoke(args=["users", "add", "bob", "--password-stdin"], input="correct horse 1\n").exit_code == 0
+    path = tmp_path / "b.jsonl"
+    line = {
+        "text": "Five drones hit Odesa.",
+        "spans": [{"start": 0, "end": 4, "label": "COUNT"}],
+        "_annotator_id": " bob ",
+    }
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path), "--project", "p"])
+    assert result.exit_code == 0 and "1 annotation added" in result.output, result.output
+    assert db.scalars(select(User.username).join(Annotation, Annotation.user_id == User.id)).all() == ["bob"]
+
+
 def test_cli_users_list_shows_roles_state_and_tokens(runner, db):
     from sqlalchemy import select
 

@@ -100,7 +100,9 @@ def test_corpus_doccano_labels():
         ("bad.csv", b"text,id,text\nfirst,1,second\n", 1, "column 'text' twice"),
         ("empty.txt", b"", None, "empty"),
         ("blank.jsonl", b"\n  \n", None, "empty"),
-        ("report.pdf", b"%PDF", None, "unsupported file type"),
+        ("report.pdf", b"%PDF", None, "unsupported file type .pdf; name the file by its format: .txt"),
+        (".txt", b"x", None, "the file name has no extension; name the file by its format"),
+        ("ok.txt.", b"x", None, "the file name has no extension"),
     ],
 )
 def test_corpus_bad_input_names_file_and_line(name, raw, line, message):

@@ -106,6 +106,8 @@ def test_project_create_openapi_names_every_label_kind():
         ({"labels": [{"name": "X", "kind": "weapon"}]}, "labels", "kind must be one of region, count, category, text"),
         ({"labels": []}, "labels", "non-empty list"),
         ({"guidelines": "a\x00b"}, "guidelines", "NUL"),
+        ({"guidelines": " \n"}, "guidelines", "the guidelines are empty; write them, or leave them out"),
+        ({"guidelines": 7}, "guidelines", "guidelines must be text"),
     ],
 )
 def test_project_create_refuses_and_adds_nothing(db, annotators, fields, field, message):

@@ -35,7 +35,7 @@ def parse_label_studio(name: str, text: str, limits: Limits = DEFAULT_LIMITS) ->
         raise CorpusError(name, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     except LimitExceeded as exc:
         raise CorpusError(name, None, f"the file is not a Label Studio export: {exc.message}") from None
-    except ValueError as exc:  # an integer of more than 4,300 digits
+    except ValueError as exc:  # NonFiniteNumber: NaN, Infinity, a float out of range, an integer too long
         raise CorpusError(name, None, f"the file is not valid JSON: {exc}") from None
     if not isinstance(tasks, list):
         raise CorpusError(

@@ -61,7 +61,8 @@ def parse_file(name: str, data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[
 
     suffix = PurePath(name).suffix.lower()
     if suffix not in FORMATS:
-        raise CorpusError(name, None, f"unsupported file type {suffix or '(none)'}; use {extensions_text()}")
+        what = f"unsupported file type {suffix}" if suffix not in ("", ".") else "the file name has no extension"
+        raise CorpusError(name, None, f"{what}; name the file by its format: {extensions_text()}")
     text = decode(name, data)
     if not text.strip():
         raise CorpusError(name, None, "the file is empty")
@@ -162,7 +163,7 @@ def parse_jsonl(name: str, text: str, max_depth: int = DEFAULT_LIMITS.max_json_d
             raise CorpusError(name, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
         except LimitExceeded as exc:
             raise CorpusError(name, number, f"{exc.message}; flatten the record") from None
-        except ValueError as exc:  # an integer of more than 4,300 digits
+        except ValueError as exc:  # NonFiniteNumber: NaN, Infinity, a float out of range, an integer too long
             raise CorpusError(name, number, f"invalid JSON: {exc}") from None
         if not isinstance(record, dict):
             raise CorpusError(name, number, 'each line must be a JSON object with a "text" field')

@@ -225,8 +225,12 @@ def create_project(
         raise ProjectError(f"label scheme: {exc}", field="labels") from None
     if guidelines is None:
         guidelines = default_guidelines()
-    elif not isinstance(guidelines, str) or not guidelines.strip():
+    elif not isinstance(guidelines, str):
         raise ProjectError("guidelines must be text; leave them out for the shipped guidelines", field="guidelines")
+    elif not guidelines.strip():
+        raise ProjectError(
+            "the guidelines are empty; write them, or leave them out for the shipped guidelines", field="guidelines"
+        )
     elif len(guidelines) > MAX_GUIDELINE_CHARS:
         raise ProjectError(f"guidelines are at most {MAX_GUIDELINE_CHARS:,} characters", field="guidelines")
     elif (problem := text_problem(guidelines)) is not None:

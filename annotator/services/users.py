@@ -8,7 +8,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,16 +30,26 @@ MAX_USERNAME_CHARS = 80
 def username_problem(username: str) -> str | None:
     """Why ``username`` (stripped) cannot name an account, or None.
 
-    1 to 80 characters, none a control character (NUL, a line break, ...) or an
+    1 to 80 characters, none a control character (NUL, a line break, ...), an
     unpaired surrogate (what Python makes of a byte that is not UTF-8 in a
-    command-line argument), which no database stores as text.
+    command-line argument), which no database stores as text, or an invisible
+    one: a format character (a zero-width space, a right-to-left override) or a
+    line or paragraph separator, with which one name could pass for another on
+    the review pages.
     """
     if not username or len(username) > MAX_USERNAME_CHARS:
         return f"a username is 1 to {MAX_USERNAME_CHARS} characters"
-    bad = next((c for c in username if unicodedata.category(c) in ("Cc", "Cs")), None)
+    bad = next((c for c in username if unicodedata.category(c) in _NOT_IN_USERNAMES), None)
     if bad is not None:
-        return f"a username cannot hold the character U+{ord(bad):04X} (no control characters or unpaired surrogates)"
+        return (
+            f"a username cannot hold the character U+{ord(bad):04X} "
+            "(no control, format or line-separator characters, no unpaired surrogates)"
+        )
     return None
+
+
+# Unicode categories no username holds: control, surrogate, format (invisible), line and paragraph separators.
+_NOT_IN_USERNAMES = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp"})
 
 
 def get_user(session: Session, username: str) -> User:
@@ -61,6 +71,10 @@ def create_user(session: Session, username: str, role: str, password: str | None
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} exists already")
+    # Names that differ only in case would pass for one another on the review pages.
+    twin = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
+    if twin is not None:
+        raise UserError(f"user {twin!r} exists already, and {username!r} differs from it only in case")
     user = User(username=username, role=role, session_token=new_session_token())
     if password is not None:
         set_password(user, password)
@@ -71,6 +85,7 @@ def create_user(session: Session, username: str, role: str, password: str | None
 
 def get_or_create_annotator(session: Session, username: str) -> User:
     """The account called ``username``, a new annotator if none; UserError for a name no account can have."""
+    username = username.strip()  # as create_user stores it
     problem = username_problem(username)
     if problem is not None:
         raise UserError(problem)

@@ -24,7 +24,7 @@ from .forms import Form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PASSWORD_LENGTH = Length(min=8, max=1024, message="A password is at least 8 characters.")
+PASSWORD_LENGTH = Length(min=8, max=1024, message="A password is 8 to 1,024 characters.")
 
 
 # --- Forms ----------------------------------------------------------------------
@@ -145,7 +145,7 @@ def reset_password(user_id: int):
     back = url_for("admin.users")
     if not form.validate_on_submit():
         return go_back(
-            back, f"{user.username}'s password was not changed: a password is at least 8 characters.", "error"
+            back, f"{user.username}'s password was not changed: a password is 8 to 1,024 characters.", "error"
         )
     set_password(user, form.password.data)  # also rotates the session token: old logins end
     user.failed_logins, user.locked_until = 0, None

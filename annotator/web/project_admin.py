@@ -333,7 +333,7 @@ def _outcome_entries(text: str) -> list[dict] | None:
         raise VocabularyError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     except LimitExceeded as exc:
         raise VocabularyError(exc.message) from exc
-    except ValueError as exc:  # an integer of more than 4,300 digits
+    except ValueError as exc:  # NonFiniteNumber: NaN, Infinity, a float out of range, an integer too long
         raise VocabularyError(f"Not valid JSON: {exc}") from exc
     if not isinstance(data, list) or not data:
         raise VocabularyError("the vocabulary is a non-empty JSON list of {category, description, phrases} objects")
