@@ -526,10 +526,7 @@ def test_label_browser_context_is_shown_dimmed_and_not_labellable(page, live_app
     from pathlib import Path
 
     live_app.config["RULE_SUGGESTIONS"] = True  # as annotators see it
-    report = Path(__file__).parents[2].joinpath("shared/examples/incident-report.txt")
-    text = (
-        report.read_text(encoding="utf-8") if report.exists() else f"{KALUGA} Nothing else happened. Moscow was quiet."
-    )
+    text = Path(__file__).parents[1].joinpath("docs", "examples", "incident-report.txt").read_text(encoding="utf-8")
     project, _ = get_or_create_project(live_db, "drones", annotators_per_sentence=1)
     import_reports(live_db, project, "test", [ReportRecord(text=text, source="https://example.org/report?id=1")])
     live_db.commit()

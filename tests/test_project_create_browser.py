@@ -14,7 +14,7 @@ from spacy.tokens import DocBin
 
 pytestmark = pytest.mark.browser
 
-REPORT = Path(__file__).parent / "data" / "incident-report.txt"  # a copy of shared/examples/incident-report.txt
+REPORT = Path(__file__).parents[1] / "docs" / "examples" / "incident-report.txt"  # the README's example report
 WEAPON_LINE = "WEAPON | text | w | #cdb4db | Weapons named in the report"
 
 
