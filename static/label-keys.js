@@ -7,7 +7,7 @@ import { askReason, closeEditor, hideReason, openEditor, render } from "./label-
 import {
   acceptAll, acceptSuggestion, currentSuggestion, cycleSuggestion, deleteAtCursor, labelSelection, moveCursor, redo, rejectSuggestion, undo,
 } from "./label-spans.js";
-import { acceptAllAndSave, ignore, save, saveNothing } from "./label-save.js";
+import { acceptAllAndSave, ignore, saveNothing, saveShown } from "./label-save.js";
 import {
   acceptIncidentSuggestion, addPartner, closeIncident, dropLinking, link, nextPartner, rejectIncidentSuggestion, takeBack, unlink,
 } from "./label-incidents.js";
@@ -35,7 +35,7 @@ export function escape() {
 
 /** The commands of keymap.js; shift: whether Shift is held (it extends a selection, or walks back). */
 const commands = {
-  save: () => save("done"),
+  save: saveShown,
   right: (shift) => moveCursor(1, shift),
   left: (shift) => moveCursor(-1, shift),
   home: (shift) => moveCursor(0, shift, 0),

@@ -27,7 +27,7 @@ function show(data, mode) {
   // A sentence already annotated has had its suggestions looked at: do not offer them again.
   S.rejected = new Set(data.annotation ? S.suggestions.map(suggestionKey) : []);
   S.cursor = null; S.anchor = null; S.focus = null; S.undo = []; S.redo = [];
-  S.elapsed = 0; S.shownAt = performance.now(); S.retry = null; S.confirmNothing = false;
+  S.elapsed = 0; S.shownAt = performance.now(); S.retry = null; S.confirmNothing = false; S.confirmEmpty = false;
   if (data.progress) S.progress = data.progress;
   closeEditor();
   hideReason();

@@ -78,6 +78,23 @@ function keepDraft(body) {
   }
 }
 
+/**
+ * Enter: save as done with the spans on screen. On a new sentence with no span taken while
+ * suggestions are still pending, it asks for a second Enter first: saving nothing past
+ * suggestions nobody looked at is a slip more often than a decision (a takes them, x rejects them).
+ */
+export function saveShown() {
+  if (!S.data || S.saving) return;
+  const pending = pendingSuggestions().length;
+  if (!S.stored && !S.spans.length && pending && !S.confirmEmpty) {
+    S.confirmEmpty = true;
+    const what = pending === 1 ? "1 suggestion is" : `${pending} suggestions are`;
+    return setStatus("hint", `${what} not taken yet: a takes them and saves, x saves with none; Enter again saves with no spans.`);
+  }
+  S.confirmEmpty = false;
+  return save("done");
+}
+
 /** a: take every suggestion still pending, then save as done (one key when they are right). */
 export function acceptAllAndSave() {
   if (!S.data || S.saving) return;

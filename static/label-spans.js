@@ -63,6 +63,7 @@ export function changed(valuesOnly = false) {
   }
   if (S.data && !valuesOnly) {
     S.confirmNothing = false;
+    S.confirmEmpty = false;
     if (!S.saving) {
       S.retry = null;
       setStatus("dirty", "Unsaved changes (kept in this browser)");

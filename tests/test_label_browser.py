@@ -532,7 +532,7 @@ def test_label_browser_context_is_shown_dimmed_and_not_labellable(page, live_app
     live_db.commit()
     browser_login(page, "ann")
     open_label(page, live_app)
-    page.keyboard.press("Enter")  # on to the second sentence, which has context on both sides
+    page.keyboard.press("x")  # nothing to label: on to the second sentence, which has context on both sides
     expect(page.locator("#context-before p").first).to_be_visible()
     expect(page.locator("#context-after p").first).to_be_visible()
     expect(page.locator("#source a")).to_have_attribute("href", "https://example.org/report?id=1")
@@ -618,6 +618,29 @@ def test_label_browser_x_with_spans_on_screen_asks_for_a_second_x(page, live_app
     page.keyboard.press("x")
     expect(page.locator("#all-done")).to_be_visible()
     assert stored(live_db, "ann")[KALUGA] == ("done", None, set())
+
+
+def test_label_browser_enter_past_untaken_suggestions_asks_for_a_second_enter(page, live_app, live_db, browser_login):
+    other = "Two drones hit Kursk."
+    make_project(live_db, [KALUGA, other], suggestions={**THREE, other: [(0, 3, "COUNT", "2")]})
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    first = page.locator("#sentence").evaluate("el => el.textContent")
+    page.keyboard.press("Enter")  # three suggestions, none taken: a slip more often than a decision
+    expect(page.locator("#save-status")).to_contain_text(
+        "3 suggestions are not taken yet: a takes them and saves, x saves with none; Enter again saves with no spans."
+    )
+    assert page.locator("#sentence").evaluate("el => el.textContent") == first  # nothing was saved
+    assert KALUGA not in stored(live_db, "ann")
+    page.keyboard.press("Enter")  # the second Enter is the decision
+    expect(page.locator("#sentence")).not_to_have_text(first)
+    assert stored(live_db, "ann")[KALUGA] == ("done", None, set())
+    # Once a span is taken, Enter saves at once, whatever suggestions are left.
+    page.keyboard.press("y")
+    expect(page.locator("mark.span")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert len(stored(live_db, "ann")[other][2]) == 1
 
 
 def test_label_browser_suggestion_keys_decide_and_move_on(page, live_app, live_db, browser_login):
