@@ -83,6 +83,13 @@ def test_normalise_parse_count_reads_numbers(text, expected):
         "hundred",
         "and five",
         "a",
+        "1e308",  # scientific notation: not "1"
+        "1E5",
+        "½",  # a fraction (NFKC: "1⁄2"): not "1"
+        "⅓",
+        "1/2",
+        "1" * 256,  # longer than a stored value
+        "9" * 5000,  # longer than int() reads
     ],
 )
 def test_normalise_parse_count_rejects_vague_or_non_numbers(text):

@@ -85,6 +85,10 @@ _QUALIFIERS = re.compile(
     r"^(?:(?:about|around|approximately|roughly|some|nearly|almost|over|the|"
     r"more than|at least|up to|as many as|an estimated|a total of)\s+)+"
 )
+# A number written as a fraction ("1/2", "½" is "1⁄2" once NFKC-normalised) or in scientific
+# notation ("1e308"): no exact count, though its first digits would read as one.
+_NOT_WHOLE = re.compile(r"\d[\d,]*(?:[/\u2044]\d|e[+-]?\d)")
+MAX_COUNT_DIGITS = 255  # a span's value is at most 255 characters (the column, MAX_VALUE_CHARS)
 _WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
 
 
@@ -103,7 +107,9 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
         return None
     first = words[0]
     if _DIGITS.fullmatch(first):
-        return int(first.replace(",", "")), 1
+        digits = first.replace(",", "")
+        # More digits than a stored value holds is no count of anything (and past 4,300 int() refuses it).
+        return (int(digits), 1) if len(digits) <= MAX_COUNT_DIGITS else None
     if list(words[:3]) == ["half", "a", "dozen"]:
         return 6, 3
     if first == "single" or list(words[:2]) in (["a", "single"], ["an", "single"]):
@@ -162,10 +168,13 @@ def parse_count(text: str) -> int | None:
     Digits ("40", "1,200") and English number words ("forty", "twenty-three",
     "one hundred and five", "two dozen", "a single") are read; a trailing noun
     and a leading hedge ("about", "up to") are ignored. "dozens", "several"
-    and decimals ("3.5") give ``None``.
+    decimals ("3.5"), fractions ("1/2", "½"), scientific notation ("1e308")
+    and numbers of more than 255 digits give ``None``.
     """
     cleaned = unicodedata.normalize("NFKC", text).casefold().strip()
     cleaned = _QUALIFIERS.sub("", cleaned)
+    if _NOT_WHOLE.match(cleaned):
+        return None
     parsed = count_prefix(_WORD_SPLIT.findall(cleaned))
     return None if parsed is None else parsed[0]
 
