@@ -9,6 +9,7 @@ project gets unless it names its own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,6 +28,13 @@ __all__ = [
     "lost_labels",
     "parse_scheme_lines",
 ]
+
+def _typable(key: str) -> bool:
+    """A key the labelling page can match to one keystroke: a letter, digit, punctuation or symbol
+    of the Basic Multilingual Plane. A combining accent types nothing alone; an emoji is two
+    UTF-16 units in the browser, and the form's one-character field cannot hold it."""
+    return ord(key) <= 0xFFFF and unicodedata.category(key)[0] in "LNPS"
+
 
 # Keys the labelling page keeps for its commands (static/keymap.js, KEYS): a label cannot take them.
 # Digits pick labels by their place in the legend, so they are not free either.
@@ -129,8 +137,11 @@ def check_label(raw: Any, position: int = 0) -> Label:
     if not isinstance(colour, str) or not COLOUR.fullmatch(colour):
         raise SchemeError(f"{where}: colour must be #rgb or #rrggbb, not {str(colour)[:20]!r}")
     key = raw.get("key") or ""
-    if not isinstance(key, str) or len(key) > 1 or (key and (key.isspace() or not key.isprintable())):
-        raise SchemeError(f"{where}: key must be a single printable character")
+    if not isinstance(key, str) or len(key) > 1 or (key and not _typable(key)):
+        raise SchemeError(
+            f"{where}: key must be one character typed with one key: a letter, digit, punctuation or symbol "
+            "(not a space, a combining accent or an emoji)"
+        )
     if key in COMMAND_KEYS:
         raise SchemeError(
             f"{where}: key {key!r} is taken by a command of the labelling page or a label's number; "
