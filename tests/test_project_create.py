@@ -127,6 +127,7 @@ def test_project_create_restricted_without_members_is_created_and_warned(admin, 
     assert response.status_code == 302
     page = admin.get("/admin/projects/secret").get_data(as_text=True)
     assert 'id="staffing-warning"' in page and "restricted to 0 active members" in page
+    assert page.count("restricted to 0 active members") == 1  # said once, not also above the settings
     admin.post("/admin/projects/secret/members", data={"username": "root"})
     assert "restricted to 1 active member:" in admin.get("/admin/projects/secret").get_data(as_text=True)
 
