@@ -180,3 +180,15 @@ def test_export_cli_policy_of_an_annotator_name_that_is_not_text(runner, annotat
     result = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:caf\udce9"])
     assert result.exit_code == 2, result.output
     assert "annotator name" in result.output and "surrogate" in result.output
+
+
+def test_export_cli_policy_of_an_annotator_no_account_has_is_said_as_such(runner, annotated, db):
+    """Not "nothing to export ... not annotated by nobody": the name is wrong, and nothing is started."""
+    out = annotated / "x"
+    exported = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:nobody", "--out", str(out)])
+    assert exported.exit_code == 1, exported.output
+    assert "gold policy 'annotator:nobody': there is no account named 'nobody'" in exported.output
+    assert not out.exists()
+    trained = runner.invoke(args=["train", "--project", "p", "--policy", "annotator:nobody"])
+    assert trained.exit_code == 1 and "there is no account named 'nobody'" in trained.output
+    assert db.scalar(select(func.count()).select_from(ModelVersion)) == 0  # no version queued for it

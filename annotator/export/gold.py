@@ -252,6 +252,12 @@ def check_policy(policy: str) -> str:
     return policy
 
 
+def policy_argument(policy: str) -> str | None:
+    """The argument of a parametrised policy (the NAME of ``annotator:NAME``), None for a plain one;
+    ``ValueError`` if ``policy`` is unknown."""
+    return _lookup(policy)[1]
+
+
 def resolve_gold(
     sentence: SentenceRecord,
     annotations: Iterable[AnnotationRecord],

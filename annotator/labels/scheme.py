@@ -29,6 +29,7 @@ __all__ = [
     "parse_scheme_lines",
 ]
 
+
 def _typable(key: str) -> bool:
     """A key the labelling page can match to one keystroke: a letter, digit, punctuation or symbol
     of the Basic Multilingual Plane. A combining accent types nothing alone; an emoji is two

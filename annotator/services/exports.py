@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..corpus.text import make_nlp
 from ..export.align import linked_labels
 from ..export.build import SHARD_SIZE, ExportBatch, ExportError, stream_export
+from ..export.gold import policy_argument
 from ..models import Project, Report, utcnow
 from .projects import project_status
 from .rows import iter_project_records
@@ -39,6 +40,20 @@ def default_export_dir(exports_dir: str | Path, project: Project, now: datetime 
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-") or "project"
+
+
+def check_policy_accounts(session: Session, policy: str) -> None:
+    """``ValueError`` when ``policy`` is unknown or names an annotator (``annotator:NAME``) no account has:
+    said as such, before any work, not as a project with nothing to export."""
+    from .projects import NotFound
+    from .users import get_user
+
+    name = policy_argument(policy)
+    if name is not None:
+        try:
+            get_user(session, name.strip())
+        except NotFound:
+            raise ValueError(f"gold policy {policy!r}: there is no account named {name.strip()!r}") from None
 
 
 def export_project(
@@ -66,6 +81,8 @@ def export_project(
     """
     from ..metrics.gold_scores import GoldScoreTally  # numpy: loaded by an export, not with the app
     from ..metrics.tally import SpanF1Tally
+
+    check_policy_accounts(session, policy)
 
     labels = [label["name"] for label in project.labels]
     tally = SpanF1Tally()
@@ -113,4 +130,4 @@ def export_project(
         )
 
 
-__all__ = ["ExportError", "default_export_dir", "export_project", "safe_name"]
+__all__ = ["ExportError", "check_policy_accounts", "default_export_dir", "export_project", "safe_name"]

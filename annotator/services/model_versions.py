@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import ModelVersion, Project, User, new_settings_token, utcnow
-from .exports import safe_name
+from .exports import check_policy_accounts, safe_name
 
 WORKER_MODULE = "annotator.cli.training_job"
 RUNNING = ("queued", "running")
@@ -141,6 +141,10 @@ def start_run(
     Raises :class:`TrainingBusy` when the project has a queued or running run (also when
     another request adds one at the same moment: the schema refuses the second).
     """
+    try:
+        check_policy_accounts(session, policy)
+    except ValueError as exc:
+        raise ModelVersionError(str(exc)) from None
     now = now or utcnow()
     settle_lost_runs(session, project, now)
     running = current_run(session, project)
