@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from annotator.models import Annotation, Report, Sentence, Suggestion, User
+from annotator.models import Annotation, Project, Report, Sentence, Suggestion, User
 from annotator.services.projects import project_status
 
 TRICKY_REPORT = "Last night  40 UAVs 🚀 were destroyed over Kaluga Oblast.\r\nНад Белгородом сбили два дрона.\r\n\r\nTwo dozen\u00a0drones were shot down."
@@ -89,6 +89,30 @@ def test_import_says_when_an_annotators_annotation_is_kept_as_stored(runner, tmp
     assert "1 duplicate skipped" in again.output and "annotation added" not in again.output
     assert "1 annotation not imported: the annotator has one of that sentence already, kept as stored" in again.output
     assert db.scalars(select(Span.label)).all() == ["COUNT"]  # the stored annotation, as it was
+
+
+def test_import_makes_the_annotators_of_a_restricted_project_its_members(runner, tmp_path, db):
+    from annotator.models import ProjectMember
+    from annotator.services.projects import can_work_on, create_project
+    from annotator.services.users import create_user
+
+    create_project(db, "secret", restricted=True)
+    create_user(db, "ann", "annotator", None)
+    db.commit()
+    path = tmp_path / "r.jsonl"
+    lines = [
+        {"text": f"Report {i}: three drones hit Kursk.", "spans": [], "_annotator_id": name}
+        for i, name in enumerate(["ann", "newbie", "ann"])
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = runner.invoke(args=["import", str(path), "--project", "secret"])
+    assert result.exit_code == 0, result.output
+    assert "3 annotations added, 2 annotators made members of the restricted project" in result.output
+    db.expire_all()
+    project = db.scalar(select(Project).where(Project.name == "secret"))
+    members = db.scalars(select(User.username).join(ProjectMember, ProjectMember.user_id == User.id)).all()
+    assert sorted(members) == ["ann", "newbie"]
+    assert all(can_work_on(db, user, project) for user in db.scalars(select(User)))
 
 
 @pytest.mark.parametrize(

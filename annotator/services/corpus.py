@@ -14,7 +14,7 @@ from ..corpus.parse import CorpusError, content_hash
 from ..corpus.text import make_nlp, split_reports
 from ..incidents import check_incidents, incidents_to_json
 from ..limits import DEFAULT_LIMITS, Limits
-from ..models import Annotation, Project, Report, Sentence, Span, Suggestion, utcnow
+from ..models import Annotation, Project, ProjectMember, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord
 from .users import UserError, get_or_create_annotator
 
@@ -29,9 +29,12 @@ class ImportSummary:
     # An annotator's annotation of a sentence they had annotated already: an import adds, it never
     # replaces what is stored (a person's later work in the browser included), so it is kept as stored.
     kept: int = 0
+    # Annotators of a restricted project's imported annotations made members of it, so that they
+    # may see and revisit their work there.
+    members: int = 0
 
     def add(self, other: ImportSummary) -> None:
-        for field in ("reports", "sentences", "duplicates", "annotations", "suggestions", "kept"):
+        for field in ("reports", "sentences", "duplicates", "annotations", "suggestions", "kept", "members"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
     def __str__(self) -> str:
@@ -42,6 +45,8 @@ class ImportSummary:
             for n, noun in ((self.annotations, "annotation"), (self.suggestions, "suggestion"))
             if n
         ]
+        if self.members:
+            parts.append(f"{_many(self.members, 'annotator')} made members of the restricted project")
         if self.kept:
             parts.append(
                 f"{_many(self.kept, 'annotation')} not imported: the annotator has one of that sentence already, "
@@ -278,6 +283,10 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 f"annotator {name!r} is the name of an existing {user.role} account; imported annotations go to annotator "
                 "accounts only: rename the annotator in the file or use --as-annotator NAME",
             )
+        if project.restricted and session.get(ProjectMember, (project.id, user.id)) is None:
+            session.add(ProjectMember(project_id=project.id, user_id=user.id))
+            session.flush()
+            summary.members += 1
         done = set(
             session.scalars(
                 select(Annotation.sentence_id).where(
