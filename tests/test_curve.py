@@ -105,6 +105,17 @@ def test_curve_verdict_flat_and_falling():
     assert falling.trend == "falling" and "(-10.0 F from 75 % to 100 %)" in falling.text
 
 
+def test_curve_verdict_ending_below_an_earlier_point_or_at_zero_is_not_flat():
+    # 7.1 -> 13.8 -> 13.8 -> 13.8 ends flat, but 25 % of the data did better: fallen, not flat.
+    fallen = curve_verdict([point(0.25, 0.30), point(0.5, 0.138), point(0.75, 0.138), point(1.0, 0.138)])
+    assert fallen.trend == "falling"
+    assert fallen.text.startswith("Below its best (-16.2 F against 25 % of the training set)")
+    # A run that learnt nothing (too few steps) tells nothing about more labelling.
+    learnt_nothing = curve_verdict([point(0.25, 0.071), point(0.5, 0.138), point(0.75, 0.0), point(1.0, 0.0)])
+    assert learnt_nothing.trend == "unknown" and "scored F 0 on dev" in learnt_nothing.text
+    assert "--max-steps" in learnt_nothing.text
+
+
 def test_curve_verdict_unknown_without_two_scored_points():
     assert curve_verdict([]).trend == "unknown"
     assert curve_verdict([point(1.0, 0.5)]).trend == "unknown"

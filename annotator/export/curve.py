@@ -175,11 +175,29 @@ def curve_verdict(points: Sequence[Mapping[str, Any]]) -> CurveVerdict:
     if len(points) < 2 or _f(points[-1].get("overall")) is None or _f(points[-2].get("overall")) is None:
         return CurveVerdict("unknown", "Not enough scored points to tell whether the curve rises.", None, None, {})
     last, before = points[-1], points[-2]
+    if not _f(last["overall"]):
+        return CurveVerdict(
+            "unknown",
+            "The whole training set scored F 0 on dev: the pipeline learnt nothing, so the curve cannot tell "
+            "whether more labelling helps; train with more steps (--max-steps) first.",
+            None,
+            None,
+            {},
+        )
     segment = f"from {_pct(before['fraction'])} to {_pct(last['fraction'])}"
     last_gain = _gain(_f(before["overall"]), _f(last["overall"]))
     first_gain = _gain(_f(points[0].get("overall")), _f(points[1].get("overall")))
     assert last_gain is not None
-    if last_gain >= FLAT_BELOW:
+    # The best share before the last: a curve that ends flat well below an earlier point has fallen.
+    best = max((p for p in points[:-1] if _f(p.get("overall")) is not None), key=lambda p: _f(p["overall"]) or 0.0)
+    below_best = (_f(last["overall"]) or 0.0) - (_f(best["overall"]) or 0.0)
+    if last_gain > -FLAT_BELOW and below_best <= -FLAT_BELOW:
+        trend = "falling"
+        text = (
+            f"Below its best ({_points(below_best)} against {_pct(best['fraction'])} of the training set): more of "
+            "the same labels may not help; check the labels for disagreement or train with more steps"
+        )
+    elif last_gain >= FLAT_BELOW:
         trend = "rising"
         text = f"Still rising: more labelling should help ({_points(last_gain)} {segment})"
         if first_gain is not None and len(points) > 2 and last_gain < first_gain / 2:
