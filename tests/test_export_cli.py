@@ -87,6 +87,10 @@ def test_export_cli_train_registers_the_pipeline(runner, annotated, db):
     project = db.scalar(select(Project).where(Project.name == "p"))
     (version,) = db.scalars(select(ModelVersion).where(ModelVersion.project_id == project.id))
     assert (version.number, version.status, version.active, version.task) == (1, "done", True, "ner")
+    # 20 steps on 3 sentences learn next to nothing: the version is active as asked, and when its F is 0
+    # the run says what that means.
+    learnt_nothing = not version.scores["overall"]["f"]
+    assert ("Warning: it scored F 0 on dev, so it learnt nothing" in result.output) == learnt_nothing
     assert version.content_sha256 and version.config and version.progress and version.scores["per_label"]
     nlp = spacy.load(pipeline_path(version))
     assert "ner" in nlp.pipe_names

@@ -167,6 +167,7 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
     version = db.get(ModelVersion, version.id)
     if status != "done" or version is None:
         raise fail(f"Training failed: {version.error if version else status}")
+    previous = versions.active_version(db, project)
     versions.activate(db, project, version.number)
     overall = (version.scores or {}).get("overall") or {}
     model_path = str(versions.pipeline_path(version))
@@ -207,6 +208,13 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
     click.echo(
         f"Version {version.number} is now active: the labelling page offers its predictions for {project.name!r}."
     )
+    if not overall.get("f"):
+        back = f", or make version {previous.number} active again on the Models page" if previous is not None else ""
+        click.echo(
+            "Warning: it scored F 0 on dev, so it learnt nothing and its suggestions will be wrong or missing: "
+            f"train again with more steps (--max-steps) or on more labelled sentences{back}.",
+            err=True,
+        )
 
 
 @contextlib.contextmanager
