@@ -257,6 +257,16 @@ def test_admin_upload_imports_reports(admin, db, project):
     assert "corpus.import" in audit_actions(db)
 
 
+def test_admin_upload_of_a_file_named_with_a_control_character_imports_it(admin, db, project):
+    # No file system makes such a name; a hand-made request can. The name is only shown and kept as
+    # the reports' source, so it is cleaned rather than refused as "source holds a NUL character".
+    data = _files(("re\x00po\x1brt.txt", b"Two drones were shot down over Oryol."))
+    response = admin.post(f"/admin/projects/{project.name}/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(Report.source).where(Report.text.like("Two drones%"))) == "re\ufffdpo\ufffdrt.txt"
+
+
 def test_admin_bad_upload_shows_file_and_line_and_imports_nothing(admin, db, project):
     before = db.scalar(select(func.count()).select_from(Sentence))
     data = _files(

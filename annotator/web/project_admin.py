@@ -7,6 +7,7 @@ AuditEvent and commits here; the services do the work.
 from __future__ import annotations
 
 import json
+import unicodedata
 from functools import wraps
 from pathlib import PurePosixPath
 
@@ -355,8 +356,13 @@ def save_outcomes(session: Session, row: Project, form: OutcomesForm):
 
 
 def _display_name(filename: str | None) -> str:
-    """The base name a browser sent, for messages only: never used as a path."""
-    return PurePosixPath((filename or "").replace("\\", "/")).name or "(unnamed file)"
+    """The base name a browser sent, for messages and the reports' source only: never used as a path.
+
+    A control character or an unpaired surrogate in it (no file system makes them, a hand-made
+    request can) becomes U+FFFD, so that the name never stands in the way of importing the file.
+    """
+    name = PurePosixPath((filename or "").replace("\\", "/")).name or "(unnamed file)"
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in name)
 
 
 @bp.post("/projects/<project>/upload")
