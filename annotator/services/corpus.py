@@ -269,7 +269,8 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             raise CorpusError(
                 file,
                 record.line,
-                "the record has spans but names no annotator; use --as-annotator NAME or --as-suggestions",
+                "the spans here name no annotator: name one in the file (Prodigy's _annotator_id), or import it "
+                "with 'annotator import --as-annotator NAME' (or --as-suggestions)",
             )
         try:
             user = get_or_create_annotator(session, name)
