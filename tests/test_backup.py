@@ -271,11 +271,18 @@ def test_backup_refuses_the_database_files_and_what_is_not_a_regular_file(app, r
         targets += [tmp_path / "hard-link-to-db"]
         before = database.stat().st_ino, database.read_bytes()
     for target in targets:
-        result = runner.invoke(args=["backup", str(target), "--force"])
-        assert result.exit_code == 1, (target, result.output)
-        assert "is the database's own file" in result.output
+        for force in (["--force"], []):  # without --force too: not told to use it, then refused with it
+            result = runner.invoke(args=["backup", str(target), *force])
+            assert result.exit_code == 1, (target, result.output)
+            assert "is the database's own file" in result.output
     if targets:
         assert (database.stat().st_ino, database.read_bytes()) == before  # not replaced under the app
+    if targets:
+        # The app's database named through a link: its -wal is beside the real file, not the link.
+        linked = app.config["DATABASE_URL"].replace(str(database), str(tmp_path / "link-to-db"))
+        assert linked != app.config["DATABASE_URL"]
+        with pytest.raises(BackupError, match="is the database's own file"):
+            backup(linked, database.with_name(database.name + "-wal"), force=True)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     result = runner.invoke(args=["backup", str(fifo), "--force"])

@@ -113,7 +113,9 @@ def test_curve_verdict_ending_below_an_earlier_point_or_at_zero_is_not_flat():
     # A run that learnt nothing (too few steps) tells nothing about more labelling.
     learnt_nothing = curve_verdict([point(0.25, 0.071), point(0.5, 0.138), point(0.75, 0.0), point(1.0, 0.0)])
     assert learnt_nothing.trend == "unknown" and "scored F 0 on dev" in learnt_nothing.text
-    assert "--max-steps" in learnt_nothing.text
+    assert "train with more steps first" in learnt_nothing.text
+    # A strong rise at the end is rising, however good the smallest share happened to score.
+    assert curve_verdict([point(0.25, 0.6), point(0.5, 0.1), point(0.75, 0.2), point(1.0, 0.5)]).trend == "rising"
 
 
 def test_curve_verdict_unknown_without_two_scored_points():

@@ -188,6 +188,15 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
         from .uncertainty_job import score_project
 
         click.echo(score_project(current_app.extensions["annotator.sessionmaker"], project.id), err=as_json)
+    # F 0 on a dev set with spans to find: the pipeline learnt nothing (said on stderr, --json too).
+    dev_spans = sum(((version.export_counts or {}).get("dev", {}).get("labels") or {}).values())
+    if overall.get("f") == 0 and dev_spans:
+        back = f", or make version {previous.number} active again on the Models page" if previous is not None else ""
+        click.echo(
+            f"Warning: version {version.number} scored F 0 on dev, so it learnt nothing and its suggestions will "
+            f"be wrong or missing: train again with more steps (--max-steps) or on more labelled sentences{back}.",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(_train_json(version, model_path), indent=2))
         return
@@ -208,13 +217,6 @@ def train(project_name, task, policy, dev_fraction, seed, max_steps, curve, as_j
     click.echo(
         f"Version {version.number} is now active: the labelling page offers its predictions for {project.name!r}."
     )
-    if not overall.get("f"):
-        back = f", or make version {previous.number} active again on the Models page" if previous is not None else ""
-        click.echo(
-            "Warning: it scored F 0 on dev, so it learnt nothing and its suggestions will be wrong or missing: "
-            f"train again with more steps (--max-steps) or on more labelled sentences{back}.",
-            err=True,
-        )
 
 
 @contextlib.contextmanager

@@ -179,7 +179,7 @@ def curve_verdict(points: Sequence[Mapping[str, Any]]) -> CurveVerdict:
         return CurveVerdict(
             "unknown",
             "The whole training set scored F 0 on dev: the pipeline learnt nothing, so the curve cannot tell "
-            "whether more labelling helps; train with more steps (--max-steps) first.",
+            "whether more labelling helps; train with more steps first.",
             None,
             None,
             {},
@@ -191,7 +191,7 @@ def curve_verdict(points: Sequence[Mapping[str, Any]]) -> CurveVerdict:
     # The best share before the last: a curve that ends flat well below an earlier point has fallen.
     best = max((p for p in points[:-1] if _f(p.get("overall")) is not None), key=lambda p: _f(p["overall"]) or 0.0)
     below_best = (_f(last["overall"]) or 0.0) - (_f(best["overall"]) or 0.0)
-    if last_gain > -FLAT_BELOW and below_best <= -FLAT_BELOW:
+    if abs(last_gain) < FLAT_BELOW and below_best <= -FLAT_BELOW:
         trend = "falling"
         text = (
             f"Below its best ({_points(below_best)} against {_pct(best['fraction'])} of the training set): more of "

@@ -50,20 +50,21 @@ def backup(database_url: str, path: str | os.PathLike[str], *, force: bool = Fal
     """Write a consistent copy of the database at ``database_url`` to ``path``.
 
     Raises BackupError, writing nothing, when ``path`` exists and ``force`` is
-    false, the backend is not SQLite or PostgreSQL, or pg_dump is missing or
-    fails.
+    false, ``path`` is not a regular file or is one of the SQLite database's own
+    files (even with ``force``), the backend is not SQLite or PostgreSQL, or
+    pg_dump is missing or fails.
     """
     url = make_url(database_url)
     path = Path(path).absolute()
     if path.is_dir():
         raise BackupError(f"{path} is a directory; give a file name for the backup")
-    if path.exists() and not force:
-        raise BackupError(f"{path} exists; use --force to overwrite it")
     if path.exists() and not path.is_file():
         raise BackupError(f"{path} is not a regular file (a device, a pipe, a socket); give a file name for the backup")
     backend = _backend(url)
     if backend == "sqlite":
         _refuse_database_files(_sqlite_path(url), path)
+    if path.exists() and not force:
+        raise BackupError(f"{path} exists; use --force to overwrite it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -128,6 +129,7 @@ def _refuse_database_files(database: Path, path: Path) -> None:
     Replacing them would not touch a running app's open file: its later writes would go
     to a file no longer in the folder, and be lost.
     """
+    database = database.resolve()  # SQLite keeps its -wal and -shm beside the file a link points to
     for own in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
         same = path.resolve() == own.resolve()
         try:
