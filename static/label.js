@@ -20,7 +20,7 @@ import {
 } from "./label-spans.js";
 import { initEditor } from "./label-editor.js";
 import { loadNext, loadSentence, previous } from "./label-load.js";
-import { acceptAllAndSave, ignore, initSave, resolveConflict, save, saveNothing } from "./label-save.js";
+import { acceptAllAndSave, ignore, initSave, resolveConflict, saveNothing, saveShown } from "./label-save.js";
 import { escape, handleKey, toggleHelp } from "./label-keys.js";
 import { acceptIncidentSuggestion, deleteIncident, rejectIncidentSuggestion } from "./label-incidents.js";
 import { initTheme, toggleTheme } from "./theme.js";
@@ -89,7 +89,7 @@ root.addEventListener("click", (event) => {
   const act = action.dataset.action;
   const actions = {
     // "accept" is the save button's former name, kept for pages and scripts that use it.
-    save: () => save("done"), accept: () => save("done"), "accept-all-save": acceptAllAndSave, "save-nothing": saveNothing, ignore,
+    save: saveShown, accept: saveShown, "accept-all-save": acceptAllAndSave, "save-nothing": saveNothing, ignore,
     theme: toggleTheme, skip: () => askReason("skipped"), flag: () => askReason("flagged"),
     undo, previous, help: () => toggleHelp(), "cancel-reason": escape, "close-editor": escape,
     "delete-span": () => deleteSpan(S.editing), "keep-mine": () => resolveConflict(true), "take-stored": () => resolveConflict(false),

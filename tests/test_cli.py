@@ -90,10 +90,16 @@ def test_cli_users_add_refuses_names_that_pass_for_another(runner, db):
         ("ali\u200bce", "cannot hold the character U+200B"),  # a zero-width space
         ("\u202eecila", "cannot hold the character U+202E"),  # a right-to-left override
         ("a\u2028b", "cannot hold the character U+2028"),  # a line separator
+        ("\uff41lice", "user 'alice' exists already, and 'ａlice' differs from it only in case, width"),  # full width
+        ("ali\u200cce", "differs from it only in case, width or invisible characters"),  # a joiner, in a Latin name
     ):
         result = runner.invoke(args=["users", "add", name, "--password-stdin"], input="correct horse 1\n")
         assert result.exit_code == 1 and problem in result.output, (name, result.output)
     assert db.scalars(select(User.username)).all() == ["alice"]
+    # The joiners that Persian names need are letters of a name, not a trick: "Mehr\u200cnaz" is an account.
+    persian = "\u0645\u0647\u0631\u200c\u0646\u0627\u0632"
+    added = runner.invoke(args=["users", "add", persian, "--password-stdin"], input="correct horse 1\n")
+    assert added.exit_code == 0, added.output
 
 
 def test_cli_import_names_an_annotator_as_an_account_stores_it(runner, db, tmp_path):
@@ -104,15 +110,17 @@ def test_cli_import_names_an_annotator_as_an_account_stores_it(runner, db, tmp_p
 
     assert runner.invoke(args=["users", "add", "bob", "--password-stdin"], input="correct horse 1\n").exit_code == 0
     path = tmp_path / "b.jsonl"
-    line = {
-        "text": "Five drones hit Odesa.",
-        "spans": [{"start": 0, "end": 4, "label": "COUNT"}],
-        "_annotator_id": " bob ",
-    }
-    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    count = [{"start": 0, "end": 3, "label": "COUNT"}]
+    lines = [
+        {"text": "Two drones hit Odesa.", "spans": count, "_annotator_id": " bob "},
+        # A name that differs only in case is the same person: no account "Bob" could be made beside "bob".
+        {"text": "Six drones hit Kyiv.", "spans": count, "_annotator_id": "Bob"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     result = runner.invoke(args=["import", str(path), "--project", "p"])
-    assert result.exit_code == 0 and "1 annotation added" in result.output, result.output
-    assert db.scalars(select(User.username).join(Annotation, Annotation.user_id == User.id)).all() == ["bob"]
+    assert result.exit_code == 0 and "2 annotations added" in result.output, result.output
+    assert db.scalars(select(User.username).join(Annotation, Annotation.user_id == User.id)).all() == ["bob", "bob"]
+    assert db.scalars(select(User.username)).all() == ["bob"]
 
 
 def test_cli_users_list_shows_roles_state_and_tokens(runner, db):

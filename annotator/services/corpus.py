@@ -275,7 +275,11 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
         try:
             user = get_or_create_annotator(session, name)
         except UserError as exc:
-            raise CorpusError(file, record.line, f"annotator {name!r}: {exc}") from None
+            raise CorpusError(
+                file,
+                record.line,
+                f"annotator {name!r}: {exc}; rename the annotator in the file or use --as-annotator NAME",
+            ) from None
         if user.role != "annotator":
             # Attributing imported work to an admin or reviewer would put their name on labels they never made.
             raise CorpusError(

@@ -8,7 +8,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,18 +28,20 @@ MAX_USERNAME_CHARS = 80
 
 
 def username_problem(username: str) -> str | None:
-    """Why ``username`` (stripped) cannot name an account, or None.
+    """Why ``username`` (stripped) cannot name a new account, or None.
 
-    1 to 80 characters, none a control character (NUL, a line break, ...), an
+    1 to 80 characters, none a control character (NUL, a line break, ...) or an
     unpaired surrogate (what Python makes of a byte that is not UTF-8 in a
-    command-line argument), which no database stores as text, or an invisible
-    one: a format character (a zero-width space, a right-to-left override) or a
-    line or paragraph separator, with which one name could pass for another on
-    the review pages.
+    command-line argument), which no database stores as text, nor an invisible
+    one with which a name could pass for another on the review pages: a line or
+    paragraph separator, or a format character (a zero-width space, a
+    right-to-left override) other than the zero-width joiner and non-joiner,
+    which names in Persian or Indic scripts need.
     """
-    if not username or len(username) > MAX_USERNAME_CHARS:
-        return f"a username is 1 to {MAX_USERNAME_CHARS} characters"
-    bad = next((c for c in username if unicodedata.category(c) in _NOT_IN_USERNAMES), None)
+    problem = _storable_problem(username)
+    if problem is not None:
+        return problem
+    bad = next((c for c in username if _invisible(c)), None)
     if bad is not None:
         return (
             f"a username cannot hold the character U+{ord(bad):04X} "
@@ -48,12 +50,44 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-# Unicode categories no username holds: control, surrogate, format (invisible), line and paragraph separators.
-_NOT_IN_USERNAMES = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp"})
+def _storable_problem(username: str) -> str | None:
+    """Why no account can be called ``username``, stored or new (a surrogate is no query parameter)."""
+    if not username or len(username) > MAX_USERNAME_CHARS:
+        return f"a username is 1 to {MAX_USERNAME_CHARS} characters"
+    bad = next((c for c in username if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        return f"a username cannot hold the character U+{ord(bad):04X} (no control characters or unpaired surrogates)"
+    return None
+
+
+_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner: parts of words in some scripts
+
+
+def _invisible(c: str) -> bool:
+    category = unicodedata.category(c)
+    return category in ("Zl", "Zp") or (category == "Cf" and c not in _JOINERS)
+
+
+def _twin_key(username: str) -> str:
+    """What two names that pass for one another share: compatibility forms (full-width letters), case
+    (Unicode case folding, ß and SS alike) and invisible characters aside."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
+
+
+def _twin(session: Session, username: str) -> User | None:
+    """The account whose name passes for ``username`` (:func:`_twin_key`), if any.
+
+    Compared in Python over every name, the same on every backend (SQLite's lower() folds
+    ASCII only); a deployment's accounts are few.
+    """
+    key = _twin_key(username)
+    found = next((name for name in session.scalars(select(User.username)) if _twin_key(name) == key), None)
+    return None if found is None else session.scalar(select(User).where(User.username == found))
 
 
 def get_user(session: Session, username: str) -> User:
-    if username_problem(username) is not None:  # no account has it: not looked up (a surrogate is no query parameter)
+    if _storable_problem(username) is not None:  # no account has it: not looked up
         raise NotFound(f"no user named {username!r}")
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -71,10 +105,12 @@ def create_user(session: Session, username: str, role: str, password: str | None
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} exists already")
-    # Names that differ only in case would pass for one another on the review pages.
-    twin = session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))
+    twin = _twin(session, username)  # names that pass for one another on the review pages
     if twin is not None:
-        raise UserError(f"user {twin!r} exists already, and {username!r} differs from it only in case")
+        raise UserError(
+            f"user {twin.username!r} exists already, and {username!r} differs from it only in case, "
+            "width or invisible characters"
+        )
     user = User(username=username, role=role, session_token=new_session_token())
     if password is not None:
         set_password(user, password)
@@ -84,12 +120,14 @@ def create_user(session: Session, username: str, role: str, password: str | None
 
 
 def get_or_create_annotator(session: Session, username: str) -> User:
-    """The account called ``username``, a new annotator if none; UserError for a name no account can have."""
+    """The account called ``username``, or the one whose name differs from it only in case, width or
+    invisible characters (``Bob`` in a file is the account ``bob``); a new annotator if none;
+    UserError for a name no account can have."""
     username = username.strip()  # as create_user stores it
-    problem = username_problem(username)
+    problem = _storable_problem(username)
     if problem is not None:
         raise UserError(problem)
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(User.username == username)) or _twin(session, username)
     return user if user is not None else create_user(session, username, "annotator", None)
 
 
