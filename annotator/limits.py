@@ -124,7 +124,8 @@ def json_depth(value: Any) -> int:
 
 
 class NonFiniteNumber(ValueError):
-    """NaN, Infinity, or a number too large for a float: not JSON (RFC 8259), and not storable.
+    """NaN, Infinity, a number too large for a float, or an integer of more than 4,300 digits (which
+    Python will not read): not JSON (RFC 8259) or not readable, and not storable.
 
     Python's json module reads them, PostgreSQL refuses them in a json column,
     and written back they make a file no other JSON reader accepts.

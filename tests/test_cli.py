@@ -123,6 +123,12 @@ def test_cli_import_names_an_annotator_as_an_account_stores_it(runner, db, tmp_p
     assert db.scalars(select(User.username)).all() == ["bob"]
 
 
+def test_cli_users_add_says_a_passwords_bounds(runner):
+    for password in ("short", "x" * 1025):
+        result = runner.invoke(args=["users", "add", "pat", "--password-stdin"], input=password + "\n")
+        assert result.exit_code == 1 and "a password is 8 to 1,024 characters" in result.output
+
+
 def test_cli_users_list_shows_roles_state_and_tokens(runner, db):
     from sqlalchemy import select
 

@@ -192,6 +192,9 @@ def test_export_cli_policy_of_an_annotator_no_account_has_is_said_as_such(runner
     trained = runner.invoke(args=["train", "--project", "p", "--policy", "annotator:nobody"])
     assert trained.exit_code == 1 and "there is no account named 'nobody'" in trained.output
     assert db.scalar(select(func.count()).select_from(ModelVersion)) == 0  # no version queued for it
+    # A name is read as written, as the policy reads it: "a " (with its space) is no account either.
+    spaced = runner.invoke(args=["export", "--project", "p", "--policy", "annotator:a ", "--out", str(out)])
+    assert spaced.exit_code == 1 and "there is no account named 'a '" in spaced.output
 
 
 def test_export_cli_train_warns_when_the_version_it_made_active_learnt_nothing(runner, annotated, db):

@@ -144,3 +144,27 @@ def test_exports_web_two_exports_in_one_second_both_land(login, annotated, app, 
     assert fractions == [0.95, 0.0]  # the form's own bounds (0 and 0.95) are accepted
     page = reviewer.get("/projects/p/export").get_data(as_text=True)
     assert "Export failed" not in page and all(f in page for f in folders)
+
+
+def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(login, annotated, app, monkeypatch):
+    from annotator.web import exports as page
+
+    real, calls = page.export_project, []
+
+    def taken_meanwhile(session, project, out, **settings):
+        calls.append(out.name)
+        if len(calls) == 1:  # another export of the same second wrote there after the name was chosen
+            out.mkdir(parents=True)
+            (out / "manifest.json").write_text("{}")
+            (out / "notes.txt").write_text("theirs")
+        return real(session, project, out, **settings)
+
+    monkeypatch.setattr(page, "export_project", taken_meanwhile)
+    reviewer = login("rita", "reviewer")
+    form = {"task": "ner", "policy": "majority", "dev_fraction": "0.34", "seed": "0", "csrf_token": reviewer.csrf}
+    assert reviewer.post("/projects/p/export", data=form).status_code == 302
+    assert len(calls) == 2 and calls[1] == calls[0] + "-2"
+    root = Path(app.config["EXPORTS_DIR"])
+    assert (root / calls[0] / "notes.txt").read_text() == "theirs"  # theirs is left alone
+    assert (root / calls[1] / "train.spacy").exists()
+    assert "Export failed" not in reviewer.get("/projects/p/export").get_data(as_text=True)

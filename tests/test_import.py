@@ -91,6 +91,26 @@ def test_import_says_when_an_annotators_annotation_is_kept_as_stored(runner, tmp
     assert db.scalars(select(Span.label)).all() == ["COUNT"]  # the stored annotation, as it was
 
 
+def test_import_values_spans_as_a_save_does(runner, tmp_path, db):
+    from annotator.models import Span
+
+    line = {
+        "text": "Thirty drones were destroyed over Kursk.",
+        "spans": [
+            {"start": 0, "end": 6, "label": "COUNT"},  # no value: the one the text gives
+            {"start": 34, "end": 39, "label": "REGION"},  # the gazetteer's name
+        ],
+        "_annotator_id": "chen",
+    }
+    (tmp_path / "v.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(tmp_path / "v.jsonl"), "--project", "p"])
+    assert result.exit_code == 0, result.output
+    assert db.execute(select(Span.label, Span.value).order_by(Span.start_char)).all() == [
+        ("COUNT", "30"),
+        ("REGION", "Kursk Oblast"),
+    ]
+
+
 def test_import_makes_the_annotators_of_a_restricted_project_its_members(runner, tmp_path, db):
     from annotator.models import ProjectMember
     from annotator.services.projects import can_work_on, create_project

@@ -88,6 +88,10 @@ def test_normalise_parse_count_reads_numbers(text, expected):
         "½",  # a fraction (NFKC: "1⁄2"): not "1"
         "⅓",
         "1/2",
+        "1 1/2",  # mixed fractions: not the whole part
+        "10 ½ tons",
+        "twenty 1/2",
+        "one and a half",
         "1" * 256,  # longer than a stored value
         "9" * 5000,  # longer than int() reads
     ],

@@ -85,9 +85,9 @@ _QUALIFIERS = re.compile(
     r"^(?:(?:about|around|approximately|roughly|some|nearly|almost|over|the|"
     r"more than|at least|up to|as many as|an estimated|a total of)\s+)+"
 )
-# A number written as a fraction ("1/2", "½" is "1⁄2" once NFKC-normalised) or in scientific
-# notation ("1e308"): no exact count, though its first digits would read as one.
-_NOT_WHOLE = re.compile(r"\d[\d,]*(?:[/\u2044]\d|e[+-]?\d)")
+# A fraction anywhere ("1/2", "10 1/2", "½" is "1⁄2" once NFKC-normalised; "and a half") or a number
+# in scientific notation ("1e308"): no exact count, though the first digits or words would read as one.
+_NOT_WHOLE = re.compile(r"\d[\d,]*(?:[/\u2044]\d|e[+-]?\d)|\band an? (?:half|quarter)\b")
 MAX_COUNT_DIGITS = 255  # a span's value is at most 255 characters (the column, MAX_VALUE_CHARS)
 _WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
 
@@ -173,7 +173,7 @@ def parse_count(text: str) -> int | None:
     """
     cleaned = unicodedata.normalize("NFKC", text).casefold().strip()
     cleaned = _QUALIFIERS.sub("", cleaned)
-    if _NOT_WHOLE.match(cleaned):
+    if _NOT_WHOLE.search(cleaned):
         return None
     parsed = count_prefix(_WORD_SPLIT.findall(cleaned))
     return None if parsed is None else parsed[0]

@@ -16,6 +16,7 @@ from ..incidents import check_incidents, incidents_to_json
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import Annotation, Project, ProjectMember, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord
+from .annotations import span_values, validate_spans
 from .users import UserError, get_or_create_annotator
 
 
@@ -308,9 +309,17 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             unique = {
                 (start, end, span.label): (start, end, span) for start, end, span in reversed(placed[sentence.id])
             }
+            ordered = sorted(unique.values(), key=lambda item: (item[0], item[1], item[2].label))
+            # A span imported without a value gets the one its text gives, as a save in the browser does.
+            values = span_values(
+                session,
+                project,
+                sentence,
+                [{"start_char": a, "end_char": b, "label": span.label, "value": span.value} for a, b, span in ordered],
+            )
             annotation.spans = [
-                Span(start_char=start, end_char=end, label=span.label, value=span.value)
-                for start, end, span in sorted(unique.values(), key=lambda item: (item[0], item[1], item[2].label))
+                Span(start_char=start, end_char=end, label=span.label, value=value)
+                for (start, end, span), value in zip(ordered, values, strict=True)
             ]
             if incidents[sentence.id]:
                 annotation.incidents = incidents_to_json(incidents[sentence.id])
@@ -325,7 +334,6 @@ def sentences_project(session: Session, report_id: int) -> int:
 
 def _check_spans(file, record, project, sentences, placed) -> None:
     """Imported spans obey the same rules as spans saved in the browser: known labels, token boundaries."""
-    from .annotations import validate_spans
 
     for sentence in sentences:
         spans = [{"start_char": a, "end_char": b, "label": span.label} for a, b, span in placed[sentence.id]]

@@ -51,9 +51,9 @@ def check_policy_accounts(session: Session, policy: str) -> None:
     name = policy_argument(policy)
     if name is not None:
         try:
-            get_user(session, name.strip())
+            get_user(session, name)  # as the policy reads it: "bob " names no account
         except NotFound:
-            raise ValueError(f"gold policy {policy!r}: there is no account named {name.strip()!r}") from None
+            raise ValueError(f"gold policy {policy!r}: there is no account named {name!r}") from None
 
 
 def export_project(

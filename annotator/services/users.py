@@ -25,6 +25,7 @@ def new_session_token() -> str:
 
 
 MAX_USERNAME_CHARS = 80
+MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS = 8, 1024  # the web forms' bounds too (web.admin)
 
 
 def username_problem(username: str) -> str | None:
@@ -133,8 +134,8 @@ def get_or_create_annotator(session: Session, username: str) -> User:
 
 def set_password(user: User, password: str) -> None:
     """A new password: every session of the user ends and their API token stops working."""
-    if len(password) < 8:
-        raise UserError("a password is at least 8 characters")
+    if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        raise UserError(f"a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS:,} characters")
     user.password_hash = generate_password_hash(password)
     user.session_token = new_session_token()
     user.api_token_hash = None  # a reset after a leak must not leave the token that leaked with it

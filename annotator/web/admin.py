@@ -18,13 +18,17 @@ from ..db import write_transaction
 from ..extensions import get_session
 from ..models import ROLES, User
 from ..services.audit import record
-from ..services.users import UserError, create_user, set_password
+from ..services.users import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, UserError, create_user, set_password
 from .auth import roles_required
 from .forms import Form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PASSWORD_LENGTH = Length(min=8, max=1024, message="A password is 8 to 1,024 characters.")
+PASSWORD_LENGTH = Length(
+    min=MIN_PASSWORD_CHARS,
+    max=MAX_PASSWORD_CHARS,
+    message=f"A password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS:,} characters.",
+)
 
 
 # --- Forms ----------------------------------------------------------------------
@@ -145,7 +149,10 @@ def reset_password(user_id: int):
     back = url_for("admin.users")
     if not form.validate_on_submit():
         return go_back(
-            back, f"{user.username}'s password was not changed: a password is 8 to 1,024 characters.", "error"
+            back,
+            f"{user.username}'s password was not changed: a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS:,} "
+            "characters.",
+            "error",
         )
     set_password(user, form.password.data)  # also rotates the session token: old logins end
     user.failed_logins, user.locked_until = 0, None

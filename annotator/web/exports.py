@@ -19,9 +19,8 @@ from ..export.build import FILES, ExportError
 from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
-from ..services.exports import default_export_dir, export_project, safe_name
+from ..services.exports import check_policy_accounts, default_export_dir, export_project, safe_name
 from ..services.projects import NotFound, get_project
-from ..services.users import get_user
 from .auth import roles_required
 from .forms import Form
 
@@ -54,8 +53,8 @@ class PolicyAnnotatorCheck:
         if not name:
             raise ValidationError(f'name the annotator for the policy "{policy.description}"')
         try:
-            get_user(get_session(), name)
-        except NotFound:
+            check_policy_accounts(get_session(), f"{policy.name}:{name}")
+        except ValueError:
             raise ValidationError(f"there is no account named {name!r}") from None
 
 
@@ -91,7 +90,8 @@ def project_exports(project) -> list[dict]:
         manifest = _finished_manifest(path)
         if manifest is not None and manifest.get("project") == project.name:
             found.append({"name": path.name, "manifest": manifest})
-    return sorted(found, key=lambda e: e["manifest"].get("created_at", ""), reverse=True)
+    # Newest first; two of one second by name, so that "-2" comes before the first of that second.
+    return sorted(found, key=lambda e: (e["manifest"].get("created_at", ""), e["name"]), reverse=True)
 
 
 def _finished_manifest(path: Path) -> dict | None:
@@ -142,18 +142,25 @@ def index(project):
             policy = f"{policy}:{(form.annotator.data or '').strip()}"
         try:
             check_policy(policy)
-            out = default_export_dir(_exports_dir(), project)
             # A long read: release the request's write lock and read one consistent state.
             read_snapshot(get_session())
-            path, manifest = export_project(
-                get_session(),
-                project,
-                out,
-                task=form.task.data,
-                policy=policy,
-                dev_fraction=float(form.dev_fraction.data),
-                seed=form.seed.data,
-            )
+            for attempt in range(2):
+                out = default_export_dir(_exports_dir(), project)
+                try:
+                    path, manifest = export_project(
+                        get_session(),
+                        project,
+                        out,
+                        task=form.task.data,
+                        policy=policy,
+                        dev_fraction=float(form.dev_fraction.data),
+                        seed=form.seed.data,
+                    )
+                    break
+                except ExportError:
+                    if attempt or not out.exists():
+                        raise
+                    # Another export of the same second took the name after it was chosen: a new name.
         except (ExportError, ValueError) as exc:
             flash(f"Export failed: {exc}. Nothing was written.", "error")
         else:
