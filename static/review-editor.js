@@ -39,6 +39,7 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
     const sentence = document.createElement("div");
     sentence.className = "edit-sentence";
     sentence.tabIndex = 0;
+    sentence.setAttribute("role", "group");
     sentence.setAttribute("aria-label", "Sentence: select words, then press a label key");
     const valueRow = document.createElement("label");
     valueRow.className = "edit-value";

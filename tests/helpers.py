@@ -370,3 +370,15 @@ def waiting_on_a_lock(db) -> bool:
             )
         )
     )
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical accessibility findings on the page as shown, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

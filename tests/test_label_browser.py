@@ -16,6 +16,7 @@ from annotator.models import Annotation, Span, User
 from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
+from tests.helpers import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -856,7 +857,7 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         card = page.locator("#sentence-card").bounding_box()
         assert editor["y"] >= card["y"] + card["height"] and editor["y"] + editor["height"] <= bar["y"]
         assert _no_sideways_scroll(page)
-        assert _serious_violations(page) == []
+        assert serious_violations(page) == []
         page.screenshot(path="/tmp/label-390-editor.png")
         for width in (360, 768, 1280, 2560):
             page.set_viewport_size({"width": width, "height": 900})
@@ -890,17 +891,6 @@ def test_label_browser_history_on_a_phone_scrolls_its_table_not_the_page(browser
         context.close()
 
 
-def _serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_label_browser_accessibility_check_passes(page, live_app, live_db, browser_login, scheme):
     make_project(
@@ -914,14 +904,19 @@ def test_label_browser_accessibility_check_passes(page, live_app, live_db, brows
     page.keyboard.press("y")  # a span, a highlighted suggestion, overlapping ones
     expect(page.locator("mark.span")).to_have_count(1)
     expect(page.locator("#labeller[data-pending]")).to_have_count(0)
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     page.locator("mark.span").click()  # the span editor open
     expect(page.locator("#editor")).to_be_visible()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
+    page.keyboard.press("Escape")
+    page.keyboard.press("y")  # an OUTCOME span: its editor offers the vocabulary in a select
+    page.locator("mark.span[data-label=OUTCOME]").click()
+    expect(page.locator("#editor-outcome")).to_be_visible()
+    assert serious_violations(page) == []
     page.keyboard.press("Escape")
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_label_browser_every_control_is_reached_and_shown_by_the_keyboard(page, live_app, live_db, browser_login):

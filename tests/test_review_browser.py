@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from annotator.models import GoldAnnotation, User
-from tests.helpers import QUESTION, XSS, build_flagged, build_project
+from tests.helpers import QUESTION, XSS, build_flagged, build_project, serious_violations
 
 
 def gold_of(db, sentence_id):
@@ -39,6 +39,7 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
     # s2 first: bob flagged it. One conflict: ann's OUTCOME; take ann's version (a), Enter saves.
     page.wait_for_url(f"{base}/projects/incidents/review/{ids['s2']}")
     assert page.locator(".conflict").count() == 1
+    assert serious_violations(page) == []  # muted text on the labels' chips included
     page.keyboard.press("a")
     assert page.locator("#gold-preview mark").count() == 3
     page.keyboard.press("Enter")
