@@ -23,9 +23,8 @@ import { loadNext, loadSentence, previous } from "./label-load.js";
 import { acceptAllAndSave, ignore, initSave, resolveConflict, saveNothing, saveShown } from "./label-save.js";
 import { escape, handleKey, toggleHelp } from "./label-keys.js";
 import { acceptIncidentSuggestion, deleteIncident, rejectIncidentSuggestion } from "./label-incidents.js";
-import { initTheme, toggleTheme } from "./theme.js";
+import { toggleTheme } from "./theme.js";
 
-initTheme();
 initPage();
 startTimer();
 setListActions({ deleteSpan, acceptSuggestion, rejectSuggestion, deleteIncident, acceptIncidentSuggestion, rejectIncidentSuggestion });

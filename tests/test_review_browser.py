@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from annotator.models import GoldAnnotation, User
@@ -192,6 +193,39 @@ def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, 
     assert {s.label: s.value for s in gold.spans}["REGION"] == "Kyiv Oblast"
     assert [(d["start_char"], d["end_char"], d["decision"]) for d in gold.dropped] == [(15, 19, "replaced")]
     assert errors == []
+
+
+def _body_luminance(page) -> float:
+    """The relative luminance (WCAG) of the background behind the body: its own, else the root's."""
+    rgb = page.evaluate(
+        """() => [document.body, document.documentElement].map((el) => getComputedStyle(el).backgroundColor)
+            .find((c) => c !== "rgba(0, 0, 0, 0)" && c !== "transparent") || "rgb(255, 255, 255)"
+        """
+    )
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.browser
+def test_review_browser_adjudication_follows_the_dark_theme_and_the_remembered_choice(
+    live_app, live_db, page, browser_login
+):
+    """The review pages follow prefers-color-scheme, with readable contrast, and a theme picked
+    on the labelling page (theme.js's remembered choice) holds here too."""
+    ids = build_project(live_db)
+    page.emulate_media(color_scheme="dark")
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{live_app.base_url}/projects/incidents/review/{ids['s1']}")
+    assert _body_luminance(page) < 0.05
+    assert serious_violations(page) == []  # label chips, marks, tags and the gold row in the dark theme
+    page.keyboard.press("e")  # the span editor: words, marks and their tags
+    assert page.locator(".editor mark.span").count() == 1
+    assert serious_violations(page) == []
+    page.evaluate("localStorage.setItem('annotator:theme', 'light')")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    assert _body_luminance(page) > 0.8
 
 
 @pytest.mark.browser

@@ -1,7 +1,11 @@
 """Small server-side SVG charts: plain numbers in, escaped SVG markup out.
 
 No Flask, no JavaScript; colours go in SVG presentation attributes (fill=,
-stroke=), which the Content-Security-Policy allows, never in style=. Every
+stroke=), which the Content-Security-Policy allows, never in style=. The
+page's ink, muted ink, grid lines and blank cells also carry a class
+(chart-ink, chart-muted, chart-line, chart-blank) by which the stylesheet
+gives them the theme's colour in the dark theme; the attributes are the
+light theme's, the same values. Every
 piece of text passes through ``markupsafe.escape``. ``learning_curve_figure``
 is a stored learning curve as the Models page and the review dashboard show it.
 """
@@ -14,13 +18,24 @@ from typing import Any
 from markupsafe import Markup, escape
 
 INK, MUTED, LINE, ACCENT = "#1d2330", "#5f6b7a", "#d9dee5", "#2458c6"
+BLANK = "#f1f3f6"
+# The page's colours, followed by the theme (review.css); any other fill is the chart's own.
+THEMED = {INK: "chart-ink", MUTED: "chart-muted"}
 
 
 def _text(
-    x: float, y: float, text: object, anchor: str = "start", fill: str = INK, size: int = 12, weight: str = "normal"
+    x: float,
+    y: float,
+    text: object,
+    anchor: str = "start",
+    fill: str = INK,
+    size: int = 12,
+    weight: str = "normal",
+    themed: bool = True,
 ) -> str:
+    css_class = f' class="{THEMED[fill]}"' if themed and fill in THEMED else ""
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" font-size="{size}" '
+        f'<text x="{x:.1f}" y="{y:.1f}"{css_class} text-anchor="{anchor}" fill="{fill}" font-size="{size}" '
         f'font-weight="{weight}">{escape(str(text))}</text>'
     )
 
@@ -57,7 +72,9 @@ def bars_with_intervals(
 
     body = [_text(0, 16, title, weight="600", size=13)]
     for tick in ([-1, -0.5] if low_end < 0 else []) + [0, 0.25, 0.5, 0.75, 1]:
-        body.append(f'<line x1="{x(tick):.1f}" y1="26" x2="{x(tick):.1f}" y2="{height - 22}" stroke="{LINE}"/>')
+        body.append(
+            f'<line x1="{x(tick):.1f}" y1="26" x2="{x(tick):.1f}" y2="{height - 22}" class="chart-line" stroke="{LINE}"/>'
+        )
         body.append(_text(x(tick), height - 8, f"{tick:g}", anchor="middle", fill=MUTED, size=11))
     for i, (name, value, ci, n) in enumerate(rows):
         y = 30 + i * row_h
@@ -73,11 +90,11 @@ def bars_with_intervals(
             lo, hi = x(ci[0]), x(ci[1])
             mid = y + row_h / 2 - 1
             body.append(
-                f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" stroke="{INK}" stroke-width="1.5"/>'
+                f'<line x1="{lo:.1f}" y1="{mid:.1f}" x2="{hi:.1f}" y2="{mid:.1f}" class="chart-ink" stroke="{INK}" stroke-width="1.5"/>'
             )
             for cap in (lo, hi):
                 body.append(
-                    f'<line x1="{cap:.1f}" y1="{mid - 6:.1f}" x2="{cap:.1f}" y2="{mid + 6:.1f}" stroke="{INK}" stroke-width="1.5"/>'
+                    f'<line x1="{cap:.1f}" y1="{mid - 6:.1f}" x2="{cap:.1f}" y2="{mid + 6:.1f}" class="chart-ink" stroke="{INK}" stroke-width="1.5"/>'
                 )
         interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
         body.append(_text(left + plot + 8, y + 17, f"{value:.2f}{interval} n={n}", size=11))
@@ -108,10 +125,15 @@ def _grid(
         body.append(_text(left - 8, y + cell / 2 + 4, name, anchor="end", size=11))
         for j, (share, text) in enumerate(cells[i]):
             x = left + j * cell
-            fill = "#f1f3f6" if share is None else _shade(share)
-            body.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" rx="3"/>')
+            # A shaded cell keeps its colours in either theme; a blank one follows the theme.
+            fill, blank = (BLANK, ' class="chart-blank"') if share is None else (_shade(share), "")
+            body.append(f'<rect x="{x}" y="{y}"{blank} width="{cell - 2}" height="{cell - 2}" fill="{fill}" rx="3"/>')
             ink = "#ffffff" if share is not None and share > 0.55 else INK
-            body.append(_text(x + cell / 2 - 1, y + cell / 2 + 4, text, anchor="middle", fill=ink, size=12))
+            body.append(
+                _text(
+                    x + cell / 2 - 1, y + cell / 2 + 4, text, anchor="middle", fill=ink, size=12, themed=share is None
+                )
+            )
     return _svg(width, height, title, body, "grid")
 
 
@@ -159,7 +181,9 @@ def line_chart(title: str, x_label: str, series: Sequence[tuple[str, Sequence[tu
 
     body = [_text(0, 16, title, weight="600", size=13)]
     for tick in (0, 0.25, 0.5, 0.75, 1):
-        body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{left + plot_w}" y2="{py(tick):.1f}" stroke="{LINE}"/>')
+        body.append(
+            f'<line x1="{left}" y1="{py(tick):.1f}" x2="{left + plot_w}" y2="{py(tick):.1f}" class="chart-line" stroke="{LINE}"/>'
+        )
         body.append(_text(left - 6, py(tick) + 4, f"{tick:g}", anchor="end", fill=MUTED, size=11))
     for x in sorted({x for _, points in series for x, _ in points}):
         body.append(_text(px(x), top + plot_h + 16, f"{x:g}", anchor="middle", fill=MUTED, size=11))
