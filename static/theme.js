@@ -1,7 +1,7 @@
 // Light or dark: the browser's preference (prefers-color-scheme, in CSS) unless the person
 // picked one with the toggle, which is remembered in this browser (localStorage).
 // Importing this module touches no DOM: the page calls initTheme() once.
-const KEY = "annotator:theme";
+export const KEY = "annotator:theme";  // theme-early.js reads it too, before the page is drawn
 
 /** The remembered choice: "dark" or "light" when it is a valid one, else null. storage: a Storage, or null. */
 export function storedTheme(storage) {
