@@ -147,9 +147,9 @@ def test_exports_web_two_exports_in_one_second_both_land(login, annotated, app, 
 
 
 def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(login, annotated, app, monkeypatch):
-    from annotator.web import exports as page
+    from annotator.services import exports as service
 
-    real, calls = page.export_project, []
+    real, calls = service.export_project, []
 
     def taken_meanwhile(session, project, out, **settings):
         calls.append(out.name)
@@ -159,7 +159,7 @@ def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(l
             (out / "notes.txt").write_text("theirs")
         return real(session, project, out, **settings)
 
-    monkeypatch.setattr(page, "export_project", taken_meanwhile)
+    monkeypatch.setattr(service, "export_project", taken_meanwhile)
     reviewer = login("rita", "reviewer")
     form = {"task": "ner", "policy": "majority", "dev_fraction": "0.34", "seed": "0", "csrf_token": reviewer.csrf}
     assert reviewer.post("/projects/p/export", data=form).status_code == 302

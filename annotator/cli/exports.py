@@ -42,7 +42,7 @@ def summary(manifest: dict) -> str:
 def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     from ..db import read_snapshot
     from ..export.build import ExportError
-    from ..services.exports import default_export_dir, export_project
+    from ..services.exports import export_project, export_to_new_folder
     from ..services.projects import NotFound, get_project, project_status
 
     db = session()
@@ -50,15 +50,12 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
         project = get_project(db, project_name)
     except NotFound as exc:
         raise fail(f"{exc}; import reports into it first") from None
-    out = Path(out) if out else default_export_dir(current_app.config["EXPORTS_DIR"], project)
+    target = Path(out) if out else Path(current_app.config["EXPORTS_DIR"])
     total = project_status(db, project.name)["sentences"]
     read_snapshot(db)  # every batch of the export sees the same committed state
     try:
         with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-            return export_project(
-                db,
-                project,
-                out,
+            settings = dict(
                 task=task,
                 policy=policy,
                 dev_fraction=dev_fraction,
@@ -66,10 +63,13 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
                 force=force,
                 progress=lambda _done: bar.update(1),
             )
+            if out:
+                return export_project(db, project, target, **settings)
+            return export_to_new_folder(db, project, target, **settings)  # a new <project>-<time> folder
     except (ExportError, ValueError) as exc:
         raise fail(f"{exc}. Nothing was written.") from None
     except OSError as exc:  # the folder could not be made or written: under a file, no permission, disk full
-        raise fail(f"--out {out}: cannot be written ({exc.strerror or exc}). Nothing was written.") from None
+        raise fail(f"--out {target}: cannot be written ({exc.strerror or exc}). Nothing was written.") from None
 
 
 @click.command("export")

@@ -42,6 +42,24 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-") or "project"
 
 
+def export_to_new_folder(
+    session: Session, project: Project, exports_dir: str | Path, **settings: Any
+) -> tuple[Path, dict[str, Any]]:
+    """:func:`export_project` into a new folder under ``exports_dir`` (:func:`default_export_dir`).
+
+    A name that another export of the same second took after it was chosen (its folder appeared
+    while this one ran, and :func:`export_project` refused to replace it) is passed for the next.
+    """
+    for attempt in range(2):
+        out = default_export_dir(exports_dir, project)
+        try:
+            return export_project(session, project, out, **settings)
+        except ExportError:
+            if attempt or not out.exists():
+                raise
+    raise AssertionError("unreachable")
+
+
 def check_policy_accounts(session: Session, policy: str) -> None:
     """``ValueError`` when ``policy`` is unknown or names an annotator (``annotator:NAME``) no account has:
     said as such, before any work, not as a project with nothing to export."""
@@ -130,4 +148,11 @@ def export_project(
         )
 
 
-__all__ = ["ExportError", "check_policy_accounts", "default_export_dir", "export_project", "safe_name"]
+__all__ = [
+    "ExportError",
+    "check_policy_accounts",
+    "default_export_dir",
+    "export_project",
+    "export_to_new_folder",
+    "safe_name",
+]

@@ -19,7 +19,7 @@ from ..export.build import FILES, ExportError
 from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
-from ..services.exports import check_policy_accounts, default_export_dir, export_project, safe_name
+from ..services.exports import check_policy_accounts, export_to_new_folder, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
 from .forms import Form
@@ -144,23 +144,15 @@ def index(project):
             check_policy(policy)
             # A long read: release the request's write lock and read one consistent state.
             read_snapshot(get_session())
-            for attempt in range(2):
-                out = default_export_dir(_exports_dir(), project)
-                try:
-                    path, manifest = export_project(
-                        get_session(),
-                        project,
-                        out,
-                        task=form.task.data,
-                        policy=policy,
-                        dev_fraction=float(form.dev_fraction.data),
-                        seed=form.seed.data,
-                    )
-                    break
-                except ExportError:
-                    if attempt or not out.exists():
-                        raise
-                    # Another export of the same second took the name after it was chosen: a new name.
+            path, manifest = export_to_new_folder(
+                get_session(),
+                project,
+                _exports_dir(),
+                task=form.task.data,
+                policy=policy,
+                dev_fraction=float(form.dev_fraction.data),
+                seed=form.seed.data,
+            )
         except (ExportError, ValueError) as exc:
             flash(f"Export failed: {exc}. Nothing was written.", "error")
         else:
