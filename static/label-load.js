@@ -18,14 +18,15 @@ function show(data, mode) {
   S.version = data.annotation ? data.annotation.version : null;
   S.spans = data.annotation ? data.annotation.spans.map((s) => ({ ...s })) : [];
   S.incidents = data.annotation ? (data.annotation.incidents || []).map((i) => ({ spans: i.spans.map((s) => ({ ...s })) })) : [];
-  // Proposed incidents come with a sentence's suggestions, and go with them once it is annotated.
-  S.suggestedIncidents = data.annotation ? [] : data.suggested_incidents || [];
+  // A sentence saved as done, or with spans, has had its suggestions looked at: they are not offered
+  // again. One skipped or flagged with no spans gets them back, proposed incidents too.
+  const looked = Boolean(data.annotation && (data.annotation.status === "done" || data.annotation.spans.length));
+  S.suggestedIncidents = looked ? [] : data.suggested_incidents || [];
   S.rejectedIncidents = new Set();
   S.linking = null;
   // In the order of the sentence; where several start at one place, the more confident first.
   S.suggestions = [...(data.suggestions || [])].sort((a, b) => a.start_char - b.start_char || (b.score ?? 1) - (a.score ?? 1) || a.end_char - b.end_char);
-  // A sentence already annotated has had its suggestions looked at: do not offer them again.
-  S.rejected = new Set(data.annotation ? S.suggestions.map(suggestionKey) : []);
+  S.rejected = new Set(looked ? S.suggestions.map(suggestionKey) : []);
   S.cursor = null; S.anchor = null; S.focus = null; S.undo = []; S.redo = [];
   S.elapsed = 0; S.shownAt = performance.now(); S.retry = null; S.confirmNothing = false; S.confirmEmpty = false;
   if (data.progress) S.progress = data.progress;

@@ -86,7 +86,7 @@ function keepDraft(body) {
 export function saveShown() {
   if (!S.data || S.saving) return;
   const pending = pendingSuggestions().length;
-  if (!S.stored && !S.spans.length && pending && !S.confirmEmpty) {
+  if (!S.spans.length && pending && !S.confirmEmpty) {
     S.confirmEmpty = true;
     const what = pending === 1 ? "1 suggestion is" : `${pending} suggestions are`;
     return setStatus("hint", `${what} not taken yet: a takes them and saves, x saves with none; Enter again saves with no spans.`);

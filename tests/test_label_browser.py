@@ -748,6 +748,44 @@ def test_label_browser_quick_ignore_and_a_reason_added_later_from_history(page, 
     expect(page.locator("table.history tr", has_text=shown)).to_contain_text("weather, not an incident")
 
 
+def test_label_browser_a_revisited_skip_offers_its_suggestions_again(page, live_app, live_db, browser_login):
+    """A skip is no decision on the suggestions: revisited, they are offered again, and a takes them."""
+    make_project(live_db, [KALUGA], suggestions=THREE)
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    expect(page.locator("mark.suggestion")).to_have_count(3)
+    page.keyboard.press("i")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert stored(live_db, "ann")[KALUGA] == ("skipped", None, set())
+
+    page.goto(f"{live_app.base_url}/projects/drones/history")
+    page.locator("table.history tr", has_text=KALUGA).get_by_role("link", name="Revisit").click()
+    expect_sentence(page, KALUGA)
+    expect(page.locator("mark.suggestion")).to_have_count(3)
+    page.keyboard.press("Enter")  # no span and three suggestions not taken: Enter asks first, as on a new one
+    expect(page.locator("#save-status")).to_contain_text("3 suggestions are not taken yet")
+    assert stored(live_db, "ann")[KALUGA][0] == "skipped"
+    page.keyboard.press("a")
+    expect(page.locator("#all-done")).to_be_visible()
+    status, _, spans = stored(live_db, "ann")[KALUGA]
+    assert status == "done" and {s[:3] for s in spans} == {s[:3] for s in THREE[KALUGA]}
+
+
+def test_label_browser_a_revisited_done_sentence_does_not_offer_its_suggestions_again(
+    page, live_app, live_db, browser_login
+):
+    make_project(live_db, [KALUGA], suggestions=THREE)
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("x")  # done, with none of them
+    expect(page.locator("#all-done")).to_be_visible()
+    page.goto(f"{live_app.base_url}/projects/drones/history")
+    page.locator("table.history tr", has_text=KALUGA).get_by_role("link", name="Revisit").click()
+    expect_sentence(page, KALUGA)
+    expect(page.locator("#suggestion-list")).to_have_text("No suggestions left.")
+    expect(page.locator("mark.suggestion")).to_have_count(0)
+
+
 def test_label_browser_offline_save_says_kept_in_this_browser(page, live_app, live_db, browser_login):
     page.route("**/annotation", lambda route: route.abort() if route.request.method == "PUT" else route.continue_())
     make_project(live_db, [KALUGA])
