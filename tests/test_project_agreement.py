@@ -72,6 +72,30 @@ def test_project_agreement_span_f1_pools_sentences_then_averages_pairs(report):
     assert report["span_f1"]["support"]["overall"] == {"sentences": 3, "pairs": 3, "spans": 15}
 
 
+def test_project_agreement_names_holding_a_bar_make_two_pairs_not_one():
+    """x and y|z disagree on every span, x|y and z agree on every one: two pairs, F1 0 and 1, never one key."""
+    sentences = [sentence(1), sentence(2), sentence(3), sentence(4)]
+    annotations = [
+        ann(1, "x", COUNT),
+        ann(1, "y|z", KYIV),
+        ann(2, "x", COUNT),
+        ann(2, "y|z", HIT),
+        ann(3, "x|y", COUNT),
+        ann(3, "z", COUNT),
+        ann(4, "x|y", KYIV),
+        ann(4, "z", KYIV),
+    ]
+    found = agreement_report(sentences, annotations, labels=LABELS, n_resamples=50, seed=1)
+    pairs = found["span_f1"]["pairs"]
+    assert set(pairs) == {"x|y\\|z", "x\\|y|z"}
+    assert pairs["x|y\\|z"]["overall"] == 0.0 and pairs["x\\|y|z"]["overall"] == 1.0
+    assert found["span_f1"]["overall"] == pytest.approx(0.5)
+    assert set(found["cohen_kappa"]["pairs"]) == set(pairs)
+    assert set(agreement.pairwise_span_f1(annotations)["pairs"]) == set(pairs)
+    wanted = disagreements(sentences, annotations, pair=("x", "y|z"))
+    assert {item["sentence_id"] for item in wanted} == {1, 2}
+
+
 def _token_table(annotators, sentences, annotations):
     done = {(a.annotator, a.sentence_id): a for a in annotations if a.status != "skipped"}
     table = {name: [] for name in annotators}

@@ -28,6 +28,7 @@ from itertools import combinations
 from typing import Any
 
 from ..records import AnnotationRecord, SentenceRecord, SpanRecord
+from .summary import pair_key
 
 COUNTED = frozenset({"done", "flagged"})
 TYPES = ("label", "presence", "boundary", "value")  # most severe first
@@ -141,7 +142,7 @@ def sentence_disagreements(text: str, annotations: Iterable[AnnotationRecord]) -
         for a, b in combinations(names, 2):
             if frozen[a] != frozen[b]:
                 types |= _pair_types(versions[a], versions[b])
-                pairs.append(f"{a}|{b}")
+                pairs.append(pair_key(a, b))
         ordered = [t for t in TYPES if t in types]
         dissent = 1 - max(groups.values()) / len(names)
         conflicts.append(
@@ -201,7 +202,7 @@ def disagreements(
     if pair is not None:
         if len(pair) != 2 or pair[0] == pair[1]:
             raise ValueError("pair must name two different annotators")
-        wanted_pair = "|".join(sorted(pair))
+        wanted_pair = pair_key(*sorted(pair))
     by_sentence: dict[int, list[AnnotationRecord]] = {}
     for annotation in annotations:
         by_sentence.setdefault(annotation.sentence_id, []).append(annotation)
@@ -265,7 +266,7 @@ def link_disagreement(text: str, annotations: Iterable[AnnotationRecord]) -> dic
         return None
     keys = sorted({k for g in groups.values() for incident in g for k in incident})
     by_key = {_key(s): s for s in voters[names[0]].spans}
-    pairs = [f"{a}|{b}" for a, b in combinations(names, 2) if groups[a] != groups[b]]
+    pairs = [pair_key(a, b) for a, b in combinations(names, 2) if groups[a] != groups[b]]
     dissent = 1 - max(Counter(groups.values()).values()) / len(names)
     return {
         "type": LINK,

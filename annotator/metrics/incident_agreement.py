@@ -21,7 +21,7 @@ from typing import Any
 
 from ..records import AnnotationRecord, IncidentRecord, SpanKey
 from .disagreements import COUNTED
-from .summary import mean_defined
+from .summary import mean_defined, pair_key
 
 __all__ = ["MATCHES", "incident_agreement", "matched_incidents"]
 
@@ -94,7 +94,7 @@ def incident_agreement(annotations: Iterable[AnnotationRecord]) -> dict[str, Any
     sections: dict[str, dict[str, Any]] = {}
     for match in MATCHES:
         pairs = {
-            f"{x}|{y}": {
+            pair_key(x, y): {
                 "overall": 2 * t[match] / t["incidents"] if t["incidents"] else None,
                 "sentences": t["sentences"],
                 "incidents": t["incidents"],

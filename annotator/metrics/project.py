@@ -28,7 +28,7 @@ from .disagreements import COUNTED, disagreements
 from .gold_scores import annotator_vs_gold
 from .incident_agreement import incident_agreement
 from .span_agreement import matched_count
-from .summary import pair_f1, pairs_mean
+from .summary import pair_f1, pair_key, pairs_mean
 from .token_agreement import token_tables
 
 __all__ = ["agreement_report", "disagreements"]
@@ -48,7 +48,7 @@ def agreement_report(
 
     ``labels`` fixes the labels reported and their order (spans of other
     labels are ignored); None takes every label seen. Pairs are "A|B" with
-    the names sorted. ``gold`` (annotator vs gold) is
+    the names sorted (``summary.pair_key``: a ``|`` in a name is escaped). ``gold`` (annotator vs gold) is
     ``gold_scores.annotator_vs_gold``: adjudicated gold, else the
     leave-one-out majority of the other annotators, never gold made by the
     annotator's own vote. ``n_resamples`` bootstrap resamples of the sentences with at
@@ -197,7 +197,7 @@ def _span_f1_section(spans, labels, n_resamples) -> dict[str, Any]:
         pairs = {}
         for (a, b), t in spans["pairs"].items():
             matched, marked = t[match].sum(axis=0), t["marked"].sum(axis=0)
-            pairs[f"{a}|{b}"] = {
+            pairs[pair_key(a, b)] = {
                 **pair_f1(dict(zip(labels, matched.tolist())), dict(zip(labels, marked.tolist())), labels),
                 "sentences": int(t["at"].size),
                 "spans": int(marked.sum()),

@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from .span_metrics import Span, as_span, overlaps
-from .summary import pair_f1, pairs_mean
+from .summary import pair_f1, pair_key, pairs_mean
 
 __all__ = ["confusion", "matched_count", "pairwise_span_f1", "token_labels"]
 
@@ -162,7 +162,7 @@ def pairwise_span_f1(annotations: Iterable[Any], match: str = "strict") -> dict[
             matched, marked = _strict_counts(table[first], table[second], shared)
         else:
             matched, marked = _partial_counts(table[first], table[second], shared)
-        pairs[f"{first}|{second}"] = {**pair_f1(matched, marked), "sentences": len(shared)}
+        pairs[pair_key(first, second)] = {**pair_f1(matched, marked), "sentences": len(shared)}
     labels = sorted({label for pair in pairs.values() for label in pair["by_label"]})
     return {"pairs": pairs, **pairs_mean(pairs, labels)}
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["mean_defined", "pair_f1", "pairs_mean"]
+__all__ = ["mean_defined", "pair_f1", "pair_key", "pairs_mean"]
+
+
+def pair_key(first: str, second: str) -> str:
+    """The key of an annotator pair in every pairs table: ``"first|second"``, with a ``|`` or ``\\`` in a name
+    escaped by a backslash, so that no two pairs share a key (``x`` and ``y|z`` against ``x|y`` and ``z``)."""
+    return f"{_escaped(first)}|{_escaped(second)}"
+
+
+def _escaped(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def mean_defined(values: Iterable[float | None]) -> float | None:

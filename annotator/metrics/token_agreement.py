@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .coefficients import cohen_kappa_table, fleiss_kappa_counts, nominal_alpha
-from .summary import pairs_mean
+from .summary import pair_key, pairs_mean
 
 # --- tokens ------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ def token_tables(sentences, votes, annotators, labels) -> dict[str, Any]:
             continue
         table = np.bincount(matrix[a][both].astype(np.int64) * k + matrix[b][both], minlength=k * k).reshape(k, k)
         confusion += table
-        pairs[f"{annotators[a]}|{annotators[b]}"] = {
+        pairs[pair_key(annotators[a], annotators[b])] = {
             "overall": cohen_kappa_table(table),
             "by_label": {label: cohen_kappa_table(_binary(table, j + 1)) for j, label in enumerate(labels)},
             "tokens": int(both.sum()),

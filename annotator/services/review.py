@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
 from ..metrics.suggestion_sources import suggestion_sources
+from ..metrics.summary import pair_key
 from ..models import Annotation, GoldAnnotation, GoldAnswer, GoldSpan, Project, Sentence, Span, User
 from ..records import AnnotationRecord
 from .fingerprint import annotations_and_gold
@@ -198,7 +199,7 @@ def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list
     held: dict[int, list[AnnotationRecord]] = {}
     for a in records.annotations:
         held.setdefault(a.sentence_id, []).append(a)
-    wanted_pair = None if pair is None else "|".join(sorted(pair))
+    wanted_pair = None if pair is None else pair_key(*sorted(pair))
     for s in records.sentences:
         link = link_disagreement(s.text, held.get(s.id, []))
         if link is None or (labels is not None and not set(labels) & set(link["labels"])):

@@ -17,6 +17,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from ..metrics.summary import pair_key
+
 INK, MUTED, LINE, ACCENT = "#1d2330", "#5f6b7a", "#d9dee5", "#2458c6"
 BLANK = "#f1f3f6"
 # The page's colours, followed by the theme (review.css); any other fill is the chart's own.
@@ -143,7 +145,7 @@ def pair_heatmap(title: str, names: Sequence[str], pairs: Mapping[str, Mapping[s
     for a in names:
         row = []
         for b in names:
-            pair = pairs.get("|".join(sorted((a, b)))) if a != b else None
+            pair = pairs.get(pair_key(*sorted((a, b)))) if a != b else None
             value = pair.get("overall") if pair else None
             row.append((value, _fmt(value) if pair else ("" if a == b else "-")))
         cells.append(row)
