@@ -5,7 +5,7 @@ import { incidentWords, makeIncident, pruneIncidents, sameIncidents } from "./in
 
 /**
  * section: the #incidents-decision element (absent: nothing to decide, no incidents anywhere).
- * chars: the sentence as code points. Returns {open(), take(who), chosen(goldSpans), render(goldSpans)}.
+ * chars: the sentence as code points. Returns {open(), reconsider(), take(who), chosen(goldSpans), render(goldSpans)}.
  */
 export function createIncidentChoice({ data, section, chars }) {
   const kinds = Object.fromEntries((data.label_info || []).map((l) => [l.name, l.kind]));
@@ -43,6 +43,13 @@ export function createIncidentChoice({ data, section, chars }) {
 
   return {
     open: () => who === null,
+    /**
+     * A span decision changed from the saved gold's: the incidents it had were grouped for its spans, so
+     * where the annotators' groupings differ the reviewer chooses again (a/b, 1–9 or a click).
+     */
+    reconsider() {
+      if (who === "saved gold" && !allSame) who = null;
+    },
     /** Take a version by name ("none": no incidents); false when there is no such version. */
     take(name) {
       if (name !== "none" && !names.includes(name)) return false;

@@ -121,6 +121,7 @@ function render() {
 function decide(choice) {
   if (!cards.length) return;
   closeEditor();
+  if (JSON.stringify(choices[active]) !== JSON.stringify(choice)) incidentChoice.reconsider();
   choices[active] = choice;
   say("");
   const next = choices.findIndex((c, i) => c === null && i > active);

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from annotator.models import Annotation, GoldAnnotation
-from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
+from annotator.records import ImportedAnnotation, IncidentRecord, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
 from annotator.services.projects import get_or_create_project
 
@@ -132,6 +132,62 @@ def test_incidents_browser_label_link_and_adjudicate_with_the_keyboard(live_app,
         ("Bryansk Oblast", "4", "destroyed"),
     ]
     assert errors == []
+
+
+def _span(word: str, label: str) -> SpanRecord:
+    start = TWO.index(word)
+    return SpanRecord(start, start + len(word), label)
+
+
+def _incident(*spans: SpanRecord) -> IncidentRecord:
+    return IncidentRecord(tuple(sorted((s.start_char, s.end_char, s.label) for s in spans)))
+
+
+def test_incidents_browser_a_changed_decision_on_saved_gold_lets_the_keys_take_incidents(
+    live_app, live_db, page, browser_login
+):
+    """With gold saved, its incidents were the preset: after a span decision changes, the same key again
+    takes that annotator's incidents, and Enter before that asks for them, so no gold span is left out of
+    the incident its annotator made for it."""
+    destroyed, seventeen, kaluga = _span("destroyed", "OUTCOME"), _span("17", "COUNT"), _span("Kaluga Oblast", "REGION")
+    four, bryansk = _span("4", "COUNT"), _span("Bryansk Oblast", "REGION")
+    first = _incident(destroyed, seventeen, kaluga)
+    ann = ImportedAnnotation(
+        "ann", (destroyed, seventeen, kaluga, bryansk), incidents=(first, _incident(destroyed, bryansk))
+    )
+    bob = ImportedAnnotation(
+        "bob", (destroyed, seventeen, kaluga, four, bryansk), incidents=(first, _incident(destroyed, four, bryansk))
+    )
+    project, _ = get_or_create_project(live_db, "drones", annotators_per_sentence=2)
+    import_reports(live_db, project, "test", [ReportRecord(text=TWO, annotations=(ann, bob))])
+    live_db.commit()
+    sentence_id = live_db.scalar(select(Annotation.sentence_id))
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{live_app.base_url}/projects/drones/review/{sentence_id}")
+    press(page, "a", "a", "Enter")  # the first gold: ann's spans, then ann's incidents
+    page.wait_for_url(f"{live_app.base_url}/projects/drones/review?done=1")  # the queue is empty
+    live_db.rollback()
+    assert words(live_db.scalar(select(GoldAnnotation)).incidents) == [
+        ("destroyed", "17", "Kaluga Oblast"),
+        ("destroyed", "Bryansk Oblast"),
+    ]
+
+    page.goto(f"{live_app.base_url}/projects/drones/review/{sentence_id}")
+    page.locator("#sentence-text").click()
+    press(page, "b")  # bob's "4" after all: the saved gold's incidents no longer stand for the gold
+    expect(page.locator("#gold-incidents li")).to_have_text(["not decided yet"])
+    press(page, "Enter")
+    expect(page.locator("#review-status")).to_contain_text("Choose the incidents first")
+    press(page, "b")  # the same key again: bob's incidents
+    expect(page.locator("#gold-incidents li")).to_have_text(
+        ["17 · destroyed · Kaluga Oblast", "4 · destroyed · Bryansk Oblast"]
+    )
+    press(page, "Enter")
+    page.wait_for_url(f"{live_app.base_url}/projects/drones/review?done=1")
+    live_db.rollback()
+    gold = live_db.scalar(select(GoldAnnotation))
+    assert gold.version == 2
+    assert words(gold.incidents) == [("destroyed", "17", "Kaluga Oblast"), ("destroyed", "4", "Bryansk Oblast")]
 
 
 def test_incidents_browser_proposed_incidents_come_with_the_suggestions_on_a(live_app, live_db, page, browser_login):
