@@ -3,9 +3,9 @@
 import { getJSON } from "./api.js";
 import { codePointToUtf16 } from "./offsets.js";
 import { renderContext } from "./sentence-view.js";
-import { sameIncidents } from "./incidents.js";
+import { pruneIncidents, sameIncidents } from "./incidents.js";
 import { sameSpans, suggestionKey } from "./spans.js";
-import { $, S, drafts, focusSentence, hint, root, sentenceEl, setStatus, urls } from "./label-state.js";
+import { $, S, drafts, focusSentence, hint, kindOf, root, sentenceEl, setStatus, urls } from "./label-state.js";
 import { closeEditor, hideReason, render, renderProgress, renderSource } from "./label-view.js";
 
 function show(data, mode) {
@@ -47,15 +47,20 @@ function show(data, mode) {
   }
   const draft = drafts.load(sentence.id);
   if (draft && (!sameSpans(draft.spans, S.spans) || !sameIncidents(draft.incidents || [], S.incidents))) {
-    S.spans = draft.spans.map((s) => ({ ...s }));
+    // A label renamed or deleted since the draft was kept: its spans could never be saved, so they are left out.
+    const known = new Set(((data.project && data.project.labels) || []).map((l) => l.name));
+    const gone = [...new Set(draft.spans.filter((s) => !known.has(s.label)).map((s) => s.label))];
+    S.spans = draft.spans.filter((s) => known.has(s.label)).map((s) => ({ ...s }));
     S.rejected = new Set(draft.rejected || []);
-    S.incidents = Array.isArray(draft.incidents) ? draft.incidents : [];
+    S.incidents = pruneIncidents(Array.isArray(draft.incidents) ? draft.incidents : [], S.spans, kindOf);
     S.rejectedIncidents = new Set(draft.rejected_incidents || []);
     // The version the draft was made on, null included: if the sentence was saved
     // elsewhere since, the server answers 409 instead of being overwritten.
     if ("base_version" in draft) S.version = draft.base_version;
     modeEl.hidden = false;
-    modeEl.textContent = "Restored your unsaved changes from this browser.";
+    modeEl.textContent = gone.length
+      ? `Restored your unsaved changes from this browser, but for the spans labelled ${gone.join(", ")}: the project no longer has ${gone.length === 1 ? "that label" : "those labels"}.`
+      : "Restored your unsaved changes from this browser.";
     setStatus("dirty", "Unsaved changes (kept in this browser)");
   } else {
     if (draft) drafts.remove(sentence.id);

@@ -56,9 +56,18 @@ export async function save(status, comment = null) {
   if (answer.status === 422 && data.error === "invalid_incidents") {
     return setStatus("error", `Not saved — ${data.message} Fix the incidents (K removes one), then save again.`);
   }
+  if (answer.status === 422 && Array.isArray(data.labels)) {
+    const gone = [...new Set(body.spans.map((s) => s.label))].filter((label) => !data.labels.includes(label));
+    if (gone.length) {
+      // Renamed or deleted since this page loaded: kept as a draft, which a reload restores without those spans.
+      keepDraft(body);
+      const them = gone.length === 1 ? `${gone[0]} is` : `${gone.join(", ")} are`;
+      return setStatus("error", `Not saved — the project's labels changed since this page was loaded (${them} gone). Reload the page: your other spans are kept.`);
+    }
+  }
   if (answer.status === 422) {
     const details = (data.details || []).map((d) => d.problem).filter(Boolean).join("; ");
-    return setStatus("error", `Not saved — ${data.message || "the spans are not valid"}${details ? `: ${details}` : ""}`);
+    return setStatus("error", `Not saved — ${details || data.message || "the spans are not valid"}`);
   }
   S.retry = () => save(status, comment);
   keepDraft(body);

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from annotator.models import Annotation, Span, User
 from annotator.records import ImportedAnnotation, ReportRecord, SpanRecord
 from annotator.services.corpus import import_reports
+from annotator.services.label_scheme import edit_label
 from annotator.services.projects import get_or_create_project
 from tests.helpers import serious_violations
 
@@ -784,6 +785,39 @@ def test_label_browser_a_revisited_done_sentence_does_not_offer_its_suggestions_
     expect_sentence(page, KALUGA)
     expect(page.locator("#suggestion-list")).to_have_text("No suggestions left.")
     expect(page.locator("mark.suggestion")).to_have_count(0)
+
+
+def test_label_browser_a_label_renamed_while_the_page_is_open_is_said_and_the_reload_keeps_the_rest(
+    page, live_app, live_db, browser_login
+):
+    """REGION renamed to PLACE while ann labels: the save says the labels changed (not a raw 422 twice), and the
+    reload restores the draft without the REGION span, which could never be saved, so Enter then saves."""
+    project = make_project(live_db, [KALUGA])
+    browser_login(page, "ann")
+    open_label(page, live_app)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("c")  # Forty
+    drag(page, "Kaluga", "Oblast")
+    page.keyboard.press("r")
+    expect(page.locator("mark.span")).to_have_count(2)
+    edit_label(live_db, project, "REGION", {"name": "PLACE"}, None)
+    live_db.commit()
+    page.keyboard.press("Enter")
+    status = page.locator("#save-status")
+    expect(status).to_have_text(
+        "Not saved — the project's labels changed since this page was loaded (REGION is gone). "
+        "Reload the page: your other spans are kept."
+    )
+    assert KALUGA not in stored(live_db, "ann")
+    page.reload()
+    expect(page.locator("#mode")).to_have_text(
+        "Restored your unsaved changes from this browser, but for the spans labelled REGION: "
+        "the project no longer has that label."
+    )
+    expect(page.locator("mark.span")).to_have_text(["Forty"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#all-done")).to_be_visible()
+    assert {s[:3] for s in stored(live_db, "ann")[KALUGA][2]} == {(0, 5, "COUNT")}
 
 
 def test_label_browser_offline_save_says_kept_in_this_browser(page, live_app, live_db, browser_login):

@@ -35,7 +35,13 @@ from ..services.annotations import (
 from ..services.incident_links import KEEP, InvalidIncidents
 from ..services.label_scheme import SchemeChanged, scheme_share
 from ..services.projects import can_work_on, project_settings
-from ..services.suggestions import project_outcomes, stored_suggestions, suggested_incidents, suggestions_for
+from ..services.suggestions import (
+    label_names,
+    project_outcomes,
+    stored_suggestions,
+    suggested_incidents,
+    suggestions_for,
+)
 from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -305,7 +311,7 @@ def get_annotation(sentence_id: int):
 
 @bp.put("/sentences/<int:sentence_id>/annotation")
 def put_annotation(sentence_id: int):
-    sentence, _, scheme_held = _sentence_row(sentence_id, _SENTENCE_AND_PROJECT_TO_SAVE)
+    sentence, project, scheme_held = _sentence_row(sentence_id, _SENTENCE_AND_PROJECT_TO_SAVE)
     body = _annotation_body()
     bounds = limits()
     session = get_session()
@@ -338,6 +344,7 @@ def put_annotation(sentence_id: int):
                 f"The annotation was not saved: {join_capped(exc.messages(), shown)}.",
                 details=[p.to_dict() for p in exc.problems[:shown]],
                 more=max(0, len(exc.problems) - shown),
+                labels=label_names(project),
             ) from None
         except InvalidIncidents as exc:
             shown = bounds.max_listed_problems

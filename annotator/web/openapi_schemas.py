@@ -63,6 +63,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "at most MAX_LISTED_PROBLEMS (default 20) problems",
             },
             "more": {"type": "integer", "minimum": 0, "description": "problems found beyond those listed"},
+            "labels": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "the project's labels now (retired ones included): a page loaded before a label "
+                "was renamed or deleted finds out which of its labels are gone",
+            },
         },
     },
     "IncidentsError": {
