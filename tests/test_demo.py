@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from annotator.incidents import incidents_from_json, link_nearest
 from annotator.incidents.extract import incident_fields, score_incidents
+from annotator.labels.normalise import OutcomeVocabulary
 from annotator.models import GoldAnnotation, GoldSpan, Project, Sentence, User
 
 
@@ -85,6 +86,20 @@ def test_demo_serves_as_the_readme_starts_it(tmp_path):
 def _demo_gold() -> list[dict]:
     data = resources.files("annotator.data").joinpath("demo_gold.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in data.splitlines()]
+
+
+def test_demo_gold_outcomes_are_outcomes_of_the_vocabulary():
+    """The demo gold follows its own guidelines: an OUTCOME names one of the categories ("struck" is the attack,
+    not its outcome, and has none), and an incident keeps to spans of the gold."""
+    categories = set(OutcomeVocabulary.default().categories)
+    for item in _demo_gold():
+        for span in item["spans"]:
+            assert item["text"][span["start_char"] : span["end_char"]] == span["text"]
+            if span["label"] == "OUTCOME":
+                assert span["value"] in categories, (item["text"], span)
+        keys = {(s["start_char"], s["end_char"], s["label"]) for s in item["spans"]}
+        for incident in item["incidents"]:
+            assert {(s["start_char"], s["end_char"], s["label"]) for s in incident["spans"]} <= keys
 
 
 def test_demo_loads_the_adjudicated_gold_once(runner, db):
