@@ -237,6 +237,21 @@ def test_review_pages_escape_sentence_text(db, login):
     assert "&lt;script&gt;" in client.get("/projects/incidents/review/disagreements").get_data(as_text=True)
 
 
+def test_review_adjudication_page_names_the_report_and_shows_the_neighbours(db, login):
+    """The page says where the sentence stands (its report's number and its place there, not a row id), with the
+    sentences either side as context, as the labelling page shows them."""
+    ids = build_project(db)
+    client = login("rev", "reviewer")
+    page = client.get(f"/projects/incidents/review/{ids['s2']}").get_data(as_text=True)
+    number = db.get(Report, db.get(Sentence, ids["s2"]).report_id).number
+    assert f"· incidents · report {number}, sentence 2</span></h1>" in page
+    assert "Previous sentences (context)" in page and "<p>Two drones hit Kyiv oblast at night .</p>" in page
+    after = page[page.index('aria-label="Next sentences (context)"') :]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; hit Odesa ." in after and "One drone fell ." in after
+    first = client.get(f"/projects/incidents/review/{ids['s1']}").get_data(as_text=True)
+    assert "Previous sentences (context)" not in first  # the report's first sentence has none before it
+
+
 def test_review_cached_report_follows_new_annotations_and_gold(db):
     from annotator.services.annotations import save_annotation
     from annotator.services.review import project_report, review_queue

@@ -22,6 +22,7 @@ from .incident_links import InvalidIncidents, checked_incidents, incidents_colum
 from .label_scheme import confirm_scheme, hold_scheme
 from .review import changed_since_gold, project_labels
 from .rows import project_records as load_records
+from .rows import sentence_window
 
 REASONS = ("guideline", "boundary", "label", "value", "typo", "other")
 
@@ -78,8 +79,12 @@ def adjudication_view(session: Session, project: Project, sentence: Sentence) ->
     records = load_records(session, project, [sentence.id])
     found = sentence_disagreements(sentence.text, records.annotations)
     gold = session.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    window = sentence_window(session, sentence)
     return {
         "sentence_id": sentence.id,
+        "report_number": window.report_number,
+        "position": sentence.position,
+        "context": {"before": window.before, "after": window.after},
         "text": sentence.text,
         "tokens": [list(t) for t in sentence.tokens],
         "annotations": [

@@ -7,12 +7,53 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
+from ..db import core_connection
 from ..incidents import incidents_from_json
-from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Sentence, Span, User
+from ..models import Annotation, GoldAnnotation, GoldSpan, Project, Report, Sentence, Span, User
 from ..records import AnnotationRecord, GoldRecord, GoldSpanRecord, IncidentRecord, SentenceRecord, SpanRecord
+
+CONTEXT_SENTENCES = 2  # neighbours shown either side of a sentence being labelled or adjudicated
+
+
+@dataclass(frozen=True)
+class SentenceWindow:
+    """Where a sentence stands in its report: the report's number and source, and its neighbours' texts."""
+
+    report_number: int | None
+    source: str | None
+    before: list[str]
+    after: list[str]
+
+
+# Built once (the labelling round reads it); the sentence's own row comes along, so that the report's
+# number and source always arrive in the same query.
+_WINDOW = (
+    select(Sentence.position, Sentence.text, Report.source, Report.number)
+    .join(Report, Report.id == Sentence.report_id)
+    .where(Sentence.report_id == bindparam("report_id"), Sentence.position.between(bindparam("low"), bindparam("high")))
+    .order_by(Sentence.position)
+)
+
+
+def sentence_window(session: Session, sentence: Sentence, around: int = CONTEXT_SENTENCES) -> SentenceWindow:
+    """Up to ``around`` sentences either side of ``sentence`` in its report, in one query."""
+    window = (
+        core_connection(session)
+        .execute(
+            _WINDOW,
+            {"report_id": sentence.report_id, "low": sentence.position - around, "high": sentence.position + around},
+        )
+        .all()
+    )
+    return SentenceWindow(
+        report_number=window[0].number if window else None,
+        source=window[0].source if window else None,
+        before=[row.text for row in window if row.position < sentence.position],
+        after=[row.text for row in window if row.position > sentence.position],
+    )
 
 
 @dataclass

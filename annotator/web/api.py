@@ -17,11 +17,11 @@ from flask_login import current_user
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..db import core_connection, lease_only_commit, write_transaction
+from ..db import lease_only_commit, write_transaction
 from ..extensions import get_session, writes_on_get
 from ..labels.kinds import kind_of
 from ..limits import MAX_ROW_ID, join_capped, project_name_problem
-from ..models import Annotation, Project, Report, Sentence, utcnow
+from ..models import Annotation, Project, Sentence, utcnow
 from ..services import queue
 from ..services.annotations import (
     InvalidAnnotation,
@@ -35,6 +35,7 @@ from ..services.annotations import (
 from ..services.incident_links import KEEP, InvalidIncidents
 from ..services.label_scheme import SchemeChanged, scheme_share
 from ..services.projects import can_work_on, project_settings
+from ..services.rows import sentence_window
 from ..services.suggestions import (
     label_names,
     project_outcomes,
@@ -46,7 +47,6 @@ from .inputs import is_finite_number, json_object, limits, query_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-CONTEXT_SENTENCES = 2
 HISTORY_TEXT = 120  # characters of sentence text in history entries
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
@@ -87,13 +87,6 @@ _SENTENCE_AND_PROJECT = (
 )
 # A save's read of them also takes its share of the project's scheme lock (services.label_scheme).
 _SENTENCE_AND_PROJECT_TO_SAVE = _SENTENCE_AND_PROJECT.add_columns(scheme_share(Project.id))
-# The sentence's own row comes along so that the report's source always arrives in the same query.
-_WINDOW = (
-    select(Sentence.position, Sentence.text, Report.source, Report.number)
-    .join(Report, Report.id == Sentence.report_id)
-    .where(Sentence.report_id == bindparam("report_id"), Sentence.position.between(bindparam("low"), bindparam("high")))
-    .order_by(Sentence.position)
-)
 
 
 def _project(name: str) -> Project:
@@ -124,32 +117,16 @@ def _sentence_row(sentence_id: int, statement) -> Row[Any]:
 
 def sentence_dict(sentence: Sentence) -> dict[str, Any]:
     """The one JSON shape of a sentence, with up to two neighbours either side as context."""
-    window = (
-        core_connection(get_session())
-        .execute(
-            _WINDOW,
-            {
-                "report_id": sentence.report_id,
-                "low": sentence.position - CONTEXT_SENTENCES,
-                "high": sentence.position + CONTEXT_SENTENCES,
-            },
-        )
-        .all()
-    )
-    neighbours = [(position, text) for position, text, _, _ in window if position != sentence.position]
-    source = window[0].source if window else None
+    window = sentence_window(get_session(), sentence)
     return {
         "id": sentence.id,
         "text": sentence.text,
         "report_id": sentence.report_id,
-        "report_number": window[0].number if window else None,
+        "report_number": window.report_number,
         "position": sentence.position,
-        "source": source,
+        "source": window.source,
         "tokens": [{"start_char": start, "end_char": end} for start, end in sentence.tokens],
-        "context": {
-            "before": [text for position, text in neighbours if position < sentence.position],
-            "after": [text for position, text in neighbours if position > sentence.position],
-        },
+        "context": {"before": window.before, "after": window.after},
     }
 
 
