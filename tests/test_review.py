@@ -98,6 +98,42 @@ def test_review_disagreements_rejects_unknown_filter(db, login):
     assert client.get("/projects/incidents/review/disagreements?label=PERSON").status_code == 400
 
 
+def test_review_disagreements_say_which_have_gold_and_filter_on_it(db, login):
+    """A sentence adjudicated leaves the "to adjudicate" list and is tagged adjudicated; an annotator's new version
+    after the gold brings it back, naming who changed."""
+    import re
+
+    from annotator.services.adjudication import adjudicate
+    from annotator.services.annotations import save_annotation
+
+    ids = build_project(db)
+    names = {v: k for k, v in ids.items()}
+    client = login("rev", "reviewer")
+    reviewer = db.scalar(select(User).where(User.username == "rev"))
+    adjudicate(db, db.get(Sentence, ids["s1"]), reviewer, {"version": None, "spans": S1_GOLD})
+    db.commit()
+
+    def listed(query: str) -> list[str]:
+        response = client.get(f"/projects/incidents/review/disagreements{query}")
+        assert response.status_code == 200
+        return [names[int(i)] for i in re.findall(r'data-sentence="(\d+)"', response.get_data(as_text=True))]
+
+    assert listed("") == ["s2", "s3", "s1"]
+    assert listed("?gold=open") == ["s2", "s3"]
+    assert listed("?gold=adjudicated") == ["s1"]
+    page = client.get("/projects/incidents/review/disagreements?gold=adjudicated").get_data(as_text=True)
+    assert '<span class="tag gold">adjudicated</span>' in page and ">Review gold</a>" in page
+    assert client.get("/projects/incidents/review/disagreements?gold=done").status_code == 400
+
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    save_annotation(db, db.get(Sentence, ids["s1"]), bob, "done", S1_GOLD[:1], base_version=1)
+    db.commit()
+    assert listed("?gold=open") == ["s2", "s3", "s1"]
+    assert "bob changed since" in client.get("/projects/incidents/review/disagreements?gold=open").get_data(
+        as_text=True
+    )
+
+
 def _gold_rows(db, sentence_id):
     db.rollback()  # end the test session's read snapshot: see what the request committed
     gold = db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence_id))

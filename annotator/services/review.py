@@ -171,12 +171,17 @@ def project_disagreements(
     pair=None,
     types: Iterable[str] | None = None,
     has: str | None = None,
+    gold: str | None = None,
 ) -> list[dict[str, Any]]:
     """``disagreements`` over the project's sentences with two or more counted annotations, or a flag.
 
     Link disagreements (``metrics.disagreements.link_disagreement``: the same spans, other incidents)
-    are added as conflicts of type ``link``, under the same filters.
+    are added as conflicts of type ``link``, under the same filters. Each item says whether the sentence
+    has gold (``gold``) and who saved a version since (``changed_since_gold``); ``gold`` (one of
+    GOLD_FILTERS) keeps the ``open`` ones (no gold, or news since it) or the ``adjudicated`` ones.
     """
+    if gold is not None and gold not in GOLD_FILTERS:
+        raise ValueError(f"gold is one of {', '.join(GOLD_FILTERS)}; got {gold!r}")
     ids = (
         select(Annotation.sentence_id)
         .join(Sentence, Sentence.id == Annotation.sentence_id)
@@ -190,7 +195,21 @@ def project_disagreements(
     found = disagreements(records.sentences, records.annotations, labels, pair=pair, types=span_types, has=has)
     if wanted is None or LINK in wanted:
         found = _with_links(found, records, labels, pair, has)
+    changed = changed_since_gold(session, project) if records.gold else {}
+    for item in found:
+        item["gold"] = item["sentence_id"] in records.gold
+        item["changed_since_gold"] = changed.get(item["sentence_id"], [])
+    if gold is not None:
+        found = [item for item in found if _open(item) == (gold == "open")]
     return found
+
+
+GOLD_FILTERS = ("open", "adjudicated")
+
+
+def _open(item: dict[str, Any]) -> bool:
+    """No gold yet, or an annotator saved news since it: a reviewer still has to look."""
+    return not item["gold"] or bool(item["changed_since_gold"])
 
 
 def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list[dict[str, Any]]:

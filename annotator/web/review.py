@@ -16,7 +16,14 @@ from ..services.adjudication import adjudicate as store_gold
 from ..services.label_scheme import SchemeChanged
 from ..services.model_versions import RUNNING, VersionNotFound, curve_version
 from ..services.projects import NotFound, get_project
-from ..services.review import next_in_queue, project_disagreements, project_labels, project_report, review_queue
+from ..services.review import (
+    GOLD_FILTERS,
+    next_in_queue,
+    project_disagreements,
+    project_labels,
+    project_report,
+    review_queue,
+)
 from . import charts
 from .auth import roles_required
 from .inputs import json_object, limits, query_int
@@ -127,6 +134,9 @@ def disagreements(project: str):
     has = request.args.get("has") or None
     if has is not None and has not in HAS:
         abort(400, description=f"Unknown filter has={has[:40]!r}; use one of {', '.join(HAS)}.")
+    gold = request.args.get("gold") or None
+    if gold is not None and gold not in GOLD_FILTERS:
+        abort(400, description=f"Unknown filter gold={gold[:40]!r}; use one of {', '.join(GOLD_FILTERS)}.")
     pair = None
     if first and second:
         if first == second:
@@ -139,6 +149,7 @@ def disagreements(project: str):
         pair=pair,
         types=[kind] if kind else None,
         has=has,
+        gold=gold,
     )
     limit = 200
     annotators = sorted({name for item in found for name in item["annotators"]} | ({first, second} - {None}))
@@ -151,7 +162,7 @@ def disagreements(project: str):
         labels=labels,
         types=(*TYPES, LINK),
         annotators=annotators,
-        chosen={"label": label, "type": kind, "a": first, "b": second, "has": has},
+        chosen={"label": label, "type": kind, "a": first, "b": second, "has": has, "gold": gold},
     )
 
 
