@@ -5,7 +5,7 @@ import { codePointToUtf16 } from "./offsets.js";
 import { renderContext } from "./sentence-view.js";
 import { pruneIncidents, sameIncidents } from "./incidents.js";
 import { sameSpans, suggestionKey } from "./spans.js";
-import { $, S, drafts, focusSentence, hint, kindOf, root, sentenceEl, setStatus, urls } from "./label-state.js";
+import { $, S, drafts, focusSentence, hint, kindOf, root, sentenceEl, setStatus, showTime, urls } from "./label-state.js";
 import { closeEditor, hideReason, render, renderProgress, renderSource } from "./label-view.js";
 
 function show(data, mode) {
@@ -29,6 +29,7 @@ function show(data, mode) {
   S.rejected = new Set(looked ? S.suggestions.map(suggestionKey) : []);
   S.cursor = null; S.anchor = null; S.focus = null; S.undo = []; S.redo = [];
   S.elapsed = 0; S.shownAt = performance.now(); S.retry = null; S.confirmNothing = false; S.confirmEmpty = false;
+  showTime();  // not the last sentence's time until the next tick
   if (data.progress) S.progress = data.progress;
   closeEditor();
   hideReason();

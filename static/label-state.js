@@ -100,8 +100,11 @@ export function startTimer() {
     if (document.hidden) S.elapsed += performance.now() - S.shownAt;
     else S.shownAt = performance.now();
   });
-  setInterval(() => {
-    const s = Math.floor(elapsedSeconds());
-    $("timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-  }, 1000);
+  setInterval(showTime, 1000);
+}
+
+/** Show the time spent in #timer (m:ss); called each second, and at once when a sentence is shown. */
+export function showTime() {
+  const s = Math.floor(elapsedSeconds());
+  $("timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
