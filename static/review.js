@@ -206,6 +206,12 @@ const commands = {
 };
 
 document.addEventListener("keydown", (event) => {
+  // In the note, Enter is a new line; Ctrl+Enter (⌘+Enter) saves, as in most web forms.
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches("#gold-note")) {
+    event.preventDefault();
+    save();
+    return;
+  }
   const found = reviewCommandOf(event);
   if (!found) return;
   const typing = event.target.closest("input, textarea, select");

@@ -103,9 +103,12 @@ def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(
     assert page.locator("#gold-preview mark").all_text_contents() == ["fell"]
     page.keyboard.press("a")
     page.fill("#gold-note", "Yes, a fall counts.")
-    page.locator("#sentence-text").click()
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # in the note, a new line: nothing is saved
+    page.keyboard.type("See the guidelines.")
+    assert page.url == f"{base}/projects/incidents/review/{sentence_id}"
+    page.keyboard.press("Control+Enter")  # saves from the note
     page.wait_for_url(lambda url: url != f"{base}/projects/incidents/review/{sentence_id}")
+    assert live_db.scalar(select(GoldAnnotation.note)) == "Yes, a fall counts.\nSee the guidelines."
     assert gold_of(live_db, sentence_id) == {
         (10, 14, "OUTCOME"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev")))
     }
