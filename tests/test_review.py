@@ -226,7 +226,17 @@ def test_review_adjudication_stale_version_is_409(db, login):
     assert client.put(url, json={"version": 1, "spans": [], "dropped": spans}).status_code == 200
     stale = client.put(url, json={"version": 1, "spans": spans})
     assert stale.status_code == 409 and stale.get_json()["version"] == 2
+    assert stale.get_json()["message"] == (
+        "Gold not saved: someone saved this sentence's gold meanwhile (version 2 now); reload to see the gold as it is."
+    )
     assert client.put(url, json={"version": None, "spans": spans}).status_code == 409
+    # A version for a sentence with no gold at all: said as it is, not as a save by someone else.
+    none_yet = client.put(f"/projects/incidents/review/{ids['s1']}/gold", json={"version": 3, "spans": spans})
+    assert none_yet.status_code == 409 and none_yet.get_json()["version"] is None
+    assert none_yet.get_json()["message"] == (
+        "Gold not saved: this sentence has no gold, but the page was loaded with gold version 3; "
+        "reload to see the gold as it is."
+    )
     _, stored = _gold_rows(db, ids["s4"])
     assert stored == {}  # the stale saves changed nothing
     assert len(db.scalars(select(AuditEvent).where(AuditEvent.entity == "gold_annotation")).all()) == 2

@@ -32,12 +32,20 @@ class AdjudicationError(ValueError):
 
 
 class StaleGold(RuntimeError):
-    """The gold changed since the reviewer loaded it; ``current`` is its version now (None: no gold)."""
+    """The gold is not at the version the page was loaded with (``expected``; None or 0: no gold).
 
-    def __init__(self, current: int | None):
-        super().__init__(
-            f"the gold of this sentence is at version {current}; reload to see the other reviewer's changes"
-        )
+    ``current`` is its version now: None when there is no gold, or when another reviewer's save moved it on
+    at the same moment (``raced``).
+    """
+
+    def __init__(self, current: int | None, expected: int | None, *, raced: bool = False):
+        if raced:
+            what = "another reviewer saved this sentence's gold at the same moment"
+        elif current is None:
+            what = f"this sentence has no gold, but the page was loaded with gold version {expected}"
+        else:
+            what = f"someone saved this sentence's gold meanwhile (version {current} now)"
+        super().__init__(f"{what}; reload to see the gold as it is")
         self.current = current
 
 
@@ -237,7 +245,7 @@ def adjudicate(
     now = utcnow()
     if gold is None:
         if expected:
-            raise StaleGold(None)
+            raise StaleGold(None, expected)
         gold = GoldAnnotation(
             sentence_id=sentence.id, reviewer_id=reviewer.id, version=1, created_at=now, updated_at=now
         )
@@ -246,7 +254,7 @@ def adjudicate(
         action = "gold.create"
     else:
         if expected != gold.version:
-            raise StaleGold(gold.version)
+            raise StaleGold(gold.version, expected)
         # Compare-and-set: of two reviewers saving the same version, only one moves it on.
         moved = session.execute(
             update(GoldAnnotation)
@@ -255,7 +263,7 @@ def adjudicate(
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:
-            raise StaleGold(None)
+            raise StaleGold(None, expected, raced=True)
         session.refresh(gold)
         action = "gold.update"
     # After the version check: a stale save is a 409, not a list of spans it never saw.

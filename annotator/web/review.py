@@ -214,9 +214,7 @@ def save_gold(project: str, sentence_id: int):
         return jsonify(error="invalid", message=f"{exc}."), 422
     except StaleGold as exc:
         session.rollback()
-        return jsonify(
-            error="stale", message=f"Someone saved this sentence's gold meanwhile: {exc}.", version=exc.current
-        ), 409
+        return jsonify(error="stale", message=f"Gold not saved: {exc}.", version=exc.current), 409
     except SchemeChanged as exc:
         session.rollback()
         return jsonify(error="scheme_changed", message=f"Gold not saved: {exc}."), 409
@@ -226,7 +224,9 @@ def save_gold(project: str, sentence_id: int):
     except IntegrityError:
         session.rollback()  # two first saves raced; the other one won
         return jsonify(
-            error="stale", message="Someone saved this sentence's gold meanwhile; reload to see it.", version=None
+            error="stale",
+            message="Gold not saved: another reviewer saved this sentence's first gold at the same moment; reload to see it.",
+            version=None,
         ), 409
     following = next_in_queue(session, project_row, after=sentence.id)
     next_url = (
