@@ -156,4 +156,9 @@ def test_annotate_history_pages_through_every_annotation_newest_first(login, db,
     beyond, page = shown("?page=9")
     assert beyond == [] and "There is no page 9: you have 7 annotations" in page
     assert client.get("/projects/drones/history?page=0").status_code == 400
-    assert client.get("/projects/drones/history?page=x").status_code == 400
+    # A page asked for by a browser gets an error page saying what is wrong, not JSON; a script asking for JSON gets it.
+    wrong = client.get("/projects/drones/history?page=x", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert wrong.status_code == 400 and wrong.mimetype == "text/html"
+    assert "page must be an integer" in wrong.get_data(as_text=True)
+    as_json = client.get("/projects/drones/history?page=x", headers={"Accept": "application/json"})
+    assert as_json.status_code == 400 and as_json.get_json()["error"] == "bad_request"

@@ -78,8 +78,11 @@ def test_api_limits_history_offset_at_its_limit_is_fine(clients, project, app):
 
 
 def test_api_limits_review_next_after_out_of_range_is_400(clients, project):
-    response = clients["reviewer"].get(f"/projects/{project.name}/review/next?after=99999999999999999999999")
-    _error(response, 400, "after must be an integer")
+    path = f"/projects/{project.name}/review/next?after=99999999999999999999999"
+    _error(clients["reviewer"].get(path, headers={"Accept": "application/json"}), 400, "after must be an integer")
+    page = clients["reviewer"].get(path)  # a browser's request: the same message on an error page
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert "after must be an integer" in page.get_data(as_text=True)
 
 
 # --- Annotation bodies --------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .inputs import BadInput
 
@@ -26,11 +27,15 @@ def error_response(status: int, title: str, message: str):
 
 @bp.app_errorhandler(BadInput)
 def bad_input(exc: BadInput):
-    """A request refused by web.inputs before any work: always JSON, it came as JSON or as a query."""
+    """A request refused by web.inputs before any work: JSON for the API and JSON bodies, else an error page
+    (a page's query parameter out of range, say)."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()
-    return jsonify(error=exc.error, message=exc.message, **exc.extra), exc.status
+    if wants_json() or request.is_json:
+        return jsonify(error=exc.error, message=exc.message, **exc.extra), exc.status
+    title = HTTP_STATUS_CODES.get(exc.status, "Bad Request")
+    return render_template("error.html", status=exc.status, title=title, message=exc.message), exc.status
 
 
 @bp.app_errorhandler(CSRFError)
