@@ -108,6 +108,9 @@ def test_annotate_page_has_no_inline_script_or_style(login, project):
 def test_annotate_normalise_prefills_values(login, project):
     client = login("ann")
     assert client.get("/projects/drones/label/normalise?label=COUNT&text=forty").get_json() == {"value": "40"}
+    assert client.get("/projects/drones/label/normalise?label=COUNT&text=two million").get_json() == {
+        "value": "2000000"
+    }
     assert client.get("/projects/drones/label/normalise?label=REGION&text=Kaluga Oblast").get_json() == {
         "value": "Kaluga Oblast"
     }

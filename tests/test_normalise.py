@@ -92,11 +92,83 @@ def test_normalise_parse_count_reads_numbers(text, expected):
         "10 ½ tons",
         "twenty 1/2",
         "one and a half",
+        "dozens of drones",
+        "tens of drones",
+        "tens of thousands",
+        "several thousand",
+        "hundreds of drones",
+        "millions",
+        "2.5 million",  # decimals are refused, scaled or not
+        "2,5 million",
+        "2.5K",
+        "half a million",  # a fraction of a scale, as "one and a half million"
+        "one and a half million",
         "1" * 256,  # longer than a stored value
         "9" * 5000,  # longer than int() reads
     ],
 )
 def test_normalise_parse_count_rejects_vague_or_non_numbers(text):
+    assert parse_count(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("two million", 2_000_000),
+        ("one billion", 1_000_000_000),
+        ("one trillion", 1_000_000_000_000),
+        ("a million drones", 1_000_000),
+        ("5 million drones", 5_000_000),
+        ("two million three hundred thousand", 2_300_000),
+        ("twenty-five thousand", 25_000),
+        ("5 thousand", 5000),
+        ("5 thousand five hundred", 5500),
+        ("5 hundred", 500),
+        ("5 dozen", 60),
+        ("1,200 thousand", 1_200_000),
+        ("5K", 5000),
+        ("5k drones", 5000),
+        ("1 300", 1300),  # a space groups thousands
+        ("1\u00a0300 drones", 1300),
+        ("1\u202f300", 1300),  # narrow no-break space
+        ("12 000 rounds", 12000),
+        ("over 1 300 000", 1_300_000),
+        pytest.param("9" * 243 + " trillion", int("9" * 243) * 10**12, id="255 digits"),  # still a value
+    ],
+)
+def test_normalise_parse_count_reads_scales_and_spaced_thousands(text, expected):
+    assert parse_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 30",  # a space then not a group of three: two numbers, not 130 nor 1
+        "2026 300",
+        "1,200 300",
+        "two dozens",
+        "two hundreds",
+        "5 thousands",
+        "five k",  # "k" is read after digits only
+        "5m",  # millions or metres
+        "5bn",
+        "5 тыс. дронов",
+        "0 300",  # no group of thousands starts with 0
+        "3rd",
+        "5-6 drones",
+        "5\u20136 drones",
+        "5 to 6 drones",
+        "five or six",
+        "three twenty",
+        "twenty 5",
+        "5 thousand million",  # scales rise: no one reading
+        "one million million",
+        "zero thousand",
+        pytest.param("9" * 250 + " trillion", id="262 digits"),  # past the digits a stored value holds
+        pytest.param("1" + " 000" * 85, id="256 digits in groups"),
+    ],
+)
+def test_normalise_parse_count_refuses_what_only_starts_with_a_number(text):
     assert parse_count(text) is None
 
 
@@ -112,6 +184,13 @@ def test_normalise_parse_count_rejects_vague_or_non_numbers(text):
         (["twenty", "-", "drones"], (20, 1)),
         (["three", "twenty"], (3, 1)),
         (["1,200", "drones"], (1200, 1)),
+        (["two", "million", "drones"], (2_000_000, 2)),
+        (["a", "million"], (1_000_000, 2)),
+        (["5", "thousand", "drones"], (5000, 2)),
+        (["5", "k", "drones"], (5000, 2)),
+        (["1", "300", "drones"], (1300, 2)),
+        (["1", "30"], (1, 1)),
+        (["zero", "thousand"], (0, 1)),
         (["a", "drone"], None),
         (["several"], None),
         ([], None),

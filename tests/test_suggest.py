@@ -108,6 +108,7 @@ def test_suggest_first_sentence_of_example_report(suggester):
         ("Half a dozen Shahed drones flew in.", [("COUNT", "Half a dozen", "6")]),
         ("In total, thirteen\u00a0drones flew in.", [("COUNT", "thirteen", "13")]),
         ("Some 1,200 attack drones were launched.", [("COUNT", "1,200", "1200")]),
+        ("Two million drones were launched.", [("COUNT", "Two million", "2000000")]),
         (
             "Nine of the 14 UAVs were downed.",
             [("COUNT", "Nine", "9"), ("COUNT", "14", "14"), ("OUTCOME", "downed", "shot down")],

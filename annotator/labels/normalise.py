@@ -74,12 +74,17 @@ _TENS = {
     "eighty": 80,
     "ninety": 90,
 }
-NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "hundred", "thousand", "dozen"})
+# Short scale, as English news writes it: a billion is 10**9.
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, "hundred", *_SCALES, "dozen"})
 # hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013")
 _HYPHEN_CLASS = r"\-\u2010\u2011\u2012\u2013"  # the same, inside a regex character class
 # Whole integers only: "40", "1200", "1,200". "3.5" and "1,20" are not counts.
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+# A group of thousands after a space: "1 300", "12 000 000" (the space may be a non-breaking one).
+_SPACED_HEAD = re.compile(r"[1-9]\d{0,2}")
+_SPACED_GROUP = re.compile(r"\d{3}")
 # Hedges before a number that do not change which number is meant.
 _QUALIFIERS = re.compile(
     r"^(?:(?:about|around|approximately|roughly|some|nearly|almost|over|the|"
@@ -88,6 +93,36 @@ _QUALIFIERS = re.compile(
 # A fraction anywhere ("1/2", "10 1/2", "½" is "1⁄2" once NFKC-normalised; "and a half") or a number
 # in scientific notation ("1e308"): no exact count, though the first digits or words would read as one.
 _NOT_WHOLE = re.compile(r"\d[\d,]*(?:[/\u2044]\d|e[+-]?\d)|\band an? (?:half|quarter)\b")
+# Words that, right after a number, show that the number read is not the whole of what the text
+# states: another number ("1 30", "three twenty"), a plural or abbreviated scale ("two dozens",
+# "5 thousands", "5m", "5bn", read as neither millions nor metres; "5 тыс."), an ordinal ending ("3rd").
+_NUMBER_GOES_ON = NUMBER_WORDS | {
+    "dozens",
+    "hundreds",
+    "thousands",
+    "millions",
+    "billions",
+    "trillions",
+    "tens",
+    "scores",
+    "k",
+    "m",
+    "mn",
+    "mln",
+    "b",
+    "bn",
+    "bln",
+    "тыс",
+    "тис",
+    "млн",
+    "млрд",
+    "st",
+    "nd",
+    "rd",
+    "th",
+}
+# Between two numbers, these make a range or a choice ("5-6", "5 to 6", "five or six"): no exact count.
+_RANGE_JOINERS = _HYPHENS | {"\u2014", "to", "or", "and"}
 MAX_COUNT_DIGITS = 255  # a span's value is at most 255 characters (the column, MAX_VALUE_CHARS)
 _WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
 
@@ -98,85 +133,147 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
     Returns ``(value, consumed)``: the integer and how many words it took, so
     that ``["forty", "drones"]`` gives ``(40, 1)`` and ``["twenty", "-",
     "three"]`` gives ``(23, 3)``. Returns ``None`` when the words do not start
-    with an exact number: vague quantities ("dozens", "several", "a couple")
-    have no value. Hyphens join only tens and units; "and" only follows
-    "hundred" or "thousand"; "a"/"an" counts as one only before "single",
-    "dozen", "hundred" or "thousand".
+    with an exact number: vague quantities ("dozens", "several", "tens", "a
+    couple") have no value. Hyphens join only tens and units; "and" only
+    follows "hundred" or a scale; "a"/"an" counts as one only before "single",
+    "dozen", "hundred" or a scale.
+
+    Digits may be grouped by commas ("1,200", one word) or spaces ("1", "300":
+    1300, only a head of one to three digits followed by groups of exactly
+    three). Scales ("thousand", "million", "billion", "trillion"; short scale)
+    multiply what comes before them, words or digits ("two million",
+    "5 thousand"), in falling order ("two million three hundred thousand");
+    "dozen" multiplies by 12 and ends the number; "k" multiplies digits by
+    1000 ("5k", "5 k"). A number of more than ``MAX_COUNT_DIGITS`` digits gives
+    ``None``. Reading stops at the first word that does not continue the
+    number: what follows is left to the caller (``parse_count``).
     """
     if not words:
         return None
-    first = words[0]
-    if _DIGITS.fullmatch(first):
-        digits = first.replace(",", "")
-        # More digits than a stored value holds is no count of anything (and past 4,300 int() refuses it).
-        return (int(digits), 1) if len(digits) <= MAX_COUNT_DIGITS else None
     if list(words[:3]) == ["half", "a", "dozen"]:
         return 6, 3
-    if first == "single" or list(words[:2]) in (["a", "single"], ["an", "single"]):
-        return 1, 1 if first == "single" else 2
+    if words[0] == "single" or list(words[:2]) in (["a", "single"], ["an", "single"]):
+        return 1, 1 if words[0] == "single" else 2
 
     total = current = 0
     last: str | None = None  # kind of the previous word, None at the start
+    smallest_scale: int | None = None  # scales come largest first: "two million three thousand"
     consumed = 0  # words that make up a complete number so far
-    for i, word in enumerate(words):
+    i = 0
+    while i < len(words):
+        word = words[i]
         following = words[i + 1] if i + 1 < len(words) else None
-        if i == 0 and word in ("a", "an"):
-            if following not in ("dozen", "hundred", "thousand"):
+        if i == 0 and _DIGITS.fullmatch(word):
+            digits = word.replace(",", "")
+            if _SPACED_HEAD.fullmatch(word):
+                while i + 1 < len(words) and _SPACED_GROUP.fullmatch(words[i + 1]) and len(digits) <= MAX_COUNT_DIGITS:
+                    i += 1
+                    digits += words[i]
+            # More digits than a stored value holds is no count of anything (and past 4,300 int() refuses it).
+            if len(digits) > MAX_COUNT_DIGITS:
+                return None
+            current, last = int(digits), "numeral"
+        elif i == 0 and word in ("a", "an"):
+            if following != "dozen" and following != "hundred" and following not in _SCALES:
                 return None
             current, last = 1, "a"
+            i += 1
             continue  # "a" is one only together with what follows
-        elif word in _UNITS and last in (None, "tens", "hyphen", "hundred", "thousand", "and"):
+        elif word == "k" and last == "numeral":
+            current *= 1000
+            consumed = i + 1
+            break  # "5k" takes no more words
+        elif word in _UNITS and last in (None, "tens", "hyphen", "hundred", "scale", "and"):
             current += _UNITS[word]
             last = "unit"
-        elif word in _TEENS and last in (None, "hundred", "thousand", "and"):
+        elif word in _TEENS and last in (None, "hundred", "scale", "and"):
             current += _TEENS[word]
             last = "teen"
-        elif word in _TENS and last in (None, "hundred", "thousand", "and"):
+        elif word in _TENS and last in (None, "hundred", "scale", "and"):
             current += _TENS[word]
             last = "tens"
         elif word in _HYPHENS and last == "tens" and following in _UNITS:
             last = "hyphen"
+            i += 1
             continue  # a joiner never ends a number
         elif (
             word == "and"
-            and last in ("hundred", "thousand")
+            and last in ("hundred", "scale")
             and (following in _UNITS or following in _TEENS or following in _TENS)
         ):
             last = "and"
+            i += 1
             continue
-        elif word == "hundred" and last in ("a", "unit", "teen") and 0 < current < 100:
+        elif word == "hundred" and last in ("a", "unit", "teen", "numeral") and 0 < current < 100:
             current *= 100
             last = "hundred"
-        elif word == "thousand" and last in ("a", "unit", "teen", "tens", "hundred") and total == 0:
-            total, current = (current or 1) * 1000, 0
-            last = "thousand"
-        elif word == "dozen" and last in ("a", "unit", "teen", "tens"):
+        elif (
+            word in _SCALES
+            and last in ("a", "unit", "teen", "tens", "hundred", "numeral")
+            and current > 0
+            and (smallest_scale is None or _SCALES[word] < smallest_scale)
+        ):
+            smallest_scale = _SCALES[word]
+            total, current = total + current * smallest_scale, 0
+            last = "scale"
+        elif word == "dozen" and last in ("a", "unit", "teen", "tens", "numeral"):
             current *= 12
             consumed = i + 1
             break  # nothing continues a dozen ("two dozen and five" is not said)
         else:
             break
         consumed = i + 1
+        i += 1
     if consumed == 0:
         return None
-    return total + current, consumed
+    value = total + current
+    # A scale can lengthen digits past what a stored value holds ("999...9 trillion").
+    return (value, consumed) if len(str(value)) <= MAX_COUNT_DIGITS else None
+
+
+def _number_ends(words: Sequence[str], at: int) -> bool:
+    """Whether the number read up to ``words[at]`` is all the number there is.
+
+    Not when another number, a plural or abbreviated scale or an ordinal ending
+    follows ("1 30", "two dozens", "5m", "3rd"), nor a range or a choice
+    ("5-6", "5 to 6", "five or six"). A noun or nothing may follow.
+    """
+
+    def numeric(word: str) -> bool:
+        return word[:1].isdigit() or word in _NUMBER_GOES_ON
+
+    following = words[at : at + 2]
+    if not following:
+        return True
+    if numeric(following[0]):
+        return False
+    return not (following[0] in _RANGE_JOINERS and len(following) == 2 and numeric(following[1]))
 
 
 def parse_count(text: str) -> int | None:
     """The integer a COUNT span states, or ``None`` if it states no exact number.
 
-    Digits ("40", "1,200") and English number words ("forty", "twenty-three",
-    "one hundred and five", "two dozen", "a single") are read; a trailing noun
-    and a leading hedge ("about", "up to") are ignored. "dozens", "several"
-    decimals ("3.5"), fractions ("1/2", "½"), scientific notation ("1e308")
-    and numbers of more than 255 digits give ``None``.
+    Digits ("40", "1,200", "1 300") and English number words ("forty",
+    "twenty-three", "one hundred and five", "two dozen", "a single") are
+    read, with their scales ("two million", "5 thousand", "5k"); a trailing
+    noun and a leading hedge ("about", "up to") are ignored. ``None``, never a
+    nearby number, for: vague quantities ("dozens", "tens of", "several",
+    "hundreds", "two dozens"); decimals ("3.5", "2.5 million"), fractions
+    ("1/2", "½", "half a million", "one and a half million") and scientific
+    notation ("1e308"); ranges and choices ("5-6", "five or six"); a number
+    followed by another ("1 30", "three twenty") or by a scale that is not
+    read ("5m", "5bn", "5 thousand million"); ordinals ("3rd"); and numbers of
+    more than 255 digits. "half a dozen" is 6 and "40-odd" is 40.
     """
     cleaned = unicodedata.normalize("NFKC", text).casefold().strip()
     cleaned = _QUALIFIERS.sub("", cleaned)
     if _NOT_WHOLE.search(cleaned):
         return None
-    parsed = count_prefix(_WORD_SPLIT.findall(cleaned))
-    return None if parsed is None else parsed[0]
+    words = _WORD_SPLIT.findall(cleaned)
+    parsed = count_prefix(words)
+    if parsed is None or not _number_ends(words, parsed[1]):
+        return None
+    return parsed[0]
 
 
 # ---------------------------------------------------------------------------
