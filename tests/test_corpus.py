@@ -96,6 +96,10 @@ def test_corpus_doccano_labels():
         # closing quote would lose the quotes.
         ("bad.csv", b'text,id\nok,1\n"never closed,2\nthird,3\n', 3, "malformed CSV"),
         ("bad.csv", b'text\nok\n"quoted" then more\n', 3, "malformed CSV"),
+        ("bad.csv", b'"text\nok\n', 1, "malformed CSV header: unexpected end of data (a quote that opens"),
+        # A second byte order mark stays in the first column's name: the message shows the header it read.
+        ("bad.csv", b"\xef\xbb\xbf\xef\xbb\xbftext,id\nok,1\n", 1, "no \"text\" column (it names '\\ufefftext', 'id')"),
+        ("bad.csv", "text\nok\n".encode("utf-16"), 1, "not UTF-8: the file is UTF-16; save it as UTF-8"),
         # Two columns of one name: a reader keeps one of them and drops the other without a word.
         ("bad.csv", b"text,id,text\nfirst,1,second\n", 1, "column 'text' twice"),
         ("empty.txt", b"", None, "empty"),

@@ -107,8 +107,12 @@ def decode(name: str, data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order mark (Excel's "Unicode text")
+            raise CorpusError(name, 1, "not UTF-8: the file is UTF-16; save it as UTF-8 and import it again") from None
         line = data[: exc.start].count(b"\n") + 1
-        raise CorpusError(name, line, f"not UTF-8: undecodable byte 0x{data[exc.start]:02x}") from None
+        raise CorpusError(
+            name, line, f"not UTF-8: undecodable byte 0x{data[exc.start]:02x}; save the file as UTF-8"
+        ) from None
     return text.removeprefix("\ufeff")
 
 
@@ -321,10 +325,15 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
     # strict: a quote never closed, or text after a closing quote, is an error, not a report
     # that swallows the rest of the file or silently loses its quotes.
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    if not reader.fieldnames or "text" not in reader.fieldnames:
-        raise CorpusError(name, 1, 'the header has no "text" column')
+    try:
+        fieldnames = reader.fieldnames  # reads the header line, which can be malformed too
+    except csv.Error as exc:
+        raise CorpusError(name, 1, f"malformed CSV header: {exc}{_csv_hint(exc)}") from None
+    if not fieldnames or "text" not in fieldnames:
+        named = ", ".join(repr(column[:40]) for column in (fieldnames or [])[:10]) or "no column"
+        raise CorpusError(name, 1, f'the header has no "text" column (it names {named})')
     seen: set[str] = set()
-    for column in reader.fieldnames:
+    for column in fieldnames:
         if column in seen:  # a row would keep one of the two cells and drop the other
             raise CorpusError(name, 1, f"the header names the column {column[:80]!r} twice; rename one of them")
         seen.add(column)
@@ -345,9 +354,12 @@ def parse_csv(name: str, text: str) -> list[ReportRecord]:
                 )
             line = reader.line_num + 1
     except csv.Error as exc:
-        hint = next((h for problem, h in _CSV_HINTS.items() if problem in str(exc)), "")
-        raise CorpusError(name, line, f"malformed CSV: {exc}{hint}") from None
+        raise CorpusError(name, line, f"malformed CSV: {exc}{_csv_hint(exc)}") from None
     return reports
+
+
+def _csv_hint(exc: csv.Error) -> str:
+    return next((h for problem, h in _CSV_HINTS.items() if problem in str(exc)), "")
 
 
 def parse_files(
