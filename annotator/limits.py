@@ -247,6 +247,12 @@ def project_name_problem(name: str, limits: Limits = DEFAULT_LIMITS) -> str | No
 # --- Refusals -------------------------------------------------------------------
 
 
+def shown(value: Any, chars: int = 40) -> str:
+    """A value as an error message quotes it (its repr): short, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= chars else text[: chars - 1] + "\u2026"
+
+
 def capped(problems: Sequence[Any], limit: int) -> tuple[list[Any], int]:
     """The first ``limit`` problems and how many more were left out."""
     return list(problems[:limit]), max(0, len(problems) - limit)

@@ -246,6 +246,21 @@ def test_import_label_studio_hostile_input_is_a_clear_error(raw, expected):
     assert expected in str(caught.value)
 
 
+def test_import_label_studio_a_huge_bad_value_is_quoted_short():
+    """A 200,000-character "start" is named in the message, not repeated whole on the upload page."""
+    huge = "9" * 200_000
+    task = {"data": {"text": "Kursk"}, "annotations": [{"completed_by": 1, "result": [_labels(huge, ["R" * 200_000])]}]}
+    with pytest.raises(CorpusError) as caught:
+        parse_file("export.json", _bad([task]).encode("utf-8"))
+    message = str(caught.value)
+    assert '"start" and "end" must be integers, not \'999' in message and "\u2026" in message
+    assert len(message) < 300
+
+
+def _labels(start, labels):
+    return {"type": "labels", "value": {"start": start, "end": 5, "labels": labels}}
+
+
 def test_import_label_studio_bad_task_imports_nothing(runner, tmp_path):
     tasks = [_task(101, FIRST, [_annotation(11, 101, 1, [_result("a1", FIRST, 0, 5, "WEAPON")])])]
     good = tmp_path / "good.txt"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard
 
-from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem
+from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, shown, strings_problem
 from ..records import ImportedAnnotation, ReportRecord, SpanRecord
 from .parse import CorpusError
 
@@ -138,9 +138,9 @@ def _spans(name: str, where: str, value: Any, text: str) -> list[SpanRecord]:
         raise _fail(name, where, '"value" must be an object with "start", "end" and "labels"')
     start, end, labels = value.get("start"), value.get("end"), value.get("labels")
     if not (_is_int(start) and _is_int(end)):
-        raise _fail(name, where, f'"start" and "end" must be integers, not {start!r}, {end!r}')
+        raise _fail(name, where, f'"start" and "end" must be integers, not {shown(start)}, {shown(end)}')
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
-        raise _fail(name, where, f'"labels" must be a list of label names, not {labels!r}')
+        raise _fail(name, where, f'"labels" must be a list of label names, not {shown(labels)}')
     if not 0 <= start < end:
         raise _fail(name, where, f"span [{start}, {end}) is empty or negative: start must be before end")
     start, end = _code_points(name, where, text, start, end, value.get("text"))
@@ -167,5 +167,7 @@ def _code_points(name: str, where: str, text: str, start: int, end: int, marked:
     if end > len(text):
         raise _fail(name, where, f"span [{start}, {end}) is outside the text (length {len(text)})")
     raise _fail(
-        name, where, f'span [{start}, {end}) covers {text[start:end]!r} in the text, but its "text" is {marked!r}'
+        name,
+        where,
+        f'span [{start}, {end}) covers {shown(text[start:end])} in the text, but its "text" is {shown(marked)}',
     )

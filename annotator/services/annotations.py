@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..db import core_connection
 from ..labels.normalise import normalise
-from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, text_problem
+from ..limits import DEFAULT_LIMITS, MAX_ROW_ID, Limits, is_int, shown, text_problem
 from ..models import STATUSES, Annotation, AuditEvent, Lease, Project, Sentence, Span, User, utcnow
 from ..records import SUGGESTION_SOURCES, IncidentRecord
 from .audit import event_values
@@ -82,12 +82,6 @@ class CleanSpan:
     model_version: int | None = None
 
 
-def _shown(value: Any) -> str:
-    """A value as a problem message quotes it: short, whatever was sent."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "\u2026"
-
-
 def span_values(
     session: Session, project: Project, sentence: Sentence, clean: Sequence[Mapping[str, Any]]
 ) -> list[str | None]:
@@ -119,10 +113,10 @@ def provenance_problem(span: Mapping[str, Any]) -> str | None:
     if source is None and version is None:
         return None
     if source is not None and (not isinstance(source, str) or source not in SUGGESTION_SOURCES):
-        return f"source {_shown(source)} is not a suggestion source: one of {', '.join(SUGGESTION_SOURCES)}, or null"
+        return f"source {shown(source)} is not a suggestion source: one of {', '.join(SUGGESTION_SOURCES)}, or null"
     if version is not None and (not is_int(version) or not 1 <= version <= MAX_ROW_ID):
         return (
-            f"model_version {_shown(version)} must be a positive integer up to {MAX_ROW_ID:,} "
+            f"model_version {shown(version)} must be a positive integer up to {MAX_ROW_ID:,} "
             "(a model version's number), or null"
         )
     if version is not None and source != "model":
@@ -203,7 +197,7 @@ def validate_spans(
             if end not in ends:
                 problems.append(Problem(i, f"end_char {end} is not the end of a token"))
         if not isinstance(label, str) or label not in labels:
-            problems.append(Problem(i, f"label {_shown(label)} is not one of {', '.join(labels)}"))
+            problems.append(Problem(i, f"label {shown(label)} is not one of {', '.join(labels)}"))
         value = span.get("value")
         if value is not None and (not isinstance(value, str) or len(value) > limits.max_value_chars):
             problems.append(
@@ -245,7 +239,7 @@ def _retired_problems(project: Project, clean: Sequence[Mapping[str, Any]], stor
     offered = set(offered_label_names(project))
     kept = {(s.start_char, s.end_char, s.label) for s in stored}
     return [
-        Problem(i, f"label {_shown(s['label'])} is retired: it stays on the spans that have it but takes no new ones")
+        Problem(i, f"label {shown(s['label'])} is retired: it stays on the spans that have it but takes no new ones")
         for i, s in enumerate(clean)
         if s["label"] not in offered and (s["start_char"], s["end_char"], s["label"]) not in kept
     ]
@@ -320,7 +314,7 @@ def save_annotation(
     project = session.get(Project, sentence.project_id)
     problems: list[Problem] = []
     if status not in STATUSES:
-        problems.append(Problem(None, f"status must be one of {', '.join(STATUSES)}, not {_shown(status)}"))
+        problems.append(Problem(None, f"status must be one of {', '.join(STATUSES)}, not {shown(status)}"))
     if comment is not None and not isinstance(comment, str):
         problems.append(Problem(None, "comment must be a string"))
     elif comment is not None and len(comment) > limits.max_comment_chars:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..corpus.parse import CorpusError, content_hash
 from ..corpus.text import make_nlp, split_reports
 from ..incidents import check_incidents, incidents_to_json
-from ..limits import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, Limits, shown
 from ..models import Annotation, Project, ProjectMember, Report, Sentence, Span, Suggestion, utcnow
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord
 from .annotations import span_values, validate_spans
@@ -349,7 +349,8 @@ def _check_spans(file, record, project, sentences, placed) -> None:
             raise CorpusError(
                 file,
                 record.line,
-                f"span {span.label} {sentence.text[a:b]!r} at [{span.start_char}, {span.end_char}): {problem.problem}",
+                f"span {shown(span.label)} {shown(sentence.text[a:b])} at [{span.start_char}, {span.end_char}): "
+                f"{problem.problem}",
             )
 
 
