@@ -31,8 +31,14 @@ const sorted = (spans) => [...spans].sort((x, y) => x.start_char - y.start_char 
 
 const inside = (s, d) => s.start_char < d.end_char && d.start_char < s.end_char;
 
-// Start from the stored gold, if any: each decision takes the version it matches.
+// Spans every annotator marked the same way go into the gold unless the reviewer drops them (by key).
+const droppedAgreed = new Set();
+
+// Start from the stored gold, if any: each decision takes the version it matches, and an agreed span the
+// gold left out stays dropped.
 if (data.gold) {
+  const inGold = new Set(data.gold.spans.map(key));
+  for (const s of data.agreed) if (!inGold.has(key(s))) droppedAgreed.add(key(s));
   decisions.forEach((c, i) => {
     const mine = sorted(data.gold.spans.filter((s) => inside(s, c)));
     const who = data.annotators.find((n) => same(sorted(c.versions[n]), mine));
@@ -46,9 +52,10 @@ function chosenSpans(i) {
   return choice.kind === "take" ? decisions[i].versions[choice.who] : choice.spans;
 }
 
-// Every span some version (or the saved gold) has in a decision's region and the decision leaves out.
+// Every span some version (or the saved gold) has in a decision's region and the decision leaves out,
+// and every agreed span dropped.
 function droppedSpans() {
-  const out = [];
+  const out = data.agreed.filter((s) => droppedAgreed.has(key(s))).map((s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label }));
   decisions.forEach((d, i) => {
     const kept = new Set(chosenSpans(i).map(key));
     const seen = new Set();
@@ -63,7 +70,7 @@ function droppedSpans() {
 }
 
 function goldSpans() {
-  const spans = [...data.agreed];
+  const spans = data.agreed.filter((s) => !droppedAgreed.has(key(s)));
   decisions.forEach((_, i) => spans.push(...chosenSpans(i)));
   return sorted(spans).map((s) => ({ start_char: s.start_char, end_char: s.end_char, label: s.label, value: s.value || null }));
 }
@@ -94,6 +101,11 @@ function renderPreview() {
 }
 
 function render() {
+  for (const li of document.querySelectorAll(".agreed [data-agreed]")) {
+    const dropped = droppedAgreed.has(key(data.agreed[Number(li.dataset.agreed)]));
+    li.classList.toggle("dropped", dropped);
+    li.querySelector(".agreed-toggle").setAttribute("aria-pressed", String(dropped));
+  }
   cards.forEach((card, i) => {
     card.classList.toggle("active", i === active);
     card.classList.toggle("decided", choices[i] !== null);
@@ -260,6 +272,15 @@ cards.forEach((card, i) => {
   });
 });
 document.getElementById("save-gold").addEventListener("click", save);
+for (const li of document.querySelectorAll(".agreed [data-agreed]")) {
+  li.querySelector(".agreed-toggle").addEventListener("click", () => {
+    const k = key(data.agreed[Number(li.dataset.agreed)]);
+    if (droppedAgreed.has(k)) droppedAgreed.delete(k);
+    else droppedAgreed.add(k);
+    say("");
+    render();
+  });
+}
 if (incidentChoice.section) {
   incidentChoice.section.addEventListener("click", (event) => {
     const li = event.target.closest("[data-incidents]");

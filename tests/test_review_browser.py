@@ -78,6 +78,36 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
 
 
 @pytest.mark.browser
+def test_review_browser_a_span_every_annotator_marked_can_be_dropped_from_the_gold(
+    live_app, live_db, page, browser_login
+):
+    """All three marked COUNT "Two": pre-accepted, yet the reviewer can leave it out; it is recorded as dropped,
+    and the page opened again shows it dropped, as the gold has it."""
+    ids = build_project(live_db)
+    base = live_app.base_url
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{base}/projects/incidents/review/{ids['s1']}")
+    count = page.locator('.agreed li:has-text("COUNT")')
+    count.get_by_role("button", name="Drop COUNT «Two» from the gold").click()
+    expect(count.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    page.locator("#sentence-text").click()
+    page.keyboard.press("a")  # ann's "Kyiv"
+    expect(page.locator("#gold-preview mark")).to_have_text(["Kyiv"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url != f"{base}/projects/incidents/review/{ids['s1']}")
+    assert set(gold_of(live_db, ids["s1"])) == {(15, 19, "REGION")}
+    gold = live_db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"]))
+    # Dropped: the agreed COUNT, and bob's "Kyiv oblast" that the decision left out.
+    assert [(d["start_char"], d["end_char"], d["label"]) for d in gold.dropped] == [(0, 3, "COUNT"), (15, 26, "REGION")]
+
+    page.goto(f"{base}/projects/incidents/review/{ids['s1']}")
+    expect(page.locator('.agreed li:has-text("COUNT") button')).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#gold-preview mark")).to_have_text(["Kyiv"])
+    page.locator('.agreed li:has-text("COUNT") button').click()  # taken back
+    expect(page.locator("#gold-preview mark")).to_have_text(["Two", "Kyiv"])
+
+
+@pytest.mark.browser
 def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(
     live_app, live_db, page, browser_login, tmp_path
 ):
