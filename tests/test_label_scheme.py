@@ -59,6 +59,14 @@ def test_the_old_kind_name_plain_reads_as_text():
         ([{"name": "X", "kind": "text", "key": "w"}, {"name": "Y", "kind": "text", "key": "w"}], "same key"),
         ([{"name": "X", "kind": "text", "retired": True}], "not retired"),
         ([3], "expected an object"),
+        ([{"name": "X", "kind": "text", "description": "a\ud800b"}], "description holds an unpaired surrogate \\ud800"),
+        ([{"name": "X", "kind": "text", "description": "a\x00b"}], "description holds a NUL character"),
+        ([{"name": "X\udc00", "kind": "text"}], "start with a letter"),
+        ([{"name": "X\x00", "kind": "text"}], "start with a letter"),
+        ([{"name": "X", "kind": "text\udc00"}], "kind must be one of"),
+        ([{"name": "X", "kind": "text", "colour": "#fff\x00"}], "colour must be"),
+        ([{"name": "X", "kind": "text", "key": "\ud800"}], "key must be one character typed with one key"),
+        ([{"name": "X", "kind": "text", "key": "\x00"}], "key must be one character typed with one key"),
     ],
 )
 def test_a_broken_scheme_is_refused_with_the_reason(scheme, message):

@@ -242,6 +242,12 @@ def test_project_create_cli(runner, db, tmp_path, annotators):
         (["p"], "[{", "labels.json is not JSON"),
         (["p"], '{"name": "X"}', "write a JSON list"),
         (["p"], '[{"name": "X", "kind": "weapon"}]', "label scheme: label 'X': kind must be one of"),
+        (
+            ["p"],
+            '[{"name": "REGION", "kind": "region", "description": "a\\ud800b"}, {"name": "COUNT", "kind": "count"}]',
+            "label 'REGION': the description holds an unpaired surrogate \\ud800",
+        ),
+        (["p"], '[{"name": "X", "kind": "text", "description": "a\\u0000b"}]', "the description holds a NUL"),
     ],
 )
 def test_project_create_cli_refuses_with_exit_1(runner, db, tmp_path, annotators, args, labels, message):

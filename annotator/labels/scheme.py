@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..limits import text_problem
+
 __all__ = [
     "COMMAND_KEYS",
     "DEFAULT_SCHEME",
@@ -108,7 +110,9 @@ def check_label(raw: Any, position: int = 0) -> Label:
     """One label from a dict (as the API, the admin form or a stored scheme give it); SchemeError if invalid.
 
     ``name`` and ``kind`` are required; ``description`` defaults to empty, ``colour`` to one of a
-    fixed set by ``position``, ``key`` to none, ``retired`` to false.
+    fixed set by ``position``, ``key`` to none, ``retired`` to false. No text field may hold a NUL
+    or an unpaired surrogate (``limits.text_problem``): the description is checked for them, and
+    the name, kind, colour and key patterns admit neither.
     """
     from .kinds import KINDS
 
@@ -134,6 +138,8 @@ def check_label(raw: Any, position: int = 0) -> Label:
     description = raw.get("description") or ""
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS:
         raise SchemeError(f"{where}: the description must be text of at most {MAX_DESCRIPTION_CHARS} characters")
+    if (problem := text_problem(description)) is not None:
+        raise SchemeError(f"{where}: the description {problem}")
     colour = raw.get("colour") or FALLBACK_COLOURS[position % len(FALLBACK_COLOURS)]
     if not isinstance(colour, str) or not COLOUR.fullmatch(colour):
         raise SchemeError(f"{where}: colour must be #rgb or #rrggbb, not {str(colour)[:20]!r}")
