@@ -23,6 +23,10 @@ from typing import Any
 MAX_ANNOTATORS_PER_SENTENCE = 20  # annotators per sentence of a project
 MAX_GUIDELINE_CHARS = 200_000  # one version of a project's guidelines
 
+# A span's value column (``models``: String(255)): no value longer than this can be stored, whatever
+# MAX_VALUE_CHARS says, so no vocabulary may make one (``labels.normalise``).
+MAX_STORED_VALUE_CHARS = 255
+
 # Largest value of a PostgreSQL ``integer`` column (row ids, versions): SQLite's is wider,
 # Python's unbounded; a bigger number can only be an error.
 MAX_ROW_ID = 2**31 - 1

@@ -240,6 +240,37 @@ def test_admin_edits_the_outcome_vocabulary(admin, db, project):
     assert project.outcomes is None
 
 
+@pytest.mark.parametrize(
+    ("vocabulary", "message"),
+    [
+        ('[{"category": "destroyed\\udc00", "phrases": ["shot down"]}]', "&#39;category&#39; holds an unpaired"),
+        ('[{"category": "destroyed", "phrases": ["shot\\ud800 down"]}]', "holds an unpaired surrogate \\ud800"),
+        ('[{"category": "destroyed\\u0000", "phrases": ["shot down"]}]', "&#39;category&#39; holds a NUL"),
+        ('[{"category": "destroyed", "phrases": ["shot\\u0000 down"]}]', "holds a NUL character"),
+        ('[{"category": "d", "description": "a\\udfff", "phrases": ["x"]}]', "&#39;description&#39; holds"),
+        (json.dumps([{"category": "c" * 300, "phrases": ["shot down"]}]), "at most 255 characters; this one has 300"),
+    ],
+)
+def test_admin_outcome_vocabulary_refuses_what_cannot_be_shown_or_stored(
+    admin, login, db, project, vocabulary, message
+):
+    response = admin.post(f"/admin/projects/{project.name}/outcomes", data={"vocabulary": vocabulary})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    db.rollback()  # end the read snapshot
+    db.refresh(project)
+    assert project.outcomes is None
+    assert admin.get(f"/admin/projects/{project.name}").status_code == 200
+    assert login("ann").get(f"/projects/{project.name}/label").status_code == 200
+
+
+def test_admin_outcome_vocabulary_stored_with_a_surrogate_is_shown_escaped():
+    from annotator.web.project_admin import _outcomes_text
+
+    text = _outcomes_text(Project(outcomes=[{"category": "d\udc00", "description": "Zerstört", "phrases": ["x"]}]))
+    assert "d\\udc00" in text and text.encode("utf-8")
+    assert "Zerstört" in _outcomes_text(Project(outcomes=[{"category": "d", "description": "Zerstört", "phrases": []}]))
+
+
 def _files(*pairs):
     return {"files": [(io.BytesIO(data), name) for name, data in pairs]}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 import pytest
@@ -357,6 +358,28 @@ def test_normalise_gazetteer_rejects_malformed_entries(entry):
         Gazetteer([entry])
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"canonical": "X\ud800", "aliases": ["X"], "kind": "city"}, "'canonical' holds an unpaired surrogate \\ud800"),
+        ({"canonical": "X\x00", "aliases": ["X"], "kind": "city"}, "'canonical' holds a NUL"),
+        ({"canonical": "X", "aliases": ["Y\udfff"], "kind": "city"}, "alias 'Y\\udfff' holds an unpaired surrogate"),
+        ({"canonical": "X", "aliases": ["Y\x00"], "kind": "city"}, "alias 'Y\\x00' holds a NUL"),
+        ({"canonical": "X", "aliases": [], "kind": "city\x00"}, "'kind' holds a NUL"),
+        ({"canonical": "X" * 256, "aliases": [], "kind": "city"}, "at most 255 characters; this one has 256"),
+    ],
+)
+def test_normalise_gazetteer_refuses_names_no_span_value_can_hold(entry, message):
+    with pytest.raises(VocabularyError, match=f"gazetteer entry 0: .*{re.escape(message)}"):
+        Gazetteer([entry])
+    with pytest.raises(VocabularyError, match=re.escape(message)):
+        Gazetteer([GazetteerEntry(entry["canonical"], tuple(entry["aliases"]), entry["kind"])])
+
+
+def test_normalise_gazetteer_takes_a_canonical_name_as_long_as_a_value():
+    assert Gazetteer([{"canonical": "X" * 255, "aliases": [], "kind": "city"}]).lookup("x" * 255) == "X" * 255
+
+
 # --- outcomes
 
 
@@ -424,6 +447,26 @@ def test_normalise_outcomes_rejects_a_phrase_in_two_categories():
     ]
     with pytest.raises(VocabularyError, match="'Destroyed' already belongs to 'destroyed'"):
         OutcomeVocabulary(entries)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"category": "destroyed\udc00", "phrases": ["shot down"]}, "'category' holds an unpaired surrogate \\udc00"),
+        ({"category": "destroyed\x00", "phrases": ["shot down"]}, "'category' holds a NUL"),
+        ({"category": "destroyed", "phrases": ["shot \ud800down"]}, "phrase 'shot \\ud800down' holds an unpaired"),
+        ({"category": "destroyed", "phrases": ["shot\x00down"]}, "phrase 'shot\\x00down' holds a NUL"),
+        ({"category": "d", "description": "\ud800", "phrases": ["x"]}, "'description' holds an unpaired surrogate"),
+        ({"category": "c" * 300, "phrases": ["shot down"]}, "'category' becomes a span's value, which is at most 255"),
+    ],
+)
+def test_normalise_outcomes_refuse_text_no_page_or_span_value_can_hold(entry, message):
+    with pytest.raises(VocabularyError, match=f"outcome entry 0: {re.escape(message)}"):
+        OutcomeVocabulary([entry])
+
+
+def test_normalise_outcomes_take_a_category_as_long_as_a_value():
+    assert OutcomeVocabulary([{"category": "c" * 255, "phrases": ["shot down"]}]).categorise("shot down") == "c" * 255
 
 
 def test_normalise_outcomes_builds_from_plain_dicts():

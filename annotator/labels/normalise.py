@@ -20,6 +20,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..limits import MAX_STORED_VALUE_CHARS, text_problem
+
 __all__ = [
     "Gazetteer",
     "GazetteerEntry",
@@ -123,7 +125,7 @@ _NUMBER_GOES_ON = NUMBER_WORDS | {
 }
 # Between two numbers, these make a range or a choice ("5-6", "5 to 6", "five or six"): no exact count.
 _RANGE_JOINERS = _HYPHENS | {"\u2014", "to", "or", "and"}
-MAX_COUNT_DIGITS = 255  # a span's value is at most 255 characters (the column, MAX_VALUE_CHARS)
+MAX_COUNT_DIGITS = MAX_STORED_VALUE_CHARS  # a count is a span's value: no more digits than the column holds
 _WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
 
 
@@ -313,6 +315,24 @@ def _require(data: Mapping[str, Any], field: str, kind: type, where: str) -> Any
     return value
 
 
+def _check_text(where: str, texts: Iterable[tuple[str, str]]) -> None:
+    """VocabularyError for the first of ``texts`` ((what, text) pairs) holding a NUL or an unpaired
+    surrogate (``limits.text_problem``): no page can show it and PostgreSQL cannot store it."""
+    for what, text in texts:
+        problem = text_problem(text)
+        if problem is not None:
+            raise VocabularyError(f"{where}: {what} {problem}")
+
+
+def _check_value(where: str, what: str, value: str) -> None:
+    """VocabularyError if ``value``, which becomes a span's value, is longer than the column holds."""
+    if len(value) > MAX_STORED_VALUE_CHARS:
+        raise VocabularyError(
+            f"{where}: {what} becomes a span's value, which is at most {MAX_STORED_VALUE_CHARS} characters; "
+            f"this one has {len(value):,}"
+        )
+
+
 # ---------------------------------------------------------------------------
 # Regions
 
@@ -339,12 +359,24 @@ class GazetteerEntry:
         return {**asdict(self), "aliases": list(self.aliases)}
 
 
+def _check_gazetteer_entry(entry: GazetteerEntry, where: str) -> None:
+    """VocabularyError if a text of ``entry`` cannot be stored or its canonical name is too long for a value."""
+    _check_text(
+        where,
+        (("'canonical'", entry.canonical), ("'kind'", entry.kind), *((f"alias {a[:40]!r}", a) for a in entry.aliases)),
+    )
+    _check_value(where, "'canonical'", entry.canonical)
+
+
 class Gazetteer:
     """Maps the ways a place is written to one canonical region name.
 
     City names map to the first-level region they lie in ("Novorossiysk" ->
     "Krasnodar Krai"), except cities that are regions of their own (Moscow,
     Saint Petersburg, Sevastopol, Kyiv). The canonical name is always an alias.
+
+    VocabularyError for an entry that is malformed, holds a NUL or an unpaired surrogate, has a
+    canonical name longer than a span's value may be (MAX_STORED_VALUE_CHARS), or claims another's alias.
     """
 
     def __init__(self, entries: Iterable[GazetteerEntry | Mapping[str, Any]]):
@@ -354,6 +386,7 @@ class Gazetteer:
             entry = (
                 raw if isinstance(raw, GazetteerEntry) else GazetteerEntry.from_dict(raw, f"gazetteer entry {index}")
             )
+            _check_gazetteer_entry(entry, f"gazetteer entry {index}")
             self._entries.append(entry)
             for alias in (entry.canonical, *entry.aliases):
                 key = _place_key(alias)
@@ -416,12 +449,29 @@ class OutcomeCategory:
         return {**asdict(self), "phrases": list(self.phrases)}
 
 
+def _check_outcome_entry(entry: OutcomeCategory, where: str) -> None:
+    """VocabularyError if a text of ``entry`` cannot be stored or its category is too long for a value."""
+    _check_text(
+        where,
+        (
+            ("'category'", entry.category),
+            ("'description'", entry.description),
+            *((f"phrase {p[:40]!r}", p) for p in entry.phrases),
+        ),
+    )
+    _check_value(where, "'category'", entry.category)
+
+
 class OutcomeVocabulary:
     """The controlled OUTCOME categories and the wording that maps to each.
 
     A phrase belongs to one category. Negated phrases ("no casualties", "no
     damage") are their own categories and win over the words inside them
     because the longest phrase found wins.
+
+    VocabularyError for an entry that is malformed, holds a NUL or an unpaired surrogate, has a
+    category longer than a span's value may be (MAX_STORED_VALUE_CHARS), repeats a category or
+    claims another's phrase. This is the one check of a vocabulary, whoever saves it.
     """
 
     def __init__(self, entries: Iterable[OutcomeCategory | Mapping[str, Any]]):
@@ -431,6 +481,7 @@ class OutcomeVocabulary:
             entry = (
                 raw if isinstance(raw, OutcomeCategory) else OutcomeCategory.from_dict(raw, f"outcome entry {index}")
             )
+            _check_outcome_entry(entry, f"outcome entry {index}")
             if any(e.category == entry.category for e in self._entries):
                 raise VocabularyError(f"outcome entry {index}: category {entry.category!r} repeated")
             self._entries.append(entry)

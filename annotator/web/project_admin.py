@@ -25,7 +25,7 @@ from ..corpus.parse import CorpusError, parse_files
 from ..db import write_transaction
 from ..extensions import get_session
 from ..labels.normalise import OutcomeVocabulary, VocabularyError
-from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS, LimitExceeded, parse_json
+from ..limits import MAX_ANNOTATORS_PER_SENTENCE, MAX_GUIDELINE_CHARS, LimitExceeded, parse_json, strings_problem
 from ..models import QUEUE_ORDERS, ROUTINGS, GazetteerEntry, Project, ProjectMember, User
 from ..services import uncertainty
 from ..services.corpus import import_reports
@@ -152,8 +152,13 @@ def _project_form(form_class: type[Form], key: str):
 
 
 def _outcomes_text(project: Project) -> str:
+    """The vocabulary as the form shows it, non-ASCII letters as themselves.
+
+    A NUL or an unpaired surrogate stored before they were refused is shown as its ``\\u`` escape,
+    so that the page still renders and the admin can see and remove it.
+    """
     entries = project.outcomes or [e.to_dict() for e in OutcomeVocabulary.default().entries]
-    return json.dumps(entries, indent=2, ensure_ascii=False)
+    return json.dumps(entries, indent=2, ensure_ascii=strings_problem(entries) is not None)
 
 
 def _render_project(project: Project, status: int = 200, upload_errors: list[str] | None = None, **forms):
