@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
@@ -86,6 +88,15 @@ def test_api_put_region_alias_of_a_project_gazetteer_entry(login, db):
     sentence = sentences_of(db, project)[0]
     response = put(login("ann"), sentence.id, spans=[{"start_char": 20, "end_char": 24, "label": "REGION"}])
     assert response.get_json()["annotation"]["spans"][0]["value"] == "Zaporizhzhia Nuclear Plant"
+
+
+def test_api_put_a_span_whose_text_gives_a_value_too_long_to_store_is_saved_without_one(login, first, monkeypatch):
+    from annotator.labels.kinds import KINDS
+
+    monkeypatch.setitem(KINDS, "category", replace(KINDS["category"], normalise=lambda text, g, o: "c" * 300))
+    response = put(login("ann"), first.id, spans=[OUTCOME])
+    assert response.status_code == 200
+    assert response.get_json()["annotation"]["spans"][0]["value"] is None
 
 
 def test_api_get_sentence_for_revisiting(login, first, project):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from importlib import resources
 
 import pytest
@@ -508,3 +509,13 @@ def test_normalise_normalise_uses_the_vocabularies_given():
     places = Gazetteer([{"canonical": "Atlantis", "aliases": ["Atlantida"], "kind": "city"}])
     assert normalise("REGION", "Atlantida", places) == "Atlantis"
     assert normalise("REGION", "Kaluga", places) is None
+
+
+def test_normalise_normalise_gives_no_value_longer_than_the_column(monkeypatch):
+    from annotator.labels.kinds import KINDS
+
+    too_long = replace(KINDS["category"], normalise=lambda text, gazetteer, outcomes: "c" * 256)
+    monkeypatch.setitem(KINDS, "category", too_long)
+    assert normalise("OUTCOME", "shot down") is None
+    monkeypatch.setitem(KINDS, "category", replace(too_long, normalise=lambda text, gazetteer, outcomes: "c" * 255))
+    assert normalise("OUTCOME", "shot down") == "c" * 255

@@ -547,12 +547,15 @@ def normalise(
 
     count -> the integer as a string ("forty" -> "40"); region -> the canonical
     region; category -> the outcome category. ``None`` when the text has no value (a vague
-    count, an unknown place) or the kind has no normalisation. The shipped
-    gazetteer and vocabulary are used when none is given.
+    count, an unknown place), the kind has no normalisation, or the value would be longer
+    than a span's value column holds (MAX_STORED_VALUE_CHARS; the vocabularies refuse names
+    that long, and this keeps any kind to the column too). The shipped gazetteer and
+    vocabulary are used when none is given.
     """
     from .kinds import KINDS, kind_of  # the kinds are built from this module's parsers
 
     kind = KINDS.get(kind_of(label, scheme))
     if kind is None or kind.normalise is None:
         return None
-    return kind.normalise(text, gazetteer, outcomes)
+    value = kind.normalise(text, gazetteer, outcomes)
+    return value if value is None or len(value) <= MAX_STORED_VALUE_CHARS else None

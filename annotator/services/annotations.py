@@ -88,6 +88,9 @@ def span_values(
     """Each checked span's value (:func:`validate_spans`): the one sent, else (null) the one the project's
     vocabularies give its text (``labels.normalise``: a COUNT's number, a REGION's gazetteer name, ...).
 
+    A computed value is never longer than the value column holds: ``normalise`` gives none for one
+    that would be (MAX_STORED_VALUE_CHARS), so the span is saved without a value rather than the
+    save refused. A sent value is kept as :func:`validate_spans` checked it (MAX_VALUE_CHARS).
     The one rule for an annotator's save and a reviewer's gold alike.
     """
     if all(s["value"] is not None for s in clean):
