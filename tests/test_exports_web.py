@@ -168,3 +168,13 @@ def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(l
     assert (root / calls[0] / "notes.txt").read_text() == "theirs"  # theirs is left alone
     assert (root / calls[1] / "train.spacy").exists()
     assert "Export failed" not in reviewer.get("/projects/p/export").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fraction", ["sNaN", "-sNaN", "sNaN123", "NaN", "Infinity", "-Infinity"])
+def test_exports_web_dev_fraction_that_is_no_number_is_a_form_error(login, annotated, app, fraction):
+    reviewer = login("rita", "reviewer")
+    form = {"task": "ner", "policy": "majority", "dev_fraction": fraction, "seed": "0", "csrf_token": reviewer.csrf}
+    response = reviewer.post("/projects/p/export", data=form)
+    assert response.status_code == 400
+    assert "NaN and Infinity are not numbers here" in response.get_data(as_text=True)
+    assert not any(p for p in Path(app.config["EXPORTS_DIR"]).glob("p-*"))

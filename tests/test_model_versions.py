@@ -173,6 +173,11 @@ def test_model_versions_page_refuses_bad_input_and_annotators(app, login, traina
         {"task": "bert"},
         {"max_steps": "-1"},
         {"dev_fraction": "2"},
+        {"dev_fraction": "NaN"},
+        {"dev_fraction": "sNaN"},
+        {"dev_fraction": "-sNaN"},
+        {"dev_fraction": "sNaN123"},
+        {"dev_fraction": "Infinity"},
         {"policy": "loudest"},
         {"policy": "annotator", "annotator": ""},  # one annotator's spans, but whose?
         {"policy": "annotator", "annotator": "nobody"},

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from werkzeug.utils import safe_join
-from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
@@ -22,7 +22,7 @@ from ..extensions import get_session
 from ..services.exports import check_policy_accounts, export_to_new_folder, safe_name
 from ..services.projects import NotFound, get_project
 from .auth import roles_required
-from .forms import Form
+from .forms import FiniteDecimalField, Form
 
 bp = Blueprint("exports", __name__)
 
@@ -63,7 +63,7 @@ class ExportForm(PolicyAnnotatorCheck, Form):
     policy = SelectField("Gold policy", choices=POLICY_CHOICES)
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
     # Decimal bounds: the field's value is a Decimal, and Decimal("0.95") is above the float 0.95.
-    dev_fraction = DecimalField(
+    dev_fraction = FiniteDecimalField(
         "Dev fraction", default=0.2, places=2, validators=[NumberRange(Decimal("0"), Decimal("0.95"))]
     )
     seed = IntegerField("Seed", default=0, validators=[NumberRange(0, 2**31 - 1)])
@@ -162,9 +162,10 @@ def index(project):
                 "success",
             )
             return redirect(url_for("exports.index", project=project.name))
-    return render_template(
+    page = render_template(
         "exports.html", project=project, form=form, exports=project_exports(project), policies=POLICIES
     )
+    return page, 400 if form.errors else 200  # a form refused is a 400, as on the other pages
 
 
 @bp.route("/projects/<project>/exports/<name>.zip")

@@ -8,7 +8,8 @@ checkbox's name unticked it, and a file in a text field failed as the JSON
 did. Here a page form takes a posted form only: another body (JSON, plain
 text) is refused with 415 before the form reads anything, and files go only
 into its file fields. The JSON routes read their bodies through
-``web.inputs``.
+``web.inputs``. :class:`FiniteDecimalField` is the decimal field of every
+page form.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from flask import abort, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
-from wtforms import FileField
+from wtforms import DecimalField, FileField
 
 SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})  # "": no body at all
@@ -42,3 +43,18 @@ class Form(FlaskForm):
             if files:
                 return CombinedMultiDict((files, request.form))
             return request.form or None
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that takes finite numbers only.
+
+    ``Decimal`` also reads "NaN", "sNaN" and "Infinity", and wtforms' NumberRange
+    then calls ``math.isnan``, which raises on a signaling NaN. Here each of them
+    is a form error, as text that is no number is.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Not a number: give one such as 0.2 (NaN and Infinity are not numbers here).")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..db import write_transaction
@@ -22,7 +22,7 @@ from ..services.projects import NotFound, can_work_on, get_project
 from .auth import roles_required
 from .charts import learning_curve_figure
 from .exports import POLICY_CHOICES, TASK_CHOICES, PolicyAnnotatorCheck
-from .forms import Form
+from .forms import FiniteDecimalField, Form
 
 bp = Blueprint("models", __name__, url_prefix="/projects/<project>/models")
 
@@ -35,7 +35,7 @@ class TrainForm(PolicyAnnotatorCheck, Form):
     policy = SelectField("Gold policy", choices=POLICY_CHOICES, validators=[InputRequired()])
     annotator = StringField("Annotator (for that policy)")  # checked by PolicyAnnotatorCheck
     # Decimal bounds: the field's value is a Decimal, and Decimal("0.95") is above the float 0.95.
-    dev_fraction = DecimalField(
+    dev_fraction = FiniteDecimalField(
         "Dev fraction", default=0.2, places=2, validators=[NumberRange(Decimal("0.05"), Decimal("0.95"))]
     )
     seed = IntegerField("Seed", default=0, validators=[Optional(), NumberRange(0, 2**31 - 1)])
