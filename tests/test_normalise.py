@@ -519,3 +519,10 @@ def test_normalise_normalise_gives_no_value_longer_than_the_column(monkeypatch):
     assert normalise("OUTCOME", "shot down") is None
     monkeypatch.setitem(KINDS, "category", replace(too_long, normalise=lambda text, gazetteer, outcomes: "c" * 255))
     assert normalise("OUTCOME", "shot down") == "c" * 255
+
+
+def test_normalise_value_bound_is_the_size_of_every_value_column():
+    from annotator.limits import MAX_STORED_VALUE_CHARS
+    from annotator.models import GoldSpan, Span, Suggestion
+
+    assert {model.__table__.c.value.type.length for model in (Span, Suggestion, GoldSpan)} == {MAX_STORED_VALUE_CHARS}
