@@ -311,7 +311,11 @@ def test_review_browser_one_annotators_policy_asks_for_a_known_annotator(live_ap
     errors = page.locator(".flash-error")
 
     page.goto(f"{base}/projects/incidents/export")
+    expect(page.locator("input[name=annotator]")).to_be_hidden()  # asked for only with a policy that takes one
     page.select_option("select[name=policy]", "annotator")
+    expect(page.locator("input[name=annotator]")).to_be_visible()
+    options = page.locator("datalist#policy-annotators option")
+    assert [options.nth(i).get_attribute("value") for i in range(options.count())] == ["ann", "bob", "cy"]
     page.click("main button:has-text('Export')")
     assert errors.inner_text() == (
         "Annotator (for that policy): name the annotator for the policy "

@@ -25,6 +25,7 @@ from ..limits import (
 )
 from ..models import (
     QUEUE_ORDERS,
+    Annotation,
     GazetteerEntry,
     GoldAnnotation,
     Guideline,
@@ -366,6 +367,25 @@ def can_work_on(session: Session, user: User, project: Project) -> bool:
     if user.role in ("admin", "reviewer") or not project.restricted:
         return True
     return session.get(ProjectMember, (project.id, user.id)) is not None
+
+
+def annotator_names(session: Session, project: Project) -> list[str]:
+    """The usernames of everyone with an annotation in ``project``, sorted: the names a gold policy of one
+    annotator (``annotator:NAME``) can take."""
+    return list(
+        session.scalars(
+            select(User.username)
+            .where(
+                User.id.in_(
+                    select(Annotation.user_id)
+                    .join(Sentence, Sentence.id == Annotation.sentence_id)
+                    .where(Sentence.project_id == project.id)
+                    .distinct()
+                )
+            )
+            .order_by(User.username)
+        )
+    )
 
 
 def required_annotations(project: Project, sentence: Sentence) -> int:

@@ -20,7 +20,7 @@ from ..export.files import INCIDENT_FILES, SPLIT_FILES, split_files
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..extensions import get_session
 from ..services.exports import check_policy_accounts, export_to_new_folder, safe_name
-from ..services.projects import NotFound, get_project
+from ..services.projects import NotFound, annotator_names, get_project
 from .auth import roles_required
 from .forms import FiniteDecimalField, Form
 
@@ -163,7 +163,12 @@ def index(project):
             )
             return redirect(url_for("exports.index", project=project.name))
     page = render_template(
-        "exports.html", project=project, form=form, exports=project_exports(project), policies=POLICIES
+        "exports.html",
+        project=project,
+        form=form,
+        exports=project_exports(project),
+        policies=POLICIES,
+        annotators=annotator_names(get_session(), project),
     )
     return page, 400 if form.errors else 200  # a form refused is a 400, as on the other pages
 

@@ -18,7 +18,7 @@ from ..models import Project, User
 from ..services import model_versions as versions
 from ..services import uncertainty
 from ..services.audit import record
-from ..services.projects import NotFound, can_work_on, get_project
+from ..services.projects import NotFound, annotator_names, can_work_on, get_project
 from .auth import roles_required
 from .charts import learning_curve_figure
 from .exports import POLICY_CHOICES, TASK_CHOICES, PolicyAnnotatorCheck
@@ -70,6 +70,7 @@ def _page(project: Project, form: TrainForm, status: int = 200):
             versions=[versions.version_dict(v, _usernames(listed)) for v in listed],
             curves={v.number: learning_curve_figure(v.curve) for v in listed if v.curve},
             policies=POLICIES,
+            annotators=annotator_names(session, project),
         ),
         status,
     )
