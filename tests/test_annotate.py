@@ -125,6 +125,24 @@ def test_annotate_static_modules_are_served(login, project):
         response.close()
 
 
+def test_annotate_history_says_where_each_sentence_is_and_its_spans(login, db, project):
+    from annotator.services.annotations import save_annotation
+
+    client = login("ann")
+    user = db.query(User).filter_by(username="ann").one()
+    import_reports(db, project, "more", [ReportRecord(text="Calm night. Two drones were shot down over Kursk.")])
+    report = max(project.reports, key=lambda r: r.number)
+    second = next(s for s in report.sentences if s.position == 1)
+    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT"}, {"start_char": 31, "end_char": 36, "label": "REGION"}]
+    assert second.text[31:36] == "Kursk"
+    save_annotation(db, second, user, "done", spans)
+    db.commit()
+    page = client.get("/projects/drones/history").get_data(as_text=True)
+    row = page[page.index(second.text) - 200 :]
+    assert f'<td class="where">report {report.number}, sentence 2</td>' in row
+    assert '<td class="spans">COUNT «Two», REGION «Kursk»</td>' in row
+
+
 def test_annotate_history_pages_through_every_annotation_newest_first(login, db, project, monkeypatch):
     from datetime import timedelta
 

@@ -17,7 +17,7 @@ from ..extensions import get_session
 from ..labels.kinds import kind_of
 from ..labels.normalise import normalise
 from ..labels.scheme import active_labels
-from ..models import Annotation, GoldAnnotation, Project, Sentence
+from ..models import Annotation, GoldAnnotation, Project, Report, Sentence, Span
 from ..services import queue
 from ..services.projects import NotFound, can_work_on, current_guideline, get_project
 from ..services.suggestions import project_gazetteer, project_outcomes
@@ -130,20 +130,33 @@ def history(project: str):
     page = query_int("page", 1, 1, limits().max_query_offset // HISTORY_PAGE + 1)
     rows = session.execute(
         select(
+            Annotation.id,
             Annotation.sentence_id,
             Annotation.status,
             Annotation.updated_at,
             Annotation.comment,
             Sentence.text,
+            Sentence.position,
+            Report.number.label("report_number"),
             GoldAnnotation.note,
         )
         .join(Sentence, Sentence.id == Annotation.sentence_id)
+        .join(Report, Report.id == Sentence.report_id)
         .outerjoin(GoldAnnotation, GoldAnnotation.sentence_id == Sentence.id)
         .where(*mine)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
         .limit(HISTORY_PAGE)
         .offset((page - 1) * HISTORY_PAGE)
     ).all()
+
+    spans: dict[int, list[str]] = {row.id: [] for row in rows}
+    texts = {row.id: row.text for row in rows}
+    for annotation_id, start, end, label in session.execute(
+        select(Span.annotation_id, Span.start_char, Span.end_char, Span.label)
+        .where(Span.annotation_id.in_(list(spans)))
+        .order_by(Span.annotation_id, Span.start_char, Span.end_char)
+    ):
+        spans[annotation_id].append(f"{label} «{texts[annotation_id][start:end]}»")
 
     def page_url(number: int) -> str:
         return url_for("annotate.history", project=found.name, page=number)
@@ -152,6 +165,7 @@ def history(project: str):
         "history.html",
         project=found,
         rows=rows,
+        spans=spans,
         total=total,
         page=page,
         first=(page - 1) * HISTORY_PAGE + 1,
