@@ -7,7 +7,7 @@ import { incidentWords, spanKey } from "./incidents.js";
 import { renderSentence } from "./sentence-view.js";
 import { confidenceOf, overlaps, readableInk, sourceOf, spanText, suggestionKey, tagOf, tokenRange } from "./spans.js";
 import {
-  $, S, colourOf, focusSentence, kindOf, outcomes, pendingIncidentSuggestions, pendingSuggestions, regions, selection,
+  $, S, colourOf, focusSentence, kindOf, outcomes, pendingIncidentSuggestions, pendingSuggestions, regions, root, selection,
   sentenceEl, valueOptions,
 } from "./label-state.js";
 
@@ -58,6 +58,8 @@ export function render() {
     });
   }
   renderSentence(sentenceEl, { text: S.text, u16: S.u16, tokens: S.tokens, marks, cursor: S.cursor, selection: selection() });
+  // While words are selected, a narrow screen brings the label buttons to its bottom edge (label.css).
+  root.classList.toggle("selecting", selection() !== null);
   renderSpanList();
   renderSuggestionList(pending);
   renderIncidentList();

@@ -940,6 +940,31 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         context.close()
 
 
+def test_label_browser_on_a_phone_a_tapped_word_brings_the_labels_to_the_bottom_edge(
+    browser, live_app, live_db, browser_login
+):
+    """On a narrow screen the label buttons sit below the side panels; a tap on a word brings them to the
+    bottom of the screen, a tap on one labels the word, and they go back once nothing is selected."""
+    make_project(live_db, [KALUGA])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    try:
+        page = context.new_page()
+        browser_login(page, "ann")
+        open_label(page, live_app)
+        chip = page.locator("#legend .label-chip[data-label=REGION]")
+        assert chip.bounding_box()["y"] > 844  # below the fold
+        token(page, "Kaluga").tap()
+        box = chip.bounding_box()
+        assert 844 - 120 < box["y"] and box["y"] + box["height"] <= 844  # at the bottom edge, in view
+        expect(page.locator("#legend .label-description").first).to_be_hidden()
+        chip.tap()
+        expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga")
+        expect(page.locator("#labeller")).not_to_have_class(re.compile(r"\bselecting\b"))
+        assert chip.bounding_box()["y"] > 844
+    finally:
+        context.close()
+
+
 def test_label_browser_history_on_a_phone_scrolls_its_table_not_the_page(browser, live_app, live_db, browser_login):
     """At 360 pixels the history's six columns pushed the whole page sideways; the table now scrolls
     within its own box and the page fits the screen."""
