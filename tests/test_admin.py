@@ -288,6 +288,39 @@ def test_admin_upload_imports_reports(admin, db, project):
     assert "corpus.import" in audit_actions(db)
 
 
+def test_admin_upload_takes_spans_as_suggestions_or_as_one_annotators(admin, db, project):
+    """doccano's spans name no annotator: the form says what they become, as the CLI's options do."""
+    from annotator.models import Annotation, Suggestion
+
+    url = f"/admin/projects/{project.name}/upload"
+    line = json.dumps({"text": "Two drones were shot down over Oryol.", "label": [[31, 36, "REGION"]]}).encode()
+    refused = admin.post(url, data=_files(("d.jsonl", line)), content_type="multipart/form-data")
+    assert refused.status_code == 400
+    assert "the spans here name no annotator" in refused.get_data(as_text=True)
+    unnamed = admin.post(
+        url, data={**_files(("d.jsonl", line)), "spans_as": "annotator"}, content_type="multipart/form-data"
+    )
+    assert unnamed.status_code == 400
+    assert "Annotator (for that choice): name the annotator of the spans that name none." in unnamed.get_data(
+        as_text=True
+    )
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Report).where(Report.text.like("Two drones%"))) == 0
+
+    named = {**_files(("d.jsonl", line)), "spans_as": "annotator", "annotator": " olga "}
+    assert admin.post(url, data=named, content_type="multipart/form-data").status_code == 302
+    db.rollback()
+    owner = db.scalar(select(User.username).join(Annotation, Annotation.user_id == User.id))
+    assert owner == "olga"
+
+    other = json.dumps({"text": "A drone fell in Kursk.", "label": [[16, 21, "REGION"]]}).encode()
+    suggested = {**_files(("e.jsonl", other)), "spans_as": "suggestions"}
+    assert admin.post(url, data=suggested, content_type="multipart/form-data").status_code == 302
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Suggestion)) == 1
+    assert db.scalar(select(func.count()).select_from(Annotation)) == 1  # olga's only
+
+
 def test_admin_upload_of_a_file_named_with_a_control_character_imports_it(admin, db, project):
     # No file system makes such a name; a hand-made request can. The name is only shown and kept as
     # the reports' source, so it is cleaned rather than refused as "source holds a NUL character".

@@ -202,7 +202,9 @@ def test_import_spans_without_annotator_need_a_name(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "d.jsonl"), "--project", "p"])
     assert result.exit_code == 1
     assert "d.jsonl, line 1: the spans here name no annotator: name one in the file" in result.output
-    assert "'annotator import --as-annotator NAME' (or --as-suggestions)" in result.output
+    assert "(annotator import --as-annotator NAME; on the upload form, 'annotations of the annotator named here')" in (
+        result.output
+    )
     assert _no_project(runner)
 
 

@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import expect
 from spacy.tokens import DocBin
 
+from tests.helpers import serious_violations
+
 pytestmark = pytest.mark.browser
 
 REPORT = Path(__file__).parents[1] / "docs" / "examples" / "incident-report.txt"  # the README's example report
@@ -53,7 +55,12 @@ def test_project_create_browser_fourth_label_from_form_to_export(browser, page, 
     expect(page.locator(".flash-success")).to_contain_text("Created project weapons.")
     expect(page.locator("#staffing-warning")).to_have_count(0)
 
-    # ... and uploads the report on the project's page.
+    # ... and uploads the report on the project's page (the annotator field only with the choice that takes it).
+    expect(page.locator("#upload input[name=annotator]")).to_be_hidden()
+    page.select_option("select[name=spans_as]", "annotator")
+    expect(page.locator("#upload input[name=annotator]")).to_be_visible()
+    page.select_option("select[name=spans_as]", "annotations")
+    assert serious_violations(page) == []
     page.set_input_files("input[name=files]", str(REPORT))
     page.locator("#upload button[type=submit]").click()
     expect(page.locator(".flash-success")).to_contain_text("Imported incident-report.txt")

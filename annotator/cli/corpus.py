@@ -51,7 +51,7 @@ def init() -> None:
     "--project", "project_name", required=True, help="Project to import into; created with the default scheme if new."
 )
 @click.option("--lang", default="en", show_default=True, help="spaCy language code of a new project's tokenizer.")
-@click.option("--as-annotator", help="Spans in the files become this annotator's annotations.")
+@click.option("--as-annotator", help="Spans that name no annotator become this annotator's annotations.")
 @click.option("--as-suggestions", is_flag=True, help="Spans in the files become suggestions, not annotations.")
 def import_command(
     paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool

@@ -270,8 +270,9 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             raise CorpusError(
                 file,
                 record.line,
-                "the spans here name no annotator: name one in the file (Prodigy's _annotator_id), or import it "
-                "with 'annotator import --as-annotator NAME' (or --as-suggestions)",
+                "the spans here name no annotator: name one in the file (Prodigy's _annotator_id), or import the "
+                "file naming the annotator of such spans (annotator import --as-annotator NAME; on the upload form, "
+                "'annotations of the annotator named here'), or as suggestions",
             )
         try:
             user = get_or_create_annotator(session, name)
@@ -279,7 +280,7 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
             raise CorpusError(
                 file,
                 record.line,
-                f"annotator {name!r}: {exc}; rename the annotator in the file or use --as-annotator NAME",
+                f"annotator {shown(name)}: {exc}; rename the annotator in the file, or import its spans as suggestions",
             ) from None
         if user.role != "annotator":
             # Attributing imported work to an admin or reviewer would put their name on labels they never made.
@@ -287,7 +288,7 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 file,
                 record.line,
                 f"annotator {name!r} is the name of an existing {user.role} account; imported annotations go to annotator "
-                "accounts only: rename the annotator in the file or use --as-annotator NAME",
+                "accounts only: rename the annotator in the file, or import its spans as suggestions",
             )
         if project.restricted and session.get(ProjectMember, (project.id, user.id)) is None:
             session.add(ProjectMember(project_id=project.id, user_id=user.id))

@@ -37,7 +37,7 @@ from ..services.projects import (
     project_staffing_problem,
 )
 from ..services.suggestions import build_gazetteer
-from ..services.users import UserError
+from ..services.users import UserError, username_problem
 from .admin import bp, done, go_back
 from .auth import roles_required
 from .forms import Form
@@ -109,8 +109,27 @@ class OutcomesForm(Form):
     )
 
 
+# What becomes of the spans a file carries (Prodigy, doccano, Label Studio, CoNLL files): as `annotator import`
+# takes them, with --as-suggestions or --as-annotator NAME.
+SPANS_AS = [
+    SelectChoice("annotations", "annotations of the annotators the file names"),
+    SelectChoice("suggestions", "suggestions, offered on the labelling page (no annotation)"),
+    SelectChoice("annotator", "annotations of the annotator named here, where the file names none"),
+]
+
+
 class UploadForm(Form):
     files = MultipleFileField(f"Report files ({extensions_text()})")
+    spans_as = SelectField("Spans in the files become", choices=SPANS_AS, default="annotations")
+    annotator = StringField("Annotator (for that choice)")
+
+    def validate_annotator(self, field) -> None:
+        if self.spans_as.data != "annotator":
+            return
+        name = (field.data or "").strip()
+        problem = username_problem(name) if name else "name the annotator of the spans that name none"
+        if problem is not None:
+            raise ValidationError(problem)
 
 
 # --- Project settings -----------------------------------------------------------
@@ -377,8 +396,13 @@ def upload(project: str):
     row = _project_or_404(project)
     form = UploadForm()
     uploads = [f for f in (form.files.data or []) if f and f.filename]
-    if not form.validate_on_submit() or not uploads:
+    if not form.validate_on_submit():
+        problems = [f"{form[name].label.text}: {'; '.join(errors)}." for name, errors in form.errors.items()]
+        return _render_project(row, 400, upload_errors=problems or [f"Choose at least one {extensions_or()} file."])
+    if not uploads:
         return _render_project(row, 400, upload_errors=[f"Choose at least one {extensions_or()} file."])
+    as_suggestions = form.spans_as.data == "suggestions"
+    as_annotator = (form.annotator.data or "").strip() if form.spans_as.data == "annotator" else None
     files = [(_display_name(f.filename), f.read()) for f in uploads]
     bounds = limits()
     parsed, errors = parse_files(files, bounds)
@@ -389,7 +413,12 @@ def upload(project: str):
         return _render_project(row, 400, upload_errors=shown)
     row = _project_to_change(project)  # starting the write ends the read transaction: load the project again
     try:
-        summaries = [import_reports(session, row, name, reports, limits=bounds) for name, reports in parsed]
+        summaries = [
+            import_reports(
+                session, row, name, reports, as_annotator=as_annotator, as_suggestions=as_suggestions, limits=bounds
+            )
+            for name, reports in parsed
+        ]
     except (CorpusError, UserError) as exc:
         session.rollback()
         return _render_project(row, 400, upload_errors=[f"{exc}. Nothing was imported."])
