@@ -13,3 +13,12 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing folder above ``path`` that is a file instead, which no folder can be made under; None
+    when there is none (the path can be made as far as folders go)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None

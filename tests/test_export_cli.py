@@ -167,11 +167,16 @@ def test_export_cli_policy_help_lists_the_policies_table(runner):
 def test_export_cli_out_that_cannot_be_written_is_an_error(runner, annotated):
     """A folder under a file, or where nothing may be created, is a message and exit 1, not a traceback."""
     (annotated / "a-file").write_text("mine")
-    for out in (annotated / "a-file" / "out", "/proc/annotator-export"):
+    expected = {
+        annotated / "a-file" / "out": f"{annotated / 'a-file'} is a file, not a folder",
+        annotated / "a-file" / "out" / "deeper": f"{annotated / 'a-file'} is a file, not a folder",
+        "/proc/annotator-export": "cannot be written",
+    }
+    for out, said in expected.items():
         result = runner.invoke(args=["export", "--project", "p", "--out", str(out)])
         assert result.exit_code == 1, result.output
         assert isinstance(result.exception, SystemExit), result.exception
-        assert f"--out {out}: cannot be written" in result.output and "Nothing was written" in result.output
+        assert f"--out {out}: {said}" in result.output and "Nothing was written" in result.output
     assert (annotated / "a-file").read_text() == "mine"
 
 

@@ -13,6 +13,7 @@ import click
 from flask import current_app
 
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
+from ..fsutil import file_in_the_way
 from .common import fail, session
 
 TASKS = click.Choice(["ner", "spancat"])
@@ -69,6 +70,9 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     except (ExportError, ValueError) as exc:
         raise fail(f"{exc}. Nothing was written.") from None
     except OSError as exc:  # the folder could not be made or written: under a file, no permission, disk full
+        blocker = file_in_the_way(target)
+        if blocker is not None:
+            raise fail(f"--out {target}: {blocker} is a file, not a folder. Nothing was written.") from None
         raise fail(f"--out {target}: cannot be written ({exc.strerror or exc}). Nothing was written.") from None
 
 
