@@ -70,6 +70,10 @@ def test_incident_import_reads_prodigy_relations_into_incidents():
         ),
         ([relation(DAMAGED, KURSK, "location", head="2")], "relation 1: \"head\" is '2'"),
         ([relation(DAMAGED, KURSK, "location", child=6.0)], 'relation 1: "child" is 6.0; it must be the index'),
+        # Where the spans give no token_end there is nothing to compare with, but a token index is never
+        # negative nor as large as the span's end offset.
+        ([relation(DAMAGED, KURSK, "location", child=-5)], 'relation 1: "child" is -5; it must be the index'),
+        ([relation(DAMAGED, KURSK, "location", child=10**30)], 'relation 1: "child" is 1000000000000000000000000'),
         (
             [{**relation(DAMAGED, KURSK, "location"), "child_span": {**span(KURSK), "label": {"x": 1}}}],
             'relation 1: "child_span" label must be a string',

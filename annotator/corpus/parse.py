@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from ..incidents.links import Relation, incidents_from_relations
-from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, strings_problem, text_problem
+from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, shown, strings_problem, text_problem
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord, SpanRecord
 
 
@@ -276,17 +276,21 @@ def _prodigy_incidents(
                     name, number, f'{where}: its {side}_span {label} [{start}, {end}) is not one of the line\'s "spans"'
                 )
             index_given = item.get(side)
-            if index_given is not None and (not isinstance(index_given, int) or isinstance(index_given, bool)):
+            # Each token holds a character at least: the last token of a span ending at character `end` is below it.
+            if index_given is not None and (
+                not isinstance(index_given, int) or isinstance(index_given, bool) or not 0 <= index_given < end
+            ):
                 raise CorpusError(
                     name,
                     number,
-                    f'{where}: "{side}" is {index_given!r}; it must be the index (an integer) of its {side}_span\'s last token',
+                    f'{where}: "{side}" is {shown(index_given)}; it must be the index (an integer from 0) of its '
+                    f"{side}_span's last token",
                 )
             if index_given is not None and token_end[key] is not None and index_given != token_end[key]:
                 raise CorpusError(
                     name,
                     number,
-                    f'{where}: "{side}" is {index_given!r}, but its {side}_span ends at token {token_end[key]!r}',
+                    f'{where}: "{side}" is {index_given!r}, but its {side}_span ends at token {shown(token_end[key])}',
                 )
             ends.append(key)
         relations.append(Relation(ends[0], ends[1], item["label"]))
