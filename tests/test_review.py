@@ -292,6 +292,8 @@ def test_review_adjudication_page_names_the_report_and_shows_the_neighbours(db, 
     number = db.get(Report, db.get(Sentence, ids["s2"]).report_id).number
     assert f"· incidents · report {number}, sentence 2</span></h1>" in page
     assert "Previous sentences (context)" in page and "<p>Two drones hit Kyiv oblast at night .</p>" in page
+    assert 'To decide <span class="muted">(1 conflict)</span>' in page
+    assert 'Gold <span class="muted">as it will be saved</span>' in page  # no gold yet: nothing saved to name
     after = page[page.index('aria-label="Next sentences (context)"') :]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; hit Odesa ." in after and "One drone fell ." in after
     first = client.get(f"/projects/incidents/review/{ids['s1']}").get_data(as_text=True)
