@@ -58,6 +58,9 @@ function show(data, mode) {
     // The version the draft was made on, null included: if the sentence was saved
     // elsewhere since, the server answers 409 instead of being overwritten.
     if ("base_version" in draft) S.version = draft.base_version;
+    // The time spent on it before the reload, as far as the draft knows it, goes on counting.
+    if (Number.isFinite(draft.seconds) && draft.seconds > 0) S.elapsed = draft.seconds * 1000;
+    showTime();
     modeEl.hidden = false;
     modeEl.textContent = gone.length
       ? `Restored your unsaved changes from this browser, but for the spans labelled ${gone.join(", ")}: the project no longer has ${gone.length === 1 ? "that label" : "those labels"}.`

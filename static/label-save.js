@@ -82,7 +82,7 @@ function keepDraft(body) {
   if (S.data) {
     drafts.save(S.data.sentence.id, {
       spans: body.spans, rejected: [...S.rejected], base_version: body.base_version,
-      incidents: body.incidents, rejected_incidents: [...S.rejectedIncidents],
+      incidents: body.incidents, rejected_incidents: [...S.rejectedIncidents], seconds: body.seconds_spent,
     });
   }
 }

@@ -4,8 +4,8 @@ import { getJSON } from "./api.js";
 import { makeIncident, pruneIncidents, spanKey } from "./incidents.js";
 import { clean, handMade, overlaps, spanText, suggestionKey, tokenRange } from "./spans.js";
 import {
-  $, S, drafts, hint, kindOf, pendingIncidentSuggestions, pendingSuggestions, root, selection, sentenceEl, setStatus,
-  sortSpans, spanAtToken, urls,
+  $, S, drafts, elapsedSeconds, hint, kindOf, pendingIncidentSuggestions, pendingSuggestions, root, selection, sentenceEl,
+  setStatus, sortSpans, spanAtToken, urls,
 } from "./label-state.js";
 import { closeEditor, positionEditor, render, renderSpanList, spanTag } from "./label-view.js";
 
@@ -58,7 +58,7 @@ export function changed(valuesOnly = false) {
   if (S.data) {
     drafts.save(S.data.sentence.id, {
       spans: S.spans.map(clean), rejected: [...S.rejected], base_version: S.version,
-      incidents: S.incidents, rejected_incidents: [...S.rejectedIncidents],
+      incidents: S.incidents, rejected_incidents: [...S.rejectedIncidents], seconds: elapsedSeconds(),
     });
   }
   if (S.data && !valuesOnly) {

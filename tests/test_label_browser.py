@@ -377,15 +377,19 @@ def test_label_browser_unsaved_draft_survives_reload(page, live_app, live_db, br
     make_project(live_db, [KALUGA])
     browser_login(page, "ann")
     open_label(page, live_app)
+    page.wait_for_timeout(2100)  # time spent on the sentence before the edit
     drag(page, "Kaluga", "Oblast")
     page.keyboard.press("r")
     expect(page.locator("mark.span")).to_have_count(1)
     page.reload()
     expect(page.locator("mark.span[data-label=REGION]")).to_have_text("Kaluga Oblast")
     expect(page.locator("#mode")).to_contain_text("Restored")
+    assert page.locator("#timer").text_content() != "0:00"  # the draft's time goes on counting
     page.keyboard.press("Enter")
     expect(page.locator("#all-done")).to_be_visible()
     assert stored(live_db, "ann")[KALUGA][2] == {offsets(KALUGA, "Kaluga Oblast", "REGION", "Kaluga Oblast")}
+    live_db.rollback()
+    assert live_db.scalar(select(Annotation.seconds_spent)) >= 2
 
 
 def test_label_browser_restored_draft_of_a_sentence_saved_elsewhere_gets_a_conflict(
