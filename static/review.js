@@ -35,10 +35,10 @@ const inside = (s, d) => s.start_char < d.end_char && d.start_char < s.end_char;
 const droppedAgreed = new Set();
 
 // Start from the stored gold, if any: each decision takes the version it matches, and an agreed span the
-// gold left out stays dropped.
+// gold recorded as dropped stays dropped (one that became agreed since, by a later version, is kept).
 if (data.gold) {
-  const inGold = new Set(data.gold.spans.map(key));
-  for (const s of data.agreed) if (!inGold.has(key(s))) droppedAgreed.add(key(s));
+  const wasDropped = new Set((data.gold.dropped || []).map(key));
+  for (const s of data.agreed) if (wasDropped.has(key(s))) droppedAgreed.add(key(s));
   decisions.forEach((c, i) => {
     const mine = sorted(data.gold.spans.filter((s) => inside(s, c)));
     const who = data.annotators.find((n) => same(sorted(c.versions[n]), mine));
@@ -277,6 +277,7 @@ for (const li of document.querySelectorAll(".agreed [data-agreed]")) {
     const k = key(data.agreed[Number(li.dataset.agreed)]);
     if (droppedAgreed.has(k)) droppedAgreed.delete(k);
     else droppedAgreed.add(k);
+    incidentChoice.reconsider();  // the saved gold's incidents were grouped for its spans
     say("");
     render();
   });

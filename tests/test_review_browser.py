@@ -100,11 +100,24 @@ def test_review_browser_a_span_every_annotator_marked_can_be_dropped_from_the_go
     # Dropped: the agreed COUNT, and bob's "Kyiv oblast" that the decision left out.
     assert [(d["start_char"], d["end_char"], d["label"]) for d in gold.dropped] == [(0, 3, "COUNT"), (15, 26, "REGION")]
 
+    # After the gold, all three mark "hit" too: a span agreed since, which no reviewer dropped.
+    from annotator.models import Annotation, Sentence
+    from annotator.services.annotations import save_annotation
+
+    hit = {"start_char": 11, "end_char": 14, "label": "OUTCOME"}
+    sentence = live_db.get(Sentence, ids["s1"])
+    for annotation in live_db.scalars(select(Annotation).where(Annotation.sentence_id == ids["s1"])).all():
+        spans = [{"start_char": x.start_char, "end_char": x.end_char, "label": x.label} for x in annotation.spans]
+        user = live_db.get(User, annotation.user_id)
+        save_annotation(live_db, sentence, user, "done", [*spans, hit], base_version=annotation.version)
+    live_db.commit()
+
     page.goto(f"{base}/projects/incidents/review/{ids['s1']}")
     expect(page.locator('.agreed li:has-text("COUNT") button')).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#gold-preview mark")).to_have_text(["Kyiv"])
+    expect(page.locator('.agreed li:has-text("OUTCOME") button')).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#gold-preview mark")).to_have_text(["hit", "Kyiv"])
     page.locator('.agreed li:has-text("COUNT") button').click()  # taken back
-    expect(page.locator("#gold-preview mark")).to_have_text(["Two", "Kyiv"])
+    expect(page.locator("#gold-preview mark")).to_have_text(["Two", "hit", "Kyiv"])
 
 
 @pytest.mark.browser
