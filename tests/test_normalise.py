@@ -166,6 +166,31 @@ def test_normalise_parse_count_reads_scales_and_spaced_thousands(text, expected)
         "5 thousand million",  # scales rise: no one reading
         "one million million",
         "zero thousand",
+        # A calibre or weight after the count is no group of thousands: "2 500-lb" is not 2500.
+        "2 500-lb bombs",
+        "4 155mm shells",
+        "15 122mm rockets",
+        "2 120-mm mortars",
+        "3 152 mm shells",
+        "4 500-kg FAB bombs",
+        "5 K-band radars",
+        "2 k-rations",
+        # Ordinals, fractions, a comma, an apostrophe or a slash inside, scales in other scripts, superscripts.
+        "twenty-first",
+        "thirty-second attack",
+        "ninety-ninth",
+        "one hundred first",
+        "two thirds",
+        "two-thirds",
+        "three quarters",
+        "three thousand, five hundred",
+        "two million, three hundred thousand",
+        "1'300",
+        "1\u2019300",
+        "5 / 6",
+        "5 тысяч",
+        "5\u00b2",
+        "40\u00b9 drones",
         pytest.param("9" * 250 + " trillion", id="262 digits"),  # past the digits a stored value holds
         pytest.param("1" + " 000" * 85, id="256 digits in groups"),
     ],
@@ -190,7 +215,7 @@ def test_normalise_parse_count_refuses_what_only_starts_with_a_number(text):
         (["a", "million"], (1_000_000, 2)),
         (["5", "thousand", "drones"], (5000, 2)),
         (["5", "k", "drones"], (5000, 2)),
-        (["1", "300", "drones"], (1300, 2)),
+        (["1", "300", "drones"], (1, 1)),  # words alone do not show the spaces: no groups read
         (["1", "30"], (1, 1)),
         (["zero", "thousand"], (0, 1)),
         (["a", "drone"], None),
@@ -200,6 +225,11 @@ def test_normalise_parse_count_refuses_what_only_starts_with_a_number(text):
 )
 def test_normalise_count_prefix_reports_words_consumed(words, expected):
     assert count_prefix(words) == expected
+
+
+def test_normalise_count_prefix_reads_spaced_groups_when_told_the_spaces_are_there():
+    assert count_prefix(["1", "300", "drones"], spaced_groups=True) == (1300, 2)
+    assert count_prefix(["1", "30"], spaced_groups=True) == (1, 1)
 
 
 # --- gazetteer

@@ -122,14 +122,27 @@ _NUMBER_GOES_ON = NUMBER_WORDS | {
     "nd",
     "rd",
     "th",
+    # ordinals ("twenty-first", "one hundred first") and fractions ("two thirds", "three quarters")
+    *(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth fortieth fiftieth sixtieth "
+        "seventieth eightieth ninetieth hundredth thousandth millionth billionth"
+    ).split(),
+    *"half halves thirds quarter quarters fifths sixths eighths tenths".split(),
+    # the scales written out in Russian and Ukrainian news ("5 тысяч"), not read, so not a count
+    *"тысяча тысячи тысяч тисяча тисячі тисяч миллион миллиона миллионов мільйон мільйони мільйонів".split(),
 }
-# Between two numbers, these make a range or a choice ("5-6", "5 to 6", "five or six"): no exact count.
-_RANGE_JOINERS = _HYPHENS | {"\u2014", "to", "or", "and"}
+# Between two numbers, these make a range, a choice or a number not read ("5-6", "5 to 6", "five or six",
+# "5 / 6", "three thousand, five hundred", "1'300"): no exact count.
+_RANGE_JOINERS = _HYPHENS | {"\u2014", "to", "or", "and", "/", ",", "'", "\u2019"}
+# Thousands grouped by spaces ("1 300", "12 000 000"; NFKC makes a no-break space a space), read only where
+# the last group ends the text or a word: not "2 500-lb bombs", "4 155mm shells" or "3 152 mm" (calibres, weights).
+_SPACED_NUMBER = re.compile(r"[1-9]\d{0,2}(?: \d{3})+(?=$| (?!(?:mm|cm|km|kg|lbs?|t|m|g|in|ft)\b))")
 MAX_COUNT_DIGITS = MAX_STORED_VALUE_CHARS  # a count is a span's value: no more digits than the column holds
 _WORD_SPLIT = re.compile(rf"\d[\d,.]*\d|\d|[^\W\d_]+|[{_HYPHEN_CLASS}]|\S")
 
 
-def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
+def count_prefix(words: Sequence[str], *, spaced_groups: bool = False) -> tuple[int, int] | None:
     """Parse the number at the start of ``words`` (lower-cased tokens).
 
     Returns ``(value, consumed)``: the integer and how many words it took, so
@@ -140,9 +153,10 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
     follows "hundred" or a scale; "a"/"an" counts as one only before "single",
     "dozen", "hundred" or a scale.
 
-    Digits may be grouped by commas ("1,200", one word) or spaces ("1", "300":
-    1300, only a head of one to three digits followed by groups of exactly
-    three). Scales ("thousand", "million", "billion", "trillion"; short scale)
+    Digits may be grouped by commas ("1,200", one word) or, with
+    ``spaced_groups`` (the caller has seen the spaces: ``parse_count``), by
+    spaces ("1", "300": 1300, only a head of one to three digits followed by
+    groups of exactly three). Scales ("thousand", "million", "billion", "trillion"; short scale)
     multiply what comes before them, words or digits ("two million",
     "5 thousand"), in falling order ("two million three hundred thousand");
     "dozen" multiplies by 12 and ends the number; "k" multiplies digits by
@@ -167,7 +181,7 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
         following = words[i + 1] if i + 1 < len(words) else None
         if i == 0 and _DIGITS.fullmatch(word):
             digits = word.replace(",", "")
-            if _SPACED_HEAD.fullmatch(word):
+            if spaced_groups and _SPACED_HEAD.fullmatch(word):
                 while i + 1 < len(words) and _SPACED_GROUP.fullmatch(words[i + 1]) and len(digits) <= MAX_COUNT_DIGITS:
                     i += 1
                     digits += words[i]
@@ -181,7 +195,7 @@ def count_prefix(words: Sequence[str]) -> tuple[int, int] | None:
             current, last = 1, "a"
             i += 1
             continue  # "a" is one only together with what follows
-        elif word == "k" and last == "numeral":
+        elif word == "k" and last == "numeral" and following not in _HYPHENS:  # not "5 K-band radars"
             current *= 1000
             consumed = i + 1
             break  # "5k" takes no more words
@@ -263,16 +277,23 @@ def parse_count(text: str) -> int | None:
     "hundreds", "two dozens"); decimals ("3.5", "2.5 million"), fractions
     ("1/2", "½", "half a million", "one and a half million") and scientific
     notation ("1e308"); ranges and choices ("5-6", "five or six"); a number
-    followed by another ("1 30", "three twenty") or by a scale that is not
-    read ("5m", "5bn", "5 thousand million"); ordinals ("3rd"); and numbers of
-    more than 255 digits. "half a dozen" is 6 and "40-odd" is 40.
+    followed by another ("1 30", "three twenty", "2 500-lb bombs", "4 155mm
+    shells": spaced groups are read only where the last one ends the text or a
+    word, not before a unit) or by a scale that is not read ("5m", "5bn",
+    "5 thousand million", "5 тысяч"); ordinals ("3rd", "twenty-first") and
+    fractions in words ("two thirds"); a comma, apostrophe or slash between
+    numbers ("three thousand, five hundred", "1'300", "5 / 6"); superscript
+    digits ("5²"); and numbers of more than 255 digits. "half a dozen" is 6
+    and "40-odd" is 40.
     """
+    if any(unicodedata.category(c) == "No" for c in text):
+        return None  # NFKC would make "5²" 52 and "40¹" 401; "½" is a fraction
     cleaned = unicodedata.normalize("NFKC", text).casefold().strip()
     cleaned = _QUALIFIERS.sub("", cleaned)
     if _NOT_WHOLE.search(cleaned):
         return None
     words = _WORD_SPLIT.findall(cleaned)
-    parsed = count_prefix(words)
+    parsed = count_prefix(words, spaced_groups=bool(_SPACED_NUMBER.match(cleaned)))
     if parsed is None or not _number_ends(words, parsed[1]):
         return None
     return parsed[0]
