@@ -88,7 +88,8 @@ function keepDraft(body) {
 }
 
 /**
- * Enter: save as done with the spans on screen. On a new sentence with no span taken while
+ * Enter: save as done with the spans on screen. On a sentence whose suggestions are not decided yet (a new
+ * one, or one revisited after a skip or a flag with no spans) with no span taken while
  * suggestions are still pending, it asks for a second Enter first: saving nothing past
  * suggestions nobody looked at is a slip more often than a decision (a takes them, x rejects them).
  */

@@ -304,6 +304,10 @@ def test_admin_upload_takes_spans_as_suggestions_or_as_one_annotators(admin, db,
     assert "Annotator (for that choice): name the annotator of the spans that name none." in unnamed.get_data(
         as_text=True
     )
+    as_admin = {**_files(("d.jsonl", line)), "spans_as": "annotator", "annotator": "root"}
+    refused_name = admin.post(url, data=as_admin, content_type="multipart/form-data").get_data(as_text=True)
+    # The name came from the form: the message says to name another, not to rename one in the file.
+    assert "name another annotator for the import, or import the spans as suggestions" in refused_name
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Report).where(Report.text.like("Two drones%"))) == 0
 

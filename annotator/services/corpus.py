@@ -274,13 +274,13 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 "file naming the annotator of such spans (annotator import --as-annotator NAME; on the upload form, "
                 "'annotations of the annotator named here'), or as suggestions",
             )
+        # Where the name came from, so that the message says what to change.
+        rename = "rename the annotator in the file" if imported.annotator else "name another annotator for the import"
         try:
             user = get_or_create_annotator(session, name)
         except UserError as exc:
             raise CorpusError(
-                file,
-                record.line,
-                f"annotator {shown(name)}: {exc}; rename the annotator in the file, or import its spans as suggestions",
+                file, record.line, f"annotator {shown(name)}: {exc}; {rename}, or import the spans as suggestions"
             ) from None
         if user.role != "annotator":
             # Attributing imported work to an admin or reviewer would put their name on labels they never made.
@@ -288,7 +288,7 @@ def _attach(session, file, record, report_id, as_annotator, as_suggestions, summ
                 file,
                 record.line,
                 f"annotator {name!r} is the name of an existing {user.role} account; imported annotations go to annotator "
-                "accounts only: rename the annotator in the file, or import its spans as suggestions",
+                f"accounts only: {rename}, or import the spans as suggestions",
             )
         if project.restricted and session.get(ProjectMember, (project.id, user.id)) is None:
             session.add(ProjectMember(project_id=project.id, user_id=user.id))

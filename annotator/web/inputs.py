@@ -19,7 +19,8 @@ from ..limits import LimitExceeded, Limits, NonFiniteNumber, parse_int, parse_js
 
 
 class BadInput(Exception):
-    """A request refused before any work: answered as JSON by web.errors."""
+    """A request refused before any work: answered by web.errors, as JSON to the API and to JSON bodies,
+    else as the error page."""
 
     def __init__(self, status: int, error: str, message: str, **extra: Any):
         super().__init__(message)
