@@ -40,6 +40,7 @@ _WHERE = {
     "nominal_alpha": "coefficients",
     "overlaps": "span_metrics",
     "pair_f1": "summary",
+    "pair_key": "summary",
     "pairs_mean": "summary",
     "pairwise_span_f1": "span_agreement",
     "percentile_interval": "coefficients",
