@@ -147,8 +147,12 @@ def test_exports_web_two_exports_in_one_second_both_land(login, annotated, app, 
 
 
 def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(login, annotated, app, monkeypatch):
+    from datetime import datetime
+
     from annotator.services import exports as service
 
+    # One second for both names, as for two exports that start together (the clock may tick between them).
+    monkeypatch.setattr(service, "utcnow", lambda: datetime(2026, 12, 1, 3, 0, 0))
     real, calls = service.export_project, []
 
     def taken_meanwhile(session, project, out, **settings):
