@@ -134,9 +134,23 @@ def get_or_create_annotator(session: Session, username: str) -> User:
 
 def set_password(user: User, password: str) -> None:
     """A new password: every session of the user ends and their API token stops working."""
+    set_password_hash(user, hash_password(password))
+
+
+def hash_password(password: str) -> str:
+    """What is stored of a new password; UserError for a length outside the bounds.
+
+    The hash takes a few tenths of a second of CPU and releases the GIL meanwhile,
+    so several can be made at once in threads (``annotator demo`` does).
+    """
     if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
         raise UserError(f"a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS:,} characters")
-    user.password_hash = generate_password_hash(password)
+    return generate_password_hash(password)
+
+
+def set_password_hash(user: User, password_hash: str) -> None:
+    """``set_password`` with the password already hashed by ``hash_password``."""
+    user.password_hash = password_hash
     user.session_token = new_session_token()
     user.api_token_hash = None  # a reset after a leak must not leave the token that leaked with it
 
