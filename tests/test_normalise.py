@@ -15,8 +15,10 @@ from annotator.labels.normalise import (
     OutcomeVocabulary,
     VocabularyError,
     count_prefix,
+    count_stands_alone,
     normalise,
     parse_count,
+    starts_spaced_groups,
 )
 
 
@@ -230,6 +232,31 @@ def test_normalise_count_prefix_reports_words_consumed(words, expected):
 def test_normalise_count_prefix_reads_spaced_groups_when_told_the_spaces_are_there():
     assert count_prefix(["1", "300", "drones"], spaced_groups=True) == (1300, 2)
     assert count_prefix(["1", "30"], spaced_groups=True) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("words", "start", "end", "alone"),
+    [
+        (["in", "2025", ",", "300", "drones"], 3, 4, True),  # a comma before: a new number
+        (["some", "5", "thousand", "drones"], 1, 3, True),
+        (["5", "-", "6", "drones"], 2, 3, False),  # a range
+        (["five", "or", "six", "drones"], 2, 3, False),
+        (["five", "or", "six", "drones"], 0, 1, False),
+        (["may", "24", "100", "drones"], 2, 3, False),  # another number just before
+        (["5", "m", "drones"], 0, 1, False),  # an abbreviated scale after
+        (["1", "300"], 0, 1, False),
+    ],
+)
+def test_normalise_count_stands_alone_looks_both_ways(words, start, end, alone):
+    assert count_stands_alone(words, start, end) is alone
+
+
+@pytest.mark.parametrize(
+    ("text", "spaced"),
+    [("1 300 drones", True), ("1\u00a0300", True), ("2 500-lb bombs", False), ("4 155mm", False), ("1 30", False)],
+)
+def test_normalise_starts_spaced_groups(text, spaced):
+    assert starts_spaced_groups(text) is spaced
 
 
 # --- gazetteer

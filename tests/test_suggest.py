@@ -109,6 +109,19 @@ def test_suggest_first_sentence_of_example_report(suggester):
         ("In total, thirteen\u00a0drones flew in.", [("COUNT", "thirteen", "13")]),
         ("Some 1,200 attack drones were launched.", [("COUNT", "1,200", "1200")]),
         ("Two million drones were launched.", [("COUNT", "Two million", "2000000")]),
+        # COUNT in digits: with its scale or spaced groups, never a part of a number
+        ("5 thousand drones were launched.", [("COUNT", "5 thousand", "5000")]),
+        ("2 million three hundred thousand drones.", [("COUNT", "2 million three hundred thousand", "2300000")]),
+        ("Some 1 300 drones were launched.", [("COUNT", "1 300", "1300")]),
+        ("Some 1\u00a0300 drones were launched.", []),
+        ("About 5 K drones flew in.", [("COUNT", "5 K", "5000")]),
+        ("On May 24, 100 drones flew in.", [("COUNT", "100", "100")]),
+        ("On May 24 100 drones flew in.", []),  # a date and a count, or 24,100 drones: not guessed
+        ("In 2025, 300 drones flew in.", [("COUNT", "300", "300")]),
+        ("5-6 drones flew in.", []),
+        ("Five or six drones flew in.", []),
+        ("5m drones flew in.", []),
+        ("5 thousands drones flew in.", []),
         (
             "Nine of the 14 UAVs were downed.",
             [("COUNT", "Nine", "9"), ("COUNT", "14", "14"), ("OUTCOME", "downed", "shot down")],
@@ -230,7 +243,7 @@ def spacy_matcher_suggestions(nlp):
     from spacy.tokens import Span
     from spacy.util import filter_spans
 
-    from annotator.labels.normalise import NUMBER_WORDS, count_prefix
+    from annotator.labels.normalise import NUMBER_WORDS, count_prefix, count_stands_alone, starts_spaced_groups
     from annotator.labels.suggest import COUNT_NOUNS, COUNT_WINDOW
 
     def phrases(patterns):
@@ -240,14 +253,20 @@ def spacy_matcher_suggestions(nlp):
         return matcher
 
     regions, outcomes = phrases(Gazetteer.default().patterns()), phrases(OutcomeVocabulary.default().patterns())
+    continues = sorted(NUMBER_WORDS | {"-", "and", "a", "single"})
+    months = set("january february march april may june july august september october november december".split())
+    months |= set("jan feb mar apr jun jul aug sep sept oct nov dec".split())
     numbers = Matcher(nlp.vocab)
     numbers.add(
         "count",
         [
-            [{"TEXT": {"REGEX": r"^(?:\d{1,3}(?:,\d{3})+|\d+)$"}}],
+            [
+                {"TEXT": {"REGEX": r"^(?:\d{1,3}(?:,\d{3})+|\d+)$"}},
+                {"LOWER": {"REGEX": r"^(?:\d{3}|k|" + "|".join(map(re.escape, continues)) + ")$"}, "OP": "*"},
+            ],
             [
                 {"LOWER": {"IN": sorted(NUMBER_WORDS | {"a", "an", "half", "single"})}},
-                {"LOWER": {"IN": sorted(NUMBER_WORDS | {"-", "and", "a", "single"})}, "OP": "*"},
+                {"LOWER": {"IN": continues}, "OP": "*"},
             ],
         ],
         greedy="LONGEST",
@@ -272,9 +291,14 @@ def spacy_matcher_suggestions(nlp):
         doc = nlp.make_doc(text)
         spans = [Span(doc, s, e, label="REGION", kb_id=strings[k]) for k, s, e in regions(doc) if not doc[s].is_lower]
         spans += [Span(doc, s, e, label="OUTCOME", kb_id=strings[k]) for k, s, e in outcomes(doc)]
+        words = [t.lower_ for t in doc if not t.is_space]  # the words around a number, white space left out
+        at = {t.i: n for n, t in enumerate(t for t in doc if not t.is_space)}
         for _, s, e in numbers(doc):
-            parsed = count_prefix([t.lower_ for t in doc[s:e]])
-            if parsed is not None and weapon_after(doc, s + parsed[1]):
+            spaced = not (at[s] and words[at[s] - 1] in months) and starts_spaced_groups(doc.text[doc[s].idx :])
+            parsed = count_prefix([t.lower_ for t in doc[s:e]], spaced_groups=spaced)
+            if parsed is None or not count_stands_alone(words, at[s], at[s] + parsed[1]):
+                continue
+            if weapon_after(doc, s + parsed[1]):
                 spans.append(Span(doc, s, s + parsed[1], label="COUNT", kb_id=str(parsed[0])))
         return [
             (x.start_char, x.end_char, x.label_, x.kb_id_) for x in sorted(filter_spans(spans), key=lambda x: x.start)
@@ -293,7 +317,26 @@ def generated_sentences(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     words = [p["pattern"] for p in Gazetteer.default().patterns() + OutcomeVocabulary.default().patterns()]
     words += sorted(NUMBER_WORDS) + sorted(COUNT_NOUNS) + ["a", "an", "half", "single", "and", "the", "over", "of"]
-    words += ["40", "1,000", "12", "2026", "dozens", "people", "Kursk's", "UAVs.", "(Belgorod)", "«Shahed»", "🙏"]
+    words += [
+        "40",
+        "1,000",
+        "12",
+        "2026",
+        "300",
+        "5",
+        "k",
+        "m",
+        "May",
+        "to",
+        "or",
+        "dozens",
+        "people",
+        "Kursk's",
+        "UAVs.",
+        "(Belgorod)",
+        "«Shahed»",
+        "🙏",
+    ]
     glue = [" ", " ", " ", " ", "  ", "\u00a0", "\n", "-", ", ", ". ", " - ", "—", "'", "’", " “", "” ", "/", ""]
     out = []
     for _ in range(n):
@@ -303,6 +346,21 @@ def generated_sentences(n: int, seed: int) -> list[str]:
             word = rng.choice([word, word.lower(), word.upper(), word.title(), word])
             parts.append(word + rng.choice(glue))
         out.append("".join(parts).strip())
+    return out
+
+
+def generated_counts(n: int, seed: int) -> list[str]:
+    """Numbers in digits and words, with scales, joiners and dates, before a counted noun."""
+    import random
+
+    rng = random.Random(seed)
+    before = "On In About May March 2026 24 to or".split()
+    numbers = "5 24 1 300 000 1,200 2026 thousand million hundred three twenty k K m to or and - ,".split()
+    glue = [" "] * 8 + ["\u00a0", "", "-", ", "]
+    out = []
+    for _ in range(n):
+        words = rng.sample(before, rng.randint(0, 2)) + [rng.choice(numbers) for _ in range(rng.randint(1, 4))]
+        out.append("".join(word + rng.choice(glue) for word in words) + rng.choice(["drones", "UAVs flew in."]))
     return out
 
 
@@ -332,7 +390,7 @@ def test_suggest_gives_what_spacys_matchers_give(nlp, suggester, demo_reports, s
     """
     from annotator.corpus.text import token_offsets
 
-    texts = generated_sentences(1500, seed)
+    texts = generated_sentences(1500, seed) + generated_counts(500, seed)
     if seed == 0:
         texts += [report["text"] for report in demo_reports] + [FIRST_SENTENCE]
     apart, spacy_suggest = 0, spacy_matcher_suggestions(nlp)

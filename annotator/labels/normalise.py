@@ -30,8 +30,10 @@ __all__ = [
     "OutcomeVocabulary",
     "VocabularyError",
     "count_prefix",
+    "count_stands_alone",
     "normalise",
     "parse_count",
+    "starts_spaced_groups",
 ]
 
 
@@ -247,23 +249,36 @@ def count_prefix(words: Sequence[str], *, spaced_groups: bool = False) -> tuple[
     return (value, consumed) if len(str(value)) <= MAX_COUNT_DIGITS else None
 
 
-def _number_ends(words: Sequence[str], at: int) -> bool:
-    """Whether the number read up to ``words[at]`` is all the number there is.
+def count_stands_alone(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether the number ``words[start:end]`` is all the number the words state there.
 
     Not when another number, a plural or abbreviated scale or an ordinal ending
     follows ("1 30", "two dozens", "5m", "3rd"), nor a range or a choice
-    ("5-6", "5 to 6", "five or six"). A noun or nothing may follow.
+    ("5-6", "5 to 6", "five or six"); nor when a number comes just before it,
+    alone or with such a joiner ("24 100", "5-6", "five or six", not a comma:
+    "In 2025, 300 drones"). A noun, other words or nothing may lie around it.
     """
 
     def numeric(word: str) -> bool:
         return word[:1].isdigit() or word in _NUMBER_GOES_ON
 
-    following = words[at : at + 2]
-    if not following:
-        return True
-    if numeric(following[0]):
-        return False
-    return not (following[0] in _RANGE_JOINERS and len(following) == 2 and numeric(following[1]))
+    def runs_on(near: Sequence[str], joiners: frozenset[str] | set[str]) -> bool:
+        if not near:
+            return False
+        return numeric(near[0]) or (near[0] in joiners and len(near) == 2 and numeric(near[1]))
+
+    before = words[max(0, start - 2) : start][::-1]
+    return not runs_on(words[end : end + 2], _RANGE_JOINERS) and not runs_on(before, _RANGE_JOINERS - {","})
+
+
+def starts_spaced_groups(text: str) -> bool:
+    """Whether ``text`` starts with digits grouped by spaces that end it or a word ("1 300 drones").
+
+    Not before a unit or a hyphen ("2 500-lb bombs", "4 155mm shells", "3 152 mm"):
+    there the digits are two numbers. A no-break space counts as a space.
+    ``count_prefix(..., spaced_groups=True)`` reads such groups as one number.
+    """
+    return bool(_SPACED_NUMBER.match(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def parse_count(text: str) -> int | None:
@@ -293,8 +308,8 @@ def parse_count(text: str) -> int | None:
     if _NOT_WHOLE.search(cleaned):
         return None
     words = _WORD_SPLIT.findall(cleaned)
-    parsed = count_prefix(words, spaced_groups=bool(_SPACED_NUMBER.match(cleaned)))
-    if parsed is None or not _number_ends(words, parsed[1]):
+    parsed = count_prefix(words, spaced_groups=starts_spaced_groups(cleaned))
+    if parsed is None or not count_stands_alone(words, 0, parsed[1]):
         return None
     return parsed[0]
 

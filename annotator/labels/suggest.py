@@ -37,7 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import SpanRecord
 from .kinds import labels_of_kind
-from .normalise import NUMBER_WORDS, Gazetteer, OutcomeVocabulary, count_prefix
+from .normalise import (
+    NUMBER_WORDS,
+    Gazetteer,
+    OutcomeVocabulary,
+    count_prefix,
+    count_stands_alone,
+    starts_spaced_groups,
+)
 
 if TYPE_CHECKING:  # spaCy only tokenises texts given without their tokens
     from spacy.language import Language
@@ -82,9 +89,16 @@ COUNT_WINDOW = 4  # tokens after the number in which the counted noun must appea
 _PASSABLE_PUNCT = frozenset({"-", "/", "'", "\u2018", "\u2019", '"', "\u201c", "\u201d"})
 
 
-_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")  # a count in digits: one token
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)$")  # a count in digits: its first token
 _COUNT_STARTS = frozenset(NUMBER_WORDS | {"a", "an", "half", "single"})  # a count in words: its first token
 _COUNT_CONTINUES = frozenset(NUMBER_WORDS | {"-", "and", "a", "single"})  # ... and the tokens that may follow
+# After digits, also a group of thousands ("1 300") and "k" ("5 k"): "5 thousand", "2 million three hundred thousand".
+_DIGITS_CONTINUE = re.compile(r"^(?:\d{3}|k|" + "|".join(map(re.escape, sorted(_COUNT_CONTINUES))) + r")$")
+# Before these, digits then a group of three are a date and a count ("May 24 100 drones"), not one spaced number.
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
 
 
 def _is_punct(text: str) -> bool:
@@ -248,9 +262,13 @@ class RuleSuggester:
     def _count_spans(self, tokens: _Tokens) -> list[_Match]:
         spans = []
         for start, end in _numbers(tokens):
-            # The match over-reaches ("forty and", "a"); keep the exact number it starts with.
-            parsed = count_prefix(tokens.lower[start:end])
-            if parsed is None:
+            # The match over-reaches ("forty and", "a"); keep the exact number it starts with,
+            # and only where no other number runs into it ("5-6", "five or six", "1 30", "5m").
+            spaced = not (start and tokens.lower[start - 1] in _MONTHS) and starts_spaced_groups(
+                tokens.text[tokens.offsets[start][0] : tokens.offsets[end - 1][1] + 8]  # and what may be a unit
+            )
+            parsed = count_prefix(tokens.lower[start:end], spaced_groups=spaced)
+            if parsed is None or not count_stands_alone(tokens.lower, start, start + parsed[1]):
                 continue
             value, length = parsed
             if self.count_nouns is None or self._counts_a_weapon(tokens, start + length):
@@ -280,17 +298,17 @@ def _first_word(tokens: _Tokens, i: int) -> str:
 def _numbers(tokens: _Tokens) -> list[tuple[int, int]]:
     """(start, end) of the counts a text may hold, longest first where they overlap.
 
-    Spaces of a number in digits ("40", "1,000") or words ("forty", "twenty - three",
-    "a single"), as spaCy's ``Matcher`` with ``greedy="LONGEST"`` gives them.
+    Spans of a number in digits ("40", "1,000", "1 300", "5 thousand") or words
+    ("forty", "twenty - three", "a single"), as spaCy's ``Matcher`` with
+    ``greedy="LONGEST"`` gives them.
     """
     pairs = []
     for i, (start, end) in enumerate(tokens.offsets):
-        if _NUMBER.search(tokens.text[start:end]):
-            pairs.append((i, i + 1))
-        if tokens.lower[i] in _COUNT_STARTS:
+        digits = bool(_NUMBER.search(tokens.text[start:end]))
+        if digits or tokens.lower[i] in _COUNT_STARTS:
             pairs.append((i, i + 1))
             j = i + 1
-            while j < len(tokens.offsets) and tokens.joined[j - 1] and tokens.lower[j] in _COUNT_CONTINUES:
+            while j < len(tokens.offsets) and tokens.joined[j - 1] and _continues(tokens.lower[j], digits):
                 j += 1
                 pairs.append((i, j))
     taken: set[int] = set()
@@ -300,6 +318,10 @@ def _numbers(tokens: _Tokens) -> list[tuple[int, int]]:
             kept.append((start, end))
             taken.update(range(start, end))
     return kept
+
+
+def _continues(word: str, after_digits: bool) -> bool:
+    return bool(_DIGITS_CONTINUE.match(word)) if after_digits else word in _COUNT_CONTINUES
 
 
 def _filter_spans(matches: list[_Match], tokens: _Tokens) -> list[_Match]:
