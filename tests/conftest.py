@@ -54,13 +54,18 @@ def pytest_configure(config):
 def template_cache_dir(tmp_path_factory) -> Path:
     """Compiled page templates for this run's apps (and the servers they start), not the user's own cache."""
     folder = tmp_path_factory.mktemp("template-cache")
-    previous = os.environ.get("ANNOTATOR_TEMPLATE_CACHE_DIR")
-    os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        del os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"]
-    else:
-        os.environ["ANNOTATOR_TEMPLATE_CACHE_DIR"] = previous
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANNOTATOR_TEMPLATE_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def instance_dir(tmp_path_factory) -> Path:
+    """The instance folder of apps (and commands) given none of their own: not ``instance/`` in the checkout."""
+    folder = tmp_path_factory.mktemp("instance")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANNOTATOR_INSTANCE_PATH", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
