@@ -265,3 +265,18 @@ def test_import_spans_obey_labels_and_token_boundaries(runner, tmp_path, span, p
     assert result.exit_code == 1
     assert "d.jsonl, line 1" in result.output and problem in result.output
     assert _no_project(runner)
+
+
+def test_import_as_annotator_with_as_suggestions_is_refused(runner, tmp_path, db):
+    # The two options say opposite things about the same spans: the import asks which, and reads nothing.
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"text": "Two drones fell.", "label": [[0, 3, "COUNT"]]}) + "\n", encoding="utf-8"
+    )
+    result = runner.invoke(
+        args=["import", str(tmp_path / "d.jsonl"), "--project", "p", "--as-annotator", "bob", "--as-suggestions"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--as-annotator" in result.output and "--as-suggestions" in result.output
+    assert "Traceback" not in result.output
+    assert _no_project(runner)
+    assert db.scalar(select(func.count()).select_from(User)) == 0

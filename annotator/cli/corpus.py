@@ -52,8 +52,15 @@ def init() -> None:
     "--project", "project_name", required=True, help="Project to import into; created with the default scheme if new."
 )
 @click.option("--lang", default="en", show_default=True, help="spaCy language code of a new project's tokenizer.")
-@click.option("--as-annotator", help="Spans that name no annotator become this annotator's annotations.")
-@click.option("--as-suggestions", is_flag=True, help="Spans in the files become suggestions, not annotations.")
+@click.option(
+    "--as-annotator",
+    help="Spans that name no annotator become this annotator's annotations. Not with --as-suggestions.",
+)
+@click.option(
+    "--as-suggestions",
+    is_flag=True,
+    help="Spans in the files become suggestions, not annotations. Not with --as-annotator.",
+)
 def import_command(
     paths: tuple[Path, ...], project_name: str, lang: str, as_annotator: str | None, as_suggestions: bool
 ) -> None:
@@ -61,6 +68,12 @@ def import_command(
     from ..limits import Limits, project_name_problem
     from ..services.users import username_problem
 
+    if as_annotator is not None and as_suggestions:
+        # Each option says what the spans become; taking one of them would drop the other without a word.
+        raise click.UsageError(
+            "--as-annotator and --as-suggestions exclude each other: spans become either that annotator's "
+            "annotations or suggestions; give one of the two. Nothing was imported."
+        )
     problem = project_name_problem(project_name)
     if problem is not None:
         raise fail(f"{problem}. Nothing was imported.")
