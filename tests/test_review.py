@@ -271,6 +271,44 @@ def test_review_adjudication_needs_csrf(app, db, login):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("target", "status", "message"),
+    [
+        ("missing sentence", 404, "Project 'incidents' has no sentence 999999."),
+        ("other project's sentence", 404, "Project 'other' has no sentence {s1}."),
+        ("missing project", 404, "There is no project called 'nope'. Pick one on the projects page."),
+        ("as an annotator", 403, "permission"),
+        ("logged out", 401, "You are not logged in (any more): log in, then try again."),
+    ],
+)
+def test_review_adjudication_errors_answer_a_json_request_in_json(db, login, target, status, message):
+    # A script (or the page's fetch) sends JSON without asking for JSON back: it is answered in JSON
+    # all the same, with the status, never with an error page or a redirect to the login page.
+    from annotator.services.projects import get_or_create_project
+
+    ids = build_project(db)
+    get_or_create_project(db, "other")
+    db.commit()
+    client = login("ann2") if target == "as an annotator" else login("rev", "reviewer")
+    if target == "logged out":
+        assert client.post("/logout").status_code == 302
+    project, sentence = {
+        "missing sentence": ("incidents", 999999),
+        "other project's sentence": ("other", ids["s1"]),
+        "missing project": ("nope", ids["s1"]),
+    }.get(target, ("incidents", ids["s1"]))
+    spans = [{"start_char": 0, "end_char": 3, "label": "COUNT", "value": "2"}]
+    response = client.put(f"/projects/{project}/review/{sentence}/gold", json={"version": None, "spans": spans})
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert response.is_json, response.get_data(as_text=True)[:300]
+    assert message.format(**ids) in response.get_json()["message"]
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(GoldAnnotation)) == 0
+    # A page asked for by a browser still gets the error page.
+    page = login("rev3", "reviewer").get("/projects/incidents/review/999999")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+
+
 def test_review_pages_escape_sentence_text(db, login):
     ids = build_project(db)
     client = login("rev", "reviewer")

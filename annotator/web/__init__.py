@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, request
-from flask_login import current_user
+from flask import Flask, abort, flash, g, jsonify, redirect, request
+from flask_login import current_user, login_url
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -73,6 +73,17 @@ def register(app: Flask) -> None:
             return None  # a request with a token is that token's user, whatever cookie it carries
         user = get_session().scalar(select(User).where(User.session_token == session_token))
         return user if user is not None and user.active else None
+
+    @login_manager.unauthorized_handler
+    def needs_login():
+        # A page's fetch follows a redirect to the login page and reads its 200 as a success: a JSON request
+        # is told 401 instead (the API's own routes answer it in api.require_login).
+        if errors.wants_json():
+            return jsonify(
+                error="unauthorized", message="You are not logged in (any more): log in, then try again."
+            ), 401
+        flash(login_manager.login_message)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     @login_manager.request_loader
     def load_user_from_token(req) -> User | None:

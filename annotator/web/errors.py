@@ -1,4 +1,4 @@
-"""Error pages: JSON for API clients, HTML for people; roll back on 500."""
+"""Error pages: JSON for API clients and JSON requests, HTML for people; roll back on 500."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ bp = Blueprint("errors", __name__)
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    """Whether an error goes back as JSON: to the API, to a request that sent a JSON body (a page's
+    fetch, a script), and to a client that prefers JSON to HTML; else it is the error page."""
+    if request.path.startswith("/api/") or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -32,7 +34,7 @@ def bad_input(exc: BadInput):
     session = g.get("db_session")
     if session is not None:
         session.rollback()
-    if wants_json() or request.is_json:
+    if wants_json():
         return jsonify(error=exc.error, message=exc.message, **exc.extra), exc.status
     title = HTTP_STATUS_CODES.get(exc.status, "Bad Request")
     return render_template("error.html", status=exc.status, title=title, message=exc.message), exc.status
