@@ -275,6 +275,33 @@ def test_import_label_studio_bad_task_imports_nothing(runner, tmp_path):
     assert status.exit_code == 1  # not even the project was created
 
 
+@pytest.mark.parametrize(
+    ("cancelled", "shown"),
+    [("yes", '"yes"'), ("false", '"false"'), (1, "1"), (0, "0"), (None, "null"), ({"by": "bob"}, '{"by": "bob"}')],
+)
+def test_import_label_studio_was_cancelled_other_than_true_or_false_imports_nothing(runner, tmp_path, cancelled, shown):
+    # Not a guess either way: "yes" or 1 read as not cancelled would import a skip as done work.
+    tasks = [_task(101, FIRST, []), _task(102, SECOND, [_annotation(13, 102, 1, []), _annotation(14, 102, BOB, [])])]
+    tasks[1]["annotations"][1]["was_cancelled"] = cancelled
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks, indent=2), encoding="utf-8")
+    line = [n for n, text in enumerate(path.read_text().splitlines(), start=1) if text == "  {"][1]  # task 2's
+    result = runner.invoke(args=["import", str(path), "--project", "p"])
+    assert result.exit_code == 1, result.output
+    assert (
+        f'export.json, line {line}: task 2 (id 102), annotation 2: "was_cancelled" must be true (a skip) or false, '
+        f"not {shown}. Nothing was imported."
+    ) in result.output
+    assert runner.invoke(args=["status", "--project", "p"]).exit_code == 1  # not even the project was created
+
+
+def test_import_label_studio_without_was_cancelled_is_done_work():
+    annotation = _annotation(13, 102, 1, [_result("c1", FIRST, 0, 5, "COUNT")])
+    del annotation["was_cancelled"]
+    (report,) = parse_label_studio("export.json", json.dumps([_task(102, FIRST, [annotation])]))
+    assert [a.status for a in report.annotations] == ["done"]
+
+
 def test_import_label_studio_upload_through_the_admin_form(login, db):
     admin = login("ada", "admin")
     make_project(db, "p", reports=())

@@ -2,7 +2,8 @@
 
 A task is ``{"id", "data": {"text", ...}, "annotations": [...], ...}``; each
 annotation holds ``completed_by`` (the user's id, or an object with their
-``email``), ``was_cancelled`` (a skip) and ``result``: items of ``type``
+``email``), ``was_cancelled`` (``true``: a skip; ``false`` or absent: done
+work; any other value is an error) and ``result``: items of ``type``
 "labels" carry ``value.start``, ``value.end`` (end exclusive), ``value.text``
 and ``value.labels`` (one span per label). Other result types (choices,
 relations, text areas) and ``predictions`` are not spans and are passed over.
@@ -26,7 +27,8 @@ def parse_label_studio(name: str, text: str, limits: Limits = DEFAULT_LIMITS) ->
     """Reports (one per task) with one annotation per Label Studio annotation; raises CorpusError.
 
     The annotator is ``completed_by.email`` or, when only an id is exported,
-    ``label-studio-<id>``; a cancelled annotation is imported as skipped.
+    ``label-studio-<id>``; a cancelled annotation is imported as skipped, and a
+    ``was_cancelled`` that is not true or false is an error.
     Errors name the file and the task by its index in the list (from 1) and id.
     """
     try:
@@ -129,8 +131,17 @@ def _annotation(name: str, where: str, annotation: Any, text: str) -> ImportedAn
             raise _fail(name, f"{where}, result {n}", "each result must be a JSON object")
         if item.get("type") == "labels":
             spans.extend(_spans(name, f"{where}, result {n}", item.get("value"), text))
-    status = "skipped" if annotation.get("was_cancelled") is True else "done"
-    return ImportedAnnotation(annotator, tuple(spans), status)
+    # Only JSON's true and false: "yes", 1 or null could mean either, and a guess would import a skip as done work.
+    cancelled = annotation.get("was_cancelled", False)
+    if not isinstance(cancelled, bool):
+        raise _fail(name, where, f'"was_cancelled" must be true (a skip) or false, not {_json_shown(cancelled)}')
+    return ImportedAnnotation(annotator, tuple(spans), "skipped" if cancelled else "done")
+
+
+def _json_shown(value: Any, chars: int = 40) -> str:
+    """A value as the file writes it (``null``, ``"yes"``, ``1``), cut short as ``shown`` cuts a long one."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= chars else text[: chars - 1] + "\u2026"
 
 
 def _spans(name: str, where: str, value: Any, text: str) -> list[SpanRecord]:
