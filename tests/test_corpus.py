@@ -28,6 +28,35 @@ def test_corpus_txt_keeps_text_exactly(raw, expected):
     assert [r.text for r in parse_file("r.txt", raw)] == expected
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    "name, first, second",
+    [
+        ("r.jsonl", b'{"text": "One."}\n', b'{"text": "Two.", "label": [[0, 3, "COUNT"]]}\n'),
+        ("r.jsonl", b'{"text": "One."}\r\n', b'{"text": "Two."}\r\n'),
+        ("r.txt", b"One.\r\rStill one.\r\r", b"Two.\r"),
+        ("r.csv", b'text,id\n"One, first",1\n', b'"Two, second",2\n'),  # a second file's rows, BOM and all
+        ("r.conll", b"-DOCSTART- O\n\nKursk B-REGION\n\n", b"-DOCSTART- O\n\nSumy B-REGION\n"),
+        ("r.iob", b"Kursk B-REGION\n\n", b"Two B-COUNT\n"),
+    ],
+    ids=["jsonl", "jsonl-crlf", "txt-cr", "csv", "conll", "iob"],
+)
+def test_corpus_files_joined_with_their_byte_order_marks_read_as_their_parts(name, first, second):
+    # cat a.jsonl b.jsonl: each part's byte-order mark is dropped, as the file's first one is, and
+    # never read as text (nor, in a JSON line, as an error).
+    header = b"text,id\n" if name.endswith(".csv") else b""
+    joined = parse_file(name, BOM + first + BOM + second)
+    parts = parse_file(name, BOM + first) + parse_file(name, BOM + header + second)
+    assert [(r.text, r.annotations) for r in joined] == [(r.text, r.annotations) for r in parts]
+    assert all("\ufeff" not in r.text for r in joined)
+
+
+def test_corpus_byte_order_mark_inside_a_line_is_text():
+    assert [r.text for r in parse_file("r.txt", BOM + "One.\n\nTwo\ufeff.\n".encode())] == ["One.", "Two\ufeff."]
+
+
 def test_corpus_jsonl_fields_and_meta():
     lines = [
         {"id": 7, "text": "Forty drones were destroyed.", "source": "wire", "meta": {"date": "2026-01-02"}},

@@ -84,13 +84,17 @@ def test_fuzz_import_random_bytes(name, data):
     _check(name, data)
 
 
+def _without_joined_boms(text: str) -> str:
+    return text.replace("\n\ufeff", "\n").replace("\r\ufeff", "\r")
+
+
 @given(name=st.sampled_from(FORMATS), text=TEXT, bom=st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_fuzz_import_random_unicode(name, text, bom):
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
     reports = _check(name, data)
     if reports and name == "a.txt":
-        decoded = text
+        decoded = _without_joined_boms(text)
         position = 0
         for report in reports:  # each report is the next exact piece of the file
             found = decoded.find(report.text, position)
@@ -102,7 +106,8 @@ def test_fuzz_import_random_unicode(name, text, bom):
 @settings(max_examples=200, deadline=None)
 def test_fuzz_import_txt_keeps_every_character(text, bom):
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    decoded = text if bom else text.removeprefix("\ufeff")  # one byte-order mark is dropped
+    # One byte-order mark is dropped at the start, and one after each line end (where files were joined).
+    decoded = _without_joined_boms(text if bom else text.removeprefix("\ufeff"))
     reports = _check("a.txt", data)
     if reports is None:
         assert not decoded.strip() or "\x00" in decoded
@@ -190,10 +195,13 @@ def test_fuzz_import_csv_texts_are_the_cells(rows, dialect):
     writer.writerow(["text", "outlet"])
     writer.writerows(rows)
     reports = _check("a.csv", buffer.getvalue().encode("utf-8"))
+    cells = rows
+    if "\ufeff" in buffer.getvalue():  # the cells as the file holds them once a line's byte-order mark is dropped
+        cells = [tuple(row) for row in csv.reader(io.StringIO(_without_joined_boms(buffer.getvalue()), newline=""))][1:]
     if reports is not None:
-        assert [r.text for r in reports] == [text for text, _ in rows if text.strip()]
+        assert [r.text for r in reports] == [text for text, _ in cells if text.strip()]
     else:
-        assert not any(text.strip() for text, _ in rows) or any("\x00" in t + o for t, o in rows)
+        assert not any(text.strip() for text, _ in cells) or any("\x00" in t + o for t, o in cells)
 
 
 @pytest.mark.parametrize("name", ["a.txt", "a.jsonl", "a.csv"])

@@ -64,6 +64,17 @@ def test_import_offsets_exact_for_tricky_text(runner, tmp_path, db):
     assert sentences[0].text[slice(*sentences[0].tokens[4])] == "🚀"
 
 
+def test_import_jsonl_files_joined_with_their_byte_order_marks(runner, tmp_path, db):
+    # cat a.jsonl b.jsonl, each saved with a byte-order mark: the second one, at the start of line 2, is no error.
+    bom = b"\xef\xbb\xbf"
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(bom + b'{"text": "First report."}\n' + bom + b'{"text": "Second report."}\n')
+    result = runner.invoke(args=["import", str(path), "--project", "p"])
+    assert result.exit_code == 0, result.output
+    assert "2 reports added" in result.output
+    assert db.scalars(select(Report.text).order_by(Report.id)).all() == ["First report.", "Second report."]
+
+
 def test_import_reimport_adds_nothing(runner, tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("One report.\n\nAnother report.\n", encoding="utf-8")
