@@ -38,7 +38,9 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
     page.click("#start-review")
 
     # s2 first: bob flagged it. One conflict: ann's OUTCOME; take ann's version (a), Enter saves.
+    # No reason is picked for the reviewer: the gold records none unless one is chosen.
     page.wait_for_url(f"{base}/projects/incidents/review/{ids['s2']}")
+    expect(page.locator("#reason")).to_have_value("")
     assert page.locator(".conflict").count() == 1
     assert serious_violations(page) == []  # muted text on the labels' chips included
     page.keyboard.press("a")
@@ -66,7 +68,7 @@ def test_review_browser_adjudicate_with_keys(live_app, live_db, page, browser_lo
 
     assert gold_of(live_db, ids["s2"]) == {
         (0, 5, "COUNT"): ("unanimous", None, None),
-        (20, 31, "OUTCOME"): ("adjudicated", "guideline", reviewer),
+        (20, 31, "OUTCOME"): ("adjudicated", None, reviewer),
         (37, 41, "REGION"): ("unanimous", None, None),
     }
     assert gold_of(live_db, ids["s3"]) == {}
@@ -153,7 +155,7 @@ def test_review_browser_flagged_single_annotator_sentence_one_key_and_enter(
     page.wait_for_url(lambda url: url != f"{base}/projects/incidents/review/{sentence_id}")
     assert live_db.scalar(select(GoldAnnotation.note)) == "Yes, a fall counts.\nSee the guidelines."
     assert gold_of(live_db, sentence_id) == {
-        (10, 14, "OUTCOME"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev")))
+        (10, 14, "OUTCOME"): ("adjudicated", None, live_db.scalar(select(User.id).where(User.username == "rev")))
     }
 
     project = get_project(live_db, "incidents")
@@ -233,7 +235,7 @@ def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, 
     page.wait_for_url(f"{live_app.base_url}/projects/incidents/review/{ids['s2']}")
     assert gold_of(live_db, ids["s1"]) == {
         (0, 3, "COUNT"): ("unanimous", None, None),
-        (15, 26, "REGION"): ("adjudicated", "guideline", live_db.scalar(select(User.id).where(User.username == "rev"))),
+        (15, 26, "REGION"): ("adjudicated", None, live_db.scalar(select(User.id).where(User.username == "rev"))),
     }
     gold = live_db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == ids["s1"]))
     assert {s.label: s.value for s in gold.spans}["REGION"] == "Kyiv Oblast"
