@@ -98,8 +98,8 @@ export function saveShown() {
   const pending = pendingSuggestions().length;
   if (!S.spans.length && pending && !S.confirmEmpty) {
     S.confirmEmpty = true;
-    const what = pending === 1 ? "1 suggestion is" : `${pending} suggestions are`;
-    return setStatus("hint", `${what} not taken yet: a takes them and saves, x saves with none; Enter again saves with no spans.`);
+    const what = pending === 1 ? "1 suggestion is not taken yet: a takes it" : `${pending} suggestions are not taken yet: a takes them`;
+    return setStatus("hint", `${what} and saves, x saves with none; Enter again saves with no spans.`);
   }
   S.confirmEmpty = false;
   return save("done");
@@ -121,7 +121,8 @@ export function saveNothing() {
   if (S.spans.length && !S.confirmNothing) {
     S.confirmNothing = true;
     const n = S.spans.length;
-    return setStatus("hint", `Press x again to save with no spans (the ${n} ${n === 1 ? "span" : "spans"} on screen are dropped); Enter saves them.`);
+    const what = n === 1 ? "the span on screen is dropped); Enter saves it" : `the ${n} spans on screen are dropped); Enter saves them`;
+    return setStatus("hint", `Press x again to save with no spans (${what}.`);
   }
   S.confirmNothing = false;
   if (S.spans.length || pendingSuggestions().length) {

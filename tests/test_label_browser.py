@@ -619,7 +619,9 @@ def test_label_browser_x_with_spans_on_screen_asks_for_a_second_x(page, live_app
     page.keyboard.press("c")
     expect(page.locator("mark.span")).to_have_count(1)
     page.keyboard.press("x")
-    expect(page.locator("#save-status")).to_contain_text("Press x again")
+    expect(page.locator("#save-status")).to_have_text(
+        "Press x again to save with no spans (the span on screen is dropped); Enter saves it."
+    )
     expect(page.locator("mark.span")).to_have_count(1)
     page.keyboard.press("x")
     expect(page.locator("#all-done")).to_be_visible()
@@ -642,6 +644,11 @@ def test_label_browser_enter_past_untaken_suggestions_asks_for_a_second_enter(pa
     page.keyboard.press("Enter")  # the second Enter is the decision
     expect(page.locator("#sentence")).not_to_have_text(first)
     assert stored(live_db, "ann")[KALUGA] == ("done", None, set())
+    # One suggestion: the hint speaks of it in the singular.
+    page.keyboard.press("Enter")
+    expect(page.locator("#save-status")).to_have_text(
+        "1 suggestion is not taken yet: a takes it and saves, x saves with none; Enter again saves with no spans."
+    )
     # Once a span is taken, Enter saves at once, whatever suggestions are left.
     page.keyboard.press("y")
     expect(page.locator("mark.span")).to_have_count(1)
