@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from annotator.models import AuditEvent, Project, Suggestion
 from annotator.services.annotations import save_annotation
-from tests.helpers import sentences_of, users
+from tests.helpers import make_project, sentences_of, users
 
 ROUTES = ("", "/edit", "/move", "/retire", "/restore", "/delete")
 
@@ -208,3 +208,16 @@ def test_label_admin_retired_label_is_marked_for_the_adjudication_editor(db, pro
     info = {label["name"]: label for label in adjudication_view(db, project, sentence)["label_info"]}
     assert info["OUTCOME"]["retired"] is True
     assert info["REGION"]["retired"] is False and info["OUTCOME"]["colour"]
+
+
+@pytest.mark.browser
+def test_label_admin_page_shows_field_values_in_normal_weight(page, live_app, live_db, browser_login):
+    """The labels' names, colours and descriptions are values, not captions: not in the label's bold."""
+    make_project(live_db)
+    browser_login(page, "root", "admin")
+    page.goto(f"{live_app.base_url}/admin/projects/incidents")
+    weights = page.locator("#labels input[type=text]").evaluate_all(
+        "els => els.map((e) => getComputedStyle(e).fontWeight)"
+    )
+    assert weights and set(weights) == {"400"}
+    assert page.locator("#labels .label-edit label").first.evaluate("e => getComputedStyle(e).fontWeight") == "600"
