@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from annotator.models import AuditEvent, Project, Suggestion
@@ -221,3 +222,18 @@ def test_label_admin_page_shows_field_values_in_normal_weight(page, live_app, li
     )
     assert weights and set(weights) == {"400"}
     assert page.locator("#labels .label-edit label").first.evaluate("e => getComputedStyle(e).fontWeight") == "600"
+
+
+@pytest.mark.browser
+def test_label_admin_page_gives_each_description_the_row_width(page, live_app, live_db, browser_login):
+    """A label's description is a sentence: its field takes the width of the label's row instead of being an
+    inline field a few words wide, which cut the default scheme's descriptions off after four or five words."""
+    make_project(live_db)
+    browser_login(page, "root", "admin")
+    page.goto(f"{live_app.base_url}/admin/projects/incidents")
+    fields = page.locator("#labels .label-edit input[name=description]")
+    expect(fields).to_have_count(3)
+    for field, row in fields.evaluate_all("els => els.map((e) => [e.offsetWidth, e.closest('form').clientWidth])"):
+        assert field >= 0.9 * row
+    added = page.locator(".label-add input[name=description]")
+    assert added.evaluate("e => e.offsetWidth") >= 0.9 * added.evaluate("e => e.closest('form').clientWidth")
