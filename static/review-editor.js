@@ -1,6 +1,6 @@
 // The reviewer's span editor: the sentence as words, edited as on the labelling page. sentence-view.js
 // draws it and snaps a mouse selection outwards to whole words (the labelling page's own code).
-// ← → move the word cursor (Shift extends), a label's number or key labels the selection, Delete
+// ← → move the word cursor, Home End to the first / last word (Shift extends), a label's number or key labels the selection, Delete
 // removes the span there, z / Ctrl+Z undo, Z / Ctrl+Y redo; click a span to give it a value.
 // Enter uses these spans, Escape cancels. Offsets are code points; text goes in with textContent only.
 import { commandOf, labelOfKey } from "./keymap.js";
@@ -172,9 +172,10 @@ export function createSpanEditor({ text, tokens: pairs, labels, say, apply, canc
     // The labelling page's keys (keymap.js) for the commands the editor has; any other key may be a label's.
     const command = commandOf(event);
     if (command === "save") { event.preventDefault(); edit.use.click(); return; }
-    if (command === "right" || command === "left") {
+    if (command === "right" || command === "left" || command === "home" || command === "end") {
       event.preventDefault();
-      edit.cursor = Math.min(tokens.length - 1, Math.max(0, edit.cursor + (command === "right" ? 1 : -1)));
+      const to = { right: edit.cursor + 1, left: edit.cursor - 1, home: 0, end: tokens.length - 1 }[command];
+      edit.cursor = Math.min(tokens.length - 1, Math.max(0, to));
       if (!event.shiftKey) edit.anchor = edit.cursor;
       edit.focused = null;
       return draw();

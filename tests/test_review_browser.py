@@ -200,6 +200,26 @@ def test_review_browser_keys_move_to_the_next_undecided_and_do_not_wrap(live_app
 
 
 @pytest.mark.browser
+def test_review_browser_editor_home_and_end_go_to_the_first_and_last_word(live_app, live_db, page, browser_login):
+    """As on the labelling page: Home and End move the word cursor to the ends of the sentence, Shift extends."""
+    ids = build_project(live_db)
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{live_app.base_url}/projects/incidents/review/{ids['s1']}")
+    page.keyboard.press("e")
+    expect(page.locator(".editor mark.span")).to_have_text(["Kyiv"])
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("c")
+    expect(page.locator(".editor mark.span")).to_have_text(["Two drones", "Kyiv"])
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("o")
+    expect(page.locator(".editor mark.span")).to_have_text(["Two drones", "Kyiv", "night ."])
+    page.keyboard.press("Shift+Home")
+    expect(page.locator(".editor .tok.sel")).to_have_count(8)
+
+
+@pytest.mark.browser
 def test_review_browser_edit_a_span_by_selecting_words(live_app, live_db, page, browser_login):
     ids = build_project(live_db)
     errors = []
