@@ -123,6 +123,12 @@ def test_packaging_cli_help_loads_no_database_model_or_web_code():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_packaging_cli_version_is_the_installed_distributions():
+    code = "from annotator.cli import main\nmain(['--version'])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["annotator", importlib.metadata.version("annotator")]
+
+
 def test_packaging_app_without_pages_loads_no_spacy_alembic_or_web_code(tmp_path):
     """The app a command builds (``create_app(web=False)``) on an up-to-date database: spaCy, Alembic and
     the blueprints stay unloaded until a command needs them."""

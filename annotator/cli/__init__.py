@@ -23,6 +23,7 @@ def _create_app():
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="annotator", message="annotator %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Label incident-report sentences and export spaCy training data.
