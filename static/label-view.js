@@ -232,7 +232,9 @@ export function openEditor(span) {
   S.anchor = null;
   render();
   $("editor").hidden = false;
-  $("editor-label").focus();
+  // All of it in view (on a phone it opens near the bottom edge), then the label without a second scroll.
+  $("editor").scrollIntoView({ block: "nearest" });
+  $("editor-label").focus({ preventScroll: true });
 }
 
 export function closeEditor() {

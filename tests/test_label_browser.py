@@ -939,6 +939,7 @@ def test_label_browser_narrow_screen_sentence_full_width_no_sideways_scroll(brow
         bar = page.locator(".bar").bounding_box()
         card = page.locator("#sentence-card").bounding_box()
         assert editor["y"] >= card["y"] + card["height"] and editor["y"] + editor["height"] <= bar["y"]
+        assert 0 <= editor["y"] and editor["y"] + editor["height"] <= 844 + 1  # in view (to a pixel): every field shows
         assert _no_sideways_scroll(page)
         assert serious_violations(page) == []
         page.screenshot(path="/tmp/label-390-editor.png")
