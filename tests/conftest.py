@@ -51,21 +51,16 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def template_cache_dir(tmp_path_factory) -> Path:
-    """Compiled page templates for this run's apps (and the servers they start), not the user's own cache."""
-    folder = tmp_path_factory.mktemp("template-cache")
+def run_folders(tmp_path_factory):
+    """Folders of this run, not the user's: compiled page templates (``ANNOTATOR_TEMPLATE_CACHE_DIR``) and the
+    instance folder of apps and commands given none of their own (not ``instance/`` in the checkout)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ANNOTATOR_TEMPLATE_CACHE_DIR", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="session", autouse=True)
-def instance_dir(tmp_path_factory) -> Path:
-    """The instance folder of apps (and commands) given none of their own: not ``instance/`` in the checkout."""
-    folder = tmp_path_factory.mktemp("instance")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ANNOTATOR_INSTANCE_PATH", str(folder))
-        yield folder
+        for name, folder in (
+            ("ANNOTATOR_TEMPLATE_CACHE_DIR", "template-cache"),
+            ("ANNOTATOR_INSTANCE_PATH", "instance"),
+        ):
+            patch.setenv(name, str(tmp_path_factory.mktemp(folder)))
+        yield
 
 
 @pytest.fixture(scope="session")
