@@ -299,6 +299,9 @@ def test_project_create_api_answers_201_with_the_project_as_listed(admin, db, an
         ({"name": "p", "annotators_per_sentence": 21}, 422, "from 1 to 20"),
         ({"name": "p", "annotators_per_sentence": 3}, 422, "3 annotators per sentence, but there are 2"),
         ({"name": "p", "labels": [{"name": "X", "kind": "text", "key": "n"}]}, 422, "key 'n' is taken"),
+        ({"name": "p", "labels": [{"name": "X", "kind": 1}]}, 422, "label 'X': kind must be a string"),
+        ({"name": "p", "labels": [{"name": "X", "kind": ["text"]}]}, 422, "label 'X': kind must be a string"),
+        ({"name": "p", "labels": [{"name": "X", "kind": {"text": True}}]}, 422, "label 'X': kind must be a string"),
         ({"name": "Incidents"}, 409, "a project named 'Incidents' exists already"),
     ],
 )

@@ -132,6 +132,8 @@ def check_label(raw: Any, position: int = 0) -> Label:
     if not LABEL_NAME.fullmatch(name):
         raise SchemeError(f"{where}: start with a letter or digit, then use letters, digits, '_' and '-' only")
     kind = raw.get("kind")
+    if kind is not None and not isinstance(kind, str):  # a number, list or object from JSON (a list is no dict key)
+        raise SchemeError(f"{where}: kind must be a string, one of {', '.join(KINDS)}; not {str(kind)[:40]}")
     kind = OLD_KIND_NAMES.get(kind, kind) if isinstance(kind, str) else kind
     if kind not in KINDS:
         raise SchemeError(f"{where}: kind must be one of {', '.join(KINDS)}, not {str(kind)[:40]!r}")
