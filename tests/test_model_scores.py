@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from annotator.limits import MAX_ROW_ID
 from annotator.metrics import model_vs_gold
 from annotator.models import Annotation, GoldAnnotation, GoldSpan, ModelVersion, Span
 from annotator.records import GoldRecord, GoldSpanRecord
@@ -150,6 +151,13 @@ def test_model_scores_cli_table_has_the_model_row(runner, modelled):
     assert "(3 adjudicated sentences; 2 in its training reports left out)" in result.output
     missing = runner.invoke(["agreement", "--project", "incidents", "--model-version", "7"])
     assert missing.exit_code == 1 and "no model version 7" in missing.output
+
+
+@pytest.mark.parametrize("number", ["0", "-1", str(MAX_ROW_ID + 1), "99999999999999999999"])
+def test_model_scores_cli_model_version_outside_the_row_ids_is_a_usage_error(runner, modelled, number):
+    result = runner.invoke(["agreement", "--project", "incidents", "--model-version", number])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--model-version': {number} is not in the range 1<=x<={MAX_ROW_ID}." in result.output
 
 
 def test_model_scores_dashboard_row_and_note(login, modelled):

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..limits import MAX_ROW_ID
 from .common import fail, session
 
 
@@ -206,7 +207,7 @@ def format_confusion(confusion: dict) -> list[str]:
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the bootstrap.")
 @click.option(
     "--model-version",
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_ROW_ID),
     default=None,
     help="Score this model version against gold instead of the active one.",
 )
