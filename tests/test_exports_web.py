@@ -174,6 +174,15 @@ def test_exports_web_export_whose_folder_is_taken_meanwhile_takes_another_name(l
     assert "Export failed" not in reviewer.get("/projects/p/export").get_data(as_text=True)
 
 
+def test_exports_web_form_without_a_dev_fraction_exports_with_the_default(login, annotated, app):
+    reviewer = login("rita", "reviewer")
+    form = {"task": "ner", "policy": "majority", "seed": "0", "csrf_token": reviewer.csrf}  # no dev_fraction field
+    response = reviewer.post("/projects/p/export", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    (folder,) = Path(app.config["EXPORTS_DIR"]).glob("p-*")
+    assert json.loads((folder / "manifest.json").read_text())["dev_fraction"] == 0.2
+
+
 @pytest.mark.parametrize("fraction", ["sNaN", "-sNaN", "sNaN123", "NaN", "Infinity", "-Infinity"])
 def test_exports_web_dev_fraction_that_is_no_number_is_a_form_error(login, annotated, app, fraction):
     reviewer = login("rita", "reviewer")

@@ -192,6 +192,16 @@ def test_model_versions_page_refuses_bad_input_and_annotators(app, login, traina
     assert plain.post("/projects/p/models", data={"task": "ner"}).status_code in (302, 400)
 
 
+@pytest.mark.slow
+def test_model_versions_page_without_a_dev_fraction_trains_with_the_default(db, login, trainable):
+    reviewer = login("rita", "reviewer")
+    response = reviewer.post("/projects/p/models", data={"task": "ner", "policy": "majority", "max_steps": "5"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    version = wait_for(db, trainable, 1, ("done", "failed", "cancelled"))
+    assert version.settings["dev_fraction"] == 0.2 and isinstance(version.settings["dev_fraction"], float)
+    assert version.status == "done", version.error
+
+
 def test_model_versions_cli_train_reports_a_failed_run_and_refuses_while_one_runs(runner, db, tmp_path):
     (tmp_path / "r.txt").write_text("No annotations yet.\n", encoding="utf-8")
     assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0

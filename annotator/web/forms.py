@@ -50,11 +50,12 @@ class FiniteDecimalField(DecimalField):
 
     ``Decimal`` also reads "NaN", "sNaN" and "Infinity", and wtforms' NumberRange
     then calls ``math.isnan``, which raises on a signaling NaN. Here each of them
-    is a form error, as text that is no number is.
+    is a form error, as text that is no number is. A post without the field
+    keeps the field's default (a float, such as 0.2), as DecimalField does.
     """
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        if valuelist and self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError("Not a number: give one such as 0.2 (NaN and Infinity are not numbers here).")
