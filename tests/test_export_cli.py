@@ -71,6 +71,18 @@ def test_export_cli_refuses_and_writes_nothing(runner, annotated):
     assert bad_policy.exit_code == 2 and "unknown gold policy" in bad_policy.output
 
 
+@pytest.mark.parametrize("command", ["export", "train"])
+@pytest.mark.parametrize("fraction", ["nan", "NaN", "-nan", "inf", "-inf", "Infinity"])
+def test_export_cli_dev_fraction_that_is_no_finite_number_is_a_usage_error(runner, annotated, db, command, fraction):
+    out = ["--out", str(annotated / "out")] if command == "export" else []
+    result = runner.invoke(args=[command, "--project", "p", *out, "--dev-fraction", fraction])
+    assert result.exit_code == 2, result.output
+    why = f"{fraction!r} is not a number" if "nan" in fraction.lower() else "is not in the range 0<=x<1"
+    assert "Invalid value for '--dev-fraction'" in result.output and why in result.output
+    assert not (annotated / "out").exists()
+    assert db.scalar(select(func.count()).select_from(ModelVersion)) == 0
+
+
 def test_export_cli_empty_export_is_an_error(runner, tmp_path):
     (tmp_path / "r.txt").write_text("No annotations yet.\n", encoding="utf-8")
     assert runner.invoke(args=["import", str(tmp_path / "r.txt"), "--project", "p"]).exit_code == 0

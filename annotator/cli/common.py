@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import click
@@ -66,3 +67,17 @@ class InputFile(click.Path):
         if not os.path.isfile(path):
             self.fail(f"{os.fsdecode(path)!r} is not a regular file (a device, pipe or socket is not read)", param, ctx)
         return path
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float within bounds, NaN refused (exit 2).
+
+    NaN compares false with both bounds, so ``click.FloatRange`` lets ``nan`` through to the
+    command; infinities it refuses already, as beyond a bound.
+    """
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number; give one such as 0.2", param, ctx)
+        return number

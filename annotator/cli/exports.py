@@ -14,9 +14,10 @@ from flask import current_app
 
 from ..export.gold import DEFAULT_POLICY, POLICIES, check_policy
 from ..fsutil import file_in_the_way
-from .common import fail, session
+from .common import FiniteFloatRange, fail, session
 
 TASKS = click.Choice(["ner", "spancat"])
+DEV_FRACTION = FiniteFloatRange(0, 1, max_open=True)  # the share of reports in dev
 # The gold policies and what each exports, from the table in export/gold.py.
 POLICY_HELP = "; ".join(f"{p.spelled}: {p.description}" for p in POLICIES.values()) + "."
 
@@ -91,7 +92,7 @@ def run_export(project_name, out, task, policy, dev_fraction, seed, force):
     help="ner: spans in doc.ents; spancat: doc.spans['sc'], overlaps allowed.",
 )
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, callback=_policy, help=POLICY_HELP)
-@click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
+@click.option("--dev-fraction", type=DEV_FRACTION, default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--force",
@@ -112,7 +113,7 @@ def export(project_name, out, task, policy, dev_fraction, seed, force) -> None:
 @click.option("--project", "project_name", required=True)
 @click.option("--task", type=TASKS, default="ner", show_default=True)
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, callback=_policy, help=POLICY_HELP)
-@click.option("--dev-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True)
+@click.option("--dev-fraction", type=DEV_FRACTION, default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps (default: the config's).")
 @click.option(
