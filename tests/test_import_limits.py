@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from annotator.models import Annotation, Project, Report
+from annotator.models import Annotation, Project, Report, User
 
 
 def _counts(db) -> tuple[int, int, int]:
@@ -49,6 +49,45 @@ def test_import_limits_field_lengths_refused_before_the_database(runner, db, tmp
     path = _jsonl(tmp_path / "f.jsonl", {"text": "A fine report."}, record)
     _refused(runner.invoke(args=["import", path, "--project", "p"]), "f.jsonl, line 2", *words)
     assert _counts(db) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("field", ["id", "source", "_annotator_id", "_session_id", "meta.id", "meta.source"])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [({"n": 1}, '{"n": 1}'), ([1, 2], "[1, 2]"), (1.5, "1.5"), (True, "true"), (False, "false"), ({}, "{}")],
+)
+def test_import_limits_id_source_and_annotator_of_another_json_type_are_refused(
+    runner, db, tmp_path, field, value, shown
+):
+    record = {"text": "Two drones fell.", "spans": [{"start": 0, "end": 3, "label": "COUNT"}]}
+    if field.startswith("meta."):
+        record["meta"] = {field.removeprefix("meta."): value}
+    else:
+        record[field] = value
+    path = _jsonl(tmp_path / "f.jsonl", {"text": "A fine report.", "_annotator_id": "ann", "spans": []}, record)
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p", "--as-annotator", "ann"]),
+        f'f.jsonl, line 2: "{field}" must be a string or an integer, not {shown}',
+    )
+    assert _counts(db) == (0, 0, 0)
+
+
+def test_import_limits_annotator_of_another_json_type_is_refused_on_a_line_without_spans(runner, db, tmp_path):
+    path = _jsonl(tmp_path / "f.jsonl", {"text": "A fine report."}, {"text": "Two drones fell.", "_annotator_id": []})
+    _refused(
+        runner.invoke(args=["import", path, "--project", "p"]),
+        'f.jsonl, line 2: "_annotator_id" must be a string or an integer, not []',
+    )
+    assert _counts(db) == (0, 0, 0)
+
+
+def test_import_limits_id_source_and_annotator_may_be_integers(runner, db, tmp_path):
+    record = {"id": 7, "source": 2026, "text": "Two drones fell.", "_annotator_id": 12, "spans": []}
+    result = runner.invoke(args=["import", _jsonl(tmp_path / "f.jsonl", record), "--project", "p"])
+    assert result.exit_code == 0, result.output
+    report = db.scalar(select(Report))
+    assert (report.external_id, report.source) == ("7", "2026")
+    assert db.scalar(select(User.username).join(Annotation, Annotation.user_id == User.id)) == "12"
 
 
 def test_import_limits_field_lengths_at_the_limit_are_stored(runner, db, tmp_path):

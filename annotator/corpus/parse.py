@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from ..incidents.links import Relation, incidents_from_relations
-from ..limits import DEFAULT_LIMITS, LimitExceeded, Limits, parse_json, shown, strings_problem, text_problem
+from ..limits import (
+    DEFAULT_LIMITS,
+    LimitExceeded,
+    Limits,
+    is_int,
+    parse_json,
+    shown,
+    strings_problem,
+    text_problem,
+)
 from ..records import ImportedAnnotation, IncidentRecord, ReportRecord, SpanRecord
 
 
@@ -49,6 +58,7 @@ def content_hash(text: str) -> str:
 
 
 MAX_ANNOTATOR_NAME = 80  # a username's length (the column's size)
+ANNOTATOR_FIELDS = ("_annotator_id", "_session_id", "annotator")  # a JSON line's annotator: the first given
 
 
 def parse_file(name: str, data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[ReportRecord]:
@@ -212,20 +222,25 @@ def _json_report(name: str, number: int, record: dict) -> ReportRecord:
         meta = {}
     if not isinstance(meta, dict):
         raise CorpusError(name, number, '"meta" must be an object')
-    external_id = record.get("id", meta.get("id"))
-    source = record.get("source", meta.get("source"))
-    annotations = _json_annotations(name, number, record, text)
+    external_id = _name_field(name, number, "id", record, meta)
+    source = _name_field(name, number, "source", record, meta)
+    # The annotator: the first of the fields that names someone (an empty string names no one).
+    field = next((f for f in ANNOTATOR_FIELDS if record.get(f) not in (None, "")), None)
+    annotator = None if field is None else _name_field(name, number, field, record)
+    annotations = _json_annotations(name, number, record, text, annotator)
     return ReportRecord(
         text=text,
-        external_id=None if external_id is None else str(external_id),
-        source=None if source is None else str(source),
+        external_id=external_id,
+        source=source,
         meta={k: v for k, v in meta.items() if k not in ("id", "source")},
         line=number,
         annotations=annotations,
     )
 
 
-def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[ImportedAnnotation, ...]:
+def _json_annotations(
+    name: str, number: int, record: dict, text: str, annotator: str | None
+) -> tuple[ImportedAnnotation, ...]:
     if "spans" in record:
         raw = record["spans"]
         if not isinstance(raw, list):
@@ -240,9 +255,28 @@ def _json_annotations(name: str, number: int, record: dict, text: str) -> tuple[
     answer = record.get("answer", "accept")
     if answer not in ("accept", "reject", "ignore"):
         raise CorpusError(name, number, f'"answer" must be accept, reject or ignore, not {answer!r}')
-    annotator = record.get("_annotator_id") or record.get("_session_id") or record.get("annotator")
     status = "done" if answer == "accept" else "skipped"
-    return (ImportedAnnotation(None if annotator is None else str(annotator), tuple(spans), status, incidents),)
+    return (ImportedAnnotation(annotator, tuple(spans), status, incidents),)
+
+
+def _name_field(name: str, number: int, field: str, record: dict, meta: dict | None = None) -> str | None:
+    """``record[field]`` (an id, source or annotator; else ``meta[field]`` if ``meta`` is given) as
+    text, None if absent or null.
+
+    A string or an integer; any other JSON value (an object, a list, a fraction, true or
+    false) names nothing, and is a CorpusError rather than its Python spelling stored.
+    """
+    where = field
+    if meta is not None and field not in record:
+        record, where = meta, f"meta.{field}"
+    value = record.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    if is_int(value):
+        return str(value)
+    spelled = json.dumps(value, ensure_ascii=False)
+    spelled = spelled if len(spelled) <= 40 else spelled[:39] + "\u2026"
+    raise CorpusError(name, number, f'"{where}" must be a string or an integer, not {spelled}')
 
 
 def _prodigy_span(name: str, number: int, span, text: str) -> SpanRecord:
