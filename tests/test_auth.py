@@ -238,6 +238,67 @@ def test_auth_login_with_unstorable_text_is_a_plain_refusal(app, db, make_user, 
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
+def _flashes(response) -> list[str]:
+    return re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"username": "", "password": "correct horse battery"},
+        {"username": "  ", "password": "correct horse battery"},
+        {"username": "ann", "password": ""},
+        {"password": "correct horse battery"},
+        {"username": "ann"},
+        {},
+    ],
+    ids=["empty-username", "blank-username", "empty-password", "no-username", "no-password", "neither"],
+)
+def test_auth_login_with_a_blank_field_asks_for_both(app, db, make_user, fields):
+    from sqlalchemy import func, select
+
+    from annotator.models import AuditEvent, User
+
+    make_user("ann")
+    client, token = _login_client(app)
+    response = client.post("/login", data={**fields, "csrf_token": token})
+    assert (response.status_code, _flashes(response)) == (400, ["Enter your username and password."])
+    assert 'name="username"' in response.get_data(as_text=True)  # the form again, to fill in
+    assert db.scalar(select(User.failed_logins).where(User.username == "ann")) == 0  # no attempt counted
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert client.get("/").status_code == 302
+
+
+def test_auth_login_with_a_password_of_spaces_is_not_blank(app, make_user):
+    make_user("ann", password=" " * 8)  # the command line sets any password of 8 to 1,024 characters
+    client, token = _login_client(app)
+    response = client.post("/login", data={"username": "ann", "password": " " * 8, "csrf_token": token})
+    assert response.status_code == 302, _flashes(response)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "counted"),
+    [("a" * 81, "correct horse battery", 0), (" " + "a" * 81, "x", 0), ("ann", "x" * 1025, 1)],
+    ids=["long-username", "long-username-after-a-space", "long-password"],
+)
+def test_auth_login_with_an_over_long_field_is_a_failed_login(app, db, make_user, username, password, counted):
+    from sqlalchemy import func, select
+
+    from annotator.models import AuditEvent, User
+    from annotator.web.auth import LOGIN_REFUSED
+
+    make_user("ann")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client, token = _login_client(app)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert (response.status_code, _flashes(response)) == (401, [LOGIN_REFUSED])
+    # No account has such a name; a password longer than any account's is a wrong one, and counts as one.
+    assert db.scalar(select(User.failed_logins).where(User.username == "ann")) == counted
+    failures = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login.failure")
+    assert db.scalar(failures) == counted
+    assert client.get("/").status_code == 302
+
+
 def test_auth_login_rotates_the_csrf_token(app, make_user):
     from tests.conftest import _csrf_from
 

@@ -9,22 +9,32 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired
 
 from ..db import write_transaction
 from ..extensions import get_session
 from ..limits import text_problem
 from ..models import User, utcnow
 from ..services.audit import record
-from ..services.users import check_login, claim_login_attempt, login_succeeded, new_session_token
+from ..services.users import (
+    MAX_PASSWORD_CHARS,
+    MAX_USERNAME_CHARS,
+    check_login,
+    claim_login_attempt,
+    login_succeeded,
+    new_session_token,
+)
 from .forms import Form
 
 bp = Blueprint("auth", __name__)
 
 
 class LoginForm(Form):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    """Both fields filled in (a password may be all spaces). No length limit here: a username or
+    password longer than any account's is a failed login (401, see _authenticate), not a form error."""
+
+    username = StringField("Username", validators=[DataRequired()], render_kw={"maxlength": MAX_USERNAME_CHARS})
+    password = PasswordField("Password", validators=[InputRequired()], render_kw={"maxlength": MAX_PASSWORD_CHARS})
 
 
 def roles_required(*roles: str):
@@ -46,6 +56,7 @@ def roles_required(*roles: str):
 LOGIN_REFUSED = (
     "Wrong username or password, or the account is locked after too many failed attempts. Try again in a few minutes."
 )
+LOGIN_INCOMPLETE = "Enter your username and password."
 
 
 def local_path(target: str | None) -> str | None:
@@ -72,7 +83,10 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        if not form.validate():  # a blank field (a missing CSRF token is refused before this view)
+            flash(LOGIN_INCOMPLETE, "error")
+            return render_template("login.html", form=form), 400
         user = _authenticate(form.username.data.strip(), form.password.data)
         if user is None:
             flash(LOGIN_REFUSED, "error")
@@ -91,18 +105,20 @@ def _authenticate(username: str, password: str) -> User | None:
     Unknown, inactive, locked and wrong all take one password hash check and
     end in the same answer, so neither the reply nor its time tells them apart.
     The attempt is counted (atomically, see claim_login_attempt) and
-    committed before the check.
+    committed before the check. A username longer than any account's is an
+    unknown one; a password longer than any account's is a wrong one (checked
+    against no account's hash, so it takes the same hash check and is counted).
     """
     session = get_session()
     config = current_app.config
     user = None
-    if text_problem(username) is None and text_problem(password) is None:
+    if text_problem(username) is None and text_problem(password) is None and len(username) <= MAX_USERNAME_CHARS:
         write_transaction(session)
         user = claim_login_attempt(
             session, username, utcnow(), int(config["LOGIN_MAX_FAILURES"]), int(config["LOGIN_LOCKOUT_SECONDS"])
         )
         session.commit()
-    correct = check_login(user, password)
+    correct = check_login(user if len(password) <= MAX_PASSWORD_CHARS else None, password)
     if user is None:
         return None
     write_transaction(session)
