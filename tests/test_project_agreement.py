@@ -254,7 +254,7 @@ def test_conflicts_agreed_sentence_and_skips_are_no_conflict():
     assert disagreements(SENTENCES[:1], annotations) == []
 
 
-def test_conflicts_sorted_worst_first_and_filtered():
+def test_conflicts_sorted_flagged_then_worst_first_and_filtered():
     annotations = [
         ann(1, "ann", R),
         ann(1, "bob", R_WIDE),  # boundary: mild
@@ -266,8 +266,8 @@ def test_conflicts_sorted_worst_first_and_filtered():
         ann(3, "cy", R_AS_COUNT),  # presence + label
     ]
     found = disagreements(SENTENCES, annotations)
-    assert [f["sentence_id"] for f in found] == [3, 2, 1]
-    assert found[1]["flagged_by"] == ["cy"]
+    assert [f["sentence_id"] for f in found] == [2, 3, 1]  # flagged first, as the review queue serves them
+    assert found[0]["flagged_by"] == ["cy"]
     assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, types=["boundary"])] == [1]
     assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, labels=["OUTCOME"])] == [3]
     assert [f["sentence_id"] for f in disagreements(SENTENCES, annotations, pair=("cy", "bob"))] == [

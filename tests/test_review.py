@@ -128,7 +128,7 @@ def test_review_disagreements_say_which_have_gold_and_filter_on_it(db, login):
     bob = db.scalar(select(User).where(User.username == "bob"))
     save_annotation(db, db.get(Sentence, ids["s1"]), bob, "done", S1_GOLD[:1], base_version=1)
     db.commit()
-    assert listed("?gold=open") == ["s2", "s3", "s1"]
+    assert listed("?gold=open") == ["s2", "s1", "s3"]  # changed after its gold: before the unflagged, as in the queue
     assert "bob changed since" in client.get("/projects/incidents/review/disagreements?gold=open").get_data(
         as_text=True
     )
@@ -840,3 +840,35 @@ def test_review_queue_after_gold_counts_a_skip_turned_done_and_not_a_done_turned
     save_annotation(db, db.get(Sentence, ids["s2"]), cy, "done", spans[:1], base_version=1)
     db.commit()
     assert changed_since_gold(db, project, ids["s2"]) == {ids["s2"]: ["cy"]}
+
+
+def test_review_disagreement_list_orders_sentences_as_the_queue_serves_them(db, login):
+    """A flag comes first on the list as in "Review next", whatever its severity; settled gold comes last."""
+    import re
+
+    from annotator.services.review import review_queue
+
+    flagged_id = build_flagged(db)  # alice alone flagged s4: severity 0; bob flagged s2, a presence conflict
+    project = db.scalar(select(Report)).project
+    client = login("rev", "reviewer")
+
+    def listed(query=""):
+        page = client.get(f"/projects/incidents/review/disagreements{query}").get_data(as_text=True)
+        return [int(i) for i in re.findall(r'data-sentence="(\d+)"', page)]
+
+    queue = [q["sentence_id"] for q in review_queue(db, project)]
+    assert flagged_id in queue[:2]
+    assert listed() == queue
+    assert client.get("/projects/incidents/review/next").headers["Location"].endswith(f"/review/{queue[0]}")
+
+    # Gold that answers every version leaves the queue, and the list puts it after everything still open.
+    s1 = db.scalar(select(Sentence).where(Sentence.position == 0, Sentence.report_id == project.reports[0].id))
+    assert (
+        client.put(f"/projects/incidents/review/{s1.id}/gold", json={"version": None, "spans": S1_GOLD}).status_code
+        == 200
+    )
+    db.rollback()
+    queue = [q["sentence_id"] for q in review_queue(db, project)]
+    assert s1.id not in queue
+    assert listed() == [*queue, s1.id]  # bob's boundary conflict on s1 is still listed, answered
+    assert listed("?gold=open") == queue

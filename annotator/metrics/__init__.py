@@ -44,6 +44,7 @@ _WHERE = {
     "pairs_mean": "summary",
     "pairwise_span_f1": "span_agreement",
     "percentile_interval": "coefficients",
+    "review_order": "disagreements",
     "sentence_disagreements": "disagreements",
     "span_dict": "disagreements",
     "span_scores": "span_metrics",

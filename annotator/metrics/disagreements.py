@@ -38,6 +38,24 @@ WEIGHTS = {"label": 3.0, "presence": 2.0, "boundary": 1.0, "value": 0.5}
 Key = tuple[int, int, str]
 
 
+def review_order(
+    sentence_id: int,
+    severity: float,
+    *,
+    flagged: bool = False,
+    changed_since_gold: bool = False,
+    settled: bool = False,
+    needs_review: bool = False,
+) -> tuple:
+    """The sort key of every list of sentences for a reviewer (the review queue, the disagreement list).
+
+    Flagged first (a flag the gold has not answered yet: a question waits for the reviewer), then
+    changed after their gold, then still to adjudicate before settled (gold that answers every
+    version), then worst disagreement first (``severity``), then routed for review, then sentence id.
+    """
+    return (not flagged, not changed_since_gold, settled, -severity, not needs_review, sentence_id)
+
+
 def span_dict(span: SpanRecord, text: str | None = None) -> dict[str, Any]:
     """The span as a dict: offsets, label, value, its ``text`` when given, and where it came from
     (``source``, ``model_version``) when it was an accepted suggestion."""
@@ -177,7 +195,7 @@ def disagreements(
     types: Iterable[str] | None = None,
     has: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Sentences with conflicts, and flagged ones (a flag is a question to the reviewer), worst first.
+    """Sentences with conflicts, and flagged ones (a flag is a question to the reviewer), flagged first.
 
     Each item: ``sentence_id``, ``text``, ``annotators``, ``flagged_by``,
     ``comments``, ``severity``, ``types`` and ``conflicts`` (see
@@ -187,8 +205,8 @@ def disagreements(
     conflict is dropped (a flagged one is kept only while no such filter is
     set) and severities are summed over the conflicts kept. ``has``
     ("comment" or "flagged") keeps sentences where an annotator left a
-    comment or flagged it. Worst first, flagged before unflagged at equal
-    severity, then by sentence id. Raises ValueError for an unknown type,
+    comment or flagged it. In ``review_order``: flagged first, then worst
+    first, then by sentence id. Raises ValueError for an unknown type,
     ``has`` or a ``pair`` that is not two names.
     """
     if has not in (None, *HAS):
@@ -236,7 +254,7 @@ def disagreements(
                 "conflicts": kept,
             }
         )
-    found.sort(key=lambda item: (-item["severity"], not item["flagged_by"], item["sentence_id"]))
+    found.sort(key=lambda item: review_order(item["sentence_id"], item["severity"], flagged=bool(item["flagged_by"])))
     return found
 
 

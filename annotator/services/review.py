@@ -16,7 +16,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..metrics.disagreements import COUNTED, LINK, disagreements, link_disagreement, sentence_disagreements
+from ..metrics.disagreements import (
+    COUNTED,
+    LINK,
+    disagreements,
+    link_disagreement,
+    review_order,
+    sentence_disagreements,
+)
 from ..metrics.suggestion_sources import suggestion_sources
 from ..metrics.summary import pair_key
 from ..models import Annotation, GoldAnnotation, GoldAnswer, GoldSpan, Project, Sentence, Span, User
@@ -196,11 +203,28 @@ def project_disagreements(
     if wanted is None or LINK in wanted:
         found = _with_links(found, records, labels, pair, has)
     changed = changed_since_gold(session, project) if records.gold else {}
+    routed = set(
+        session.scalars(
+            select(Sentence.id).where(
+                Sentence.id.in_([item["sentence_id"] for item in found]), Sentence.needs_review.is_(True)
+            )
+        )
+    )
     for item in found:
         item["gold"] = item["sentence_id"] in records.gold
         item["changed_since_gold"] = changed.get(item["sentence_id"], [])
     if gold is not None:
         found = [item for item in found if _open(item) == (gold == "open")]
+    found.sort(
+        key=lambda item: review_order(
+            item["sentence_id"],
+            item["severity"],
+            flagged=bool(_open_flags(item["flagged_by"], item["gold"], item["changed_since_gold"])),
+            changed_since_gold=bool(item["changed_since_gold"]),
+            settled=not _open(item),
+            needs_review=item["sentence_id"] in routed,
+        )
+    )
     return found
 
 
@@ -212,8 +236,13 @@ def _open(item: dict[str, Any]) -> bool:
     return not item["gold"] or bool(item["changed_since_gold"])
 
 
+def _open_flags(flagged_by: list[str], has_gold: bool, since_gold: list[str]) -> list[str]:
+    """Who flagged the sentence and is not yet answered: every flag without gold, else only flags saved after it."""
+    return [name for name in flagged_by if name in since_gold] if has_gold else flagged_by
+
+
 def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list[dict[str, Any]]:
-    """``found`` with each sentence's link disagreement added (a new item where it has no other), worst first."""
+    """``found`` with each sentence's link disagreement added (a new item where it has no other), unsorted."""
     by_id = {item["sentence_id"]: item for item in found}
     held: dict[int, list[AnnotationRecord]] = {}
     for a in records.annotations:
@@ -245,7 +274,6 @@ def _with_links(found: list[dict[str, Any]], records, labels, pair, has) -> list
         item["conflicts"] = [*item["conflicts"], link]
         item["types"] = [*item["types"], LINK]
         item["severity"] += link["severity"]
-    found.sort(key=lambda item: (-item["severity"], not item["flagged_by"], item["sentence_id"]))
     return found
 
 
@@ -346,9 +374,7 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
         found = sentence_disagreements(s.text, by_sentence.get(s.id, []))
         link = link_disagreement(s.text, by_sentence.get(s.id, []))
         since_gold = changed.get(s.id, [])
-        flagged_by = found["flagged_by"]
-        if s.id not in without_gold:  # it has gold: only what came after it is news
-            flagged_by = [name for name in flagged_by if name in since_gold]
+        flagged_by = _open_flags(found["flagged_by"], s.id not in without_gold, since_gold)
         if found["conflicts"] or flagged_by or flags[s.id] or link or since_gold:
             queue.append(
                 {
@@ -362,12 +388,12 @@ def _review_queue(session: Session, project: Project) -> list[dict[str, Any]]:
                 }
             )
     queue.sort(
-        key=lambda q: (
-            not q["flagged_by"],
-            not q["changed_since_gold"],
-            -q["severity"],
-            not q["needs_review"],
+        key=lambda q: review_order(
             q["sentence_id"],
+            q["severity"],
+            flagged=bool(q["flagged_by"]),
+            changed_since_gold=bool(q["changed_since_gold"]),
+            needs_review=q["needs_review"],
         )
     )
     return queue
