@@ -46,6 +46,55 @@ if (data.gold) {
   });
 }
 
+// Where each decision's current choice came from, to say so in the heading: the saved gold or the proposed
+// version it started from, or the reviewer.
+const origin = data.gold ? "gold" : "proposal";
+const initial = choices.map((c) => (c === null ? null : JSON.stringify(c)));
+const decideTitle = document.getElementById("decide-title");
+const decideCount = document.getElementById("decide-count");
+const goldState = document.getElementById("gold-state");
+
+function plural(n, one, many) {
+  return n === 1 ? one : many;
+}
+
+/** "open", "gold" (as the saved gold has it), "proposal" (the one annotator's version) or "you". */
+function decidedBy(i) {
+  if (choices[i] === null) return "open";
+  return JSON.stringify(choices[i]) === initial[i] ? origin : "you";
+}
+
+function renderSummary(spans) {
+  const count = { open: 0, gold: 0, proposal: 0, you: 0 };
+  choices.forEach((_, i) => {
+    count[decidedBy(i)] += 1;
+  });
+  const parts = [];
+  if (count.open) parts.push(`${count.open} open`);
+  if (count.gold) parts.push(`${count.gold} from the saved gold`);
+  if (count.proposal) parts.push(`${count.proposal} proposed from ${data.annotators[0]}'s version`);
+  if (count.you) parts.push(`${count.you} decided by you`);
+  const all = decisions.length;
+  let enter = "";
+  if (all && !count.open) {
+    if (count.gold === all) enter = "; Enter keeps them";
+    else if (count.proposal === all) enter = "; Enter confirms them";
+    else enter = `; Enter saves ${plural(all, "it", "them")}`;
+  }
+  decideTitle.textContent = all && !count.open ? "Decided" : "To decide";
+  decideCount.textContent = `(${all ? parts.join(", ") + enter : "nothing"})`;
+  if (data.gold) {
+    const v = data.gold.version;
+    goldState.textContent = same(spans, sorted(data.gold.spans))
+      ? `v${v} as saved; Enter saves it again as v${v + 1}, with the same spans`
+      : `v${v} saved; this preview, changed, becomes v${v + 1} when you press Enter`;
+  } else {
+    goldState.textContent = count.open
+      ? "none saved yet; this preview becomes v1 once every decision is made"
+      : "none saved yet; Enter saves this as v1";
+  }
+}
+
 function chosenSpans(i) {
   const choice = choices[i];
   if (!choice || choice.kind === "drop") return [];
@@ -109,6 +158,7 @@ function render() {
   cards.forEach((card, i) => {
     card.classList.toggle("active", i === active);
     card.classList.toggle("decided", choices[i] !== null);
+    card.dataset.decidedBy = decidedBy(i);
     const choice = choices[i];
     for (const li of card.querySelectorAll(".choice")) {
       const name = li.dataset.choice;
@@ -125,6 +175,7 @@ function render() {
     }
   });
   renderPreview();
+  renderSummary(goldSpans());
   incidentChoice.render(goldSpans());
 }
 

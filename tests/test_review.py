@@ -330,8 +330,8 @@ def test_review_adjudication_page_names_the_report_and_shows_the_neighbours(db, 
     number = db.get(Report, db.get(Sentence, ids["s2"]).report_id).number
     assert f"· incidents · report {number}, sentence 2</span></h1>" in page
     assert "Previous sentences (context)" in page and "<p>Two drones hit Kyiv oblast at night .</p>" in page
-    assert 'To decide <span class="muted">(1 conflict)</span>' in page
-    assert 'Gold <span class="muted">as it will be saved</span>' in page  # no gold yet: nothing saved to name
+    assert '<span id="decide-title">To decide</span> <span class="muted" id="decide-count">(1 open)</span>' in page
+    assert "none saved yet; this preview becomes v1 once every decision is made" in page  # no gold: nothing to name
     after = page[page.index('aria-label="Next sentences (context)"') :]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; hit Odesa ." in after and "One drone fell ." in after
     first = client.get(f"/projects/incidents/review/{ids['s1']}").get_data(as_text=True)
@@ -872,3 +872,36 @@ def test_review_disagreement_list_orders_sentences_as_the_queue_serves_them(db, 
     assert s1.id not in queue
     assert listed() == [*queue, s1.id]  # bob's boundary conflict on s1 is still listed, answered
     assert listed("?gold=open") == queue
+
+
+def test_review_adjudication_page_opens_with_a_heading_and_gold_line_that_match_its_decisions(db, login):
+    """Before any script runs: open conflicts, a proposed lone version, or decisions taken from the saved gold."""
+    import re
+
+    from annotator.services.adjudication import adjudicate
+
+    ids = build_project(db)
+    flagged = db.get(Sentence, ids["s4"])
+    client = login("rev", "reviewer")
+
+    def head_and_state(sentence_id):
+        page = client.get(f"/projects/incidents/review/{sentence_id}").get_data(as_text=True)
+        heading = re.search(r'<h2 id="decide-heading">(.*?)</h2>', page).group(1)
+        state = re.search(r'<span class="muted" id="gold-state">(.*?)</span>', page).group(1)
+        return re.sub(r"<[^>]+>", "", heading).replace("&#39;", "'"), state
+
+    assert head_and_state(ids["s1"]) == (
+        "To decide (1 open)",
+        "none saved yet; this preview becomes v1 once every decision is made",
+    )
+    assert head_and_state(flagged.id) == (
+        "Decided (1 proposed from ann's version; Enter confirms them)",
+        "none saved yet; Enter saves this as v1",
+    )
+    reviewer = db.scalar(select(User).where(User.username == "rev"))
+    adjudicate(db, db.get(Sentence, ids["s1"]), reviewer, {"version": None, "spans": S1_GOLD})
+    db.commit()
+    assert head_and_state(ids["s1"]) == (
+        "Decided (1 from the saved gold; Enter keeps them)",
+        "v1 as saved; Enter saves it again as v2, with the same spans",
+    )

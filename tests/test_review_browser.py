@@ -375,3 +375,49 @@ def test_review_browser_one_annotators_policy_asks_for_a_known_annotator(live_ap
     page.fill("input[name=annotator]", "ann")
     page.click("main button:has-text('Export')")
     assert page.locator(".flash-success").inner_text().startswith("Exported ")
+
+
+@pytest.mark.browser
+def test_review_browser_adjudication_heading_and_gold_line_say_what_is_decided_and_saved(
+    live_app, live_db, page, browser_login
+):
+    """The heading counts open, proposed, saved-gold and reviewer decisions; the gold line tells saved from preview."""
+    ids = build_project(live_db)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_login(page, "rev", "reviewer")
+    url = f"{live_app.base_url}/projects/incidents/review/{ids['s1']}"
+    heading, state = page.locator("#decide-heading"), page.locator("#gold-state")
+
+    page.goto(url)  # no gold yet: bob's boundary conflict is open
+    expect(heading).to_have_text("To decide (1 open)")
+    expect(state).to_have_text("none saved yet; this preview becomes v1 once every decision is made")
+    page.keyboard.press("a")
+    expect(heading).to_have_text("Decided (1 decided by you; Enter saves it)")
+    expect(state).to_have_text("none saved yet; Enter saves this as v1")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: u != url)
+    gold_of(live_db, ids["s1"])
+
+    page.goto(url)  # the saved gold decides everything: nothing to do, and the line says what exists
+    expect(heading).to_have_text("Decided (1 from the saved gold; Enter keeps them)")
+    expect(page.locator(".conflict").first).to_have_attribute("data-decided-by", "gold")
+    expect(state).to_have_text("v1 as saved; Enter saves it again as v2, with the same spans")
+    page.keyboard.press("b")
+    expect(heading).to_have_text("Decided (1 decided by you; Enter saves it)")
+    expect(state).to_have_text("v1 saved; this preview, changed, becomes v2 when you press Enter")
+    page.keyboard.press("a")  # back to what the gold has
+    expect(heading).to_have_text("Decided (1 from the saved gold; Enter keeps them)")
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_review_browser_adjudication_heading_says_a_lone_version_is_proposed(live_app, live_db, page, browser_login):
+    sentence_id = build_flagged(live_db)  # alice alone: her OUTCOME is proposed as gold
+    browser_login(page, "rev", "reviewer")
+    page.goto(f"{live_app.base_url}/projects/incidents/review/{sentence_id}")
+    expect(page.locator("#decide-heading")).to_have_text(
+        "Decided (1 proposed from alice's version; Enter confirms them)"
+    )
+    expect(page.locator(".conflict").first).to_have_attribute("data-decided-by", "proposal")
+    expect(page.locator("#gold-state")).to_have_text("none saved yet; Enter saves this as v1")
