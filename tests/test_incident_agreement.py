@@ -84,7 +84,10 @@ def test_incident_agreement_pairs_pooled_and_averaged_by_hand():
 def test_incident_agreement_undefined_without_incidents_and_refuses_a_double_annotation():
     report = incident_agreement([annotation("ana", []), annotation("bob", [])])
     assert report["overall"] is None and report["pairs"]["ana|bob"]["sentences"] == 1
-    assert incident_agreement([annotation("ana", BOTH)])["overall"] is None  # no pair
+    assert report["reason"] == "no incidents yet on the sentences two annotators share"
+    alone = incident_agreement([annotation("ana", BOTH)])
+    assert alone["overall"] is None and alone["reason"] == "no sentence has two annotators yet"  # no pair
+    assert incident_agreement([annotation("ana", BOTH), annotation("bob", BOTH)])["reason"] is None
     with pytest.raises(ValueError, match="two annotations"):
         incident_agreement([annotation("ana", BOTH), annotation("ana", [])])
 

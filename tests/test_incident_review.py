@@ -52,3 +52,30 @@ def test_incident_review_dashboard_has_an_incidents_row(runner, tmp_path, login)
     page = login("rev", "reviewer").get("/projects/p/review").get_data(as_text=True)
     row = page.split('id="incident-agreement"')[1].split("</tr>")[0]
     assert "Incidents" in row and row.count("0.500") == 2 and "1 / 4 incidents" in row
+
+
+def test_incident_review_dashboard_and_command_say_why_incident_f1_is_undefined(runner, tmp_path, login):
+    """No shared sentence, then shared sentences without incidents: "n/a" with the reason, as on annotator rows."""
+    spans = [span(k) for k in (DESTROYED, C17, KALUGA)]
+    path = tmp_path / "ana.jsonl"
+    path.write_text(json.dumps({"text": TWO, "spans": spans, "_annotator_id": "ana"}) + "\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
+    client = login("rev", "reviewer")
+
+    def row() -> str:
+        page = client.get("/projects/p/review").get_data(as_text=True)
+        return page.split('id="incident-agreement"')[1].split("</tr>")[0]
+
+    assert "n/a: no sentence has two annotators yet" in row()
+    path = tmp_path / "bob.jsonl"
+    path.write_text(json.dumps({"text": TWO, "spans": spans, "_annotator_id": "bob"}) + "\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(path), "--project", "p"]).exit_code == 0
+    assert "n/a: no incidents yet on the sentences two annotators share" in row()
+    incidents = json.loads(runner.invoke(args=["agreement", "--project", "p", "--json", "--resamples", "20"]).output)[
+        "incident_f1"
+    ]
+    assert (
+        incidents["overall"] is None and incidents["reason"] == "no incidents yet on the sentences two annotators share"
+    )
+    table = runner.invoke(args=["agreement", "--project", "p", "--resamples", "20"]).output
+    assert "Incidents: n/a: no incidents yet on the sentences two annotators share (0 incidents in 1 shared" in table

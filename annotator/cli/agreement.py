@@ -87,10 +87,15 @@ def format_report(report: dict) -> str:
 
 
 def format_incidents(incidents: dict) -> str:
-    """One line: incident F1 strict and partial, what it rests on, and each pair's strict figure."""
+    """One line: incident F1 strict and partial ("n/a" with the reason), what it rests on, each pair's strict figure."""
     support = incidents["support"]
+    figures = (
+        f"n/a: {incidents['reason']}"
+        if incidents["reason"]
+        else f"F1 strict {_num(incidents['overall'])}, partial {_num(incidents['partial']['overall'])}"
+    )
     line = (
-        f"Incidents: F1 strict {_num(incidents['overall'])}, partial {_num(incidents['partial']['overall'])} "
+        f"Incidents: {figures} "
         f"({support['incidents']} incidents in {support['sentences']} shared sentences, {support['pairs']} pairs)"
     )
     if incidents["pairs"]:

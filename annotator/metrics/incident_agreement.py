@@ -26,6 +26,9 @@ from .summary import mean_defined, pair_key
 __all__ = ["MATCHES", "incident_agreement", "matched_incidents"]
 
 MATCHES = ("strict", "partial")
+# Why the figure is None ("n/a: ..." on the dashboard and in `annotator agreement`).
+NO_PAIR = "no sentence has two annotators yet"
+NO_INCIDENTS = "no incidents yet on the sentences two annotators share"
 Incident = frozenset[SpanKey]
 
 
@@ -66,7 +69,8 @@ def incident_agreement(annotations: Iterable[AnnotationRecord]) -> dict[str, Any
     """Pairwise incident F1, strict and partial, as a JSON-ready dict.
 
     ``{"overall": strict mean over pairs, "partial": {"overall", "pairs"}, "pairs": {"A|B": {"overall",
-    "sentences", "incidents", "matched"}}, "support": {"sentences", "pairs", "incidents"}, "match": ...}``.
+    "sentences", "incidents", "matched"}}, "support": {"sentences", "pairs", "incidents"}, "match": ...,
+    "reason"}``: ``reason`` says why ``overall`` is None (no shared sentence, or no incident on one), else None.
     Only annotations with status done or flagged count; a pair counts the sentences both annotated, with or
     without incidents (a sentence one of them left without incidents counts their incidents as unmatched).
     Raises ValueError for two annotations of one sentence by one annotator.
@@ -106,6 +110,7 @@ def incident_agreement(annotations: Iterable[AnnotationRecord]) -> dict[str, Any
     strict = sections["strict"]
     return {
         **strict,
+        "reason": None if strict["overall"] is not None else NO_PAIR if not tallies else NO_INCIDENTS,
         "match": "strict: the same spans linked; partial: spans of the same labels that overlap; "
         "pooled over the sentences a pair shares, then the mean over pairs",
         "support": {
