@@ -14,7 +14,8 @@ export function createIncidentChoice({ data, section, chars }) {
   if (data.gold && (data.gold.incidents || []).length) versions["saved gold"] = data.gold.incidents;
   const names = Object.keys(versions);
   const first = data.annotators.length ? versions[data.annotators[0]] || [] : [];
-  const allSame = data.annotators.every((n) => sameIncidents(versions[n] || [], first));
+  // With no annotator there is nothing they agree on: the saved gold's incidents stand.
+  const allSame = data.annotators.length > 0 && data.annotators.every((n) => sameIncidents(versions[n] || [], first));
   // Agreed incidents are pre-accepted; otherwise the saved gold's, else the reviewer decides.
   let who = allSame ? data.annotators[0] || "none" : data.gold ? "saved gold" : null;
   if (!section) who = who || "none";

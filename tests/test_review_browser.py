@@ -421,3 +421,26 @@ def test_review_browser_adjudication_heading_says_a_lone_version_is_proposed(liv
     )
     expect(page.locator(".conflict").first).to_have_attribute("data-decided-by", "proposal")
     expect(page.locator("#gold-state")).to_have_text("none saved yet; Enter saves this as v1")
+
+
+@pytest.mark.browser
+def test_review_browser_saving_gold_no_annotator_did_keeps_its_incidents(live_app, live_db, page, browser_login):
+    """The demo's report 1 sentence 1 has gold and no annotation: Enter saves it again with its incident."""
+    from annotator.cli import main
+    from annotator.models import Report, Sentence
+
+    assert live_app.test_cli_runner().invoke(main, args=["demo", "--no-serve"]).exit_code == 0
+    sentence = live_db.scalar(select(Sentence).join(Report).where(Report.number == 1, Sentence.position == 0))
+    before = live_db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    assert before.incidents and sentence.id  # the demo's gold links its spans into an incident
+    incidents = before.incidents
+    browser_login(page, "rev", "reviewer")
+    url = f"{live_app.base_url}/projects/incidents/review/{sentence.id}"
+    page.goto(url)
+    expect(page.locator("#incidents-decision [data-incidents='saved gold']")).to_have_class("choice chosen")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: u != url)
+    live_db.rollback()
+    live_db.expire_all()
+    after = live_db.scalar(select(GoldAnnotation).where(GoldAnnotation.sentence_id == sentence.id))
+    assert after.version == 2 and len(after.incidents) == len(incidents)
