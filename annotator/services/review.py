@@ -203,12 +203,9 @@ def project_disagreements(
     if wanted is None or LINK in wanted:
         found = _with_links(found, records, labels, pair, has)
     changed = changed_since_gold(session, project) if records.gold else {}
+    # The project's routed sentences (few), not an IN list of every disagreement (SQLite caps its parameters).
     routed = set(
-        session.scalars(
-            select(Sentence.id).where(
-                Sentence.id.in_([item["sentence_id"] for item in found]), Sentence.needs_review.is_(True)
-            )
-        )
+        session.scalars(select(Sentence.id).where(Sentence.project_id == project.id, Sentence.needs_review.is_(True)))
     )
     for item in found:
         item["gold"] = item["sentence_id"] in records.gold
