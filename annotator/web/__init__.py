@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, get_session, login_manager
-from ..limits import text_problem
+from ..limits import MAX_ROW_ID, text_problem
 from ..models import User
 
 # Scripts and styles come only from our own static folder.
@@ -16,9 +16,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-
-
-MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer; SQLite's is wider
 
 
 class RowId(IntegerConverter):
